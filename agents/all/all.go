@@ -1,0 +1,5 @@
+// Package all links every agent (and tool command) into a binary: each
+// import registers itself with the ocf runtime.
+package all
+
+import ()

@@ -1,0 +1,171 @@
+package ocf
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/stackha/stackha/metadata"
+	"github.com/urfave/cli/v2"
+)
+
+// Handler runs one action. ctx ends at the operation's deadline (Pacemaker's
+// timeout less a safety margin). The returned error carries the exit code
+// (see Error); nil is success.
+type Handler func(ctx context.Context, r *Request) error
+
+// Agent is a registered resource agent: its declaration and its handlers.
+// meta-data, usage and help are provided by the runtime; validate-all runs
+// the declared parameters' parsing and then Handlers["validate-all"] if set.
+type Agent struct {
+	Meta     metadata.Agent
+	Handlers map[string]Handler
+	// Aliases are further names the agent answers to (e.g. quantum-server).
+	Aliases []string
+	// Sandbox, when set, prepares a throwaway setup on this machine in which
+	// the agent can be driven for real (by ocf-tester in the conformance
+	// test, and by demos): a namespace, a config file, a local service. Root
+	// only. It returns the parameters to pass and undoes itself in Cleanup.
+	Sandbox func(ctx context.Context, dir string) (*Sandbox, error)
+}
+
+// Sandbox is what Agent.Sandbox prepared.
+type Sandbox struct {
+	Params  map[string]string
+	Cleanup func()
+}
+
+// Request is one invocation of an action.
+type Request struct {
+	Agent    string // the agent's name
+	Action   string
+	Instance string // OCF_RESOURCE_INSTANCE, "" outside a cluster
+	Params   Params
+	Log      *Logger
+
+	Interval   time.Duration // CRM_meta_interval; 0 for a probe or a one-off action
+	Timeout    time.Duration // the operation's timeout, before the margin
+	CheckLevel int           // OCF_CHECK_LEVEL (0, 10, 20)
+	Clone      Clone
+
+	// Self is the path of the running binary, for an agent that must start
+	// a helper copy of itself (vip's background announcer).
+	Self string
+	// Meta holds every CRM_meta_* attribute (lower-case name without prefix).
+	Meta map[string]string
+}
+
+// Clone is what Pacemaker tells an instance of a clone.
+type Clone struct {
+	IsClone        bool   // clone_max is set
+	Instance       string // CRM_meta_clone: this instance's number
+	Max, NodeMax   int
+	GloballyUnique bool
+	Notify         bool
+}
+
+// Probe reports whether this is a probe: a monitor with no interval.
+func (r *Request) Probe() bool { return r.Action == "monitor" && r.Interval == 0 }
+
+// StateDir is a runtime directory for this resource instance, under
+// /run/stackha (not created).
+func (r *Request) StateDir() string {
+	inst := r.Instance
+	if inst == "" {
+		inst = r.Agent
+	}
+	return "/run/stackha/" + inst
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]*Agent{}
+	commands []*cli.Command
+)
+
+// Register adds an agent; call it from the agent package's init. A
+// declaration that fails metadata.Check, a handler for an undeclared action
+// or a duplicate name panics at start-up, where tests catch it.
+func Register(a *Agent) {
+	if err := a.Meta.Check(); err != nil {
+		panic(err)
+	}
+	for name := range a.Handlers {
+		if _, ok := a.Meta.Action(name); !ok {
+			panic(fmt.Sprintf("agent %s: handler %s has no declared action", a.Meta.Name, name))
+		}
+	}
+	for _, act := range a.Meta.Actions {
+		if _, ok := a.Handlers[act.Name]; !ok && !builtin[act.Name] {
+			panic(fmt.Sprintf("agent %s: declared action %s has no handler", a.Meta.Name, act.Name))
+		}
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	for _, n := range append([]string{a.Meta.Name}, a.Aliases...) {
+		if _, dup := registry[n]; dup {
+			panic("agent registered twice: " + n)
+		}
+		registry[n] = a
+	}
+}
+
+// Unregister removes an agent (for tests that register their own).
+func Unregister(name string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if a, ok := registry[name]; ok {
+		delete(registry, a.Meta.Name)
+		for _, al := range a.Aliases {
+			delete(registry, al)
+		}
+	}
+}
+
+// RegisterCommand adds a tool subcommand to the stackha command line
+// (`stackha render ...`). Hidden commands serve agents' helper processes.
+func RegisterCommand(c *cli.Command) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	commands = append(commands, c)
+}
+
+// Lookup finds an agent by name or alias.
+func Lookup(name string) (*Agent, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	a, ok := registry[name]
+	return a, ok
+}
+
+// Names lists every name agents answer to (aliases included), sorted.
+func Names() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	var out []string
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Agents lists the registered agents once each, sorted by name.
+func Agents() []*Agent {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	seen := map[*Agent]bool{}
+	var out []*Agent
+	for _, a := range registry {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Name < out[j].Meta.Name })
+	return out
+}
+
+var builtin = map[string]bool{"meta-data": true, "usage": true, "validate-all": true}

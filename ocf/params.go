@@ -1,0 +1,96 @@
+package ocf
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/stackha/stackha/metadata"
+)
+
+// Params are an agent's parameters, parsed from OCF_RESKEY_* against its
+// declaration. Asking for a parameter the agent did not declare is a bug in
+// the agent and panics (the runtime turns that into exit 1).
+type Params struct {
+	agent string
+	decl  map[string]metadata.Parameter
+	vals  map[string]metadata.Value
+	set   map[string]bool
+}
+
+// ParseParams reads every declared parameter from env. A value that does not
+// parse as its type, a missing required parameter or a set unsupported one
+// is a configuration error (exit 6) naming the parameter and the value.
+// Warnings (ignored parameters) are returned for the caller to log.
+func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
+	p := Params{agent: a.Name, decl: map[string]metadata.Parameter{}, vals: map[string]metadata.Value{}, set: map[string]bool{}}
+	var warnings []string
+	for _, d := range a.Parameters {
+		p.decl[d.Name] = d
+		raw, ok := env.Lookup("OCF_RESKEY_" + d.Name)
+		if ok && raw != "" {
+			p.set[d.Name] = true
+			if d.Unsupported != "" {
+				return p, warnings, Configured("parameter %s=%q is not supported: %s", d.Name, raw, d.Unsupported)
+			}
+			if d.Ignored != "" {
+				warnings = append(warnings, fmt.Sprintf("parameter %s=%q is ignored: %s", d.Name, raw, d.Ignored))
+			}
+		} else {
+			if d.Required {
+				return p, warnings, Configured("required parameter %s is not set", d.Name)
+			}
+			raw = d.Default
+		}
+		if raw == "" {
+			p.vals[d.Name] = metadata.Value{}
+			continue
+		}
+		v, err := metadata.ParseValue(d.Type, raw)
+		if err != nil {
+			return p, warnings, Configured("parameter %s: %w", d.Name, err)
+		}
+		p.vals[d.Name] = v
+	}
+	return p, warnings, nil
+}
+
+// NewParams builds Params from a map, for agents' own tests and for callers
+// outside Pacemaker.
+func NewParams(a *metadata.Agent, values map[string]string) (Params, error) {
+	env := MapEnv{}
+	for k, v := range values {
+		env["OCF_RESKEY_"+k] = v
+	}
+	p, _, err := ParseParams(a, env)
+	return p, err
+}
+
+func (p Params) value(name string, want metadata.Type) metadata.Value {
+	d, ok := p.decl[name]
+	if !ok {
+		panic(fmt.Sprintf("agent %s: parameter %q is not declared", p.agent, name))
+	}
+	if want != "" && d.Type != want {
+		panic(fmt.Sprintf("agent %s: parameter %q is %s, read as %s", p.agent, name, d.Type, want))
+	}
+	return p.vals[name]
+}
+
+// String is the raw value (or default); "" when neither.
+func (p Params) String(name string) string { return p.value(name, "").Raw }
+
+// Int is an integer parameter's value (0 when unset and without default).
+func (p Params) Int(name string) int { return p.value(name, metadata.Integer).Int }
+
+// Bool is a boolean parameter's value.
+func (p Params) Bool(name string) bool { return p.value(name, metadata.Boolean).Bool }
+
+// Duration is a time parameter's value.
+func (p Params) Duration(name string) time.Duration { return p.value(name, metadata.Time).Dur }
+
+// IsSet reports whether the operator set the parameter (a default does not
+// count).
+func (p Params) IsSet(name string) bool {
+	p.value(name, "")
+	return p.set[name]
+}

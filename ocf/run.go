@@ -1,0 +1,205 @@
+package ocf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout applies when Pacemaker passes no timeout and the agent
+// declares none for the action.
+const DefaultTimeout = 20 * time.Second
+
+// Margin is how much of the operation's timeout the runtime keeps back, so
+// the agent can still report why it ran out of time before Pacemaker kills
+// it: a tenth of the timeout, at least 100 ms and at most 2 s.
+func Margin(timeout time.Duration) time.Duration {
+	m := timeout / 10
+	if m < 100*time.Millisecond {
+		m = 100 * time.Millisecond
+	}
+	if m > 2*time.Second {
+		m = 2 * time.Second
+	}
+	return m
+}
+
+// Streams are the standard output and error the runtime writes to.
+type Streams struct {
+	Stdout, Stderr io.Writer
+}
+
+// Run runs one action of agent a, invoked as name, with args (args[0] is
+// the action) and the environment env, and returns the exit code. It never
+// panics: a panic in the agent becomes OCF_ERR_GENERIC with a reason.
+func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
+	if len(args) == 0 {
+		usage(a, name, s.Stderr)
+		return exitReason(s.Stderr, env, ErrArgs, "no action given; see usage")
+	}
+	action := args[0]
+	switch action {
+	case "usage", "help", "--help", "-h":
+		usage(a, name, s.Stdout)
+		return Success
+	case "meta-data":
+		m := a.Meta
+		m.Name = name
+		b, err := m.XML()
+		if err != nil {
+			return exitReason(s.Stderr, env, ErrGeneric, err.Error())
+		}
+		s.Stdout.Write(b)
+		return Success
+	}
+	decl, declared := a.Meta.Action(action)
+	if !declared && action != "validate-all" {
+		usage(a, name, s.Stderr)
+		return exitReason(s.Stderr, env, ErrUnimplemented, fmt.Sprintf("action %q is not implemented by %s", action, name))
+	}
+
+	r := &Request{Agent: name, Action: action, Instance: get(env, "OCF_RESOURCE_INSTANCE"), Meta: crmMeta(env)}
+	r.Log = NewLogger(logConfigFromEnv(env, name, r.Instance, s.Stderr))
+	defer r.Log.Close()
+	r.Interval = msAttr(r.Meta["interval"])
+	r.Timeout = msAttr(r.Meta["timeout"])
+	if r.Timeout <= 0 {
+		r.Timeout = decl.Timeout
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = DefaultTimeout
+	}
+	r.CheckLevel, _ = strconv.Atoi(get(env, "OCF_CHECK_LEVEL"))
+	r.Clone = cloneInfo(r.Meta)
+	r.Self, _ = os.Executable()
+
+	start := time.Now()
+	err := prepareAndRun(a, r, env)
+	code := CodeOf(err)
+	took := time.Since(start)
+	done := fmt.Sprintf("%s finished in %s: %d (%s)", action, took.Round(10*time.Microsecond), code, code)
+	switch {
+	case code == Success && action == "monitor":
+		r.Log.Debugf("%s", done)
+	case code == Success, code == NotRunning && action == "monitor":
+		r.Log.Infof("%s", done)
+	default:
+		r.Log.Errorf("%s: %v", done, err)
+	}
+	if code != Success && !(code == NotRunning && action == "monitor") {
+		return exitReason(s.Stderr, env, code, err.Error())
+	}
+	return code
+}
+
+func prepareAndRun(a *Agent, r *Request, env Env) (err error) {
+	params, warnings, perr := ParseParams(&a.Meta, env)
+	r.Params = params
+	for _, w := range warnings {
+		r.Log.Warnf("%s", w)
+	}
+	if perr != nil {
+		switch {
+		case r.Action == "stop":
+			// Nothing can have been started with a configuration that never
+			// parsed, and a failed stop gets the node fenced.
+			r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can be running", perr)
+			return nil
+		case r.Action == "monitor" && r.Probe():
+			r.Log.Warnf("probe with an invalid configuration (%v): not running", perr)
+			return Stopped("invalid configuration: %v", perr)
+		case r.Action == "monitor":
+			// A monitor must not stop the resource everywhere.
+			return Generic("%v", perr)
+		}
+		return perr
+	}
+	h := a.Handlers[r.Action]
+	if h == nil { // validate-all without a handler of its own
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout-Margin(r.Timeout))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.Log.Errorf("panic in %s %s: %v\n%s", r.Agent, r.Action, p, debug.Stack())
+				done <- Generic("internal error in %s %s: %v", r.Agent, r.Action, p)
+			}
+		}()
+		done <- h(ctx, r)
+	}()
+	select {
+	case err = <-done:
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && CodeOf(err) == ErrGeneric {
+			err = Generic("%s did not finish within %s: %w", r.Action, r.Timeout-Margin(r.Timeout), err)
+		}
+		return err
+	case <-time.After(r.Timeout - Margin(r.Timeout)/2):
+		return Generic("%s did not finish within %s (timeout %s)", r.Action, r.Timeout-Margin(r.Timeout)/2, r.Timeout)
+	}
+}
+
+func exitReason(w io.Writer, env Env, code Code, reason string) Code {
+	prefix := "ocf-exit-reason:"
+	if p, ok := env.Lookup("OCF_EXIT_REASON_PREFIX"); ok && p != "" {
+		prefix = p
+	}
+	reason = strings.Join(strings.Fields(strings.ReplaceAll(reason, "\n", "; ")), " ")
+	fmt.Fprintf(w, "%s%s\n", prefix, reason)
+	return code
+}
+
+func crmMeta(env Env) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"interval", "timeout", "clone", "clone_max", "clone_node_max",
+		"globally_unique", "notify", "promotable", "name", "on_node", "on_node_uuid",
+		"notify_type", "notify_operation"} {
+		if v, ok := env.Lookup("OCF_RESKEY_CRM_meta_" + k); ok {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}
+
+func msAttr(s string) time.Duration {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Millisecond
+}
+
+func cloneInfo(m map[string]string) Clone {
+	c := Clone{Instance: m["clone"]}
+	if v, ok := m["clone_max"]; ok {
+		c.IsClone = true
+		c.Max, _ = strconv.Atoi(v)
+	}
+	c.NodeMax, _ = strconv.Atoi(m["clone_node_max"])
+	c.GloballyUnique, _ = parseBoolish(m["globally_unique"])
+	c.Notify, _ = parseBoolish(m["notify"])
+	return c
+}
+
+func usage(a *Agent, name string, w io.Writer) {
+	acts := map[string]bool{"meta-data": true, "validate-all": true, "usage": true}
+	for _, act := range a.Meta.Actions {
+		acts[act.Name] = true
+	}
+	var names []string
+	for n := range acts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "usage: %s {%s}\n\n%s\nParameters come from OCF_RESKEY_<name>; see `%s meta-data`.\n",
+		name, strings.Join(names, "|"), a.Meta.Short, name)
+}

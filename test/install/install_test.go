@@ -1,0 +1,100 @@
+// Package install checks the built and installed artefacts: a static binary,
+// the install layout, and Pacemaker finding the agents.
+package install
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/stackha/stackha/agents/all"
+	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/test/require"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func makeCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", args...)
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func TestStaticBinary(t *testing.T) {
+	require.Command(t, "make", "file")
+	makeCmd(t, "build")
+	out, err := exec.Command("file", filepath.Join(repoRoot(t), "bin/stackha")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "statically linked") {
+		t.Fatalf("not static: %s", out)
+	}
+}
+
+func TestInstallLayout(t *testing.T) {
+	require.Command(t, "make")
+	dest := t.TempDir()
+	makeCmd(t, "install", "DESTDIR="+dest)
+	bin := filepath.Join(dest, "usr/lib/stackha/stackha")
+	if fi, err := os.Stat(bin); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("binary: %v %v", fi, err)
+	}
+	for _, name := range ocf.Names() {
+		link := filepath.Join(dest, "usr/lib/ocf/resource.d/stackha", name)
+		target, err := os.Readlink(link)
+		if err != nil || target != "/usr/lib/stackha/stackha" {
+			t.Errorf("%s: symlink %q, %v", name, target, err)
+		}
+		page := filepath.Join(dest, "usr/share/man/man7", "ocf_stackha_"+name+".7")
+		if b, err := os.ReadFile(page); err != nil || !strings.HasPrefix(string(b), ".TH") {
+			t.Errorf("%s: man page %v", name, err)
+		}
+	}
+	// The real binary must not sit in the agent directory.
+	if _, err := os.Stat(filepath.Join(dest, "usr/lib/ocf/resource.d/stackha/stackha")); err == nil {
+		t.Error("the binary is in the agent directory: Pacemaker would list it as an agent")
+	}
+	makeCmd(t, "uninstall", "DESTDIR="+dest)
+	left, _ := filepath.Glob(filepath.Join(dest, "usr/lib/ocf/resource.d/stackha/*"))
+	if len(left) > 0 {
+		t.Errorf("uninstall left %v", left)
+	}
+}
+
+// Pacemaker's own tool reads the meta-data of an installed agent.
+func TestCrmResourceShowsMetadata(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "make", "crm_resource")
+	if len(ocf.Agents()) == 0 {
+		t.Fatal("no agent registered")
+	}
+	name := ocf.Agents()[0].Meta.Name
+	if _, ok := ocf.Lookup("vip"); ok {
+		name = "vip"
+	}
+	dir := "/usr/lib/ocf/resource.d/stackha"
+	_, existed := os.Stat(dir)
+	makeCmd(t, "install")
+	if existed != nil {
+		t.Cleanup(func() { makeCmd(t, "uninstall") })
+	}
+	out, err := exec.Command("crm_resource", "--show-metadata", "ocf:stackha:"+name).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `<resource-agent name="`+name+`"`) {
+		t.Fatalf("crm_resource --show-metadata ocf:stackha:%s: %v\n%s", name, err, out)
+	}
+}
