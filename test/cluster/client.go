@@ -1,0 +1,188 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+// Client makes HTTP requests from inside the client's network namespace:
+// each request runs on an OS thread that entered the namespace (the socket
+// is created there) and that is never handed back to the Go scheduler.
+type Client struct {
+	jobs chan func()
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// NewClient starts workers threads inside the network namespace at nsPath.
+func NewClient(nsPath string, workers int) (*Client, error) {
+	c := &Client{jobs: make(chan func())}
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			// No UnlockOSThread: the thread ends with this goroutine, so
+			// no other goroutine ever runs in the client's namespace.
+			runtime.LockOSThread()
+			h, err := netns.GetFromPath(nsPath)
+			if err != nil {
+				errs <- fmt.Errorf("opening %s: %w", nsPath, err)
+				return
+			}
+			err = netns.Set(h)
+			h.Close()
+			if err != nil {
+				errs <- fmt.Errorf("entering %s: %w", nsPath, err)
+				return
+			}
+			errs <- nil
+			for f := range c.jobs {
+				f()
+			}
+		}()
+	}
+	for i := 0; i < workers; i++ {
+		if err := <-errs; err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close stops the workers.
+func (c *Client) Close() {
+	c.once.Do(func() { close(c.jobs) })
+	c.wg.Wait()
+}
+
+// Response is an HTTP answer read whole.
+type Response struct {
+	Status   int
+	Header   http.Header
+	Body     string
+	ServedBy string // the node haproxy answered from (X-Served-By)
+}
+
+// Do sends req on a new connection from the client namespace and reads the
+// whole answer, within timeout.
+func (c *Client) Do(ctx context.Context, req *http.Request, timeout time.Duration) (*Response, error) {
+	type result struct {
+		r   *Response
+		err error
+	}
+	ch := make(chan result, 1)
+	job := func() { r, err := roundTrip(ctx, req, timeout); ch <- result{r, err} }
+	select {
+	case c.jobs <- job:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	res := <-ch
+	return res.r, res.err
+}
+
+// TryDo is Do when a worker is free, and false at once when none is.
+func (c *Client) tryGo(job func()) bool {
+	select {
+	case c.jobs <- job:
+		return true
+	default:
+		return false
+	}
+}
+
+func roundTrip(ctx context.Context, req *http.Request, timeout time.Duration) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	host := req.URL.Host
+	if !strings.Contains(host, ":") {
+		host += ":80"
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return nil, fmt.Errorf("sending: %w", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: string(body),
+		ServedBy: resp.Header.Get("X-Served-By")}, nil
+}
+
+// Get is a GET of url from the client namespace.
+func (c *Client) Get(ctx context.Context, url string, timeout time.Duration) (*Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(ctx, req, timeout)
+}
+
+// Token asks keystone (through url, the VIP) for a project-scoped admin
+// token; it returns the token and the node that answered.
+func (c *Client) Token(ctx context.Context, url string) (token, servedBy string, err error) {
+	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin",`+
+		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, KeystonePassword)
+	req, err := http.NewRequest(http.MethodPost, url+"/v3/auth/tokens", strings.NewReader(body))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(ctx, req, 20*time.Second)
+	if err != nil {
+		return "", "", fmt.Errorf("token request: %w", err)
+	}
+	if resp.Status != http.StatusCreated {
+		return "", resp.ServedBy, fmt.Errorf("token request: status %d: %s", resp.Status, resp.Body)
+	}
+	tok := resp.Header.Get("X-Subject-Token")
+	if tok == "" {
+		return "", resp.ServedBy, fmt.Errorf("token request: no X-Subject-Token in the answer")
+	}
+	return tok, resp.ServedBy, nil
+}
+
+// ValidateToken checks a token through url with itself as the caller.
+func (c *Client) ValidateToken(ctx context.Context, url, token string) (servedBy string, err error) {
+	req, err := http.NewRequest(http.MethodGet, url+"/v3/auth/tokens", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	req.Header.Set("X-Subject-Token", token)
+	resp, err := c.Do(ctx, req, 20*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("validating the token: %w", err)
+	}
+	if resp.Status != http.StatusOK {
+		return resp.ServedBy, fmt.Errorf("validating the token: status %d: %s", resp.Status, resp.Body)
+	}
+	return resp.ServedBy, nil
+}

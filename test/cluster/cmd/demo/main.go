@@ -1,0 +1,28 @@
+// Command demo is `make demo`: a throwaway two-node Pacemaker cluster on
+// this machine running a VIP, the haproxy clone and keystone, a token
+// issued through the VIP, node1 put in standby and the failover timed, node1
+// brought back, and everything torn down. Needs root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/stackha/stackha/test/cluster"
+)
+
+func main() {
+	bin := flag.String("stackha", "bin/stackha", "the stackha binary whose agents to run")
+	agents := flag.String("agents", "auto", "agent set: stackha, heartbeat (the agents stackha replaces), or auto (stackha's where it has them)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cluster.Demo(ctx, os.Stdout, *agents, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		os.Exit(1)
+	}
+}

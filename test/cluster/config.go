@@ -1,0 +1,225 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeystonePassword is the throwaway admin password of the harness's
+// keystone (a test cluster on TEST-NET addresses only).
+const KeystonePassword = "shc-demo-secret"
+
+func corosyncConf() string {
+	var b strings.Builder
+	b.WriteString(`totem {
+  version: 2
+  cluster_name: shc
+  transport: knet
+  crypto_cipher: none
+  crypto_hash: none
+  token: 1000
+}
+nodelist {
+`)
+	for i, s := range Nodes {
+		fmt.Fprintf(&b, "  node {\n    ring0_addr: %s\n    name: %s\n    nodeid: %d\n  }\n", s.Ring, s.Name, i+1)
+	}
+	b.WriteString(`}
+quorum {
+  provider: corosync_votequorum
+  two_node: 1
+}
+logging {
+  to_stderr: yes
+  to_syslog: no
+  to_logfile: no
+  timestamp: on
+}
+`)
+	return b.String()
+}
+
+// HAProxyConfig is the haproxy.cfg every node runs: a "whoami" frontend
+// on the VIP that answers with the node's host name (what the failover
+// benchmark polls), and keystone on the VIP balanced over both nodes.
+func HAProxyConfig(keystone bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+  maxconn 2000
+  stats socket /run/shc/haproxy-stats.sock mode 600 level admin
+
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  timeout http-request 5s
+  retries 2
+  option redispatch
+
+frontend whoami
+  bind %s:%d
+  http-request return status 200 content-type text/plain lf-string "%%H\n" hdr X-Served-By "%%H"
+`, VIP, WhoamiPort)
+	if keystone {
+		fmt.Fprintf(&b, `
+frontend keystone
+  bind %s:%d
+  http-response set-header X-Served-By "%%H"
+  default_backend keystone
+
+backend keystone
+  option httpchk GET /v3
+  http-check expect status 200
+  default-server inter 1s fall 2 rise 1
+`, VIP, KeystonePort)
+		for _, s := range Nodes {
+			fmt.Fprintf(&b, "  server %s %s:%d check\n", s.Name, s.Addr, KeystonePort)
+		}
+	}
+	return b.String()
+}
+
+// CRMConfig is the cluster's crmsh configuration for an agent set: the VIP,
+// the haproxy clone (on every node) with the VIP placed where haproxy runs,
+// and, with keystone, the keystone clone.
+func CRMConfig(set AgentSet, p Paths, keystone bool) string {
+	var b strings.Builder
+	b.WriteString("property stonith-enabled=false dc-deadtime=2s\n")
+	b.WriteString("rsc_defaults resource-stickiness=100\n")
+	b.WriteString(set.VIP(p) + "\n")
+	b.WriteString(set.HAProxy(p) + "\n")
+	b.WriteString("clone haproxy-clone haproxy meta interleave=true\n")
+	b.WriteString("colocation vip-with-haproxy inf: vip haproxy-clone\n")
+	b.WriteString("order vip-before-haproxy Mandatory: vip haproxy-clone\n")
+	if keystone {
+		b.WriteString(set.Keystone(p) + "\n")
+		b.WriteString("clone keystone-clone keystone meta interleave=true\n")
+	}
+	return b.String()
+}
+
+func (c *Cluster) writeConfig(ctx context.Context) error {
+	for _, n := range c.Nodes {
+		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf()), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(HAProxyConfig(c.opts.Keystone)), 0o644); err != nil {
+		return err
+	}
+	crm := CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
+	if err := os.WriteFile(filepath.Join(BaseDir, "cluster.crm"), []byte(crm), 0o644); err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(crm), "\n") {
+		c.log.Printf("  crm: %s", line)
+	}
+	if c.opts.Agents.Note != "" {
+		c.log.Printf("  agents: %s", c.opts.Agents.Note)
+	}
+	return nil
+}
+
+// setupKeystone makes the one keystone database and key repositories both
+// nodes share (the seed's "MySQL is already HA", in miniature) and each
+// node's start script (keystone on the node's own address).
+func (c *Cluster) setupKeystone(ctx context.Context) error {
+	dir := filepath.Join(BaseDir, "keystone")
+	for _, d := range []string{"fernet-keys", "credential-keys"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	db := filepath.Join(dir, "keystone.db")
+	conf := fmt.Sprintf(`[DEFAULT]
+use_stderr = true
+[database]
+connection = sqlite:///%s
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = %s/fernet-keys
+[fernet_receipts]
+key_repository = %s/fernet-keys
+[credential]
+key_repository = %s/credential-keys
+[identity]
+password_hash_rounds = 4
+`, db, dir, dir, dir)
+	if err := os.WriteFile(c.paths.KeystoneCfg, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	km := func(args ...string) error {
+		_, err := run(ctx, "keystone-manage", append([]string{"--config-file", c.paths.KeystoneCfg}, args...)...)
+		return err
+	}
+	if err := km("db_sync"); err != nil {
+		return err
+	}
+	if _, err := run(ctx, "sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
+		return err
+	}
+	if err := km("fernet_setup", "--keystone-user", "root", "--keystone-group", "root"); err != nil {
+		return err
+	}
+	if err := km("credential_setup", "--keystone-user", "root", "--keystone-group", "root"); err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s:%d/v3/", VIP, KeystonePort)
+	if err := km("bootstrap", "--bootstrap-password", KeystonePassword, "--bootstrap-username", "admin",
+		"--bootstrap-project-name", "admin", "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
+		"--bootstrap-region-id", "RegionOne", "--bootstrap-public-url", url, "--bootstrap-internal-url", url,
+		"--bootstrap-admin-url", url); err != nil {
+		return err
+	}
+	for _, n := range c.Nodes {
+		script := fmt.Sprintf("#!/bin/sh\nexec keystone-wsgi-public --host %s --port %d -- --config-file %s\n",
+			n.Addr, KeystonePort, c.paths.KeystoneCfg)
+		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", c.paths.KeystoneRun, script, c.paths.KeystoneRun)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedCIB writes each node's initial CIB: a short DC dead time, no
+// fencing, and the whole resource configuration, so that the cluster forms
+// in seconds and starts everything at once.
+func (c *Cluster) seedCIB(ctx context.Context) error {
+	cib := filepath.Join(BaseDir, "cib.xml")
+	out, err := run(ctx, "cibadmin", "--empty")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(cib, []byte(out), 0o600); err != nil {
+		return err
+	}
+	// crmsh reads the agents' meta-data: load inside node1, where the
+	// agent set is installed.
+	n := c.Nodes[0]
+	if _, err := n.Script(ctx, fmt.Sprintf("export CIB_file=%s\ncrm -F configure load update %s\n",
+		cib, filepath.Join(BaseDir, "cluster.crm"))); err != nil {
+		return fmt.Errorf("loading the cluster configuration: %w", err)
+	}
+	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_verify", "-L"); err != nil {
+		return fmt.Errorf("the cluster configuration does not verify: %w", err)
+	}
+	data, err := os.ReadFile(cib)
+	if err != nil {
+		return err
+	}
+	for _, n := range c.Nodes {
+		dst := filepath.Join(n.dir, "lib-pacemaker", "cib", "cib.xml")
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			return err
+		}
+		if _, err := run(ctx, "chown", "hacluster:haclient", dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// SelectAgents returns the agent set named which: "heartbeat", "stackha"
+// (from the binary bin), or "auto" (stackha's when bin offers its agents,
+// else heartbeat).
+func SelectAgents(ctx context.Context, which, bin string) (AgentSet, error) {
+	switch which {
+	case "heartbeat":
+		return Heartbeat(), nil
+	case "stackha":
+		return Stackha(ctx, bin)
+	case "auto":
+		if _, err := os.Stat(bin); err != nil {
+			return Heartbeat(), nil
+		}
+		set, err := Stackha(ctx, bin)
+		if err != nil {
+			return Heartbeat(), nil
+		}
+		return set, nil
+	}
+	return AgentSet{}, fmt.Errorf("unknown agent set %q (stackha, heartbeat or auto)", which)
+}
+
+// Demo is `make demo`: it narrates to w.
+func Demo(ctx context.Context, w io.Writer, which, bin string) (err error) {
+	t0 := time.Now()
+	set, err := SelectAgents(ctx, which, bin)
+	if err != nil {
+		return err
+	}
+	say := func(format string, a ...any) {
+		fmt.Fprintf(w, "\n==> [%5.1fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, a...))
+	}
+	show := func(text string) {
+		for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
+	say("bringing up a two-node Pacemaker cluster in namespaces (agents: %s)", set.Name)
+	c, err := Up(ctx, Options{Agents: set, Keystone: true, Log: w})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("tearing down")
+		if cerr := c.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err == nil {
+			say("done in %.1fs", time.Since(t0).Seconds())
+		}
+	}()
+	out, err := c.CrmMon(ctx)
+	if err != nil {
+		return err
+	}
+	say("crm_mon on %s", c.Ctl().Name)
+	show(out)
+
+	cl, err := NewClient(ClientNetNS(), 1)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	url := fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
+	say("client %s: keystone token through the VIP (POST %s/v3/auth/tokens)", ClientAddr, url)
+	tok, by, err := cl.Token(ctx, url)
+	if err != nil {
+		return err
+	}
+	say("token %s... issued, haproxy on %s answered", tok[:16], by)
+	by, err = cl.ValidateToken(ctx, url, tok)
+	if err != nil {
+		return err
+	}
+	say("token validated through the VIP (haproxy on %s)", by)
+
+	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), 10*time.Millisecond, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	from, err := c.VIPNode(ctx)
+	if err != nil {
+		return err
+	}
+	say("the VIP %s is on %s; client polls http://%s/ every 10 ms; running: crm node standby %s", VIP, from.Name, VIP, from.Name)
+	r, err := c.Failover(ctx, p, func(ctx context.Context, n *Node) error {
+		_, err := c.Ctl().Run(ctx, "crm", "node", "standby", n.Name)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	say("FAILOVER: first answer from %s through the VIP %.0f ms after `crm node standby %s` started "+
+		"(crm itself took %.0f ms; %d client requests failed meanwhile)",
+		r.To, ms(r.Failover), r.From, ms(r.Command), r.Failed)
+	say("agent actions and their durations: %s", FormatOps(r.Ops))
+	to := c.Node(r.To)
+	out, err = to.Run(ctx, "ip", "-brief", "addr", "show", "dev", "eth0")
+	if err != nil {
+		return err
+	}
+	say("addresses on %s's eth0 (the VIP moved):", r.To)
+	show(out)
+	out, err = c.CrmMon(ctx)
+	if err != nil {
+		return err
+	}
+	say("crm_mon")
+	show(out)
+	tok, by, err = cl.Token(ctx, url)
+	if err != nil {
+		return err
+	}
+	say("new token %s... through the VIP, answered by haproxy on %s", tok[:16], by)
+
+	say("crm node online %s", r.From)
+	if _, err := c.Ctl().Run(ctx, "crm", "node", "online", r.From); err != nil {
+		return err
+	}
+	if err := c.WaitSettled(ctx, 90*time.Second); err != nil {
+		return err
+	}
+	now, err := c.VIPNode(ctx)
+	if err != nil {
+		return err
+	}
+	say("%s is back; the VIP stays on %s (resource-stickiness: nothing moves back)", r.From, now.Name)
+	out, err = c.CrmMon(ctx)
+	if err != nil {
+		return err
+	}
+	show(out)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,180 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Attempt is one request of the prober.
+type Attempt struct {
+	Start, End time.Time
+	OK         bool   // answered 2xx or 3xx
+	Node       string // who answered (X-Served-By)
+	Err        string
+}
+
+// Prober requests a URL from the client namespace every Every, each
+// request on a new connection and bounded by Timeout, and records every
+// attempt. A tick when every worker is busy is skipped (and counted).
+type Prober struct {
+	URL     string
+	Every   time.Duration
+	Timeout time.Duration
+
+	client  *Client
+	mu      sync.Mutex
+	log     []Attempt
+	skipped int
+	stop    chan struct{}
+	done    chan struct{}
+	cond    chan struct{} // closed and replaced on each new attempt
+}
+
+// StartProber starts polling url from the client namespace.
+func StartProber(url string, every, timeout time.Duration) (*Prober, error) {
+	workers := int(timeout/every) + 2
+	if workers > 32 {
+		workers = 32
+	}
+	cl, err := NewClient(ClientNetNS(), workers)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prober{URL: url, Every: every, Timeout: timeout, client: cl,
+		stop: make(chan struct{}), done: make(chan struct{}), cond: make(chan struct{})}
+	go p.loop()
+	return p, nil
+}
+
+func (p *Prober) loop() {
+	defer close(p.done)
+	t := time.NewTicker(p.Every)
+	defer t.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		wg.Add(1)
+		ok := p.client.tryGo(func() {
+			defer wg.Done()
+			a := Attempt{Start: time.Now()}
+			req, _ := http.NewRequest(http.MethodGet, p.URL, nil)
+			resp, err := roundTrip(context.Background(), req, p.Timeout)
+			a.End = time.Now()
+			switch {
+			case err != nil:
+				a.Err = err.Error()
+			case resp.Status >= 200 && resp.Status < 400:
+				a.OK, a.Node = true, resp.ServedBy
+			default:
+				a.Err, a.Node = fmt.Sprintf("status %d", resp.Status), resp.ServedBy
+			}
+			p.record(a)
+		})
+		if !ok {
+			wg.Done()
+			p.mu.Lock()
+			p.skipped++
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *Prober) record(a Attempt) {
+	p.mu.Lock()
+	p.log = append(p.log, a)
+	close(p.cond)
+	p.cond = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// Stop ends the polling (waits for requests in flight).
+func (p *Prober) Stop() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	<-p.done
+	p.client.Close()
+}
+
+// Attempts returns the attempts that started at or after t, by start time.
+func (p *Prober) Attempts(t time.Time) []Attempt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Attempt
+	for _, a := range p.log {
+		if !a.Start.Before(t) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+// WaitFor waits for the first attempt started after t that satisfies ok
+// (in completion order) and returns it.
+func (p *Prober) WaitFor(ctx context.Context, t time.Time, ok func(Attempt) bool) (Attempt, error) {
+	seen := 0
+	for {
+		p.mu.Lock()
+		log, cond := p.log, p.cond
+		p.mu.Unlock()
+		for ; seen < len(log); seen++ {
+			if a := log[seen]; !a.Start.Before(t) && ok(a) {
+				return a, nil
+			}
+		}
+		select {
+		case <-cond:
+		case <-ctx.Done():
+			return Attempt{}, fmt.Errorf("waiting for a request through the VIP: %w", ctx.Err())
+		}
+	}
+}
+
+// Summary is what a run of requests looked like from the client.
+type Summary struct {
+	Total, Failed int
+	// Outage is from the fault (t0) to the end of the first successful
+	// request started after the last failed one; 0 when none failed.
+	Outage time.Duration
+	// Recovered is false when requests were still failing at the end.
+	Recovered bool
+	LastErr   string
+}
+
+// Summarize sums up the attempts started at or after t0.
+func Summarize(as []Attempt, t0 time.Time) Summary {
+	s := Summary{Total: len(as), Recovered: true}
+	var lastFail time.Time
+	for _, a := range as {
+		if !a.OK {
+			s.Failed++
+			lastFail, s.LastErr = a.Start, a.Err
+		}
+	}
+	if s.Failed == 0 {
+		return s
+	}
+	s.Recovered = false
+	var firstOK time.Time
+	for _, a := range as {
+		if a.OK && a.Start.After(lastFail) && (firstOK.IsZero() || a.End.Before(firstOK)) {
+			firstOK = a.End
+		}
+	}
+	if !firstOK.IsZero() {
+		s.Recovered, s.Outage = true, firstOK.Sub(t0)
+	}
+	return s
+}

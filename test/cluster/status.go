@@ -1,0 +1,261 @@
+package cluster
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status is what crm_mon reports.
+type Status struct {
+	Nodes     []NodeStatus
+	Resources []ResourceStatus
+	Failures  []Failure
+}
+
+// NodeStatus is one node in crm_mon's output.
+type NodeStatus struct {
+	Name    string `xml:"name,attr"`
+	Online  bool   `xml:"online,attr"`
+	Standby bool   `xml:"standby,attr"`
+	DC      bool   `xml:"is_dc,attr"`
+}
+
+// ResourceStatus is one primitive (clone instances have Clone set).
+type ResourceStatus struct {
+	ID     string
+	Clone  string
+	Agent  string
+	Role   string
+	Active bool
+	Failed bool
+	Nodes  []string
+}
+
+// Failure is a failed operation crm_mon lists.
+type Failure struct {
+	OpKey      string `xml:"op_key,attr"`
+	Node       string `xml:"node,attr"`
+	ExitStatus string `xml:"exitstatus,attr"`
+	ExitReason string `xml:"exitreason,attr"`
+	ExitCode   int    `xml:"exitcode,attr"`
+	Status     string `xml:"status,attr"`
+	Task       string `xml:"task,attr"`
+}
+
+type xmlResource struct {
+	ID     string `xml:"id,attr"`
+	Agent  string `xml:"resource_agent,attr"`
+	Role   string `xml:"role,attr"`
+	Active bool   `xml:"active,attr"`
+	Failed bool   `xml:"failed,attr"`
+	Nodes  []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"node"`
+}
+
+type xmlMon struct {
+	Nodes     []NodeStatus `xml:"nodes>node"`
+	Resources struct {
+		Resources []xmlResource `xml:"resource"`
+		Clones    []struct {
+			ID        string        `xml:"id,attr"`
+			Resources []xmlResource `xml:"resource"`
+		} `xml:"clone"`
+	} `xml:"resources"`
+	Failures []Failure `xml:"failures>failure"`
+}
+
+// ParseStatus parses `crm_mon --output-as=xml`.
+func ParseStatus(data []byte) (Status, error) {
+	var m xmlMon
+	if err := xml.Unmarshal(data, &m); err != nil {
+		return Status{}, fmt.Errorf("parsing crm_mon XML: %w", err)
+	}
+	s := Status{Nodes: m.Nodes, Failures: m.Failures}
+	conv := func(r xmlResource, clone string) ResourceStatus {
+		rs := ResourceStatus{ID: r.ID, Clone: clone, Agent: r.Agent, Role: r.Role, Active: r.Active, Failed: r.Failed}
+		for _, n := range r.Nodes {
+			rs.Nodes = append(rs.Nodes, n.Name)
+		}
+		return rs
+	}
+	for _, r := range m.Resources.Resources {
+		s.Resources = append(s.Resources, conv(r, ""))
+	}
+	for _, cl := range m.Resources.Clones {
+		for _, r := range cl.Resources {
+			s.Resources = append(s.Resources, conv(r, cl.ID))
+		}
+	}
+	return s, nil
+}
+
+// Where lists the nodes on which the primitive id (or its clone instances)
+// is started, sorted.
+func (s Status) Where(id string) []string {
+	var nodes []string
+	for _, r := range s.Resources {
+		if r.ID == id && r.Active && r.Role == "Started" && !r.Failed {
+			nodes = append(nodes, r.Nodes...)
+		}
+	}
+	sort.Strings(nodes)
+	return nodes
+}
+
+// Node returns a node's status.
+func (s Status) Node(name string) (NodeStatus, bool) {
+	for _, n := range s.Nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return NodeStatus{}, false
+}
+
+// Ctl returns a node through which to query and command the cluster: one
+// whose corosync and pacemakerd the harness started and that still run,
+// preferring the first.
+func (c *Cluster) Ctl() *Node {
+	for _, n := range c.Nodes {
+		if c.Pid(n, "corosync") != 0 && c.Pid(n, "pacemakerd") != 0 {
+			return n
+		}
+	}
+	return c.Nodes[0]
+}
+
+// Status runs crm_mon on a live node.
+func (c *Cluster) Status(ctx context.Context) (Status, error) {
+	return c.StatusOn(ctx, c.Ctl())
+}
+
+// StatusOn runs crm_mon on node n.
+func (c *Cluster) StatusOn(ctx context.Context, n *Node) (Status, error) {
+	out, err := n.Run(ctx, "crm_mon", "-1", "--output-as=xml")
+	if err != nil {
+		return Status{}, err
+	}
+	return ParseStatus([]byte(out))
+}
+
+// CrmMon returns crm_mon's text output (what an operator looks at).
+func (c *Cluster) CrmMon(ctx context.Context) (string, error) {
+	return c.Ctl().Run(ctx, "crm_mon", "-1", "-r")
+}
+
+// VIPNode returns the node the VIP is started on according to Pacemaker.
+func (c *Cluster) VIPNode(ctx context.Context) (*Node, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := st.Where("vip")
+	if len(w) != 1 {
+		return nil, fmt.Errorf("the VIP is started on %d nodes (%v)", len(w), w)
+	}
+	return c.Node(w[0]), nil
+}
+
+// WaitOnline waits until every node whose corosync runs is online.
+func (c *Cluster) WaitOnline(ctx context.Context, limit time.Duration) error {
+	return c.poll(ctx, limit, "both nodes online", func(st Status) error {
+		for _, n := range c.Nodes {
+			ns, ok := st.Node(n.Name)
+			if !ok || !ns.Online {
+				return fmt.Errorf("%s not online", n.Name)
+			}
+		}
+		return nil
+	})
+}
+
+// Settled reports why the cluster is not in its steady state: the VIP
+// started on exactly one node, and every clone started on every online node
+// not in standby.
+func (c *Cluster) Settled(st Status) error {
+	var up []string
+	for _, n := range st.Nodes {
+		if n.Online && !n.Standby {
+			up = append(up, n.Name)
+		}
+	}
+	sort.Strings(up)
+	if len(up) == 0 {
+		return errors.New("no node online")
+	}
+	if w := st.Where("vip"); len(w) != 1 {
+		return fmt.Errorf("vip started on %v", w)
+	}
+	clones := []string{"haproxy"}
+	if c.opts.Keystone {
+		clones = append(clones, "keystone")
+	}
+	for _, id := range clones {
+		if w := st.Where(id); strings.Join(w, ",") != strings.Join(up, ",") {
+			return fmt.Errorf("%s started on %v, want %v", id, w, up)
+		}
+	}
+	return nil
+}
+
+// WaitSettled waits until the cluster is in its steady state (Settled) and
+// has no pending action.
+func (c *Cluster) WaitSettled(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := c.poll(ctx, limit, "resources started", c.Settled)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Ctl().Run(ctx, "crm_resource", "--wait", "--timeout", fmt.Sprintf("%ds", int(limit.Seconds()))); err != nil {
+		return err
+	}
+	return c.poll(ctx, limit, "resources started", c.Settled)
+}
+
+func (c *Cluster) poll(ctx context.Context, limit time.Duration, what string, ok func(Status) error) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for {
+		st, err := c.Status(ctx)
+		if err == nil {
+			if err = ok(st); err == nil {
+				return nil
+			}
+		}
+		last = err
+		if time.Now().After(deadline) {
+			out, _ := c.CrmMon(context.Background())
+			return fmt.Errorf("waiting %s for %s: %w\n%s", limit, what, last, out)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Standby puts node n in standby (on) or back online (off), as
+// `crm node standby|online` does, with the C tool (no interpreter start-up
+// in measured paths).
+func (c *Cluster) Standby(ctx context.Context, n *Node, on bool) error {
+	v := "off"
+	if on {
+		v = "on"
+	}
+	_, err := c.Ctl().Run(ctx, "crm_attribute", "--node", n.Name, "--name", "standby", "--update", v, "--lifetime", "forever")
+	return err
+}
+
+// Cleanup clears every resource's failure history.
+func (c *Cluster) Cleanup(ctx context.Context) error {
+	_, err := c.Ctl().Run(ctx, "crm_resource", "--cleanup")
+	return err
+}
