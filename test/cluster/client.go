@@ -15,6 +15,12 @@ import (
 	"github.com/vishvananda/netns"
 )
 
+// The main goroutine keeps the main thread for itself: a goroutine that
+// entered the client's namespace ends with its thread, except on the main
+// thread, which Go never ends and which would stay in the namespace (and
+// keep it alive) for the rest of the process.
+func init() { runtime.LockOSThread() }
+
 // Client makes HTTP requests from inside the client's network namespace:
 // each request runs on an OS thread that entered the namespace (the socket
 // is created there) and that is never handed back to the Go scheduler.

@@ -571,8 +571,10 @@ func (c *Cluster) leakCheck() error {
 	for k, v := range c.nsIno {
 		inodes[v] = k
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
+	// Every thread of every process: a thread of this very process that
+	// entered a namespace counts too.
+	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
+	for _, p := range tasks {
 		for _, kind := range []string{"net", "mnt"} {
 			var st syscall.Stat_t
 			if syscall.Stat(p+"/ns/"+kind, &st) != nil {
@@ -580,7 +582,7 @@ func (c *Cluster) leakCheck() error {
 			}
 			if ns, ok := inodes[st.Ino]; ok && strings.HasPrefix(ns, kind+":") {
 				comm, _ := os.ReadFile(p + "/comm")
-				errs = append(errs, fmt.Errorf("leak: process %s (%s) still in namespace %s", filepath.Base(p), strings.TrimSpace(string(comm)), ns))
+				errs = append(errs, fmt.Errorf("leak: thread %s (%s) still in namespace %s", p, strings.TrimSpace(string(comm)), ns))
 			}
 		}
 	}

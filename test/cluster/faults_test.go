@@ -1,0 +1,135 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/test/require"
+)
+
+func requireCluster(t *testing.T) {
+	t.Helper()
+	require.Root(t)
+	require.Command(t, "corosync", "pacemakerd", "crm", "crm_mon", "cibadmin", "crm_attribute", "crm_resource",
+		"haproxy", "keystone-manage", "keystone-wsgi-public", "sqlite3", "nsenter", "unshare", "ip")
+	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
+}
+
+// buildStackha builds the stackha binary into a temporary directory.
+func buildStackha(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stackha")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/stackha/stackha/cmd/stackha")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building stackha: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// testSets are the agent sets the cluster tests run: SHC_AGENTS=stackha,
+// heartbeat or both; by default stackha's when the binary offers its vip
+// or haproxy agent, else the heartbeat set (so the harness itself is
+// always exercised).
+func testSets(t *testing.T) []AgentSet {
+	t.Helper()
+	ctx := context.Background()
+	which := os.Getenv("SHC_AGENTS")
+	var sets []AgentSet
+	if which == "" || which == "both" || which == "heartbeat" {
+		sets = append(sets, Heartbeat())
+	}
+	if which == "" || which == "both" || which == "stackha" {
+		set, err := Stackha(ctx, buildStackha(t))
+		switch {
+		case err == nil && which == "":
+			sets = []AgentSet{set}
+		case err == nil:
+			sets = append(sets, set)
+		case which == "stackha":
+			t.Fatalf("SHC_AGENTS=stackha: %v", err)
+		default:
+			t.Logf("stackha's agents are not there yet (%v): running the heartbeat set", err)
+		}
+	}
+	return sets
+}
+
+// up brings a cluster up for a test, torn down (and leak-checked) by
+// t.Cleanup even when the test fails. Its logs go to the test's output
+// directory on failure.
+func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
+	t.Helper()
+	opts.Log = testWriter{t}
+	logs := t.TempDir()
+	opts.LogDir = logs
+	c, err := Up(ctx, opts)
+	if err != nil {
+		t.Fatalf("bringing the cluster up: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+		if t.Failed() {
+			if dst := os.Getenv("SHC_LOGS"); dst != "" {
+				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
+			}
+		}
+	})
+	return c
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestFaults runs every fault of the issue on one cluster per agent set,
+// with a client requesting keystone through the VIP, and writes the results
+// table (to $SHC_RESULTS when set). SHC_FAULTS=1,3 selects faults.
+func TestFaults(t *testing.T) {
+	requireCluster(t)
+	only := map[int]bool{}
+	for _, f := range strings.Split(os.Getenv("SHC_FAULTS"), ",") {
+		if id, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			only[id] = true
+		}
+	}
+	var all []FaultResult
+	for _, set := range testSets(t) {
+		t.Run(set.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+			defer cancel()
+			if set.Note != "" {
+				t.Logf("agents: %s", set.Note)
+			}
+			c := up(t, ctx, Options{Agents: set, Keystone: true})
+			rows := RunFaults(ctx, c, set, only, testWriter{t})
+			all = append(all, rows...)
+			for _, r := range rows {
+				if !r.OK {
+					t.Errorf("fault %d (%s) with %s agents: %s", r.ID, r.Name, r.Set, rowText(r))
+				}
+			}
+			if len(only) == 0 && len(rows) != len(Faults) {
+				t.Errorf("ran %d of %d faults", len(rows), len(Faults))
+			}
+		})
+	}
+	table := FormatResults(all)
+	t.Logf("results:\n%s", table)
+	if dst := os.Getenv("SHC_RESULTS"); dst != "" {
+		if err := os.WriteFile(dst, []byte(table), 0o644); err != nil {
+			t.Errorf("writing the results: %v", err)
+		}
+	}
+}

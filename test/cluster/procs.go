@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Proc is a process running inside a node.
+type Proc struct {
+	Pid, PPid int
+	Comm      string
+	Cmdline   []string
+}
+
+func (n *Node) netIno() uint64 { return n.c.nsIno["net:"+Prefix+n.Name] }
+
+func inNetNS(pid int, ino uint64) bool {
+	var st syscall.Stat_t
+	return ino != 0 && syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil && st.Ino == ino
+}
+
+// Procs lists the processes inside node n's network namespace that match.
+func (n *Node) Procs(match func(Proc) bool) []Proc {
+	ino := n.netIno()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []Proc
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil || !inNetNS(pid, ino) {
+			continue
+		}
+		p := Proc{Pid: pid}
+		comm, _ := os.ReadFile(d + "/comm")
+		p.Comm = strings.TrimSpace(string(comm))
+		cmd, _ := os.ReadFile(d + "/cmdline")
+		p.Cmdline = strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		stat, _ := os.ReadFile(d + "/stat")
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+			if f := strings.Fields(string(stat)[i+1:]); len(f) > 1 {
+				p.PPid, _ = strconv.Atoi(f[1])
+			}
+		}
+		if match(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// HAProxyMaster returns the haproxy process on node n that is not a child
+// of another haproxy (the master in master-worker mode, the only process
+// otherwise).
+func (n *Node) HAProxyMaster() (Proc, error) {
+	all := n.Procs(func(p Proc) bool { return p.Comm == "haproxy" })
+	pids := map[int]bool{}
+	for _, p := range all {
+		pids[p.Pid] = true
+	}
+	var masters []Proc
+	for _, p := range all {
+		if !pids[p.PPid] {
+			masters = append(masters, p)
+		}
+	}
+	if len(masters) != 1 {
+		return Proc{}, fmt.Errorf("%d haproxy masters on %s", len(masters), n.Name)
+	}
+	return masters[0], nil
+}
+
+// Keystone returns the keystone process listening on node n.
+func (n *Node) Keystone() (Proc, error) {
+	ps := n.Procs(func(p Proc) bool {
+		for _, a := range p.Cmdline {
+			if strings.HasSuffix(a, "keystone-wsgi-public") {
+				return true
+			}
+		}
+		return false
+	})
+	if len(ps) != 1 {
+		return Proc{}, fmt.Errorf("%d keystone processes on %s", len(ps), n.Name)
+	}
+	return ps[0], nil
+}
+
+// Signal sends sig to pid after checking, again, that it runs inside node n.
+func (n *Node) Signal(pid int, sig syscall.Signal) error {
+	if !inNetNS(pid, n.netIno()) {
+		return fmt.Errorf("pid %d is not inside %s: not signalled", pid, n.Name)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		return fmt.Errorf("signalling pid %d on %s: %w", pid, n.Name, err)
+	}
+	return nil
+}
