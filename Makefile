@@ -10,7 +10,7 @@ MANDIR   := $(PREFIX)/share/man/man7
 LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build test check deps lint install uninstall bench demo clean readme
+.PHONY: all build test check deps lint install uninstall bench demo bench-failover cluster-faults clean readme
 
 all: build
 
@@ -54,6 +54,27 @@ uninstall:
 
 bench: build
 	@echo "no benchmark yet"
+
+# A throwaway two-node Pacemaker cluster in namespaces on this machine (root):
+# VIP + haproxy clone + keystone, a token through the VIP, node1 in standby,
+# failover timed, node1 back, teardown. Agent set: AGENTS=auto|stackha|heartbeat.
+AGENTS ?= auto
+demo: deps build
+	chmod -R go+rX bin
+	$(GO) run ./test/cluster/cmd/demo -stackha $(BIN) -agents $(AGENTS)
+
+# Failover time through the VIP, stackha's vip + haproxy against IPaddr2 +
+# haproxy via ocf:heartbeat:anything, same harness, same run (root).
+RUNS ?= 7
+bench-failover: deps build
+	chmod -R go+rX bin
+	$(GO) run ./test/cluster/cmd/bench-failover -stackha $(BIN) -runs $(RUNS)
+
+# The cluster fault tests with both agent sets side by side; the results
+# table goes to bin/cluster-faults.md (root).
+cluster-faults: deps build
+	SHC_AGENTS=both SHC_RESULTS=$(CURDIR)/bin/cluster-faults.md $(GO) test -count=1 -v -timeout 30m -run TestFaults ./test/cluster/
+	@cat bin/cluster-faults.md
 
 clean:
 	rm -rf bin

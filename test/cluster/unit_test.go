@@ -1,0 +1,337 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/test/require"
+)
+
+func TestParseStatus(t *testing.T) {
+	data, err := os.ReadFile("testdata/crm_mon.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ParseStatus(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := st.Node("node2"); !ok || !n.Online || !n.Standby || !n.DC {
+		t.Errorf("node2 = %+v, want online, standby, DC", n)
+	}
+	if n, ok := st.Node("node1"); !ok || !n.Online || n.Standby {
+		t.Errorf("node1 = %+v, want online, not standby", n)
+	}
+	for _, tc := range []struct {
+		id   string
+		want []string
+	}{
+		{"vip", []string{"node1"}},
+		{"haproxy", []string{"node1"}},
+		{"keystone", nil},
+	} {
+		if got := st.Where(tc.id); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Where(%s) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	want := []Failure{{OpKey: "haproxy_monitor_5000", Node: "node1", ExitStatus: "error", ExitCode: 1, Status: "complete", Task: "monitor"}}
+	if !reflect.DeepEqual(st.Failures, want) {
+		t.Errorf("failures = %+v, want %+v", st.Failures, want)
+	}
+	c := &Cluster{}
+	if err := c.Settled(st); err != nil {
+		t.Errorf("Settled: %v (node2 in standby, everything on node1)", err)
+	}
+	c.opts.Keystone = true
+	if err := c.Settled(st); err == nil || !strings.Contains(err.Error(), "keystone") {
+		t.Errorf("Settled with keystone expected = %v, want a keystone error", err)
+	}
+	if _, err := ParseStatus([]byte("<pacemaker-result><nodes>")); err == nil {
+		t.Error("truncated XML parsed")
+	}
+}
+
+func TestSettled(t *testing.T) {
+	node := func(name string, online, standby bool) NodeStatus {
+		return NodeStatus{Name: name, Online: online, Standby: standby}
+	}
+	started := func(id string, nodes ...string) ResourceStatus {
+		return ResourceStatus{ID: id, Role: "Started", Active: true, Nodes: nodes}
+	}
+	for _, tc := range []struct {
+		name string
+		st   Status
+		bad  string
+	}{
+		{"steady", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", true, false)},
+			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1"), started("haproxy", "node2")}}, ""},
+		{"no vip", Status{Nodes: []NodeStatus{node("node1", true, false)},
+			Resources: []ResourceStatus{started("haproxy", "node1")}}, "vip"},
+		{"haproxy missing on a node", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", true, false)},
+			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1")}}, "haproxy"},
+		{"failed instance", Status{Nodes: []NodeStatus{node("node1", true, false)},
+			Resources: []ResourceStatus{started("vip", "node1"), {ID: "haproxy", Role: "Started", Active: true, Failed: true, Nodes: []string{"node1"}}}}, "haproxy"},
+		{"offline node ignored", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", false, false)},
+			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1")}}, ""},
+		{"no node", Status{Nodes: []NodeStatus{node("node1", false, false)}}, "no node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&Cluster{}).Settled(tc.st)
+			if (err == nil) != (tc.bad == "") || (err != nil && !strings.Contains(err.Error(), tc.bad)) {
+				t.Errorf("Settled = %v, want error about %q", err, tc.bad)
+			}
+		})
+	}
+}
+
+func TestParseOps(t *testing.T) {
+	data, err := os.ReadFile("testdata/status.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := ParseOps(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop *Op
+	for i, o := range ops {
+		if o.Node == "node2" && o.Resource == "haproxy" && o.Operation == "stop" {
+			stop = &ops[i]
+		}
+	}
+	if stop == nil || stop.Exec != 2023*time.Millisecond || stop.CallID != 14 || stop.RC != 0 {
+		t.Fatalf("haproxy stop on node2 = %+v, want exec 2023ms, call 14, rc 0 (ops: %v)", stop, ops)
+	}
+	// NewOps: what a transition added, monitors left out.
+	before := ops[:0:0]
+	for _, o := range ops {
+		if o != *stop {
+			before = append(before, o)
+		}
+	}
+	if got := NewOps(before, ops); !reflect.DeepEqual(got, []Op{*stop}) {
+		t.Errorf("NewOps = %v, want only the stop", got)
+	}
+	if got := FormatOps([]Op{*stop}); got != "haproxy stop@node2 2023ms" {
+		t.Errorf("FormatOps = %q", got)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(startMs, endMs int, ok bool) Attempt {
+		return Attempt{Start: t0.Add(time.Duration(startMs) * time.Millisecond), End: t0.Add(time.Duration(endMs) * time.Millisecond), OK: ok}
+	}
+	for _, tc := range []struct {
+		name string
+		as   []Attempt
+		want Summary
+	}{
+		{"all fine", []Attempt{at(0, 5, true), at(50, 55, true)}, Summary{Total: 2, Recovered: true}},
+		{"outage", []Attempt{at(0, 5, true), at(50, 550, false), at(100, 600, false), at(700, 710, true)},
+			Summary{Total: 4, Failed: 2, Outage: 710 * time.Millisecond, Recovered: true}},
+		// A success that started before the last failure does not end the outage.
+		{"overlap", []Attempt{at(0, 900, false), at(100, 150, true), at(200, 300, false), at(400, 420, true)},
+			Summary{Total: 4, Failed: 2, Outage: 420 * time.Millisecond, Recovered: true}},
+		{"never recovered", []Attempt{at(0, 5, true), at(50, 550, false)}, Summary{Total: 2, Failed: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Summarize(tc.as, t0)
+			got.LastErr = ""
+			if got != tc.want {
+				t.Errorf("Summarize = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{3}, 3},
+		{[]time.Duration{5, 1, 3}, 3},
+		{[]time.Duration{4, 1, 3, 2}, 2}, // (2+3)/2 truncated
+	} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestFormatResults(t *testing.T) {
+	rows := []FaultResult{
+		{Set: "stackha", ID: 2, Name: "kill", Client: Summary{Total: 10, Failed: 2, Outage: 1500 * time.Millisecond},
+			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true},
+		{Set: "heartbeat", ID: 4, Name: "link", Client: Summary{Total: 5, Failed: 5}, Outcome: "stayed", OK: true},
+		{Set: "heartbeat", ID: 7, Name: "reload", Skip: "needs x", OK: true},
+		{Set: "stackha", ID: 3, Name: "vip", Outcome: "x", OK: false},
+	}
+	got := FormatResults(rows)
+	for _, want := range []string{
+		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | restarted |",
+		"| heartbeat | 4 | link | 5 / 5 | never | never | never | stayed |",
+		"| heartbeat | 7 | reload | - | - | - | - | not run: needs x |",
+		"**UNEXPECTED**",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestCorosyncConf(t *testing.T) {
+	conf := corosyncConf()
+	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
+		"crypto_cipher: none", "token: 1000"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("corosync.conf lacks %q", want)
+		}
+	}
+	hosts := hostsFile()
+	for _, want := range []string{"192.0.2.11\tnode1", "192.0.2.12\tnode2", "192.0.2.50\tclient"} {
+		if !strings.Contains(hosts, want) {
+			t.Errorf("hosts lacks %q", want)
+		}
+	}
+}
+
+// TestHAProxyConfig checks the harness's haproxy.cfg with haproxy itself.
+func TestHAProxyConfig(t *testing.T) {
+	require.Command(t, "haproxy")
+	for _, ks := range []bool{false, true} {
+		f := filepath.Join(t.TempDir(), "haproxy.cfg")
+		if err := os.WriteFile(f, []byte(HAProxyConfig(ks)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
+			t.Errorf("haproxy -c (keystone %v): %v\n%s", ks, err, out)
+		}
+	}
+}
+
+// TestCRMConfig loads each agent set's configuration into an offline CIB
+// and verifies it, and checks in a simulation that a standby moves the VIP.
+func TestCRMConfig(t *testing.T) {
+	require.Command(t, "crm", "cibadmin", "crm_verify", "crm_simulate")
+	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
+	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+	set := Heartbeat()
+	dir := t.TempDir()
+	cib := filepath.Join(dir, "cib.xml")
+	out, err := exec.Command("cibadmin", "--empty").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cib, out, 0o600)
+	crm := filepath.Join(dir, "cluster.crm")
+	os.WriteFile(crm, []byte(CRMConfig(set, p, true)), 0o644)
+	env := []string{"CIB_file=" + cib}
+	ctx := context.Background()
+	if out, err := runEnv(ctx, env, "crm", "-F", "configure", "load", "update", crm); err != nil {
+		t.Fatalf("crm load: %v\n%s", err, out)
+	}
+	if out, err := runEnv(ctx, env, "crm_verify", "-L", "-V"); err != nil {
+		t.Fatalf("crm_verify: %v\n%s", err, out)
+	}
+	up := filepath.Join(dir, "up.xml")
+	if out, err := run(ctx, "crm_simulate", "-x", cib, "-u", "node1", "-u", "node2", "-q", "true", "-S", "-O", up); err != nil {
+		t.Fatalf("crm_simulate: %v\n%s", err, out)
+	}
+	out2, err := run(ctx, "crm_simulate", "-x", up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vipOn := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.Contains(l, "vip\t") || strings.Contains(l, "* vip") {
+				return l
+			}
+		}
+		return ""
+	}
+	first := vipOn(out2)
+	if !strings.Contains(first, "Started node") {
+		t.Fatalf("VIP not started in the simulation:\n%s", out2)
+	}
+	from := "node1"
+	if strings.Contains(first, "node2") {
+		from = "node2"
+	}
+	if out, err := runEnv(ctx, []string{"CIB_file=" + up}, "crm_attribute", "--node", from, "--name", "standby", "--update", "on"); err != nil {
+		t.Fatalf("standby: %v\n%s", err, out)
+	}
+	after, err := run(ctx, "crm_simulate", "-x", up, "-S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(after, "Move") || !strings.Contains(after, "vip") {
+		t.Errorf("standby of %s does not move the VIP:\n%s", from, after)
+	}
+}
+
+// TestCleanStale leaves what a crashed run leaves (a namespace with a
+// process in it, a mount under BaseDir, files) and checks that the cleanup
+// removes it all, and only it.
+func TestCleanStale(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "ip", "mount", "umount", "sleep")
+	c := &Cluster{log: &logger{w: testWriter{t}, start: time.Now()}}
+	ctx := context.Background()
+	if err := c.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.lock.Close()
+	if err := CleanStale(ctx, c.log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(ctx, "ip", "netns", "add", Prefix+"stale"); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(nsDir(), 0o755)
+	if _, err := run(ctx, "mount", "-t", "tmpfs", "shc-stale", nsDir()); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("ip", "netns", "exec", Prefix+"stale", "sleep", "300")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sleeper.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	if err := CleanStale(ctx, c.log); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		sleeper.Process.Kill()
+		t.Error("the process in the stale namespace survived")
+	}
+	if left := ourNamespaces(); len(left) > 0 {
+		t.Errorf("namespaces left: %v", left)
+	}
+	if left := ourMounts(); len(left) > 0 {
+		t.Errorf("mounts left: %v", left)
+	}
+	if _, err := os.Stat(BaseDir); err == nil {
+		t.Errorf("%s left", BaseDir)
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{`/a/b`: "/a/b", `/a\040b`: "/a b", `/x\134y`: `/x\y`, `/t\`: `/t\`} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
