@@ -21,6 +21,8 @@ const (
 	// WhoamiPort is a haproxy frontend on the VIP that answers with the
 	// node's name: what the failover benchmark polls.
 	WhoamiPort = 80
+	// VIPResource is the VIP's resource id (as `stackha render` names it).
+	VIPResource = "api-vip"
 )
 
 // NodeSpec is one cluster node's name and addresses.
@@ -51,7 +53,7 @@ type AgentSet struct {
 	// MonitorInterval is the interval of the VIP's and haproxy's monitors.
 	MonitorInterval string
 	// VIP, HAProxy and Keystone return crmsh primitive definitions named
-	// vip, haproxy and keystone.
+	// api-vip, haproxy and keystone.
 	VIP      func(cfg Paths) string
 	HAProxy  func(cfg Paths) string
 	Keystone func(cfg Paths) string
@@ -74,7 +76,7 @@ func Heartbeat() AgentSet {
 		Name:            "heartbeat",
 		MonitorInterval: "5s",
 		VIP: func(p Paths) string {
-			return fmt.Sprintf("primitive vip ocf:heartbeat:IPaddr2 params ip=%s cidr_netmask=%d nic=eth0 "+
+			return fmt.Sprintf("primitive "+VIPResource+" ocf:heartbeat:IPaddr2 params ip=%s cidr_netmask=%d nic=eth0 "+
 				"op monitor interval=5s timeout=20s", VIP, VIPPrefix)
 		},
 		HAProxy: func(p Paths) string {
@@ -116,7 +118,7 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 	var old []string
 	if agents["vip"] {
 		set.VIP = func(p Paths) string {
-			return fmt.Sprintf("primitive vip ocf:stackha:vip params ip=%s cidr_netmask=%d nic=eth0 "+
+			return fmt.Sprintf("primitive "+VIPResource+" ocf:stackha:vip params ip=%s cidr_netmask=%d nic=eth0 "+
 				"op monitor interval=1s timeout=10s", VIP, VIPPrefix)
 		}
 	} else {
@@ -132,8 +134,13 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 	}
 	if agents["keystone"] {
 		set.Keystone = func(p Paths) string {
-			return fmt.Sprintf("primitive keystone ocf:stackha:keystone params mode=process config=%s "+
-				"op monitor interval=2s timeout=10s op start timeout=60s op stop timeout=30s", p.KeystoneCfg)
+			var rules string
+			for _, n := range Nodes {
+				rules += fmt.Sprintf("params rule 0: #uname eq %s bind_host=%s url=http://%s:%d/ ", n.Name, n.Addr, n.Addr, KeystonePort)
+			}
+			return fmt.Sprintf("primitive keystone ocf:stackha:keystone %sparams run_mode=process user=root port=%d config=%s "+
+				"pidfile=%s/keystone.pid log_file=%s/keystone.out "+
+				"op monitor interval=2s timeout=10s op start timeout=120s op stop timeout=60s", rules, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir)
 		}
 	} else {
 		set.Keystone, old = hb.Keystone, append(old, "keystone=anything")

@@ -83,22 +83,25 @@ backend keystone
 	return b.String()
 }
 
-// CRMConfig is the cluster's crmsh configuration for an agent set: the VIP,
-// the haproxy clone (on every node) with the VIP placed where haproxy runs,
-// and, with keystone, the keystone clone.
+// CRMConfig is the cluster's crmsh configuration for an agent set, built
+// like `stackha render`'s (crm/README.md): the seed's properties and
+// defaults, the VIP, the haproxy clone on every node with the VIP colocated
+// with it and ordered after it (a failover moves only the address), and,
+// with keystone, the keystone clone. Every agent set gets the same
+// constraints: only the agents differ.
 func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 	var b strings.Builder
-	b.WriteString("property stonith-enabled=false dc-deadtime=2s\n")
-	b.WriteString("rsc_defaults resource-stickiness=100\n")
+	b.WriteString("property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore dc-deadtime=2s\n")
+	b.WriteString("rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10\n")
 	b.WriteString(set.VIP(p) + "\n")
 	b.WriteString(set.HAProxy(p) + "\n")
 	b.WriteString("clone haproxy-clone haproxy meta interleave=true\n")
-	b.WriteString("colocation vip-with-haproxy inf: vip haproxy-clone\n")
-	b.WriteString("order vip-before-haproxy Mandatory: vip haproxy-clone\n")
 	if keystone {
 		b.WriteString(set.Keystone(p) + "\n")
 		b.WriteString("clone keystone-clone keystone meta interleave=true\n")
 	}
+	b.WriteString("colocation vip-with-haproxy inf: " + VIPResource + " haproxy-clone\n")
+	b.WriteString("order haproxy-before-vip Mandatory: haproxy-clone " + VIPResource + "\n")
 	return b.String()
 }
 

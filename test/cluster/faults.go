@@ -319,7 +319,7 @@ func faultDeleteVIP(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 	if _, err := run(ctx, "ip", "-n", Prefix+n.Name, "addr", "del", fmt.Sprintf("%s/%d", VIP, VIPPrefix), "dev", "eth0"); err != nil {
 		return nil, err
 	}
-	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, "vip", n.Name) })
+	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
 	if r.Detected == 0 {
 		r.Outcome = "not detected"
 		return nil, nil
@@ -462,7 +462,7 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 		limit = noRecoveryWindow
 	}
 	r.Recovery = f.answeredBy(ctx, other.Name, limit)
-	r.Detected = f.waitUntil(ctx, time.Second, func(ctx context.Context) bool { return f.failed(ctx, "vip", n.Name) })
+	r.Detected = f.waitUntil(ctx, time.Second, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
 	if r.Recovery == 0 {
 		r.Outcome = fmt.Sprintf("VIP stayed on %s with its link down for %s", n.Name, limit)
 		return restore, nil

@@ -155,7 +155,7 @@ func (c *Cluster) VIPNode(ctx context.Context) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := st.Where("vip")
+	w := st.Where(VIPResource)
 	if len(w) != 1 {
 		return nil, fmt.Errorf("the VIP is started on %d nodes (%v)", len(w), w)
 	}
@@ -189,7 +189,7 @@ func (c *Cluster) Settled(st Status) error {
 	if len(up) == 0 {
 		return errors.New("no node online")
 	}
-	if w := st.Where("vip"); len(w) != 1 {
+	if w := st.Where(VIPResource); len(w) != 1 {
 		return fmt.Errorf("vip started on %v", w)
 	}
 	clones := []string{"haproxy"}

@@ -32,7 +32,7 @@ func TestParseStatus(t *testing.T) {
 		id   string
 		want []string
 	}{
-		{"vip", []string{"node1"}},
+		{"api-vip", []string{"node1"}},
 		{"haproxy", []string{"node1"}},
 		{"keystone", nil},
 	} {
@@ -70,15 +70,15 @@ func TestSettled(t *testing.T) {
 		bad  string
 	}{
 		{"steady", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", true, false)},
-			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1"), started("haproxy", "node2")}}, ""},
+			Resources: []ResourceStatus{started("api-vip", "node1"), started("haproxy", "node1"), started("haproxy", "node2")}}, ""},
 		{"no vip", Status{Nodes: []NodeStatus{node("node1", true, false)},
 			Resources: []ResourceStatus{started("haproxy", "node1")}}, "vip"},
 		{"haproxy missing on a node", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", true, false)},
-			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1")}}, "haproxy"},
+			Resources: []ResourceStatus{started("api-vip", "node1"), started("haproxy", "node1")}}, "haproxy"},
 		{"failed instance", Status{Nodes: []NodeStatus{node("node1", true, false)},
-			Resources: []ResourceStatus{started("vip", "node1"), {ID: "haproxy", Role: "Started", Active: true, Failed: true, Nodes: []string{"node1"}}}}, "haproxy"},
+			Resources: []ResourceStatus{started("api-vip", "node1"), {ID: "haproxy", Role: "Started", Active: true, Failed: true, Nodes: []string{"node1"}}}}, "haproxy"},
 		{"offline node ignored", Status{Nodes: []NodeStatus{node("node1", true, false), node("node2", false, false)},
-			Resources: []ResourceStatus{started("vip", "node1"), started("haproxy", "node1")}}, ""},
+			Resources: []ResourceStatus{started("api-vip", "node1"), started("haproxy", "node1")}}, ""},
 		{"no node", Status{Nodes: []NodeStatus{node("node1", false, false)}}, "no node"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestCRMConfig(t *testing.T) {
 	}
 	vipOn := func(s string) string {
 		for _, l := range strings.Split(s, "\n") {
-			if strings.Contains(l, "vip\t") || strings.Contains(l, "* vip") {
+			if strings.Contains(l, "api-vip\t") || strings.Contains(l, "* api-vip") {
 				return l
 			}
 		}
@@ -274,7 +274,7 @@ func TestCRMConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(after, "Move") || !strings.Contains(after, "vip") {
+	if !strings.Contains(after, "Move") || !strings.Contains(after, "api-vip") {
 		t.Errorf("standby of %s does not move the VIP:\n%s", from, after)
 	}
 }
