@@ -88,7 +88,7 @@ var Faults = []Fault{
 		}
 		return Recover, ""
 	}, Inject: faultBrokenReload},
-	{ID: 4, Name: "active node's link down", Expect: func(s AgentSet) (Expectation, string) {
+	{ID: 4, Name: "active node's link down (switch port down: no carrier)", Expect: func(s AgentSet) (Expectation, string) {
 		if !s.Stackha("vip") {
 			return NoRecovery, "IPaddr2 does not look at the link"
 		}
@@ -137,7 +137,7 @@ func RunFaults(ctx context.Context, c *Cluster, set AgentSet, only map[int]bool,
 }
 
 func runFault(ctx context.Context, c *Cluster, set AgentSet, cl *Client, f Fault, r FaultResult, l *logger) FaultResult {
-	fctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	p, err := StartProber(fmt.Sprintf("http://%s:%d/v3", VIP, KeystonePort), 50*time.Millisecond, time.Second)
 	if err != nil {
@@ -387,8 +387,13 @@ func faultStopKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 		r.Outcome = fmt.Sprintf("hung keystone not detected in %s", limit)
 		return restore, nil
 	}
-	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.keystoneUp(ctx, n) })
-	r.Outcome = fmt.Sprintf("monitor failed after %.1fs; keystone on %s replaced", r.Detected.Seconds(), n.Name)
+	// The replacement takes as long as the stop of a stopped process
+	// takes (up to the stop timeout): wait for it, up to two minutes.
+	r.Recovery = f.waitUntil(ctx, 2*time.Minute, func(ctx context.Context) bool { return f.keystoneUp(ctx, n) })
+	r.Outcome = fmt.Sprintf("monitor failed %.1fs after the hang; keystone on %s replaced", r.Detected.Seconds(), n.Name)
+	if r.Recovery == 0 {
+		r.Outcome = fmt.Sprintf("monitor failed %.1fs after the hang; keystone on %s not replaced within 2 min", r.Detected.Seconds(), n.Name)
+	}
 	return restore, nil
 }
 
@@ -443,28 +448,48 @@ func faultBrokenReload(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	return restore, nil
 }
 
+// faultLinkDown takes the active node's link away as a pulled cable or a
+// dead switch port does: the switch's end of the node's veth goes down, so
+// the node's eth0 loses its carrier (an administrative "ip link set eth0
+// down" inside the node is undone by any agent's start, as IPaddr2's is).
 func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
 	}
 	other := f.C.Other(n)
+	port := "s-" + n.Name
 	f.T0 = time.Now()
-	if _, err := run(ctx, "ip", "-n", Prefix+n.Name, "link", "set", "eth0", "down"); err != nil {
+	if _, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "down"); err != nil {
 		return nil, err
 	}
 	restore := func(ctx context.Context) error {
-		_, err := run(ctx, "ip", "-n", Prefix+n.Name, "link", "set", "eth0", "up")
+		_, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "up")
 		return err
 	}
 	limit := recoveryLimit
 	if r.Expect == NoRecovery {
 		limit = noRecoveryWindow
 	}
+	detected := make(chan time.Duration, 1)
+	dctx, cancel := context.WithCancel(ctx)
+	go func() {
+		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
+	}()
 	r.Recovery = f.answeredBy(ctx, other.Name, limit)
-	r.Detected = f.waitUntil(ctx, time.Second, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
+	if r.Recovery > 0 {
+		// Detection, when it comes, comes before the move.
+		select {
+		case r.Detected = <-detected:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	cancel()
+	if r.Detected == 0 {
+		r.Detected = <-detected
+	}
 	if r.Recovery == 0 {
-		r.Outcome = fmt.Sprintf("VIP stayed on %s with its link down for %s", n.Name, limit)
+		r.Outcome = fmt.Sprintf("VIP stayed on %s without carrier for %s", n.Name, limit)
 		return restore, nil
 	}
 	r.Outcome = fmt.Sprintf("VIP moved %s -> %s", n.Name, other.Name)
@@ -544,8 +569,8 @@ func detected(r FaultResult) string {
 }
 
 func rowText(r FaultResult) string {
-	s := fmt.Sprintf("failed %d/%d, outage %s, detected %s, recovered %s: %s", r.Client.Failed, r.Client.Total,
-		dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true), r.Outcome)
+	s := fmt.Sprintf("failed %d/%d, outage %s, detected %s, recovered %s, answers by node %v, last error %q: %s", r.Client.Failed, r.Client.Total,
+		dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true), r.Client.ByNode, r.Client.LastErr, r.Outcome)
 	if r.Err != nil {
 		s += " ERROR: " + r.Err.Error()
 	}

@@ -21,9 +21,13 @@ func requireCluster(t *testing.T) {
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 }
 
-// buildStackha builds the stackha binary into a temporary directory.
+// buildStackha builds the stackha binary into a temporary directory
+// ($SHC_STACKHA names a binary built elsewhere instead).
 func buildStackha(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("SHC_STACKHA"); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(t.TempDir(), "stackha")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/stackha/stackha/cmd/stackha")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -151,6 +151,8 @@ type Summary struct {
 	// Recovered is false when requests were still failing at the end.
 	Recovered bool
 	LastErr   string
+	// ByNode counts the successful answers per node that answered.
+	ByNode map[string]int
 }
 
 // Summarize sums up the attempts started at or after t0.
@@ -158,6 +160,12 @@ func Summarize(as []Attempt, t0 time.Time) Summary {
 	s := Summary{Total: len(as), Recovered: true}
 	var lastFail time.Time
 	for _, a := range as {
+		if a.OK {
+			if s.ByNode == nil {
+				s.ByNode = map[string]int{}
+			}
+			s.ByNode[a.Node]++
+		}
 		if !a.OK {
 			s.Failed++
 			lastFail, s.LastErr = a.Start, a.Err
