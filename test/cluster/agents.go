@@ -59,6 +59,9 @@ type AgentSet struct {
 	Keystone func(cfg Paths) string
 	// Note says which agents of the set are not yet stackha's own.
 	Note string
+	// Render: the binary has `stackha render`; with all three agents the
+	// cluster loads the configuration it renders (see Cluster.render).
+	Render bool
 }
 
 // Paths are the files the harness writes, as seen inside a node.
@@ -144,6 +147,13 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 		}
 	} else {
 		set.Keystone, old = hb.Keystone, append(old, "keystone=anything")
+	}
+	if help, err := run(ctx, abs, "--help"); err == nil {
+		for _, l := range strings.Split(help, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && strings.TrimSuffix(f[0], ",") == "render" {
+				set.Render = true
+			}
+		}
 	}
 	if !agents["vip"] && !agents["haproxy"] {
 		return AgentSet{}, fmt.Errorf("%s offers neither the vip nor the haproxy agent (agents: %s)", abs, strings.Join(keys(agents), ", "))

@@ -91,7 +91,7 @@ backend keystone
 // constraints: only the agents differ.
 func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 	var b strings.Builder
-	b.WriteString("property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore dc-deadtime=2s\n")
+	b.WriteString("property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore\n")
 	b.WriteString("rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10\n")
 	b.WriteString(set.VIP(p) + "\n")
 	b.WriteString(set.HAProxy(p) + "\n")
@@ -111,15 +111,24 @@ func (c *Cluster) writeConfig(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(HAProxyConfig(c.opts.Keystone)), 0o644); err != nil {
+	hcfg, crm := HAProxyConfig(c.opts.Keystone), CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
+	if c.rendered() {
+		var err error
+		if hcfg, crm, err = c.render(ctx); err != nil {
+			return err
+		}
+		c.log.Printf("  configuration rendered by `stackha render` from %s", filepath.Join(BaseDir, "topology.yaml"))
+	}
+	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(hcfg), 0o644); err != nil {
 		return err
 	}
-	crm := CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
 	if err := os.WriteFile(filepath.Join(BaseDir, "cluster.crm"), []byte(crm), 0o644); err != nil {
 		return err
 	}
 	for _, line := range strings.Split(strings.TrimSpace(crm), "\n") {
-		c.log.Printf("  crm: %s", line)
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			c.log.Printf("  crm: %s", line)
+		}
 	}
 	if c.opts.Agents.Note != "" {
 		c.log.Printf("  agents: %s", c.opts.Agents.Note)
@@ -208,6 +217,9 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		cib, filepath.Join(BaseDir, "cluster.crm"))); err != nil {
 		return fmt.Errorf("loading the cluster configuration: %w", err)
 	}
+	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "dc-deadtime", "-v", "2s"); err != nil {
+		return err
+	}
 	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_verify", "-L"); err != nil {
 		return fmt.Errorf("the cluster configuration does not verify: %w", err)
 	}
@@ -225,4 +237,74 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// rendered reports whether the cluster loads what `stackha render` makes:
+// a stackha binary with render and all three agents, and keystone on.
+func (c *Cluster) rendered() bool {
+	s := c.opts.Agents
+	return s.Render && c.opts.Keystone && s.Stackha("vip") && s.Stackha("haproxy") && s.Stackha("keystone")
+}
+
+// Topology is the harness's cluster as a `stackha render` topology: the
+// addresses above, keystone run by the agent as a process (no systemd in
+// the nodes), as root (the shared sqlite file and keys are root's), and
+// short intervals.
+func Topology(p Paths) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
+	for _, n := range Nodes {
+		fmt.Fprintf(&b, "  - {name: %s, address: %s}\n", n.Name, n.Addr)
+	}
+	fmt.Fprintf(&b, `services:
+  - name: keystone
+    port: %d
+    run_mode: process
+    monitor_interval: 2s
+    params: {user: root, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out}
+haproxy:
+  config: %s
+  monitor_interval: 1s
+  check: {inter: 1s, rise: 2, fall: 2}
+  timeouts: {connect: 1s, client: 30s, server: 30s}
+`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, p.HAProxyCfg)
+	return b.String()
+}
+
+// render runs `stackha render` on Topology and returns its haproxy.cfg and
+// cluster.crm. The harness adds to haproxy.cfg only what its client needs
+// to tell the nodes apart: an X-Served-By header in each frontend and the
+// whoami frontend.
+func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error) {
+	topo := filepath.Join(BaseDir, "topology.yaml")
+	if err := os.WriteFile(topo, []byte(Topology(c.paths)), 0o644); err != nil {
+		return "", "", err
+	}
+	out := filepath.Join(BaseDir, "render")
+	if _, err := run(ctx, c.opts.Agents.Binary, "render", "--topology", topo, "--out", out); err != nil {
+		return "", "", err
+	}
+	h, err := os.ReadFile(filepath.Join(out, "haproxy.cfg"))
+	if err != nil {
+		return "", "", err
+	}
+	cr, err := os.ReadFile(filepath.Join(out, "cluster.crm"))
+	if err != nil {
+		return "", "", err
+	}
+	return AddWhoami(string(h)), string(cr), nil
+}
+
+// AddWhoami adds the harness's node identification to a haproxy.cfg.
+func AddWhoami(cfg string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(cfg, "\n") {
+		b.WriteString(l)
+		if strings.HasPrefix(l, "frontend ") {
+			b.WriteString("    http-response set-header X-Served-By \"%H\"\n")
+		}
+	}
+	fmt.Fprintf(&b, "\n# Added by the cluster harness: who answers.\nfrontend whoami\n    bind %s:%d\n"+
+		"    http-request return status 200 content-type text/plain lf-string \"%%H\\n\" hdr X-Served-By \"%%H\"\n", VIP, WhoamiPort)
+	return b.String()
 }

@@ -335,3 +335,21 @@ func TestUnescapeMount(t *testing.T) {
 		}
 	}
 }
+
+// TestAddWhoami checks the harness's additions to a rendered haproxy.cfg
+// with haproxy itself.
+func TestAddWhoami(t *testing.T) {
+	require.Command(t, "haproxy")
+	rendered := "global\n    maxconn 100\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\n" +
+		"frontend keystone-vip\n    bind 192.0.2.100:5000\n    default_backend keystone-api\n\n" +
+		"backend keystone-api\n    server node1 192.0.2.11:5000 check\n"
+	cfg := AddWhoami(rendered)
+	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 1 {
+		t.Errorf("%d X-Served-By headers, want 1 (one frontend):\n%s", n, cfg)
+	}
+	f := filepath.Join(t.TempDir(), "haproxy.cfg")
+	os.WriteFile(f, []byte(cfg), 0o644)
+	if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
+		t.Errorf("haproxy -c: %v\n%s\n%s", err, out, cfg)
+	}
+}
