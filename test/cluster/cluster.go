@@ -65,11 +65,19 @@ type Node struct {
 	NodeSpec
 	c   *Cluster
 	dir string
+	// init is the node's pid 1: each node has its own PID namespace (an
+	// agent that looks through /proc sees only its node's processes, as on
+	// a real machine). initPid is its pid as the host sees it.
+	init    *proc
+	initPid int
 }
 
+// proc is a process the harness started: cmd is nsenter (or unshare), pid
+// the program it runs (its child when it forked into a PID namespace).
 type proc struct {
 	name string
 	cmd  *exec.Cmd
+	pid  int
 	done chan struct{}
 }
 
@@ -196,11 +204,10 @@ func (c *Cluster) acquire(ctx context.Context) error {
 	}
 }
 
-// nsenter is the prefix of a command run inside node n: its network, mount
-// and UTS namespaces.
+// nsenter is the prefix of a command run inside node n: the network,
+// mount, UTS and PID namespaces of the node's init.
 func (n *Node) nsenter() []string {
-	return []string{"nsenter", "--net=/run/netns/" + Prefix + n.Name,
-		"--mount=" + filepath.Join(nsDir(), n.Name+".mnt"), "--uts=" + filepath.Join(nsDir(), n.Name+".uts"), "--"}
+	return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--net", "--mount", "--uts", "--pid", "--"}
 }
 
 // Run runs a command inside the node and returns its combined output.
@@ -320,8 +327,7 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 				return err
 			}
 		}
-		if _, err := run(ctx, "unshare", "--mount="+filepath.Join(nsDir(), n.Name+".mnt"),
-			"--uts="+filepath.Join(nsDir(), n.Name+".uts"), "--propagation", "private", "true"); err != nil {
+		if err := c.startInit(ctx, n); err != nil {
 			return err
 		}
 		var st syscall.Stat_t
@@ -336,6 +342,8 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 		fmt.Fprintf(&b, "hostname %s\n", n.Name)
 		// sysfs shows the network namespace of whoever mounts it.
 		b.WriteString("mount -t sysfs sysfs /sys\n")
+		// /proc is the node's own (unshare --mount-proc); agents looking
+		// for their processes see only this node's.
 		b.WriteString("mount -t tmpfs -o mode=0755 shc-run /run\n")
 		b.WriteString("mkdir -p /run/crm /run/resource-agents /run/lock /run/shc\n")
 		b.WriteString("chown hacluster:haclient /run/crm && chmod 0750 /run/crm\n")
@@ -406,7 +414,76 @@ func (c *Cluster) spawn(n *Node, name, logfile string, argv ...string) error {
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
 	c.mu.Unlock()
-	c.log.Printf("  %s: %s started, pid %d", n.Name, name, cmd.Process.Pid)
+	// nsenter forks to enter the PID namespace: the daemon is its child.
+	pid, err := childOf(cmd.Process.Pid, p.done)
+	if err != nil {
+		return fmt.Errorf("starting %s on %s: %w", name, n.Name, err)
+	}
+	c.mu.Lock()
+	p.pid = pid
+	c.mu.Unlock()
+	c.log.Printf("  %s: %s started, pid %d", n.Name, name, pid)
+	return nil
+}
+
+// childOf waits (up to 5 s) for the only child of pid and returns it.
+func childOf(pid int, done <-chan struct{}) (int, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if f := strings.Fields(string(data)); len(f) == 1 {
+			return strconv.Atoi(f[0])
+		}
+		select {
+		case <-done:
+			return 0, fmt.Errorf("pid %d exited before its child could be seen", pid)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return 0, fmt.Errorf("no child of pid %d after 5s", pid)
+}
+
+// startInit starts node n's init: a shell that only reaps orphans, as pid 1
+// of a new PID namespace, in the node's network namespace and in new mount
+// (with its own /proc) and UTS namespaces persisted on files in nsDir.
+// When unshare (the recorded process) dies, init gets SIGKILL, and with it
+// every process of the node.
+func (c *Cluster) startInit(ctx context.Context, n *Node) error {
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+Prefix+n.Name, "--",
+		"unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc",
+		"--mount="+filepath.Join(nsDir(), n.Name+".mnt"), "--uts="+filepath.Join(nsDir(), n.Name+".uts"),
+		"--propagation", "private", "--",
+		"/bin/bash", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	out, err := os.OpenFile(filepath.Join(n.dir, "log", "init.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s's init: %w", n.Name, err)
+	}
+	p := &proc{name: n.Name + "/init", cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	n.init = p
+	pid, err := childOf(cmd.Process.Pid, p.done)
+	if err != nil {
+		return fmt.Errorf("%s's init: %w", n.Name, err)
+	}
+	p.pid, n.initPid = pid, pid
+	// The namespaces are bound once unshare has made them.
+	for i := 0; ; i++ {
+		var st, self syscall.Stat_t
+		syscall.Stat("/proc/self/ns/mnt", &self)
+		if syscall.Stat(filepath.Join(nsDir(), n.Name+".mnt"), &st) == nil && st.Dev == self.Dev {
+			break
+		}
+		if i > 100 {
+			return fmt.Errorf("%s's mount namespace was not bound", n.Name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return nil
 }
 
@@ -421,7 +498,7 @@ func (c *Cluster) Pid(n *Node, name string) int {
 			case <-p.done:
 				continue
 			default:
-				return p.cmd.Process.Pid
+				return p.pid
 			}
 		}
 	}
@@ -470,6 +547,7 @@ func (c *Cluster) Close() error {
 		errs = append(errs, c.stopDaemons(ctx, "pacemakerd", 60*time.Second))
 		errs = append(errs, c.stopDaemons(ctx, "corosync", 20*time.Second))
 	}
+	errs = append(errs, c.stopInits(ctx))
 	c.saveLogs()
 	errs = append(errs, removeAll(ctx, c.log))
 	if c.lock != nil {
@@ -518,7 +596,9 @@ func (c *Cluster) stopDaemons(ctx context.Context, name string, grace time.Durat
 		select {
 		case <-p.done:
 		default:
-			p.cmd.Process.Signal(syscall.SIGTERM)
+			if p.pid != 0 {
+				syscall.Kill(p.pid, syscall.SIGTERM)
+			}
 		}
 	}
 	var errs []error
@@ -526,14 +606,38 @@ func (c *Cluster) stopDaemons(ctx context.Context, name string, grace time.Durat
 		select {
 		case <-p.done:
 		case <-time.After(grace):
-			c.log.Printf("  %s did not stop within %s: SIGKILL to pid %d", p.name, grace, p.cmd.Process.Pid)
-			p.cmd.Process.Kill()
+			c.log.Printf("  %s did not stop within %s: SIGKILL to pid %d", p.name, grace, p.pid)
+			if p.pid != 0 {
+				syscall.Kill(p.pid, syscall.SIGKILL)
+			}
 			select {
 			case <-p.done:
 			case <-ctx.Done():
-				errs = append(errs, fmt.Errorf("%s (pid %d) survived SIGKILL", p.name, p.cmd.Process.Pid))
+				errs = append(errs, fmt.Errorf("%s (pid %d) survived SIGKILL", p.name, p.pid))
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// stopInits ends each node's init by its recorded pid (unshare): the
+// kernel then kills whatever still ran in the node.
+func (c *Cluster) stopInits(ctx context.Context) error {
+	var errs []error
+	for _, n := range c.Nodes {
+		if n.init == nil {
+			continue
+		}
+		n.init.cmd.Process.Kill()
+		select {
+		case <-n.init.done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("%s's init (pid %d) survived SIGKILL", n.Name, n.init.cmd.Process.Pid))
+		}
+	}
+	// The kernel kills the rest of each PID namespace: let it finish.
+	for i := 0; i < 50 && len(nsPids(ctx)) > 0; i++ {
+		time.Sleep(20 * time.Millisecond)
 	}
 	return errors.Join(errs...)
 }

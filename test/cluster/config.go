@@ -248,8 +248,10 @@ func (c *Cluster) rendered() bool {
 
 // Topology is the harness's cluster as a `stackha render` topology: the
 // addresses above, keystone run by the agent as a process (no systemd in
-// the nodes), as root (the shared sqlite file and keys are root's), and
-// short intervals.
+// the nodes), as root (the shared sqlite file and keys are root's), short
+// intervals, and haproxy's maxconn at 2000 (the seed's 10000 needs 20042
+// open files, more than some machines' hard limit, which a container's
+// root may not raise).
 func Topology(p Paths) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
@@ -264,6 +266,7 @@ func Topology(p Paths) string {
     params: {user: root, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out}
 haproxy:
   config: %s
+  maxconn: 2000
   monitor_interval: 1s
   check: {inter: 1s, rise: 2, fall: 2}
   timeouts: {connect: 1s, client: 30s, server: 30s}

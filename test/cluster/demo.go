@@ -32,7 +32,7 @@ func SelectAgents(ctx context.Context, which, bin string) (AgentSet, error) {
 }
 
 // Demo is `make demo`: it narrates to w.
-func Demo(ctx context.Context, w io.Writer, which, bin string) (err error) {
+func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err error) {
 	t0 := time.Now()
 	set, err := SelectAgents(ctx, which, bin)
 	if err != nil {
@@ -47,7 +47,7 @@ func Demo(ctx context.Context, w io.Writer, which, bin string) (err error) {
 		}
 	}
 	say("bringing up a two-node Pacemaker cluster in namespaces (agents: %s)", set.Name)
-	c, err := Up(ctx, Options{Agents: set, Keystone: true, Log: w})
+	c, err := Up(ctx, Options{Agents: set, Keystone: true, Log: w, LogDir: logDir})
 	if err != nil {
 		return err
 	}

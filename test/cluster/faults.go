@@ -569,7 +569,8 @@ func detected(r FaultResult) string {
 }
 
 func rowText(r FaultResult) string {
-	s := fmt.Sprintf("failed %d/%d, outage %s, detected %s, recovered %s, answers by node %v, last error %q: %s", r.Client.Failed, r.Client.Total,
+	s := fmt.Sprintf("failed %d/%d (from %.2fs to %.2fs), outage %s, detected %s, recovered %s, answers by node %v, last error %q: %s",
+		r.Client.Failed, r.Client.Total, r.Client.FirstFail.Seconds(), r.Client.LastFail.Seconds(),
 		dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true), r.Client.ByNode, r.Client.LastErr, r.Outcome)
 	if r.Err != nil {
 		s += " ERROR: " + r.Err.Error()

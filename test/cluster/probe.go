@@ -153,6 +153,9 @@ type Summary struct {
 	LastErr   string
 	// ByNode counts the successful answers per node that answered.
 	ByNode map[string]int
+	// FirstFail and LastFail are when the first and the last failed
+	// request started, from t0.
+	FirstFail, LastFail time.Duration
 }
 
 // Summarize sums up the attempts started at or after t0.
@@ -167,8 +170,12 @@ func Summarize(as []Attempt, t0 time.Time) Summary {
 			s.ByNode[a.Node]++
 		}
 		if !a.OK {
+			if s.Failed == 0 {
+				s.FirstFail = a.Start.Sub(t0)
+			}
 			s.Failed++
 			lastFail, s.LastErr = a.Start, a.Err
+			s.LastFail = a.Start.Sub(t0)
 		}
 	}
 	if s.Failed == 0 {

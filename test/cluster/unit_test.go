@@ -143,7 +143,7 @@ func TestSummarize(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Summarize(tc.as, t0)
-			got.LastErr, got.ByNode = "", nil
+			got.LastErr, got.ByNode, got.FirstFail, got.LastFail = "", nil, 0, 0
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Summarize = %+v, want %+v", got, tc.want)
 			}

@@ -18,10 +18,11 @@ import (
 func main() {
 	bin := flag.String("stackha", "bin/stackha", "the stackha binary whose agents to run")
 	agents := flag.String("agents", "auto", "agent set: stackha, heartbeat (the agents stackha replaces), or auto (stackha's where it has them)")
+	logs := flag.String("logs", "", "keep the nodes' Pacemaker and Corosync logs in this directory")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cluster.Demo(ctx, os.Stdout, *agents, *bin); err != nil {
+	if err := cluster.Demo(ctx, os.Stdout, *agents, *bin, *logs); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
