@@ -200,7 +200,7 @@ func nodeError(t *target, err error) error {
 	case errors.Is(err, errNoLink):
 		return ocf.Installed("%v on this node", err)
 	case errors.Is(err, errFindIf):
-		return ocf.Args("cannot place %s on this node: %v", t.cfg.IP, errors.Unwrap(err))
+		return ocf.Args("cannot place %s on this node: %s", t.cfg.IP, strings.TrimPrefix(err.Error(), errFindIf.Error()+": "))
 	}
 	return err
 }
@@ -545,7 +545,13 @@ func check(ctx context.Context, r *ocf.Request) error {
 	case mine == nil && other != nil:
 		return ocf.Stopped("%s is on %s with prefix length %d, not %d", t.cfg.IP, t.pl.Nic, other.Prefix.Bits(), t.pl.Prefix)
 	case mine == nil:
-		return ocf.Stopped("%s is not on %s", netip.PrefixFrom(t.cfg.IP, t.pl.Prefix), t.pl.Nic)
+		why := ""
+		if up, carrier := linkState(t.link); !up {
+			why = " (the interface is down)"
+		} else if !carrier {
+			why = " (the interface has no carrier)"
+		}
+		return ocf.Stopped("%s is not on %s%s", netip.PrefixFrom(t.cfg.IP, t.pl.Prefix), t.pl.Nic, why)
 	case mine.Label != t.wantLabel():
 		return ocf.Stopped("%s has label %q, not %q", t, mine.Label, t.wantLabel())
 	case mine.Flags&unix.IFA_F_DADFAILED != 0:
