@@ -138,7 +138,9 @@ func TestParseConfig(t *testing.T) {
 		}},
 		{"arp_bg set", map[string]string{"ip": "2001:db8::10", "arp_bg": "true"}, ocf.Clone{}, "", func(c *Config) bool { return c.ArpBG }},
 		{"all given", map[string]string{"ip": "192.0.2.10", "nic": "eth0", "cidr_netmask": "24", "iflabel": "vip", "broadcast": "+"}, ocf.Clone{}, "",
-			func(c *Config) bool { return c.Nic == "eth0" && c.Prefix == 24 && c.Label() == "eth0:vip" && c.Broadcast == "+" }},
+			func(c *Config) bool {
+				return c.Nic == "eth0" && c.Prefix == 24 && c.Label() == "eth0:vip" && c.Broadcast == "+"
+			}},
 		{"nic with label", map[string]string{"ip": "192.0.2.10", "nic": "eth0:x", "iflabel": "ignored"}, ocf.Clone{}, "",
 			func(c *Config) bool { return c.Nic == "eth0" && c.Label() == "eth0:x" && len(c.Warnings) == 1 }},
 		{"dotted netmask", map[string]string{"ip": "192.0.2.10", "cidr_netmask": "255.255.255.128"}, ocf.Clone{}, "",
