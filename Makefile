@@ -55,6 +55,13 @@ uninstall:
 bench: build
 	@echo "no benchmark yet"
 
+# vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
+# network namespace (root; uses strace and /usr/bin/time).
+.PHONY: bench-vip
+bench: bench-vip
+bench-vip: build
+	$(GO) run ./agents/vip/bench -bin $(BIN)
+
 clean:
 	rm -rf bin
 

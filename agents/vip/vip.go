@@ -83,8 +83,10 @@ func resolve(r *ocf.Request) (*target, error) {
 		}
 		t.link = l
 	}
-	needRoutes := cfg.Nic == "" || cfg.Prefix < 0 || (!cfg.V6 && cfg.Broadcast == "")
-	if !needRoutes {
+	// The broadcast address matters only when adding the address: monitor
+	// and stop with nic and cidr_netmask given need no route at all.
+	adding := r.Action == "start" || r.Action == "validate-all"
+	if cfg.Nic != "" && cfg.Prefix >= 0 && (cfg.V6 || cfg.Broadcast != "" || !adding) {
 		t.pl, err = FindIf(cfg, nil, nil)
 		return t, err
 	}
@@ -97,7 +99,7 @@ func resolve(r *ocf.Request) (*target, error) {
 		return t, err
 	}
 	var addrs []IfAddr
-	if !cfg.V6 && cfg.Broadcast == "" {
+	if !cfg.V6 && cfg.Broadcast == "" && adding {
 		if addrs, err = s.addrs(nil, false, names); err != nil {
 			return t, err
 		}
