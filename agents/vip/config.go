@@ -23,15 +23,19 @@ type Config struct {
 	// Broadcast is "", "+", "-" or an IPv4 address (IPv4 only).
 	Broadcast string
 
-	LVS           bool
-	ArpInterval   int // milliseconds
-	ArpCount      int
-	ArpRefresh    int
-	ArpBG         bool
-	FlushRoutes   bool
-	RunArping     bool
-	NoDAD         bool
-	NoPrefixRoute bool
+	LVS bool
+	// AddrLabel puts ip/128 in the IPv6 address label policy table with
+	// AddrLabelValue while the address is up (lvs_ipv6_addrlabel).
+	AddrLabel      bool
+	AddrLabelValue uint32
+	ArpInterval    int // milliseconds
+	ArpCount       int
+	ArpRefresh     int
+	ArpBG          bool
+	FlushRoutes    bool
+	RunArping      bool
+	NoDAD          bool
+	NoPrefixRoute  bool
 	// PreferredLft is the IPv6 preferred lifetime in seconds; Forever for
 	// "forever".
 	PreferredLft uint32
@@ -297,11 +301,13 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		if !c.V6 {
 			return nil, ocf.Configured("lvs_ipv6_addrlabel is for IPv6 addresses only")
 		}
-		return nil, ocf.Configured("lvs_ipv6_addrlabel=true is not supported by vip: add the address label policy outside the cluster (ip addrlabel add prefix %s/128 label %d)", c.IP, p.Int("lvs_ipv6_addrlabel_value"))
+		c.AddrLabel = true
 	}
-	if v := p.Int("lvs_ipv6_addrlabel_value"); v < 0 {
-		return nil, ocf.Configured("lvs_ipv6_addrlabel_value %d: must not be negative", v)
+	v := p.Int("lvs_ipv6_addrlabel_value")
+	if v < 0 || int64(v) >= int64(^uint32(0)) {
+		return nil, ocf.Configured("lvs_ipv6_addrlabel_value %d: must be from 0 to 4294967294", v)
 	}
+	c.AddrLabelValue = uint32(v)
 
 	c.ArpInterval = p.Int("arp_interval")
 	if c.ArpInterval <= 0 {

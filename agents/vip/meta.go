@@ -18,7 +18,7 @@ Everything is done in process through netlink and packet sockets: no ip, arping,
 
 When nic or cidr_netmask is not given, they are taken from the routing table as IPaddr2 does: the most specific route that contains the address. monitor checks that the address is on the interface with the right prefix length (and label), and, with check_link_status, that the link is up and has carrier.
 
-Not supported: IPaddr2's CLUSTERIP mode (the address as a clone with clone-max above 1, and the mac, clusterip_hash and unique_clone_address parameters), and lvs_ipv6_addrlabel=true.`,
+Not supported: IPaddr2's CLUSTERIP mode (the address as a clone with clone-max above 1, and the mac, clusterip_hash and unique_clone_address parameters).`,
 	Parameters: []metadata.Parameter{
 		{Name: "ip", Type: metadata.String, Required: true, Unique: true, Short: "IPv4 or IPv6 address",
 			Long: `The IPv4 (dotted quad, e.g. 192.168.1.1) or IPv6 (e.g. 2001:db8::10) address to manage. The address family follows it.`},
@@ -34,10 +34,10 @@ Give the base interface only (eth0, not eth0:1); for a label see iflabel. A labe
 			Long: `A label for the address, appended to the interface name (eth0:label). The whole label may be at most 15 characters.`},
 		{Name: "lvs_support", Type: metadata.Boolean, Default: "false", Short: "Enable support for LVS DR",
 			Long: `IPv4 only. For LVS direct routing: on start, a copy of the address held on a loopback interface (as /32) is removed and remembered; on stop it is put back, so the node keeps serving the address without advertising it.`},
-		{Name: "lvs_ipv6_addrlabel", Type: metadata.Boolean, Default: "false", Short: "Add an IPv6 address label (not supported)",
-			Long: `IPaddr2 adds an address label policy for the IPv6 address so it is not chosen as a source address. vip does not support it: true is refused as a configuration error.`},
+		{Name: "lvs_ipv6_addrlabel", Type: metadata.Boolean, Default: "false", Short: "Enable adding IPv6 address label",
+			Long: `IPv6 only. While the address is up, put it (as a /128) in the address label policy table with lvs_ipv6_addrlabel_value, so that traffic leaving the interface does not use it as its source address (RFC 6724). Needed for LVS-DR health checks to real servers that hold the address on their loopback.`},
 		{Name: "lvs_ipv6_addrlabel_value", Type: metadata.Integer, Default: "99", Short: "IPv6 address label value",
-			Long: `The label value lvs_ipv6_addrlabel would use. Accepted for compatibility.`},
+			Long: `The label value lvs_ipv6_addrlabel uses: an unused label of the policy table (see ip addrlabel list).`},
 		{Name: "mac", Type: metadata.String, Short: "Cluster IP MAC address (not supported)",
 			Long:        `IPaddr2's MAC address for the CLUSTERIP mode. Not supported by vip.`,
 			Unsupported: "vip does not implement the CLUSTERIP mode; run the address as a primitive"},

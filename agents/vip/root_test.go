@@ -688,3 +688,39 @@ func TestRootSandbox(t *testing.T) {
 		t.Fatalf("sandbox namespace left: %v", err)
 	}
 }
+
+// lvs_ipv6_addrlabel: the address/128 is in the label policy table while
+// the address is up.
+func TestRootAddrLabel(t *testing.T) {
+	rg := newRig(t, "2001:db8:5::41", "nic", "shv0", "cidr_netmask", "64", "nodad", "true", "arp_count", "1",
+		"lvs_ipv6_addrlabel", "true", "lvs_ipv6_addrlabel_value", "77")
+	has := func() bool {
+		s, err := openSystem(rg.lab.NS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ls, err := s.addrLabels()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range ls {
+			if l.Prefix == netip.MustParsePrefix("2001:db8:5::41/128") && l.Label == 77 {
+				return true
+			}
+		}
+		return false
+	}
+	if has() {
+		t.Fatal("label before start")
+	}
+	rg.want("start", 0, ocf.Success)
+	if !has() {
+		t.Fatal("no label after start")
+	}
+	rg.want("start", 0, ocf.Success)
+	rg.want("stop", 0, ocf.Success)
+	if has() {
+		t.Fatal("label left after stop")
+	}
+}

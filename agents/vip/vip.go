@@ -269,6 +269,12 @@ func start(ctx context.Context, r *ocf.Request) error {
 			return err
 		}
 	}
+	if c.AddrLabel {
+		r.Log.Infof("adding IPv6 address label prefix %s label %d", c.IP, c.AddrLabelValue)
+		if err := t.sys.setAddrLabel(true, c.IP, c.AddrLabelValue); err != nil {
+			r.Log.Warnf("%v", err) // as IPaddr2: a warning, the address still goes up
+		}
+	}
 	if err := t.add(r); err != nil {
 		return err
 	}
@@ -482,6 +488,11 @@ func stop(ctx context.Context, r *ocf.Request) error {
 		if cfg.FlushRoutes {
 			if err := t.flushRouteCache(); err != nil {
 				r.Log.Warnf("%v", err)
+			}
+		}
+		if cfg.AddrLabel {
+			if err := t.sys.setAddrLabel(false, cfg.IP, cfg.AddrLabelValue); err != nil {
+				r.Log.Debugf("%v", err)
 			}
 		}
 	}
