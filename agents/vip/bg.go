@@ -99,6 +99,20 @@ func isOurAnnouncer(pid int, self string, c *Config) bool {
 	return exe == self
 }
 
+// runningAnnouncer is the pid of our background announcer of this address,
+// or 0.
+func runningAnnouncer(r *ocf.Request, c *Config) int {
+	b, err := os.ReadFile(pidFile(r, c))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
+	if err != nil || pid <= 1 || !isOurAnnouncer(pid, r.Self, c) {
+		return 0
+	}
+	return pid
+}
+
 // stopAnnouncer ends the background announcer of this address, if one we
 // started still runs.
 func stopAnnouncer(r *ocf.Request, c *Config) {

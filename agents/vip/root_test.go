@@ -462,6 +462,11 @@ func TestRootStopEndsAnnouncer(t *testing.T) {
 	if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
 		t.Fatalf("pid %d is not an announcer", pid)
 	}
+	// A refreshing monitor leaves a running announcer alone.
+	rg.want("monitor", time.Second, ocf.Success, "arp_count_refresh", "3")
+	if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
+		t.Fatalf("monitor ended announcer %d", pid)
+	}
 	rg.want("stop", 0, ocf.Success)
 	deadline := time.Now().Add(5 * time.Second)
 	for isOurAnnouncer(pid, stackhaBinary(t), cfg) {

@@ -580,7 +580,13 @@ func check(ctx context.Context, r *ocf.Request) error {
 		}
 	}
 	if r.Action == "monitor" && t.cfg.ArpRefresh > 0 && !strings.HasPrefix(t.pl.Nic, "lo") {
-		t.announce(ctx, r, t.cfg.ArpRefresh)
+		if pid := runningAnnouncer(r, t.cfg); pid > 0 {
+			// The first monitor often runs while start's announcements
+			// are still going out: let them finish.
+			r.Log.Debugf("announcer %d still runs: no refresh this time", pid)
+		} else {
+			t.announce(ctx, r, t.cfg.ArpRefresh)
+		}
 	}
 	return nil
 }
