@@ -354,6 +354,22 @@ func TestRootFindIf(t *testing.T) {
 			rg.want("monitor", time.Second, ocf.NotRunning)
 		})
 	}
+	t.Run("loopback", func(t *testing.T) {
+		rg := newRig(t, "127.0.0.5")
+		rg.want("start", 0, ocf.Success)
+		as := rg.addrsOf(false, "lo", "127.0.0.5")
+		if len(as) != 1 {
+			t.Fatalf("addresses on lo: %v", as)
+		}
+		if ones, _ := as[0].Mask.Size(); ones != 8 {
+			t.Fatalf("prefix %v", as[0])
+		}
+		rg.want("monitor", time.Second, ocf.Success)
+		rg.want("stop", 0, ocf.Success)
+		if as := rg.addrsOf(false, "lo", "127.0.0.5"); len(as) != 0 {
+			t.Fatalf("left %v", as)
+		}
+	})
 	t.Run("no route", func(t *testing.T) {
 		rg := newRig(t, "198.51.100.5")
 		err := rg.want("validate-all", 0, ocf.ErrArgs)

@@ -90,10 +90,13 @@ func (s *system) linkNames() (map[int]string, error) {
 }
 
 // routes lists the main table (and the local table, for IPv4 loopback
-// addresses) in findif's terms.
-func (s *system) routes(v6 bool, names map[int]string) ([]Route, error) {
+// addresses: loopback) in findif's terms.
+func (s *system) routes(v6, loopback bool, names map[int]string) ([]Route, error) {
 	var out []Route
-	tables := []int{unix.RT_TABLE_MAIN, unix.RT_TABLE_LOCAL}
+	tables := []int{unix.RT_TABLE_MAIN}
+	if loopback {
+		tables = append(tables, unix.RT_TABLE_LOCAL)
+	}
 	for _, table := range tables {
 		rs, err := retry(func() ([]netlink.Route, error) {
 			return s.h.RouteListFiltered(family(v6), &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)

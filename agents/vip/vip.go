@@ -94,7 +94,7 @@ func resolve(r *ocf.Request) (*target, error) {
 	if err != nil {
 		return t, err
 	}
-	routes, err := s.routes(cfg.V6, names)
+	routes, err := s.routes(cfg.V6, !cfg.V6 && cfg.IP.As4()[0] == 127, names)
 	if err != nil {
 		return t, err
 	}
@@ -305,6 +305,9 @@ func (t *target) linkUp(r *ocf.Request) error {
 func (t *target) nlAddr() *netlink.Addr {
 	c := t.cfg
 	a := &netlink.Addr{IPNet: netipPrefixToIPNet(netip.PrefixFrom(c.IP, t.pl.Prefix))}
+	if c.IP.Is4() && c.IP.As4()[0] == 127 {
+		a.Scope = unix.RT_SCOPE_HOST // as ip(8) does; the kernel wants it
+	}
 	return a
 }
 
