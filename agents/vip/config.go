@@ -348,5 +348,13 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		c.Netns = ns
 	}
 	c.CheckLink = p.Bool("check_link_status")
+	// Parameters of one family set for the other: IPaddr2 ignores them
+	// silently; say so.
+	only := map[bool][]string{true: {"nodad", "preferred_lft"}, false: {"run_arping", "lvs_support"}}
+	for _, name := range only[!c.V6] {
+		if p.IsSet(name) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s=%s is ignored for an %s address", name, p.String(name), c.family()))
+		}
+	}
 	return c, nil
 }
