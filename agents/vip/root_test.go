@@ -745,3 +745,60 @@ func TestRootAddrLabel(t *testing.T) {
 		t.Fatal("label left after stop")
 	}
 }
+
+// No ip, arping or shell: the binary run under strace creates no process at
+// all, except the one background announcer (a copy of itself) when arp_bg
+// is on.
+func TestRootNoChildProcesses(t *testing.T) {
+	require.Command(t, "strace")
+	rg := newRig(t, "192.0.2.60", "cidr_netmask", "24", "arp_count", "3", "arp_interval", "20")
+	bin := stackhaBinary(t)
+	trace := func(action string, kv ...string) (forks int, execs []string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "strace")
+		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-e", "signal=none", "-o", out, bin, "vip", action)
+		cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none", "OCF_RESKEY_CRM_meta_interval=0"}
+		m := map[string]string{}
+		for k, v := range rg.base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		for k, v := range m {
+			cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
+		}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", action, err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "resumed>") {
+				continue
+			}
+			switch {
+			case strings.Contains(line, "execve("):
+				execs = append(execs, line)
+			case strings.Contains(line, "CLONE_THREAD"):
+			case strings.Contains(line, "clone(") || strings.Contains(line, "clone3(") || strings.Contains(line, "fork("):
+				forks++
+			}
+		}
+		return forks, execs[1:] // the first is the traced binary itself
+	}
+	for _, action := range []string{"validate-all", "start", "monitor", "stop"} {
+		if forks, execs := trace(action, "arp_bg", "false"); forks != 0 || len(execs) != 0 {
+			t.Errorf("%s: %d processes created, programs run: %v", action, forks, execs)
+		}
+	}
+	forks, execs := trace("start", "arp_bg", "true")
+	// Go's os/exec clones once, the first time, to check for pidfd
+	// support: that process exits at once and runs nothing.
+	if forks > 2 || len(execs) != 1 || !strings.Contains(execs[0], announceCmd) || !strings.Contains(execs[0], bin) {
+		t.Errorf("start with arp_bg: %d processes, programs run: %v", forks, execs)
+	}
+	trace("stop")
+}
