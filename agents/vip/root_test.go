@@ -802,3 +802,24 @@ func TestRootNoChildProcesses(t *testing.T) {
 	}
 	trace("stop")
 }
+
+// A link-local IPv6 address, on the nic given, announced from itself.
+func TestRootLinkLocal(t *testing.T) {
+	rg := newRig(t, "fe80::5:10", "nic", "shv0", "arp_count", "2", "arp_interval", "20")
+	s := rg.sniff(unix.ETH_P_IPV6)
+	rg.want("validate-all", 0, ocf.Success)
+	rg.want("start", 0, ocf.Success)
+	if as := rg.addrsOf(false, "shv0", "fe80::5:10"); len(as) != 1 {
+		t.Fatalf("addresses: %v", as)
+	} else if ones, _ := as[0].Mask.Size(); ones != 64 {
+		t.Fatalf("prefix %v", as[0])
+	}
+	if n := unsolicitedNAs(s.frames(500*time.Millisecond), rg.lab.NicMAC, netip.MustParseAddr("fe80::5:10")); n != 2 {
+		t.Fatalf("%d advertisements, want 2", n)
+	}
+	rg.want("monitor", time.Second, ocf.Success)
+	rg.want("stop", 0, ocf.Success)
+	rg.want("monitor", time.Second, ocf.NotRunning)
+	delete(rg.base, "nic")
+	rg.want("validate-all", 0, ocf.ErrConfigured)
+}
