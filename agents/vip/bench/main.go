@@ -43,15 +43,17 @@ type op struct {
 func main() {
 	bin := flag.String("bin", "bin/stackha", "the stackha binary")
 	ipaddr2 := flag.String("ipaddr2", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "the shell agent to compare with")
+	alt := flag.String("alt", "", "another stackha build, shown as a third column (e.g. built with other tags)")
+	altName := flag.String("alt-name", "vip (alt)", "the third column's title")
 	runs := flag.Int("runs", 30, "measured runs per operation (after 3 warm-up runs)")
 	flag.Parse()
-	if err := run(*bin, *ipaddr2, *runs); err != nil {
+	if err := run(*bin, *ipaddr2, *alt, *altName, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, ipaddr2string string, runs int) error {
+func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (network namespaces)")
 	}
@@ -87,6 +89,20 @@ func run(bin, ipaddr2string string, runs int) error {
 	}
 
 	agents := []agent{{"IPaddr2", ipaddr2string}, {"vip", link}}
+	if alt != "" {
+		alt, err = filepath.Abs(alt)
+		if err != nil {
+			return err
+		}
+		if err := os.Mkdir(filepath.Join(dir, "alt"), 0o755); err != nil {
+			return err
+		}
+		altLink := filepath.Join(dir, "alt", "vip")
+		if err := os.Symlink(alt, altLink); err != nil {
+			return err
+		}
+		agents = append(agents, agent{altName, altLink})
+	}
 	base := []string{
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=0",
 		"OCF_RESOURCE_INSTANCE=shv-bench", "HA_LOGFACILITY=none", "HA_LOGFILE=/dev/null", "HA_RSCTMP=" + dir,
@@ -111,14 +127,16 @@ func run(bin, ipaddr2string string, runs int) error {
 		results[o.name] = map[string][]sample{}
 		children[o.name] = map[string]int{}
 		peaks[o.name] = map[string]int64{}
-		if o.name == "start+stop" {
+		if o.name == "start+stop" { // the last one: the address goes down
 			if _, err := exec1(agents[1], "stop", base, 0); err != nil {
 				return err
 			}
 		}
-		for _, a := range agents {
-			env := append(append([]string{}, base...), o.env...)
-			for i := 0; i < runs+3; i++ {
+		env := append(append([]string{}, base...), o.env...)
+		// Runs alternate between the agents, so that the machine's load
+		// weighs on each alike.
+		for i := 0; i < runs+3; i++ {
+			for _, a := range agents {
 				var s sample
 				for j, act := range o.actions {
 					x, err := exec1(a, act, env, o.codes[j])
@@ -132,6 +150,8 @@ func run(bin, ipaddr2string string, runs int) error {
 					results[o.name][a.name] = append(results[o.name][a.name], s)
 				}
 			}
+		}
+		for _, a := range agents {
 			n, err := countChildren(a, o.actions, env, dir)
 			if err != nil {
 				return err
@@ -143,25 +163,47 @@ func run(bin, ipaddr2string string, runs int) error {
 			}
 			peaks[o.name][a.name] = rss
 		}
-		if o.name == "start+stop" {
-			break
-		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("vip vs IPaddr2: ip=192.0.2.50 cidr_netmask=24 (nic from the routing table) on a veth in a private network namespace;\n")
-	fmt.Printf("%d runs each after 3 warm-up runs; %s; %d CPUs; load average %s\n\n",
+	fmt.Printf("%d runs each after 3 warm-up runs, the agents taking turns; %s; %d CPUs; load average %s\n\n",
 		runs, runtime.Version(), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Println("| operation | measure | IPaddr2 | vip | IPaddr2 / vip |")
-	fmt.Println("|---|---|---:|---:|---:|")
+	head, rule := "| operation | measure |", "|---|---|"
+	for _, a := range agents {
+		head += " " + a.name + " |"
+		rule += "---:|"
+	}
+	for _, a := range agents[1:] {
+		head += " IPaddr2 / " + a.name + " |"
+		rule += "---:|"
+	}
+	fmt.Println(head)
+	fmt.Println(rule)
 	for _, o := range ops {
 		r := results[o.name]
-		w0, w1 := median(r["IPaddr2"], wallOf), median(r["vip"], wallOf)
-		c0, c1 := median(r["IPaddr2"], cpuOf), median(r["vip"], cpuOf)
-		m0, m1 := peaks[o.name]["IPaddr2"], peaks[o.name]["vip"]
-		fmt.Printf("| %s | median wall | %s | %s | %.1fx |\n", o.name, ms(w0), ms(w1), float64(w0)/float64(w1))
-		fmt.Printf("| %s | median CPU (user+sys) | %s | %s | %.1fx |\n", o.name, ms(c0), ms(c1), float64(c0)/float64(max(c1, time.Microsecond)))
-		fmt.Printf("| %s | peak RSS, largest process (/usr/bin/time) | %d KiB | %d KiB | |\n", o.name, m0, m1)
-		fmt.Printf("| %s | child processes (strace) | %d | %d | |\n", o.name, children[o.name]["IPaddr2"], children[o.name]["vip"])
+		for _, m := range []struct {
+			name string
+			f    func(sample) time.Duration
+		}{{"median wall", wallOf}, {"median CPU (user+sys)", cpuOf}} {
+			line := fmt.Sprintf("| %s | %s |", o.name, m.name)
+			for _, a := range agents {
+				line += " " + ms(median(r[a.name], m.f)) + " |"
+			}
+			for _, a := range agents[1:] {
+				line += fmt.Sprintf(" %.1fx |", float64(median(r["IPaddr2"], m.f))/float64(max(median(r[a.name], m.f), time.Microsecond)))
+			}
+			fmt.Println(line)
+		}
+		line := fmt.Sprintf("| %s | peak RSS, largest process (/usr/bin/time) |", o.name)
+		for _, a := range agents {
+			line += fmt.Sprintf(" %d KiB |", peaks[o.name][a.name])
+		}
+		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
+		line = fmt.Sprintf("| %s | child processes (strace) |", o.name)
+		for _, a := range agents {
+			line += fmt.Sprintf(" %d |", children[o.name][a.name])
+		}
+		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
 	}
 	return nil
 }
