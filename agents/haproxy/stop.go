@@ -1,0 +1,163 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+func (in *instance) stop(ctx context.Context) error {
+	s, err := in.inspect(ctx)
+	if err != nil {
+		return ocf.Generic("%v", err)
+	}
+	if s.stale != "" {
+		in.log.Infof("%s: it is left alone", s.stale)
+	}
+	if len(s.procs) == 0 {
+		in.cleanup()
+		in.log.Infof("haproxy is not running")
+		return nil
+	}
+	if err := in.terminate(ctx, in.stopTimeout); err != nil {
+		return err
+	}
+	in.cleanup()
+	return nil
+}
+
+// cleanup removes the pid file and the socket of an instance that no longer
+// runs.
+func (in *instance) cleanup() {
+	for _, p := range []string{in.pidfile, in.socket} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			in.log.Warnf("removing %s: %v", p, err)
+		}
+	}
+}
+
+// stopReserve is what the soft stop leaves of the operation's time for
+// SIGTERM and SIGKILL.
+func stopReserve(left time.Duration) time.Duration {
+	r := left / 4
+	if r > 5*time.Second {
+		r = 5 * time.Second
+	}
+	return r
+}
+
+// terminate ends every process of this instance: SIGUSR1 (soft stop: the
+// listeners close, established connections finish) for up to soft, then
+// SIGTERM, then SIGKILL. Each signal goes only to pids /proc confirms as
+// ours, the master first (it relays to its workers).
+func (in *instance) terminate(ctx context.Context, soft time.Duration) error {
+	id := in.id()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(soft + 10*time.Second)
+	}
+	reserve := stopReserve(time.Until(deadline))
+	softEnd := time.Now().Add(soft)
+	if lim := deadline.Add(-reserve); softEnd.After(lim) {
+		softEnd = lim
+	}
+	termEnd := deadline.Add(-reserve / 2)
+	for _, phase := range []struct {
+		sig syscall.Signal
+		end time.Time
+	}{{syscall.SIGUSR1, softEnd}, {syscall.SIGTERM, termEnd}, {syscall.SIGKILL, deadline}} {
+		if phase.sig == syscall.SIGUSR1 && soft <= 0 {
+			continue
+		}
+		procs, err := id.instanceProcs()
+		if err != nil {
+			return ocf.Generic("%v", err)
+		}
+		if len(procs) == 0 {
+			return nil
+		}
+		master := in.masterOf(procs)
+		targets := procs
+		if master != 0 && phase.sig != syscall.SIGKILL {
+			targets = []procInfo{{PID: master}}
+			if phase.sig == syscall.SIGTERM {
+				targets = procs // the master may hang: every process gets it
+			}
+		}
+		for _, p := range targets {
+			if err := id.signal(p.PID, phase.sig); err != nil {
+				in.log.Debugf("%v", err)
+			}
+		}
+		in.log.Infof("sent %s to haproxy (pids %s)", sigName[phase.sig], joinInts(pidsOf(targets)))
+		end := phase.end
+		if min := time.Now().Add(killGrace); phase.sig == syscall.SIGKILL && end.Before(min) {
+			end = min // a killed process needs a moment to disappear
+		}
+		if in.waitGone(end) {
+			in.log.Infof("every haproxy process of this instance is gone")
+			return nil
+		}
+	}
+	procs, _ := id.instanceProcs()
+	return ocf.Generic("haproxy processes %s still run after SIGKILL", joinInts(pidsOf(procs)))
+}
+
+// masterOf picks the master among procs: the one the pid file names, or
+// the one whose parent is not one of ours but whose children are.
+func (in *instance) masterOf(procs []procInfo) int {
+	if pid, err := readPidfile(in.pidfile); err == nil && pid > 0 {
+		for _, p := range procs {
+			if p.PID == pid {
+				return pid
+			}
+		}
+	}
+	parents := map[int]bool{}
+	for _, p := range procs {
+		parents[p.PPID] = true
+	}
+	for _, p := range procs {
+		if parents[p.PID] {
+			return p.PID
+		}
+	}
+	return 0
+}
+
+// killGrace is how long SIGKILLed processes get to disappear even when the
+// operation's deadline has passed (the runtime keeps a margin after it).
+const killGrace = 300 * time.Millisecond
+
+// waitGone waits until no process of this instance is left, or until end
+// passes; it reports whether they are gone.
+func (in *instance) waitGone(end time.Time) bool {
+	for {
+		procs, err := in.id().instanceProcs()
+		if err == nil && len(procs) == 0 {
+			return true
+		}
+		if !time.Now().Before(end) {
+			return false
+		}
+		d := time.Until(end)
+		if d > pollInterval {
+			d = pollInterval
+		}
+		time.Sleep(d)
+	}
+}
+
+var sigName = map[syscall.Signal]string{syscall.SIGUSR1: "SIGUSR1 (soft stop)", syscall.SIGTERM: "SIGTERM", syscall.SIGKILL: "SIGKILL"}
+
+func pidsOf(ps []procInfo) []int {
+	var out []int
+	for _, p := range ps {
+		out = append(out, p.PID)
+	}
+	return out
+}
