@@ -104,11 +104,11 @@ func BindAddr(s string) (netip.Addr, bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("")
 	if ip.IsUnspecified() {
 		return netip.Addr{}, false
 	}
-	return ip.WithZone(""), true
+	return ip, true
 }
 
 // CheckBinds lists the bind lines of c that this node cannot bind.

@@ -108,10 +108,7 @@ func (id identity) ours(pi procInfo) bool {
 	return !pi.Zombie && sameBinary(pi.Exe, id.binary) && masterSocketArg(pi.Argv) == id.socket
 }
 
-// isMaster reports whether pi is the master: the process haproxy's workers
-// are children of. The master's own command line has no -x sockpair@ (a
-// worker forked after a reload has), but the reliable test is parentage, so
-// callers use the pid file and check the workers' parent.
+// check reads pid from /proc and reports whether it is ours.
 func (id identity) check(pid int) (procInfo, bool) {
 	pi, err := readProc(pid)
 	if err != nil {
