@@ -20,6 +20,9 @@ func (in *instance) monitor(ctx context.Context) error {
 	}
 	if err := in.health(s); err != nil {
 		if errors.Is(err, errStopped) {
+			if s.stale != "" {
+				return ocf.Stopped("%v: %s", err, s.stale)
+			}
 			return ocf.Stopped("%v", err)
 		}
 		return ocf.Generic("%v", err)
@@ -41,7 +44,11 @@ func (in *instance) showStat(ctx context.Context, worker int) (string, error) {
 		}
 	}
 	if sock != "" {
-		return Query(ctx, sock, "show stat")
+		out, err := Query(ctx, sock, "show stat")
+		if err == nil || ctx.Err() != nil {
+			return out, err
+		}
+		in.log.Warnf("stats socket: %v; asking the worker through the master socket", err)
 	}
 	return in.workerQuery(ctx, worker, "show stat")
 }

@@ -65,11 +65,10 @@ func (in *instance) terminate(ctx context.Context, soft time.Duration) error {
 	if lim := deadline.Add(-reserve); softEnd.After(lim) {
 		softEnd = lim
 	}
-	termEnd := deadline.Add(-reserve / 2)
 	for _, phase := range []struct {
 		sig syscall.Signal
 		end time.Time
-	}{{syscall.SIGUSR1, softEnd}, {syscall.SIGTERM, termEnd}, {syscall.SIGKILL, deadline}} {
+	}{{syscall.SIGUSR1, softEnd}, {syscall.SIGTERM, deadline.Add(-reserve / 2)}, {syscall.SIGKILL, deadline}} {
 		if phase.sig == syscall.SIGUSR1 && soft <= 0 {
 			continue
 		}
@@ -82,18 +81,25 @@ func (in *instance) terminate(ctx context.Context, soft time.Duration) error {
 		}
 		master := in.masterOf(procs)
 		targets := procs
-		if master != 0 && phase.sig != syscall.SIGKILL {
-			targets = []procInfo{{PID: master}}
-			if phase.sig == syscall.SIGTERM {
-				targets = procs // the master may hang: every process gets it
-			}
+		if master != 0 && phase.sig == syscall.SIGUSR1 {
+			targets = []procInfo{{PID: master}} // the master relays to its workers
 		}
 		for _, p := range targets {
 			if err := id.signal(p.PID, phase.sig); err != nil {
 				in.log.Debugf("%v", err)
 			}
+			if phase.sig == syscall.SIGTERM {
+				// A stopped process handles SIGTERM only once continued.
+				id.signal(p.PID, syscall.SIGCONT)
+			}
 		}
 		in.log.Infof("sent %s to haproxy (pids %s)", sigName[phase.sig], joinInts(pidsOf(targets)))
+		if phase.sig == syscall.SIGTERM {
+			// haproxy leaves at once on SIGTERM; one that does not is stuck.
+			if lim := time.Now().Add(termGrace); phase.end.After(lim) {
+				phase.end = lim
+			}
+		}
 		end := phase.end
 		if min := time.Now().Add(killGrace); phase.sig == syscall.SIGKILL && end.Before(min) {
 			end = min // a killed process needs a moment to disappear
@@ -128,6 +134,9 @@ func (in *instance) masterOf(procs []procInfo) int {
 	}
 	return 0
 }
+
+// termGrace is how long SIGTERM gets before SIGKILL.
+const termGrace = 2 * time.Second
 
 // killGrace is how long SIGKILLed processes get to disappear even when the
 // operation's deadline has passed (the runtime keeps a margin after it).
