@@ -45,6 +45,8 @@ monitor at depth 0 checks that the master named by the pid file is this haproxy 
 
 stop asks for a soft stop (SIGUSR1: existing connections finish) until stop_timeout or the operation's deadline, then SIGTERM, then SIGKILL, and succeeds only when every process of this instance is gone. A pid is signalled only after /proc shows it is this haproxy.
 
+Files: the pid file (pidfile), the master socket (master_socket), the server state file and a small generated configuration file (stackha.cfg: the global server-state-file and a defaults section loading it, passed as the first -f; the operator's files are never edited) live in /run/stackha/<resource>/ unless set otherwise. When the operator's own defaults section does not load the state file, the agent restores the saved maintenance, drain and weight settings on the new worker over the runtime API right after the reload. The runtime API is reached through stats_socket, or through the master socket when there is none. Arguments in extra_args are passed as they are, never through a shell.
+
 A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.ipv6.ip_nonlocal_bind) is 0 and the bind line has no "transparent" is reported by validate-all as a warning (the VIP may simply be elsewhere for now) and explains a failed start.`,
 	Parameters: []metadata.Parameter{
 		{Name: "binary", Type: metadata.String, Default: "/usr/sbin/haproxy",
