@@ -55,6 +55,12 @@ uninstall:
 bench: build
 	@echo "no benchmark yet"
 
+# haproxy: seamless reload vs the seed's stop+start under HTTP load, and
+# monitor time vs the init script's kill -0 (root; loopback, free ports).
+.PHONY: bench-haproxy
+bench-haproxy: build
+	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+
 clean:
 	rm -rf bin
 
