@@ -184,6 +184,28 @@ func TestReloadChangedCommandLineRestarts(t *testing.T) {
 	if after.Master.PID == before.Master.PID {
 		t.Fatal("a changed command line was reloaded in place")
 	}
+	// Another binary: the running master cannot re-execute into it.
+	copyBin := filepath.Join(r.dir, "haproxy-copy")
+	data, err := os.ReadFile(haproxyBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyBin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.must("reload", ocf.Success, "OCF_RESKEY_extra_args=-dr", "OCF_RESKEY_binary="+copyBin)
+	moved := r.procList()
+	if moved.Master.PID == after.Master.PID {
+		t.Fatal("a changed binary was reloaded in place")
+	}
+	if pi, err := readProc(moved.Master.PID); err != nil || pi.Exe != copyBin {
+		t.Fatalf("the master runs %q (%v), want %s", pi.Exe, err, copyBin)
+	}
+	// The default binary again: the copy's processes are found and stopped.
+	r.must("reload", ocf.Success, "OCF_RESKEY_extra_args=-dr")
+	if back := r.procList(); back.Master.PID == moved.Master.PID {
+		t.Fatal("the binary change back was not applied")
+	}
 	code, out := r.run("start", "OCF_RESKEY_extra_args=-p /tmp/x")
 	if code != ocf.ErrConfigured || !strings.Contains(out, "-p") {
 		t.Fatalf("extra_args with -p: %d %s", code, out)

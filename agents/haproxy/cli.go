@@ -53,10 +53,22 @@ func Query(ctx context.Context, path, cmd string) (string, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		return string(b), fmt.Errorf("runtime API %s: reading the answer to %q: %w", path, cmd, err)
+		return string(b), fmt.Errorf("runtime API %s: %w", path, &AnswerError{Cmd: cmd, Err: err})
 	}
 	return string(b), nil
 }
+
+// AnswerError says the command was sent but its answer could not be read
+// to the end.
+type AnswerError struct {
+	Cmd string
+	Err error
+}
+
+func (e *AnswerError) Error() string {
+	return fmt.Sprintf("reading the answer to %q: %v", e.Cmd, e.Err)
+}
+func (e *AnswerError) Unwrap() error { return e.Err }
 
 // Proc is one line of the master's "show proc".
 type Proc struct {

@@ -12,10 +12,12 @@ import (
 )
 
 // Processes are identified, never trusted: a pid counts as this instance's
-// only when /proc says its executable is the configured haproxy binary and
-// its command line carries this instance's master socket ("-S <socket>,..."),
-// which the master and every worker it forks share. A pid file that points
-// anywhere else is stale and nothing is ever sent to that pid.
+// only when /proc says its executable is an haproxy binary (the configured
+// one, or one named haproxy* — the one running before the operator changed
+// the binary parameter) and its command line carries this instance's master
+// socket ("-S <socket>,..."), which the master and every worker it forks
+// share. A pid file that points anywhere else is stale and nothing is ever
+// sent to that pid.
 
 // procRoot is /proc; tests may point it elsewhere.
 var procRoot = "/proc"
@@ -105,7 +107,10 @@ func masterSocketArg(argv []string) string {
 
 // ours reports whether the live process pi belongs to this instance.
 func (id identity) ours(pi procInfo) bool {
-	return !pi.Zombie && sameBinary(pi.Exe, id.binary) && masterSocketArg(pi.Argv) == id.socket
+	if pi.Zombie || masterSocketArg(pi.Argv) != id.socket {
+		return false
+	}
+	return sameBinary(pi.Exe, id.binary) || strings.HasPrefix(filepath.Base(pi.Exe), "haproxy")
 }
 
 // check reads pid from /proc and reports whether it is ours.

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ func (in *instance) reload(ctx context.Context) error {
 	if len(problems) > 0 {
 		return ocf.Generic("reload refused, the running haproxy is untouched: %s", describeBindProblems(problems))
 	}
-	if pi, ok := in.id().check(s.master); ok && !slices.Equal(pi.Argv[1:], in.argv()[1:]) {
+	if pi, ok := in.id().check(s.master); ok && (!sameBinary(pi.Exe, in.binary) || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])) {
 		// A master reloads into its own command line: a new binary,
 		// configuration list or extra arguments need a restart.
 		in.log.Warnf("the command line changed (running %q): restarting haproxy", strings.Join(pi.Argv, " "))
@@ -56,7 +57,8 @@ func (in *instance) reload(ctx context.Context) error {
 	in.log.Infof("reloading haproxy (master pid %d, worker %d)", s.master, worker)
 	// The master re-executes itself on "reload" and drops the connection;
 	// what it answers is of no use.
-	if _, err := Query(ctx, in.socket, "reload"); err != nil && !strings.Contains(err.Error(), "reading") {
+	var answerErr *AnswerError
+	if _, err := Query(ctx, in.socket, "reload"); err != nil && !errors.As(err, &answerErr) {
 		return ocf.Generic("asking the master to reload: %v", err)
 	}
 	fresh, err := in.waitNewWorker(ctx, before, oldPids)
