@@ -63,7 +63,7 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 			Long:  "Unix socket of haproxy's master CLI (-S <path>,mode,600), through which the agent lists the workers, reloads and reaches each worker's runtime API. It also identifies this instance's processes. Default: /run/stackha/<resource>/master.sock."},
 		{Name: "stats_socket", Type: metadata.String,
 			Short: "admin-level stats socket",
-			Long:  "Unix socket of the workers' runtime API used for the depth-10 monitor and for saving server state. Default: the first \"stats socket\" with \"level admin\" the configuration declares; when there is none, the agent reaches the current worker through the master socket."},
+			Long:  "Unix socket of the workers' runtime API used by the depth-10 monitor (when it does not answer, the monitor asks the current worker through the master socket). Default: the first \"stats socket\" with \"level admin\" the configuration declares; when there is none, the agent reaches the current worker through the master socket."},
 		{Name: "extra_args", Type: metadata.String,
 			Short: "further haproxy arguments",
 			Long:  "Further arguments for haproxy, split on blanks (quotes group words), e.g. \"-L node1\". The options the agent owns (-D -W -Ws -S -p -f -sf -st -x -c -db -C --) are refused. Changing them restarts haproxy."},

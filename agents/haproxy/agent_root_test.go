@@ -174,6 +174,36 @@ func TestReload(t *testing.T) {
 	}
 }
 
+func TestReloadThatHaproxyRejects(t *testing.T) {
+	r := newRig(t)
+	r.must("start", ocf.Success)
+	defer r.must("stop", ocf.Success)
+	before := r.procList()
+	// haproxy -c accepts it, but the new generation cannot bind a port
+	// another program holds: the master reports a failed reload.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r.writeConfig(cfgOpts{ExtraBind: l.Addr().String()})
+	code, out := r.run("reload")
+	if code != ocf.ErrGeneric || !strings.Contains(out, "failed reload") {
+		t.Fatalf("reload that cannot bind: %d %s", code, out)
+	}
+	if b, err := r.get(r.fePort, ""); err != nil {
+		t.Fatalf("the previous workers stopped serving: %q %v", b, err)
+	}
+	after := r.procList()
+	if after.Master.PID != before.Master.PID || after.Master.Failed != before.Master.Failed+1 {
+		t.Fatalf("show proc after the failed reload: %+v", after)
+	}
+	// The next good reload recovers.
+	r.writeConfig(cfgOpts{})
+	r.must("reload", ocf.Success)
+	r.must("monitor", ocf.Success)
+}
+
 func TestReloadChangedCommandLineRestarts(t *testing.T) {
 	r := newRig(t)
 	r.must("start", ocf.Success)
@@ -309,6 +339,28 @@ func TestKilledMaster(t *testing.T) {
 	r.must("start", ocf.Success)
 	r.must("monitor", ocf.Success)
 	r.must("stop", ocf.Success)
+}
+
+func TestHungMaster(t *testing.T) {
+	r := newRig(t)
+	r.must("start", ocf.Success)
+	master := r.procList().Master.PID
+	if err := syscall.Kill(master, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(master, syscall.SIGCONT)
+	code, out := r.run("monitor", "OCF_RESKEY_CRM_meta_interval=10000")
+	if code != ocf.ErrGeneric || !strings.Contains(out, "does not answer") {
+		t.Fatalf("monitor of a hung master: %d %s", code, out)
+	}
+	start := time.Now()
+	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stop of a hung master took %s", took)
+	}
+	if left, _ := r.id().instanceProcs(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", pidsOf(left))
+	}
 }
 
 func TestStalePidfileIsNeverSignalled(t *testing.T) {

@@ -104,6 +104,11 @@ func TestStateFixes(t *testing.T) {
 	if got := stateFixes(saved, fresh); !reflect.DeepEqual(got, want) {
 		t.Errorf("fixes = %q, want %q", got, want)
 	}
+	// The configured weight changed meanwhile: the configuration wins.
+	reweighted := []ServerState{{"be", "s1", 0, 3, 3}}
+	if got := stateFixes(saved[:1], reweighted); len(got) != 0 {
+		t.Errorf("fixes over a new configured weight = %q", got)
+	}
 	// Loaded by haproxy itself: nothing to do. A server that left: skipped.
 	if got := stateFixes(saved, saved[:3]); len(got) != 0 {
 		t.Errorf("fixes on a loaded state = %q", got)

@@ -78,7 +78,7 @@ func (in *instance) deepCheck(ctx context.Context, worker int) error {
 
 // serverUp reports whether a server's status takes traffic.
 func serverUp(status string) bool {
-	return strings.HasPrefix(status, "UP") || status == "no check" || status == "OPEN"
+	return strings.HasPrefix(status, "UP") || status == "no check"
 }
 
 // judgeStats returns what is wrong in the statistics, "" when nothing:

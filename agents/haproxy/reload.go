@@ -87,7 +87,7 @@ func (in *instance) waitNewWorker(ctx context.Context, before ProcList, old map[
 					return 0, ocf.Generic("the master changed from pid %d to %d during the reload", before.Master.PID, pl.Master.PID)
 				}
 				if pl.Master.Failed > before.Master.Failed {
-					return 0, ocf.Generic("haproxy reported a failed reload [failed: %d]; the previous workers keep serving", pl.Master.Failed)
+					return 0, ocf.Generic("haproxy reported a failed reload [failed: %d]; the previous workers keep serving (haproxy -c accepted the configuration: a listener that cannot bind, or a file it names, is the likely cause)", pl.Master.Failed)
 				}
 				if pl.Master.Reloads > before.Master.Reloads {
 					for _, w := range pl.Workers {
@@ -180,7 +180,9 @@ func stateFixes(saved, now []ServerState) []string {
 		case s.AdminState&adminForcedMaint == 0 && s.AdminState&adminForcedDrain != 0 && n.AdminState&adminForcedDrain == 0:
 			cmds = append(cmds, "set server "+key+" state drain")
 		}
-		if s.UserWeight != s.InitWeight && n.UserWeight != s.UserWeight {
+		// A weight set at run time, as long as the configured weight did
+		// not change meanwhile (haproxy's own state loader does the same).
+		if s.UserWeight != s.InitWeight && s.InitWeight == n.InitWeight && n.UserWeight != s.UserWeight {
 			cmds = append(cmds, fmt.Sprintf("set server %s weight %d", key, s.UserWeight))
 		}
 	}

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// queryTimeout bounds one question to the master while the agent looks at
+// the instance, so that a hung master cannot eat a whole operation.
+const queryTimeout = 5 * time.Second
+
 // pollInterval is how often the agent looks again while it waits.
 const pollInterval = 50 * time.Millisecond
 
@@ -70,7 +74,9 @@ func (in *instance) inspect(ctx context.Context) (*state, error) {
 	if len(procs) == 0 {
 		return s, nil
 	}
-	answer, err := Query(ctx, in.socket, "show proc")
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	answer, err := Query(qctx, in.socket, "show proc")
 	if err != nil {
 		s.listErr = err
 		return s, nil

@@ -83,7 +83,9 @@ func (in *instance) prepare(c *Config) error {
 		return ocf.Generic("%v", err)
 	}
 	if c.ServerStateFile == "" {
-		if err := writeFileAtomic(state, nil, 0o600); err != nil {
+		// The format's version line and no server: nothing to restore, and
+		// no warning from haproxy about an empty file.
+		if err := writeFileAtomic(state, []byte("1\n"), 0o600); err != nil {
 			return ocf.Generic("%v", err)
 		}
 	}

@@ -11,14 +11,17 @@ import (
 )
 
 func (in *instance) stop(ctx context.Context) error {
-	s, err := in.inspect(ctx)
+	// No question to the master here: a hung one must not delay the stop.
+	procs, err := in.id().instanceProcs()
 	if err != nil {
 		return ocf.Generic("%v", err)
 	}
-	if s.stale != "" {
-		in.log.Infof("%s: it is left alone", s.stale)
+	if pid, err := readPidfile(in.pidfile); err != nil {
+		in.log.Infof("%v", err)
+	} else if _, ok := in.id().check(pid); pid > 0 && !ok {
+		in.log.Infof("pid file %s names pid %d, which is not this haproxy (%s): it is left alone", in.pidfile, pid, describeProc(pid))
 	}
-	if len(s.procs) == 0 {
+	if len(procs) == 0 {
 		in.cleanup()
 		in.log.Infof("haproxy is not running")
 		return nil
