@@ -117,6 +117,8 @@ func TestReload(t *testing.T) {
 		{"no defaults section", cfgOpts{NoDefaults: true}},
 		// The operator asks for the state file in its defaults.
 		{"defaults loading the state", cfgOpts{StateFromGlobal: true}},
+		// The operator names the state file: the agent uses that one.
+		{"operator's state file", cfgOpts{StateFromGlobal: true, OwnStateFile: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
@@ -154,6 +156,12 @@ func TestReload(t *testing.T) {
 				}
 			}
 			r.must("monitor", ocf.Success)
+			if tc.opts.OwnStateFile {
+				b, err := os.ReadFile(filepath.Join(r.dir, "operator.state"))
+				if err != nil || !strings.Contains(string(b), "shh-api") {
+					t.Fatalf("the operator's state file after the reload: %v %q", err, b)
+				}
+			}
 
 			// A rejected configuration: exit 6, the running worker untouched.
 			o.Broken = true
@@ -172,6 +180,47 @@ func TestReload(t *testing.T) {
 			r.writeConfig(o)
 		})
 	}
+}
+
+func TestConfigDirectoryAndFileList(t *testing.T) {
+	r := newRig(t)
+	r.writeConfig(cfgOpts{})
+	whole, err := os.ReadFile(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Split the rig's configuration at the first frontend: base + proxies.
+	text := string(whole)
+	i := strings.Index(text, "frontend ")
+	dir := filepath.Join(r.dir, "conf.d")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "00-base.cfg"), []byte(text[:i]), 0o644)
+	os.WriteFile(filepath.Join(dir, "10-api.cfg"), []byte(text[i:]), 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not a config\n"), 0o644)
+
+	r.must("validate-all", ocf.Success, "OCF_RESKEY_config="+dir)
+	r.must("start", ocf.Success, "OCF_RESKEY_config="+dir)
+	pl := r.procList()
+	pi, err := readProc(pl.Master.PID)
+	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+dir) {
+		t.Fatalf("master command line %q (%v)", pi.Argv, err)
+	}
+	eventually(t, 5*time.Second, "depth 10 with a config directory", func() error {
+		if code, out := r.run("monitor", "OCF_CHECK_LEVEL=10", "OCF_RESKEY_config="+dir); code != ocf.Success {
+			return fmt.Errorf("exit %d: %s", code, out)
+		}
+		return nil
+	})
+	r.must("reload", ocf.Success, "OCF_RESKEY_config="+dir)
+	r.must("stop", ocf.Success, "OCF_RESKEY_config="+dir)
+
+	// The same as a list of two files.
+	list := filepath.Join(dir, "00-base.cfg") + ", " + filepath.Join(dir, "10-api.cfg")
+	r.must("start", ocf.Success, "OCF_RESKEY_config="+list)
+	if _, err := r.get(r.fePort, ""); err != nil {
+		t.Fatalf("request with a file list: %v", err)
+	}
+	r.must("stop", ocf.Success, "OCF_RESKEY_config="+list)
 }
 
 func TestReloadThatHaproxyRejects(t *testing.T) {

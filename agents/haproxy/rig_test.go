@@ -107,11 +107,15 @@ type cfgOpts struct {
 	ExtraBind       string
 	StateFromGlobal bool
 	NoStats         bool
+	OwnStateFile    bool
 }
 
 var cfgTemplate = template.Must(template.New("cfg").Parse(`global
 {{- if not .NoStats}}
     stats socket {{.Dir}}/stats.sock mode 600 level admin
+{{- end}}
+{{- if .OwnStateFile}}
+    server-state-file {{.Dir}}/operator.state
 {{- end}}
 {{- if not .NoDefaults}}
 defaults
