@@ -24,6 +24,8 @@ type state struct {
 	list    *ProcList  // the master's show proc, nil when it did not answer
 	listErr error
 	stale   string // why the pid file was not believed, "" when it was
+	// viaSocket: the pid file did not name the master, the socket did.
+	viaSocket bool
 }
 
 // worker is the first current worker that is alive and ours, 0 when none.
@@ -90,7 +92,7 @@ func (in *instance) inspect(ctx context.Context) (*state, error) {
 		// The pid file is gone or stale but the socket answers: believe
 		// the master's own pid once /proc confirms it.
 		if _, ok := id.check(pl.Master.PID); ok {
-			s.master = pl.Master.PID
+			s.master, s.viaSocket = pl.Master.PID, true
 		}
 	}
 	if s.master != 0 && pl.Master.PID != s.master {
@@ -114,7 +116,7 @@ func describeProc(pid int) string {
 	return fmt.Sprintf("executable %s, command line %q", pi.Exe, strings.Join(pi.Argv, " "))
 }
 
-// healthy reports why s is not a running instance; nil when it is.
+// health reports why s is not a running instance; nil when it is.
 func (in *instance) health(s *state) error {
 	switch {
 	case s.master == 0 && len(s.procs) == 0:
