@@ -578,3 +578,18 @@ func TestOCFTester(t *testing.T) {
 		t.Fatalf("ocf-tester left processes: %v", pidsOf(left))
 	}
 }
+
+func TestPidfileRemovedWhileRunning(t *testing.T) {
+	r := newRig(t)
+	r.must("start", ocf.Success)
+	os.Remove(r.env["OCF_RESKEY_pidfile"])
+	// The master still answers on its socket and /proc confirms it.
+	out := r.must("monitor", ocf.Success)
+	if !strings.Contains(out, "does not name the master") {
+		t.Errorf("monitor did not mention the missing pid file: %s", out)
+	}
+	r.must("stop", ocf.Success)
+	if left, _ := r.id().instanceProcs(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", pidsOf(left))
+	}
+}
