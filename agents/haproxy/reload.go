@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -33,6 +34,9 @@ func (in *instance) reload(ctx context.Context) error {
 			return err
 		}
 		return in.start(ctx)
+	}
+	if err := os.MkdirAll(in.stateDir, 0o700); err != nil {
+		return ocf.Perm("creating %s: %v", in.stateDir, err)
 	}
 	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
 		return ocf.Generic("%v", err)
