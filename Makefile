@@ -66,6 +66,12 @@ bench-vip: build
 	$(GO) build -tags urfave_cli_no_docs -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-nodocs ./cmd/stackha
 	$(GO) run ./agents/vip/bench -bin $(BIN) -alt $(BIN)-nodocs -alt-name 'vip (no cli docs)'
 
+# haproxy: seamless reload vs the seed's stop+start under HTTP load, and
+# monitor time vs the init script's kill -0 (root; loopback, free ports).
+.PHONY: bench-haproxy
+bench-haproxy: build
+	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+
 clean:
 	rm -rf bin
 

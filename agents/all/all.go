@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/stackha/stackha/agents/haproxy"
 	_ "github.com/stackha/stackha/agents/vip"
 )
