@@ -95,7 +95,7 @@ func declare(p *Profile) metadata.Agent {
 			Long: "The path monitor depth 20 GETs on the service with the token; {project_id} is replaced by the token's project. " +
 				"Empty: depth 20 checks only that keystone issues the token."},
 		{Name: "os_password", Type: metadata.String, Short: "not supported: use credentials",
-			Long: "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
+			Long:        "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
 			Unsupported: "a password must not be stored in the CIB; put it in the root-only file named by `credentials`"},
 		{Name: "os_username", Type: metadata.String, Short: "not supported: use credentials",
 			Long: "The old openstack-resource-agents took the user here.", Unsupported: "put it in the file named by `credentials`"},

@@ -181,6 +181,13 @@ func initKeystone(ctx context.Context, dir, password string) error {
 	if err := os.WriteFile(conf, []byte(keystoneConf(dir)), 0o640); err != nil {
 		return err
 	}
+	// keystone-manage writes the keys as the keystone user
+	if err := chownTree(dir, "keystone"); err != nil {
+		return err
+	}
+	if err := openPath(dir); err != nil {
+		return err
+	}
 	km := []string{"keystone-manage", "--config-file", conf}
 	for _, s := range [][]string{
 		append(km, "db_sync"),
