@@ -63,7 +63,7 @@ func uidOf(t *testing.T, pid int) string {
 }
 
 // record fetches a document from a real service and compares it with (or,
-// with -update, writes it to) testdata/versions/<name>.json.
+// with -update, writes it to) testdata/versions/<name>.txt.
 func recordDocument(t *testing.T, url, name string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -76,7 +76,7 @@ func recordDocument(t *testing.T, url, name string) {
 	if err != nil {
 		t.Fatalf("real %s at %s: %v: %s", name, url, err, body)
 	}
-	file := filepath.Join("testdata", "versions", name+".json")
+	file := filepath.Join("testdata", "versions", name+".txt")
 	content := fmt.Sprintf("%d\n%s", resp.StatusCode, body)
 	if *update {
 		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {

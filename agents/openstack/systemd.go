@@ -134,7 +134,8 @@ func (u *unitService) installed(ctx context.Context) error {
 	return ocf.Installed("unit %s cannot be loaded (%s)", u.c.Unit, s.LoadState)
 }
 
-func (u *unitService) validate(ctx context.Context) error { return u.installed(ctx) }
+// validate has nothing to add to installed: the unit carries the rest.
+func (u *unitService) validate(ctx context.Context) error { return nil }
 
 // running: active or reloading is running; inactive is cleanly stopped;
 // failed is stopped with an error; anything in between is an error too.
