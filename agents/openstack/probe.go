@@ -25,8 +25,16 @@ const maxBody = 1 << 20
 
 // reserve is kept back from the operation's deadline so that a probe that
 // runs out of time is reported by the agent, with its own reason, before
-// the runtime's watchdog.
+// the runtime's watchdog: 50 ms and a twentieth of what is left, at most 1 s.
 const reserve = 50 * time.Millisecond
+
+func reserveFor(left time.Duration) time.Duration {
+	r := reserve + left/20
+	if r > time.Second {
+		r = time.Second
+	}
+	return r
+}
 
 // newClient is an HTTP client for one action: no proxy from the
 // environment, no connection reuse, the CA bundle if one is named, and no
@@ -69,7 +77,8 @@ type answer struct {
 func do(ctx context.Context, client *http.Client, req *http.Request) (*answer, error) {
 	budget := time.Duration(0)
 	if dl, ok := ctx.Deadline(); ok {
-		budget = time.Until(dl) - reserve
+		left := time.Until(dl)
+		budget = left - reserveFor(left)
 		if budget <= 0 {
 			return nil, ocf.Generic("%s %s: no time left for a request", req.Method, redact(req.URL.String()))
 		}

@@ -175,7 +175,7 @@ func TestProcessMode(t *testing.T) {
 		if took := time.Since(t0); took >= 4*time.Second {
 			t.Errorf("start took %s, its timeout is 4 s", took)
 		}
-		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1000, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1500, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
 		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
 	})
 
