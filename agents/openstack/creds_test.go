@@ -227,4 +227,3 @@ func FuzzParseKeyValue(f *testing.F) {
 		}
 	})
 }
-
