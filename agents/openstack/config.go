@@ -118,6 +118,10 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 			return nil, ocf.Configured("%s %q: want an absolute path", f.name, f.v)
 		}
 	}
+	if p.ConfigDirEnv != "" && c.ConfigFile != "" && filepath.Base(c.ConfigFile) != filepath.Base(p.Config) {
+		return nil, ocf.Configured("config %s: %s reads only %s in the directory named by %s; name the file %s",
+			c.ConfigFile, filepath.Base(p.Binary), filepath.Base(p.Config), p.ConfigDirEnv, filepath.Base(p.Config))
+	}
 	if c.PIDFile == "" {
 		c.PIDFile = filepath.Join("/run/stackha", c.Instance, p.Name+".pid")
 	}
@@ -189,10 +193,19 @@ func (c *Config) argv() []string {
 		}
 		argv = append(argv, "--port", strconv.Itoa(c.Port), "--")
 	}
-	if c.ConfigFile != "" {
+	if c.ConfigFile != "" && c.Profile.ConfigDirEnv == "" {
 		argv = append(argv, "--config-file", c.ConfigFile)
 	}
 	return append(argv, c.ExtraArgs...)
+}
+
+// env is the service's environment beyond the fixed minimum: where a
+// program that takes no --config-file finds its configuration.
+func (c *Config) env() []string {
+	if c.Profile.ConfigDirEnv != "" && c.ConfigFile != "" {
+		return []string{c.Profile.ConfigDirEnv + "=" + filepath.Dir(c.ConfigFile)}
+	}
+	return nil
 }
 
 // SplitArgs splits s into arguments the way a shell splits words, without

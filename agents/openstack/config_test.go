@@ -46,7 +46,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"neutron-server", map[string]string{"extra_args": "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"}, "http://127.0.0.1:9696/",
 			"/usr/bin/neutron-server --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini", ""},
 		{"quantum-server", nil, "http://127.0.0.1:9696/", "", ""},
-		{"placement-api", nil, "http://127.0.0.1:8778/", "/usr/bin/placement-api --port 8778 -- --config-file /etc/placement/placement.conf", ""},
+		{"placement-api", nil, "http://127.0.0.1:8778/", "/usr/bin/placement-api --port 8778 --", ""},
 		{"heat-api", map[string]string{"url": "https://192.0.2.5:8004/"}, "https://192.0.2.5:8004/", "", ""},
 	}
 	for _, tc := range cases {
@@ -75,26 +75,32 @@ func TestConfigRefused(t *testing.T) {
 	cases := []struct {
 		params map[string]string
 		reason string
+		agent  string // keystone when empty
 	}{
-		{map[string]string{"run_mode": "docker"}, `run_mode "docker"`},
-		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want an absolute path"},
-		{map[string]string{"port": "0"}, "port 0"},
-		{map[string]string{"port": "70000"}, "port 70000"},
-		{map[string]string{"port": "http"}, "not an integer"},
-		{map[string]string{"url": "ftp://127.0.0.1/"}, "want an http:// or https:// URL"},
-		{map[string]string{"url": "http:///"}, "has no host"},
-		{map[string]string{"url": "http://admin:secret@127.0.0.1/"}, "must not carry credentials"},
-		{map[string]string{"url": "http://127.0.0.1:99999/"}, "bad port"},
-		{map[string]string{"keystone_url": "127.0.0.1:5000"}, "keystone_url"},
-		{map[string]string{"extra_args": `--debug "unclosed`}, "unclosed"},
-		{map[string]string{"bind_host": "localhost"}, "want an IP address"},
-		{map[string]string{"credentials": "admin.rc"}, "credentials"},
-		{map[string]string{"auth_path": "v3/projects"}, "auth_path"},
-		{map[string]string{"os_password": "hunter2"}, "must not be stored in the CIB"},
-		{map[string]string{"os_auth_url": "http://127.0.0.1:35357/v2.0"}, "keystone v2.0 is gone"},
+		{map[string]string{"run_mode": "docker"}, `run_mode "docker"`, ""},
+		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want an absolute path", ""},
+		{map[string]string{"port": "0"}, "port 0", ""},
+		{map[string]string{"port": "70000"}, "port 70000", ""},
+		{map[string]string{"port": "http"}, "not an integer", ""},
+		{map[string]string{"url": "ftp://127.0.0.1/"}, "want an http:// or https:// URL", ""},
+		{map[string]string{"url": "http:///"}, "has no host", ""},
+		{map[string]string{"url": "http://admin:secret@127.0.0.1/"}, "must not carry credentials", ""},
+		{map[string]string{"url": "http://127.0.0.1:99999/"}, "bad port", ""},
+		{map[string]string{"keystone_url": "127.0.0.1:5000"}, "keystone_url", ""},
+		{map[string]string{"extra_args": `--debug "unclosed`}, "unclosed", ""},
+		{map[string]string{"bind_host": "localhost"}, "want an IP address", ""},
+		{map[string]string{"credentials": "admin.rc"}, "credentials", ""},
+		{map[string]string{"auth_path": "v3/projects"}, "auth_path", ""},
+		{map[string]string{"os_password": "hunter2"}, "must not be stored in the CIB", ""},
+		{map[string]string{"config": "/etc/placement/api.conf"}, "name the file placement.conf", "placement-api"},
+		{map[string]string{"os_auth_url": "http://127.0.0.1:35357/v2.0"}, "keystone v2.0 is gone", ""},
 	}
 	for _, tc := range cases {
-		_, err := newConfig(t, "keystone", tc.params)
+		agent := tc.agent
+		if agent == "" {
+			agent = "keystone"
+		}
+		_, err := newConfig(t, agent, tc.params)
 		if err == nil {
 			t.Errorf("%v: accepted", tc.params)
 			continue

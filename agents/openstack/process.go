@@ -258,6 +258,7 @@ func (p *processService) start(ctx context.Context) error {
 			Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups},
 		},
 	}
+	cmd.Env = append(cmd.Env, p.c.env()...)
 	if err := cmd.Start(); err != nil {
 		return ocf.Generic("starting %s: %w", argv[0], err)
 	}

@@ -39,6 +39,11 @@ type Profile struct {
 	// placement-api): it takes --host and --port, and the service's own
 	// arguments after "--".
 	WSGIScript bool
+	// ConfigDirEnv names the environment variable through which the
+	// program learns its configuration directory, for a program that
+	// ignores --config-file (placement-api reads $OS_PLACEMENT_CONFIG_DIR/
+	// placement.conf). The config file must then keep Config's base name.
+	ConfigDirEnv string
 }
 
 // Profiles are the services stackha manages, one agent each.
@@ -90,7 +95,8 @@ var Profiles = []*Profile{
 		Name: "placement-api", Title: "OpenStack Placement API", Port: 8778,
 		Unit: "placement-api.service", Binary: "/usr/bin/placement-api",
 		Config: "/etc/placement/placement.conf", User: "placement",
-		VersionPath: "/", AuthPath: "/resource_providers?limit=1", WSGIScript: true,
+		VersionPath: "/", AuthPath: "/resource_providers?name=stackha-monitor", WSGIScript: true,
+		ConfigDirEnv: "OS_PLACEMENT_CONFIG_DIR",
 	},
 	{
 		Name: "heat-api", Title: "OpenStack Orchestration API (heat-api)", Port: 8004,

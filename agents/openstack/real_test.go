@@ -99,7 +99,7 @@ func recordDocument(t *testing.T, url, name string) {
 // 127.0.0.1) with the agent in run_mode=process, through the OCF runtime.
 func TestKeystoneReal(t *testing.T) {
 	require.Root(t)
-	require.Command(t, "keystone-manage", "keystone-wsgi-public")
+	require.Command(t, "keystone-manage", "keystone-wsgi-public", "sqlite3")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -281,4 +281,65 @@ func TestGlanceReal(t *testing.T) {
 		}
 	}
 	wantCode(t, "monitor after stop", runAgent(t, "glance-api", "monitor", params, mon), ocf.NotRunning)
+}
+
+// TestPlacementReal runs Debian's placement-api (sqlite) against the real
+// keystone of this test: depth 0 without a token, depth 20 with a token
+// that placement validates with keystone (keystonemiddleware).
+func TestPlacementReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "keystone-manage", "placement-manage")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	k, err := SetupKeystone(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := SetupPlacement(ctx, dir, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, pp := k.Params(), pl.Params()
+	op := runOpts{timeoutMS: 60000}
+	t.Cleanup(func() {
+		runAgent(t, "placement-api", "stop", pp, op)
+		runAgent(t, "keystone", "stop", kp, op)
+	})
+	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
+	wantCode(t, "probe placement", runAgent(t, "placement-api", "monitor", pp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start placement", runAgent(t, "placement-api", "start", pp, op), ocf.Success)
+	if uid := uidOf(t, pidOf(t, pl.PIDFile)); uid != lookupUID(t, "placement") {
+		t.Errorf("placement-api runs as uid %s, want the placement user", uid)
+	}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	wantCode(t, "monitor depth 0", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", pl.Port), "placement-api")
+
+	// placement really checks tokens: without one, the authenticated path is refused
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/resource_providers", pl.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("placement without a token answers %d, want 401: keystone auth is not on", resp.StatusCode)
+	}
+	d20 := mon
+	d20.depth = 20
+	withCreds := merge(pp, map[string]string{"credentials": k.Credentials})
+	if r := runAgent(t, "placement-api", "monitor", withCreds, d20); r.code != ocf.Success {
+		b, _ := os.ReadFile(pl.LogFile)
+		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 30))
+	}
+	wrong := filepath.Join(dir, "wrong.rc")
+	os.WriteFile(wrong, []byte(fmt.Sprintf("OS_AUTH_URL=http://127.0.0.1:%d/v3\nOS_USERNAME=admin\nOS_PASSWORD=sho-wrong\nOS_PROJECT_NAME=admin\n", k.Port)), 0o600)
+	wantCode(t, "depth 20, wrong password", runAgent(t, "placement-api", "monitor", merge(pp, map[string]string{"credentials": wrong}), d20),
+		ocf.ErrGeneric, "refused the credentials of user admin")
+	// keystone gone: depth 0 still passes (it needs no keystone), depth 20 fails
+	wantCode(t, "stop keystone", runAgent(t, "keystone", "stop", kp, op), ocf.Success)
+	wantCode(t, "depth 0 without keystone", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
+	wantCode(t, "depth 20 without keystone", runAgent(t, "placement-api", "monitor", withCreds, d20), ocf.ErrGeneric, "connection refused")
+	wantCode(t, "stop placement", runAgent(t, "placement-api", "stop", pp, op), ocf.Success)
+	wantCode(t, "monitor after stop", runAgent(t, "placement-api", "monitor", pp, mon), ocf.NotRunning)
 }

@@ -24,8 +24,9 @@ import (
 // without a cloud around them: the conformance test drives these agents
 // with ocf-tester.
 var sandboxes = map[string]func(ctx context.Context, dir string) (*ocf.Sandbox, error){
-	"keystone":   KeystoneSandbox,
-	"glance-api": GlanceSandbox,
+	"keystone":      KeystoneSandbox,
+	"glance-api":    GlanceSandbox,
+	"placement-api": PlacementSandbox,
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
@@ -204,7 +205,9 @@ func initKeystone(ctx context.Context, dir, password string) error {
 		"--bootstrap-username", "admin", "--bootstrap-project-name", "admin",
 		"--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
 		"--bootstrap-region-id", "RegionOne",
-		"--bootstrap-public-url", "http://127.0.0.1:5000/v3/")
+		"--bootstrap-public-url", "http://127.0.0.1:5000/v3/",
+		"--bootstrap-internal-url", "http://127.0.0.1:5000/v3/",
+		"--bootstrap-admin-url", "http://127.0.0.1:5000/v3/")
 	boot.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root", "OS_BOOTSTRAP_PASSWORD=" + password}
 	if out, err := boot.CombinedOutput(); err != nil {
 		return fmt.Errorf("keystone-manage bootstrap: %w: %s", err, lastLines(out, 8))
@@ -288,6 +291,15 @@ func SetupKeystone(ctx context.Context, dir string, shared bool) (*Keystone, err
 	}
 	var err error
 	if k.Port, err = FreePort(); err != nil {
+		return nil, err
+	}
+	// the catalog names keystone's own port (keystonemiddleware in other
+	// services validates tokens at the catalog's internal endpoint)
+	if err := run(ctx, "sqlite3", filepath.Join(kdir, "keystone.db"),
+		fmt.Sprintf("UPDATE endpoint SET url = replace(url, '127.0.0.1:5000', '127.0.0.1:%d');", k.Port)); err != nil {
+		return nil, err
+	}
+	if err := chownTree(kdir, "keystone"); err != nil {
 		return nil, err
 	}
 	rc := fmt.Sprintf("# admin of the test keystone\nexport OS_AUTH_URL=http://127.0.0.1:%d/v3\nexport OS_USERNAME=admin\n"+
@@ -434,4 +446,74 @@ func GlanceSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
 	}
 	params := g.Params()
 	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("glance-api", params) }}, nil
+}
+
+// Placement is a placement-api prepared in a directory: sqlite database,
+// and either no authentication (noauth2) or a keystone to validate tokens
+// against.
+type Placement struct {
+	Dir, Config, PIDFile, LogFile string
+	Port                          int
+}
+
+// Params are the agent parameters that run this placement-api.
+func (pl *Placement) Params() map[string]string {
+	return map[string]string{
+		"run_mode": "process", "config": pl.Config, "port": strconv.Itoa(pl.Port), "bind_host": "127.0.0.1",
+		"user": "placement", "pidfile": pl.PIDFile, "log_file": pl.LogFile,
+	}
+}
+
+// SetupPlacement prepares a placement-api in dir on a free port of
+// 127.0.0.1 (placement-manage db sync, about 2 s). With k, placement checks
+// tokens with that keystone (keystonemiddleware, the admin as its service
+// user); without, it takes none.
+func SetupPlacement(ctx context.Context, dir string, k *Keystone) (*Placement, error) {
+	if os.Geteuid() != 0 {
+		return nil, ocf.Perm("a placement sandbox needs root")
+	}
+	if _, err := exec.LookPath("placement-manage"); err != nil {
+		return nil, ocf.Installed("placement is not installed (placement-manage: %v)", err)
+	}
+	pdir := filepath.Join(dir, "placement")
+	if err := os.MkdirAll(pdir, 0o750); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	pl := &Placement{Dir: pdir, Config: filepath.Join(pdir, "placement.conf"), Port: port,
+		PIDFile: filepath.Join(dir, "run", "placement-api.pid"), LogFile: filepath.Join(dir, "log", "placement-api.log")}
+	conf := fmt.Sprintf("[DEFAULT]\nuse_stderr = true\n[placement_database]\nconnection = sqlite:///%s/placement.db\n", pdir)
+	if k == nil {
+		conf += "[api]\nauth_strategy = noauth2\n"
+	} else {
+		conf += fmt.Sprintf("[api]\nauth_strategy = keystone\n[keystone_authtoken]\nwww_authenticate_uri = http://127.0.0.1:%[1]d/v3\n"+
+			"auth_url = http://127.0.0.1:%[1]d/v3\nauth_type = password\nusername = admin\npassword = %[2]s\nproject_name = admin\n"+
+			"user_domain_name = Default\nproject_domain_name = Default\n", k.Port, k.Password)
+	}
+	if err := os.WriteFile(pl.Config, []byte(conf), 0o640); err != nil {
+		return nil, err
+	}
+	if err := run(ctx, "placement-manage", "--config-file", pl.Config, "db", "sync"); err != nil {
+		return nil, err
+	}
+	if err := chownTree(pdir, "placement"); err != nil {
+		return nil, err
+	}
+	if err := openPath(pdir); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// PlacementSandbox is the placement-api agent's Agent.Sandbox.
+func PlacementSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+	pl, err := SetupPlacement(ctx, dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	params := pl.Params()
+	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("placement-api", params) }}, nil
 }
