@@ -343,3 +343,79 @@ func TestPlacementReal(t *testing.T) {
 	wantCode(t, "stop placement", runAgent(t, "placement-api", "stop", pp, op), ocf.Success)
 	wantCode(t, "monitor after stop", runAgent(t, "placement-api", "monitor", pp, mon), ocf.NotRunning)
 }
+
+// TestCinderReal runs Debian's cinder-api (sqlite, one worker) with keystone
+// auth against the real keystone: depth 0, and depth 20 listing volume types
+// of the token's project, the token validated by cinder with keystone.
+func TestCinderReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "keystone-manage", "cinder-manage", "sqlite3")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	k, err := SetupKeystone(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := SetupCinder(ctx, dir, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, cp := k.Params(), c.Params()
+	op := runOpts{timeoutMS: 60000}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	t.Cleanup(func() {
+		runAgent(t, "cinder-api", "stop", cp, op)
+		runAgent(t, "keystone", "stop", kp, op)
+	})
+	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
+	wantCode(t, "probe cinder", runAgent(t, "cinder-api", "monitor", cp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start cinder", runAgent(t, "cinder-api", "start", cp, op), ocf.Success)
+	pid := pidOf(t, c.PIDFile)
+	if uid := uidOf(t, pid); uid != lookupUID(t, "cinder") {
+		t.Errorf("cinder-api runs as uid %s, want the cinder user", uid)
+	}
+	wantCode(t, "monitor depth 0", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", c.Port), "cinder-api")
+	d20 := mon
+	d20.depth = 20
+	if r := runAgent(t, "cinder-api", "monitor", merge(cp, map[string]string{"credentials": k.Credentials}), d20); r.code != ocf.Success {
+		b, _ := os.ReadFile(c.LogFile)
+		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 20))
+	}
+	procs := sessionPIDs(t, pid)
+	wantCode(t, "stop cinder", runAgent(t, "cinder-api", "stop", cp, op), ocf.Success)
+	for _, p := range procs {
+		if _, ok := alive(p); ok {
+			t.Errorf("pid %d of cinder-api's session survived stop", p)
+		}
+	}
+	wantCode(t, "monitor after stop", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.NotRunning)
+}
+
+// TestHeatReal runs Debian's heat-api alone (no engine, no database needed
+// for its version document): start, monitor depth 0, stop.
+func TestHeatReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "heat-api")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	h, err := SetupHeat(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := h.Params()
+	op := runOpts{timeoutMS: 60000}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	t.Cleanup(func() { runAgent(t, "heat-api", "stop", hp, op) })
+	wantCode(t, "probe", runAgent(t, "heat-api", "monitor", hp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start", runAgent(t, "heat-api", "start", hp, op), ocf.Success)
+	if uid := uidOf(t, pidOf(t, h.PIDFile)); uid != lookupUID(t, "heat") {
+		t.Errorf("heat-api runs as uid %s, want the heat user", uid)
+	}
+	wantCode(t, "monitor", runAgent(t, "heat-api", "monitor", hp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", h.Port), "heat-api")
+	wantCode(t, "stop", runAgent(t, "heat-api", "stop", hp, op), ocf.Success)
+	wantCode(t, "monitor after stop", runAgent(t, "heat-api", "monitor", hp, mon), ocf.NotRunning)
+}

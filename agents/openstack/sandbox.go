@@ -27,6 +27,8 @@ var sandboxes = map[string]func(ctx context.Context, dir string) (*ocf.Sandbox, 
 	"keystone":      KeystoneSandbox,
 	"glance-api":    GlanceSandbox,
 	"placement-api": PlacementSandbox,
+	"cinder-api":    serviceSandbox(func(ctx context.Context, dir string) (*Service, error) { return SetupCinder(ctx, dir, nil) }),
+	"heat-api":      serviceSandbox(SetupHeat),
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
@@ -516,4 +518,107 @@ func PlacementSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
 	}
 	params := pl.Params()
 	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("placement-api", params) }}, nil
+}
+
+// Service is an OpenStack API service prepared in a directory by one of
+// the Setup functions below.
+type Service struct {
+	Agent                         string
+	Dir, Config, PIDFile, LogFile string
+	Port                          int
+	User                          string
+}
+
+// Params are the agent parameters that run this service.
+func (s *Service) Params() map[string]string {
+	return map[string]string{
+		"run_mode": "process", "config": s.Config, "port": strconv.Itoa(s.Port),
+		"user": s.User, "pidfile": s.PIDFile, "log_file": s.LogFile,
+	}
+}
+
+// authtoken is the keystonemiddleware section that makes a service check
+// tokens with k (the admin as its service user).
+func authtoken(k *Keystone) string {
+	return fmt.Sprintf("[keystone_authtoken]\nwww_authenticate_uri = http://127.0.0.1:%[1]d/v3\n"+
+		"auth_url = http://127.0.0.1:%[1]d/v3\nauth_type = password\nusername = admin\npassword = %[2]s\nproject_name = admin\n"+
+		"user_domain_name = Default\nproject_domain_name = Default\n", k.Port, k.Password)
+}
+
+// setupService writes conf(dir, port) as the agent's configuration file in
+// dir/<agent>, runs the commands setup returns for that file (a database
+// migration), and hands the directory to user.
+func setupService(ctx context.Context, dir, agent, user, confName string, conf func(dir string, port int) string, setup func(config string) [][]string) (*Service, error) {
+	if os.Geteuid() != 0 {
+		return nil, ocf.Perm("a %s sandbox needs root", agent)
+	}
+	p, _ := profile(agent)
+	if _, err := os.Stat(p.Binary); err != nil {
+		return nil, ocf.Installed("%s is not installed (%v)", agent, err)
+	}
+	sdir := filepath.Join(dir, agent)
+	if err := os.MkdirAll(filepath.Join(sdir, "lock"), 0o750); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Agent: agent, Dir: sdir, Config: filepath.Join(sdir, confName), Port: port, User: user,
+		PIDFile: filepath.Join(dir, "run", agent+".pid"), LogFile: filepath.Join(dir, "log", agent+".log")}
+	if err := os.WriteFile(s.Config, []byte(conf(sdir, port)), 0o640); err != nil {
+		return nil, err
+	}
+	if setup != nil {
+		for _, argv := range setup(s.Config) {
+			if err := run(ctx, argv...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := chownTree(sdir, user); err != nil {
+		return nil, err
+	}
+	if err := openPath(sdir); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetupCinder prepares a cinder-api (sqlite, `cinder-manage db sync`, one
+// worker) on a free port of 127.0.0.1; with k it checks tokens with that
+// keystone, else it takes none (noauth).
+func SetupCinder(ctx context.Context, dir string, k *Keystone) (*Service, error) {
+	return setupService(ctx, dir, "cinder-api", "cinder", "cinder.conf", func(d string, port int) string {
+		conf := fmt.Sprintf("[DEFAULT]\nuse_stderr = true\nosapi_volume_listen = 127.0.0.1\nosapi_volume_listen_port = %d\n"+
+			"osapi_volume_workers = 1\nstate_path = %[2]s\n", port, d)
+		if k == nil {
+			conf += "auth_strategy = noauth\n"
+		} else {
+			conf += "auth_strategy = keystone\n" + authtoken(k)
+		}
+		return conf + fmt.Sprintf("[database]\nconnection = sqlite:///%[1]s/cinder.db\n[oslo_concurrency]\nlock_path = %[1]s/lock\n", d)
+	}, func(config string) [][]string {
+		return [][]string{{"cinder-manage", "--config-file", config, "db", "sync"}}
+	})
+}
+
+// SetupHeat prepares a heat-api on a free port of 127.0.0.1: it answers its
+// version document without a database or a heat-engine.
+func SetupHeat(ctx context.Context, dir string) (*Service, error) {
+	return setupService(ctx, dir, "heat-api", "heat", "heat.conf", func(d string, port int) string {
+		return fmt.Sprintf("[DEFAULT]\nuse_stderr = true\n[heat_api]\nbind_host = 127.0.0.1\nbind_port = %d\nworkers = 1\n"+
+			"[database]\nconnection = sqlite:///%s/heat.db\n", port, d)
+	}, nil)
+}
+
+func serviceSandbox(setup func(ctx context.Context, dir string) (*Service, error)) func(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+	return func(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+		s, err := setup(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		params := s.Params()
+		return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess(s.Agent, params) }}, nil
+	}
 }
