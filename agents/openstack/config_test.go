@@ -41,7 +41,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"glance-api", nil, "http://127.0.0.1:9292/", "/usr/bin/glance-api --config-file /etc/glance/glance-api.conf", ""},
 		{"glance-registry", nil, "http://127.0.0.1:9191/healthcheck", "", ""},
 		{"nova-api", nil, "http://127.0.0.1:8774/", "/usr/bin/nova-api --config-file /etc/nova/nova.conf", ""},
-		{"nova-metadata", nil, "http://127.0.0.1:8775/", "", ""},
+		{"nova-metadata", nil, "http://127.0.0.1:8775/", "/usr/bin/nova-metadata-wsgi --port 8775 --", ""},
 		{"cinder-api", nil, "http://127.0.0.1:8776/", "", ""},
 		{"neutron-server", map[string]string{"extra_args": "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"}, "http://127.0.0.1:9696/",
 			"/usr/bin/neutron-server --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini", ""},
@@ -238,6 +238,29 @@ func TestMetaDataEveryAgent(t *testing.T) {
 			if _, err := os.Stat(filepath.Join("testdata", "reference", p.Name+".txt")); err != nil {
 				t.Errorf("%s has no version document in testdata", p.Name)
 			}
+		}
+	}
+}
+
+// TestConfigEnv: a program that takes no --config-file learns its
+// configuration directory from its environment.
+func TestConfigEnv(t *testing.T) {
+	cases := []struct{ agent, config, env string }{
+		{"placement-api", "/srv/pl/placement.conf", "OS_PLACEMENT_CONFIG_DIR=/srv/pl"},
+		{"nova-metadata", "", "OS_NOVA_CONFIG_DIR=/etc/nova"},
+		{"keystone", "/srv/ks/keystone.conf", ""},
+		{"glance-api", "", ""},
+	}
+	for _, tc := range cases {
+		c, err := newConfig(t, tc.agent, map[string]string{"config": tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.env(), " "); got != tc.env {
+			t.Errorf("%s: env %q, want %q", tc.agent, got, tc.env)
+		}
+		if tc.env != "" && strings.Contains(strings.Join(c.argv(), " "), "--config-file") {
+			t.Errorf("%s: argv %q passes --config-file to a program that ignores it", tc.agent, c.argv())
 		}
 	}
 }

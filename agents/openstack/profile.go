@@ -74,9 +74,12 @@ var Profiles = []*Profile{
 	},
 	{
 		Name: "nova-metadata", Title: "OpenStack Compute metadata service (nova-api-metadata)", Port: 8775,
-		Unit: "nova-api-metadata.service", Binary: "/usr/bin/nova-api-metadata",
+		// Debian ships no nova-api-metadata program: its unit runs the WSGI
+		// script under uwsgi, and the script reads nova.conf and
+		// api-paste.ini from $OS_NOVA_CONFIG_DIR.
+		Unit: "nova-api-metadata.service", Binary: "/usr/bin/nova-metadata-wsgi",
 		Config: "/etc/nova/nova.conf", User: "nova",
-		VersionPath: "/", Check: VersionList,
+		VersionPath: "/", Check: VersionList, WSGIScript: true, ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 	},
 	{
 		Name: "cinder-api", Title: "OpenStack Block Storage API (cinder-api)", Port: 8776,
