@@ -71,7 +71,8 @@ func declare(p *Profile) metadata.Agent {
 		{Name: "port", Type: metadata.Integer, Default: port, Short: "API port",
 			Long: "The port the service's API listens on; it makes the default `url`" + portLong(p)},
 		{Name: "url", Type: metadata.String, Short: "URL of the version document",
-			Long: fmt.Sprintf("What monitor depth 0 asks, without a token. Default: http://127.0.0.1:<port>%s. "+
+			Long: fmt.Sprintf("What monitor depth 0 asks, without a token. Default: http://127.0.0.1:<port>%s "+
+				"(with the address of `bind_host` instead of 127.0.0.1 where the agent has that parameter and it is set). "+
 				"An https URL is checked against the system's CAs or `ca_file`.", p.VersionPath)},
 		{Name: "ca_file", Type: metadata.String, Short: "CA bundle for https",
 			Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's."},

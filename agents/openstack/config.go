@@ -99,7 +99,11 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 	c.ExtraArgs = args
 	raw := params.String("url")
 	if raw == "" {
-		raw = "http://127.0.0.1:" + strconv.Itoa(c.Port) + p.VersionPath
+		host := "127.0.0.1"
+		if ip := net.ParseIP(c.BindHost); ip != nil && !ip.IsUnspecified() {
+			host = c.BindHost
+		}
+		raw = "http://" + net.JoinHostPort(host, strconv.Itoa(c.Port)) + p.VersionPath
 	}
 	if c.URL, err = parseHTTPURL(raw); err != nil {
 		return nil, ocf.Configured("url: %v", err)

@@ -17,7 +17,7 @@ type service interface {
 	running(ctx context.Context) (bool, error)
 	start(ctx context.Context) error
 	// died reports whether it ended after start, and how.
-	died() (bool, string)
+	died(ctx context.Context) (bool, string)
 	// diagnosis says what to look at after a failed start.
 	diagnosis() string
 	stop(ctx context.Context) error
@@ -74,6 +74,16 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 		r.Log.Warnf("before start: %v", err)
 	}
 	if !up {
+		if c.Mode == ModeProcess {
+			// Something we did not start answering at our url (the
+			// distribution's own unit, say) would pass for ours.
+			probe, cancel := context.WithTimeout(ctx, time.Second)
+			err := checkVersions(probe, client, c)
+			cancel()
+			if err == nil {
+				return ocf.Generic("a %s not started by this agent already answers at %s: stop it (the distribution's own unit?) or use run_mode=systemd", c.Profile.Name, c.URL)
+			}
+		}
 		if err := svc.start(ctx); err != nil {
 			return err
 		}
@@ -83,7 +93,7 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 	t0 := time.Now()
 	var last error
 	for {
-		if dead, why := svc.died(); dead {
+		if dead, why := svc.died(ctx); dead {
 			return ocf.Generic("%s ended while starting (%s); %s", c.Profile.Name, why, svc.diagnosis())
 		}
 		attempt, cancel := context.WithTimeout(ctx, startAttempt)

@@ -292,7 +292,7 @@ func writeFileAtomic(path string, b []byte) error {
 }
 
 // died reports whether the process we just started is gone, and why.
-func (p *processService) died() (bool, string) {
+func (p *processService) died(ctx context.Context) (bool, string) {
 	if p.exited == nil {
 		pid, why := p.ours()
 		return pid == 0, why

@@ -242,6 +242,17 @@ func TestProcessMode(t *testing.T) {
 		}
 	})
 
+	t.Run("someone else answers at the url", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		p["url"] = versionServer(t, 300, keystoneDoc)
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.ErrGeneric, "not started by this agent already answers at")
+		if _, err := os.Stat(p["pidfile"]); !os.IsNotExist(err) {
+			t.Errorf("start left a pidfile: %v", err)
+		}
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
 	t.Run("not installed", func(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := fakeParams(t, dir, "serve")

@@ -171,8 +171,8 @@ func (u *unitService) start(ctx context.Context) error {
 	return nil
 }
 
-func (u *unitService) died() (bool, string) {
-	s, err := u.state(context.Background())
+func (u *unitService) died(ctx context.Context) (bool, string) {
+	s, err := u.state(ctx)
 	if err != nil {
 		return false, ""
 	}
