@@ -72,14 +72,6 @@ func parseStat(b []byte) (procStat, error) {
 	return s, nil
 }
 
-func readCmdline(pid int) []string {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "cmdline"))
-	if err != nil {
-		return nil
-	}
-	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-}
-
 // alive reports whether pid runs and is not a zombie.
 func alive(pid int) (procStat, bool) {
 	s, err := readStat(pid)
@@ -124,9 +116,11 @@ func (p *processService) validate(ctx context.Context) error {
 }
 
 // ours returns the pid of the process this agent started, verified: the
-// pidfile and the record agree, the process runs, its start time is the
-// recorded one and its command line is the recorded one. Anything else is
-// "not ours" (0) with the reason why.
+// pidfile and the record agree, the process runs, its start time (in clock
+// ticks since boot) is the recorded one, and it still leads the session the
+// agent gave it. A reused pid cannot match the start time. The command line
+// is not compared: services may rewrite their process title
+// (setproctitle). Anything else is "not ours" (0) with the reason why.
 func (p *processService) ours() (int, string) {
 	raw, err := os.ReadFile(p.c.PIDFile)
 	if err != nil {
@@ -153,31 +147,10 @@ func (p *processService) ours() (int, string) {
 	if st.StartTime != rec.StartTime {
 		return 0, fmt.Sprintf("pid %d is another process now (started at tick %d, ours at %d)", pid, st.StartTime, rec.StartTime)
 	}
-	if cl := readCmdline(pid); !containsSeq(cl, rec.Argv) {
-		return 0, fmt.Sprintf("pid %d runs %q, not %q", pid, strings.Join(cl, " "), strings.Join(rec.Argv, " "))
+	if st.SID != pid || st.PGID != pid {
+		return 0, fmt.Sprintf("pid %d no longer leads its own session (sid %d, pgid %d): not ours", pid, st.SID, st.PGID)
 	}
 	return pid, ""
-}
-
-// containsSeq reports whether want appears in have as a contiguous run: an
-// interpreter (python3) may come before the script's own argv.
-func containsSeq(have, want []string) bool {
-	if len(want) == 0 {
-		return false
-	}
-	for i := 0; i+len(want) <= len(have); i++ {
-		match := true
-		for j := range want {
-			if have[i+j] != want[j] {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
-		}
-	}
-	return false
 }
 
 // orphans returns the recorded session id when the recorded leader is gone
@@ -390,9 +363,6 @@ func (p *processService) stop(ctx context.Context) error {
 		p.log.Infof("nothing to stop: %s", why)
 		p.cleanup()
 		return nil
-	}
-	if st, ok := alive(pid); ok && (st.SID != pid || st.PGID != pid) {
-		return ocf.Generic("pid %d is ours but no longer leads its session (sid %d, pgid %d): not signalling", pid, st.SID, st.PGID)
 	}
 	killAt := time.Now().Add(5 * time.Second)
 	if dl, ok := ctx.Deadline(); ok {

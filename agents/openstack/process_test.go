@@ -222,13 +222,20 @@ func TestProcessMode(t *testing.T) {
 		st, _ := readStat(pid)
 		os.MkdirAll(filepath.Dir(p["pidfile"]), 0o755)
 		cases := map[string]string{
-			"no record":          "",
-			"other start time":   fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid, st.StartTime+1),
-			"other program":      fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":[%q]}`, pid, st.StartTime, p["binary"]),
-			"record of another":  fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid+1, st.StartTime),
-			"garbage in the rec": "{",
+			"no record":           "",
+			"other start time":    fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid, st.StartTime+1),
+			"not its own session": fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, os.Getpid(), mustStat(t, os.Getpid()).StartTime),
+			"record of another":   fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid+1, st.StartTime),
+			"garbage in the rec":  "{",
 		}
 		for what, rec := range cases {
+			pid := pid
+			if what == "not its own session" {
+				pid = os.Getpid() // the test itself: right start time, but no session of its own
+				if st := mustStat(t, pid); st.SID == pid || st.PGID == pid {
+					continue // run as a session leader: this case would not be "not ours"
+				}
+			}
 			os.WriteFile(p["pidfile"], []byte(strconv.Itoa(pid)+"\n"), 0o644)
 			os.Remove(p["pidfile"] + ".stackha")
 			if rec != "" {
@@ -288,4 +295,13 @@ func waitSession(t *testing.T, sid, n int) []int {
 	}
 	t.Fatalf("session %d never had %d processes: %v", sid, n, sessionPIDs(t, sid))
 	return nil
+}
+
+func mustStat(t *testing.T, pid int) procStat {
+	t.Helper()
+	st, err := readStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
