@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -265,4 +266,26 @@ func TestConfigEnv(t *testing.T) {
 			t.Errorf("%s: argv %q passes --config-file to a program that ignores it", tc.agent, c.argv())
 		}
 	}
+}
+
+// FuzzParseHTTPURL: an accepted url is http(s) with a host, a valid port if
+// any, and no user information.
+func FuzzParseHTTPURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:5000/", "https://[2001:db8::1]:8776/v3", "http://a:b@h/", "ftp://x", "http://h:0/", "//h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := parseHTTPURL(s)
+		if err != nil {
+			return
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
+			t.Fatalf("accepted %q: %#v", s, u)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("accepted %q with port %q", s, p)
+			}
+		}
+	})
 }
