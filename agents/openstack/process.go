@@ -374,16 +374,16 @@ func (p *processService) stop(ctx context.Context) error {
 		killAt = dl.Add(-share)
 	}
 	p.log.Infof("stopping pid %d with SIGTERM", pid)
-	if err := syscall.Kill(-pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return ocf.Generic("SIGTERM to process group %d: %w", pid, err)
+	if err := signalSession(pid, syscall.SIGTERM); err != nil {
+		return ocf.Generic("SIGTERM to the session of pid %d: %w", pid, err)
 	}
 	if waitGone(ctx, pid, killAt) {
 		p.cleanup()
 		return nil
 	}
 	p.log.Warnf("pid %d still running after SIGTERM; sending SIGKILL", pid)
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return ocf.Generic("SIGKILL to process group %d: %w", pid, err)
+	if err := signalSession(pid, syscall.SIGKILL); err != nil {
+		return ocf.Generic("SIGKILL to the session of pid %d: %w", pid, err)
 	}
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -394,6 +394,32 @@ func (p *processService) stop(ctx context.Context) error {
 		return nil
 	}
 	return ocf.Generic("pid %d (or a process of its session) still runs after SIGKILL", pid)
+}
+
+// signalSession signals the process group sid and every live process of
+// the session sid (one that moved to a group of its own too). Membership
+// of the session is what makes a process ours: a session id is not reused
+// while any process is in it.
+func signalSession(sid int, sig syscall.Signal) error {
+	if err := syscall.Kill(-sid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := alive(pid); ok && st.SID == sid && st.PGID != sid {
+			if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func waitGone(ctx context.Context, sid int, until time.Time) bool {

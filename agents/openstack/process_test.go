@@ -79,6 +79,14 @@ func TestHelperService(t *testing.T) {
 	case "worker":
 		signal.Ignore(syscall.SIGTERM)
 		select {}
+	case "fork-group":
+		// a worker that moves to a process group of its own, in our session
+		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
+		w.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := w.Start(); err != nil {
+			os.Exit(5)
+		}
+		serve(args[1], true)
 	}
 	os.Exit(0)
 }
@@ -201,6 +209,20 @@ func TestProcessMode(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		waitDead(t, pid)
 		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
+		for _, q := range procs {
+			if _, ok := alive(q); ok {
+				t.Errorf("pid %d of the session survived stop", q)
+			}
+		}
+	})
+
+	t.Run("worker in a process group of its own", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "fork-group")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		procs := waitSession(t, pidOf(t, p["pidfile"]), 2)
 		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
 		for _, q := range procs {
 			if _, ok := alive(q); ok {
