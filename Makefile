@@ -11,7 +11,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github.com/stackha/stackha/ocf.Commit=$(COMMIT)
 export CGO_ENABLED := 0
 
-.PHONY: all build test check deps lint install uninstall bench demo clean readme
+.PHONY: all build test check deps lint install uninstall bench demo clean readme bench-openstack
 
 all: build
 
@@ -71,6 +71,11 @@ bench-vip: build
 .PHONY: bench-haproxy
 bench-haproxy: build
 	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+
+# keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
+# token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
+bench-openstack:
+	STACKHA_BENCH=1 $(GO) test -count=1 -run '^TestBenchMonitor$$' -v ./agents/openstack | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS'
 
 clean:
 	rm -rf bin

@@ -4,5 +4,6 @@ package all
 
 import (
 	_ "github.com/stackha/stackha/agents/haproxy"
+	_ "github.com/stackha/stackha/agents/openstack"
 	_ "github.com/stackha/stackha/agents/vip"
 )
