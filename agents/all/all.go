@@ -2,4 +2,6 @@
 // import registers itself with the ocf runtime.
 package all
 
-import ()
+import (
+	_ "github.com/stackha/stackha/crm/render" // stackha render
+)
