@@ -144,7 +144,6 @@ func TestDefaultsReproduceSeed(t *testing.T) {
 	}
 }
 
-
 func TestDuration(t *testing.T) {
 	tests := []struct{ in, want, err string }{
 		{"10s", "10s", ""}, {"500ms", "500ms", ""}, {"2m", "120s", ""}, {"1.5s", "1500ms", ""}, {"0", "0s", ""},
