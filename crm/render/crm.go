@@ -114,6 +114,7 @@ func (r *resolved) vipPrimitive() primitive {
 	if r.vipNIC != "" {
 		p.params = append(p.params, [2]string{paramVIPNIC, r.vipNIC})
 	}
+	p.params = append(p.params, r.vipExtra...)
 	p.ops = []op{
 		{name: "start", interval: "0s", timeout: vipOpTimeout},
 		{name: "stop", interval: "0s", timeout: vipOpTimeout},
@@ -125,7 +126,7 @@ func (r *resolved) vipPrimitive() primitive {
 func (r *resolved) haproxyPrimitive() primitive {
 	h := r.t.HAProxy
 	return primitive{id: idHAProxy, agent: agentHAProxy,
-		params: [][2]string{{paramHAProxyConfig, h.Config}},
+		params: append([][2]string{{paramHAProxyConfig, h.Config}}, r.haproxyExtra...),
 		ops: []op{
 			{name: "start", interval: "0s", timeout: haproxyOpTimeout},
 			{name: "stop", interval: "0s", timeout: haproxyOpTimeout},
@@ -141,6 +142,7 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 	if s.credentials != "" {
 		p.params = append(p.params, [2]string{paramCredentials, s.credentials})
 	}
+	p.params = append(p.params, s.extra...)
 	// Each service listens on its node's own address (haproxy holds the
 	// port on the VIP on every node), so the monitor's URL differs by node.
 	for _, n := range r.nodes {

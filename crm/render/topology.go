@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ type VIP struct {
 	// table, as IPaddr2 does.
 	NIC             string   `yaml:"nic"`
 	MonitorInterval Duration `yaml:"monitor_interval"` // default 5s (the seed's)
+	// Params are further parameters of the vip agent (arp_count, ...).
+	Params map[string]string `yaml:"params"`
 }
 
 // Node is one controller.
@@ -58,6 +61,8 @@ type Service struct {
 	MonitorInterval Duration `yaml:"monitor_interval"` // default 10s
 	// Credentials is the file a depth-20 monitor reads (required there).
 	Credentials string `yaml:"credentials"`
+	// Params are further parameters of the service's agent.
+	Params map[string]string `yaml:"params"`
 }
 
 // HAProxy holds the load balancer's settings.
@@ -69,6 +74,8 @@ type HAProxy struct {
 	Timeouts        Timeouts `yaml:"timeouts"`
 	MonitorInterval Duration `yaml:"monitor_interval"` // default 5s
 	MonitorDepth    *int     `yaml:"monitor_depth"`    // default 0
+	// Params are further parameters of the haproxy agent.
+	Params map[string]string `yaml:"params"`
 }
 
 // Check is haproxy's server health check.
@@ -156,13 +163,15 @@ var (
 )
 
 var (
-	nodeNamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
-	pathPattern     = regexp.MustCompile(`^/[A-Za-z0-9._/+-]*$`)
-	regionPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	nicPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
-	balances        = []string{"roundrobin", "static-rr", "leastconn", "first", "source"}
-	noQuorum        = []string{"ignore", "stop", "freeze", "demote"}
-	modes           = []string{"systemd", "process"}
+	paramNamePattern  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	paramValuePattern = regexp.MustCompile(`^[A-Za-z0-9._/:@,+=-]*$`)
+	nodeNamePattern   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
+	pathPattern       = regexp.MustCompile(`^/[A-Za-z0-9._/+-]*$`)
+	regionPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	nicPattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
+	balances          = []string{"roundrobin", "static-rr", "leastconn", "first", "source"}
+	noQuorum          = []string{"ignore", "stop", "freeze", "demote"}
+	modes             = []string{"systemd", "process"}
 )
 
 // Parse reads a topology (YAML), fills the defaults and validates it.
@@ -193,12 +202,14 @@ func ParseBytes(b []byte) (*Topology, error) { return Parse(bytes.NewReader(b)) 
 
 // resolved is the topology after defaults, in the form the renderers use.
 type resolved struct {
-	vip      netip.Prefix // the VIP's address with its prefix
-	vipNIC   string
-	vipEvery Duration
-	nodes    []resolvedNode
-	services []resolvedService
-	t        *Topology
+	vip          netip.Prefix // the VIP's address with its prefix
+	vipNIC       string
+	vipEvery     Duration
+	vipExtra     [][2]string
+	haproxyExtra [][2]string
+	nodes        []resolvedNode
+	services     []resolvedService
+	t            *Topology
 }
 
 type resolvedNode struct {
@@ -214,6 +225,7 @@ type resolvedService struct {
 	depth       int
 	every       Duration
 	credentials string
+	extra       [][2]string
 }
 
 func (s resolvedService) listeners() []listener {
@@ -289,6 +301,7 @@ func (t *Topology) resolve() (*resolved, error) {
 		t.VIP.MonitorInterval = defaultVIPInterval
 	}
 	r.vipEvery = t.VIP.MonitorInterval
+	r.vipExtra = extraParams(bad, "vip.params", t.VIP.Params, paramVIPAddress, paramVIPPrefix, paramVIPNIC)
 
 	// nodes
 	if len(t.Nodes) == 0 {
@@ -434,6 +447,7 @@ func (t *Topology) resolve() (*resolved, error) {
 		case s.Credentials == "" && rs.depth == 20:
 			bad(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
 		}
+		rs.extra = extraParams(bad, f+".params", s.Params, paramMode, paramPort, paramURL, paramCredentials)
 		r.services = append(r.services, rs)
 	}
 
@@ -475,6 +489,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	if h.MonitorInterval == 0 {
 		h.MonitorInterval = defaultHAProxyInterval
 	}
+	r.haproxyExtra = extraParams(bad, "haproxy.params", h.Params, paramHAProxyConfig)
 	if h.MonitorDepth == nil {
 		z := 0
 		h.MonitorDepth = &z
@@ -517,6 +532,26 @@ func (t *Topology) resolve() (*resolved, error) {
 		return nil, errors.Join(errs...)
 	}
 	return r, nil
+}
+
+// extraParams checks a params map and returns it sorted by name; the
+// parameters this package sets itself (taken) come from their own fields.
+func extraParams(bad func(field, format string, a ...any), field string, m map[string]string, taken ...string) [][2]string {
+	var out [][2]string
+	for k, v := range m {
+		switch {
+		case !paramNamePattern.MatchString(k):
+			bad(field, "%q is not a parameter name (lower case letters, digits, '_')", k)
+		case oneOf(k, taken):
+			bad(field+"."+k, "set by the topology's own field, not here")
+		case !paramValuePattern.MatchString(v):
+			bad(field+"."+k, "%q: want letters, digits and ._/:@,+=- only", v)
+		default:
+			out = append(out, [2]string{k, v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
 }
 
 // lastAddr is the highest address of p's subnet.

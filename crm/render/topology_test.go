@@ -62,6 +62,11 @@ func TestParseErrors(t *testing.T) {
 		{"no quorum", vip + nodes + "cluster: {no_quorum_policy: panic}\n", []string{"cluster.no_quorum_policy"}},
 		{"migration", vip + nodes + "cluster: {migration_threshold: -2}\n", []string{"cluster.migration_threshold"}},
 		{"region", vip + nodes + "region: 'Region One'\n", []string{"region"}},
+		{"param name", vip + nodes + "services: [{name: keystone, params: {Bad-Name: x}}]\n", []string{"services[0].params", `"Bad-Name" is not a parameter name`}},
+		{"param taken", vip + nodes + "services: [{name: keystone, params: {port: '1'}}]\n", []string{"services[0].params.port: set by the topology's own field"}},
+		{"vip param taken", "vip: {address: 10.0.0.100, params: {nic: eth1}}\n" + nodes, []string{"vip.params.nic: set by the topology's own field"}},
+		{"param value", "vip: {address: 10.0.0.100, params: {arp_count: '1; reboot'}}\n" + nodes, []string{"vip.params.arp_count", "want letters"}},
+		{"haproxy param value", vip + nodes + "haproxy: {params: {extra_args: '$(x)'}}\n", []string{"haproxy.params.extra_args"}},
 		{"several at once", "vip: {address: 10.0.0.100}\nnodes:\n  - {name: a, address: 10.0.9.1}\nservices: [{name: nova}]\n",
 			[]string{"nodes[0].address", "services[0].name"}},
 	}
@@ -194,6 +199,30 @@ func TestIPv6(t *testing.T) {
 	}
 }
 
+func TestExtraParams(t *testing.T) {
+	topo, err := ParseBytes([]byte(seedYAML + "services:\n  - name: keystone\n    mode: process\n    params: {user: keystone, config: /etc/keystone/keystone.conf}\n" +
+		"haproxy: {params: {stop_timeout: 10s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo.VIP.Params = map[string]string{"arp_count": "3"}
+	f, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string][]string{
+		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg stop_timeout=10s",
+			"params mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(string(f[file]), w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
+	}
+}
+
 func TestWriteReplacesAtomically(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "cluster.crm"), []byte("old"), 0o600); err != nil {
@@ -234,6 +263,7 @@ func TestWriteReplacesAtomically(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(seedYAML))
 	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}]\nservices: [{name: quantum-server, port: 1}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
 	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		topo, err := ParseBytes(b)
@@ -252,6 +282,14 @@ func FuzzParse(f *testing.F) {
 		vals := []string{topo.VIP.NIC, topo.HAProxy.Config, topo.Region}
 		for _, s := range topo.Services {
 			vals = append(vals, s.Credentials)
+			for k, v := range s.Params {
+				vals = append(vals, k, v)
+			}
+		}
+		for _, m := range []map[string]string{topo.VIP.Params, topo.HAProxy.Params} {
+			for k, v := range m {
+				vals = append(vals, k, v)
+			}
 		}
 		for _, s := range vals {
 			if strings.ContainsAny(s, "'\"\\ \n$`;") {
