@@ -25,10 +25,14 @@ import (
 // Tools are the programs this package runs.
 var Tools = []string{"cibadmin", "crm", "crm_verify", "crm_simulate", "crm_attribute", "crm_mon"}
 
-// Require makes the test need the tools (skip outside CI, fail in it).
+// Require makes the test need the tools (skip outside CI, fail in it), and
+// root: crmsh appends to /var/log/crmsh/crmsh.log on every run and fails
+// without it, even on a CIB file (Pacemaker's own tools and pcs do not need
+// root here).
 func Require(t testing.TB) {
 	t.Helper()
 	require.Command(t, Tools...)
+	require.Root(t)
 }
 
 // AgentsInstalled reports whether every named ocf:stackha agent is
