@@ -71,5 +71,10 @@ endpoint() {
 			fmt.Fprintf(&b, "endpoint %s %s %s\n", c.serviceType, iface, shellQuote(r.endpointURL(s, iface)))
 		}
 	}
+	for _, s := range r.services {
+		if s.name == "keystone" {
+			fmt.Fprintf(&b, "\n# Clients (and the services' keystone_authtoken www_authenticate_uri and\n# auth_url) then use: OS_AUTH_URL=%s\n", r.endpointURL(s, "public"))
+		}
+	}
 	return b.String()
 }

@@ -31,7 +31,7 @@ func (p primitive) pcs(b *strings.Builder, clone string) {
 	}
 	b.WriteString("\n")
 	// pcs has no syntax for rule-based instance attributes: write them with
-	// cibadmin, into the same CIB (the live one, or $CIB_FILE).
+	// cibadmin, into the same CIB file.
 	for i, np := range p.perNode {
 		set := fmt.Sprintf("%s-instance_attributes-node%d", p.id, i+1)
 		xml := fmt.Sprintf(`<primitive id="%s"><instance_attributes id="%s"><rule id="%s-rule" score="0">`+
@@ -48,16 +48,24 @@ func (r *resolved) PCS() string {
 	b.WriteString("#!/usr/bin/env bash\n")
 	header(&b, "#", "The cluster's configuration as pcs commands (pcs 0.11)")
 	b.WriteString(`#
-# It configures the live cluster. To build a CIB file instead, set CIB_FILE
-# (an existing file, e.g. from ` + "`pcs cluster cib FILE`" + ` or ` + "`cibadmin --empty`" + `) and
-# push it afterwards with ` + "`pcs cluster cib-push FILE`" + `. PCS_FORCE=1 adds --force
-# (needed when the stackha agents are not installed where this runs).
+# Every command works on a copy of the CIB, pushed to the live cluster in one
+# step at the end (as ` + "`crm configure load`" + ` does): nothing starts half-configured.
+# With CIB_FILE set (an existing file, e.g. from ` + "`cibadmin --empty`" + `), it builds
+# that file instead and pushes nothing. PCS_FORCE=1 adds --force (needed where
+# the stackha agents are not installed).
 set -euo pipefail
 
-pcs() { command pcs ${CIB_FILE:+-f "$CIB_FILE"} ${PCS_FORCE:+--force} "$@"; }
-cib() {
-  if [ -n "${CIB_FILE:-}" ]; then CIB_file="$CIB_FILE" command cibadmin "$@"; else command cibadmin "$@"; fi
-}
+push=
+if [ -n "${CIB_FILE:-}" ]; then
+  cibfile=$CIB_FILE
+else
+  cibfile=$(mktemp)
+  trap 'rm -f "$cibfile"' EXIT
+  command pcs cluster cib "$cibfile"
+  push=1
+fi
+pcs() { command pcs -f "$cibfile" ${PCS_FORCE:+--force} "$@"; }
+cib() { CIB_file="$cibfile" command cibadmin "$@"; }
 
 `)
 	c := r.t.Cluster
@@ -81,5 +89,6 @@ cib() {
 	comment(&b, orderComment)
 	fmt.Fprintf(&b, "pcs constraint colocation add %s with %s INFINITY id=%s\n", idVIP, idHAProxyClone, idColocation)
 	fmt.Fprintf(&b, "pcs constraint order start %s then start %s kind=Mandatory id=%s\n", idHAProxyClone, idVIP, idOrder)
+	b.WriteString("\nif [ -n \"$push\" ]; then\n  command pcs cluster cib-push \"$cibfile\" --config\nfi\n")
 	return b.String()
 }

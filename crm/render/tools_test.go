@@ -182,32 +182,74 @@ func TestOtherChoicesFail(t *testing.T) {
 	})
 }
 
-// TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs against a CIB file,
-// builds the same configuration as cluster.crm loaded by crmsh.
+// fakeLivePCS stands in for pcs on a live cluster: `pcs cluster cib FILE`
+// hands out an empty CIB, `pcs cluster cib-push FILE --config` keeps a copy
+// of what was pushed; everything else (pcs -f ...) is the real pcs.
+const fakeLivePCS = `#!/usr/bin/env bash
+case "$1 $2" in
+"cluster cib") cibadmin --empty > "$3"; echo "cib $3" >> "$FAKE_LOG" ;;
+"cluster cib-push") cp "$3" "$FAKE_PUSHED"; echo "push $4" >> "$FAKE_LOG" ;;
+*) exec "$REAL_PCS" "$@" ;;
+esac
+`
+
+// TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs, builds the same
+// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE),
+// and pushed in one step to a (stand-in) live cluster.
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
+	realPCS, _ := exec.LookPath("pcs")
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
 			dir, crmCIB := loadRendered(t, name)
-			pcsCIB := cibtest.Empty(t, t.TempDir(), "pcs.xml")
+			want := cibtest.Configuration(t, crmCIB)
 			script := filepath.Join(dir, "cluster.pcs.sh")
 			if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
 				t.Fatalf("bash -n: %v\n%s", err, out)
 			}
-			cmd := exec.Command("bash", script)
-			cmd.Env = append(os.Environ(), "CIB_FILE="+pcsCIB)
 			crm, _ := os.ReadFile(filepath.Join(dir, "cluster.crm"))
+			env := os.Environ()
 			if !cibtest.AgentsInstalled(agentsOf(string(crm))...) {
-				cmd.Env = append(cmd.Env, "PCS_FORCE=1")
+				env = append(env, "PCS_FORCE=1")
 			}
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("cluster.pcs.sh: %v\n%s", err, out)
+			run := func(t *testing.T, env []string) {
+				cmd := exec.Command("bash", script)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("cluster.pcs.sh: %v\n%s", err, out)
+				}
 			}
-			cibtest.Verify(t, pcsCIB)
-			a, b := cibtest.Configuration(t, crmCIB), cibtest.Configuration(t, pcsCIB)
-			if a != b {
-				t.Errorf("pcs and crm configurations differ:\n%s", lineDiff(a, b))
-			}
+
+			t.Run("file", func(t *testing.T) {
+				pcsCIB := cibtest.Empty(t, t.TempDir(), "pcs.xml")
+				run(t, append(env, "CIB_FILE="+pcsCIB))
+				cibtest.Verify(t, pcsCIB)
+				if got := cibtest.Configuration(t, pcsCIB); got != want {
+					t.Errorf("pcs and crm configurations differ:\n%s", lineDiff(want, got))
+				}
+			})
+			t.Run("live", func(t *testing.T) {
+				bin, tmp := t.TempDir(), t.TempDir()
+				if err := os.WriteFile(filepath.Join(bin, "pcs"), []byte(fakeLivePCS), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				log, pushed := filepath.Join(tmp, "log"), filepath.Join(tmp, "pushed.xml")
+				run(t, append(env, "PATH="+bin+":"+os.Getenv("PATH"), "REAL_PCS="+realPCS, "FAKE_LOG="+log, "FAKE_PUSHED="+pushed))
+				b, err := os.ReadFile(log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+				if len(calls) != 2 || !strings.HasPrefix(calls[0], "cib ") || calls[1] != "push --config" {
+					t.Fatalf("live calls %q, want one `cluster cib` then one `cluster cib-push --config`", calls)
+				}
+				if _, err := os.Stat(strings.TrimPrefix(calls[0], "cib ")); !os.IsNotExist(err) {
+					t.Errorf("the temporary CIB copy was left behind (%v)", err)
+				}
+				if got := cibtest.Configuration(t, pushed); got != want {
+					t.Errorf("pushed and crm configurations differ:\n%s", lineDiff(want, got))
+				}
+			})
 		})
 	}
 }
