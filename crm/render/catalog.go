@@ -22,7 +22,8 @@ const (
 	paramHAProxyConfig = "config"
 
 	// openstack API agents.
-	paramMode        = "mode"        // systemd | process
+	paramMode        = "run_mode"    // systemd | process
+	paramBindHost    = "bind_host"   // the address a WSGI script listens on (run_mode=process)
 	paramPort        = "port"        // the port the service listens on
 	paramURL         = "url"         // the version document the monitor GETs
 	paramCredentials = "credentials" // file read by a depth-20 monitor
@@ -63,6 +64,12 @@ type profile struct {
 	legacyAdmin bool
 	// why explains, in the generated endpoints.sh, a missing catalog entry.
 	why string
+	// monitorPath is what the agent's depth-0 monitor GETs (its url's path).
+	monitorPath string
+	// bindHost: run as a process, the agent passes the listening address
+	// (bind_host) to the program; other services read it from their own
+	// configuration file.
+	bindHost bool
 }
 
 // catalog holds every service the agents of agents/openstack manage. Ports
@@ -72,53 +79,66 @@ var catalog = map[string]profile{
 	"keystone": {
 		name:        "keystone",
 		main:        listener{name: "keystone", port: 5000, check: "/v3"},
+		monitorPath: "/",
+		bindHost:    true,
 		legacy:      &listener{name: "keystone-admin", port: 35357, check: "/v3"},
 		legacyAdmin: true,
 		catalog:     &endpoint{serviceName: "keystone", serviceType: "identity", path: "/v3", description: "OpenStack Identity"},
 	},
 	"glance-api": {
-		name:    "glance-api",
-		main:    listener{name: "glance", port: 9292, check: "/versions"},
-		catalog: &endpoint{serviceName: "glance", serviceType: "image", path: "", description: "OpenStack Image"},
+		name:        "glance-api",
+		main:        listener{name: "glance", port: 9292, check: "/versions"},
+		monitorPath: "/",
+		catalog:     &endpoint{serviceName: "glance", serviceType: "image", path: "", description: "OpenStack Image"},
 	},
 	"glance-registry": {
 		name: "glance-registry",
-		// The registry answers no version document without a token.
-		main: listener{name: "glance-registry", port: 9191},
-		why:  "glance-registry is reached by glance-api through its own configuration (registry_host = the VIP), not through the catalog",
+		// The registry answers no version document without a token; its
+		// oslo healthcheck middleware answers /healthcheck.
+		main:        listener{name: "glance-registry", port: 9191, check: "/healthcheck"},
+		monitorPath: "/healthcheck",
+		why:         "glance-registry is reached by glance-api through its own configuration (registry_host = the VIP), not through the catalog",
 	},
 	"nova-api": {
-		name: "nova-api",
-		main: listener{name: "nova", port: 8774, check: "/"},
+		name:        "nova-api",
+		main:        listener{name: "nova", port: 8774, check: "/"},
+		monitorPath: "/",
 		// The EC2 API left nova in Mitaka; the seed still balances it.
 		legacy:  &listener{name: "nova-ec2", port: 8773},
 		catalog: &endpoint{serviceName: "nova", serviceType: "compute", path: "/v2.1", description: "OpenStack Compute"},
 	},
 	"nova-metadata": {
 		name: "nova-metadata",
-		// The metadata service answers only requests that name an instance.
-		main: listener{name: "nova-metadata", port: 8775},
-		why:  "nova-metadata is reached by the neutron metadata agent (nova_metadata_host = the VIP), not through the catalog",
+		// The metadata service lists its versions at / without naming an
+		// instance.
+		main:        listener{name: "nova-metadata", port: 8775, check: "/"},
+		monitorPath: "/",
+		why:         "nova-metadata is reached by the neutron metadata agent (nova_metadata_host = the VIP), not through the catalog",
 	},
 	"cinder-api": {
-		name:    "cinder-api",
-		main:    listener{name: "cinder", port: 8776, check: "/"},
-		catalog: &endpoint{serviceName: "cinderv3", serviceType: "volumev3", path: "/v3/%(project_id)s", description: "OpenStack Block Storage"},
+		name:        "cinder-api",
+		main:        listener{name: "cinder", port: 8776, check: "/"},
+		monitorPath: "/",
+		catalog:     &endpoint{serviceName: "cinderv3", serviceType: "volumev3", path: "/v3/%(project_id)s", description: "OpenStack Block Storage"},
 	},
 	"neutron-server": {
-		name:    "neutron-server",
-		main:    listener{name: "neutron", port: 9696, check: "/"},
-		catalog: &endpoint{serviceName: "neutron", serviceType: "network", path: "", description: "OpenStack Networking"},
+		name:        "neutron-server",
+		main:        listener{name: "neutron", port: 9696, check: "/"},
+		monitorPath: "/",
+		catalog:     &endpoint{serviceName: "neutron", serviceType: "network", path: "", description: "OpenStack Networking"},
 	},
 	"placement-api": {
-		name:    "placement-api",
-		main:    listener{name: "placement", port: 8778, check: "/"},
-		catalog: &endpoint{serviceName: "placement", serviceType: "placement", path: "", description: "Placement API"},
+		name:        "placement-api",
+		main:        listener{name: "placement", port: 8778, check: "/"},
+		monitorPath: "/",
+		bindHost:    true,
+		catalog:     &endpoint{serviceName: "placement", serviceType: "placement", path: "", description: "Placement API"},
 	},
 	"heat-api": {
-		name:    "heat-api",
-		main:    listener{name: "heat", port: 8004, check: "/"},
-		catalog: &endpoint{serviceName: "heat", serviceType: "orchestration", path: "/v1/%(tenant_id)s", description: "Orchestration"},
+		name:        "heat-api",
+		main:        listener{name: "heat", port: 8004, check: "/"},
+		monitorPath: "/",
+		catalog:     &endpoint{serviceName: "heat", serviceType: "orchestration", path: "/v1/%(tenant_id)s", description: "Orchestration"},
 	},
 }
 

@@ -21,7 +21,7 @@ func cloneID(rsc string) string { return rsc + "-clone" }
 // slowly (keystone needs several seconds before it answers).
 const (
 	vipOpTimeout     = "20s"
-	haproxyOpTimeout = "30s"
+	haproxyOpTimeout = "60s" // more than the agent's stop_timeout (30s)
 	apiStartTimeout  = "120s"
 	apiStopTimeout   = "60s"
 	monitorTimeout   = "20s"
@@ -96,8 +96,10 @@ type primitive struct {
 	ops       []op
 }
 
+// nodeParam holds the parameters that apply on one node only.
 type nodeParam struct {
-	node, name, value string
+	node   string
+	params [][2]string
 }
 
 type op struct {
@@ -144,9 +146,15 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 	}
 	p.params = append(p.params, s.extra...)
 	// Each service listens on its node's own address (haproxy holds the
-	// port on the VIP on every node), so the monitor's URL differs by node.
+	// port on the VIP on every node), so the monitor's URL differs by node,
+	// and so does the address a process the agent starts listens on.
 	for _, n := range r.nodes {
-		p.perNode = append(p.perNode, nodeParam{node: n.name, name: paramURL, value: "http://" + hostPort(n.addr.String(), s.port) + "/"})
+		np := nodeParam{node: n.name}
+		if s.mode == "process" && s.bindHost {
+			np.params = append(np.params, [2]string{paramBindHost, n.addr.String()})
+		}
+		np.params = append(np.params, [2]string{paramURL, "http://" + hostPort(n.addr.String(), s.port) + s.monitorPath})
+		p.perNode = append(p.perNode, np)
 	}
 	p.ops = []op{
 		{name: "start", interval: "0s", timeout: apiStartTimeout},
@@ -166,7 +174,10 @@ func hostPort(host string, port int) string {
 func (p primitive) crm(b *strings.Builder) {
 	fmt.Fprintf(b, "primitive %s ocf:%s:%s", p.id, provider, p.agent)
 	for _, np := range p.perNode {
-		fmt.Fprintf(b, " \\\n\tparams rule 0: #uname eq %s %s=%s", np.node, np.name, quoteCRM(np.value))
+		fmt.Fprintf(b, " \\\n\tparams rule 0: #uname eq %s", np.node)
+		for _, kv := range np.params {
+			fmt.Fprintf(b, " %s=%s", kv[0], quoteCRM(kv[1]))
+		}
 	}
 	if len(p.params) > 0 {
 		b.WriteString(" \\\n\tparams")

@@ -34,10 +34,14 @@ func (p primitive) pcs(b *strings.Builder, clone string) {
 	// cibadmin, into the same CIB file.
 	for i, np := range p.perNode {
 		set := fmt.Sprintf("%s-instance_attributes-node%d", p.id, i+1)
+		var nv strings.Builder
+		for _, kv := range np.params {
+			fmt.Fprintf(&nv, `<nvpair id="%s-%s" name="%s" value="%s"/>`, set, kv[0], kv[0], kv[1])
+		}
 		xml := fmt.Sprintf(`<primitive id="%s"><instance_attributes id="%s"><rule id="%s-rule" score="0">`+
 			`<expression id="%s-rule-expression" attribute="#uname" operation="eq" value="%s"/></rule>`+
-			`<nvpair id="%s-%s" name="%s" value="%s"/></instance_attributes></primitive>`,
-			p.id, set, set, set, np.node, set, np.name, np.name, np.value)
+			`%s</instance_attributes></primitive>`,
+			p.id, set, set, set, np.node, nv.String())
 		fmt.Fprintf(b, "cib --modify --xml-text %s\n", shellQuote(xml))
 	}
 }

@@ -55,8 +55,9 @@ type Service struct {
 	// list is omitted (the seed's set), off otherwise.
 	Legacy     *bool `yaml:"legacy"`
 	LegacyPort int   `yaml:"legacy_port"`
-	// Mode is how the agent runs the service: systemd (default) or process.
-	Mode            string   `yaml:"mode"`
+	// RunMode is how the agent runs the service: systemd (default) or
+	// process (the agent's run_mode).
+	RunMode         string   `yaml:"run_mode"`
 	MonitorDepth    *int     `yaml:"monitor_depth"`    // OCF_CHECK_LEVEL: 0 (default), 10 or 20
 	MonitorInterval Duration `yaml:"monitor_interval"` // default 10s
 	// Credentials is the file a depth-20 monitor reads (required there).
@@ -426,11 +427,11 @@ func (t *Topology) resolve() (*resolved, error) {
 				ports[l.port] = fmt.Sprintf("%s (%s)", l.field, name)
 			}
 		}
-		if s.Mode != "" {
-			if !oneOf(s.Mode, modes) {
-				bad(f+".mode", "%q: want systemd or process", s.Mode)
+		if s.RunMode != "" {
+			if !oneOf(s.RunMode, modes) {
+				bad(f+".run_mode", "%q: want systemd or process", s.RunMode)
 			}
-			rs.mode = s.Mode
+			rs.mode = s.RunMode
 		}
 		if s.MonitorDepth != nil {
 			if !oneOf(strconv.Itoa(*s.MonitorDepth), []string{"0", "10", "20"}) {

@@ -49,7 +49,7 @@ func TestParseErrors(t *testing.T) {
 		{"port range", vip + nodes + "services: [{name: keystone, port: 70000}]\n", []string{"services[0].port: 70000 is out of range"}},
 		{"no legacy", vip + nodes + "services: [{name: cinder-api, legacy: true}]\n", []string{"services[0].legacy: cinder-api has no legacy listener"}},
 		{"legacy port without legacy", vip + nodes + "services: [{name: keystone, legacy_port: 35358}]\n", []string{"services[0].legacy_port: set, but legacy is not true"}},
-		{"mode", vip + nodes + "services: [{name: keystone, mode: docker}]\n", []string{"services[0].mode", "systemd or process"}},
+		{"run mode", vip + nodes + "services: [{name: keystone, run_mode: docker}]\n", []string{"services[0].run_mode", "systemd or process"}},
 		{"depth", vip + nodes + "services: [{name: keystone, monitor_depth: 5}]\n", []string{"services[0].monitor_depth: 5"}},
 		{"depth 20 needs credentials", vip + nodes + "services: [{name: keystone, monitor_depth: 20}]\n", []string{"services[0].credentials: required with monitor_depth 20"}},
 		{"credentials path", vip + nodes + "services: [{name: keystone, credentials: 'x y'}]\n", []string{"services[0].credentials"}},
@@ -200,7 +200,7 @@ func TestIPv6(t *testing.T) {
 }
 
 func TestExtraParams(t *testing.T) {
-	topo, err := ParseBytes([]byte(seedYAML + "services:\n  - name: keystone\n    mode: process\n    params: {user: keystone, config: /etc/keystone/keystone.conf}\n" +
+	topo, err := ParseBytes([]byte(seedYAML + "services:\n  - name: keystone\n    run_mode: process\n    params: {user: keystone, config: /etc/keystone/keystone.conf}\n" +
 		"haproxy: {params: {stop_timeout: 10s}}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -212,8 +212,8 @@ func TestExtraParams(t *testing.T) {
 	}
 	for file, want := range map[string][]string{
 		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg stop_timeout=10s",
-			"params mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
-		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+			"params run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(string(f[file]), w) {
