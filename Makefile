@@ -7,7 +7,8 @@ BIN      := bin/stackha
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
 MANDIR   := $(PREFIX)/share/man/man7
-LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github.com/stackha/stackha/ocf.Commit=$(COMMIT)
 export CGO_ENABLED := 0
 
 .PHONY: all build test check deps lint install uninstall bench demo clean readme

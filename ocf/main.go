@@ -15,6 +15,10 @@ import (
 // -ldflags "-X github.com/stackha/stackha/ocf.Version=...".
 var Version = "0.1.0"
 
+// Commit is the source revision, set at build time like Version; when it
+// is not, the Go build information is used.
+var Commit = ""
+
 // ManDate is the date printed in man pages; fixed so builds reproduce.
 const ManDate = "2026-11-25"
 
@@ -64,13 +68,16 @@ func MainArgs(argv []string, env Env, s Streams) Code {
 			Name:  "version",
 			Usage: "print the version",
 			Action: func(c *cli.Context) error {
-				rev := "unknown"
+				rev := Commit
 				if bi, ok := debug.ReadBuildInfo(); ok {
 					for _, kv := range bi.Settings {
-						if kv.Key == "vcs.revision" {
+						if kv.Key == "vcs.revision" && rev == "" {
 							rev = kv.Value
 						}
 					}
+				}
+				if rev == "" {
+					rev = "unknown"
 				}
 				fmt.Fprintf(s.Stdout, "stackha %s (commit %s, %s)\n", Version, rev, runtime.Version())
 				return nil

@@ -98,3 +98,27 @@ func TestCrmResourceShowsMetadata(t *testing.T) {
 		t.Fatalf("crm_resource --show-metadata ocf:stackha:%s: %v\n%s", name, err, out)
 	}
 }
+
+// The README's agent list is generated from the registry (`make readme`);
+// this keeps it from drifting.
+func TestReadmeListsEveryAgent(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "<!-- agents:")
+	end := strings.Index(readme, "<!-- /agents -->")
+	if start < 0 || end < start {
+		t.Fatal("README.md lacks the generated agent list markers")
+	}
+	section := readme[start:end]
+	for _, n := range ocf.Names() {
+		if !strings.Contains(section, "`ocf:stackha:"+n+"`") {
+			t.Errorf("README agent list lacks %s: run `make readme`", n)
+		}
+	}
+	if got, want := strings.Count(section, "- `ocf:stackha:"), len(ocf.Names()); got != want {
+		t.Errorf("README lists %d agents, the registry has %d: run `make readme`", got, want)
+	}
+}
