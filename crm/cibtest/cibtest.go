@@ -126,13 +126,17 @@ func Verify(t testing.TB, cib string) {
 	}
 }
 
-// Simulate runs the scheduler on in (bringing nodes up when given) and
-// writes the resulting CIB to out; it returns crm_simulate's report.
+// Simulate runs the scheduler on in (bringing nodes up, and giving the
+// cluster quorum, when nodes are given) and writes the resulting CIB to
+// out; it returns crm_simulate's report.
 func Simulate(t testing.TB, in, out string, up ...string) string {
 	t.Helper()
 	args := []string{"-x", in, "-S", "-O", out}
 	for _, n := range up {
 		args = append(args, "-u", n)
+	}
+	if len(up) > 0 {
+		args = append(args, "-q", "true")
 	}
 	rep, err := Run(t, "", "crm_simulate", args...)
 	if err != nil {

@@ -25,6 +25,7 @@ const (
 	apiStartTimeout  = "120s"
 	apiStopTimeout   = "60s"
 	monitorTimeout   = "20s"
+	deepTimeout      = "30s" // a token, then an authenticated call
 )
 
 // orderComment explains the order chosen between haproxy and the VIP. It is
@@ -129,11 +130,11 @@ func (r *resolved) haproxyPrimitive() primitive {
 	h := r.t.HAProxy
 	return primitive{id: idHAProxy, agent: agentHAProxy,
 		params: append([][2]string{{paramHAProxyConfig, h.Config}}, r.haproxyExtra...),
-		ops: []op{
+		ops: monitors([]op{
 			{name: "start", interval: "0s", timeout: haproxyOpTimeout},
 			{name: "stop", interval: "0s", timeout: haproxyOpTimeout},
-			{name: "monitor", interval: h.MonitorInterval.String(), timeout: monitorTimeout, depth: *h.MonitorDepth},
-		}}
+			{name: "monitor", interval: h.MonitorInterval.String(), timeout: monitorTimeout},
+		}, *h.MonitorDepth, r.haproxyDeepEvery, monitorTimeout)}
 }
 
 func (r *resolved) servicePrimitive(s resolvedService) primitive {
@@ -156,12 +157,20 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 		np.params = append(np.params, [2]string{paramURL, "http://" + hostPort(n.addr.String(), s.port) + s.monitorPath})
 		p.perNode = append(p.perNode, np)
 	}
-	p.ops = []op{
+	p.ops = monitors([]op{
 		{name: "start", interval: "0s", timeout: apiStartTimeout},
 		{name: "stop", interval: "0s", timeout: apiStopTimeout},
-		{name: "monitor", interval: s.every.String(), timeout: monitorTimeout, depth: s.depth, explicitDepth: true},
-	}
+		{name: "monitor", interval: s.every.String(), timeout: monitorTimeout, explicitDepth: true},
+	}, s.depth, s.deepEvery, deepTimeout)
 	return p
+}
+
+// monitors adds the deeper monitor, when there is one.
+func monitors(ops []op, depth int, every Duration, timeout string) []op {
+	if depth == 0 {
+		return ops
+	}
+	return append(ops, op{name: "monitor", interval: every.String(), timeout: timeout, depth: depth})
 }
 
 func hostPort(host string, port int) string {
@@ -254,5 +263,9 @@ func describe(s resolvedService) string {
 	for _, l := range s.listeners() {
 		parts = append(parts, fmt.Sprintf("port %d", l.port))
 	}
-	return fmt.Sprintf("%s, run by %s, monitor depth %d", strings.Join(parts, " and "), s.mode, s.depth)
+	mon := fmt.Sprintf("monitor depth 0 every %s", s.every)
+	if s.depth > 0 {
+		mon += fmt.Sprintf(" and depth %d every %s", s.depth, s.deepEvery)
+	}
+	return fmt.Sprintf("%s, run by %s, %s", strings.Join(parts, " and "), s.mode, mon)
 }

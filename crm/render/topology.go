@@ -57,9 +57,12 @@ type Service struct {
 	LegacyPort int   `yaml:"legacy_port"`
 	// RunMode is how the agent runs the service: systemd (default) or
 	// process (the agent's run_mode).
-	RunMode         string   `yaml:"run_mode"`
-	MonitorDepth    *int     `yaml:"monitor_depth"`    // OCF_CHECK_LEVEL: 0 (default), 10 or 20
-	MonitorInterval Duration `yaml:"monitor_interval"` // default 10s
+	RunMode string `yaml:"run_mode"`
+	// MonitorDepth 20 adds a second, deeper monitor (a keystone token and an
+	// authenticated call) every DeepMonitorInterval to the depth-0 one.
+	MonitorDepth        *int     `yaml:"monitor_depth"`         // 0 (default) or 20
+	MonitorInterval     Duration `yaml:"monitor_interval"`      // default 10s
+	DeepMonitorInterval Duration `yaml:"deep_monitor_interval"` // default 60s
 	// Credentials is the file a depth-20 monitor reads (required there).
 	Credentials string `yaml:"credentials"`
 	// Params are further parameters of the service's agent.
@@ -74,7 +77,10 @@ type HAProxy struct {
 	Check           Check    `yaml:"check"`
 	Timeouts        Timeouts `yaml:"timeouts"`
 	MonitorInterval Duration `yaml:"monitor_interval"` // default 5s
-	MonitorDepth    *int     `yaml:"monitor_depth"`    // default 0
+	// MonitorDepth 10 adds a second monitor through the runtime API
+	// (frontends open, a server up per backend) every DeepMonitorInterval.
+	MonitorDepth        *int     `yaml:"monitor_depth"`         // 0 (default) or 10
+	DeepMonitorInterval Duration `yaml:"deep_monitor_interval"` // default 30s
 	// Params are further parameters of the haproxy agent.
 	Params map[string]string `yaml:"params"`
 }
@@ -156,11 +162,13 @@ const (
 )
 
 var (
-	defaultVIPInterval     = Duration(5 * time.Second)
-	defaultHAProxyInterval = Duration(5 * time.Second)
-	defaultAPIInterval     = Duration(10 * time.Second)
-	defaultInter           = Duration(10 * time.Second)
-	defaultTimeout         = Duration(10 * time.Second)
+	defaultVIPInterval         = Duration(5 * time.Second)
+	defaultHAProxyInterval     = Duration(5 * time.Second)
+	defaultAPIInterval         = Duration(10 * time.Second)
+	defaultAPIDeepInterval     = Duration(60 * time.Second)
+	defaultHAProxyDeepInterval = Duration(30 * time.Second)
+	defaultInter               = Duration(10 * time.Second)
+	defaultTimeout             = Duration(10 * time.Second)
 )
 
 var (
@@ -203,14 +211,15 @@ func ParseBytes(b []byte) (*Topology, error) { return Parse(bytes.NewReader(b)) 
 
 // resolved is the topology after defaults, in the form the renderers use.
 type resolved struct {
-	vip          netip.Prefix // the VIP's address with its prefix
-	vipNIC       string
-	vipEvery     Duration
-	vipExtra     [][2]string
-	haproxyExtra [][2]string
-	nodes        []resolvedNode
-	services     []resolvedService
-	t            *Topology
+	vip              netip.Prefix // the VIP's address with its prefix
+	vipNIC           string
+	vipEvery         Duration
+	vipExtra         [][2]string
+	haproxyExtra     [][2]string
+	haproxyDeepEvery Duration
+	nodes            []resolvedNode
+	services         []resolvedService
+	t                *Topology
 }
 
 type resolvedNode struct {
@@ -225,6 +234,7 @@ type resolvedService struct {
 	mode        string
 	depth       int
 	every       Duration
+	deepEvery   Duration // with depth > 0
 	credentials string
 	extra       [][2]string
 }
@@ -434,14 +444,15 @@ func (t *Topology) resolve() (*resolved, error) {
 			rs.mode = s.RunMode
 		}
 		if s.MonitorDepth != nil {
-			if !oneOf(strconv.Itoa(*s.MonitorDepth), []string{"0", "10", "20"}) {
-				bad(f+".monitor_depth", "%d: want 0, 10 or 20", *s.MonitorDepth)
+			if *s.MonitorDepth != 0 && *s.MonitorDepth != 20 {
+				bad(f+".monitor_depth", "%d: want 0 or 20", *s.MonitorDepth)
 			}
 			rs.depth = *s.MonitorDepth
 		}
 		if s.MonitorInterval != 0 {
 			rs.every = s.MonitorInterval
 		}
+		rs.deepEvery = deepInterval(bad, f, rs.depth, rs.every, s.DeepMonitorInterval, defaultAPIDeepInterval)
 		switch {
 		case s.Credentials != "" && !pathPattern.MatchString(s.Credentials):
 			bad(f+".credentials", "%q is not an absolute path of plain characters", s.Credentials)
@@ -497,6 +508,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	} else if *h.MonitorDepth != 0 && *h.MonitorDepth != 10 {
 		bad("haproxy.monitor_depth", "%d: want 0 or 10", *h.MonitorDepth)
 	}
+	r.haproxyDeepEvery = deepInterval(bad, "haproxy", *h.MonitorDepth, h.MonitorInterval, h.DeepMonitorInterval, defaultHAProxyDeepInterval)
 
 	// cluster
 	c := &t.Cluster
@@ -533,6 +545,25 @@ func (t *Topology) resolve() (*resolved, error) {
 		return nil, errors.Join(errs...)
 	}
 	return r, nil
+}
+
+// deepInterval checks the interval of a deeper second monitor: set only
+// with a depth, and not the first monitor's (Pacemaker tells a resource's
+// monitors apart by their interval).
+func deepInterval(bad func(field, format string, a ...any), f string, depth int, every, set, def Duration) Duration {
+	switch {
+	case depth == 0 && set != 0:
+		bad(f+".deep_monitor_interval", "set, but monitor_depth is 0")
+		return 0
+	case depth == 0:
+		return 0
+	case set == 0:
+		set = def
+	}
+	if set == every {
+		bad(f+".deep_monitor_interval", "%s is also monitor_interval; Pacemaker needs two different intervals", set)
+	}
+	return set
 }
 
 // extraParams checks a params map and returns it sorted by name; the
