@@ -183,6 +183,14 @@ var (
 	modes             = []string{"systemd", "process"}
 )
 
+var goType = regexp.MustCompile(` in type render\.(\w+)`)
+
+// sections names each type's place in the topology file.
+var sections = map[string]string{
+	"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
+	"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
+}
+
 // Parse reads a topology (YAML), fills the defaults and validates it.
 // Unknown fields are errors. Every problem found is reported, each naming
 // its field.
@@ -194,7 +202,12 @@ func Parse(r io.Reader) (*Topology, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("topology: empty file")
 		}
-		return nil, fmt.Errorf("topology: %w", err)
+		// yaml names Go types ("field x not found in type render.VIP"):
+		// say which section of the file instead.
+		msg := goType.ReplaceAllStringFunc(err.Error(), func(m string) string {
+			return " in " + sections[goType.FindStringSubmatch(m)[1]]
+		})
+		return nil, fmt.Errorf("topology: %s", strings.Replace(msg, "yaml: unmarshal errors:", "unknown or mistyped keys:", 1))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

@@ -25,7 +25,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", []string{"empty file"}},
 		{"not yaml", "vip: [", []string{"topology:"}},
 		{"unknown top field", vip + nodes + "vips: {}\n", []string{"field vips not found"}},
-		{"unknown nested field", vip + nodes + "haproxy: {balanse: leastconn}\n", []string{"field balanse not found"}},
+		{"unknown nested field", vip + nodes + "haproxy: {balanse: leastconn}\n", []string{"line 5: field balanse not found in haproxy"}},
 		{"two documents", vip + nodes + "---\nvip: {}\n", []string{"more than one YAML document"}},
 		{"no vip", nodes, []string{"vip.address: required"}},
 		{"bad vip", "vip: {address: 10.0.0.300}\n" + nodes, []string{"vip.address", `"10.0.0.300" is not an IP address`}},
