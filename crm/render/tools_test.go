@@ -273,3 +273,54 @@ func TestHAProxyCheck(t *testing.T) {
 		})
 	}
 }
+
+// seedLive is the seed's own configuration, as its write-up builds it.
+const seedLive = `property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore
+rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10
+primitive api-vip ocf:heartbeat:IPaddr2 params ip=10.10.102.45 cidr_netmask=24 op monitor interval=5s
+primitive haproxy lsb:haproxy op monitor interval="5s"
+colocation haproxy-with-vip INFINITY: haproxy api-vip
+order haproxy-after-IP mandatory: api-vip haproxy
+`
+
+// TestMigrateFromSeed: on a cluster configured as the seed, deleting the
+// seed's two constraints and then loading cluster.crm gives exactly the
+// rendered configuration. Without the delete, `load update` keeps them,
+// pointed at the clone: the wrong-way colocation and an order loop (what
+// the README and cluster.crm's header warn about).
+func TestMigrateFromSeed(t *testing.T) {
+	cibtest.Require(t)
+	dir, fresh := loadRendered(t, "seed")
+	crm := filepath.Join(dir, "cluster.crm")
+	b, _ := os.ReadFile(crm)
+	strict := cibtest.AgentsInstalled(agentsOf(string(b))...)
+	seed := filepath.Join(t.TempDir(), "seed.crm")
+	if err := os.WriteFile(seed, []byte(seedLive), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lsbMissing := regexp.MustCompile(`lsb:haproxy`)
+
+	t.Run("delete first", func(t *testing.T) {
+		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
+		cibtest.Load(t, cib, seed, true, lsbMissing)
+		if out, err := cibtest.Run(t, cib, "crm", "-F", "configure", "delete", "haproxy-with-vip", "haproxy-after-IP"); err != nil {
+			t.Fatal(err, out)
+		}
+		cibtest.Load(t, cib, crm, strict, lsbMissing)
+		cibtest.Verify(t, cib)
+		if a, b := cibtest.Configuration(t, fresh), cibtest.Configuration(t, cib); a != b {
+			t.Errorf("migrated configuration differs from a fresh one:\n%s", lineDiff(a, b))
+		}
+	})
+	t.Run("without delete", func(t *testing.T) {
+		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
+		cibtest.Load(t, cib, seed, true, lsbMissing)
+		cibtest.Load(t, cib, crm, strict, lsbMissing)
+		conf := cibtest.Configuration(t, cib)
+		for _, w := range []string{"rsc_colocation id=haproxy-with-vip rsc=haproxy-clone", "rsc_order first=api-vip id=haproxy-after-IP then=haproxy-clone"} {
+			if !strings.Contains(conf, w) {
+				t.Errorf("expected the seed's constraint to survive as %q; configuration:\n%s", w, conf)
+			}
+		}
+	})
+}
