@@ -54,18 +54,19 @@ var orderComment = []string{
 }
 
 var propertyComment = []string{
-	"The seed's properties. stonith-enabled=false and no-quorum-policy=ignore",
-	"make a two-node lab cluster run without fencing hardware; in production",
-	"configure a fencing device (stonith-enabled=true) and keep the default",
-	"no-quorum-policy=stop (with corosync's two_node: 1 on two nodes): without",
-	"fencing a split brain runs the VIP on both nodes and ARP flaps between them.",
+	"Fencing and quorum. The seed's lab settings, stonith-enabled=false and",
+	"no-quorum-policy=ignore (the topology's defaults), let a two-node cluster",
+	"run without fencing hardware. In production configure a fencing device per",
+	"node, set stonith-enabled=true and keep no-quorum-policy=stop (with",
+	"corosync's two_node: 1 on two nodes): without fencing, a split brain runs",
+	"the VIP on both nodes and ARP flaps between them.",
 }
 
 var defaultsComment = []string{
-	"resource-stickiness=100: a recovered node does not pull resources back",
-	"(no second interruption). failure-timeout=0 keeps failures until",
-	"`crm resource cleanup` (the seed's); migration-threshold moves a resource",
-	"away from a node after that many failures there.",
+	"resource-stickiness: a recovered node does not pull resources back (no",
+	"second interruption). failure-timeout=0 (the seed's) keeps failures until",
+	"`crm resource cleanup`; migration-threshold moves a resource away from a",
+	"node after that many failures there.",
 }
 
 func comment(b *strings.Builder, lines []string) {
