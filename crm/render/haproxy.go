@@ -18,7 +18,8 @@ func (r *resolved) HAProxy() string {
 # before start and reload.
 
 global
-    maxconn %d
+    # No global maxconn: haproxy sizes it from the file descriptors it may
+    # open (ulimit -n), so it cannot ask for more than the node allows.
 
 defaults
     mode http
@@ -28,7 +29,7 @@ defaults
     timeout connect %s
     timeout client %s
     timeout server %s
-`, r.vip.Addr(), h.MaxConn, h.MaxConn, h.Timeouts.Connect, h.Timeouts.Client, h.Timeouts.Server)
+`, r.vip.Addr(), h.MaxConn, h.Timeouts.Connect, h.Timeouts.Client, h.Timeouts.Server)
 	if h.Timeouts.Check != 0 {
 		fmt.Fprintf(&b, "    timeout check %s\n", h.Timeouts.Check)
 	}
