@@ -4,6 +4,9 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 VERSION  ?= 0.1.0
 BIN      := bin/stackha
+# urfave_cli_no_docs leaves out the man/markdown generator (and blackfriday's
+# init), which every agent run would otherwise pay for.
+TAGS     ?= urfave_cli_no_docs
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
 MANDIR   := $(PREFIX)/share/man/man7
@@ -16,7 +19,7 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
+	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
 
 # Unit tests: no root needed; tests that need root skip and say so.
 test:

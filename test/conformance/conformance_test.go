@@ -60,6 +60,12 @@ func TestEveryAgent(t *testing.T) {
 	for _, name := range ocf.Names() {
 		t.Run(name, func(t *testing.T) {
 			agent := filepath.Join(ocfDir, name)
+			t.Run("declaration", func(t *testing.T) {
+				a, _ := ocf.Lookup(name)
+				if err := a.Check(); err != nil {
+					t.Fatal(err)
+				}
+			})
 			t.Run("meta-data", func(t *testing.T) {
 				require.Command(t, "xmllint")
 				require.File(t, dtd)
