@@ -103,7 +103,7 @@ func TestEveryAgent(t *testing.T) {
 				if msg, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(msg)) > 0 {
 					t.Fatalf("groff: %v\n%s", err, msg)
 				}
-				cmd = exec.Command("groff", "-man", "-Tutf8")
+				cmd = exec.Command("groff", "-man", "-Tutf8", "-P-cbou") // plain text: no overstrike bold
 				cmd.Stdin = bytes.NewReader(page)
 				text, _ := cmd.Output()
 				a, _ := ocf.Lookup(name)
