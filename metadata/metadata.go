@@ -36,6 +36,9 @@ type Parameter struct {
 	// Ignored, when not empty, says why a set value is accepted but has no
 	// effect; the runtime logs a warning with it.
 	Ignored string
+	// Secret marks a value that must never be quoted in a message, an exit
+	// reason or a log line (a password set by mistake in the CIB).
+	Secret bool
 }
 
 // Action declares one action with Pacemaker's advisory timeout.
