@@ -97,7 +97,7 @@ func declare(p *Profile) metadata.Agent {
 				"Empty: depth 20 checks only that keystone issues the token."},
 		// Secret: the runtime's refusal never quotes the value.
 		{Name: "os_password", Type: metadata.String, Short: "not supported: use credentials", Secret: true,
-			Long: "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
+			Long:        "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
 			Unsupported: "a password must not be stored in the CIB; put it in the root-only file named by `credentials` (and change it: the CIB is copied to every node)."},
 		{Name: "os_username", Type: metadata.String, Short: "not supported: use credentials",
 			Long: "The old openstack-resource-agents took the user here.", Unsupported: "put it in the file named by `credentials`"},
