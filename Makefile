@@ -56,13 +56,12 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXEC)/stackha
 	-rmdir $(DESTDIR)$(OCFDIR) $(DESTDIR)$(LIBEXEC) 2>/dev/null
 
-bench: build
-	@echo "no benchmark yet"
+# Every benchmark, each side by side with what stackha replaces (root).
+bench: bench-vip bench-haproxy bench-openstack
 
 # vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
 # network namespace (root; uses strace and /usr/bin/time).
-.PHONY: bench-vip
-bench: bench-vip
+.PHONY: bench-vip bench-openstack
 # The third column is the same code built with urfave/cli's docs (and so
 # blackfriday's init) left out, to show what that costs every agent run.
 bench-vip: build
