@@ -2,4 +2,9 @@
 // import registers itself with the ocf runtime.
 package all
 
-import ()
+import (
+	_ "github.com/stackha/stackha/agents/haproxy"
+	_ "github.com/stackha/stackha/agents/openstack"
+	_ "github.com/stackha/stackha/agents/vip"
+	_ "github.com/stackha/stackha/crm/render" // stackha render
+)
