@@ -59,6 +59,11 @@ type AgentSet struct {
 	Keystone func(cfg Paths) string
 	// Note says which agents of the set are not yet stackha's own.
 	Note string
+	// SeedOrder writes the seed's order (the VIP first, then haproxy)
+	// instead of stackha render's (haproxy first, then the VIP): with a
+	// haproxy clone it restarts haproxy on every move of the VIP. Only for
+	// measuring what the seed's cluster did.
+	SeedOrder bool
 	// Render: the binary has `stackha render`; with all three agents the
 	// cluster loads the configuration it renders (see Cluster.render).
 	Render bool
@@ -89,6 +94,13 @@ func Heartbeat() AgentSet {
 		},
 		Keystone: anythingKeystone,
 	}
+}
+
+// HeartbeatSeedOrder is the heartbeat set with the seed's constraints.
+func HeartbeatSeedOrder() AgentSet {
+	s := Heartbeat()
+	s.Name, s.SeedOrder = "heartbeat-seed-order", true
+	return s
 }
 
 func anythingKeystone(p Paths) string {

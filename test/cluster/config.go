@@ -101,7 +101,11 @@ func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 		b.WriteString("clone keystone-clone keystone meta interleave=true\n")
 	}
 	b.WriteString("colocation vip-with-haproxy inf: " + VIPResource + " haproxy-clone\n")
-	b.WriteString("order haproxy-before-vip Mandatory: haproxy-clone " + VIPResource + "\n")
+	if set.SeedOrder {
+		b.WriteString("order haproxy-after-vip Mandatory: " + VIPResource + " haproxy-clone\n")
+	} else {
+		b.WriteString("order haproxy-before-vip Mandatory: haproxy-clone " + VIPResource + "\n")
+	}
 	return b.String()
 }
 
