@@ -353,3 +353,47 @@ func TestAddWhoami(t *testing.T) {
 		t.Errorf("haproxy -c: %v\n%s\n%s", err, out, cfg)
 	}
 }
+
+// TestTopologyRenders renders the harness's topology with `stackha render`
+// and checks what the cluster tests rely on: stackha's three agents, the
+// harness's paths, and a haproxy.cfg (with the harness's additions) that
+// haproxy accepts.
+func TestTopologyRenders(t *testing.T) {
+	require.Command(t, "go", "haproxy")
+	ctx := context.Background()
+	set, err := Stackha(ctx, buildStackha(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !set.Render {
+		t.Fatal("the stackha binary has no render command")
+	}
+	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+	dir := t.TempDir()
+	topo := filepath.Join(dir, "topology.yaml")
+	os.WriteFile(topo, []byte(Topology(p)), 0o644)
+	if out, err := run(ctx, set.Binary, "render", "--topology", topo, "--out", filepath.Join(dir, "out")); err != nil {
+		t.Fatalf("render: %v\n%s", err, out)
+	}
+	crm, err := os.ReadFile(filepath.Join(dir, "out", "cluster.crm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"primitive " + VIPResource + " ocf:stackha:vip", "primitive haproxy ocf:stackha:haproxy",
+		"primitive keystone ocf:stackha:keystone", "config=" + p.HAProxyCfg, "config=" + p.KeystoneCfg,
+		"bind_host=192.0.2.11", "bind_host=192.0.2.12", "clone haproxy-clone haproxy", "clone keystone-clone keystone"} {
+		if !strings.Contains(string(crm), want) {
+			t.Errorf("cluster.crm lacks %q:\n%s", want, crm)
+		}
+	}
+	h, err := os.ReadFile(filepath.Join(dir, "out", "haproxy.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(f, []byte(AddWhoami(string(h))), 0o644)
+	if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
+		t.Errorf("haproxy -c: %v\n%s", err, out)
+	}
+}
