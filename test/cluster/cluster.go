@@ -117,16 +117,17 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	steps := []struct {
 		what string
 		f    func(context.Context) error
+		skip bool
 	}{
-		{"network namespaces " + strings.Join(c.nsNames(), ", ") + " (service bridge 192.0.2.0/24, ring bridge 198.51.100.0/24)", c.buildNetwork},
-		{"mount and UTS namespaces for node1, node2 (private /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts},
-		{"configuration: corosync.conf, haproxy.cfg, agents (" + opts.Agents.Name + ")", c.writeConfig},
-		{"keystone: one sqlite database (WAL) and one fernet key repository for both nodes", c.setupKeystone},
-		{"cluster configuration pre-seeded in each node's CIB", c.seedCIB},
-		{"starting corosync and pacemakerd on both nodes", c.startStack},
+		{"network namespaces " + strings.Join(c.nsNames(), ", ") + " (service bridge 192.0.2.0/24, ring bridge 198.51.100.0/24)", c.buildNetwork, false},
+		{"mount, UTS and PID namespaces for node1, node2 (own /proc, /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts, false},
+		{"configuration: corosync.conf, haproxy.cfg, agents (" + opts.Agents.Name + ")", c.writeConfig, false},
+		{"keystone: one sqlite database (WAL) and one fernet key repository for both nodes", c.setupKeystone, !opts.Keystone},
+		{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
+		{"starting corosync and pacemakerd on both nodes", c.startStack, false},
 	}
 	for _, s := range steps {
-		if s.what[:9] == "keystone:" && !opts.Keystone {
+		if s.skip {
 			continue
 		}
 		t0 := time.Now()

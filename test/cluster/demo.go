@@ -78,7 +78,7 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	if err != nil {
 		return err
 	}
-	say("token %s... issued, haproxy on %s answered", tok[:16], by)
+	say("token %s issued, haproxy on %s answered", short(tok), by)
 	by, err = cl.ValidateToken(ctx, url, tok)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	if err != nil {
 		return err
 	}
-	say("new token %s... through the VIP, answered by haproxy on %s", tok[:16], by)
+	say("new token %s through the VIP, answered by haproxy on %s", short(tok), by)
 
 	say("crm node online %s", r.From)
 	if _, err := c.Ctl().Run(ctx, "crm", "node", "online", r.From); err != nil {
@@ -143,6 +143,14 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	}
 	show(out)
 	return nil
+}
+
+// short shows the start of a token.
+func short(tok string) string {
+	if len(tok) > 16 {
+		return tok[:16] + "..."
+	}
+	return tok
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -261,11 +261,21 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
 		return nil, err
 	}
+	back := time.Now()
 	if err := f.C.Standby(ctx, from, false); err != nil {
 		return nil, err
 	}
 	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
 		return nil, err
+	}
+	// Once back, the node's keystone starts behind haproxy's health checks:
+	// count what failed from then on apart.
+	time.Sleep(3 * time.Second)
+	var afterBack int
+	for _, a := range f.P.Attempts(back) {
+		if !a.OK {
+			afterBack++
+		}
 	}
 	now, err := f.active(ctx)
 	if err != nil {
@@ -276,6 +286,9 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 		return nil, fmt.Errorf("the VIP moved back to %s when it came back online (stickiness)", now.Name)
 	}
 	r.Outcome = fmt.Sprintf("VIP %s -> %s; stayed on %s when %s came back", from.Name, to.Name, to.Name, from.Name)
+	if afterBack > 0 {
+		r.Outcome += fmt.Sprintf(" (%d of the failed requests came after %s was back, while its services started)", afterBack, from.Name)
+	}
 	return nil, nil
 }
 

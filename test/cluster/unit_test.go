@@ -221,6 +221,7 @@ func TestHAProxyConfig(t *testing.T) {
 // TestCRMConfig loads each agent set's configuration into an offline CIB
 // and verifies it, and checks in a simulation that a standby moves the VIP.
 func TestCRMConfig(t *testing.T) {
+	require.Root(t) // crmsh writes /var/log/crmsh/crmsh.log
 	require.Command(t, "crm", "cibadmin", "crm_verify", "crm_simulate")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
@@ -396,4 +397,32 @@ func TestTopologyRenders(t *testing.T) {
 	if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
 		t.Errorf("haproxy -c: %v\n%s", err, out)
 	}
+}
+
+// FuzzParseStatus: crm_mon's XML never makes the parser panic.
+func FuzzParseStatus(f *testing.F) {
+	if data, err := os.ReadFile("testdata/crm_mon.xml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("<pacemaker-result><nodes><node name=\"x\" online=\"maybe\"/></nodes></pacemaker-result>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := ParseStatus(data)
+		if err == nil {
+			(&Cluster{}).Settled(st)
+			st.Where(VIPResource)
+		}
+	})
+}
+
+// FuzzParseOps: the CIB status never makes the parser panic.
+func FuzzParseOps(f *testing.F) {
+	if data, err := os.ReadFile("testdata/status.xml"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ops, err := ParseOps(data); err == nil {
+			NewOps(nil, ops)
+			FormatOps(ops)
+		}
+	})
 }
