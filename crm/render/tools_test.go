@@ -195,8 +195,9 @@ esac
 `
 
 // TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs, builds the same
-// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE),
-// and pushed in one step to a (stand-in) live cluster.
+// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE)
+// for every example, and pushed in one step to a (stand-in) live cluster
+// for the seed's.
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
 	realPCS, _ := exec.LookPath("pcs")
@@ -230,6 +231,9 @@ func TestPCSMatchesCRM(t *testing.T) {
 				}
 			})
 			t.Run("live", func(t *testing.T) {
+				if name != "seed" {
+					t.Skip("the push path is the same script for every example: checked on seed")
+				}
 				bin, tmp := t.TempDir(), t.TempDir()
 				if err := os.WriteFile(filepath.Join(bin, "pcs"), []byte(fakeLivePCS), 0o755); err != nil {
 					t.Fatal(err)
