@@ -11,7 +11,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github.com/stackha/stackha/ocf.Commit=$(COMMIT)
 export CGO_ENABLED := 0
 
-.PHONY: all build test check deps lint install uninstall bench demo clean readme
+.PHONY: all build test check deps lint install uninstall bench demo clean readme bench-openstack
 
 all: build
 
@@ -55,6 +55,27 @@ uninstall:
 
 bench: build
 	@echo "no benchmark yet"
+
+# vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
+# network namespace (root; uses strace and /usr/bin/time).
+.PHONY: bench-vip
+bench: bench-vip
+# The third column is the same code built with urfave/cli's docs (and so
+# blackfriday's init) left out, to show what that costs every agent run.
+bench-vip: build
+	$(GO) build -tags urfave_cli_no_docs -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-nodocs ./cmd/stackha
+	$(GO) run ./agents/vip/bench -bin $(BIN) -alt $(BIN)-nodocs -alt-name 'vip (no cli docs)'
+
+# haproxy: seamless reload vs the seed's stop+start under HTTP load, and
+# monitor time vs the init script's kill -0 (root; loopback, free ports).
+.PHONY: bench-haproxy
+bench-haproxy: build
+	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+
+# keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
+# token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
+bench-openstack:
+	STACKHA_BENCH=1 $(GO) test -count=1 -run '^TestBenchMonitor$$' -v ./agents/openstack | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS'
 
 clean:
 	rm -rf bin
