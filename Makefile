@@ -85,3 +85,10 @@ readme: build
 	@awk -v list="$$($(BIN) agents | awk -F'\t' '{printf "- `ocf:stackha:%s` — %s\\n", $$1, $$2}')" \
 		'/<!-- agents:/ {print; printf "%s", list; skip=1; next} /<!-- \/agents -->/ {skip=0} !skip' README.md > README.md.new
 	@mv README.md.new README.md
+
+# crm's tests with the agents installed (bind-mounted in a private mount
+# namespace) so that crmsh and pcs check the generated parameters against the
+# agents' meta-data. Root.
+.PHONY: check-crm
+check-crm: build
+	bash crm/strict-check.sh $(BIN)
