@@ -823,3 +823,23 @@ func TestRootLinkLocal(t *testing.T) {
 	delete(rg.base, "nic")
 	rg.want("validate-all", 0, ocf.ErrConfigured)
 }
+
+// Without nic, stop finds our address even where the routing table no
+// longer points.
+func TestRootStopFindsMovedAddress(t *testing.T) {
+	rg := newRig(t, "198.51.100.9", "cidr_netmask", "24")
+	// Put it on lo by hand: findif places 198.51.100.9 nowhere (no route),
+	// as after a routing change.
+	rg.addAddr(false, "lo", "198.51.100.9/24", 0)
+	rg.want("stop", 0, ocf.Success)
+	if as := rg.addrsOf(false, "lo", "198.51.100.9"); len(as) != 0 {
+		t.Fatalf("left on lo: %v", as)
+	}
+	// Where findif does place it, the one elsewhere goes too.
+	rg2 := newRig(t, "192.0.2.90", "cidr_netmask", "28")
+	rg2.addAddr(false, "lo", "192.0.2.90/28", 0)
+	rg2.want("stop", 0, ocf.Success)
+	if as := rg2.addrsOf(false, "lo", "192.0.2.90"); len(as) != 0 {
+		t.Fatalf("left on lo: %v", as)
+	}
+}
