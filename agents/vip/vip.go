@@ -450,6 +450,14 @@ func (t *target) announce(ctx context.Context, r *ocf.Request, count int) {
 }
 
 func stop(ctx context.Context, r *ocf.Request) error {
+	err := stopAddress(ctx, r)
+	if err == nil {
+		os.Remove(r.StateDir()) // only when empty: nothing of ours is left
+	}
+	return err
+}
+
+func stopAddress(ctx context.Context, r *ocf.Request) error {
 	cfg, err := ParseConfig(r.Params, r.Clone)
 	if err != nil {
 		r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can be running", err)
