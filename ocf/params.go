@@ -27,13 +27,17 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 	for _, d := range a.Parameters {
 		p.decl[d.Name] = d
 		raw, ok := env.Lookup("OCF_RESKEY_" + d.Name)
+		shown := fmt.Sprintf("%s=%q", d.Name, raw)
+		if d.Secret {
+			shown = d.Name + " (value not shown)"
+		}
 		if ok && raw != "" {
 			p.set[d.Name] = true
 			if d.Unsupported != "" {
-				return p, warnings, Configured("parameter %s=%q is not supported: %s", d.Name, raw, d.Unsupported)
+				return p, warnings, Configured("parameter %s is not supported: %s", shown, d.Unsupported)
 			}
 			if d.Ignored != "" {
-				warnings = append(warnings, fmt.Sprintf("parameter %s=%q is ignored: %s", d.Name, raw, d.Ignored))
+				warnings = append(warnings, fmt.Sprintf("parameter %s is ignored: %s", shown, d.Ignored))
 			}
 		} else {
 			if d.Required {
@@ -47,6 +51,9 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 		}
 		v, err := metadata.ParseValue(d.Type, raw)
 		if err != nil {
+			if d.Secret {
+				return p, warnings, Configured("parameter %s: not a valid %s", shown, d.Type)
+			}
 			return p, warnings, Configured("parameter %s: %w", d.Name, err)
 		}
 		p.vals[d.Name] = v

@@ -1,0 +1,427 @@
+package haproxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// The parts of an haproxy configuration the agent needs to know: where the
+// listeners bind, which admin-level stats socket the workers expose, which
+// backends have servers, and whether the operator already chose a server
+// state file. haproxy itself remains the judge of validity (haproxy -c); this
+// parser only reads what it must and never rejects what haproxy accepts.
+
+// Config is what the agent read from the configuration files.
+type Config struct {
+	Files        []string // in haproxy's load order
+	StatsSockets []StatsSocket
+	// ServerStateFile and ServerStateBase are the global directives of the
+	// same names, "" when not set.
+	ServerStateFile string
+	ServerStateBase string
+	Proxies         []*Proxy
+}
+
+// StatsSocket is a global "stats socket" line.
+type StatsSocket struct {
+	Addr  string // as written: a path, or unix@/ipv4@... form
+	Level string // "user", "operator" (haproxy's default) or "admin"
+	Pos   Pos
+}
+
+// UnixPath is the socket's file system path, "" when it is not a unix
+// socket in the file system.
+func (s StatsSocket) UnixPath() string {
+	a := s.Addr
+	if p, ok := strings.CutPrefix(a, "unix@"); ok {
+		a = p
+	}
+	if strings.HasPrefix(a, "/") {
+		return a
+	}
+	return ""
+}
+
+// Pos is a place in the configuration.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Proxy is a frontend, backend or listen section.
+type Proxy struct {
+	Kind     string // "frontend", "backend" or "listen"
+	Name     string
+	Pos      Pos
+	Disabled bool
+	Binds    []Bind
+	Servers  []string
+	// LoadState is the effective load-server-state-from-file ("none",
+	// "global", "local"), inherited from the defaults section in force.
+	LoadState string
+}
+
+// HasFrontend reports whether the proxy accepts connections.
+func (p *Proxy) HasFrontend() bool { return p.Kind == "frontend" || p.Kind == "listen" }
+
+// HasBackend reports whether the proxy forwards to servers.
+func (p *Proxy) HasBackend() bool { return p.Kind == "backend" || p.Kind == "listen" }
+
+// Bind is one "bind" line.
+type Bind struct {
+	Addrs   []string // the comma-separated addresses of the first argument
+	Options []string // the rest of the line
+	Pos     Pos
+}
+
+// HasOption reports whether the bind line carries the keyword.
+func (b Bind) HasOption(name string) bool {
+	for _, o := range b.Options {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Option returns the argument following keyword name, and whether it is set.
+func (b Bind) Option(name string) (string, bool) {
+	for i, o := range b.Options {
+		if o == name && i+1 < len(b.Options) {
+			return b.Options[i+1], true
+		}
+	}
+	return "", false
+}
+
+// sectionKeywords start a new section in an haproxy configuration.
+var sectionKeywords = map[string]bool{
+	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
+	"peers": true, "resolvers": true, "userlist": true, "mailers": true, "program": true,
+	"http-errors": true, "ring": true, "cache": true, "fcgi-app": true, "log-forward": true,
+	"dynamic-update": true, "traces": true, "crt-store": true,
+}
+
+// ConfigFiles expands the configured paths the way haproxy's -f does: a
+// directory stands for its non-hidden regular files ending in ".cfg", in
+// byte order.
+func ConfigFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, e := range ents {
+			n := e.Name()
+			if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cfg") {
+				continue
+			}
+			full := filepath.Join(p, n)
+			if fi, err := os.Stat(full); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			names = append(names, full)
+		}
+		sort.Strings(names)
+		out = append(out, names...)
+	}
+	return out, nil
+}
+
+// LoadConfig reads and parses every file of the configuration.
+func LoadConfig(paths []string) (*Config, error) {
+	files, err := ConfigFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no configuration file in %s (a directory holds *.cfg files)", strings.Join(paths, ", "))
+	}
+	c := &Config{}
+	var st parseState
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.parse(&st, f, bytes.NewReader(b)); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// ParseConfig parses one configuration text (name is used in positions).
+func ParseConfig(name string, r io.Reader) (*Config, error) {
+	c := &Config{}
+	var st parseState
+	if err := c.parse(&st, name, r); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type parseState struct {
+	section      string
+	proxy        *Proxy
+	defaultsLoad string            // load-server-state-from-file of the last defaults
+	named        map[string]string // named defaults sections' value
+	currentDef   string            // name of the defaults section being parsed
+}
+
+const maxLine = 1 << 20
+
+func (c *Config) parse(st *parseState, name string, r io.Reader) error {
+	if st.named == nil {
+		st.named = map[string]string{}
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), maxLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		words := splitLine(sc.Text())
+		if len(words) == 0 {
+			continue
+		}
+		pos := Pos{File: name, Line: n}
+		kw := words[0]
+		if sectionKeywords[kw] {
+			c.startSection(st, kw, words[1:], pos)
+			continue
+		}
+		switch st.section {
+		case "global":
+			c.globalLine(words, pos)
+		case "defaults":
+			if kw == "load-server-state-from-file" && len(words) > 1 {
+				st.defaultsLoad = words[1]
+				if st.currentDef != "" {
+					st.named[st.currentDef] = words[1]
+				}
+			}
+		case "frontend", "backend", "listen":
+			proxyLine(st.proxy, words, pos)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	return nil
+}
+
+func (c *Config) startSection(st *parseState, kw string, args []string, pos Pos) {
+	st.section, st.proxy, st.currentDef = kw, nil, ""
+	switch kw {
+	case "defaults":
+		// A defaults section starts from haproxy's built-in values, unless it
+		// names another one with "from".
+		st.defaultsLoad = "none"
+		if len(args) > 0 && args[0] != "from" {
+			st.currentDef = args[0]
+		}
+		if from := fromArg(args); from != "" {
+			st.defaultsLoad = st.named[from]
+		}
+		if st.currentDef != "" {
+			st.named[st.currentDef] = st.defaultsLoad
+		}
+	case "frontend", "backend", "listen":
+		p := &Proxy{Kind: kw, Pos: pos, LoadState: st.defaultsLoad}
+		if p.LoadState == "" {
+			p.LoadState = "none"
+		}
+		if len(args) > 0 {
+			p.Name = args[0]
+		}
+		if from := fromArg(args); from != "" {
+			if v, ok := st.named[from]; ok && v != "" {
+				p.LoadState = v
+			}
+		}
+		st.proxy = p
+		c.Proxies = append(c.Proxies, p)
+	}
+}
+
+func fromArg(args []string) string {
+	for i, a := range args {
+		if a == "from" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+func (c *Config) globalLine(w []string, pos Pos) {
+	switch w[0] {
+	case "stats":
+		if len(w) >= 3 && w[1] == "socket" {
+			s := StatsSocket{Addr: w[2], Level: "operator", Pos: pos}
+			for i := 3; i+1 < len(w); i++ {
+				if w[i] == "level" {
+					s.Level = w[i+1]
+				}
+			}
+			c.StatsSockets = append(c.StatsSockets, s)
+		}
+	case "server-state-file":
+		if len(w) > 1 {
+			c.ServerStateFile = w[1]
+		}
+	case "server-state-base":
+		if len(w) > 1 {
+			c.ServerStateBase = w[1]
+		}
+	}
+}
+
+func proxyLine(p *Proxy, w []string, pos Pos) {
+	if p == nil {
+		return
+	}
+	switch w[0] {
+	case "bind":
+		b := Bind{Pos: pos}
+		if len(w) > 1 {
+			for _, a := range strings.Split(w[1], ",") {
+				if a != "" {
+					b.Addrs = append(b.Addrs, a)
+				}
+			}
+			b.Options = append([]string(nil), w[2:]...)
+		}
+		p.Binds = append(p.Binds, b)
+	case "server":
+		if len(w) > 1 {
+			p.Servers = append(p.Servers, w[1])
+		}
+	case "server-template":
+		if len(w) > 1 {
+			p.Servers = append(p.Servers, w[1]+"*")
+		}
+	case "disabled":
+		p.Disabled = true
+	case "enabled":
+		p.Disabled = false
+	case "load-server-state-from-file":
+		if len(w) > 1 {
+			p.LoadState = w[1]
+		}
+	}
+}
+
+// splitLine splits a configuration line into words the way haproxy does:
+// blanks separate words, '#' starts a comment, single quotes are literal,
+// double quotes group, and a backslash escapes the next character. Quoted
+// text is kept without its quotes; environment variables are left as
+// written.
+func splitLine(line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	quote := byte(0)
+	for i := 0; i < len(line); i++ {
+		ch := line[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+				continue
+			}
+			if ch == '\\' && quote == '"' && i+1 < len(line) {
+				i++
+				ch = line[i]
+			}
+			cur.WriteByte(ch)
+		case ch == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+			inWord = true
+		case ch == '\'' || ch == '"':
+			quote = ch
+			inWord = true
+		case ch == '#':
+			if inWord {
+				words = append(words, cur.String())
+			}
+			return words
+		case ch == ' ' || ch == '\t' || ch == '\r':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(ch)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// AdminSocket is the first admin-level unix stats socket, "" when none.
+func (c *Config) AdminSocket() string {
+	for _, s := range c.StatsSockets {
+		if s.Level == "admin" && s.UnixPath() != "" {
+			return s.UnixPath()
+		}
+	}
+	return ""
+}
+
+// Proxy finds a proxy by name and kind predicate.
+func (c *Config) backend(name string) *Proxy {
+	for _, p := range c.Proxies {
+		if p.Name == name && p.HasBackend() {
+			return p
+		}
+	}
+	return nil
+}
+
+// BackendsWithServers lists the backends (and listen sections) that declare
+// at least one server, in configuration order.
+func (c *Config) BackendsWithServers() []string {
+	var out []string
+	for _, p := range c.Proxies {
+		if p.HasBackend() && len(p.Servers) > 0 && !p.Disabled {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// ServerStatePath is where haproxy reads the global server state file, ""
+// when the configuration names none.
+func (c *Config) ServerStatePath() string {
+	f := c.ServerStateFile
+	if f == "" {
+		return ""
+	}
+	if !strings.HasPrefix(f, "/") && c.ServerStateBase != "" {
+		return filepath.Join(c.ServerStateBase, f)
+	}
+	return f
+}

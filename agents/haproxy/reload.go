@@ -1,0 +1,194 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+func (in *instance) reload(ctx context.Context) error {
+	c, problems, err := in.checkConfig(ctx)
+	if err != nil {
+		return err // a rejected configuration: the running haproxy is untouched
+	}
+	s, err := in.inspect(ctx)
+	if err != nil {
+		return ocf.Generic("%v", err)
+	}
+	if err := in.health(s); err != nil {
+		return ocf.Generic("cannot reload: %v", err)
+	}
+	if len(problems) > 0 {
+		return ocf.Generic("reload refused, the running haproxy is untouched: %s", describeBindProblems(problems))
+	}
+	if pi, ok := in.id().check(s.master); ok && (!sameBinary(pi.Exe, in.binary) || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])) {
+		// A master reloads into its own command line: a new binary,
+		// configuration list or extra arguments need a restart.
+		in.log.Warnf("the command line changed (running %q): restarting haproxy", strings.Join(pi.Argv, " "))
+		if err := in.stop(ctx); err != nil {
+			return err
+		}
+		return in.start(ctx)
+	}
+	if err := os.MkdirAll(in.stateDir, 0o700); err != nil {
+		return ocf.Perm("creating %s: %v", in.stateDir, err)
+	}
+	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
+		return ocf.Generic("%v", err)
+	}
+	worker := s.worker()
+	dump, err := in.workerQuery(ctx, worker, "show servers state")
+	if err != nil {
+		return ocf.Generic("saving server state before the reload: %v", err)
+	}
+	saved, err := ParseServersState(dump)
+	if err != nil {
+		return ocf.Generic("saving server state before the reload: %v", err)
+	}
+	if err := writeFileAtomic(in.statePath(c), []byte(dump), 0o600); err != nil {
+		return ocf.Generic("saving server state before the reload: %v", err)
+	}
+	before := *s.list
+	oldPids := map[int]bool{}
+	for _, w := range append(before.Workers, before.Old...) {
+		oldPids[w.PID] = true
+	}
+	in.log.Infof("reloading haproxy (master pid %d, worker %d)", s.master, worker)
+	// The master re-executes itself on "reload" and drops the connection;
+	// what it answers is of no use.
+	var answerErr *AnswerError
+	if _, err := Query(ctx, in.socket, "reload"); err != nil && !errors.As(err, &answerErr) {
+		return ocf.Generic("asking the master to reload: %v", err)
+	}
+	fresh, err := in.waitNewWorker(ctx, before, oldPids)
+	if err != nil {
+		return err
+	}
+	if err := in.waitServing(ctx, fresh); err != nil {
+		return err
+	}
+	in.restoreState(ctx, fresh, saved)
+	in.log.Infof("haproxy reloaded: new worker %d", fresh)
+	return nil
+}
+
+// waitNewWorker waits for the master to report the reload: a failed one
+// (its counter grows) is an error, a successful one lists a worker that did
+// not exist before.
+func (in *instance) waitNewWorker(ctx context.Context, before ProcList, old map[int]bool) (int, error) {
+	var last error
+	for {
+		answer, err := Query(ctx, in.socket, "show proc")
+		if err == nil {
+			var pl ProcList
+			if pl, err = ParseShowProc(answer); err == nil {
+				if pl.Master.PID != before.Master.PID {
+					return 0, ocf.Generic("the master changed from pid %d to %d during the reload", before.Master.PID, pl.Master.PID)
+				}
+				if pl.Master.Failed > before.Master.Failed {
+					return 0, ocf.Generic("haproxy reported a failed reload [failed: %d]; the previous workers keep serving (haproxy -c accepted the configuration: a listener that cannot bind, or a file it names, is the likely cause)", pl.Master.Failed)
+				}
+				if pl.Master.Reloads > before.Master.Reloads {
+					for _, w := range pl.Workers {
+						if !old[w.PID] {
+							return w.PID, nil
+						}
+					}
+				}
+				err = fmt.Errorf("no new worker yet (master reloads %d)", pl.Master.Reloads)
+			}
+		}
+		last = err
+		if sleep(ctx, pollInterval) != nil {
+			return 0, ocf.Generic("the reload did not complete in time: %v", last)
+		}
+	}
+}
+
+// waitServing waits until the new worker's frontends are all open.
+func (in *instance) waitServing(ctx context.Context, worker int) error {
+	var last string
+	for {
+		out, err := in.workerQuery(ctx, worker, "show stat")
+		if err == nil {
+			var rows []Stat
+			if rows, err = ParseShowStat(out); err == nil {
+				last = ""
+				for _, r := range rows {
+					if r.Service == "FRONTEND" && r.Status != "OPEN" && r.Status != "FULL" && r.Status != "STOP" {
+						last = fmt.Sprintf("frontend %s is %s", r.Proxy, r.Status)
+					}
+				}
+				if last == "" {
+					return nil
+				}
+			}
+		}
+		if err != nil {
+			last = err.Error()
+		}
+		if sleep(ctx, pollInterval) != nil {
+			return ocf.Generic("the new worker %d does not serve: %s", worker, last)
+		}
+	}
+}
+
+// restoreState puts back, on the new worker, the runtime state an operator
+// gave servers (maintenance, drain, weight) when the configuration did not
+// let haproxy load it from the state file itself (a defaults section of its
+// own without "load-server-state-from-file global").
+func (in *instance) restoreState(ctx context.Context, worker int, saved []ServerState) {
+	out, err := in.workerQuery(ctx, worker, "show servers state")
+	if err != nil {
+		in.log.Warnf("reading server state after the reload: %v", err)
+		return
+	}
+	now, err := ParseServersState(out)
+	if err != nil {
+		in.log.Warnf("reading server state after the reload: %v", err)
+		return
+	}
+	for _, cmd := range stateFixes(saved, now) {
+		answer, err := in.workerQuery(ctx, worker, cmd)
+		if a := strings.TrimSpace(answer); err != nil || a != "" {
+			in.log.Warnf("restoring server state: %s: %v %s", cmd, err, a)
+			continue
+		}
+		in.log.Infof("restored server state: %s", cmd)
+	}
+}
+
+// stateFixes lists the commands that give the servers in now the runtime
+// state saved before the reload. Servers that left the configuration are
+// skipped; state that comes from the configuration itself is not touched.
+func stateFixes(saved, now []ServerState) []string {
+	cur := map[string]ServerState{}
+	for _, s := range now {
+		cur[s.Backend+"/"+s.Server] = s
+	}
+	var cmds []string
+	for _, s := range saved {
+		key := s.Backend + "/" + s.Server
+		n, ok := cur[key]
+		if !ok {
+			continue
+		}
+		switch {
+		case s.AdminState&adminForcedMaint != 0 && n.AdminState&adminForcedMaint == 0:
+			cmds = append(cmds, "set server "+key+" state maint")
+		case s.AdminState&adminForcedMaint == 0 && s.AdminState&adminForcedDrain != 0 && n.AdminState&adminForcedDrain == 0:
+			cmds = append(cmds, "set server "+key+" state drain")
+		}
+		// A weight set at run time, as long as the configured weight did
+		// not change meanwhile (haproxy's own state loader does the same).
+		if s.UserWeight != s.InitWeight && s.InitWeight == n.InitWeight && n.UserWeight != s.UserWeight {
+			cmds = append(cmds, fmt.Sprintf("set server %s weight %d", key, s.UserWeight))
+		}
+	}
+	return cmds
+}

@@ -1,0 +1,160 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// queryTimeout bounds one question to the master while the agent looks at
+// the instance, so that a hung master cannot eat a whole operation.
+const queryTimeout = 5 * time.Second
+
+// pollInterval is how often the agent looks again while it waits.
+const pollInterval = 50 * time.Millisecond
+
+// state is what the agent found of this instance.
+type state struct {
+	procs   []procInfo // every live process of this instance
+	master  int        // the verified master pid, 0 when none
+	list    *ProcList  // the master's show proc, nil when it did not answer
+	listErr error
+	stale   string // why the pid file was not believed, "" when it was
+	// viaSocket: the pid file did not name the master, the socket did.
+	viaSocket bool
+}
+
+// worker is the first current worker that is alive and ours, 0 when none.
+func (s *state) worker() int {
+	if s.list == nil {
+		return 0
+	}
+	live := map[int]bool{}
+	for _, p := range s.procs {
+		live[p.PID] = true
+	}
+	for _, w := range s.list.Workers {
+		if live[w.PID] {
+			return w.PID
+		}
+	}
+	return 0
+}
+
+func (s *state) pids() []int {
+	var out []int
+	for _, p := range s.procs {
+		out = append(out, p.PID)
+	}
+	return out
+}
+
+// inspect finds this instance's processes, believing the pid file only
+// after /proc confirms it, and asks the master what workers it has.
+func (in *instance) inspect(ctx context.Context) (*state, error) {
+	id := in.id()
+	s := &state{}
+	procs, err := id.instanceProcs()
+	if err != nil {
+		return nil, err
+	}
+	s.procs = procs
+	pid, err := readPidfile(in.pidfile)
+	if err != nil {
+		s.stale = err.Error()
+	} else if pid > 0 {
+		if pi, ok := id.check(pid); ok {
+			s.master = pi.PID
+		} else {
+			s.stale = fmt.Sprintf("pid file %s names pid %d, which is not this haproxy (%s)", in.pidfile, pid, describeProc(pid))
+		}
+	}
+	if len(procs) == 0 {
+		return s, nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	answer, err := Query(qctx, in.socket, "show proc")
+	if err != nil {
+		s.listErr = err
+		return s, nil
+	}
+	pl, err := ParseShowProc(answer)
+	if err != nil {
+		s.listErr = fmt.Errorf("master socket %s: %w", in.socket, err)
+		return s, nil
+	}
+	if s.master == 0 {
+		// The pid file is gone or stale but the socket answers: believe
+		// the master's own pid once /proc confirms it.
+		if _, ok := id.check(pl.Master.PID); ok {
+			s.master, s.viaSocket = pl.Master.PID, true
+		}
+	}
+	if s.master != 0 && pl.Master.PID != s.master {
+		s.listErr = fmt.Errorf("master socket %s is answered by pid %d, not by the master %d of the pid file", in.socket, pl.Master.PID, s.master)
+		return s, nil
+	}
+	s.list = &pl
+	return s, nil
+}
+
+func describeProc(pid int) string {
+	pi, err := readProc(pid)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such process"
+	case err != nil:
+		return err.Error()
+	case pi.Zombie:
+		return "a defunct process"
+	}
+	return fmt.Sprintf("executable %s, command line %q", pi.Exe, strings.Join(pi.Argv, " "))
+}
+
+// health reports why s is not a running instance; nil when it is.
+func (in *instance) health(s *state) error {
+	switch {
+	case s.master == 0 && len(s.procs) == 0:
+		return errStopped
+	case s.master == 0:
+		return fmt.Errorf("the haproxy master is gone but %d process(es) of this instance still run (pids %s): the master was killed",
+			len(s.procs), joinInts(s.pids()))
+	case s.list == nil:
+		return fmt.Errorf("haproxy master pid %d does not answer on its socket: %w", s.master, s.listErr)
+	case s.worker() == 0:
+		return fmt.Errorf("haproxy master pid %d has no current worker running", s.master)
+	}
+	return nil
+}
+
+var errStopped = errors.New("haproxy is not running")
+
+func joinInts(ns []int) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ",")
+}
+
+// workerQuery sends cmd to the worker with this pid through the master CLI.
+func (in *instance) workerQuery(ctx context.Context, pid int, cmd string) (string, error) {
+	return Query(ctx, in.socket, fmt.Sprintf("@!%d %s", pid, cmd))
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,66 @@
+package haproxy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Sandbox writes a configuration that listens on loopback ports nobody
+// uses, with an admin stats socket, under dir, for ocf-tester.
+func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+	fe, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("haproxy sandbox: %w", err)
+	}
+	be, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("haproxy sandbox: %w", err)
+	}
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	text := fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend shh-sandbox
+    bind 127.0.0.1:%d
+    default_backend shh-sandbox-be
+backend shh-sandbox-be
+    server s1 127.0.0.1:%d
+`, filepath.Join(dir, "stats.sock"), fe, be)
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		return nil, fmt.Errorf("haproxy sandbox: %w", err)
+	}
+	params := map[string]string{
+		"config":        cfg,
+		"pidfile":       filepath.Join(dir, "haproxy.pid"),
+		"master_socket": filepath.Join(dir, "master.sock"),
+	}
+	return &ocf.Sandbox{Params: params, Cleanup: func() {
+		// Whatever ocf-tester left running is stopped the agent's way.
+		in := &instance{binary: Meta.Parameters[0].Default, configs: []string{cfg},
+			pidfile: params["pidfile"], socket: params["master_socket"], stateDir: dir,
+			log: ocf.NewLogger(ocf.LogConfig{Agent: "haproxy", Stderr: os.Stderr})}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		in.terminate(ctx, time.Second)
+	}}, nil
+}

@@ -1,0 +1,160 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+func (in *instance) start(ctx context.Context) error {
+	c, problems, err := in.checkConfig(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := in.inspect(ctx)
+	if err != nil {
+		return ocf.Generic("%v", err)
+	}
+	if in.health(s) == nil {
+		in.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
+		return nil
+	}
+	if len(s.procs) > 0 {
+		in.log.Warnf("clearing what is left of a previous run before starting: %v", in.health(s))
+		if err := in.terminate(ctx, 0); err != nil {
+			return err
+		}
+	}
+	if err := in.prepare(c); err != nil {
+		return err
+	}
+	logPath := filepath.Join(in.stateDir, "start.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o600)
+	if err != nil {
+		return ocf.Generic("creating %s: %w", logPath, err)
+	}
+	defer logf.Close()
+	argv := in.argv()
+	in.log.Infof("starting %s", strings.Join(argv, " "))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = "/"
+	// A file, not a pipe: the daemonized master must not hold a pipe the
+	// agent waits on.
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	runErr := cmd.Run()
+	out, _ := os.ReadFile(logPath)
+	if runErr != nil {
+		left := in.reapLeftovers(ctx)
+		msg := firstAlert(string(out))
+		if len(problems) > 0 {
+			msg += "; " + describeBindProblems(problems)
+		}
+		if ctx.Err() != nil {
+			return ocf.Generic("haproxy did not start in time (%v)%s: %s", ctx.Err(), left, msg)
+		}
+		return ocf.Generic("haproxy failed to start (%v)%s: %s", runErr, left, msg)
+	}
+	for _, a := range alerts(string(out)) {
+		in.log.Warnf("haproxy: %s", a)
+	}
+	return in.waitReady(ctx)
+}
+
+// prepare creates the runtime directory, the generated configuration and
+// an empty server state file (a fresh start takes the state of the
+// configuration), and clears a stale pid file and socket.
+func (in *instance) prepare(c *Config) error {
+	for _, d := range []string{in.stateDir, filepath.Dir(in.pidfile), filepath.Dir(in.socket)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return ocf.Perm("creating %s: %v", d, err)
+		}
+	}
+	state := in.statePath(c)
+	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, state)), 0o600); err != nil {
+		return ocf.Generic("%v", err)
+	}
+	if c.ServerStateFile == "" {
+		// The format's version line and no server: nothing to restore, and
+		// no warning from haproxy about an empty file.
+		if err := writeFileAtomic(state, []byte("1\n"), 0o600); err != nil {
+			return ocf.Generic("%v", err)
+		}
+	}
+	for _, p := range []string{in.pidfile, in.socket} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return ocf.Generic("removing stale %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// reapLeftovers kills whatever a failed start left; it returns a note for
+// the reason when something had to be killed.
+func (in *instance) reapLeftovers(ctx context.Context) string {
+	s, err := in.inspect(ctx)
+	if err != nil || len(s.procs) == 0 {
+		return ""
+	}
+	kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := in.terminate(kctx, 0); err != nil {
+		return fmt.Sprintf(" (and its processes %s could not be removed: %v)", joinInts(s.pids()), err)
+	}
+	return fmt.Sprintf(" (its processes %s were removed)", joinInts(s.pids()))
+}
+
+// waitReady waits until the master answers on its socket with a worker.
+func (in *instance) waitReady(ctx context.Context) error {
+	var last error
+	for {
+		s, err := in.inspect(ctx)
+		if err == nil {
+			last = in.health(s)
+			if last == nil {
+				in.log.Infof("haproxy started: master pid %d, worker %d", s.master, s.worker())
+				return nil
+			}
+			if errors.Is(last, errStopped) {
+				return ocf.Generic("haproxy exited right after starting; see %s", filepath.Join(in.stateDir, "start.log"))
+			}
+		} else {
+			last = err
+		}
+		if sleep(ctx, pollInterval) != nil {
+			return ocf.Generic("haproxy did not become ready in time: %v", last)
+		}
+	}
+}
+
+// writeFileAtomic writes data to path through a temporary file and rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
