@@ -62,11 +62,8 @@ bench: bench-vip bench-haproxy bench-openstack
 # vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
 # network namespace (root; uses strace and /usr/bin/time).
 .PHONY: bench-vip bench-openstack
-# The third column is the same code built with urfave/cli's docs (and so
-# blackfriday's init) left out, to show what that costs every agent run.
 bench-vip: build
-	$(GO) build -tags urfave_cli_no_docs -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-nodocs ./cmd/stackha
-	$(GO) run ./agents/vip/bench -bin $(BIN) -alt $(BIN)-nodocs -alt-name 'vip (no cli docs)'
+	$(GO) run ./agents/vip/bench -bin $(BIN)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
