@@ -95,11 +95,10 @@ func declare(p *Profile) metadata.Agent {
 		{Name: "auth_path", Type: metadata.String, Default: p.AuthPath, Short: "authenticated call (depth 20)",
 			Long: "The path monitor depth 20 GETs on the service with the token; {project_id} is replaced by the token's project. " +
 				"Empty: depth 20 checks only that keystone issues the token."},
-		// Not declared Unsupported: the runtime's message for those quotes the
-		// value, and this value is a password. NewConfig refuses it.
-		{Name: "os_password", Type: metadata.String, Short: "not supported: use credentials",
-			Long: "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line. " +
-				"Setting it is refused (OCF_ERR_CONFIGURED); put the password in the root-only file named by `credentials`."},
+		// Secret: the runtime's refusal never quotes the value.
+		{Name: "os_password", Type: metadata.String, Short: "not supported: use credentials", Secret: true,
+			Long:        "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
+			Unsupported: "a password must not be stored in the CIB; put it in the root-only file named by `credentials` (and change it: the CIB is copied to every node)."},
 		{Name: "os_username", Type: metadata.String, Short: "not supported: use credentials",
 			Long: "The old openstack-resource-agents took the user here.", Unsupported: "put it in the file named by `credentials`"},
 		{Name: "os_tenant_name", Type: metadata.String, Short: "not supported: use credentials",

@@ -62,9 +62,6 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 		Cloud:       params.String("cloud"),
 		AuthPath:    params.String("auth_path"),
 	}
-	if params.IsSet("os_password") {
-		return nil, ocf.Configured("os_password is set: a password must not be stored in the CIB; put it in the root-only file named by credentials (and change it: the CIB is copied to every node)")
-	}
 	if p.WSGIScript {
 		c.BindHost = params.String("bind_host")
 	}

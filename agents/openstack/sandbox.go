@@ -229,9 +229,6 @@ func RemoveTemplates() {
 	if keystoneTemplate.dir != "" {
 		os.RemoveAll(keystoneTemplate.dir)
 	}
-	if glanceTemplate.dir != "" {
-		os.RemoveAll(glanceTemplate.dir)
-	}
 }
 
 func lastLines(b []byte, n int) string {
@@ -355,12 +352,6 @@ func (g *Glance) Params() map[string]string {
 	}
 }
 
-var glanceTemplate struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 func glanceConf(dir string, port int, db string) string {
 	return fmt.Sprintf(`[DEFAULT]
 bind_host = 127.0.0.1
@@ -385,42 +376,20 @@ config_file = /etc/glance/glance-api-paste.ini
 `, dir, port, db)
 }
 
-// SetupGlance prepares a glance-api in dir on a free port of 127.0.0.1.
-// Root only; the database is made once per process (glance-manage db_sync,
-// about 10 s) and copied.
+// SetupGlance prepares a glance-api in dir on a free port of 127.0.0.1
+// (glance-manage db_sync, a few seconds). Root only.
 func SetupGlance(ctx context.Context, dir string) (*Glance, error) {
 	if os.Geteuid() != 0 {
 		return nil, ocf.Perm("a glance sandbox needs root")
 	}
-	t := &glanceTemplate
-	t.once.Do(func() {
-		t.err = func() error {
-			if _, err := exec.LookPath("glance-manage"); err != nil {
-				return ocf.Installed("glance is not installed (glance-manage: %v)", err)
-			}
-			tdir, err := os.MkdirTemp("", "sho-glance-template-")
-			if err != nil {
-				return err
-			}
-			t.dir = tdir
-			conf := filepath.Join(tdir, "glance-api.conf")
-			if err := os.WriteFile(conf, []byte(glanceConf(tdir, 9292, filepath.Join(tdir, "glance.db"))), 0o640); err != nil {
-				return err
-			}
-			return run(ctx, "glance-manage", "--config-file", conf, "db_sync")
-		}()
-	})
-	if t.err != nil {
-		return nil, fmt.Errorf("glance template: %w", t.err)
+	if _, err := exec.LookPath("glance-manage"); err != nil {
+		return nil, ocf.Installed("glance is not installed (glance-manage: %v)", err)
 	}
 	gdir := filepath.Join(dir, "glance")
 	for _, d := range []string{"images", "staging", "tasks", "lock"} {
 		if err := os.MkdirAll(filepath.Join(gdir, d), 0o750); err != nil {
 			return nil, err
 		}
-	}
-	if err := copyTree(filepath.Join(t.dir, "glance.db"), filepath.Join(gdir, "glance.db")); err != nil {
-		return nil, err
 	}
 	port, err := FreePort()
 	if err != nil {
@@ -429,6 +398,9 @@ func SetupGlance(ctx context.Context, dir string) (*Glance, error) {
 	g := &Glance{Dir: gdir, Config: filepath.Join(gdir, "glance-api.conf"), Port: port,
 		PIDFile: filepath.Join(dir, "run", "glance-api.pid"), LogFile: filepath.Join(dir, "log", "glance-api.log")}
 	if err := os.WriteFile(g.Config, []byte(glanceConf(gdir, port, filepath.Join(gdir, "glance.db"))), 0o640); err != nil {
+		return nil, err
+	}
+	if err := run(ctx, "glance-manage", "--config-file", g.Config, "db_sync"); err != nil {
 		return nil, err
 	}
 	if err := chownTree(gdir, "glance"); err != nil {

@@ -30,7 +30,8 @@ type Systemd interface {
 
 // DialSystemd connects to systemd; a test replaces it.
 var DialSystemd = func(ctx context.Context) (Systemd, error) {
-	conn, err := sdbus.NewSystemConnectionContext(ctx)
+	// the system bus, else (as root) systemd's private socket
+	conn, err := sdbus.NewWithContext(ctx)
 	if err != nil {
 		return nil, err
 	}
