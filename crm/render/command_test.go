@@ -17,12 +17,12 @@ func TestCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name     string
-		args     []string
-		ok       bool
-		stdout   string
-		stderr   string
-		written  bool
+		name    string
+		args    []string
+		ok      bool
+		stdout  string
+		stderr  string
+		written bool
 	}{
 		{"renders", []string{"--topology", "../examples/seed.yaml", "--out", "OUT"}, true, "wrote cluster.crm\nwrote cluster.pcs.sh\nwrote endpoints.sh\nwrote haproxy.cfg\n", "", true},
 		{"short flags", []string{"-t", "../examples/seed.yaml", "-o", "OUT"}, true, "wrote haproxy.cfg", "", true},
