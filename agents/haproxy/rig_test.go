@@ -320,3 +320,33 @@ func serverAdmin(t *testing.T, dump, server string) int {
 	t.Fatalf("server %s not in %q", server, dump)
 	return 0
 }
+
+// waitSessions waits until the frontend holds n sessions (requests in
+// flight), read from the "scur" column of show stat.
+func (r *rig) waitSessions(n int) {
+	r.t.Helper()
+	eventually(r.t, 10*time.Second, fmt.Sprintf("%d sessions on the frontend", n), func() error {
+		out := r.stats("show stat")
+		lines := strings.Split(out, "\n")
+		if len(lines) == 0 {
+			return fmt.Errorf("empty show stat")
+		}
+		cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+		idx := -1
+		for i, c := range cols {
+			if c == "scur" {
+				idx = i
+			}
+		}
+		for _, l := range lines[1:] {
+			f := strings.Split(l, ",")
+			if len(f) > idx && idx >= 0 && f[0] == "shh-fe" && f[1] == "FRONTEND" {
+				if cur, _ := strconv.Atoi(f[idx]); cur >= n {
+					return nil
+				}
+				return fmt.Errorf("scur %s", f[idx])
+			}
+		}
+		return fmt.Errorf("no shh-fe row")
+	})
+}
