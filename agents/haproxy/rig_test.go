@@ -169,12 +169,11 @@ func newRig(t *testing.T) *rig {
 	}
 	r := &rig{t: t, dir: dir, instance: filepath.Base(dir), cfg: filepath.Join(dir, "haproxy.cfg")}
 	r.socket = filepath.Join(dir, "master.sock")
-	if r.fePort, err = freePort(); err != nil {
+	ports, err := freePorts(2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r.fe2Port, err = freePort(); err != nil {
-		t.Fatal(err)
-	}
+	r.fePort, r.fe2Port = ports[0], ports[1]
 	r.be = []*backend{newBackend(t, "s1"), newBackend(t, "s2")}
 	r.env = ocf.MapEnv{
 		"OCF_RESOURCE_INSTANCE":       r.instance,
