@@ -4,6 +4,9 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 VERSION  ?= 0.1.0
 BIN      := bin/stackha
+# urfave_cli_no_docs leaves out the man/markdown generator (and blackfriday's
+# init), which every agent run would otherwise pay for.
+TAGS     ?= urfave_cli_no_docs
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
 MANDIR   := $(PREFIX)/share/man/man7
@@ -11,12 +14,12 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github.com/stackha/stackha/ocf.Commit=$(COMMIT)
 export CGO_ENABLED := 0
 
-.PHONY: all build test check deps lint install uninstall bench demo clean readme
+.PHONY: all build test check deps lint install uninstall bench demo clean readme bench-openstack
 
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
+	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
 
 # Unit tests: no root needed; tests that need root skip and say so.
 test:
@@ -53,14 +56,25 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXEC)/stackha
 	-rmdir $(DESTDIR)$(OCFDIR) $(DESTDIR)$(LIBEXEC) 2>/dev/null
 
-bench: build
-	@echo "no benchmark yet"
+# Every benchmark, each side by side with what stackha replaces (root).
+bench: bench-vip bench-haproxy bench-openstack
+
+# vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
+# network namespace (root; uses strace and /usr/bin/time).
+.PHONY: bench-vip bench-openstack
+bench-vip: build
+	$(GO) run ./agents/vip/bench -bin $(BIN)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
 .PHONY: bench-haproxy
 bench-haproxy: build
 	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+
+# keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
+# token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
+bench-openstack:
+	STACKHA_BENCH=1 $(GO) test -count=1 -run '^TestBenchMonitor$$' -v ./agents/openstack | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS'
 
 clean:
 	rm -rf bin

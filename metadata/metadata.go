@@ -36,6 +36,9 @@ type Parameter struct {
 	// Ignored, when not empty, says why a set value is accepted but has no
 	// effect; the runtime logs a warning with it.
 	Ignored string
+	// Secret marks a value that must never be quoted in a message, an exit
+	// reason or a log line (a password set by mistake in the CIB).
+	Secret bool
 }
 
 // Action declares one action with Pacemaker's advisory timeout.
@@ -57,7 +60,10 @@ type Agent struct {
 	Actions    []Action
 }
 
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+var (
+	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	paramPattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+)
 
 var validActions = map[string]bool{
 	"start": true, "stop": true, "recover": true, "monitor": true, "restart": true,
@@ -79,7 +85,7 @@ func (a *Agent) Check() error {
 	}
 	seen := map[string]bool{}
 	for _, p := range a.Parameters {
-		if !regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`).MatchString(p.Name) {
+		if !paramPattern.MatchString(p.Name) {
 			return fmt.Errorf("agent %s: parameter name %q is not a valid OCF_RESKEY_ suffix", a.Name, p.Name)
 		}
 		if seen[p.Name] {

@@ -85,23 +85,11 @@ var (
 	commands []*cli.Command
 )
 
-// Register adds an agent; call it from the agent package's init. A
-// declaration that fails metadata.Check, a handler for an undeclared action
-// or a duplicate name panics at start-up, where tests catch it.
+// Register adds an agent; call it from the agent package's init. It only
+// records the agent: every process start pays for each init, so the full
+// consistency check (Check) runs in the tests (test/conformance) and when
+// meta-data is rendered. A duplicate name panics at start-up.
 func Register(a *Agent) {
-	if err := a.Meta.Check(); err != nil {
-		panic(err)
-	}
-	for name := range a.Handlers {
-		if _, ok := a.Meta.Action(name); !ok {
-			panic(fmt.Sprintf("agent %s: handler %s has no declared action", a.Meta.Name, name))
-		}
-	}
-	for _, act := range a.Meta.Actions {
-		if _, ok := a.Handlers[act.Name]; !ok && !builtin[act.Name] {
-			panic(fmt.Sprintf("agent %s: declared action %s has no handler", a.Meta.Name, act.Name))
-		}
-	}
 	regMu.Lock()
 	defer regMu.Unlock()
 	for _, n := range append([]string{a.Meta.Name}, a.Aliases...) {
@@ -150,6 +138,26 @@ func Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Check reports the first inconsistency of a registered agent: its
+// declaration (metadata.Agent.Check), a handler without a declared action, a
+// declared action without a handler.
+func (a *Agent) Check() error {
+	if err := a.Meta.Check(); err != nil {
+		return err
+	}
+	for name := range a.Handlers {
+		if _, ok := a.Meta.Action(name); !ok {
+			return fmt.Errorf("agent %s: handler %s has no declared action", a.Meta.Name, name)
+		}
+	}
+	for _, act := range a.Meta.Actions {
+		if _, ok := a.Handlers[act.Name]; !ok && !builtin[act.Name] {
+			return fmt.Errorf("agent %s: declared action %s has no handler", a.Meta.Name, act.Name)
+		}
+	}
+	return nil
 }
 
 // Agents lists the registered agents once each, sorted by name.

@@ -40,3 +40,19 @@ func TestMainArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentCheck(t *testing.T) {
+	a := testAgent()
+	if err := a.Check(); err != nil {
+		t.Fatal(err)
+	}
+	a.Handlers["reload"] = a.Handlers["start"]
+	if err := a.Check(); err == nil || !strings.Contains(err.Error(), "handler reload has no declared action") {
+		t.Fatalf("got %v", err)
+	}
+	a = testAgent()
+	delete(a.Handlers, "stop")
+	if err := a.Check(); err == nil || !strings.Contains(err.Error(), "declared action stop has no handler") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -26,7 +26,10 @@ func testAgent() *Agent {
 				{Name: "flag", Type: metadata.Boolean, Default: "false", Short: "a flag", Long: "A flag."},
 				{Name: "name", Type: metadata.String, Required: true, Unique: true, Short: "a name", Long: "A name."},
 				{Name: "old", Type: metadata.String, Short: "old", Long: "Old.", Unsupported: "never was."},
+				{Name: "unique", Type: metadata.Boolean, Default: "false", Short: "u", Long: "U.", Unsupported: "no clones."},
 				{Name: "noop", Type: metadata.String, Short: "noop", Long: "Noop.", Ignored: "no effect."},
+				{Name: "password", Type: metadata.String, Short: "pw", Long: "Never here.", Unsupported: "use a file.", Secret: true},
+				{Name: "pin", Type: metadata.Integer, Short: "pin", Long: "A secret number.", Secret: true},
 			},
 			Actions: []metadata.Action{
 				{Name: "start", Timeout: 20 * time.Second},
@@ -168,6 +171,10 @@ func TestActions(t *testing.T) {
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_name": ""}, ErrConfigured, "", "required parameter name is not set"},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_old": "1"}, ErrConfigured, "", `parameter old="1" is not supported: never was.`},
 		{[]string{"start"}, MapEnv{"OCF_RESKEY_count": "many"}, ErrConfigured, "", "is not an integer"},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_unique": "no"}, Success, "", ""},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_unique": "true"}, ErrConfigured, "", `parameter unique="true" is not supported: no clones.`},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_password": "hunter2"}, ErrConfigured, "", "parameter password (value not shown) is not supported: use a file."},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_pin": "hunter2"}, ErrConfigured, "", "parameter pin (value not shown): not a valid integer"},
 		// stop with a configuration that never parsed: nothing can run.
 		{[]string{"stop"}, MapEnv{"OCF_RESKEY_count": "many"}, Success, "", ""},
 		// a probe with a broken configuration is "not running", a recurring
@@ -181,6 +188,9 @@ func TestActions(t *testing.T) {
 			code, stdout, stderr := run(t, c.env, c.args...)
 			if code != c.want {
 				t.Fatalf("code = %d, want %d; stderr %q", code, c.want, stderr)
+			}
+			if strings.Contains(stdout+stderr, "hunter2") {
+				t.Fatalf("a secret value is shown: %q", stderr)
 			}
 			if !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
 				t.Fatalf("stdout %q, stderr %q; want %q / %q", stdout, stderr, c.stdout, c.stderr)

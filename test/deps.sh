@@ -4,10 +4,11 @@
 set -euo pipefail
 
 pkgs=(pacemaker corosync crmsh resource-agents haproxy libxml2-utils file groff-base
-      gcc libc6-dev iproute2 procps psmisc util-linux time hyperfine sqlite3 wrk)
+      gcc libc6-dev iproute2 procps psmisc util-linux time hyperfine sqlite3 wrk strace
+      pcs)  # pcs: crm/render's cluster.pcs.sh is run against a CIB file
 # keystone and glance-api: real OpenStack services for the API agents' tests.
 os_pkgs=(keystone python3-openstackclient)
-os_norec=(glance-api)
+os_norec=(glance-api placement-api cinder-api heat-api)
 
 missing=()
 for p in "${pkgs[@]}" "${os_pkgs[@]}" "${os_norec[@]}"; do

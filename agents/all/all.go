@@ -4,4 +4,7 @@ package all
 
 import (
 	_ "github.com/stackha/stackha/agents/haproxy"
+	_ "github.com/stackha/stackha/agents/openstack"
+	_ "github.com/stackha/stackha/agents/vip"
+	_ "github.com/stackha/stackha/crm/render" // stackha render
 )

@@ -60,6 +60,12 @@ func TestEveryAgent(t *testing.T) {
 	for _, name := range ocf.Names() {
 		t.Run(name, func(t *testing.T) {
 			agent := filepath.Join(ocfDir, name)
+			t.Run("declaration", func(t *testing.T) {
+				a, _ := ocf.Lookup(name)
+				if err := a.Check(); err != nil {
+					t.Fatal(err)
+				}
+			})
 			t.Run("meta-data", func(t *testing.T) {
 				require.Command(t, "xmllint")
 				require.File(t, dtd)
@@ -97,7 +103,7 @@ func TestEveryAgent(t *testing.T) {
 				if msg, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(msg)) > 0 {
 					t.Fatalf("groff: %v\n%s", err, msg)
 				}
-				cmd = exec.Command("groff", "-man", "-Tutf8")
+				cmd = exec.Command("groff", "-man", "-Tutf8", "-P-cbou") // plain text: no overstrike bold
 				cmd.Stdin = bytes.NewReader(page)
 				text, _ := cmd.Output()
 				a, _ := ocf.Lookup(name)

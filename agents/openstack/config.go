@@ -1,0 +1,275 @@
+package openstack
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+// Mode is how the service runs.
+type Mode string
+
+// The run modes.
+const (
+	ModeSystemd Mode = "systemd"
+	ModeProcess Mode = "process"
+)
+
+// Config is one resource's parameters, checked and with defaults applied.
+type Config struct {
+	Profile     *Profile
+	Instance    string
+	Mode        Mode
+	Unit        string
+	Binary      string
+	ConfigFile  string
+	ExtraArgs   []string
+	User        string
+	Port        int
+	BindHost    string
+	URL         *url.URL // version document (depth 0)
+	CAFile      string
+	PIDFile     string
+	LogFile     string
+	KeystoneURL string // "" when only the credentials file names it
+	Credentials string
+	Cloud       string
+	AuthPath    string
+}
+
+// NewConfig checks the parameters of one resource. Errors are
+// configuration errors (exit 6): they are the same on every node.
+func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) {
+	c := &Config{
+		Profile:     p,
+		Instance:    instance,
+		Mode:        Mode(params.String("run_mode")),
+		Unit:        params.String("unit"),
+		Binary:      params.String("binary"),
+		ConfigFile:  params.String("config"),
+		User:        params.String("user"),
+		Port:        params.Int("port"),
+		CAFile:      params.String("ca_file"),
+		PIDFile:     params.String("pidfile"),
+		LogFile:     params.String("log_file"),
+		KeystoneURL: params.String("keystone_url"),
+		Credentials: params.String("credentials"),
+		Cloud:       params.String("cloud"),
+		AuthPath:    params.String("auth_path"),
+	}
+	if p.WSGIScript {
+		c.BindHost = params.String("bind_host")
+	}
+	if c.Instance == "" {
+		c.Instance = p.Name
+	}
+	switch c.Mode {
+	case ModeSystemd:
+		if c.Unit == "" {
+			return nil, ocf.Configured("run_mode=systemd needs a unit")
+		}
+	case ModeProcess:
+		if !filepath.IsAbs(c.Binary) {
+			return nil, ocf.Configured("binary %q: want an absolute path", c.Binary)
+		}
+		if c.User == "" {
+			return nil, ocf.Configured("run_mode=process needs a user")
+		}
+	default:
+		return nil, ocf.Configured("run_mode %q: want systemd or process", c.Mode)
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		return nil, ocf.Configured("port %d: want 1 to 65535", c.Port)
+	}
+	if c.BindHost != "" && net.ParseIP(c.BindHost) == nil {
+		return nil, ocf.Configured("bind_host %q: want an IP address", c.BindHost)
+	}
+	args, err := SplitArgs(params.String("extra_args"))
+	if err != nil {
+		return nil, ocf.Configured("extra_args: %v", err)
+	}
+	c.ExtraArgs = args
+	raw := params.String("url")
+	if raw == "" {
+		host := "127.0.0.1"
+		if ip := net.ParseIP(c.BindHost); ip != nil && !ip.IsUnspecified() {
+			host = c.BindHost
+		}
+		raw = "http://" + net.JoinHostPort(host, strconv.Itoa(c.Port)) + p.VersionPath
+	}
+	if c.URL, err = parseHTTPURL(raw); err != nil {
+		return nil, ocf.Configured("url: %v", err)
+	}
+	if c.KeystoneURL != "" {
+		if _, err := parseHTTPURL(c.KeystoneURL); err != nil {
+			return nil, ocf.Configured("keystone_url: %v", err)
+		}
+	}
+	if c.AuthPath != "" && !strings.HasPrefix(c.AuthPath, "/") {
+		return nil, ocf.Configured("auth_path %q: want a path starting with /", c.AuthPath)
+	}
+	for _, f := range []struct{ name, v string }{{"config", c.ConfigFile}, {"ca_file", c.CAFile},
+		{"pidfile", c.PIDFile}, {"log_file", c.LogFile}, {"credentials", c.Credentials}} {
+		if f.v != "" && !filepath.IsAbs(f.v) {
+			return nil, ocf.Configured("%s %q: want an absolute path", f.name, f.v)
+		}
+	}
+	if p.ConfigDirEnv != "" && c.ConfigFile != "" && filepath.Base(c.ConfigFile) != filepath.Base(p.Config) {
+		return nil, ocf.Configured("config %s: %s reads only %s in the directory named by %s; name the file %s",
+			c.ConfigFile, filepath.Base(p.Binary), filepath.Base(p.Config), p.ConfigDirEnv, filepath.Base(p.Config))
+	}
+	if c.PIDFile == "" {
+		c.PIDFile = filepath.Join("/run/stackha", c.Instance, p.Name+".pid")
+	}
+	if c.LogFile == "" {
+		c.LogFile = filepath.Join("/var/log/stackha", c.Instance+".log")
+	}
+	return c, nil
+}
+
+// parseHTTPURL accepts an absolute http or https URL with a host.
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL", raw)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q: a URL must not carry credentials", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: bad port %q", raw, p)
+		}
+	}
+	return u, nil
+}
+
+// serviceBase is the scheme and host of the service's url: where depth 20's
+// authenticated path is asked.
+func (c *Config) serviceBase() string {
+	return c.URL.Scheme + "://" + c.URL.Host
+}
+
+// keystoneV3 is the keystone endpoint to get a token from: keystone_url,
+// else the credentials' auth_url, else (for keystone itself) its own url.
+func (c *Config) keystoneV3(fromCreds string) (string, error) {
+	raw := c.KeystoneURL
+	if raw == "" {
+		raw = fromCreds
+	}
+	if raw == "" && c.Profile.Name == "keystone" {
+		raw = c.serviceBase()
+	}
+	if raw == "" {
+		return "", ocf.Configured("monitor depth 20 needs keystone_url (or auth_url in the credentials file)")
+	}
+	u, err := parseHTTPURL(raw)
+	if err != nil {
+		return "", ocf.Configured("keystone url: %v", err)
+	}
+	s := strings.TrimRight(u.String(), "/")
+	if !strings.HasSuffix(s, "/v3") {
+		s += "/v3"
+	}
+	return s, nil
+}
+
+// argv is the program and arguments run_mode=process starts.
+func (c *Config) argv() []string {
+	argv := []string{c.Binary}
+	if c.Profile.WSGIScript {
+		if c.BindHost != "" {
+			argv = append(argv, "--host", c.BindHost)
+		}
+		argv = append(argv, "--port", strconv.Itoa(c.Port), "--")
+	}
+	if c.ConfigFile != "" && c.Profile.ConfigDirEnv == "" {
+		argv = append(argv, "--config-file", c.ConfigFile)
+	}
+	return append(argv, c.ExtraArgs...)
+}
+
+// env is the service's environment beyond the fixed minimum: where a
+// program that takes no --config-file finds its configuration.
+func (c *Config) env() []string {
+	if c.Profile.ConfigDirEnv != "" && c.ConfigFile != "" {
+		return []string{c.Profile.ConfigDirEnv + "=" + filepath.Dir(c.ConfigFile)}
+	}
+	return nil
+}
+
+// SplitArgs splits s into arguments the way a shell splits words, without
+// any expansion: white space separates, single quotes keep everything,
+// double quotes keep everything but a backslash-escaped " or \, and a
+// backslash outside quotes escapes the next character.
+func SplitArgs(s string) ([]string, error) {
+	var (
+		out   []string
+		cur   strings.Builder
+		inArg bool
+		quote rune
+		esc   bool
+	)
+	for _, r := range s {
+		if r == 0 {
+			return nil, fmt.Errorf("a NUL byte cannot be part of an argument")
+		}
+		switch {
+		case esc:
+			if quote == '"' && r != '"' && r != '\\' {
+				cur.WriteRune('\\')
+			}
+			cur.WriteRune(r)
+			esc = false
+		case quote == '\'':
+			if r == '\'' {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case quote == '"':
+			switch r {
+			case '"':
+				quote = 0
+			case '\\':
+				esc = true
+			default:
+				cur.WriteRune(r)
+			}
+		case r == '\\':
+			esc, inArg = true, true
+		case r == '\'' || r == '"':
+			quote, inArg = r, true
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			if inArg {
+				out = append(out, cur.String())
+				cur.Reset()
+				inArg = false
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if esc {
+		return nil, fmt.Errorf("%q ends with a lone backslash", s)
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("%q has an unclosed %c quote", s, quote)
+	}
+	if inArg {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

@@ -1,0 +1,291 @@
+package openstack
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+func newConfig(t *testing.T, name string, values map[string]string) (*Config, error) {
+	t.Helper()
+	p, ok := profile(name)
+	if !ok {
+		t.Fatalf("no profile %s", name)
+	}
+	meta := declare(p)
+	params, err := ocf.NewParams(&meta, values)
+	if err != nil {
+		return nil, err
+	}
+	return NewConfig(p, params, "res1")
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cases := []struct {
+		agent  string
+		params map[string]string
+		url    string
+		argv   string
+		pid    string
+	}{
+		{"keystone", nil, "http://127.0.0.1:5000/",
+			"/usr/bin/keystone-wsgi-public --port 5000 -- --config-file /etc/keystone/keystone.conf", "/run/stackha/res1/keystone.pid"},
+		{"keystone", map[string]string{"port": "35001", "bind_host": "192.0.2.10", "extra_args": `--debug "--log-file /tmp/a b"`},
+			"http://192.0.2.10:35001/",
+			"/usr/bin/keystone-wsgi-public --host 192.0.2.10 --port 35001 -- --config-file /etc/keystone/keystone.conf --debug --log-file /tmp/a b", ""},
+		{"glance-api", nil, "http://127.0.0.1:9292/", "/usr/bin/glance-api --config-file /etc/glance/glance-api.conf", ""},
+		{"keystone", map[string]string{"bind_host": "2001:db8::5"}, "http://[2001:db8::5]:5000/", "", ""},
+		{"keystone", map[string]string{"bind_host": "0.0.0.0"}, "http://127.0.0.1:5000/", "", ""},
+		{"glance-registry", nil, "http://127.0.0.1:9191/healthcheck", "", ""},
+		{"nova-api", nil, "http://127.0.0.1:8774/", "/usr/bin/nova-api --config-file /etc/nova/nova.conf", ""},
+		{"nova-metadata", nil, "http://127.0.0.1:8775/", "/usr/bin/nova-metadata-wsgi --port 8775 --", ""},
+		{"cinder-api", nil, "http://127.0.0.1:8776/", "", ""},
+		{"neutron-server", map[string]string{"extra_args": "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"}, "http://127.0.0.1:9696/",
+			"/usr/bin/neutron-server --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini", ""},
+		{"quantum-server", nil, "http://127.0.0.1:9696/", "", ""},
+		{"placement-api", nil, "http://127.0.0.1:8778/", "/usr/bin/placement-api --port 8778 --", ""},
+		{"heat-api", map[string]string{"url": "https://192.0.2.5:8004/"}, "https://192.0.2.5:8004/", "", ""},
+	}
+	for _, tc := range cases {
+		c, err := newConfig(t, tc.agent, tc.params)
+		if err != nil {
+			t.Errorf("%s %v: %v", tc.agent, tc.params, err)
+			continue
+		}
+		if c.URL.String() != tc.url {
+			t.Errorf("%s: url %s, want %s", tc.agent, c.URL, tc.url)
+		}
+		if tc.argv != "" && strings.Join(c.argv(), " ") != tc.argv {
+			t.Errorf("%s: argv\n got %s\nwant %s", tc.agent, strings.Join(c.argv(), " "), tc.argv)
+		}
+		if tc.pid != "" && c.PIDFile != tc.pid {
+			t.Errorf("%s: pidfile %s, want %s", tc.agent, c.PIDFile, tc.pid)
+		}
+		if c.Mode != ModeSystemd {
+			t.Errorf("%s: default mode %s", tc.agent, c.Mode)
+		}
+	}
+}
+
+// TestConfigRefused: each bad parameter is exit 6 with a reason naming it.
+func TestConfigRefused(t *testing.T) {
+	cases := []struct {
+		params map[string]string
+		reason string
+		agent  string // keystone when empty
+	}{
+		{map[string]string{"run_mode": "docker"}, `run_mode "docker"`, ""},
+		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want an absolute path", ""},
+		{map[string]string{"port": "0"}, "port 0", ""},
+		{map[string]string{"port": "70000"}, "port 70000", ""},
+		{map[string]string{"port": "http"}, "not an integer", ""},
+		{map[string]string{"url": "ftp://127.0.0.1/"}, "want an http:// or https:// URL", ""},
+		{map[string]string{"url": "http:///"}, "has no host", ""},
+		{map[string]string{"url": "http://admin:secret@127.0.0.1/"}, "must not carry credentials", ""},
+		{map[string]string{"url": "http://127.0.0.1:99999/"}, "bad port", ""},
+		{map[string]string{"keystone_url": "127.0.0.1:5000"}, "keystone_url", ""},
+		{map[string]string{"extra_args": `--debug "unclosed`}, "unclosed", ""},
+		{map[string]string{"bind_host": "localhost"}, "want an IP address", ""},
+		{map[string]string{"credentials": "admin.rc"}, "credentials", ""},
+		{map[string]string{"auth_path": "v3/projects"}, "auth_path", ""},
+		{map[string]string{"os_password": "hunter2"}, "must not be stored in the CIB", ""},
+		{map[string]string{"config": "/etc/placement/api.conf"}, "name the file placement.conf", "placement-api"},
+		{map[string]string{"os_auth_url": "http://127.0.0.1:35357/v2.0"}, "keystone v2.0 is gone", ""},
+	}
+	for _, tc := range cases {
+		agent := tc.agent
+		if agent == "" {
+			agent = "keystone"
+		}
+		_, err := newConfig(t, agent, tc.params)
+		if err == nil {
+			t.Errorf("%v: accepted", tc.params)
+			continue
+		}
+		if ocf.CodeOf(err) != ocf.ErrConfigured || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("%v: %v (%s), want exit 6 with %q", tc.params, err, ocf.CodeOf(err), tc.reason)
+		}
+		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "secret@") {
+			t.Errorf("%v: the error repeats a secret: %v", tc.params, err)
+		}
+	}
+}
+
+func TestKeystoneV3(t *testing.T) {
+	cases := []struct {
+		agent, param, creds, want string
+	}{
+		{"keystone", "", "", "http://127.0.0.1:5000/v3"},
+		{"keystone", "http://192.0.2.10:5000/", "", "http://192.0.2.10:5000/v3"},
+		{"glance-api", "", "http://192.0.2.10:5000/v3/", "http://192.0.2.10:5000/v3"},
+		{"glance-api", "http://192.0.2.11:5000/v3", "http://192.0.2.10:5000/v3", "http://192.0.2.11:5000/v3"},
+		{"glance-api", "", "", ""},
+	}
+	for _, tc := range cases {
+		c, err := newConfig(t, tc.agent, map[string]string{"keystone_url": tc.param})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.keystoneV3(tc.creds)
+		if tc.want == "" {
+			if ocf.CodeOf(err) != ocf.ErrConfigured {
+				t.Errorf("%s without a keystone url: %q, %v", tc.agent, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s %q %q: %q, %v; want %q", tc.agent, tc.param, tc.creds, got, err, tc.want)
+		}
+	}
+}
+
+func TestSplitArgs(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+		err  string
+	}{
+		{"", nil, ""},
+		{"  ", nil, ""},
+		{"--debug", []string{"--debug"}, ""},
+		{"a  b\tc\nd", []string{"a", "b", "c", "d"}, ""},
+		{`'a b' "c d"`, []string{"a b", "c d"}, ""},
+		{`x'y z'w`, []string{"xy zw"}, ""},
+		{`""`, []string{""}, ""},
+		{`a\ b`, []string{"a b"}, ""},
+		{`"a \"q\" \\ \n"`, []string{`a "q" \ \n`}, ""},
+		{`'$(rm -rf /)' ; |`, []string{"$(rm -rf /)", ";", "|"}, ""},
+		{`"open`, nil, "unclosed"},
+		{`'open`, nil, "unclosed"},
+		{`trailing\`, nil, "lone backslash"},
+		{"nul\x00byte", nil, "NUL"},
+	}
+	for _, tc := range cases {
+		got, err := SplitArgs(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("SplitArgs(%q) = %q, %v; want error %q", tc.in, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, "\x00") != strings.Join(tc.want, "\x00") || len(got) != len(tc.want) {
+			t.Errorf("SplitArgs(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// FuzzSplitArgs checks SplitArgs against the shell it imitates: for input
+// without expansions, sh's word splitting gives the same words.
+func FuzzSplitArgs(f *testing.F) {
+	for _, s := range []string{"--debug", `'a b' "c d"`, `a\ b`, `"x\"y"`, "a\tb", `"\\"`, `'\'`} {
+		f.Add(s)
+	}
+	sh, _ := exec.LookPath("sh")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := SplitArgs(s)
+		if err != nil {
+			return
+		}
+		for _, a := range got {
+			if strings.ContainsRune(a, 0) {
+				t.Fatalf("argument with a NUL from %q", s)
+			}
+		}
+		if sh == "" || strings.ContainsAny(s, "$`*?[]{}~#;&|<>()!\x00\r") || !isPrintable(s) {
+			return
+		}
+		out, err := exec.Command(sh, "-c", `for a in `+s+`; do printf '%s\0' "$a"; done`).Output()
+		if err != nil {
+			return
+		}
+		var want []string
+		if len(out) > 0 {
+			want = strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Fatalf("SplitArgs(%q) = %q, sh splits %q", s, got, want)
+		}
+	})
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// TestMetaDataEveryAgent renders every agent's meta-data and checks that
+// the profile shows in it.
+func TestMetaDataEveryAgent(t *testing.T) {
+	for _, p := range Profiles {
+		meta := declare(p)
+		b, err := meta.XML()
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		for _, want := range []string{`name="` + p.Name + `"`, `default="` + p.Unit + `"`, `default="` + p.Binary + `"`, `depth="20"`} {
+			if !bytes.Contains(b, []byte(want)) {
+				t.Errorf("%s meta-data lacks %s", p.Name, want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join("testdata", "versions", p.Name+".txt")); err != nil {
+			if _, err := os.Stat(filepath.Join("testdata", "reference", p.Name+".txt")); err != nil {
+				t.Errorf("%s has no version document in testdata", p.Name)
+			}
+		}
+	}
+}
+
+// TestConfigEnv: a program that takes no --config-file learns its
+// configuration directory from its environment.
+func TestConfigEnv(t *testing.T) {
+	cases := []struct{ agent, config, env string }{
+		{"placement-api", "/srv/pl/placement.conf", "OS_PLACEMENT_CONFIG_DIR=/srv/pl"},
+		{"nova-metadata", "", "OS_NOVA_CONFIG_DIR=/etc/nova"},
+		{"keystone", "/srv/ks/keystone.conf", ""},
+		{"glance-api", "", ""},
+	}
+	for _, tc := range cases {
+		c, err := newConfig(t, tc.agent, map[string]string{"config": tc.config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.env(), " "); got != tc.env {
+			t.Errorf("%s: env %q, want %q", tc.agent, got, tc.env)
+		}
+		if tc.env != "" && strings.Contains(strings.Join(c.argv(), " "), "--config-file") {
+			t.Errorf("%s: argv %q passes --config-file to a program that ignores it", tc.agent, c.argv())
+		}
+	}
+}
+
+// FuzzParseHTTPURL: an accepted url is http(s) with a host, a valid port if
+// any, and no user information.
+func FuzzParseHTTPURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:5000/", "https://[2001:db8::1]:8776/v3", "http://a:b@h/", "ftp://x", "http://h:0/", "//h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := parseHTTPURL(s)
+		if err != nil {
+			return
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
+			t.Fatalf("accepted %q: %#v", s, u)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("accepted %q with port %q", s, p)
+			}
+		}
+	})
+}

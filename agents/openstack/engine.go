@@ -1,0 +1,155 @@
+package openstack
+
+import (
+	"context"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+// service is one way of running the service: a systemd unit or a process.
+type service interface {
+	// installed reports (exit 5) what is missing on this node to run it.
+	installed(ctx context.Context) error
+	// validate checks, beyond installed, what start needs on this node.
+	validate(ctx context.Context) error
+	// running reports whether it runs; an error is a failed state.
+	running(ctx context.Context) (bool, error)
+	start(ctx context.Context) error
+	// died reports whether it ended after start, and how.
+	died(ctx context.Context) (bool, string)
+	// diagnosis says what to look at after a failed start.
+	diagnosis() string
+	stop(ctx context.Context) error
+	close()
+}
+
+func newService(c *Config, log *ocf.Logger) service {
+	if c.Mode == ModeSystemd {
+		return &unitService{c: c, log: log}
+	}
+	return &processService{c: c, log: log}
+}
+
+func (p *processService) close() {}
+
+// startPoll is how often start checks whether the service answers, and
+// startAttempt bounds one check while starting.
+const (
+	startPoll    = 250 * time.Millisecond
+	startAttempt = 3 * time.Second
+)
+
+func validate(ctx context.Context, r *ocf.Request, c *Config) error {
+	svc := newService(c, r.Log)
+	defer svc.close()
+	if c.Credentials != "" {
+		if _, err := LoadCredentials(c.Credentials, c.Cloud); err != nil {
+			return err
+		}
+	}
+	if c.CAFile != "" {
+		if _, err := newClient(c.CAFile); err != nil {
+			return err
+		}
+	}
+	if err := svc.installed(ctx); err != nil {
+		return err
+	}
+	return svc.validate(ctx)
+}
+
+func start(ctx context.Context, r *ocf.Request, c *Config) error {
+	if err := validate(ctx, r, c); err != nil {
+		return err
+	}
+	client, err := newClient(c.CAFile)
+	if err != nil {
+		return err
+	}
+	svc := newService(c, r.Log)
+	defer svc.close()
+	up, err := svc.running(ctx)
+	if err != nil {
+		r.Log.Warnf("before start: %v", err)
+	}
+	if !up {
+		if c.Mode == ModeProcess {
+			// Something we did not start answering at our url (the
+			// distribution's own unit, say) would pass for ours.
+			probe, cancel := context.WithTimeout(ctx, time.Second)
+			err := checkVersions(probe, client, c)
+			cancel()
+			if err == nil {
+				return ocf.Generic("a %s not started by this agent already answers at %s: stop it (the distribution's own unit?) or use run_mode=systemd", c.Profile.Name, c.URL)
+			}
+		}
+		if err := svc.start(ctx); err != nil {
+			return err
+		}
+	} else {
+		r.Log.Infof("already running; waiting for it to answer")
+	}
+	t0 := time.Now()
+	var last error
+	for {
+		if dead, why := svc.died(ctx); dead {
+			return ocf.Generic("%s ended while starting (%s); %s", c.Profile.Name, why, svc.diagnosis())
+		}
+		attempt, cancel := context.WithTimeout(ctx, startAttempt)
+		last = checkVersions(attempt, client, c)
+		cancel()
+		if last == nil {
+			r.Log.Infof("%s answers at %s after %s", c.Profile.Name, c.URL, time.Since(t0).Round(time.Millisecond))
+			return nil
+		}
+		r.Log.Debugf("not answering yet: %v", last)
+		select {
+		case <-ctx.Done():
+			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis())
+		case <-time.After(startPoll):
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*reserve {
+			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis())
+		}
+	}
+}
+
+func stop(ctx context.Context, r *ocf.Request, c *Config) error {
+	svc := newService(c, r.Log)
+	defer svc.close()
+	return svc.stop(ctx)
+}
+
+func monitor(ctx context.Context, r *ocf.Request, c *Config) error {
+	svc := newService(c, r.Log)
+	defer svc.close()
+	if us, ok := svc.(*unitService); ok {
+		if err := us.installed(ctx); err != nil {
+			// A unit that is not installed is not running; a node without
+			// systemd is not installed, except to a probe.
+			if r.Probe() || (ocf.CodeOf(err) == ocf.ErrInstalled && us.sd != nil) {
+				return ocf.Stopped("%v", err)
+			}
+			return err
+		}
+	}
+	up, err := svc.running(ctx)
+	if err != nil {
+		return err
+	}
+	if !up {
+		return ocf.Stopped("%s is not running", c.Profile.Name)
+	}
+	client, err := newClient(c.CAFile)
+	if err != nil {
+		return err
+	}
+	if err := checkVersions(ctx, client, c); err != nil {
+		return err
+	}
+	if r.CheckLevel >= 20 {
+		return checkAuthenticated(ctx, client, c, r.Log)
+	}
+	return nil
+}

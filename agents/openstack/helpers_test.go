@@ -1,0 +1,96 @@
+package openstack
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+var update = flag.Bool("update", false, "rewrite the recorded version documents in testdata from the real services")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	RemoveTemplates()
+	os.Exit(code)
+}
+
+// result is one action run through the real runtime.
+type result struct {
+	code   ocf.Code
+	stderr string
+	stdout string
+}
+
+func (r result) reason() string {
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if s, ok := strings.CutPrefix(l, "ocf-exit-reason:"); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// runAgent runs one action of an agent through ocf.Run, as Pacemaker would:
+// parameters as OCF_RESKEY_*, the operation's timeout in ms, the check
+// level, and the agent's log in logFile (with debug lines) when set.
+type runOpts struct {
+	timeoutMS  int
+	intervalMS int
+	depth      int
+	logFile    string
+}
+
+func runAgent(t *testing.T, name, action string, params map[string]string, o runOpts) result {
+	t.Helper()
+	a, ok := ocf.Lookup(name)
+	if !ok {
+		t.Fatalf("agent %s is not registered", name)
+	}
+	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": "sho-test", "HA_LOGFACILITY": "none"}
+	for k, v := range params {
+		env["OCF_RESKEY_"+k] = v
+	}
+	if o.timeoutMS > 0 {
+		env["OCF_RESKEY_CRM_meta_timeout"] = strconv.Itoa(o.timeoutMS)
+	}
+	if o.intervalMS > 0 {
+		env["OCF_RESKEY_CRM_meta_interval"] = strconv.Itoa(o.intervalMS)
+	}
+	if o.depth > 0 {
+		env["OCF_CHECK_LEVEL"] = strconv.Itoa(o.depth)
+	}
+	if o.logFile != "" {
+		env["HA_LOGFILE"] = o.logFile
+		env["HA_debug"] = "1"
+	}
+	var out, errb bytes.Buffer
+	code := ocf.Run(a, name, []string{action}, env, ocf.Streams{Stdout: &out, Stderr: &errb})
+	return result{code: code, stderr: errb.String(), stdout: out.String()}
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func wantCode(t *testing.T, what string, r result, code ocf.Code, reasonHas ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("%s: exit %d (%s), want %d (%s); stderr:\n%s", what, r.code, r.code, code, code, r.stderr)
+	}
+	for _, s := range reasonHas {
+		if !strings.Contains(r.reason(), s) {
+			t.Fatalf("%s: reason %q lacks %q; stderr:\n%s", what, r.reason(), s, r.stderr)
+		}
+	}
+}

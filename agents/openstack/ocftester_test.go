@@ -1,0 +1,85 @@
+package openstack
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/test/require"
+)
+
+// buildAgent compiles stackha into a directory everyone can read (ocf-tester
+// runs meta-data as nobody) and links the agent's name to it.
+func buildAgent(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sho-ocft-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "stackha")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/stackha/stackha/cmd/stackha")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	link := filepath.Join(dir, name)
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+// TestOCFTester runs resource-agents' ocf-tester on the keystone and
+// glance-api agents, each driving a real service in run_mode=process.
+func TestOCFTester(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "ocf-tester", "go")
+	for _, name := range []string{"keystone", "glance-api"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			dir := t.TempDir()
+			var params map[string]string
+			switch name {
+			case "keystone":
+				require.Command(t, "keystone-manage")
+				k, err := SetupKeystone(ctx, dir, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				params = k.Params()
+			case "glance-api":
+				require.Command(t, "glance-manage")
+				g, err := SetupGlance(ctx, dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				params = g.Params()
+			}
+			t.Cleanup(func() { cleanupProcess(name, params) })
+			agent := buildAgent(t, name)
+			args := []string{"-n", "sho-" + name}
+			var keys []string
+			for k := range params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				args = append(args, "-o", k+"="+params[k])
+			}
+			args = append(args, agent)
+			out, err := exec.CommandContext(ctx, "ocf-tester", args...).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "passed all tests") {
+				t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			t.Logf("%s", strings.TrimSpace(string(out)))
+		})
+	}
+}

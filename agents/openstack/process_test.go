@@ -1,0 +1,329 @@
+package openstack
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/test/require"
+)
+
+// fakeProfile is a service played by this test binary (TestHelperService):
+// no configuration file, so the agent's argv is the binary and extra_args.
+var fakeProfile = &Profile{
+	Name: "sho-fake-api", Title: "a fake API service for tests", Port: 1, Unit: "sho-fake.service",
+	Binary: "/nonexistent", User: "root", VersionPath: "/",
+}
+
+func init() { ocf.Register(NewAgent(fakeProfile)) }
+
+// TestHelperService is not a test: run by the agent with arguments after
+// "--", it plays an API service.
+//
+//	serve PORT         answer the version document
+//	die                print a few lines, exit 3
+//	hang PORT          accept connections, never answer
+//	stubborn PORT      serve, and ignore SIGTERM
+//	fork PORT          serve, with a worker (stubborn) in the same session
+func TestHelperService(t *testing.T) {
+	args := flag.Args()
+	if len(args) == 0 {
+		return
+	}
+	serve := func(port string, answer bool) {
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper: listen:", err)
+			os.Exit(4)
+		}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !answer {
+				select {}
+			}
+			w.WriteHeader(300)
+			fmt.Fprint(w, keystoneDoc)
+		})
+		http.Serve(l, h)
+	}
+	switch args[0] {
+	case "serve":
+		serve(args[1], true)
+	case "hang":
+		serve(args[1], false)
+	case "die":
+		fmt.Println("helper: loading configuration")
+		fmt.Fprintln(os.Stderr, "helper: fatal: cannot connect to the database at sqlite:///nowhere")
+		os.Exit(3)
+	case "stubborn":
+		signal.Ignore(syscall.SIGTERM)
+		serve(args[1], true)
+	case "fork":
+		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
+		w.Stdout, w.Stderr = os.Stdout, os.Stderr
+		if err := w.Start(); err != nil {
+			os.Exit(5)
+		}
+		fmt.Printf("helper: worker %d\n", w.Process.Pid)
+		serve(args[1], true)
+	case "worker":
+		signal.Ignore(syscall.SIGTERM)
+		select {}
+	case "fork-group":
+		// a worker that moves to a process group of its own, in our session
+		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
+		w.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := w.Start(); err != nil {
+			os.Exit(5)
+		}
+		serve(args[1], true)
+	}
+	os.Exit(0)
+}
+
+// fakeParams runs the helper in mode on a free port, its files in dir.
+func fakeParams(t *testing.T, dir, mode string) (map[string]string, int) {
+	t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"run_mode": "process", "binary": self, "user": "root",
+		"extra_args": fmt.Sprintf("-test.run=^TestHelperService$ -- %s %d", mode, port),
+		"url":        fmt.Sprintf("http://127.0.0.1:%d/", port),
+		"pidfile":    filepath.Join(dir, "run", "fake.pid"),
+		"log_file":   filepath.Join(dir, "log", "fake.log"),
+	}, port
+}
+
+// TestProcessMode drives run_mode=process with the helper service: the
+// pidfile and its record, stop by verified pid (SIGTERM, then SIGKILL),
+// a death at start, a service that never answers, and pids that are not
+// ours.
+func TestProcessMode(t *testing.T) {
+	require.Root(t) // the agent sets the child's credentials
+	const name = "sho-fake-api"
+	op := runOpts{timeoutMS: 10000}
+	mon := runOpts{timeoutMS: 5000, intervalMS: 10000}
+
+	t.Run("start monitor stop", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.NotRunning)
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		rec, err := os.ReadFile(p["pidfile"] + ".stackha")
+		if err != nil || !strings.Contains(string(rec), `"pid":`+strconv.Itoa(pid)) {
+			t.Fatalf("record: %v %s", err, rec)
+		}
+		st, _ := readStat(pid)
+		if st.SID != pid {
+			t.Errorf("pid %d is not in a session of its own (sid %d)", pid, st.SID)
+		}
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if strings.Contains(string(env), "OCF_") {
+			t.Errorf("the service inherited the agent's environment: %q", env)
+		}
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.Success)
+		wantCode(t, "start again", runAgent(t, name, "start", p, op), ocf.Success)
+		if pidOf(t, p["pidfile"]) != pid {
+			t.Error("start on a running service started another")
+		}
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+		if _, ok := alive(pid); ok {
+			t.Errorf("pid %d runs after stop", pid)
+		}
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
+		wantCode(t, "stop again", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	t.Run("killed behind our back", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		syscall.Kill(pid, syscall.SIGKILL)
+		waitDead(t, pid)
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	t.Run("dies at start", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "die")
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.ErrGeneric,
+			"ended while starting (exit status 3)", "cannot connect to the database at sqlite:///nowhere")
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	t.Run("never answers at start", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "hang")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		t0 := time.Now()
+		wantCode(t, "start", runAgent(t, name, "start", p, runOpts{timeoutMS: 4000}), ocf.ErrGeneric,
+			"did not answer within", "no answer in")
+		if took := time.Since(t0); took >= 4*time.Second {
+			t.Errorf("start took %s, its timeout is 4 s", took)
+		}
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1500, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	t.Run("ignores SIGTERM", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "stubborn")
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
+		if _, ok := alive(pid); ok {
+			t.Errorf("pid %d survived stop", pid)
+		}
+	})
+
+	t.Run("worker in the session", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "fork")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		procs := waitSession(t, pid, 2)
+		// the leader dies alone: its worker is left behind
+		syscall.Kill(pid, syscall.SIGKILL)
+		waitDead(t, pid)
+		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
+		for _, q := range procs {
+			if _, ok := alive(q); ok {
+				t.Errorf("pid %d of the session survived stop", q)
+			}
+		}
+	})
+
+	t.Run("worker in a process group of its own", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "fork-group")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		procs := waitSession(t, pidOf(t, p["pidfile"]), 2)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
+		for _, q := range procs {
+			if _, ok := alive(q); ok {
+				t.Errorf("pid %d of the session survived stop", q)
+			}
+		}
+	})
+
+	t.Run("pid not ours", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		other := exec.Command("sleep", "60")
+		other.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { other.Process.Kill(); other.Wait() }()
+		pid := other.Process.Pid
+		st, _ := readStat(pid)
+		os.MkdirAll(filepath.Dir(p["pidfile"]), 0o755)
+		cases := map[string]string{
+			"no record":           "",
+			"other start time":    fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid, st.StartTime+1),
+			"not its own session": fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, os.Getpid(), mustStat(t, os.Getpid()).StartTime),
+			"record of another":   fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid+1, st.StartTime),
+			"garbage in the rec":  "{",
+		}
+		for what, rec := range cases {
+			pid := pid
+			if what == "not its own session" {
+				pid = os.Getpid() // the test itself: right start time, but no session of its own
+				if st := mustStat(t, pid); st.SID == pid || st.PGID == pid {
+					continue // run as a session leader: this case would not be "not ours"
+				}
+			}
+			os.WriteFile(p["pidfile"], []byte(strconv.Itoa(pid)+"\n"), 0o644)
+			os.Remove(p["pidfile"] + ".stackha")
+			if rec != "" {
+				os.WriteFile(p["pidfile"]+".stackha", []byte(rec), 0o644)
+			}
+			wantCode(t, what+": monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
+			wantCode(t, what+": stop", runAgent(t, name, "stop", p, op), ocf.Success)
+			if _, ok := alive(pid); !ok {
+				t.Fatalf("%s: stop signalled pid %d, which is not ours", what, pid)
+			}
+		}
+	})
+
+	t.Run("someone else answers at the url", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		p["url"] = versionServer(t, 300, keystoneDoc)
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.ErrGeneric, "not started by this agent already answers at")
+		if _, err := os.Stat(p["pidfile"]); !os.IsNotExist(err) {
+			t.Errorf("start left a pidfile: %v", err)
+		}
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	t.Run("not installed", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "serve")
+		p["binary"] = "/nonexistent/sho-api"
+		wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.NotRunning)
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.ErrInstalled, "/nonexistent/sho-api")
+		wantCode(t, "validate-all", runAgent(t, name, "validate-all", p, op), ocf.ErrInstalled)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+		q, _ := fakeParams(t, dir, "serve")
+		q["user"] = "sho-no-such-user"
+		wantCode(t, "start as a missing user", runAgent(t, name, "start", q, op), ocf.ErrInstalled, "sho-no-such-user")
+	})
+}
+
+func waitDead(t *testing.T, pid int) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if _, ok := alive(pid); !ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("pid %d does not die", pid)
+}
+
+func waitSession(t *testing.T, sid, n int) []int {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		if ps := sessionPIDs(t, sid); len(ps) >= n {
+			return ps
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("session %d never had %d processes: %v", sid, n, sessionPIDs(t, sid))
+	return nil
+}
+
+func mustStat(t *testing.T, pid int) procStat {
+	t.Helper()
+	st, err := readStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

@@ -1,0 +1,421 @@
+package openstack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/test/require"
+)
+
+// sessionPIDs lists the live processes of session sid.
+func sessionPIDs(t *testing.T, sid int) []int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := alive(pid); ok && st.SID == sid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func pidOf(t *testing.T, pidfile string) int {
+	t.Helper()
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatalf("pidfile: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("pidfile %s: %q", pidfile, b)
+	}
+	return pid
+}
+
+func uidOf(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+			return strings.Fields(v)[0]
+		}
+	}
+	return ""
+}
+
+// record fetches a document from a real service and compares it with (or,
+// with -update, writes it to) testdata/versions/<name>.txt.
+func recordDocument(t *testing.T, url, name string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	ids, err := ParseVersions(body)
+	if err != nil {
+		t.Fatalf("real %s at %s: %v: %s", name, url, err, body)
+	}
+	file := filepath.Join("testdata", "versions", name+".txt")
+	content := fmt.Sprintf("%d\n%s", resp.StatusCode, body)
+	if *update {
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (record it with go test -run %s -update)", err, t.Name())
+	}
+	wantStatus, wantBody, _ := strings.Cut(string(want), "\n")
+	wantIDs, _ := ParseVersions([]byte(wantBody))
+	if wantStatus != strconv.Itoa(resp.StatusCode) || strings.Join(wantIDs, ",") != strings.Join(ids, ",") {
+		t.Errorf("%s: real service answers %d %v, recorded %s %v: re-record with -update", name, resp.StatusCode, ids, wantStatus, wantIDs)
+	}
+}
+
+// TestKeystoneReal runs Debian's keystone (on sqlite, on a free port of
+// 127.0.0.1) with the agent in run_mode=process, through the OCF runtime.
+func TestKeystoneReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "keystone-manage", "keystone-wsgi-public", "sqlite3")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	k, err := SetupKeystone(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := k.Params()
+	agentLog := filepath.Join(dir, "agent.log")
+	op := runOpts{timeoutMS: 60000, logFile: agentLog}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000, logFile: agentLog}
+	t.Cleanup(func() { runAgent(t, "keystone", "stop", params, op) })
+	var outputs []string
+	do := func(what, action string, p map[string]string, o runOpts, code ocf.Code, reason ...string) result {
+		t.Helper()
+		r := runAgent(t, "keystone", action, p, o)
+		outputs = append(outputs, r.stderr, r.stdout)
+		wantCode(t, what, r, code, reason...)
+		if r.code != ocf.Success {
+			t.Logf("%s: exit %d: %s", what, r.code, r.reason())
+		}
+		return r
+	}
+
+	do("validate-all", "validate-all", params, op, ocf.Success)
+	do("probe before start", "monitor", params, runOpts{timeoutMS: 20000, logFile: agentLog}, ocf.NotRunning)
+	do("monitor before start", "monitor", params, mon, ocf.NotRunning)
+	do("start", "start", params, op, ocf.Success)
+
+	pid := pidOf(t, k.PIDFile)
+	if st, _ := readStat(pid); st.SID != pid {
+		t.Errorf("keystone pid %d is not the leader of its own session (sid %d)", pid, st.SID)
+	}
+	if uid := uidOf(t, pid); uid != lookupUID(t, "keystone") {
+		t.Errorf("keystone runs as uid %s, want the keystone user", uid)
+	}
+
+	do("monitor depth 0", "monitor", params, mon, ocf.Success)
+	do("probe while running", "monitor", params, runOpts{timeoutMS: 20000, logFile: agentLog}, ocf.Success)
+	d20 := mon
+	d20.depth = 20
+	do("monitor depth 20", "monitor", params, d20, ocf.Success)
+	do("start again", "start", params, op, ocf.Success)
+	if got := pidOf(t, k.PIDFile); got != pid {
+		t.Errorf("start on a running keystone started another (pid %d, was %d)", got, pid)
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		wrong := filepath.Join(dir, "wrong.rc")
+		os.WriteFile(wrong, []byte("OS_USERNAME=admin\nOS_PASSWORD=sho-not-the-password\nOS_PROJECT_NAME=admin\n"), 0o600)
+		r := do("depth 20 with a wrong password", "monitor", merge(params, map[string]string{"credentials": wrong}), d20,
+			ocf.ErrGeneric, "refused the credentials of user admin", "401")
+		if strings.Contains(r.stderr, "sho-not-the-password") {
+			t.Errorf("the wrong password is in the output:\n%s", r.stderr)
+		}
+	})
+	t.Run("credentials readable by others", func(t *testing.T) {
+		open := filepath.Join(dir, "open.rc")
+		b, _ := os.ReadFile(k.Credentials)
+		os.WriteFile(open, b, 0o644)
+		os.Chmod(open, 0o644)
+		p := merge(params, map[string]string{"credentials": open})
+		do("depth 20", "monitor", p, d20, ocf.ErrConfigured, "others must have no access")
+		do("validate-all", "validate-all", p, op, ocf.ErrConfigured, "others must have no access")
+	})
+	t.Run("credentials not owned by root", func(t *testing.T) {
+		f := filepath.Join(dir, "nobody.rc")
+		b, _ := os.ReadFile(k.Credentials)
+		os.WriteFile(f, b, 0o600)
+		os.Chown(f, 65534, 65534)
+		do("depth 20", "monitor", merge(params, map[string]string{"credentials": f}), d20, ocf.ErrConfigured, "must be owned by root")
+	})
+
+	t.Run("password never leaks", func(t *testing.T) {
+		// the CIB holds only the path of the credentials file
+		for k2, v := range params {
+			if strings.Contains(v, k.Password) {
+				t.Errorf("parameter %s carries the password", k2)
+			}
+		}
+		// no process of the service's session has it in argv or environment
+		for _, p := range sessionPIDs(t, pid) {
+			for _, f := range []string{"cmdline", "environ"} {
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", p, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(b), k.Password) {
+					t.Errorf("the password is in /proc/%d/%s", p, f)
+				}
+			}
+		}
+		// not in any log line (debug included) nor in any output
+		b, err := os.ReadFile(agentLog)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("agent log %s: %v (empty: %v)", agentLog, err, len(b) == 0)
+		}
+		outputs = append(outputs, string(b))
+		if svc, err := os.ReadFile(k.LogFile); err == nil {
+			outputs = append(outputs, string(svc))
+		}
+		for _, o := range outputs {
+			if strings.Contains(o, k.Password) {
+				t.Fatalf("the password is in the agent's output or log:\n%s", o)
+			}
+		}
+		if !strings.Contains(string(b), "depth 20: keystone") {
+			t.Errorf("the debug log has no line about depth 20, so this test proves nothing:\n%s", b)
+		}
+	})
+
+	t.Run("version documents", func(t *testing.T) {
+		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", k.Port), "keystone")
+		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/v3", k.Port), "keystone-v3")
+	})
+
+	do("stop", "stop", params, op, ocf.Success)
+	if left := sessionPIDs(t, pid); len(left) > 0 {
+		t.Errorf("processes of keystone's session still run after stop: %v", left)
+	}
+	if _, err := os.Stat(k.PIDFile); !os.IsNotExist(err) {
+		t.Errorf("pidfile left after stop: %v", err)
+	}
+	do("monitor after stop", "monitor", params, mon, ocf.NotRunning)
+	do("stop again", "stop", params, op, ocf.Success)
+
+	t.Run("dies at start", func(t *testing.T) {
+		bad := filepath.Join(dir, "broken.conf")
+		os.WriteFile(bad, []byte("[DEFAULT]\nthis is not an ini file [\n"), 0o644)
+		p := merge(params, map[string]string{"config": bad, "log_file": filepath.Join(dir, "log", "broken.log")})
+		do("start with a broken config", "start", p, op, ocf.ErrGeneric, "ended while starting", "last lines of")
+		do("monitor", "monitor", p, mon, ocf.NotRunning)
+		do("stop", "stop", p, op, ocf.Success)
+	})
+}
+
+func lookupUID(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("id", "-u", name).Output()
+	if err != nil {
+		t.Fatalf("id -u %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestGlanceReal runs Debian's glance-api (sqlite, file store, one worker)
+// the same way: start, monitor, stop of the whole session (parent and
+// worker).
+func TestGlanceReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "glance-manage", "glance-api")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	g, err := SetupGlance(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := g.Params()
+	op := runOpts{timeoutMS: 60000}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	t.Cleanup(func() { runAgent(t, "glance-api", "stop", params, op) })
+	wantCode(t, "probe", runAgent(t, "glance-api", "monitor", params, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start", runAgent(t, "glance-api", "start", params, op), ocf.Success)
+	pid := pidOf(t, g.PIDFile)
+	if uid := uidOf(t, pid); uid != lookupUID(t, "glance") {
+		t.Errorf("glance-api runs as uid %s, want the glance user", uid)
+	}
+	wantCode(t, "monitor", runAgent(t, "glance-api", "monitor", params, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", g.Port), "glance-api")
+	procs := sessionPIDs(t, pid)
+	t.Logf("glance-api session: %v", procs)
+	wantCode(t, "stop", runAgent(t, "glance-api", "stop", params, op), ocf.Success)
+	for _, p := range procs {
+		if err := syscall.Kill(p, 0); err == nil {
+			if _, ok := alive(p); ok {
+				t.Errorf("pid %d of glance-api's session still runs after stop", p)
+			}
+		}
+	}
+	wantCode(t, "monitor after stop", runAgent(t, "glance-api", "monitor", params, mon), ocf.NotRunning)
+}
+
+// TestPlacementReal runs Debian's placement-api (sqlite) against the real
+// keystone of this test: depth 0 without a token, depth 20 with a token
+// that placement validates with keystone (keystonemiddleware).
+func TestPlacementReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "keystone-manage", "placement-manage")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	k, err := SetupKeystone(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := SetupPlacement(ctx, dir, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, pp := k.Params(), pl.Params()
+	op := runOpts{timeoutMS: 60000}
+	t.Cleanup(func() {
+		runAgent(t, "placement-api", "stop", pp, op)
+		runAgent(t, "keystone", "stop", kp, op)
+	})
+	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
+	wantCode(t, "probe placement", runAgent(t, "placement-api", "monitor", pp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start placement", runAgent(t, "placement-api", "start", pp, op), ocf.Success)
+	if uid := uidOf(t, pidOf(t, pl.PIDFile)); uid != lookupUID(t, "placement") {
+		t.Errorf("placement-api runs as uid %s, want the placement user", uid)
+	}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	wantCode(t, "monitor depth 0", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", pl.Port), "placement-api")
+
+	// placement really checks tokens: without one, the authenticated path is refused
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/resource_providers", pl.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("placement without a token answers %d, want 401: keystone auth is not on", resp.StatusCode)
+	}
+	d20 := mon
+	d20.depth = 20
+	withCreds := merge(pp, map[string]string{"credentials": k.Credentials})
+	if r := runAgent(t, "placement-api", "monitor", withCreds, d20); r.code != ocf.Success {
+		b, _ := os.ReadFile(pl.LogFile)
+		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 30))
+	}
+	wrong := filepath.Join(dir, "wrong.rc")
+	os.WriteFile(wrong, []byte(fmt.Sprintf("OS_AUTH_URL=http://127.0.0.1:%d/v3\nOS_USERNAME=admin\nOS_PASSWORD=sho-wrong\nOS_PROJECT_NAME=admin\n", k.Port)), 0o600)
+	wantCode(t, "depth 20, wrong password", runAgent(t, "placement-api", "monitor", merge(pp, map[string]string{"credentials": wrong}), d20),
+		ocf.ErrGeneric, "refused the credentials of user admin")
+	// keystone gone: depth 0 still passes (it needs no keystone), depth 20 fails
+	wantCode(t, "stop keystone", runAgent(t, "keystone", "stop", kp, op), ocf.Success)
+	wantCode(t, "depth 0 without keystone", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
+	wantCode(t, "depth 20 without keystone", runAgent(t, "placement-api", "monitor", withCreds, d20), ocf.ErrGeneric, "connection refused")
+	wantCode(t, "stop placement", runAgent(t, "placement-api", "stop", pp, op), ocf.Success)
+	wantCode(t, "monitor after stop", runAgent(t, "placement-api", "monitor", pp, mon), ocf.NotRunning)
+}
+
+// TestCinderReal runs Debian's cinder-api (sqlite, one worker) with keystone
+// auth against the real keystone: depth 0, and depth 20 listing volume types
+// of the token's project, the token validated by cinder with keystone.
+func TestCinderReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "keystone-manage", "cinder-manage", "sqlite3")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	k, err := SetupKeystone(ctx, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := SetupCinder(ctx, dir, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, cp := k.Params(), c.Params()
+	op := runOpts{timeoutMS: 60000}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	t.Cleanup(func() {
+		runAgent(t, "cinder-api", "stop", cp, op)
+		runAgent(t, "keystone", "stop", kp, op)
+	})
+	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
+	wantCode(t, "probe cinder", runAgent(t, "cinder-api", "monitor", cp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start cinder", runAgent(t, "cinder-api", "start", cp, op), ocf.Success)
+	pid := pidOf(t, c.PIDFile)
+	if uid := uidOf(t, pid); uid != lookupUID(t, "cinder") {
+		t.Errorf("cinder-api runs as uid %s, want the cinder user", uid)
+	}
+	wantCode(t, "monitor depth 0", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", c.Port), "cinder-api")
+	d20 := mon
+	d20.depth = 20
+	if r := runAgent(t, "cinder-api", "monitor", merge(cp, map[string]string{"credentials": k.Credentials}), d20); r.code != ocf.Success {
+		b, _ := os.ReadFile(c.LogFile)
+		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 20))
+	}
+	procs := sessionPIDs(t, pid)
+	wantCode(t, "stop cinder", runAgent(t, "cinder-api", "stop", cp, op), ocf.Success)
+	for _, p := range procs {
+		if _, ok := alive(p); ok {
+			t.Errorf("pid %d of cinder-api's session survived stop", p)
+		}
+	}
+	wantCode(t, "monitor after stop", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.NotRunning)
+}
+
+// TestHeatReal runs Debian's heat-api alone (no engine, no database needed
+// for its version document): start, monitor depth 0, stop.
+func TestHeatReal(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "heat-api")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	h, err := SetupHeat(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := h.Params()
+	op := runOpts{timeoutMS: 60000}
+	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
+	t.Cleanup(func() { runAgent(t, "heat-api", "stop", hp, op) })
+	wantCode(t, "probe", runAgent(t, "heat-api", "monitor", hp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start", runAgent(t, "heat-api", "start", hp, op), ocf.Success)
+	if uid := uidOf(t, pidOf(t, h.PIDFile)); uid != lookupUID(t, "heat") {
+		t.Errorf("heat-api runs as uid %s, want the heat user", uid)
+	}
+	wantCode(t, "monitor", runAgent(t, "heat-api", "monitor", hp, mon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", h.Port), "heat-api")
+	wantCode(t, "stop", runAgent(t, "heat-api", "stop", hp, op), ocf.Success)
+	wantCode(t, "monitor after stop", runAgent(t, "heat-api", "monitor", hp, mon), ocf.NotRunning)
+}

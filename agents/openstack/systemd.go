@@ -1,0 +1,219 @@
+package openstack
+
+import (
+	"context"
+	"fmt"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+
+	"github.com/stackha/stackha/ocf"
+)
+
+// UnitState is what the agent reads of a unit.
+type UnitState struct {
+	LoadState   string // loaded, not-found, masked, error, ...
+	ActiveState string // active, reloading, inactive, failed, activating, deactivating
+	SubState    string
+	Result      string // the service's Result: success, exit-code, signal, timeout, ...
+}
+
+// Systemd is the part of systemd's D-Bus API the agent uses; tests drive
+// every path through a fake.
+type Systemd interface {
+	State(ctx context.Context, unit string) (UnitState, error)
+	// Start and Stop queue a job (mode "replace") and wait for its result
+	// ("done", "failed", "timeout", "canceled", "dependency", "skipped").
+	Start(ctx context.Context, unit string) (string, error)
+	Stop(ctx context.Context, unit string) (string, error)
+	Close()
+}
+
+// DialSystemd connects to systemd; a test replaces it.
+var DialSystemd = func(ctx context.Context) (Systemd, error) {
+	// the system bus, else (as root) systemd's private socket
+	conn, err := sdbus.NewWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &dbusSystemd{conn: conn}, nil
+}
+
+type dbusSystemd struct{ conn *sdbus.Conn }
+
+func (d *dbusSystemd) State(ctx context.Context, unit string) (UnitState, error) {
+	props, err := d.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return UnitState{}, err
+	}
+	s := UnitState{}
+	s.LoadState, _ = props["LoadState"].(string)
+	s.ActiveState, _ = props["ActiveState"].(string)
+	s.SubState, _ = props["SubState"].(string)
+	if s.LoadState == "loaded" {
+		if p, err := d.conn.GetServicePropertyContext(ctx, unit, "Result"); err == nil {
+			s.Result, _ = p.Value.Value().(string)
+		}
+	}
+	return s, nil
+}
+
+func (d *dbusSystemd) job(ctx context.Context, call func(context.Context, string, string, chan<- string) (int, error), unit string) (string, error) {
+	ch := make(chan string, 1)
+	if _, err := call(ctx, unit, "replace", ch); err != nil {
+		return "", err
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (d *dbusSystemd) Start(ctx context.Context, unit string) (string, error) {
+	return d.job(ctx, d.conn.StartUnitContext, unit)
+}
+
+func (d *dbusSystemd) Stop(ctx context.Context, unit string) (string, error) {
+	return d.job(ctx, d.conn.StopUnitContext, unit)
+}
+
+func (d *dbusSystemd) Close() { d.conn.Close() }
+
+// unitService runs the service as a systemd unit (run_mode=systemd).
+type unitService struct {
+	c    *Config
+	log  *ocf.Logger
+	sd   Systemd
+	last UnitState
+}
+
+// connect opens the D-Bus connection; no systemd on this node is exit 5.
+func (u *unitService) connect(ctx context.Context) error {
+	if u.sd != nil {
+		return nil
+	}
+	sd, err := DialSystemd(ctx)
+	if err != nil {
+		return ocf.Installed("run_mode=systemd but systemd does not answer on D-Bus here (%v); use run_mode=process on a node without systemd", err)
+	}
+	u.sd = sd
+	return nil
+}
+
+func (u *unitService) close() {
+	if u.sd != nil {
+		u.sd.Close()
+	}
+}
+
+func (u *unitService) state(ctx context.Context) (UnitState, error) {
+	if err := u.connect(ctx); err != nil {
+		return UnitState{}, err
+	}
+	s, err := u.sd.State(ctx, u.c.Unit)
+	if err != nil {
+		return s, ocf.Generic("reading the state of unit %s: %w", u.c.Unit, err)
+	}
+	u.last = s
+	return s, nil
+}
+
+func (u *unitService) installed(ctx context.Context) error {
+	s, err := u.state(ctx)
+	if err != nil {
+		return err
+	}
+	switch s.LoadState {
+	case "loaded":
+		return nil
+	case "not-found", "":
+		return ocf.Installed("unit %s is not installed on this node", u.c.Unit)
+	case "masked":
+		return ocf.Installed("unit %s is masked on this node", u.c.Unit)
+	}
+	return ocf.Installed("unit %s cannot be loaded (%s)", u.c.Unit, s.LoadState)
+}
+
+// validate has nothing to add to installed: the unit carries the rest.
+func (u *unitService) validate(ctx context.Context) error { return nil }
+
+// running: active or reloading is running; inactive is cleanly stopped;
+// failed is stopped with an error; anything in between is an error too.
+func (u *unitService) running(ctx context.Context) (bool, error) {
+	s, err := u.state(ctx)
+	if err != nil {
+		return false, err
+	}
+	switch s.ActiveState {
+	case "active", "reloading":
+		return true, nil
+	case "inactive", "":
+		return false, nil
+	case "failed":
+		return false, ocf.Generic("unit %s failed (%s, result %s)", u.c.Unit, s.SubState, s.Result)
+	}
+	return false, ocf.Generic("unit %s is %s (%s)", u.c.Unit, s.ActiveState, s.SubState)
+}
+
+func (u *unitService) start(ctx context.Context) error {
+	if err := u.connect(ctx); err != nil {
+		return err
+	}
+	res, err := u.sd.Start(ctx, u.c.Unit)
+	if err != nil {
+		return ocf.Generic("starting unit %s: %w", u.c.Unit, err)
+	}
+	if res != "done" {
+		s, _ := u.state(ctx)
+		return ocf.Generic("starting unit %s: job %s (%s/%s, result %s)", u.c.Unit, res, s.ActiveState, s.SubState, s.Result)
+	}
+	u.log.Infof("unit %s started", u.c.Unit)
+	return nil
+}
+
+func (u *unitService) died(ctx context.Context) (bool, string) {
+	s, err := u.state(ctx)
+	if err != nil {
+		return false, ""
+	}
+	switch s.ActiveState {
+	case "failed", "inactive":
+		return true, fmt.Sprintf("unit %s is %s (%s, result %s)", u.c.Unit, s.ActiveState, s.SubState, s.Result)
+	}
+	return false, ""
+}
+
+func (u *unitService) diagnosis() string {
+	return fmt.Sprintf("unit %s is %s/%s; see journalctl -u %s", u.c.Unit, u.last.ActiveState, u.last.SubState, u.c.Unit)
+}
+
+func (u *unitService) stop(ctx context.Context) error {
+	if err := u.connect(ctx); err != nil {
+		if ocf.CodeOf(err) == ocf.ErrInstalled {
+			u.log.Infof("no systemd here: nothing of ours runs")
+			return nil
+		}
+		return err
+	}
+	s, err := u.state(ctx)
+	if err != nil {
+		return err
+	}
+	if s.LoadState != "loaded" || s.ActiveState == "inactive" || s.ActiveState == "failed" {
+		u.log.Infof("unit %s is %s/%s: nothing to stop", u.c.Unit, s.LoadState, s.ActiveState)
+		return nil
+	}
+	res, err := u.sd.Stop(ctx, u.c.Unit)
+	if err != nil {
+		return ocf.Generic("stopping unit %s: %w", u.c.Unit, err)
+	}
+	s, err = u.state(ctx)
+	if err != nil {
+		return err
+	}
+	if s.ActiveState != "inactive" && s.ActiveState != "failed" {
+		return ocf.Generic("stopping unit %s: job %s, unit still %s/%s", u.c.Unit, res, s.ActiveState, s.SubState)
+	}
+	return nil
+}

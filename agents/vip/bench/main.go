@@ -1,0 +1,331 @@
+// Command bench measures the vip agent side by side with
+// ocf:heartbeat:IPaddr2 on the same veth interface inside a private network
+// namespace: median wall and CPU time of monitor, meta-data and a
+// start+stop cycle, peak memory, and the child processes each spawns.
+// Root only. Run it with `make bench-vip`.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stackha/stackha/agents/vip"
+	"github.com/vishvananda/netns"
+)
+
+type agent struct {
+	name string
+	path string
+}
+
+type sample struct {
+	wall, cpu time.Duration
+}
+
+// op is one measured operation: the actions run in a row, and the code each
+// must return.
+type op struct {
+	name    string
+	actions []string
+	codes   []int
+	env     []string
+}
+
+func main() {
+	bin := flag.String("bin", "bin/stackha", "the stackha binary")
+	ipaddr2 := flag.String("ipaddr2", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "the shell agent to compare with")
+	alt := flag.String("alt", "", "another stackha build, shown as a third column (e.g. built with other tags)")
+	altName := flag.String("alt-name", "vip (alt)", "the third column's title")
+	runs := flag.Int("runs", 30, "measured runs per operation (after 3 warm-up runs)")
+	flag.Parse()
+	if err := run(*bin, *ipaddr2, *alt, *altName, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin, ipaddr2string, alt, altName string, runs int) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (network namespaces)")
+	}
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "shv-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	link := filepath.Join(dir, "vip")
+	if err := os.Symlink(bin, link); err != nil {
+		return err
+	}
+	lab, err := vip.NewLab("bench")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	defer lab.Close()
+
+	// Every child is forked from this thread, inside the lab's namespace:
+	// both agents see the veth as their own interface, with no
+	// network_namespace indirection.
+	runtime.LockOSThread()
+	ns, err := netns.GetFromName(lab.NS)
+	if err != nil {
+		return err
+	}
+	if err := netns.Set(ns); err != nil {
+		return err
+	}
+
+	agents := []agent{{"IPaddr2", ipaddr2string}, {"vip", link}}
+	if alt != "" {
+		alt, err = filepath.Abs(alt)
+		if err != nil {
+			return err
+		}
+		if err := os.Mkdir(filepath.Join(dir, "alt"), 0o755); err != nil {
+			return err
+		}
+		altLink := filepath.Join(dir, "alt", "vip")
+		if err := os.Symlink(alt, altLink); err != nil {
+			return err
+		}
+		agents = append(agents, agent{altName, altLink})
+	}
+	base := []string{
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=0",
+		"OCF_RESOURCE_INSTANCE=shv-bench", "HA_LOGFACILITY=none", "HA_LOGFILE=/dev/null", "HA_RSCTMP=" + dir,
+		// The seed's configuration: ip and cidr_netmask, the interface found
+		// from the routing table.
+		"OCF_RESKEY_ip=192.0.2.50", "OCF_RESKEY_cidr_netmask=24",
+		"OCF_RESKEY_CRM_meta_timeout=20000",
+	}
+	ops := []op{
+		{name: "monitor", actions: []string{"monitor"}, codes: []int{0}, env: []string{"OCF_RESKEY_CRM_meta_interval=10000"}},
+		{name: "meta-data", actions: []string{"meta-data"}, codes: []int{0}},
+		{name: "start+stop", actions: []string{"start", "stop"}, codes: []int{0, 0}},
+	}
+	// The address is up for the monitors.
+	if _, err := exec1(agents[1], "start", base, 0); err != nil {
+		return err
+	}
+	results := map[string]map[string][]sample{}
+	children := map[string]map[string]int{}
+	peaks := map[string]map[string]int64{}
+	for _, o := range ops {
+		results[o.name] = map[string][]sample{}
+		children[o.name] = map[string]int{}
+		peaks[o.name] = map[string]int64{}
+		if o.name == "start+stop" { // the last one: the address goes down
+			if _, err := exec1(agents[1], "stop", base, 0); err != nil {
+				return err
+			}
+		}
+		env := append(append([]string{}, base...), o.env...)
+		// Runs alternate between the agents, so that the machine's load
+		// weighs on each alike.
+		for i := 0; i < runs+3; i++ {
+			for _, a := range agents {
+				var s sample
+				for j, act := range o.actions {
+					x, err := exec1(a, act, env, o.codes[j])
+					if err != nil {
+						return err
+					}
+					s.wall += x.wall
+					s.cpu += x.cpu
+				}
+				if i >= 3 {
+					results[o.name][a.name] = append(results[o.name][a.name], s)
+				}
+			}
+		}
+		for _, a := range agents {
+			n, err := countChildren(a, o.actions, env, dir)
+			if err != nil {
+				return err
+			}
+			children[o.name][a.name] = n
+			rss, err := peakRSS(a, o.actions, env, dir, 5)
+			if err != nil {
+				return err
+			}
+			peaks[o.name][a.name] = rss
+		}
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("vip vs IPaddr2: ip=192.0.2.50 cidr_netmask=24 (nic from the routing table) on a veth in a private network namespace;\n")
+	fmt.Printf("%d runs each after 3 warm-up runs, the agents taking turns; %s; %d CPUs; load average %s\n\n",
+		runs, runtime.Version(), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	head, rule := "| operation | measure |", "|---|---|"
+	for _, a := range agents {
+		head += " " + a.name + " |"
+		rule += "---:|"
+	}
+	for _, a := range agents[1:] {
+		head += " IPaddr2 / " + a.name + " |"
+		rule += "---:|"
+	}
+	fmt.Println(head)
+	fmt.Println(rule)
+	for _, o := range ops {
+		r := results[o.name]
+		for _, m := range []struct {
+			name string
+			f    func(sample) time.Duration
+		}{{"median wall", wallOf}, {"median CPU (user+sys)", cpuOf}} {
+			line := fmt.Sprintf("| %s | %s |", o.name, m.name)
+			for _, a := range agents {
+				line += " " + ms(median(r[a.name], m.f)) + " |"
+			}
+			for _, a := range agents[1:] {
+				line += fmt.Sprintf(" %.1fx |", float64(median(r["IPaddr2"], m.f))/float64(max(median(r[a.name], m.f), time.Microsecond)))
+			}
+			fmt.Println(line)
+		}
+		line := fmt.Sprintf("| %s | peak RSS, largest process (/usr/bin/time) |", o.name)
+		for _, a := range agents {
+			line += fmt.Sprintf(" %d KiB |", peaks[o.name][a.name])
+		}
+		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
+		line = fmt.Sprintf("| %s | child processes (strace) |", o.name)
+		for _, a := range agents {
+			line += fmt.Sprintf(" %d |", children[o.name][a.name])
+		}
+		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
+	}
+	// What starting a process costs here, whatever it then does.
+	fmt.Printf("\nProcess start on this machine (median of %d, same harness): ", runs)
+	for i, c := range [][]string{{"/bin/true"}} {
+		var ss []sample
+		for j := 0; j < runs+3; j++ {
+			x, err := execArgs(c, base, 0)
+			if err != nil {
+				return err
+			}
+			if j >= 3 {
+				ss = append(ss, x)
+			}
+		}
+		if i > 0 {
+			fmt.Print("; ")
+		}
+		fmt.Printf("`%s` %s wall, %s CPU", strings.Join(append([]string{filepath.Base(c[0])}, c[1:]...), " "), ms(median(ss, wallOf)), ms(median(ss, cpuOf)))
+	}
+	fmt.Println(".")
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func wallOf(s sample) time.Duration { return s.wall }
+func cpuOf(s sample) time.Duration  { return s.cpu }
+
+func median(ss []sample, f func(sample) time.Duration) time.Duration {
+	v := make([]time.Duration, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// exec1 runs one action and reads its CPU time from wait4 (which includes
+// the children it waited for).
+func exec1(a agent, action string, env []string, want int) (sample, error) {
+	x, err := execArgs([]string{a.path, action}, env, want)
+	if err != nil {
+		return x, fmt.Errorf("%s: %w", a.name, err)
+	}
+	return x, nil
+}
+
+func execArgs(args []string, env []string, want int) (sample, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	wall := time.Since(t0)
+	code := cmd.ProcessState.ExitCode()
+	if code != want {
+		return sample{}, fmt.Errorf("%s: exit %d, want %d (%v)\n%s", strings.Join(args, " "), code, want, err, stderr.String())
+	}
+	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
+}
+
+// countChildren runs the actions under strace and counts the processes
+// they create: fork, vfork, and clone or clone3 without CLONE_THREAD (a Go
+// program's threads are not child processes).
+func countChildren(a agent, actions []string, env []string, dir string) (int, error) {
+	n := 0
+	for i, act := range actions {
+		out := filepath.Join(dir, fmt.Sprintf("strace-%s-%d", a.name, i))
+		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3", "-e", "signal=none", "-o", out, a.path, act)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("strace %s %s: %v\n%s", a.name, act, err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "resumed>") || strings.Contains(line, "CLONE_THREAD") {
+				continue
+			}
+			for _, call := range []string{" fork(", " vfork(", " clone(", " clone3("} {
+				if strings.Contains(" "+strings.SplitN(line, " ", 2)[len(strings.SplitN(line, " ", 2))-1], call) {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// peakRSS runs the action under /usr/bin/time (a small C program, so the
+// high-water mark before exec is its own, not this Go program's) and
+// returns the largest maximum resident set size it reports, in KiB.
+func peakRSS(a agent, actions []string, env []string, dir string, runs int) (int64, error) {
+	var peak int64
+	out := filepath.Join(dir, "time-"+a.name)
+	for i := 0; i < runs; i++ {
+		for _, act := range actions {
+			cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", out, a.path, act)
+			cmd.Env = env
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return 0, fmt.Errorf("/usr/bin/time %s %s: %v\n%s", a.name, act, err, b)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				return 0, err
+			}
+			kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/usr/bin/time output %q", b)
+			}
+			peak = max(peak, kb)
+		}
+	}
+	return peak, nil
+}

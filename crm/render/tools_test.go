@@ -1,0 +1,326 @@
+package render_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stackha/stackha/crm/cibtest"
+	"github.com/stackha/stackha/test/require"
+)
+
+// agentsOf lists the ocf:stackha agents a crmsh file uses.
+func agentsOf(crm string) []string {
+	var a []string
+	for _, m := range regexp.MustCompile(`(?m)^primitive \S+ ocf:stackha:(\S+)`).FindAllStringSubmatch(crm, -1) {
+		if !slices.Contains(a, m[1]) {
+			a = append(a, m[1])
+		}
+	}
+	return a
+}
+
+// nodesOf lists the node names a topology example's nodes: section holds.
+func nodesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "haproxy.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n []string
+	for _, m := range regexp.MustCompile(`(?m)^    server (\S+) `).FindAllStringSubmatch(string(b), -1) {
+		if !slices.Contains(n, m[1]) {
+			n = append(n, m[1])
+		}
+	}
+	return n
+}
+
+// loadRendered loads an example's cluster.crm into an empty CIB and checks
+// it with crm_verify.
+func loadRendered(t *testing.T, name string) (dir, cib string) {
+	t.Helper()
+	cibtest.Require(t)
+	dir, files := renderExample(t, name)
+	cib = cibtest.Empty(t, t.TempDir(), "cib.xml")
+	// An empty CIB has no quorum: with no-quorum-policy=stop crmsh says so.
+	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum)
+	cibtest.Verify(t, cib)
+	return dir, cib
+}
+
+func TestCRMLoadsAndVerifies(t *testing.T) {
+	for name := range examples(t) {
+		t.Run(name, func(t *testing.T) { loadRendered(t, name) })
+	}
+}
+
+// TestFailover: in crm_simulate, both nodes up puts the VIP with a haproxy
+// instance (haproxy and every API on every node); standby of the VIP's node
+// moves the VIP, and the haproxy already running on the other node is not
+// touched; bringing the node back moves nothing (stickiness).
+func TestFailover(t *testing.T) {
+	for name := range examples(t) {
+		t.Run(name, func(t *testing.T) {
+			dir, cib := loadRendered(t, name)
+			nodes := nodesOf(t, dir)
+			if len(nodes) != 2 {
+				t.Fatalf("want a two-node example, have %v", nodes)
+			}
+			tmp := t.TempDir()
+			up := filepath.Join(tmp, "up.xml")
+			cibtest.Simulate(t, cib, up, nodes...)
+			p := cibtest.Placement(t, up)
+			for id, on := range p {
+				if id == "api-vip" {
+					continue
+				}
+				if !slices.Equal(on, nodes) {
+					t.Errorf("%s runs on %v, want every node %v", id, on, nodes)
+				}
+			}
+			if len(p["api-vip"]) != 1 {
+				t.Fatalf("api-vip runs on %v, want one node", p["api-vip"])
+			}
+			first := p["api-vip"][0]
+			if !slices.Contains(p["haproxy-clone"], first) {
+				t.Fatalf("api-vip on %s, haproxy on %v: not together", first, p["haproxy-clone"])
+			}
+			other := nodes[0]
+			if other == first {
+				other = nodes[1]
+			}
+
+			// Standby of the VIP's node.
+			cibtest.Standby(t, up, first, true)
+			moved := filepath.Join(tmp, "moved.xml")
+			rep := cibtest.Simulate(t, up, moved)
+			p = cibtest.Placement(t, moved)
+			if !slices.Equal(p["api-vip"], []string{other}) || !slices.Equal(p["haproxy-clone"], []string{other}) {
+				t.Fatalf("after standby of %s: api-vip on %v, haproxy on %v; want both on %s", first, p["api-vip"], p["haproxy-clone"], other)
+			}
+			for _, a := range cibtest.Actions(rep) {
+				if strings.Contains(a, "( "+other+" )") || strings.HasPrefix(a, "Restart") {
+					t.Errorf("standby of %s touched the survivor: %q", first, a)
+				}
+			}
+
+			// Back online: stickiness keeps the VIP where it is.
+			cibtest.Standby(t, moved, first, false)
+			back := filepath.Join(tmp, "back.xml")
+			rep = cibtest.Simulate(t, moved, back)
+			p = cibtest.Placement(t, back)
+			if !slices.Equal(p["api-vip"], []string{other}) {
+				t.Errorf("after %s came back: api-vip on %v, want it to stay on %s", first, p["api-vip"], other)
+			}
+			if !slices.Equal(p["haproxy-clone"], nodes) {
+				t.Errorf("after %s came back: haproxy on %v, want %v", first, p["haproxy-clone"], nodes)
+			}
+			for _, a := range cibtest.Actions(rep) {
+				if !strings.HasPrefix(a, "Start") {
+					t.Errorf("coming back caused more than starts on %s: %q", first, a)
+				}
+			}
+		})
+	}
+}
+
+// TestOtherChoicesFail shows, in crm_simulate, the failure modes the
+// comment in cluster.crm (and the README) describes for the choices not
+// made: the seed's order (VIP, then haproxy) restarts the survivor's
+// haproxy on failover; a colocation the wrong way round leaves one haproxy.
+func TestOtherChoicesFail(t *testing.T) {
+	cibtest.Require(t)
+	dir, files := renderExample(t, "seed")
+	text := string(files["cluster.crm"])
+	strict := cibtest.AgentsInstalled(agentsOf(text)...)
+	nodes := nodesOf(t, dir)
+	load := func(t *testing.T, crm string) string {
+		f := filepath.Join(t.TempDir(), "alt.crm")
+		if err := os.WriteFile(f, []byte(crm), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
+		cibtest.Load(t, cib, f, strict)
+		cibtest.Verify(t, cib)
+		return cib
+	}
+	replace := func(t *testing.T, old, new string) string {
+		if !strings.Contains(text, old) {
+			t.Fatalf("cluster.crm has no %q", old)
+		}
+		return strings.Replace(text, old, new, 1)
+	}
+
+	t.Run("vip-then-haproxy", func(t *testing.T) {
+		cib := load(t, replace(t, "order haproxy-before-vip Mandatory: haproxy-clone api-vip",
+			"order haproxy-after-IP Mandatory: api-vip haproxy-clone"))
+		up := filepath.Join(t.TempDir(), "up.xml")
+		cibtest.Simulate(t, cib, up, nodes...)
+		first := cibtest.Placement(t, up)["api-vip"][0]
+		cibtest.Standby(t, up, first, true)
+		rep := cibtest.Simulate(t, up, filepath.Join(t.TempDir(), "moved.xml"))
+		restarted := false
+		for _, a := range cibtest.Actions(rep) {
+			restarted = restarted || strings.HasPrefix(a, "Restart haproxy:")
+		}
+		if !restarted {
+			t.Errorf("expected the survivor's haproxy to restart with the VIP-first order; actions: %q", cibtest.Actions(rep))
+		}
+	})
+	t.Run("colocation-wrong-way", func(t *testing.T) {
+		cib := load(t, replace(t, "colocation vip-with-haproxy inf: api-vip haproxy-clone",
+			"colocation haproxy-with-vip inf: haproxy-clone api-vip"))
+		up := filepath.Join(t.TempDir(), "up.xml")
+		cibtest.Simulate(t, cib, up, nodes...)
+		if on := cibtest.Placement(t, up)["haproxy-clone"]; len(on) != 1 {
+			t.Errorf("haproxy on %v: expected the wrong-way colocation to pin it to one node", on)
+		}
+	})
+}
+
+// fakeLivePCS stands in for pcs on a live cluster: `pcs cluster cib FILE`
+// hands out an empty CIB, `pcs cluster cib-push FILE --config` keeps a copy
+// of what was pushed; everything else (pcs -f ...) is the real pcs.
+const fakeLivePCS = `#!/usr/bin/env bash
+case "$1 $2" in
+"cluster cib") cibadmin --empty > "$3"; echo "cib $3" >> "$FAKE_LOG" ;;
+"cluster cib-push") cp "$3" "$FAKE_PUSHED"; echo "push $4" >> "$FAKE_LOG" ;;
+*) exec "$REAL_PCS" "$@" ;;
+esac
+`
+
+// TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs, builds the same
+// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE),
+// and pushed in one step to a (stand-in) live cluster.
+func TestPCSMatchesCRM(t *testing.T) {
+	require.Command(t, "pcs", "bash")
+	realPCS, _ := exec.LookPath("pcs")
+	for name := range examples(t) {
+		t.Run(name, func(t *testing.T) {
+			dir, crmCIB := loadRendered(t, name)
+			want := cibtest.Configuration(t, crmCIB)
+			script := filepath.Join(dir, "cluster.pcs.sh")
+			if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+				t.Fatalf("bash -n: %v\n%s", err, out)
+			}
+			crm, _ := os.ReadFile(filepath.Join(dir, "cluster.crm"))
+			env := os.Environ()
+			if !cibtest.AgentsInstalled(agentsOf(string(crm))...) {
+				env = append(env, "PCS_FORCE=1")
+			}
+			run := func(t *testing.T, env []string) {
+				cmd := exec.Command("bash", script)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("cluster.pcs.sh: %v\n%s", err, out)
+				}
+			}
+
+			t.Run("file", func(t *testing.T) {
+				pcsCIB := cibtest.Empty(t, t.TempDir(), "pcs.xml")
+				run(t, append(env, "CIB_FILE="+pcsCIB))
+				cibtest.Verify(t, pcsCIB)
+				if got := cibtest.Configuration(t, pcsCIB); got != want {
+					t.Errorf("pcs and crm configurations differ:\n%s", lineDiff(want, got))
+				}
+			})
+			t.Run("live", func(t *testing.T) {
+				bin, tmp := t.TempDir(), t.TempDir()
+				if err := os.WriteFile(filepath.Join(bin, "pcs"), []byte(fakeLivePCS), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				log, pushed := filepath.Join(tmp, "log"), filepath.Join(tmp, "pushed.xml")
+				run(t, append(env, "PATH="+bin+":"+os.Getenv("PATH"), "REAL_PCS="+realPCS, "FAKE_LOG="+log, "FAKE_PUSHED="+pushed))
+				b, err := os.ReadFile(log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+				if len(calls) != 2 || !strings.HasPrefix(calls[0], "cib ") || calls[1] != "push --config" {
+					t.Fatalf("live calls %q, want one `cluster cib` then one `cluster cib-push --config`", calls)
+				}
+				if _, err := os.Stat(strings.TrimPrefix(calls[0], "cib ")); !os.IsNotExist(err) {
+					t.Errorf("the temporary CIB copy was left behind (%v)", err)
+				}
+				if got := cibtest.Configuration(t, pushed); got != want {
+					t.Errorf("pushed and crm configurations differ:\n%s", lineDiff(want, got))
+				}
+			})
+		})
+	}
+}
+
+// TestHAProxyCheck: haproxy -c accepts every example's haproxy.cfg. The VIP
+// is not an address of this machine; haproxy's check mode parses binds but
+// does not bind, so this needs no non-local bind here.
+func TestHAProxyCheck(t *testing.T) {
+	require.Command(t, "haproxy")
+	for name := range examples(t) {
+		t.Run(name, func(t *testing.T) {
+			dir, _ := renderExample(t, name)
+			out, err := exec.Command("haproxy", "-c", "-f", filepath.Join(dir, "haproxy.cfg")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("haproxy -c: %v\n%s", err, out)
+			}
+			if strings.Contains(string(out), "WARNING") || strings.Contains(string(out), "ALERT") {
+				t.Errorf("haproxy -c warns:\n%s", out)
+			}
+		})
+	}
+}
+
+// seedLive is the seed's own configuration, as its write-up builds it.
+const seedLive = `property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore
+rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10
+primitive api-vip ocf:heartbeat:IPaddr2 params ip=10.10.102.45 cidr_netmask=24 op monitor interval=5s
+primitive haproxy lsb:haproxy op monitor interval="5s"
+colocation haproxy-with-vip INFINITY: haproxy api-vip
+order haproxy-after-IP mandatory: api-vip haproxy
+`
+
+// TestMigrateFromSeed: on a cluster configured as the seed, deleting the
+// seed's two constraints and then loading cluster.crm gives exactly the
+// rendered configuration. Without the delete, `load update` keeps them,
+// pointed at the clone: the wrong-way colocation and an order loop (what
+// the README and cluster.crm's header warn about).
+func TestMigrateFromSeed(t *testing.T) {
+	cibtest.Require(t)
+	dir, fresh := loadRendered(t, "seed")
+	crm := filepath.Join(dir, "cluster.crm")
+	b, _ := os.ReadFile(crm)
+	strict := cibtest.AgentsInstalled(agentsOf(string(b))...)
+	seed := filepath.Join(t.TempDir(), "seed.crm")
+	if err := os.WriteFile(seed, []byte(seedLive), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lsbMissing := regexp.MustCompile(`lsb:haproxy`)
+
+	t.Run("delete first", func(t *testing.T) {
+		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
+		cibtest.Load(t, cib, seed, true, lsbMissing)
+		if out, err := cibtest.Run(t, cib, "crm", "-F", "configure", "delete", "haproxy-with-vip", "haproxy-after-IP"); err != nil {
+			t.Fatal(err, out)
+		}
+		cibtest.Load(t, cib, crm, strict, lsbMissing)
+		cibtest.Verify(t, cib)
+		if a, b := cibtest.Configuration(t, fresh), cibtest.Configuration(t, cib); a != b {
+			t.Errorf("migrated configuration differs from a fresh one:\n%s", lineDiff(a, b))
+		}
+	})
+	t.Run("without delete", func(t *testing.T) {
+		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
+		cibtest.Load(t, cib, seed, true, lsbMissing)
+		cibtest.Load(t, cib, crm, strict, lsbMissing)
+		conf := cibtest.Configuration(t, cib)
+		for _, w := range []string{"rsc_colocation id=haproxy-with-vip rsc=haproxy-clone", "rsc_order first=api-vip id=haproxy-after-IP then=haproxy-clone"} {
+			if !strings.Contains(conf, w) {
+				t.Errorf("expected the seed's constraint to survive as %q; configuration:\n%s", w, conf)
+			}
+		}
+	})
+}

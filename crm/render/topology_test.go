@@ -1,0 +1,306 @@
+package render
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const seedYAML = `
+vip: {address: 10.10.102.45, prefix: 24}
+nodes:
+  - {name: mesa-virt-01, address: 10.10.102.6}
+  - {name: mesa-virt-02, address: 10.10.102.7}
+`
+
+func TestParseErrors(t *testing.T) {
+	nodes := "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.2}\n"
+	vip := "vip: {address: 10.0.0.100, prefix: 24}\n"
+	tests := []struct {
+		name, yaml string
+		want       []string // every one must appear in the error
+	}{
+		{"empty", "", []string{"empty file"}},
+		{"not yaml", "vip: [", []string{"topology:"}},
+		{"unknown top field", vip + nodes + "vips: {}\n", []string{"field vips not found"}},
+		{"unknown nested field", vip + nodes + "haproxy: {balanse: leastconn}\n", []string{"line 5: field balanse not found in haproxy"}},
+		{"two documents", vip + nodes + "---\nvip: {}\n", []string{"more than one YAML document"}},
+		{"no vip", nodes, []string{"vip.address: required"}},
+		{"bad vip", "vip: {address: 10.0.0.300}\n" + nodes, []string{"vip.address", `"10.0.0.300" is not an IP address`}},
+		{"vip prefix", "vip: {address: 10.0.0.100, prefix: 33}\n" + nodes, []string{"vip.prefix: 33 is out of range 1-32"}},
+		{"vip network", "vip: {address: 10.0.0.0, prefix: 24}\n" + nodes, []string{"vip.address", "network address"}},
+		{"vip broadcast", "vip: {address: 10.0.0.255, prefix: 24}\n" + nodes, []string{"vip.address", "broadcast address"}},
+		{"vip multicast", "vip: {address: 224.0.0.5}\n" + nodes, []string{"vip.address", "not a unicast"}},
+		{"vip nic", "vip: {address: 10.0.0.100, nic: 'eth0; reboot'}\n" + nodes, []string{"vip.nic"}},
+		{"no nodes", vip, []string{"nodes: at least one node"}},
+		{"duplicate node", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: A, address: 10.0.0.2}\n", []string{"nodes[1].name", `duplicate node "A" (also nodes[0])`}},
+		{"duplicate address", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.1}\n", []string{"nodes[1].address", "duplicate address 10.0.0.1"}},
+		{"node not in subnet", vip + "nodes:\n  - {name: a, address: 10.0.1.1}\n", []string{"nodes[0].address", "not in the VIP's subnet 10.0.0.0/24"}},
+		{"node is vip", vip + "nodes:\n  - {name: a, address: 10.0.0.100}\n", []string{"nodes[0].address", "the VIP itself"}},
+		{"node name", vip + "nodes:\n  - {name: 'a b', address: 10.0.0.1}\n", []string{"nodes[0].name", "not a host name"}},
+		{"node no address", vip + "nodes:\n  - {name: a}\n", []string{"nodes[0].address: required"}},
+		{"unknown service", vip + nodes + "services: [{name: swift-proxy}]\n", []string{"services[0].name", `unknown service "swift-proxy"`, "keystone"}},
+		{"empty services", vip + nodes + "services: []\n", []string{"services: empty"}},
+		{"duplicate service by alias", vip + nodes + "services: [{name: neutron-server}, {name: quantum-server}]\n", []string{"services[1].name", "listed twice"}},
+		{"port clash", vip + nodes + "services: [{name: keystone}, {name: glance-api, port: 5000}]\n", []string{"services[1].port", "port 5000 clashes with services[0].port (keystone)"}},
+		{"legacy port clash", vip + nodes + "services: [{name: keystone, legacy: true}, {name: heat-api, port: 35357}]\n", []string{"services[1].port: port 35357 clashes with services[0].legacy_port"}},
+		{"port range", vip + nodes + "services: [{name: keystone, port: 70000}]\n", []string{"services[0].port: 70000 is out of range"}},
+		{"no legacy", vip + nodes + "services: [{name: cinder-api, legacy: true}]\n", []string{"services[0].legacy: cinder-api has no legacy listener"}},
+		{"legacy port without legacy", vip + nodes + "services: [{name: keystone, legacy_port: 35358}]\n", []string{"services[0].legacy_port: set, but legacy is not true"}},
+		{"run mode", vip + nodes + "services: [{name: keystone, run_mode: docker}]\n", []string{"services[0].run_mode", "systemd or process"}},
+		{"depth", vip + nodes + "services: [{name: keystone, monitor_depth: 5}]\n", []string{"services[0].monitor_depth: 5"}},
+		{"depth 10 is haproxy's", vip + nodes + "services: [{name: keystone, monitor_depth: 10}]\n", []string{"services[0].monitor_depth: 10: want 0 or 20"}},
+		{"deep interval without depth", vip + nodes + "services: [{name: keystone, deep_monitor_interval: 30s}]\n", []string{"services[0].deep_monitor_interval: set, but monitor_depth is 0"}},
+		{"deep interval is the interval", vip + nodes + "haproxy: {monitor_depth: 10, monitor_interval: 30s}\n", []string{"haproxy.deep_monitor_interval: 30s is also monitor_interval"}},
+		{"depth 20 needs credentials", vip + nodes + "services: [{name: keystone, monitor_depth: 20}]\n", []string{"services[0].credentials: required with monitor_depth 20"}},
+		{"credentials path", vip + nodes + "services: [{name: keystone, credentials: 'x y'}]\n", []string{"services[0].credentials"}},
+		{"interval", vip + nodes + "services: [{name: keystone, monitor_interval: soon}]\n", []string{`"soon" is not a duration`}},
+		{"negative interval", vip + nodes + "haproxy: {check: {inter: -1s}}\n", []string{"negative"}},
+		{"balance", vip + nodes + "haproxy: {balance: random-ish}\n", []string{"haproxy.balance", "roundrobin"}},
+		{"haproxy config", vip + nodes + "haproxy: {config: 'relative.cfg'}\n", []string{"haproxy.config"}},
+		{"haproxy depth", vip + nodes + "haproxy: {monitor_depth: 20}\n", []string{"haproxy.monitor_depth: 20"}},
+		{"rise", vip + nodes + "haproxy: {check: {rise: -1}}\n", []string{"haproxy.check.rise"}},
+		{"no quorum", vip + nodes + "cluster: {no_quorum_policy: panic}\n", []string{"cluster.no_quorum_policy"}},
+		{"migration", vip + nodes + "cluster: {migration_threshold: -2}\n", []string{"cluster.migration_threshold"}},
+		{"region", vip + nodes + "region: 'Region One'\n", []string{"region"}},
+		{"param name", vip + nodes + "services: [{name: keystone, params: {Bad-Name: x}}]\n", []string{"services[0].params", `"Bad-Name" is not a parameter name`}},
+		{"param taken", vip + nodes + "services: [{name: keystone, params: {port: '1'}}]\n", []string{"services[0].params.port: set by the topology's own field"}},
+		{"vip param taken", "vip: {address: 10.0.0.100, params: {nic: eth1}}\n" + nodes, []string{"vip.params.nic: set by the topology's own field"}},
+		{"param value", "vip: {address: 10.0.0.100, params: {arp_count: '1; reboot'}}\n" + nodes, []string{"vip.params.arp_count", "want letters"}},
+		{"haproxy param value", vip + nodes + "haproxy: {params: {extra_args: '$(x)'}}\n", []string{"haproxy.params.extra_args"}},
+		{"several at once", "vip: {address: 10.0.0.100}\nnodes:\n  - {name: a, address: 10.0.9.1}\nservices: [{name: nova}]\n",
+			[]string{"nodes[0].address", "services[0].name"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			topo, err := ParseBytes([]byte(tc.yaml))
+			if err == nil {
+				_, err = Render(topo)
+			}
+			if err == nil {
+				t.Fatalf("no error for\n%s", tc.yaml)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			// Nothing written: the output directory is not even created.
+			dir := filepath.Join(t.TempDir(), "out")
+			in := filepath.Join(t.TempDir(), "topology.yaml")
+			if err := os.WriteFile(in, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := RenderFile(in, dir); err == nil {
+				t.Fatal("RenderFile: no error")
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("output directory exists after a bad topology (stat: %v)", err)
+			}
+		})
+	}
+}
+
+func TestDefaultsReproduceSeed(t *testing.T) {
+	topo, err := ParseBytes([]byte(seedYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := topo.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The seed's nine frontends, by port (its glance names swapped back).
+	var got []string
+	for _, s := range r.services {
+		for _, l := range s.listeners() {
+			got = append(got, l.name+":"+strconv.Itoa(l.port))
+		}
+	}
+	want := []string{"keystone:5000", "keystone-admin:35357", "neutron:9696", "glance:9292", "glance-registry:9191",
+		"nova:8774", "nova-ec2:8773", "nova-metadata:8775", "cinder:8776"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("listeners\n got %v\nwant %v", got, want)
+	}
+	c := topo.Cluster
+	if *c.StonithEnabled || c.NoQuorumPolicy != "ignore" || *c.Stickiness != 100 || *c.FailureTimeout != 0 || *c.MigrationThreshold != 10 {
+		t.Errorf("cluster defaults are not the seed's: %+v", c)
+	}
+	h := topo.HAProxy
+	if h.Balance != "roundrobin" || h.Check.Inter.String() != "10s" || h.MaxConn != 10000 ||
+		h.Timeouts.Connect.String() != "10s" || h.Timeouts.Client.String() != "10s" || h.Timeouts.Server.String() != "10s" {
+		t.Errorf("haproxy defaults are not the seed's: %+v", h)
+	}
+	if r.vipEvery.String() != "5s" || h.MonitorInterval.String() != "5s" {
+		t.Errorf("monitor intervals are not the seed's 5s: vip %s haproxy %s", r.vipEvery, h.MonitorInterval)
+	}
+	// Rendering twice gives the same text (defaults are filled once).
+	a, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range a.Names() {
+		if string(a[n]) != string(b[n]) {
+			t.Errorf("%s differs between two renders", n)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"10s", "10s", ""}, {"500ms", "500ms", ""}, {"2m", "120s", ""}, {"1.5s", "1500ms", ""}, {"0", "0s", ""},
+		{"10", "", "not a duration"}, {"-1s", "", "negative"}, {"1us", "", "finer than a millisecond"},
+	}
+	for _, tc := range tests {
+		topo, err := ParseBytes([]byte(seedYAML + "haproxy: {check: {inter: " + tc.in + "}}\n"))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		got := topo.HAProxy.Check.Inter.String()
+		if tc.in == "0" {
+			got = "0s" // 0 means the default
+		}
+		if got != tc.want && tc.in != "0" {
+			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	topo, err := ParseBytes([]byte("vip: {address: '2001:db8::100'}\nnodes:\n  - {name: a, address: '2001:db8::11'}\n  - {name: b, address: '2001:db8::12'}\nservices: [{name: keystone}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"cluster.crm":  "ip=2001:db8::100 cidr_netmask=64",
+		"haproxy.cfg":  "server a [2001:db8::11]:5000 check",
+		"endpoints.sh": "endpoint identity public 'http://[2001:db8::100]:5000/v3'",
+	} {
+		if !strings.Contains(string(f[file]), want) {
+			t.Errorf("%s lacks %q", file, want)
+		}
+	}
+	if !strings.Contains(string(f["haproxy.cfg"]), "bind [2001:db8::100]:5000") {
+		t.Error("haproxy.cfg: no IPv6 bind")
+	}
+}
+
+func TestExtraParams(t *testing.T) {
+	topo, err := ParseBytes([]byte(seedYAML + "services:\n  - name: keystone\n    run_mode: process\n    params: {user: keystone, config: /etc/keystone/keystone.conf}\n" +
+		"haproxy: {params: {stop_timeout: 10s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo.VIP.Params = map[string]string{"arp_count": "3"}
+	f, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string][]string{
+		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg stop_timeout=10s",
+			"params run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(string(f[file]), w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
+	}
+}
+
+func TestWriteReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cluster.crm"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := Files{"cluster.crm": []byte("new\n"), "endpoints.sh": []byte("#!/bin/sh\n")}
+	if err := f.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "cluster.crm"))
+	if string(b) != "new\n" {
+		t.Errorf("cluster.crm = %q", b)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "endpoints.sh"))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("endpoints.sh mode: %v %v", fi, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("left behind: %v", ents)
+	}
+	// A directory in the way of one file: nothing is replaced.
+	dir2 := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir2, "endpoints.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(dir2); err == nil {
+		t.Fatal("no error with a directory in the way")
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "cluster.crm")); !os.IsNotExist(err) {
+		t.Errorf("cluster.crm written although endpoints.sh could not be: %v", err)
+	}
+}
+
+// FuzzParse: no input panics; whatever parses renders, and nothing a
+// topology holds reaches the output unvalidated (no quote, newline or shell
+// metacharacter beyond what the templates write).
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(seedYAML))
+	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}]\nservices: [{name: quantum-server, port: 1}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		topo, err := ParseBytes(b)
+		if err != nil {
+			return
+		}
+		files, err := Render(topo)
+		if err != nil {
+			t.Fatalf("parsed but did not render: %v", err)
+		}
+		for _, n := range topo.Nodes {
+			if strings.ContainsAny(n.Name, "'\"\\ \n$`;") {
+				t.Fatalf("node name %q accepted", n.Name)
+			}
+		}
+		vals := []string{topo.VIP.NIC, topo.HAProxy.Config, topo.Region}
+		for _, s := range topo.Services {
+			vals = append(vals, s.Credentials)
+			for k, v := range s.Params {
+				vals = append(vals, k, v)
+			}
+		}
+		for _, m := range []map[string]string{topo.VIP.Params, topo.HAProxy.Params} {
+			for k, v := range m {
+				vals = append(vals, k, v)
+			}
+		}
+		for _, s := range vals {
+			if strings.ContainsAny(s, "'\"\\ \n$`;") {
+				t.Fatalf("value %q accepted", s)
+			}
+		}
+		if len(files) != 4 {
+			t.Fatalf("%d files", len(files))
+		}
+	})
+}
