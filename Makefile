@@ -63,11 +63,8 @@ bench: bench-vip bench-haproxy bench-openstack
 # vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
 # network namespace (root; uses strace and /usr/bin/time).
 .PHONY: bench-vip bench-openstack
-# The third column is the same code built with urfave/cli's docs (and so
-# blackfriday's init) left out, to show what that costs every agent run.
 bench-vip: build
-	$(GO) build -tags urfave_cli_no_docs -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-nodocs ./cmd/stackha
-	$(GO) run ./agents/vip/bench -bin $(BIN) -alt $(BIN)-nodocs -alt-name 'vip (no cli docs)'
+	$(GO) run ./agents/vip/bench -bin $(BIN)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
@@ -109,3 +106,10 @@ readme: build
 	@awk -v list="$$($(BIN) agents | awk -F'\t' '{printf "- `ocf:stackha:%s` — %s\\n", $$1, $$2}')" \
 		'/<!-- agents:/ {print; printf "%s", list; skip=1; next} /<!-- \/agents -->/ {skip=0} !skip' README.md > README.md.new
 	@mv README.md.new README.md
+
+# crm's tests with the agents installed (bind-mounted in a private mount
+# namespace) so that crmsh and pcs check the generated parameters against the
+# agents' meta-data. Root.
+.PHONY: check-crm
+check-crm: build
+	bash crm/strict-check.sh $(BIN)

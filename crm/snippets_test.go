@@ -29,7 +29,7 @@ func agents(t *testing.T, files ...string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range regexp.MustCompile(`ocf:stackha:(\S+)`).FindAllStringSubmatch(string(b), -1) {
+		for _, m := range regexp.MustCompile(`ocf:stackha:([a-z][a-z0-9-]*)`).FindAllStringSubmatch(string(b), -1) {
 			if !slices.Contains(a, m[1]) {
 				a = append(a, m[1])
 			}

@@ -164,6 +164,9 @@ func (l *Logger) log(lv Level, format string, args ...any) {
 	if l == nil {
 		return
 	}
+	if lv == LevelDebug && !l.debug && l.debugLog == nil {
+		return // dropped: spend nothing on it
+	}
 	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
 	l.mu.Lock()
 	defer l.mu.Unlock()

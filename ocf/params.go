@@ -2,6 +2,7 @@ package ocf
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stackha/stackha/metadata"
@@ -33,7 +34,7 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 		}
 		if ok && raw != "" {
 			p.set[d.Name] = true
-			if d.Unsupported != "" {
+			if d.Unsupported != "" && !sameAsDefault(d, raw) {
 				return p, warnings, Configured("parameter %s is not supported: %s", shown, d.Unsupported)
 			}
 			if d.Ignored != "" {
@@ -100,4 +101,27 @@ func (p Params) Duration(name string) time.Duration { return p.value(name, metad
 func (p Params) IsSet(name string) bool {
 	p.value(name, "")
 	return p.set[name]
+}
+
+// sameAsDefault reports whether raw spells out the declared default (a
+// configuration that writes `unique_clone_address=false` asks for nothing
+// unsupported).
+func sameAsDefault(d metadata.Parameter, raw string) bool {
+	if d.Default == "" {
+		return false
+	}
+	v, err := metadata.ParseValue(d.Type, raw)
+	if err != nil {
+		return false
+	}
+	def, _ := metadata.ParseValue(d.Type, d.Default)
+	switch d.Type {
+	case metadata.Boolean:
+		return v.Bool == def.Bool
+	case metadata.Integer:
+		return v.Int == def.Int
+	case metadata.Time:
+		return v.Dur == def.Dur
+	}
+	return strings.TrimSpace(raw) == strings.TrimSpace(d.Default)
 }

@@ -26,6 +26,7 @@ func testAgent() *Agent {
 				{Name: "flag", Type: metadata.Boolean, Default: "false", Short: "a flag", Long: "A flag."},
 				{Name: "name", Type: metadata.String, Required: true, Unique: true, Short: "a name", Long: "A name."},
 				{Name: "old", Type: metadata.String, Short: "old", Long: "Old.", Unsupported: "never was."},
+				{Name: "unique", Type: metadata.Boolean, Default: "false", Short: "u", Long: "U.", Unsupported: "no clones."},
 				{Name: "noop", Type: metadata.String, Short: "noop", Long: "Noop.", Ignored: "no effect."},
 				{Name: "password", Type: metadata.String, Short: "pw", Long: "Never here.", Unsupported: "use a file.", Secret: true},
 				{Name: "pin", Type: metadata.Integer, Short: "pin", Long: "A secret number.", Secret: true},
@@ -170,6 +171,8 @@ func TestActions(t *testing.T) {
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_name": ""}, ErrConfigured, "", "required parameter name is not set"},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_old": "1"}, ErrConfigured, "", `parameter old="1" is not supported: never was.`},
 		{[]string{"start"}, MapEnv{"OCF_RESKEY_count": "many"}, ErrConfigured, "", "is not an integer"},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_unique": "no"}, Success, "", ""},
+		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_unique": "true"}, ErrConfigured, "", `parameter unique="true" is not supported: no clones.`},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_password": "hunter2"}, ErrConfigured, "", "parameter password (value not shown) is not supported: use a file."},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_pin": "hunter2"}, ErrConfigured, "", "parameter pin (value not shown): not a valid integer"},
 		// stop with a configuration that never parsed: nothing can run.

@@ -308,7 +308,7 @@ func TestStopWithOpenConnections(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	r.waitSessions(4)
 	start := time.Now()
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=10s")
 	took := time.Since(start)
@@ -329,7 +329,7 @@ func TestStopWithOpenConnections(t *testing.T) {
 	r.must("start", ocf.Success)
 	hung := make(chan error, 1)
 	go func() { _, err := r.get(r.fePort, "?sleep_ms=60000"); hung <- err }()
-	time.Sleep(300 * time.Millisecond)
+	r.waitSessions(1)
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
 	if left, _ := r.id().instanceProcs(); len(left) > 0 {
 		t.Fatalf("processes after stop: %v", pidsOf(left))

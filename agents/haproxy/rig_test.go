@@ -169,12 +169,11 @@ func newRig(t *testing.T) *rig {
 	}
 	r := &rig{t: t, dir: dir, instance: filepath.Base(dir), cfg: filepath.Join(dir, "haproxy.cfg")}
 	r.socket = filepath.Join(dir, "master.sock")
-	if r.fePort, err = freePort(); err != nil {
+	ports, err := freePorts(2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r.fe2Port, err = freePort(); err != nil {
-		t.Fatal(err)
-	}
+	r.fePort, r.fe2Port = ports[0], ports[1]
 	r.be = []*backend{newBackend(t, "s1"), newBackend(t, "s2")}
 	r.env = ocf.MapEnv{
 		"OCF_RESOURCE_INSTANCE":       r.instance,
@@ -319,4 +318,34 @@ func serverAdmin(t *testing.T, dump, server string) int {
 	}
 	t.Fatalf("server %s not in %q", server, dump)
 	return 0
+}
+
+// waitSessions waits until the frontend holds n sessions (requests in
+// flight), read from the "scur" column of show stat.
+func (r *rig) waitSessions(n int) {
+	r.t.Helper()
+	eventually(r.t, 10*time.Second, fmt.Sprintf("%d sessions on the frontend", n), func() error {
+		out := r.stats("show stat")
+		lines := strings.Split(out, "\n")
+		if len(lines) == 0 {
+			return fmt.Errorf("empty show stat")
+		}
+		cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+		idx := -1
+		for i, c := range cols {
+			if c == "scur" {
+				idx = i
+			}
+		}
+		for _, l := range lines[1:] {
+			f := strings.Split(l, ",")
+			if len(f) > idx && idx >= 0 && f[0] == "shh-fe" && f[1] == "FRONTEND" {
+				if cur, _ := strconv.Atoi(f[idx]); cur >= n {
+					return nil
+				}
+				return fmt.Errorf("scur %s", f[idx])
+			}
+		}
+		return fmt.Errorf("no shh-fe row")
+	})
 }

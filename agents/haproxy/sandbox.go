@@ -11,27 +11,29 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-// freePort asks the kernel for a free TCP port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts asks the kernel for n distinct free TCP ports on 127.0.0.1
+// (all held at once, so that none is handed out twice).
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // Sandbox writes a configuration that listens on loopback ports nobody
 // uses, with an admin stats socket, under dir, for ocf-tester.
 func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
-	fe, err := freePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, fmt.Errorf("haproxy sandbox: %w", err)
 	}
-	be, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("haproxy sandbox: %w", err)
-	}
+	fe, be := ports[0], ports[1]
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	text := fmt.Sprintf(`global
     stats socket %s mode 600 level admin

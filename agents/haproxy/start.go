@@ -33,6 +33,9 @@ func (in *instance) start(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, p := range problems {
+		in.log.Warnf("%s", p)
+	}
 	if err := in.prepare(c); err != nil {
 		return err
 	}

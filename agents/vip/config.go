@@ -267,7 +267,12 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		return nil, ocf.Configured("ip %s is link-local: nic is required", c.IP)
 	}
 
-	if s := strings.TrimSpace(p.String("cidr_netmask")); s != "" {
+	mask := strings.TrimSpace(p.String("cidr_netmask"))
+	if old := strings.TrimSpace(p.String("netmask")); mask == "" && old != "" {
+		mask = old
+		c.Warnings = append(c.Warnings, fmt.Sprintf("netmask=%s: the parameter is called cidr_netmask", old))
+	}
+	if s := mask; s != "" {
 		n, warn, err := ParsePrefix(s, c.V6)
 		if err != nil {
 			return nil, ocf.Configured("cidr_netmask: %w", err)

@@ -28,6 +28,8 @@ Not supported: IPaddr2's CLUSTERIP mode (the address as a clone with clone-max a
 Give the base interface only (eth0, not eth0:1); for a label see iflabel. A label given here as nic=eth0:label is still accepted, with a warning. A link-local IPv6 address needs nic.`},
 		{Name: "cidr_netmask", Type: metadata.String, Short: "CIDR netmask",
 			Long: `The prefix length (e.g. 24, or 64 for IPv6). When empty, it is taken from the routing table. A dotted IPv4 netmask (255.255.255.0) is accepted with a warning.`},
+		{Name: "netmask", Type: metadata.String, Short: "Deprecated alias of cidr_netmask",
+			Long: `An old name of cidr_netmask that IPaddr2 still honours (it is not in IPaddr2's meta-data). Used, with a warning, when cidr_netmask is empty.`},
 		{Name: "broadcast", Type: metadata.String, Short: "Broadcast address",
 			Long: `IPv4 broadcast address of the added address. '+' sets the host bits of the prefix, '-' clears them. When empty, it is copied from the interface address that is the chosen route's preferred source, or none is set. Ignored for IPv6.`},
 		{Name: "iflabel", Type: metadata.String, Short: "Interface label",

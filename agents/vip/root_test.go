@@ -466,43 +466,48 @@ func TestRootAnnouncements(t *testing.T) {
 
 // stop ends a background announcer we started, and only that.
 func TestRootStopEndsAnnouncer(t *testing.T) {
-	rg := newRig(t, "192.0.2.12", "nic", "shv0", "cidr_netmask", "24", "arp_count", "1000", "arp_interval", "100", "arp_bg", "true")
-	rg.want("start", 0, ocf.Success)
-	b, err := os.ReadFile(filepath.Join("/run/stackha", rg.inst, "announce-192.0.2.12.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	fmt.Sscan(string(b), &pid)
-	cfg := &Config{IP: netip.MustParseAddr("192.0.2.12"), Netns: rg.lab.NS}
-	if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
-		t.Fatalf("pid %d is not an announcer", pid)
-	}
-	// A refreshing monitor leaves a running announcer alone.
-	rg.want("monitor", time.Second, ocf.Success, "arp_count_refresh", "3")
-	if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
-		t.Fatalf("monitor ended announcer %d", pid)
-	}
-	rg.want("stop", 0, ocf.Success)
-	deadline := time.Now().Add(5 * time.Second)
-	for isOurAnnouncer(pid, stackhaBinary(t), cfg) {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("announcer %d still runs after stop", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// A stale pid file naming someone else's process: left alone.
-	sleeper := exec.Command("sleep", "30")
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
-	os.MkdirAll(filepath.Join("/run/stackha", rg.inst), 0o755)
-	os.WriteFile(filepath.Join("/run/stackha", rg.inst, "announce-192.0.2.12.pid"), []byte(fmt.Sprint(sleeper.Process.Pid)), 0o644)
-	rg.want("stop", 0, ocf.Success)
-	if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Fatalf("stop signalled a process that is not ours: %v", err)
+	for _, f := range []fam{{"IPv4", "192.0.2.12", "24", false}, {"IPv6", "2001:db8:5::12", "64", true}} {
+		t.Run(f.name, func(t *testing.T) {
+			rg := newRig(t, f.ip, "nic", "shv0", "cidr_netmask", f.prefix, "arp_count", "1000", "arp_interval", "100", "arp_bg", "true", "nodad", "true")
+			rg.want("start", 0, ocf.Success)
+			pidf := filepath.Join("/run/stackha", rg.inst, "announce-"+f.ip+".pid")
+			b, err := os.ReadFile(pidf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pid int
+			fmt.Sscan(string(b), &pid)
+			cfg := &Config{IP: netip.MustParseAddr(f.ip), Netns: rg.lab.NS}
+			if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
+				t.Fatalf("pid %d is not an announcer", pid)
+			}
+			// A refreshing monitor leaves a running announcer alone.
+			rg.want("monitor", time.Second, ocf.Success, "arp_count_refresh", "3")
+			if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
+				t.Fatalf("monitor ended announcer %d", pid)
+			}
+			rg.want("stop", 0, ocf.Success)
+			deadline := time.Now().Add(5 * time.Second)
+			for isOurAnnouncer(pid, stackhaBinary(t), cfg) {
+				if time.Now().After(deadline) {
+					syscall.Kill(pid, syscall.SIGKILL)
+					t.Fatalf("announcer %d still runs after stop", pid)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// A stale pid file naming someone else's process: left alone.
+			sleeper := exec.Command("sleep", "30")
+			if err := sleeper.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+			os.MkdirAll(filepath.Dir(pidf), 0o755)
+			os.WriteFile(pidf, []byte(fmt.Sprint(sleeper.Process.Pid)), 0o644)
+			rg.want("stop", 0, ocf.Success)
+			if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
+				t.Fatalf("stop signalled a process that is not ours: %v", err)
+			}
+		})
 	}
 }
 
@@ -624,14 +629,16 @@ func TestRootMissing(t *testing.T) {
 		{"namespace", []string{"network_namespace", "shv-does-not-exist"}},
 		{"interface", []string{"nic", "shv9"}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			rg := newRig(t, "192.0.2.14", append([]string{"cidr_netmask", "24"}, c.kv...)...)
-			rg.want("validate-all", 0, ocf.ErrInstalled)
-			rg.want("start", 0, ocf.ErrInstalled)
-			rg.want("monitor", 0, ocf.NotRunning)
-			rg.want("monitor", time.Second, ocf.NotRunning)
-			rg.want("stop", 0, ocf.Success)
-		})
+		for _, f := range families {
+			t.Run(c.name+" "+f.name, func(t *testing.T) {
+				rg := newRig(t, f.ip, append([]string{"cidr_netmask", f.prefix}, c.kv...)...)
+				rg.want("validate-all", 0, ocf.ErrInstalled)
+				rg.want("start", 0, ocf.ErrInstalled)
+				rg.want("monitor", 0, ocf.NotRunning)
+				rg.want("monitor", time.Second, ocf.NotRunning)
+				rg.want("stop", 0, ocf.Success)
+			})
+		}
 	}
 	t.Run("bad configuration", func(t *testing.T) {
 		rg := newRig(t, "192.0.2.14", "cidr_netmask", "40")
@@ -822,4 +829,24 @@ func TestRootLinkLocal(t *testing.T) {
 	rg.want("monitor", time.Second, ocf.NotRunning)
 	delete(rg.base, "nic")
 	rg.want("validate-all", 0, ocf.ErrConfigured)
+}
+
+// Without nic, stop finds our address even where the routing table no
+// longer points.
+func TestRootStopFindsMovedAddress(t *testing.T) {
+	rg := newRig(t, "198.51.100.9", "cidr_netmask", "24")
+	// Put it on lo by hand: findif places 198.51.100.9 nowhere (no route),
+	// as after a routing change.
+	rg.addAddr(false, "lo", "198.51.100.9/24", 0)
+	rg.want("stop", 0, ocf.Success)
+	if as := rg.addrsOf(false, "lo", "198.51.100.9"); len(as) != 0 {
+		t.Fatalf("left on lo: %v", as)
+	}
+	// Where findif does place it, the one elsewhere goes too.
+	rg2 := newRig(t, "192.0.2.90", "cidr_netmask", "28")
+	rg2.addAddr(false, "lo", "192.0.2.90/28", 0)
+	rg2.want("stop", 0, ocf.Success)
+	if as := rg2.addrsOf(false, "lo", "192.0.2.90"); len(as) != 0 {
+		t.Fatalf("left on lo: %v", as)
+	}
 }

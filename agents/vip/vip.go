@@ -159,6 +159,9 @@ func (t *target) locate() (bool, error) {
 			(t.cfg.Nic != "" && a.Dev != t.cfg.Nic) {
 			continue
 		}
+		if t.cfg.LVS && strings.HasPrefix(a.Dev, "lo") {
+			continue // LVS-DR's own loopback copy, not ours
+		}
 		l, err := t.sys.link(a.Dev)
 		if err != nil {
 			return false, err
@@ -447,6 +450,14 @@ func (t *target) announce(ctx context.Context, r *ocf.Request, count int) {
 }
 
 func stop(ctx context.Context, r *ocf.Request) error {
+	err := stopAddress(ctx, r)
+	if err == nil {
+		os.Remove(r.StateDir()) // only when empty: nothing of ours is left
+	}
+	return err
+}
+
+func stopAddress(ctx context.Context, r *ocf.Request) error {
 	cfg, err := ParseConfig(r.Params, r.Clone)
 	if err != nil {
 		r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can be running", err)
@@ -480,6 +491,17 @@ func stop(ctx context.Context, r *ocf.Request) error {
 	mine, _, err := t.ours()
 	if err != nil {
 		return err
+	}
+	if mine == nil && cfg.Nic == "" {
+		// The routing table may have changed since start: our address
+		// must not stay behind on another interface.
+		if found, err := t.locate(); err != nil {
+			return err
+		} else if found {
+			if mine, _, err = t.ours(); err != nil {
+				return err
+			}
+		}
 	}
 	if mine == nil {
 		r.Log.Infof("%s is not present: nothing to stop", t)

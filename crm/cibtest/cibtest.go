@@ -99,8 +99,14 @@ var NoQuorum = regexp.MustCompile(`resource management disabled due to lack of q
 // Any ERROR crmsh prints fails the test, except, when strictAgents is
 // false, that an ocf:stackha agent is not installed here, and what allow
 // matches.
+//
+// Under STACKHA_AGENTS_INSTALLED=1 (crm/strict-check.sh) the agents must be
+// installed: a non-strict load fails.
 func Load(t testing.TB, cib, file string, strictAgents bool, allow ...*regexp.Regexp) {
 	t.Helper()
+	if !strictAgents && os.Getenv("STACKHA_AGENTS_INSTALLED") == "1" {
+		t.Fatalf("STACKHA_AGENTS_INSTALLED=1 but the stackha agents %s uses are not all in /usr/lib/ocf/resource.d/stackha", filepath.Base(file))
+	}
 	out, err := Run(t, cib, "crm", "-F", "configure", "load", "update", file)
 	if err != nil {
 		t.Fatalf("loading %s: %v", filepath.Base(file), err)

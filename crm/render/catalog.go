@@ -19,7 +19,8 @@ const (
 	paramVIPNIC     = "nic"
 
 	// haproxy.
-	paramHAProxyConfig = "config"
+	paramHAProxyConfig   = "config"
+	paramHAProxyBackends = "check_level_10_backends" // which backends depth 10 requires a server up in
 
 	// openstack API agents.
 	paramMode        = "run_mode"    // systemd | process

@@ -129,8 +129,19 @@ func (r *resolved) vipPrimitive() primitive {
 
 func (r *resolved) haproxyPrimitive() primitive {
 	h := r.t.HAProxy
+	params := [][2]string{{paramHAProxyConfig, h.Config}}
+	if *h.MonitorDepth == 10 && !hasParam(r.haproxyExtra, paramHAProxyBackends) {
+		// Depth 10 wants a server up in each backend named here. The
+		// legacy listeners (keystone admin, nova EC2) answer on no current
+		// release: left out, or the monitor would fail on every node.
+		var be []string
+		for _, s := range r.services {
+			be = append(be, s.main.name+"-api")
+		}
+		params = append(params, [2]string{paramHAProxyBackends, strings.Join(be, ",")})
+	}
 	return primitive{id: idHAProxy, agent: agentHAProxy,
-		params: append([][2]string{{paramHAProxyConfig, h.Config}}, r.haproxyExtra...),
+		params: append(params, r.haproxyExtra...),
 		ops: monitors([]op{
 			{name: "start", interval: "0s", timeout: haproxyOpTimeout},
 			{name: "stop", interval: "0s", timeout: haproxyOpTimeout},
@@ -172,6 +183,15 @@ func monitors(ops []op, depth int, every Duration, timeout string) []op {
 		return ops
 	}
 	return append(ops, op{name: "monitor", interval: every.String(), timeout: timeout, depth: depth})
+}
+
+func hasParam(kv [][2]string, name string) bool {
+	for _, p := range kv {
+		if p[0] == name {
+			return true
+		}
+	}
+	return false
 }
 
 func hostPort(host string, port int) string {

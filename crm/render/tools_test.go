@@ -195,8 +195,9 @@ esac
 `
 
 // TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs, builds the same
-// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE),
-// and pushed in one step to a (stand-in) live cluster.
+// configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE)
+// for every example, and pushed in one step to a (stand-in) live cluster
+// for the seed's.
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
 	realPCS, _ := exec.LookPath("pcs")
@@ -230,6 +231,9 @@ func TestPCSMatchesCRM(t *testing.T) {
 				}
 			})
 			t.Run("live", func(t *testing.T) {
+				if name != "seed" {
+					t.Skip("the push path is the same script for every example: checked on seed")
+				}
 				bin, tmp := t.TempDir(), t.TempDir()
 				if err := os.WriteFile(filepath.Join(bin, "pcs"), []byte(fakeLivePCS), 0o755); err != nil {
 					t.Fatal(err)
@@ -323,4 +327,29 @@ func TestMigrateFromSeed(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDepth10BackendsExist: the backends haproxy's depth-10 monitor is told
+// to require are backends of the rendered haproxy.cfg, and the legacy ones
+// are not among them.
+func TestDepth10BackendsExist(t *testing.T) {
+	_, files := renderExample(t, "all-services")
+	m := regexp.MustCompile(`check_level_10_backends="([^"]+)"`).FindStringSubmatch(string(files["cluster.crm"]))
+	if m == nil {
+		t.Fatal("all-services (haproxy monitor_depth 10) sets no check_level_10_backends")
+	}
+	cfg := string(files["haproxy.cfg"])
+	for _, be := range strings.Split(m[1], ",") {
+		if !strings.Contains(cfg, "\nbackend "+be+"\n") {
+			t.Errorf("check_level_10_backends names %s, which haproxy.cfg does not have", be)
+		}
+	}
+	for _, legacy := range []string{"keystone-admin-api", "nova-ec2-api"} {
+		if !strings.Contains(cfg, "\nbackend "+legacy+"\n") {
+			t.Errorf("haproxy.cfg lacks the legacy backend %s", legacy)
+		}
+		if strings.Contains(m[1], legacy) {
+			t.Errorf("check_level_10_backends requires the legacy backend %s", legacy)
+		}
+	}
 }

@@ -150,10 +150,11 @@ func (s seed) cleanup() {
 }
 
 func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error) {
-	port, err := freePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
+	port, seedPort := ports[0], ports[1]
 	cfg := filepath.Join(dir, "monitor.cfg")
 	if err := writeConfig(cfg, port, be, filepath.Join(dir, "monitor-stats.sock")); err != nil {
 		return nil, err
@@ -166,10 +167,6 @@ func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error
 	// The seed runs the same configuration as a plain daemon: its status
 	// reads that instance's pid file.
 	seedCfg := filepath.Join(dir, "monitor-seed.cfg")
-	seedPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	if err := writeConfig(seedCfg, seedPort, be, filepath.Join(dir, "monitor-seed-stats.sock")); err != nil {
 		return nil, err
 	}

@@ -205,6 +205,25 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 		}
 		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
 	}
+	// What starting a process costs here, whatever it then does.
+	fmt.Printf("\nProcess start on this machine (median of %d, same harness): ", runs)
+	for i, c := range [][]string{{"/bin/true"}} {
+		var ss []sample
+		for j := 0; j < runs+3; j++ {
+			x, err := execArgs(c, base, 0)
+			if err != nil {
+				return err
+			}
+			if j >= 3 {
+				ss = append(ss, x)
+			}
+		}
+		if i > 0 {
+			fmt.Print("; ")
+		}
+		fmt.Printf("`%s` %s wall, %s CPU", strings.Join(append([]string{filepath.Base(c[0])}, c[1:]...), " "), ms(median(ss, wallOf)), ms(median(ss, cpuOf)))
+	}
+	fmt.Println(".")
 	return nil
 }
 
@@ -231,7 +250,15 @@ func median(ss []sample, f func(sample) time.Duration) time.Duration {
 // exec1 runs one action and reads its CPU time from wait4 (which includes
 // the children it waited for).
 func exec1(a agent, action string, env []string, want int) (sample, error) {
-	cmd := exec.Command(a.path, action)
+	x, err := execArgs([]string{a.path, action}, env, want)
+	if err != nil {
+		return x, fmt.Errorf("%s: %w", a.name, err)
+	}
+	return x, nil
+}
+
+func execArgs(args []string, env []string, want int) (sample, error) {
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -240,7 +267,7 @@ func exec1(a agent, action string, env []string, want int) (sample, error) {
 	wall := time.Since(t0)
 	code := cmd.ProcessState.ExitCode()
 	if code != want {
-		return sample{}, fmt.Errorf("%s %s: exit %d, want %d (%v)\n%s", a.name, action, code, want, err, stderr.String())
+		return sample{}, fmt.Errorf("%s: exit %d, want %d (%v)\n%s", strings.Join(args, " "), code, want, err, stderr.String())
 	}
 	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
 }
