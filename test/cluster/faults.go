@@ -36,6 +36,9 @@ type FaultResult struct {
 	Recovery time.Duration // from the fault to recovered; 0: not recovered
 	Outcome  string
 	NoDetect bool // detection does not apply (an operator's action)
+	// Bad is set when the fault was handled, but not as it must be (a
+	// monitor that Pacemaker had to time out instead of one that failed).
+	Bad string
 	OK       bool // met its expectation
 	Err      error
 }
@@ -176,7 +179,7 @@ func runFault(ctx context.Context, c *Cluster, set AgentSet, cl *Client, f Fault
 	}
 	switch r.Expect {
 	case Recover:
-		r.OK = r.Err == nil && r.Recovery > 0
+		r.OK = r.Err == nil && r.Recovery > 0 && r.Bad == ""
 	case NoRecovery:
 		r.OK = r.Err == nil && r.Recovery == 0
 	}
@@ -206,16 +209,22 @@ func (f *FaultEnv) waitUntil(ctx context.Context, limit time.Duration, cond func
 // failed reports whether Pacemaker has recorded a failure of resource on
 // node (any operation).
 func (f *FaultEnv) failed(ctx context.Context, resource, node string) bool {
+	_, ok := f.failure(ctx, resource, node)
+	return ok
+}
+
+// failure returns the failure Pacemaker recorded for resource on node.
+func (f *FaultEnv) failure(ctx context.Context, resource, node string) (Failure, bool) {
 	st, err := f.C.Status(ctx)
 	if err != nil {
-		return false
+		return Failure{}, false
 	}
 	for _, fl := range st.Failures {
 		if strings.HasPrefix(fl.OpKey, resource+"_") && fl.Node == node {
-			return true
+			return fl, true
 		}
 	}
-	return false
+	return Failure{}, false
 }
 
 func (f *FaultEnv) settled(ctx context.Context) bool {
@@ -400,12 +409,20 @@ func faultStopKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 		r.Outcome = fmt.Sprintf("hung keystone not detected in %s", limit)
 		return restore, nil
 	}
+	// The monitor must fail by itself within its timeout: a failure
+	// Pacemaker records as a timeout means the agent hung with the service.
+	fl, _ := f.failure(ctx, "keystone", n.Name)
+	how := fmt.Sprintf("%s %s: %s", fl.Task, fl.ExitStatus, fl.ExitReason)
+	if strings.Contains(strings.ToLower(fl.Status), "time") {
+		r.Bad = "the monitor hung until Pacemaker's timeout (" + fl.Status + ")"
+		how = r.Bad
+	}
 	// The replacement takes as long as the stop of a stopped process
 	// takes (up to the stop timeout): wait for it, up to two minutes.
 	r.Recovery = f.waitUntil(ctx, 2*time.Minute, func(ctx context.Context) bool { return f.keystoneUp(ctx, n) })
-	r.Outcome = fmt.Sprintf("monitor failed %.1fs after the hang; keystone on %s replaced", r.Detected.Seconds(), n.Name)
+	r.Outcome = fmt.Sprintf("%s; keystone on %s replaced", how, n.Name)
 	if r.Recovery == 0 {
-		r.Outcome = fmt.Sprintf("monitor failed %.1fs after the hang; keystone on %s not replaced within 2 min", r.Detected.Seconds(), n.Name)
+		r.Outcome = fmt.Sprintf("%s; keystone on %s not replaced within 2 min", how, n.Name)
 	}
 	return restore, nil
 }
@@ -551,6 +568,9 @@ func FormatResults(rows []FaultResult) string {
 			continue
 		}
 		outcome := r.Outcome
+		if r.Bad != "" {
+			outcome += " [" + r.Bad + "]"
+		}
 		if r.Err != nil {
 			outcome = "ERROR: " + r.Err.Error()
 		}
