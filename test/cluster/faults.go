@@ -39,8 +39,8 @@ type FaultResult struct {
 	// Bad is set when the fault was handled, but not as it must be (a
 	// monitor that Pacemaker had to time out instead of one that failed).
 	Bad string
-	OK       bool // met its expectation
-	Err      error
+	OK  bool // met its expectation
+	Err error
 }
 
 // Fault is one injected failure.
