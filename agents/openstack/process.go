@@ -350,8 +350,8 @@ func groupAlive(sid int) bool {
 	return false
 }
 
-// stop ends the process we started: SIGTERM to its session's process
-// group, a wait until the deadline less a share kept for SIGKILL, then
+// stop ends the process we started: SIGTERM (then SIGCONT, for a stopped
+// one) to its session's process group, a wait until the deadline less a share kept for SIGKILL, then
 // SIGKILL. It succeeds only when nothing of the session is left. A pid not
 // verified as ours is never signalled.
 func (p *processService) stop(ctx context.Context) error {
@@ -376,6 +376,10 @@ func (p *processService) stop(ctx context.Context) error {
 	p.log.Infof("stopping pid %d with SIGTERM", pid)
 	if err := signalSession(pid, syscall.SIGTERM); err != nil {
 		return ocf.Generic("SIGTERM to the session of pid %d: %w", pid, err)
+	}
+	// A hung (stopped) process acts on SIGTERM only once continued.
+	if err := signalSession(pid, syscall.SIGCONT); err != nil {
+		p.log.Warnf("SIGCONT to the session of pid %d: %v", pid, err)
 	}
 	if waitGone(ctx, pid, killAt) {
 		p.cleanup()

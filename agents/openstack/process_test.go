@@ -35,6 +35,7 @@ func init() { ocf.Register(NewAgent(fakeProfile)) }
 //	die                print a few lines, exit 3
 //	hang PORT          accept connections, never answer
 //	stubborn PORT      serve, and ignore SIGTERM
+//	graceful PORT      serve, and log SIGTERM before exiting
 //	fork PORT          serve, with a worker (stubborn) in the same session
 func TestHelperService(t *testing.T) {
 	args := flag.Args()
@@ -67,6 +68,16 @@ func TestHelperService(t *testing.T) {
 		os.Exit(3)
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
+		serve(args[1], true)
+	case "graceful":
+		// says in its log that it ended on SIGTERM, not by SIGKILL
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		go func() {
+			<-term
+			fmt.Println("helper: SIGTERM handled")
+			os.Exit(0)
+		}()
 		serve(args[1], true)
 	case "fork":
 		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
@@ -195,6 +206,26 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "stop", runAgent(t, name, "stop", p, runOpts{timeoutMS: 3000}), ocf.Success)
 		if _, ok := alive(pid); ok {
 			t.Errorf("pid %d survived stop", pid)
+		}
+	})
+
+	// A hung service (SIGSTOP) cannot act on SIGTERM until it is continued:
+	// stop sends SIGCONT after SIGTERM, so it ends cleanly rather than
+	// waiting out the stop timeout for SIGKILL.
+	t.Run("stopped by SIGSTOP", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := fakeParams(t, dir, "graceful")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		syscall.Kill(pid, syscall.SIGSTOP)
+		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+		if _, ok := alive(pid); ok {
+			t.Errorf("pid %d survived stop", pid)
+		}
+		log, _ := os.ReadFile(p["log_file"])
+		if !strings.Contains(string(log), "helper: SIGTERM handled") {
+			t.Errorf("the stopped service did not get to handle SIGTERM (killed instead); log:\n%s", log)
 		}
 	})
 
