@@ -206,8 +206,16 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
 	}
 	// What starting a process costs here, whatever it then does.
+	starts := [][]string{{"/bin/true"}}
+	if hello, err := buildHello(); err == nil {
+		defer os.RemoveAll(filepath.Dir(hello))
+		starts = append(starts, []string{hello})
+	} else {
+		fmt.Fprintln(os.Stderr, "bench: no Go hello world to compare:", err)
+	}
+	starts = append(starts, []string{bin, "vip", "usage"})
 	fmt.Printf("\nProcess start on this machine (median of %d, same harness): ", runs)
-	for i, c := range [][]string{{"/bin/true"}} {
+	for i, c := range starts {
 		var ss []sample
 		for j := 0; j < runs+3; j++ {
 			x, err := execArgs(c, base, 0)
@@ -328,4 +336,29 @@ func peakRSS(a agent, actions []string, env []string, dir string, runs int) (int
 		}
 	}
 	return peak, nil
+}
+
+// buildHello builds the smallest static Go program, to show what starting
+// any Go process costs here (the floor under every stackha action).
+func buildHello() (string, error) {
+	dir, err := os.MkdirTemp("", "stackha-bench-hello-")
+	if err != nil {
+		return "", err
+	}
+	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "go-hello")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("go build: %v: %s", err, msg)
+	}
+	return out, nil
 }
