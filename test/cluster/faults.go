@@ -301,6 +301,17 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	return nil, nil
 }
 
+// detect waits for Pacemaker's first failure record of resource on node
+// and records when it came; false, with the outcome said, if it never did.
+func (f *FaultEnv) detect(ctx context.Context, r *FaultResult, resource, node string) bool {
+	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, resource, node) })
+	if r.Detected == 0 {
+		r.Outcome = "not detected"
+		return false
+	}
+	return true
+}
+
 func faultKillHAProxy(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
@@ -314,9 +325,7 @@ func faultKillHAProxy(ctx context.Context, f *FaultEnv, r *FaultResult) (func(co
 	if err := n.Signal(m.Pid, syscall.SIGKILL); err != nil {
 		return nil, err
 	}
-	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, "haproxy", n.Name) })
-	if r.Detected == 0 {
-		r.Outcome = "not detected"
+	if !f.detect(ctx, r, "haproxy", n.Name) {
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
@@ -341,9 +350,7 @@ func faultDeleteVIP(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 	if _, err := run(ctx, "ip", "-n", Prefix+n.Name, "addr", "del", fmt.Sprintf("%s/%d", VIP, VIPPrefix), "dev", "eth0"); err != nil {
 		return nil, err
 	}
-	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
-	if r.Detected == 0 {
-		r.Outcome = "not detected"
+	if !f.detect(ctx, r, VIPResource, n.Name) {
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
@@ -369,9 +376,7 @@ func faultKillKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	if err := n.Signal(k.Pid, syscall.SIGKILL); err != nil {
 		return nil, err
 	}
-	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, "keystone", n.Name) })
-	if r.Detected == 0 {
-		r.Outcome = "not detected"
+	if !f.detect(ctx, r, "keystone", n.Name) {
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.keystoneUp(ctx, n) })
