@@ -169,7 +169,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r := &rig{t: t, dir: dir, instance: filepath.Base(dir), cfg: filepath.Join(dir, "haproxy.cfg")}
 	r.socket = filepath.Join(dir, "master.sock")
-	ports, err := freePorts(2)
+	ports, err := FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}

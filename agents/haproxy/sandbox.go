@@ -11,9 +11,10 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-// freePorts asks the kernel for n distinct free TCP ports on 127.0.0.1
-// (all held at once, so that none is handed out twice).
-func freePorts(n int) ([]int, error) {
+// FreePorts asks the kernel for n distinct free TCP ports on 127.0.0.1
+// (all held at once, so that none is handed out twice). Tests and the
+// benchmark use it too.
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,7 +30,7 @@ func freePorts(n int) ([]int, error) {
 // Sandbox writes a configuration that listens on loopback ports nobody
 // uses, with an admin stats socket, under dir, for ocf-tester.
 func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
-	ports, err := freePorts(2)
+	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, fmt.Errorf("haproxy sandbox: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stackha/stackha/agents/haproxy"
 	"io"
 	"net"
 	"net/http"
@@ -119,25 +120,11 @@ func (b *backends) close() {
 }
 
 func freePort() (int, error) {
-	ps, err := freePorts(1)
+	ps, err := haproxy.FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
 	return ps[0], nil
-}
-
-// freePorts returns n distinct free ports on 127.0.0.1, held at once.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // writeConfig writes the seed's shape of configuration (one frontend, one

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/stackha/stackha/agents/haproxy"
 	"os"
 	"path/filepath"
 	"sort"
@@ -150,7 +151,7 @@ func (s seed) cleanup() {
 }
 
 func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error) {
-	ports, err := freePorts(2)
+	ports, err := haproxy.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
