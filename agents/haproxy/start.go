@@ -116,8 +116,12 @@ func (in *instance) reapLeftovers(ctx context.Context) string {
 }
 
 // waitReady waits until the master answers on its socket with a worker.
+// Right after `haproxy -D` returns, the daemonized master may not be seen
+// yet: "no process" counts as an exit only after stoppedGrace. Whatever a
+// failed start leaves is removed.
 func (in *instance) waitReady(ctx context.Context) error {
 	var last error
+	begun := time.Now()
 	for {
 		s, err := in.inspect(ctx)
 		if err == nil {
@@ -126,17 +130,21 @@ func (in *instance) waitReady(ctx context.Context) error {
 				in.log.Infof("haproxy started: master pid %d, worker %d", s.master, s.worker())
 				return nil
 			}
-			if errors.Is(last, errStopped) {
-				return ocf.Generic("haproxy exited right after starting; see %s", filepath.Join(in.stateDir, "start.log"))
+			if errors.Is(last, errStopped) && time.Since(begun) > stoppedGrace {
+				return ocf.Generic("haproxy exited right after starting%s; see %s", in.reapLeftovers(ctx), filepath.Join(in.stateDir, "start.log"))
 			}
 		} else {
 			last = err
 		}
 		if sleep(ctx, pollInterval) != nil {
-			return ocf.Generic("haproxy did not become ready in time: %v", last)
+			return ocf.Generic("haproxy did not become ready in time: %v%s", last, in.reapLeftovers(ctx))
 		}
 	}
 }
+
+// stoppedGrace is how long start waits to see the daemonized master before
+// it believes haproxy exited.
+const stoppedGrace = time.Second
 
 // writeFileAtomic writes data to path through a temporary file and rename.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
