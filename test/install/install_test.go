@@ -46,6 +46,23 @@ func TestStaticBinary(t *testing.T) {
 	}
 }
 
+// Every agent run pays for every package linked in; these must stay out of
+// the built binary (the urfave_cli_no_docs build tag keeps the man/markdown
+// generator and its markdown parser out).
+func TestBinaryLeavesOutUnwantedModules(t *testing.T) {
+	require.Command(t, "make")
+	makeCmd(t, "build")
+	out, err := exec.Command("go", "version", "-m", filepath.Join(repoRoot(t), "bin/stackha")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, unwanted := range []string{"github.com/russross/blackfriday", "github.com/cpuguy83/go-md2man"} {
+		if strings.Contains(string(out), unwanted) {
+			t.Errorf("bin/stackha links %s (built without the urfave_cli_no_docs tag?)", unwanted)
+		}
+	}
+}
+
 func TestInstallLayout(t *testing.T) {
 	require.Command(t, "make")
 	dest := t.TempDir()
