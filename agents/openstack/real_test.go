@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -259,28 +258,8 @@ func TestGlanceReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := g.Params()
-	op := runOpts{timeoutMS: 60000}
-	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
-	t.Cleanup(func() { runAgent(t, "glance-api", "stop", params, op) })
-	wantCode(t, "probe", runAgent(t, "glance-api", "monitor", params, runOpts{timeoutMS: 20000}), ocf.NotRunning)
-	wantCode(t, "start", runAgent(t, "glance-api", "start", params, op), ocf.Success)
-	pid := pidOf(t, g.PIDFile)
-	if uid := uidOf(t, pid); uid != lookupUID(t, "glance") {
-		t.Errorf("glance-api runs as uid %s, want the glance user", uid)
-	}
-	wantCode(t, "monitor", runAgent(t, "glance-api", "monitor", params, mon), ocf.Success)
-	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", g.Port), "glance-api")
-	procs := sessionPIDs(t, pid)
-	t.Logf("glance-api session: %v", procs)
-	wantCode(t, "stop", runAgent(t, "glance-api", "stop", params, op), ocf.Success)
-	for _, p := range procs {
-		if err := syscall.Kill(p, 0); err == nil {
-			if _, ok := alive(p); ok {
-				t.Errorf("pid %d of glance-api's session still runs after stop", p)
-			}
-		}
-	}
-	wantCode(t, "monitor after stop", runAgent(t, "glance-api", "monitor", params, mon), ocf.NotRunning)
+	pid := startReal(t, "glance-api", params, g.PIDFile, "glance", g.Port)
+	stopReal(t, "glance-api", params, pid)
 }
 
 // TestPlacementReal runs Debian's placement-api (sqlite) against the real
@@ -301,20 +280,10 @@ func TestPlacementReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	kp, pp := k.Params(), pl.Params()
-	op := runOpts{timeoutMS: 60000}
-	t.Cleanup(func() {
-		runAgent(t, "placement-api", "stop", pp, op)
-		runAgent(t, "keystone", "stop", kp, op)
-	})
+	op, mon := realOp, realMon
+	t.Cleanup(func() { runAgent(t, "keystone", "stop", kp, op) })
 	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
-	wantCode(t, "probe placement", runAgent(t, "placement-api", "monitor", pp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
-	wantCode(t, "start placement", runAgent(t, "placement-api", "start", pp, op), ocf.Success)
-	if uid := uidOf(t, pidOf(t, pl.PIDFile)); uid != lookupUID(t, "placement") {
-		t.Errorf("placement-api runs as uid %s, want the placement user", uid)
-	}
-	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
-	wantCode(t, "monitor depth 0", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
-	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", pl.Port), "placement-api")
+	pid := startReal(t, "placement-api", pp, pl.PIDFile, "placement", pl.Port)
 
 	// placement really checks tokens: without one, the authenticated path is refused
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/resource_providers", pl.Port))
@@ -340,8 +309,7 @@ func TestPlacementReal(t *testing.T) {
 	wantCode(t, "stop keystone", runAgent(t, "keystone", "stop", kp, op), ocf.Success)
 	wantCode(t, "depth 0 without keystone", runAgent(t, "placement-api", "monitor", pp, mon), ocf.Success)
 	wantCode(t, "depth 20 without keystone", runAgent(t, "placement-api", "monitor", withCreds, d20), ocf.ErrGeneric, "connection refused")
-	wantCode(t, "stop placement", runAgent(t, "placement-api", "stop", pp, op), ocf.Success)
-	wantCode(t, "monitor after stop", runAgent(t, "placement-api", "monitor", pp, mon), ocf.NotRunning)
+	stopReal(t, "placement-api", pp, pid)
 }
 
 // TestCinderReal runs Debian's cinder-api (sqlite, one worker) with keystone
@@ -362,35 +330,16 @@ func TestCinderReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	kp, cp := k.Params(), c.Params()
-	op := runOpts{timeoutMS: 60000}
-	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
-	t.Cleanup(func() {
-		runAgent(t, "cinder-api", "stop", cp, op)
-		runAgent(t, "keystone", "stop", kp, op)
-	})
-	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, op), ocf.Success)
-	wantCode(t, "probe cinder", runAgent(t, "cinder-api", "monitor", cp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
-	wantCode(t, "start cinder", runAgent(t, "cinder-api", "start", cp, op), ocf.Success)
-	pid := pidOf(t, c.PIDFile)
-	if uid := uidOf(t, pid); uid != lookupUID(t, "cinder") {
-		t.Errorf("cinder-api runs as uid %s, want the cinder user", uid)
-	}
-	wantCode(t, "monitor depth 0", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.Success)
-	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", c.Port), "cinder-api")
-	d20 := mon
+	t.Cleanup(func() { runAgent(t, "keystone", "stop", kp, realOp) })
+	wantCode(t, "start keystone", runAgent(t, "keystone", "start", kp, realOp), ocf.Success)
+	pid := startReal(t, "cinder-api", cp, c.PIDFile, "cinder", c.Port)
+	d20 := realMon
 	d20.depth = 20
 	if r := runAgent(t, "cinder-api", "monitor", merge(cp, map[string]string{"credentials": k.Credentials}), d20); r.code != ocf.Success {
 		b, _ := os.ReadFile(c.LogFile)
 		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 20))
 	}
-	procs := sessionPIDs(t, pid)
-	wantCode(t, "stop cinder", runAgent(t, "cinder-api", "stop", cp, op), ocf.Success)
-	for _, p := range procs {
-		if _, ok := alive(p); ok {
-			t.Errorf("pid %d of cinder-api's session survived stop", p)
-		}
-	}
-	wantCode(t, "monitor after stop", runAgent(t, "cinder-api", "monitor", cp, mon), ocf.NotRunning)
+	stopReal(t, "cinder-api", cp, pid)
 }
 
 // TestHeatReal runs Debian's heat-api alone (no engine, no database needed
@@ -406,16 +355,44 @@ func TestHeatReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	hp := h.Params()
-	op := runOpts{timeoutMS: 60000}
-	mon := runOpts{timeoutMS: 20000, intervalMS: 10000}
-	t.Cleanup(func() { runAgent(t, "heat-api", "stop", hp, op) })
-	wantCode(t, "probe", runAgent(t, "heat-api", "monitor", hp, runOpts{timeoutMS: 20000}), ocf.NotRunning)
-	wantCode(t, "start", runAgent(t, "heat-api", "start", hp, op), ocf.Success)
-	if uid := uidOf(t, pidOf(t, h.PIDFile)); uid != lookupUID(t, "heat") {
-		t.Errorf("heat-api runs as uid %s, want the heat user", uid)
+	pid := startReal(t, "heat-api", hp, h.PIDFile, "heat", h.Port)
+	stopReal(t, "heat-api", hp, pid)
+}
+
+// The operation timeouts the real-service tests run with.
+var (
+	realOp  = runOpts{timeoutMS: 60000}
+	realMon = runOpts{timeoutMS: 20000, intervalMS: 10000}
+)
+
+// startReal brings a real service up through its agent as a cluster first
+// meets it: a probe (not running), start, running as its own user, a
+// depth-0 monitor; its version document is recorded and its stop is left
+// to the test's cleanup. It returns the service's pid.
+func startReal(t *testing.T, agent string, params map[string]string, pidfile, user string, port int) int {
+	t.Helper()
+	t.Cleanup(func() { runAgent(t, agent, "stop", params, realOp) })
+	wantCode(t, "probe "+agent, runAgent(t, agent, "monitor", params, runOpts{timeoutMS: 20000}), ocf.NotRunning)
+	wantCode(t, "start "+agent, runAgent(t, agent, "start", params, realOp), ocf.Success)
+	pid := pidOf(t, pidfile)
+	if uid := uidOf(t, pid); uid != lookupUID(t, user) {
+		t.Errorf("%s runs as uid %s, want the %s user", agent, uid, user)
 	}
-	wantCode(t, "monitor", runAgent(t, "heat-api", "monitor", hp, mon), ocf.Success)
-	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", h.Port), "heat-api")
-	wantCode(t, "stop", runAgent(t, "heat-api", "stop", hp, op), ocf.Success)
-	wantCode(t, "monitor after stop", runAgent(t, "heat-api", "monitor", hp, mon), ocf.NotRunning)
+	wantCode(t, "monitor depth 0 of "+agent, runAgent(t, agent, "monitor", params, realMon), ocf.Success)
+	recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", port), agent)
+	return pid
+}
+
+// stopReal stops the service and checks that nothing of its session (the
+// parent and its workers) survived, and that monitor then says stopped.
+func stopReal(t *testing.T, agent string, params map[string]string, pid int) {
+	t.Helper()
+	procs := sessionPIDs(t, pid)
+	wantCode(t, "stop "+agent, runAgent(t, agent, "stop", params, realOp), ocf.Success)
+	for _, p := range procs {
+		if _, ok := alive(p); ok {
+			t.Errorf("pid %d of %s's session survived stop", p, agent)
+		}
+	}
+	wantCode(t, "monitor after stop of "+agent, runAgent(t, agent, "monitor", params, realMon), ocf.NotRunning)
 }
