@@ -39,7 +39,29 @@ type Parameter struct {
 	// Secret marks a value that must never be quoted in a message, an exit
 	// reason or a log line (a password set by mistake in the CIB).
 	Secret bool
+
+	// Range bounds an Integer (Min..Max as plain numbers) or a Time (Min..Max
+	// as time.Duration nanoseconds). Every numeric parameter has one; a value
+	// outside it is a configuration error naming the range.
+	Range *Range
+
+	// The OCF 1.1 additions. The 1.0 meta-data leaves them out (ra-api-1.dtd
+	// rejects them) except UniqueGroup, which 1.0 renders as unique="1".
+
+	// Reloadable: reload-agent applies a change without a restart.
+	Reloadable bool
+	// Options: the fixed set of values a String takes (content type="select").
+	Options []string
+	// Deprecated, when not empty, says why the parameter is deprecated;
+	// ReplacedWith names the parameter that replaces it.
+	Deprecated   string
+	ReplacedWith string
+	// UniqueGroup: parameters sharing a group must be unique together.
+	UniqueGroup string
 }
+
+// Range is the inclusive range of an Integer or Time parameter.
+type Range struct{ Min, Max int64 }
 
 // Action declares one action with Pacemaker's advisory timeout.
 type Action struct {
@@ -58,6 +80,9 @@ type Agent struct {
 	Long       string
 	Parameters []Parameter
 	Actions    []Action
+	// ReplacedWith, when not empty, marks this agent name as deprecated in
+	// favour of the named agent (an alias such as quantum-server); 1.1 only.
+	ReplacedWith string
 }
 
 var (
@@ -69,7 +94,7 @@ var validActions = map[string]bool{
 	"start": true, "stop": true, "recover": true, "monitor": true, "restart": true,
 	"migrate_to": true, "migrate_from": true, "promote": true, "demote": true,
 	"notify": true, "status": true, "reload": true, "meta-data": true, "usage": true,
-	"methods": true, "validate-all": true,
+	"methods": true, "validate-all": true, "reload-agent": true,
 }
 
 // Check reports the first inconsistency in a declaration: names that are not
@@ -112,7 +137,7 @@ func (a *Agent) Check() error {
 	acts := map[string]bool{}
 	for _, act := range a.Actions {
 		if !validActions[act.Name] {
-			return fmt.Errorf("agent %s: action %q is not an OCF 1.0 action", a.Name, act.Name)
+			return fmt.Errorf("agent %s: action %q is not an OCF action", a.Name, act.Name)
 		}
 		if act.Timeout <= 0 {
 			return fmt.Errorf("agent %s: action %s needs a timeout", a.Name, act.Name)

@@ -101,7 +101,7 @@ func TestCheck(t *testing.T) {
 		{"bad type", func(a *Agent) { a.Parameters[1].Type = "float" }, "unknown type"},
 		{"required with default", func(a *Agent) { a.Parameters[0].Default = "x" }, "required and has a default"},
 		{"no desc", func(a *Agent) { a.Parameters[0].Long = "" }, "descriptions are required"},
-		{"1.1 action", func(a *Agent) { a.Actions = append(a.Actions, Action{Name: "reload-agent", Timeout: time.Second}) }, "not an OCF 1.0 action"},
+		{"unknown action", func(a *Agent) { a.Actions = append(a.Actions, Action{Name: "frobnicate", Timeout: time.Second}) }, "not an OCF action"},
 		{"no timeout", func(a *Agent) { a.Actions[0].Timeout = 0 }, "needs a timeout"},
 		{"no stop", func(a *Agent) { a.Actions = a.Actions[2:] }, "required action start"},
 	}

@@ -47,8 +47,13 @@ type Request struct {
 
 	Interval   time.Duration // CRM_meta_interval; 0 for a probe or a one-off action
 	Timeout    time.Duration // the operation's timeout, before the margin
-	CheckLevel int           // OCF_CHECK_LEVEL (0, 10, 20)
-	Clone      Clone
+	CheckLevel int           // OCF_CHECK_LEVEL (0, 10, 20); validate-all: 10 when unset
+	// OCF11 is true when the caller announced OCF 1.1
+	// (OCF_RA_VERSION_MAJOR=1, OCF_RA_VERSION_MINOR>=1) or STACKHA_OCF=1.1
+	// overrides; STACKHA_OCF=1.0 forces 1.0. It selects the meta-data
+	// flavour and whether Degraded reaches Pacemaker as 190.
+	OCF11 bool
+	Clone Clone
 
 	// Self is the path of the running binary, for an agent that must start
 	// a helper copy of itself (vip's background announcer).

@@ -26,6 +26,10 @@ const (
 	NotRunning       Code = 7
 	RunningPromoted  Code = 8
 	FailedPromoted   Code = 9
+	// RunningDegraded (OCF 1.1, Pacemaker >= 2.0.5): running, but not fully
+	// healthy. Only a caller that announced OCF 1.1 gets it; for a 1.0
+	// caller the runtime turns it into Success and logs the reason.
+	RunningDegraded Code = 190
 )
 
 var codeNames = map[Code]string{
@@ -33,7 +37,7 @@ var codeNames = map[Code]string{
 	ErrUnimplemented: "OCF_ERR_UNIMPLEMENTED", ErrPerm: "OCF_ERR_PERM",
 	ErrInstalled: "OCF_ERR_INSTALLED", ErrConfigured: "OCF_ERR_CONFIGURED",
 	NotRunning: "OCF_NOT_RUNNING", RunningPromoted: "OCF_RUNNING_PROMOTED",
-	FailedPromoted: "OCF_FAILED_PROMOTED",
+	FailedPromoted: "OCF_FAILED_PROMOTED", RunningDegraded: "OCF_DEGRADED",
 }
 
 func (c Code) String() string {
@@ -85,6 +89,10 @@ func Configured(format string, args ...any) error {
 // Stopped is monitor's "cleanly not running" (exit 7), with the reason it
 // knows.
 func Stopped(format string, args ...any) error { return newErr(NotRunning, format, args...) }
+
+// Degraded is monitor's "running but degraded" (exit 190 for an OCF 1.1
+// caller, 0 with the reason logged for a 1.0 one).
+func Degraded(format string, args ...any) error { return newErr(RunningDegraded, format, args...) }
 
 // CodeOf maps an error to its exit code: nil is success, an *Error anywhere
 // in the chain gives its code, anything else is OCF_ERR_GENERIC.

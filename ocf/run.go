@@ -77,12 +77,20 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 		r.Timeout = DefaultTimeout
 	}
 	r.CheckLevel, _ = strconv.Atoi(get(env, "OCF_CHECK_LEVEL"))
+	if action == "validate-all" && get(env, "OCF_CHECK_LEVEL") == "" {
+		r.CheckLevel = 10 // unset: the full check, parameters and this node
+	}
+	r.OCF11 = CallerOCF11(env)
 	r.Clone = cloneInfo(r.Meta)
 	r.Self, _ = os.Executable()
 
 	start := time.Now()
 	err := prepareAndRun(a, r, env)
 	code := CodeOf(err)
+	if code == RunningDegraded && !r.OCF11 {
+		r.Log.Warnf("degraded (a 1.0 caller sees success): %v", err)
+		code, err = Success, nil
+	}
 	took := time.Since(start)
 	done := fmt.Sprintf("%s finished in %s: %d (%s)", action, took.Round(10*time.Microsecond), code, code)
 	switch {
@@ -93,7 +101,7 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 	default:
 		r.Log.Errorf("%s: %v", done, err)
 	}
-	if code != Success && !(code == NotRunning && action == "monitor") {
+	if code != Success && !(code == NotRunning && action == "monitor") && code != RunningDegraded {
 		return exitReason(s.Stderr, env, code, err.Error())
 	}
 	return code
@@ -156,6 +164,21 @@ func exitReason(w io.Writer, env Env, code Code, reason string) Code {
 	reason = strings.Join(strings.Fields(strings.ReplaceAll(reason, "\n", "; ")), " ")
 	fmt.Fprintf(w, "%s%s\n", prefix, reason)
 	return code
+}
+
+// CallerOCF11 reports whether the caller speaks OCF 1.1: STACKHA_OCF=1.0
+// or 1.1 decides when set; otherwise OCF_RA_VERSION_MAJOR/MINOR (which
+// Pacemaker 2.1's executor and crm_resource pass, and ocf-tester does not).
+func CallerOCF11(env Env) bool {
+	switch get(env, "STACKHA_OCF") {
+	case "1.1":
+		return true
+	case "1.0":
+		return false
+	}
+	major, err1 := strconv.Atoi(get(env, "OCF_RA_VERSION_MAJOR"))
+	minor, err2 := strconv.Atoi(get(env, "OCF_RA_VERSION_MINOR"))
+	return err1 == nil && err2 == nil && (major > 1 || major == 1 && minor >= 1)
 }
 
 func crmMeta(env Env) map[string]string {
