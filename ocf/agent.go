@@ -88,7 +88,33 @@ var (
 	regMu    sync.RWMutex
 	registry = map[string]*Agent{}
 	commands []*cli.Command
+	helpers  = map[string]HelperFunc{}
 )
+
+// HelperFunc is a helper process an agent starts as a copy of the binary
+// (`stackha <name> args...`, e.g. vip's background announcer). It parses its
+// own args (the standard library's flag package is enough) and returns an
+// error carrying its exit code (see Error), or nil.
+type HelperFunc func(ctx context.Context, args []string) error
+
+// RegisterHelper records a helper under name; call it from the agent
+// package's init. Helpers are hidden from the command line's help.
+func RegisterHelper(name string, run HelperFunc) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := helpers[name]; dup {
+		panic("helper registered twice: " + name)
+	}
+	helpers[name] = run
+}
+
+// Helper finds a registered helper.
+func Helper(name string) (HelperFunc, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	h, ok := helpers[name]
+	return h, ok
+}
 
 // Register adds an agent; call it from the agent package's init. It only
 // records the agent: every process start pays for each init, so the full
