@@ -1,12 +1,15 @@
 package ocf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -37,6 +40,17 @@ func MainArgs(argv []string, env Env, s Streams) Code {
 	base := filepath.Base(argv[0])
 	if a, ok := Lookup(base); ok {
 		return Run(a, base, argv[1:], env, s)
+	}
+	if len(argv) > 1 {
+		if h, ok := Helper(argv[1]); ok {
+			ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer cancel()
+			if err := h(ctx, argv[2:]); err != nil {
+				fmt.Fprintf(s.Stderr, "stackha %s: %v\n", argv[1], err)
+				return CodeOf(err)
+			}
+			return Success
+		}
 	}
 	app := &cli.App{
 		Name:            "stackha",
