@@ -46,8 +46,21 @@
 //	socket=<path>                the switch (default DefaultSocket)
 //	power_timeout=<seconds>      the limit of one request (default 20, 1 to 600)
 //
+// list prints one "node," line per node (fence-agents' "plug,alias" with
+// no alias), list-status "node,,ON|OFF|UNKNOWN"; monitor pings the switch;
+// reboot is off (unless already off) then on, and succeeds once the node
+// is off even if powering it on fails, as fence-agents do.
+//
 // Exit codes are fence-agents': 0 success (status: on), 2 for status when
 // the node is off, 1 for every failure (bad arguments, device unreachable,
-// the device answering an error). BuildAgent builds the static binary (CGO_ENABLED=0) for the
-// harness to bind-mount as /usr/sbin/fence_shc in each node.
+// the device answering an error). BuildAgent builds the static binary
+// (CGO_ENABLED=0) for the harness to bind-mount as /usr/sbin/fence_shc in
+// each node; Pacemaker configures it as an ordinary stonith resource:
+//
+//	primitive fence-node1 stonith:fence_shc params plug=node1 pcmk_host_list=node1
+//
+// (or without pcmk_host_list: Pacemaker then asks the agent's list action).
+// TestPacemakerDrivesAgent runs it under a real single-node Pacemaker
+// (stonith_admin --list-targets, --list, --reboot, --history, a failing
+// device).
 package fence
