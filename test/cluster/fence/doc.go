@@ -57,9 +57,14 @@
 // (CGO_ENABLED=0) for the harness to bind-mount as /usr/sbin/fence_shc in
 // each node; Pacemaker configures it as an ordinary stonith resource:
 //
-//	primitive fence-node1 stonith:fence_shc params plug=node1 pcmk_host_list=node1
+//	primitive fence-node1 stonith:fence_shc params pcmk_host_list=node1 socket=/var/tmp/shc/power.sock
 //
-// (or without pcmk_host_list: Pacemaker then asks the agent's list action).
+// Pacemaker passes the node to fence as plug= (the metadata's host
+// argument): do not set plug in the device. Without pcmk_host_list
+// Pacemaker asks the agent's list action which nodes the device fences.
+// The agent must be found at /usr/sbin/fence_shc inside the node: a
+// bind mount needs an existing file there, an overlay on /usr/sbin in the
+// node's mount namespace does not (what the Pacemaker test does).
 // TestPacemakerDrivesAgent runs it under a real single-node Pacemaker
 // (stonith_admin --list-targets, --list, --reboot, --history, a failing
 // device).

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,14 +161,23 @@ func waitHolder(t *testing.T, nss []string, want string, logs ...string) string 
 	return ""
 }
 
-// TestFailover runs keepalived in two namespaces on a private bridge (the
-// third is the bridge's): the VIP is on exactly one; stopping its
-// keepalived moves it, a failing track script moves it, and a killed
-// keepalived (SIGKILL) is replaced while its VIP stays behind: the split
-// brain a crash without fencing leaves.
+// haproxyCfg is a minimal haproxy on the VIP with a stats socket (what
+// Kolla's check script asks).
+func haproxyCfg(stats string) string {
+	return "global\n  stats socket " + stats + " mode 600 level admin\n" +
+		"defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n" +
+		"frontend whoami\n  bind " + vip.Addr().String() + ":8080\n  http-request return status 200\n"
+}
+
+// TestFailover runs keepalived + haproxy in two namespaces on a private
+// bridge (the third namespace is the bridge's), configured as Kolla does
+// with Kolla's check script: the VIP is on exactly one; stopping its
+// keepalived moves it, killing its haproxy moves it (the track script), and
+// a killed keepalived (SIGKILL) is replaced while its VIP stays behind: the
+// split brain a crash without fencing leaves when the kernel lives on.
 func TestFailover(t *testing.T) {
 	require.Root(t)
-	require.Command(t, "ip", "keepalived")
+	require.Command(t, "ip", "keepalived", "haproxy", "socat", "timeout")
 	b := make([]byte, 3)
 	rand.Read(b)
 	id := hex.EncodeToString(b)
@@ -186,34 +196,53 @@ func TestFailover(t *testing.T) {
 		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
 		ipCmd(t, "-n", ns, "addr", "add", peers[i].Addr.String()+"/24", "dev", "eth0")
 		ipCmd(t, "-n", ns, "link", "set", "eth0", "up")
+		if out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1").CombinedOutput(); err != nil {
+			t.Fatalf("sysctl: %v: %s", err, out)
+		}
 	}
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
 	ctx := context.Background()
 	insts := make([]*Instance, 2)
-	logs := make([]string, 2)
-	flags := make([]string, 2)
+	haproxys := make([]Proc, 2)
+	logs := make([]string, 4)
+	startHAProxy := func(i int) {
+		t.Helper()
+		d := filepath.Join(dir, peers[i].Name)
+		os.MkdirAll(d, 0o700)
+		cfg := filepath.Join(d, "haproxy.cfg")
+		if err := os.WriteFile(cfg, []byte(haproxyCfg(filepath.Join(d, "stats.sock"))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		logs[2+i] = filepath.Join(d, "haproxy.log")
+		p, err := NetNS(names[i]).Start(ctx, "haproxy", logs[2+i], []string{"haproxy", "-db", "-f", cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		haproxys[i] = p
+	}
 	start := func(i int) {
 		t.Helper()
+		d := filepath.Join(dir, peers[i].Name)
+		script, err := CheckScript(filepath.Join(d, "stats.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := filepath.Join(d, "check_alive.sh")
+		if err := os.WriteFile(check, []byte(script), 0o700); err != nil {
+			t.Fatal(err)
+		}
 		c := Config{RouterID: 51, VIP: vip, Interface: "eth0", AuthPass: "shc",
-			Check: []string{"/usr/bin/test", "-e", flags[i]}, CheckInterval: 1, Fall: 1, Rise: 1}
+			Check: []string{check}, CheckInterval: 1, Fall: 1, Rise: 1}
 		conf, err := Render(c, peers[:2], peers[i].Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		inst, err := Start(ctx, NetNS(names[i]), filepath.Join(dir, peers[i].Name), conf)
+		inst, err := Start(ctx, NetNS(names[i]), d, conf)
 		if err != nil {
 			t.Fatal(err)
 		}
 		insts[i] = inst
 		logs[i] = filepath.Join(inst.Dir, "keepalived.log")
-	}
-	for i := range names {
-		flags[i] = filepath.Join(dir, "up-"+peers[i].Name)
-		if err := os.WriteFile(flags[i], nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		start(i)
 	}
 	t.Cleanup(func() {
 		for _, in := range insts {
@@ -221,7 +250,17 @@ func TestFailover(t *testing.T) {
 				in.Kill()
 			}
 		}
+		for _, p := range haproxys {
+			if p != nil {
+				p.Signal(syscall.SIGKILL)
+				<-p.Done()
+			}
+		}
 	})
+	for i := range names {
+		startHAProxy(i)
+		start(i)
+	}
 	idx := func(ns string) int {
 		if ns == names[0] {
 			return 0
@@ -240,17 +279,16 @@ func TestFailover(t *testing.T) {
 	waitHolder(t, names, other, logs...)
 	t.Logf("after stopping %s's keepalived: %s holds the VIP", h, other)
 
-	// Back as BACKUP (nopreempt): the VIP stays; then the holder's track
-	// script fails and the VIP moves back.
+	// Back as BACKUP (nopreempt): the VIP stays; then the holder's haproxy
+	// dies, its track script fails and the VIP moves back.
 	start(idx(h))
-	if err := os.Remove(flags[idx(other)]); err != nil {
+	if err := haproxys[idx(other)].Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	<-haproxys[idx(other)].Done()
 	waitHolder(t, names, h, logs...)
-	t.Logf("after %s's track script failed: %s holds the VIP", other, h)
-	if err := os.WriteFile(flags[idx(other)], nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("after %s's haproxy died: %s holds the VIP", other, h)
+	startHAProxy(idx(other))
 
 	// Crash: SIGKILL leaves the VIP on the dead keepalived's interface
 	// while the other node takes it too.
