@@ -147,4 +147,27 @@ func TestSplitBrain(t *testing.T) {
 	if none.NoAnswer != none.Samples || len(none.MACs) != 0 {
 		t.Errorf("no holder: %v", none)
 	}
+
+	// It stops by itself when its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := Start(ctx, Options{NetNS: c, Interface: "br0", VIP: vip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watcher outlived its context")
+	}
+	if _, err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A missing interface or namespace is an error at Start.
+	if _, err := Start(context.Background(), Options{NetNS: c, Interface: "nope0", VIP: vip}); err == nil {
+		t.Error("missing interface accepted")
+	}
+	if _, err := Start(context.Background(), Options{NetNS: c + "-missing", VIP: vip}); err == nil {
+		t.Error("missing namespace accepted")
+	}
 }
