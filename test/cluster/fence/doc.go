@@ -12,7 +12,7 @@
 //	defer sw.Close()
 //	sw.SetFailing(errors.New("BMC unreachable")) // fault 13: every request fails
 //	sw.SetFailing(nil)                           // the device recovers
-//	for _, e := range sw.History() { ... }       // e.Time, e.Node, e.Action, e.Result
+//	for _, e := range sw.History() { ... }       // e.Time, e.Done, e.Node, e.Action, e.Result
 //
 // The socket is bind-mounted into every node's mount namespace (the agent's
 // default path is DefaultSocket, /var/lib/shc/power.sock). A unix socket is

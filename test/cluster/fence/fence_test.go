@@ -287,8 +287,8 @@ func TestSwitchAndAgent(t *testing.T) {
 		if e.Node == "node3" && e.Action == "on" && e.Result == "on" {
 			ons++
 		}
-		if e.Time.IsZero() {
-			t.Errorf("event without time: %+v", e)
+		if e.Time.IsZero() || e.Done.Before(e.Time) {
+			t.Errorf("event times: %+v", e)
 		}
 	}
 	if offs != 1 || ons != 1 {

@@ -30,6 +30,7 @@ type Lister interface {
 // Event is one request the switch served.
 type Event struct {
 	Time   time.Time // when the request arrived
+	Done   time.Time // when it was answered (an "off" is done: the node is down)
 	Node   string    // empty for list and ping
 	Action string    // "off", "on", "status", "list", "ping"
 	Result string    // "on", "off", "ok" or "error: ..."
@@ -178,6 +179,7 @@ func (s *Switch) do(line string) string {
 			ev.Result = "ok"
 		}
 	}
+	ev.Done = time.Now()
 	s.record(ev)
 	if err != nil {
 		return "ERR " + oneLine(err.Error())
