@@ -14,9 +14,11 @@
 //	sw.SetFailing(nil)                           // the device recovers
 //	for _, e := range sw.History() { ... }       // e.Time, e.Done, e.Node, e.Action, e.Result
 //
-// The socket is bind-mounted into every node's mount namespace (the agent's
-// default path is DefaultSocket, /var/lib/shc/power.sock). A unix socket is
-// reached by path, so it works across network namespaces. If the Power also
+// The socket is bind-mounted into every node's mount namespace at
+// DefaultSocket (/var/lib/shc/power.sock, the agent's default), or left
+// where every node already sees it (under the harness's BaseDir) and named
+// by the device's socket= parameter. A unix socket is reached by path, so
+// it works across network namespaces. If the Power also
 // implements Lister, the device answers "list" with its nodes.
 //
 // # The wire protocol
