@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,15 @@ func TestSplitBrain(t *testing.T) {
 	t.Logf("two holders: %v", two)
 	if two.SplitBrain == 0 || len(two.MACs) != 2 || two.MaxHolders != 2 {
 		t.Errorf("two holders, no split brain seen: %v", two)
+	}
+	for _, ns := range []string{a, h} {
+		mac, err := InterfaceMAC(ns, "eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(two.MACs, mac) {
+			t.Errorf("%s's MAC %s not among the holders %v", ns, mac, two.MACs)
+		}
 	}
 
 	ip(t, h, "addr", "del", "192.0.2.100/24", "dev", "eth0")
