@@ -6,7 +6,10 @@
 // (Kolla's keepalived_traffic_mode; unicast on request), PASS
 // authentication, and a track script that checks haproxy (Kolla's
 // check_alive.sh: "show info" on haproxy's stats socket through socat,
-// interval 2, fall 2, rise 10).
+// interval 2, fall 2, rise 10). Not track_process: it listens to the
+// kernel's process connector, which answers only in the initial network
+// namespace (keepalived 2.2.7 in a node's namespace logs "Failed to
+// set/clear process event listen - errno 111" and stays in FAULT).
 //
 // Render writes one node's keepalived.conf; CheckScript writes the track
 // script. Start runs keepalived in a node through the Node interface (the
