@@ -11,7 +11,7 @@ demo_pkgs=(pacemaker pacemaker-cli-utils corosync crmsh resource-agents haproxy
            keystone python3-openstackclient iproute2 procps util-linux)
 # The tests: the demo's, the tools the tiers use, and more OpenStack services.
 test_pkgs=(libxml2-utils file groff-base man-db gcc libc6-dev psmisc time hyperfine sqlite3
-           wrk strace pcs keepalived fence-agents lintian rpm
+           wrk strace pcs keepalived socat fence-agents lintian rpm
            glance-api placement-api cinder-api heat-api)
 
 case "$what" in
