@@ -175,7 +175,7 @@ func exitReason(w io.Writer, env Env, code Code, reason string) Code {
 	if p, ok := env.Lookup("OCF_EXIT_REASON_PREFIX"); ok && p != "" {
 		prefix = Sanitize(p)
 	}
-	reason = Sanitize(strings.Join(strings.Fields(strings.ReplaceAll(reason, "\n", "; ")), " "))
+	reason = strings.Join(strings.Fields(Sanitize(reason)), " ")
 	fmt.Fprintf(w, "%s%s\n", prefix, reason)
 	return code
 }

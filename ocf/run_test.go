@@ -22,7 +22,8 @@ func testAgent() *Agent {
 			Name: "testagent", Version: "1.0", Short: "test agent", Long: "An agent for the runtime's tests.",
 			Parameters: []metadata.Parameter{
 				{Name: "mode", Type: metadata.String, Default: "ok", Short: "what to do", Long: "What the action does."},
-				{Name: "count", Type: metadata.Integer, Default: "3", Short: "a count", Long: "A count."},
+				{Name: "count", Type: metadata.Integer, Default: "3", Short: "a count", Long: "A count.", Range: &metadata.Range{Min: 0, Max: 100}},
+				{Name: "wait", Type: metadata.Time, Default: "1s", Short: "a wait", Long: "A wait.", Range: &metadata.Range{Min: int64(time.Millisecond), Max: int64(time.Hour)}},
 				{Name: "flag", Type: metadata.Boolean, Default: "false", Short: "a flag", Long: "A flag."},
 				{Name: "name", Type: metadata.String, Required: true, Unique: true, Short: "a name", Long: "A name."},
 				{Name: "old", Type: metadata.String, Short: "old", Long: "Old.", Unsupported: "never was."},
@@ -88,6 +89,10 @@ func behave(ctx context.Context, r *Request) error {
 		time.Sleep(time.Hour)
 	case "undeclared":
 		_ = r.Params.String("nope")
+	case "huge": // a 20 MB answer with terminal escapes, as a hostile socket gives
+		return Generic("status: %s", strings.Repeat("x\x1b[31m\r\n", 2_000_000))
+	case "loghuge":
+		r.Log.Infof("service said: %s", strings.Repeat("y\x00\x07", 1_000_000))
 	}
 	return nil
 }
