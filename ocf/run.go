@@ -207,7 +207,6 @@ func crmMeta(env Env) map[string]string {
 	return out
 }
 
-
 func cloneInfo(m map[string]string) Clone {
 	c := Clone{Instance: m["clone"]}
 	if v, ok := m["clone_max"]; ok {
