@@ -81,6 +81,7 @@ func behave(ctx context.Context, r *Request) error {
 		return fmt.Errorf("outer: %w", Installed("inner"))
 	case "panic":
 		var m map[string]int
+		//lint:ignore SA5000 the panic is what this mode is for
 		m["x"] = 1
 	case "deadline":
 		<-ctx.Done()

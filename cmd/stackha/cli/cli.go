@@ -72,11 +72,11 @@ func Run(argv []string, env ocf.Env, s ocf.Streams) ocf.Code {
 		return ee.code
 	case errors.As(err, &ec):
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(s.Stderr, "stackha:", msg)
+			fmt.Fprintln(s.Stderr, "stackha:", ocf.Sanitize(msg))
 		}
 		return ocf.Code(ec.ExitCode())
 	}
-	fmt.Fprintln(s.Stderr, "stackha:", err)
+	fmt.Fprintln(s.Stderr, "stackha:", ocf.Sanitize(err.Error()))
 	return ocf.CodeOf(err)
 }
 
