@@ -72,7 +72,10 @@ func (r *Request) StateDir() string {
 	if inst == "" {
 		inst = r.Agent
 	}
-	return "/run/stackha/" + safeName(inst)
+	if CheckInstance(inst) != nil {
+		inst = safeName(inst)
+	}
+	return "/run/stackha/" + inst
 }
 
 // The registries are filled by the agents' init functions; the maps are made

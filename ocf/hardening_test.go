@@ -95,6 +95,8 @@ func TestStateDir(t *testing.T) {
 		{"vip", ".", "/run/stackha/_."},
 		{"vip", "a/b", "/run/stackha/a_b"},
 		{"vip", "-rf", "/run/stackha/_-rf"},
+		{"vip", "ünïcode", "/run/stackha/ünïcode"},
+		{"vip", "ü/..", "/run/stackha/___.."},
 	}
 	for _, c := range cases {
 		r := &Request{Agent: c.agent, Instance: c.inst}

@@ -56,8 +56,7 @@ func isID(s string) bool {
 
 // safeName turns any string into one directory name: bytes outside
 // [A-Za-z0-9._:-] become '_', and a leading '.' or '-' gets a '_' before
-// it, so the result never holds '/' and is never "." or "..". A valid
-// instance (CheckInstance) of ASCII letters is left as it is.
+// it, so the result never holds '/' and is never "." or "..".
 func safeName(s string) string {
 	if s == "" {
 		return "_"
