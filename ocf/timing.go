@@ -65,6 +65,11 @@ func msAttr(s string, lo, hi time.Duration) (time.Duration, error) {
 // OCF_RESKEY_CRM_meta_timeout=20000; OCF_RESKEY_crm_feature_set (not a
 // parameter of ours, so ignored); and each --option as OCF_RESKEY_k. It
 // prints the agent's ocf-exit-reason and exits with the agent's code.
+// pcs 0.11's `pcs resource create ... --agent-validation` runs the same
+// validate-all without OCF_CHECK_LEVEL, so it gets level 10 here too.
+// meta-data from crm_resource --show-metadata, `crm ra info` (crmsh 4.4)
+// and `pcs resource describe` comes with OCF_RA_VERSION_MAJOR=1,
+// OCF_RA_VERSION_MINOR=1: all three get OCF 1.1 (see CallerOCF11).
 func checkLevel(env Env, action string) int {
 	v := get(env, "OCF_CHECK_LEVEL")
 	n, err := strconv.Atoi(v)
