@@ -70,7 +70,7 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 	decl, declared := a.Meta.Action(action)
 	if !declared && action != "validate-all" {
 		usage(a, name, s.Stderr)
-		return exitReason(s.Stderr, env, ErrUnimplemented, fmt.Sprintf("action %q is not implemented by %s", action, Sanitize(action)))
+		return exitReason(s.Stderr, env, ErrUnimplemented, fmt.Sprintf("action %q is not implemented by %s", action, name))
 	}
 	inst := get(env, "OCF_RESOURCE_INSTANCE")
 	if err := CheckInstance(inst); err != nil {

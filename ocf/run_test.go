@@ -169,7 +169,7 @@ func TestActions(t *testing.T) {
 		{[]string{"usage"}, nil, Success, "usage: testagent", ""},
 		{[]string{"help"}, nil, Success, "usage: testagent", ""},
 		{nil, nil, ErrArgs, "", "ocf-exit-reason:no action given"},
-		{[]string{"frobnicate"}, nil, ErrUnimplemented, "", `ocf-exit-reason:action "frobnicate" is not implemented`},
+		{[]string{"frobnicate"}, nil, ErrUnimplemented, "", `ocf-exit-reason:action "frobnicate" is not implemented by testagent`},
 		{[]string{"meta-data"}, MapEnv{"OCF_RESKEY_name": ""}, Success, `<resource-agent name="testagent"`, ""},
 		{[]string{"validate-all"}, nil, Success, "", ""},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_count": "many"}, ErrConfigured, "", `ocf-exit-reason:parameter count: "many" is not an integer`},
