@@ -72,7 +72,7 @@ func (r *Request) StateDir() string {
 	if inst == "" {
 		inst = r.Agent
 	}
-	if CheckInstance(inst) != nil {
+	if inst == "" || CheckInstance(inst) != nil {
 		inst = safeName(inst)
 	}
 	return "/run/stackha/" + inst

@@ -88,6 +88,7 @@ func TestRunRefusesInvalidInstance(t *testing.T) {
 func TestStateDir(t *testing.T) {
 	cases := []struct{ agent, inst, want string }{
 		{"vip", "", "/run/stackha/vip"},
+		{"", "", "/run/stackha/_"},
 		{"vip", "vip1", "/run/stackha/vip1"},
 		{"haproxy", "haproxy:1", "/run/stackha/haproxy:1"},
 		{"vip", "../../x", "/run/stackha/_.._.._x"},
@@ -111,7 +112,7 @@ func FuzzStateDir(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, inst string) {
-		d := (&Request{Agent: "vip", Instance: inst}).StateDir()
+		d := (&Request{Instance: inst}).StateDir()
 		if filepath.Dir(d) != "/run/stackha" || filepath.Clean(d) != d || len(filepath.Base(d)) > MaxInstance+1 {
 			t.Fatalf("StateDir(%q) = %q escapes /run/stackha", inst, d)
 		}
