@@ -17,13 +17,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/ocf"
 )
 
 // sandboxes are the services Debian's packages can run alone, on loopback,
 // without a cloud around them: the conformance test drives these agents
 // with ocf-tester.
-var sandboxes = map[string]func(ctx context.Context, dir string) (*ocf.Sandbox, error){
+var sandboxes = map[string]func(ctx context.Context, dir string) (*sandbox.Sandbox, error){
 	"keystone":      KeystoneSandbox,
 	"glance-api":    GlanceSandbox,
 	"placement-api": PlacementSandbox,
@@ -328,13 +329,13 @@ func cleanupProcess(name string, params map[string]string) {
 }
 
 // KeystoneSandbox is the keystone agent's Agent.Sandbox.
-func KeystoneSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func KeystoneSandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	k, err := SetupKeystone(ctx, dir, false)
 	if err != nil {
 		return nil, err
 	}
 	params := k.Params()
-	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("keystone", params) }}, nil
+	return &sandbox.Sandbox{Params: params, Cleanup: func() { cleanupProcess("keystone", params) }}, nil
 }
 
 // Glance is a glance-api prepared in a directory: sqlite database, file
@@ -413,13 +414,13 @@ func SetupGlance(ctx context.Context, dir string) (*Glance, error) {
 }
 
 // GlanceSandbox is the glance-api agent's Agent.Sandbox.
-func GlanceSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func GlanceSandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	g, err := SetupGlance(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	params := g.Params()
-	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("glance-api", params) }}, nil
+	return &sandbox.Sandbox{Params: params, Cleanup: func() { cleanupProcess("glance-api", params) }}, nil
 }
 
 // Placement is a placement-api prepared in a directory: sqlite database,
@@ -483,13 +484,13 @@ func SetupPlacement(ctx context.Context, dir string, k *Keystone) (*Placement, e
 }
 
 // PlacementSandbox is the placement-api agent's Agent.Sandbox.
-func PlacementSandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func PlacementSandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	pl, err := SetupPlacement(ctx, dir, nil)
 	if err != nil {
 		return nil, err
 	}
 	params := pl.Params()
-	return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess("placement-api", params) }}, nil
+	return &sandbox.Sandbox{Params: params, Cleanup: func() { cleanupProcess("placement-api", params) }}, nil
 }
 
 // Service is an OpenStack API service prepared in a directory by one of
@@ -584,13 +585,13 @@ func SetupHeat(ctx context.Context, dir string) (*Service, error) {
 	}, nil)
 }
 
-func serviceSandbox(setup func(ctx context.Context, dir string) (*Service, error)) func(ctx context.Context, dir string) (*ocf.Sandbox, error) {
-	return func(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func serviceSandbox(setup func(ctx context.Context, dir string) (*Service, error)) func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
+	return func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 		s, err := setup(ctx, dir)
 		if err != nil {
 			return nil, err
 		}
 		params := s.Params()
-		return &ocf.Sandbox{Params: params, Cleanup: func() { cleanupProcess(s.Agent, params) }}, nil
+		return &sandbox.Sandbox{Params: params, Cleanup: func() { cleanupProcess(s.Agent, params) }}, nil
 	}
 }
