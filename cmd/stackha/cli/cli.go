@@ -36,8 +36,8 @@ func Run(argv []string, env ocf.Env, s ocf.Streams) ocf.Code {
 		HideVersion:     true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {},
-		Commands:        []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(s), renderCommand(s.Stdout)},
 	}
+	app.Commands = []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(app, s), renderCommand(s.Stdout)}
 	// The agents are listed for help; ocf.Dispatch runs them before the
 	// command line exists, so these actions serve only `help <agent>`.
 	for _, n := range ocf.Names() {
@@ -139,13 +139,17 @@ func versionCommand(w io.Writer) *cli.Command {
 	}
 }
 
-func manCommand(s ocf.Streams) *cli.Command {
+func manCommand(app *cli.App, s ocf.Streams) *cli.Command {
 	return &cli.Command{
 		Name:      "man",
-		Usage:     "print an agent's man page (roff)",
-		ArgsUsage: "AGENT",
+		Usage:     "print an agent's man page, ocf_stackha_AGENT(7), or without AGENT this command's, stackha(8) (roff)",
+		ArgsUsage: "[AGENT]",
 		Action: func(c *cli.Context) error {
 			name := c.Args().First()
+			if name == "" || name == "stackha" {
+				_, err := s.Stdout.Write(manPage8(app, ManDate))
+				return err
+			}
 			a, ok := ocf.Lookup(name)
 			if !ok {
 				fmt.Fprintf(s.Stderr, "stackha: unknown agent %q\n", ocf.Sanitize(name))
@@ -170,7 +174,7 @@ func renderCommand(w io.Writer) *cli.Command {
 		Usage: "render a cluster configuration (crmsh, pcs, haproxy.cfg, endpoints) from a topology file",
 		Description: "Reads one YAML topology (vip, nodes, services, haproxy, cluster) and writes\n" +
 			"cluster.crm, cluster.pcs.sh, haproxy.cfg and endpoints.sh into the output directory.\n" +
-			"A topology with an error writes nothing. See crm/README.md.",
+			"A topology with an error writes nothing. See docs/crm.md.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "topology", Aliases: []string{"t"}, Usage: "the topology `FILE` (YAML)", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "the output `DIR` (created when missing)", Required: true},
