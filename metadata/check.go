@@ -79,7 +79,7 @@ func (p Parameter) check() error {
 	}
 	switch {
 	case (p.Type == Integer || p.Type == Time) && p.Range == nil:
-		return fmt.Errorf("parameter %s: a %s parameter needs a Range", p.Name, p.Type)
+		return fmt.Errorf("parameter %s: %s parameters need a Range", p.Name, p.Type)
 	case p.Type != Integer && p.Type != Time && p.Range != nil:
 		return fmt.Errorf("parameter %s: a Range is only for integer and time parameters", p.Name)
 	case p.Range != nil && p.Range.Min > p.Range.Max:
