@@ -190,12 +190,16 @@ func (a *Agent) LongText() string {
 }
 
 // ParamLong is the long description as shown to operators by every
-// rendering: the declared text, the range of a number, and what the runtime
-// does with unsupported or ignored values.
+// rendering: the declared text, the range of a number, the options of a
+// select (pcs 0.11 and crmsh 4.4 do not list a 1.1 select's options), and
+// what the runtime does with unsupported or ignored values.
 func ParamLong(p Parameter) string {
 	s := p.Long
 	if r := p.FormatRange(); r != "" {
 		s += "\n\nRange: " + r + "."
+	}
+	if len(p.Options) > 0 {
+		s += "\n\nOne of: " + strings.Join(p.Options, ", ") + "."
 	}
 	if p.Unsupported != "" {
 		s += "\n\nNot supported by stackha: " + p.Unsupported + " Setting it is a configuration error."
@@ -207,12 +211,9 @@ func ParamLong(p Parameter) string {
 }
 
 // ParamLong10 is ParamLong plus, in words, what OCF 1.1 says in elements and
-// 1.0 cannot: the options of a select, the deprecation, reloadability.
+// 1.0 cannot: the deprecation and reloadability.
 func ParamLong10(p Parameter) string {
 	s := ParamLong(p)
-	if len(p.Options) > 0 {
-		s += "\n\nOne of: " + strings.Join(p.Options, ", ") + "."
-	}
 	if p.Deprecated != "" {
 		s += "\n\nDeprecated: " + p.Deprecated
 		if p.ReplacedWith != "" {
