@@ -9,14 +9,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
 
 // prerequisite reports whether err, from a sandbox set up under dir, says
 // this machine lacks a program or a file (a service that is not installed),
-// and names it. A file missing under dir is the sandbox's own failure, not
-// a prerequisite.
+// and names it: an ocf.Installed error (OCF_ERR_INSTALLED, as the agents
+// report it), a program not found, a file missing outside dir. A file
+// missing under dir is the sandbox's own failure, not a prerequisite.
 func prerequisite(err error, dir string) (string, bool) {
+	if ocf.CodeOf(err) == ocf.ErrInstalled {
+		return "what the sandbox reports as not installed (" + err.Error() + ")", true
+	}
 	var ee *exec.Error
 	if errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound) {
 		return "the program " + ee.Name, true
@@ -55,6 +60,9 @@ func TestPrerequisite(t *testing.T) {
 		{"system file", fmt.Errorf("reading: %w", &fs.PathError{Op: "open", Path: "/etc/keystone/keystone.conf", Err: fs.ErrNotExist}), "the file /etc/keystone/keystone.conf"},
 		{"file of the sandbox", fmt.Errorf("reading: %w", &fs.PathError{Op: "open", Path: dir + "/haproxy.cfg", Err: fs.ErrNotExist}), ""},
 		{"permission", &fs.PathError{Op: "open", Path: "/etc/shadow", Err: fs.ErrPermission}, ""},
+		{"not installed", fmt.Errorf("keystone sandbox: %w", ocf.Installed("keystone is not installed (keystone-manage: not found)")),
+			"what the sandbox reports as not installed (keystone sandbox: keystone is not installed (keystone-manage: not found))"},
+		{"not configured", ocf.Configured("bad"), ""},
 		{"other", errors.New("keystone did not answer within 30s"), ""},
 		{"unwrapped text", errors.New(`exec: "haproxy": executable file not found in $PATH`), ""},
 	}
