@@ -44,7 +44,9 @@ func installed(t *testing.T, ocfDir string) func(ctx context.Context, name strin
 			os.Symlink(filepath.Join(dir, "orig", p.Name()), filepath.Join(dir, "rd", p.Name()))
 		}
 	}
-	os.Symlink(ocfDir, filepath.Join(dir, "rd", "stackha"))
+	if err := os.Symlink(ocfDir, filepath.Join(dir, "rd", "stackha")); err != nil && !os.IsExist(err) {
+		t.Fatal(err)
+	}
 	const script = `mount --bind "$1" "$2/orig" && mount --bind "$2/rd" "$1" && shift 2 && exec "$@"`
 	return func(ctx context.Context, name string, args ...string) *exec.Cmd {
 		// unshare makes the new mount namespace's mounts private by default.
@@ -59,6 +61,7 @@ func installed(t *testing.T, ocfDir string) func(ctx context.Context, name strin
 // crmsh show every parameter, and crm_resource --validate returns the
 // agent's verdict.
 func TestInstalled(t *testing.T) {
+	require.Root(t)
 	_, ocfDir := build(t)
 	run := installed(t, ocfDir)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
