@@ -79,6 +79,7 @@ func TestInstalled(t *testing.T) {
 				// crm_resource announces OCF 1.1 (see flavours).
 				checkFlavour(t, name, out, true)
 			})
+			// pcs 0.11 hides deprecated parameters without --full.
 			t.Run("pcs resource describe", func(t *testing.T) {
 				require.Command(t, "pcs")
 				out, err := run(ctx, "pcs", "resource", "describe", "--full", "ocf:stackha:"+name).CombinedOutput()
@@ -126,7 +127,12 @@ func everyParameter(t *testing.T, out []byte, a *ocf.Agent, pattern string) {
 
 // crmValidate runs crm_resource --validate on the installed agent (at a
 // check level when level is not empty) and returns its exit code, which
-// crm_resource 2.1 makes the agent's own.
+// crm_resource 2.1 makes the agent's own (checked with a script agent for 0,
+// 1, 2, 5, 6 and 7). Pacemaker 2.1.5's crm_resource passes
+// OCF_RA_VERSION_MAJOR=1 OCF_RA_VERSION_MINOR=1 to validate-all, and
+// OCF_CHECK_LEVEL only when given --validate=LEVEL; it refuses the short
+// form --agent ocf:stackha:vip ("not a known resource", exit 64), hence
+// --class, --provider and --agent.
 func crmValidate(ctx context.Context, run func(context.Context, string, ...string) *exec.Cmd, agent, level string, params []string) (int, []byte) {
 	args := []string{"--class", "ocf", "--provider", "stackha", "--agent", agent, "--validate"}
 	if level != "" {
