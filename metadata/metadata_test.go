@@ -346,3 +346,24 @@ func TestParseBoolFalseWords(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkXML and BenchmarkXML11 measure one meta-data rendering of the
+// sample declaration in each flavour (Pacemaker asks for meta-data once per
+// agent and node, ocf-tester and pcs on every call).
+func BenchmarkXML(b *testing.B) {
+	a := sample()
+	for b.Loop() {
+		if _, err := a.XML(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkXML11(b *testing.B) {
+	a := sample()
+	for b.Loop() {
+		if _, err := a.XML11(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
