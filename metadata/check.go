@@ -148,6 +148,10 @@ func (a *Agent) checkRelations() error {
 		if n < 2 {
 			return fmt.Errorf("unique group %s has one parameter: use Unique", g)
 		}
+		// OCF 1.1 renders a Unique parameter as a group named after it.
+		if p, ok := a.Parameter(g); ok && p.Unique {
+			return fmt.Errorf("unique group %s has the name of the unique parameter %s", g, p.Name)
+		}
 	}
 	_, hasReload := a.Action("reload-agent")
 	switch {

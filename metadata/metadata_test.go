@@ -194,6 +194,7 @@ func TestCheck(t *testing.T) {
 		{"unsupported reloadable", func(a *Agent) { a.Parameters[8].Reloadable = true }, "unsupported and reloadable"},
 		{"group of one", func(a *Agent) { a.Parameters[6].UniqueGroup = "" }, "unique group endpoint has one parameter"},
 		{"unique and group", func(a *Agent) { a.Parameters[6].Unique = true }, "Unique and UniqueGroup both set"},
+		{"group named as a unique parameter", func(a *Agent) { a.Parameters[6].UniqueGroup, a.Parameters[7].UniqueGroup = "ip", "ip" }, "has the name of the unique parameter ip"},
 		{"bad group name", func(a *Agent) { a.Parameters[6].UniqueGroup, a.Parameters[7].UniqueGroup = "a b", "a b" }, "not a valid name"},
 		{"unknown action", func(a *Agent) { a.Actions = append(a.Actions, Action{Name: "frobnicate", Timeout: time.Second}) }, "not an OCF action"},
 		{"no timeout", func(a *Agent) { a.Actions[0].Timeout = 0 }, "needs a timeout"},
