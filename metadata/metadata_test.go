@@ -227,6 +227,9 @@ func TestRenderedActions(t *testing.T) {
 	got10 := strings.Join(names(a.renderedActions(ocf10)), " ")
 	got11 := strings.Join(names(a.renderedActions(ocf11)), " ")
 	// 1.0: one validate-all (the declared depth-0 one), no reload-agent.
+	if role("Promoted", ocf10) != "Master" || role("Unpromoted", ocf10) != "Slave" || role("Started", ocf10) != "Started" {
+		t.Error("1.0 role names")
+	}
 	if strings.Count(got10, "validate-all") != 1 || !strings.Contains(got10, "validate-all/20s/0") || strings.Contains(got10, "reload-agent") {
 		t.Errorf("1.0 actions: %s", got10)
 	}

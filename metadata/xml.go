@@ -159,13 +159,12 @@ func (a *Agent) renderedActions(f flavour) []Action {
 // role spells a role for the flavour: 1.1 says Promoted and Unpromoted
 // where 1.0 said Master and Slave.
 func role(r string, f flavour) string {
-	if f == ocf11 {
-		switch r {
-		case "Master":
-			return "Promoted"
-		case "Slave":
-			return "Unpromoted"
-		}
+	names := map[string]string{"Master": "Promoted", "Slave": "Unpromoted"}
+	if f == ocf10 {
+		names = map[string]string{"Promoted": "Master", "Unpromoted": "Slave"}
+	}
+	if n, ok := names[r]; ok {
+		return n
 	}
 	return r
 }
