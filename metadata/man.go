@@ -20,31 +20,21 @@ func (a *Agent) Man(date string) ([]byte, error) {
 	title := strings.ToUpper("ocf_stackha_" + a.Name)
 	fmt.Fprintf(&b, ".TH %s 7 %q %q \"OCF resource agents\"\n", roffArg(title), date, "stackha "+a.Version)
 	b.WriteString(".SH NAME\n")
-	fmt.Fprintf(&b, "ocf_stackha_%s \\- %s\n", roff(a.Name), roff(a.Short))
+	fmt.Fprintf(&b, "ocf_stackha_%s \\- %s\n", roff(a.Name), roff(a.ShortText()))
 	b.WriteString(".SH SYNOPSIS\n")
 	fmt.Fprintf(&b, ".B %s\n", roffArg("/usr/lib/ocf/resource.d/stackha/"+a.Name))
 	b.WriteString(".RI [ action ]\n")
 	b.WriteString(".PP\n")
 	fmt.Fprintf(&b, "In a cluster configuration: \\fBocf:stackha:%s\\fR\n", roff(a.Name))
 	b.WriteString(".SH DESCRIPTION\n")
-	paragraphs(&b, a.Long)
+	paragraphs(&b, a.LongText())
 	b.WriteString(".SH PARAMETERS\n")
 	for _, p := range a.Parameters {
-		var attrs []string
-		attrs = append(attrs, string(p.Type))
-		if p.Required {
-			attrs = append(attrs, "required")
-		}
-		if p.Unique {
-			attrs = append(attrs, "unique")
-		}
-		if p.Default != "" {
-			attrs = append(attrs, "default: "+p.Default)
-		}
+		attrs := manAttrs(p)
 		b.WriteString(".TP\n")
 		fmt.Fprintf(&b, "\\fB%s\\fR (%s)\n", roff(p.Name), roff(strings.Join(attrs, ", ")))
 		fmt.Fprintf(&b, "%s\n", roff(p.Short))
-		for _, para := range splitParagraphs(ParamLong(p)) {
+		for _, para := range splitParagraphs(ParamLong10(p)) {
 			if para == strings.TrimSpace(p.Short) {
 				continue
 			}
@@ -53,13 +43,19 @@ func (a *Agent) Man(date string) ([]byte, error) {
 		}
 	}
 	b.WriteString(".SH ACTIONS\n")
-	for _, act := range a.Actions {
+	for _, act := range a.renderedActions(ocf11) {
 		b.WriteString(".TP\n")
 		line := fmt.Sprintf("\\fB%s\\fR", roff(act.Name))
 		b.WriteString(line + "\n")
 		det := "timeout " + FormatDuration(act.Timeout)
 		if act.Interval > 0 {
-			det += fmt.Sprintf(", interval %s, depth %d", FormatDuration(act.Interval), act.Depth)
+			det += ", interval " + FormatDuration(act.Interval)
+		}
+		if act.Name == "monitor" || act.Name == "validate-all" {
+			det += fmt.Sprintf(", depth %d", act.Depth)
+		}
+		if act.Name == "reload-agent" {
+			det += " (OCF 1.1: applies the reloadable parameters)"
 		}
 		fmt.Fprintf(&b, "%s\n", roff(det))
 	}
@@ -84,6 +80,36 @@ func (a *Agent) Man(date string) ([]byte, error) {
 	b.WriteString("\n.fi\n")
 	b.WriteString(".SH SEE ALSO\n\\fBcrm\\fR(8), \\fBocf-tester\\fR(8), \\fBstackha\\fR agents\n")
 	return b.Bytes(), nil
+}
+
+// manAttrs is the parenthesised summary after a parameter's name.
+func manAttrs(p Parameter) []string {
+	attrs := []string{string(p.Type)}
+	if len(p.Options) > 0 {
+		attrs[0] = "one of " + strings.Join(p.Options, "|")
+	}
+	if p.Required {
+		attrs = append(attrs, "required")
+	}
+	if p.Unique {
+		attrs = append(attrs, "unique")
+	}
+	if p.UniqueGroup != "" {
+		attrs = append(attrs, "unique with group "+p.UniqueGroup)
+	}
+	if p.Default != "" {
+		attrs = append(attrs, "default: "+p.Default)
+	}
+	if r := p.FormatRange(); r != "" {
+		attrs = append(attrs, "range "+r)
+	}
+	if p.Reloadable {
+		attrs = append(attrs, "reloadable")
+	}
+	if p.Deprecated != "" {
+		attrs = append(attrs, "deprecated")
+	}
+	return attrs
 }
 
 func paragraphs(b *bytes.Buffer, text string) {

@@ -1,12 +1,11 @@
 // Package metadata holds the declaration of an OCF resource agent — its
-// parameters and actions — and renders it as OCF 1.0 meta-data XML and as a
-// roff man page. Everything an operator reads about an agent comes from this
+// parameters and actions — and renders it as OCF 1.0 meta-data XML (for
+// ocf-tester and older tools), as OCF 1.1 meta-data XML (for Pacemaker 2.1
+// and pcs 0.11, which announce 1.1) and as a roff man page. Everything an operator reads about an agent comes from this
 // one declaration, so the docs cannot drift from the code.
 package metadata
 
 import (
-	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -83,77 +82,6 @@ type Agent struct {
 	// ReplacedWith, when not empty, marks this agent name as deprecated in
 	// favour of the named agent (an alias such as quantum-server); 1.1 only.
 	ReplacedWith string
-}
-
-var (
-	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	paramPattern = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
-)
-
-var validActions = map[string]bool{
-	"start": true, "stop": true, "recover": true, "monitor": true, "restart": true,
-	"migrate_to": true, "migrate_from": true, "promote": true, "demote": true,
-	"notify": true, "status": true, "reload": true, "meta-data": true, "usage": true,
-	"methods": true, "validate-all": true, "reload-agent": true,
-}
-
-// Check reports the first inconsistency in a declaration: names that are not
-// valid, duplicates, defaults that do not parse as their type, actions the
-// OCF 1.0 DTD does not know. Agents call it from tests; the registry calls it
-// when an agent registers.
-func (a *Agent) Check() error {
-	if !namePattern.MatchString(a.Name) {
-		return fmt.Errorf("agent name %q: want lower case letters, digits, '-' or '_'", a.Name)
-	}
-	if a.Short == "" || a.Long == "" {
-		return fmt.Errorf("agent %s: short and long descriptions are required", a.Name)
-	}
-	seen := map[string]bool{}
-	for _, p := range a.Parameters {
-		if !paramPattern.MatchString(p.Name) {
-			return fmt.Errorf("agent %s: parameter name %q is not a valid OCF_RESKEY_ suffix", a.Name, p.Name)
-		}
-		if seen[p.Name] {
-			return fmt.Errorf("agent %s: parameter %s declared twice", a.Name, p.Name)
-		}
-		seen[p.Name] = true
-		switch p.Type {
-		case String, Integer, Boolean, Time:
-		default:
-			return fmt.Errorf("agent %s: parameter %s: unknown type %q", a.Name, p.Name, p.Type)
-		}
-		if p.Short == "" || p.Long == "" {
-			return fmt.Errorf("agent %s: parameter %s: short and long descriptions are required", a.Name, p.Name)
-		}
-		if p.Default != "" {
-			if _, err := ParseValue(p.Type, p.Default); err != nil {
-				return fmt.Errorf("agent %s: parameter %s: default: %w", a.Name, p.Name, err)
-			}
-		}
-		if p.Required && p.Default != "" {
-			return fmt.Errorf("agent %s: parameter %s is required and has a default", a.Name, p.Name)
-		}
-	}
-	acts := map[string]bool{}
-	for _, act := range a.Actions {
-		if !validActions[act.Name] {
-			return fmt.Errorf("agent %s: action %q is not an OCF action", a.Name, act.Name)
-		}
-		if act.Timeout <= 0 {
-			return fmt.Errorf("agent %s: action %s needs a timeout", a.Name, act.Name)
-		}
-		key := fmt.Sprintf("%s/%d/%s", act.Name, act.Depth, act.Role)
-		if acts[key] {
-			return fmt.Errorf("agent %s: action %s (depth %d) declared twice", a.Name, act.Name, act.Depth)
-		}
-		acts[key] = true
-	}
-	for _, must := range []string{"start", "stop", "monitor", "meta-data"} {
-		if !acts[must+"/0/"] {
-			return fmt.Errorf("agent %s: required action %s is not declared", a.Name, must)
-		}
-	}
-	return nil
 }
 
 // Parameter returns the declaration of the named parameter.
