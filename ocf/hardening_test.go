@@ -197,14 +197,14 @@ func TestParamRange(t *testing.T) {
 	}{
 		{MapEnv{"OCF_RESKEY_count": "0"}, Success, ""},
 		{MapEnv{"OCF_RESKEY_count": "100"}, Success, ""},
-		{MapEnv{"OCF_RESKEY_count": "101"}, ErrConfigured, `parameter count="101": out of range 0..100`},
-		{MapEnv{"OCF_RESKEY_count": "-1"}, ErrConfigured, `parameter count="-1": out of range 0..100`},
-		{MapEnv{"OCF_RESKEY_count": "9223372036854775807"}, ErrConfigured, "out of range 0..100"},
+		{MapEnv{"OCF_RESKEY_count": "101"}, ErrConfigured, `parameter count: "101" is outside the range 0..100`},
+		{MapEnv{"OCF_RESKEY_count": "-1"}, ErrConfigured, `parameter count: "-1" is outside the range 0..100`},
+		{MapEnv{"OCF_RESKEY_count": "9223372036854775807"}, ErrConfigured, "outside the range 0..100"},
 		{MapEnv{"OCF_RESKEY_wait": "1ms"}, Success, ""},
 		{MapEnv{"OCF_RESKEY_wait": "3600"}, Success, ""},
-		{MapEnv{"OCF_RESKEY_wait": "3601"}, ErrConfigured, `parameter wait="3601": out of range 1ms..3600s`},
-		{MapEnv{"OCF_RESKEY_wait": "0"}, ErrConfigured, `parameter wait="0": out of range 1ms..3600s`},
-		{MapEnv{"OCF_RESKEY_wait": "9223372036854775807"}, ErrConfigured, "parameter wait="},
+		{MapEnv{"OCF_RESKEY_wait": "3601"}, ErrConfigured, `parameter wait: "3601" is outside the range 1ms..3600s`},
+		{MapEnv{"OCF_RESKEY_wait": "0"}, ErrConfigured, `parameter wait: "0" is outside the range 1ms..3600s`},
+		{MapEnv{"OCF_RESKEY_wait": "9223372036854775807"}, ErrConfigured, "parameter wait: "},
 		{MapEnv{"OCF_RESKEY_pin": "7"}, Success, ""},
 	}
 	for _, c := range cases {
@@ -216,7 +216,7 @@ func TestParamRange(t *testing.T) {
 	// A secret out of range is not quoted.
 	a := &metadata.Agent{Name: "s", Parameters: []metadata.Parameter{{Name: "pin", Type: metadata.Integer, Secret: true, Range: &metadata.Range{Min: 0, Max: 9}}}}
 	_, _, err := ParseParams(a, MapEnv{"OCF_RESKEY_pin": "12345"})
-	if err == nil || CodeOf(err) != ErrConfigured || strings.Contains(err.Error(), "12345") || !strings.Contains(err.Error(), "out of range 0..9") {
+	if err == nil || CodeOf(err) != ErrConfigured || strings.Contains(err.Error(), "12345") || !strings.Contains(err.Error(), "in the range 0..9") {
 		t.Fatalf("secret out of range: %v", err)
 	}
 }
@@ -315,6 +315,7 @@ func TestMetaDataFlavour(t *testing.T) {
 func TestReloadAgent(t *testing.T) {
 	a := testAgent()
 	a.Meta.Actions = append(a.Meta.Actions, metadata.Action{Name: "reload-agent", Timeout: 10 * time.Second})
+	a.Meta.Parameters[0].Reloadable = true
 	var got *Request
 	a.Handlers["reload-agent"] = func(ctx context.Context, r *Request) error { got = r; return nil }
 	if err := a.Check(); err != nil {

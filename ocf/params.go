@@ -51,40 +51,22 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 			p.vals[d.Name] = metadata.Value{}
 			continue
 		}
-		v, err := metadata.ParseValue(d.Type, raw)
+		// Parse checks the type, the declared range and the options.
+		v, err := d.Parse(raw)
 		if err != nil {
 			if d.Secret {
+				if r := d.FormatRange(); r != "" {
+					return p, warnings, Configured("parameter %s: not a valid %s in the range %s", shown, d.Type, r)
+				}
 				return p, warnings, Configured("parameter %s: not a valid %s", shown, d.Type)
 			}
 			return p, warnings, Configured("parameter %s: %w", d.Name, err)
-		}
-		if err := inRange(d, v); err != nil {
-			return p, warnings, Configured("parameter %s: %w", shown, err)
 		}
 		p.vals[d.Name] = v
 	}
 	return p, warnings, nil
 }
 
-// inRange checks v against d.Range: an Integer as a number, a Time as a
-// duration. Parameters without a Range, and other types, pass.
-func inRange(d metadata.Parameter, v metadata.Value) error {
-	r := d.Range
-	if r == nil {
-		return nil
-	}
-	switch d.Type {
-	case metadata.Integer:
-		if n := int64(v.Int); n < r.Min || n > r.Max {
-			return fmt.Errorf("out of range %d..%d", r.Min, r.Max)
-		}
-	case metadata.Time:
-		if n := int64(v.Dur); n < r.Min || n > r.Max {
-			return fmt.Errorf("out of range %s..%s", metadata.FormatDuration(time.Duration(r.Min)), metadata.FormatDuration(time.Duration(r.Max)))
-		}
-	}
-	return nil
-}
 
 // NewParams builds Params from a map, for agents' own tests and for callers
 // outside Pacemaker.

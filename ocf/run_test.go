@@ -30,7 +30,7 @@ func testAgent() *Agent {
 				{Name: "unique", Type: metadata.Boolean, Default: "false", Short: "u", Long: "U.", Unsupported: "no clones."},
 				{Name: "noop", Type: metadata.String, Short: "noop", Long: "Noop.", Ignored: "no effect."},
 				{Name: "password", Type: metadata.String, Short: "pw", Long: "Never here.", Unsupported: "use a file.", Secret: true},
-				{Name: "pin", Type: metadata.Integer, Short: "pin", Long: "A secret number.", Secret: true},
+				{Name: "pin", Type: metadata.Integer, Short: "pin", Long: "A secret number.", Secret: true, Range: &metadata.Range{Min: 0, Max: 1 << 40}},
 			},
 			Actions: []metadata.Action{
 				{Name: "start", Timeout: 20 * time.Second},

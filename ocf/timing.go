@@ -83,7 +83,7 @@ func checkLevel(env Env, action string) int {
 }
 
 // xml11 renders OCF 1.1 meta-data.
-var xml11 = (*metadata.Agent).XML // TODO(merge): (*metadata.Agent).XML11
+var xml11 = (*metadata.Agent).XML11
 
 // metaData prints the agent's meta-data as name: OCF 1.1 for a caller that
 // announced it (CallerOCF11), 1.0 otherwise (ocf-tester and ra-api-1.dtd
@@ -91,6 +91,7 @@ var xml11 = (*metadata.Agent).XML // TODO(merge): (*metadata.Agent).XML11
 func metaData(a *Agent, name string, env Env, s Streams) Code {
 	m := a.Meta
 	m.Name = name
+	m.Version = Version // one version: the package's, stackha version's, every agent's
 	if name != a.Meta.Name {
 		m.ReplacedWith = a.Meta.Name
 	}

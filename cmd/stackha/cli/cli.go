@@ -157,6 +157,7 @@ func manCommand(app *cli.App, s ocf.Streams) *cli.Command {
 			}
 			m := a.Meta
 			m.Name = name
+			m.Version = ocf.Version
 			b, err := m.Man(ManDate)
 			if err != nil {
 				return err
