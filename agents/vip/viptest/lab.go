@@ -1,4 +1,8 @@
-package vip
+// Package viptest is the vip agent's test support: a throwaway network of
+// two namespaces joined by a veth pair, and the sandbox the conformance walk
+// and the benchmarks drive the agent in. Only tests and benchmarks import
+// it; nothing here is in the shipped binary.
+package viptest
 
 import (
 	"context"
@@ -8,7 +12,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -146,14 +150,16 @@ func (l *Lab) Close() {
 	}
 }
 
+func init() { sandbox.Register("vip", Sandbox) }
+
 // Sandbox prepares a lab for ocf-tester: the address 192.0.2.10/24 on the
 // lab's veth inside its namespace.
-func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func Sandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	l, err := NewLab("sb")
 	if err != nil {
 		return nil, err
 	}
-	return &ocf.Sandbox{
+	return &sandbox.Sandbox{
 		Params:  map[string]string{"ip": "192.0.2.10", "cidr_netmask": "24", "nic": l.Nic, "network_namespace": l.NS},
 		Cleanup: l.Close,
 	}, nil
