@@ -155,4 +155,3 @@ func runAnnouncer(ctx context.Context, ipS, nic, ns string, count int, interval,
 	}
 	return nil
 }
-

@@ -201,23 +201,27 @@ func (s *nlSystem) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, er
 	return req.Execute(unix.NETLINK_ROUTE, resType)
 }
 
-// AddrsOf asks for the addresses of one interface and one family (the
-// kernel has no single-address query for IPv4) and decodes only the
-// entries of ip.
+// AddrsOf reads the entries of ip on one interface. IPv6 keys an
+// interface's addresses by address alone: one request for that address
+// (RTM_GETADDR without dump). IPv4 has no such request: a dump of the one
+// interface's IPv4 addresses (filtered by the kernel under strict checking)
+// of which only ip's entries are decoded.
 func (s *nlSystem) AddrsOf(l *Link, ip netip.Addr) ([]IfAddr, error) {
-	fam := unix.AF_INET
+	var msgs [][]byte
+	var err error
 	if ip.Is6() {
-		fam = unix.AF_INET6
+		msgs, err = s.getAddr6(l, ip)
+	} else {
+		msgs, err = retry(func() ([][]byte, error) {
+			req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+			m := nl.NewIfAddrmsg(unix.AF_INET)
+			m.Index = uint32(l.Index)
+			req.AddData(m)
+			return s.execute(req, unix.RTM_NEWADDR)
+		})
 	}
-	msgs, err := retry(func() ([][]byte, error) {
-		req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-		m := nl.NewIfAddrmsg(fam)
-		m.Index = uint32(l.Index)
-		req.AddData(m)
-		return s.execute(req, unix.RTM_NEWADDR)
-	})
 	if err != nil {
-		return nil, fmt.Errorf("listing the addresses of %s: %w", l.Name, err)
+		return nil, fmt.Errorf("reading %s on %s: %w", ip, l.Name, err)
 	}
 	var out []IfAddr
 	for _, m := range msgs {
@@ -227,6 +231,21 @@ func (s *nlSystem) AddrsOf(l *Link, ip netip.Addr) ([]IfAddr, error) {
 		}
 	}
 	return out, nil
+}
+
+// getAddr6 asks the kernel for one IPv6 address of one interface; none is
+// not an error.
+func (s *nlSystem) getAddr6(l *Link, ip netip.Addr) ([][]byte, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, 0)
+	m := nl.NewIfAddrmsg(unix.AF_INET6)
+	m.Index = uint32(l.Index)
+	req.AddData(m)
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
+	msgs, err := s.execute(req, unix.RTM_NEWADDR)
+	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	return msgs, err
 }
 
 // parseIfAddr decodes an RTM_NEWADDR payload when it is ip on interface
