@@ -1,7 +1,8 @@
 // Command bench measures the vip agent side by side with
 // ocf:heartbeat:IPaddr2 on the same veth interface inside a private network
-// namespace: median wall and CPU time of monitor, meta-data and a
-// start+stop cycle, peak memory, and the child processes each spawns.
+// namespace: median wall and CPU time of monitor (also with 1,000 addresses
+// on the interface), meta-data and a start+stop cycle, peak memory, and the
+// child processes each spawns; then the floor under any process start.
 // Root only. Run it with `make bench-vip`.
 package main
 
@@ -13,13 +14,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/agents/vip"
+	"github.com/stackha/stackha/agents/vip/viptest"
+	"github.com/stackha/stackha/internal/testutil"
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 type agent struct {
@@ -38,6 +41,10 @@ type op struct {
 	actions []string
 	codes   []int
 	env     []string
+	// base replaces the common environment; setup and teardown run
+	// before and after the op's runs.
+	base            []string
+	setup, teardown func() error
 }
 
 func main() {
@@ -70,7 +77,7 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	if err := os.Symlink(bin, link); err != nil {
 		return err
 	}
-	lab, err := vip.NewLab("bench")
+	lab, err := viptest.NewLab("bench")
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -111,8 +118,32 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 		"OCF_RESKEY_ip=192.0.2.50", "OCF_RESKEY_cidr_netmask=24",
 		"OCF_RESKEY_CRM_meta_timeout=20000",
 	}
+	// The same monitor of an IPv6 address on the interface once it holds
+	// 1,000 more addresses (2001:db8:6::/64, documentation range).
+	var base6 []string
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "OCF_RESKEY_ip=") && !strings.HasPrefix(kv, "OCF_RESKEY_cidr_netmask=") && !strings.HasPrefix(kv, "OCF_RESOURCE_INSTANCE=") {
+			base6 = append(base6, kv)
+		}
+	}
+	base6 = append(base6, "OCF_RESOURCE_INSTANCE=shv-bench6", "OCF_RESKEY_ip=2001:db8:5::50", "OCF_RESKEY_cidr_netmask=64", "OCF_RESKEY_nodad=true")
 	ops := []op{
 		{name: "monitor", actions: []string{"monitor"}, codes: []int{0}, env: []string{"OCF_RESKEY_CRM_meta_interval=10000"}},
+		{name: "monitor, 1,000 addresses on the interface", actions: []string{"monitor"}, codes: []int{0},
+			env: []string{"OCF_RESKEY_CRM_meta_interval=10000"}, base: base6,
+			setup: func() error {
+				if err := addAddresses(lab.NS, lab.Nic, 1000); err != nil {
+					return err
+				}
+				_, err := exec1(agents[1], "start", base6, 0)
+				return err
+			},
+			teardown: func() error {
+				if _, err := exec1(agents[1], "stop", base6, 0); err != nil {
+					return err
+				}
+				return delAddresses(lab.NS, lab.Nic, 1000)
+			}},
 		{name: "meta-data", actions: []string{"meta-data"}, codes: []int{0}},
 		{name: "start+stop", actions: []string{"start", "stop"}, codes: []int{0, 0}},
 	}
@@ -132,7 +163,16 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 				return err
 			}
 		}
-		env := append(append([]string{}, base...), o.env...)
+		if o.setup != nil {
+			if err := o.setup(); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
+		b := base
+		if o.base != nil {
+			b = o.base
+		}
+		env := append(append([]string{}, b...), o.env...)
 		// Runs alternate between the agents, so that the machine's load
 		// weighs on each alike.
 		for i := 0; i < runs+3; i++ {
@@ -163,9 +203,15 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 			}
 			peaks[o.name][a.name] = rss
 		}
+		if o.teardown != nil {
+			if err := o.teardown(); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("vip vs IPaddr2: ip=192.0.2.50 cidr_netmask=24 (nic from the routing table) on a veth in a private network namespace;\n")
+	fmt.Printf("the 1,000-address monitor: ip=2001:db8:5::50 cidr_netmask=64 on the same veth holding 1,000 more IPv6 addresses;\n")
 	fmt.Printf("%d runs each after 3 warm-up runs, the agents taking turns; %s; %d CPUs; load average %s\n\n",
 		runs, runtime.Version(), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	head, rule := "| operation | measure |", "|---|---|"
@@ -245,14 +291,47 @@ func median(ss []sample, f func(sample) time.Duration) time.Duration {
 	for i, s := range ss {
 		v[i] = f(s)
 	}
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	if len(v) == 0 {
-		return 0
+	return testutil.Median(v)
+}
+
+// addAddresses puts n addresses of 2001:db8:6::/64 (as /128, without
+// duplicate address detection) on nic in the namespace.
+func addAddresses(ns, nic string, n int) error {
+	return eachAddress(ns, nic, n, func(h *netlink.Handle, l netlink.Link, a *netlink.Addr) error {
+		a.Flags = unix.IFA_F_NODAD
+		return h.AddrAdd(l, a)
+	})
+}
+
+func delAddresses(ns, nic string, n int) error {
+	return eachAddress(ns, nic, n, func(h *netlink.Handle, l netlink.Link, a *netlink.Addr) error { return h.AddrDel(l, a) })
+}
+
+func eachAddress(ns, nic string, n int, f func(*netlink.Handle, netlink.Link, *netlink.Addr) error) error {
+	nsh, err := netns.GetFromName(ns)
+	if err != nil {
+		return err
 	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return err
 	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	defer h.Close()
+	l, err := h.LinkByName(nic)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= n; i++ {
+		a, err := netlink.ParseAddr(fmt.Sprintf("2001:db8:6::%x/128", i))
+		if err != nil {
+			return err
+		}
+		if err := f(h, l, a); err != nil {
+			return fmt.Errorf("address %d of %d: %w", i, n, err)
+		}
+	}
+	return nil
 }
 
 // exec1 runs one action and reads its CPU time from wait4 (which includes
