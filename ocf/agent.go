@@ -29,6 +29,12 @@ type Agent struct {
 	// test, and by demos): a namespace, a config file, a local service. Root
 	// only. It returns the parameters to pass and undoes itself in Cleanup.
 	Sandbox func(ctx context.Context, dir string) (*Sandbox, error)
+	// StopFromState, when set, is stop's handler when the parameters do
+	// not parse: it undoes what start recorded in the instance's state
+	// directory (r.Params is empty). Without it such a stop succeeds at
+	// once, as nothing can have started with a configuration that never
+	// parsed.
+	StopFromState Handler
 }
 
 // Sandbox is what Agent.Sandbox prepared.
