@@ -22,6 +22,7 @@ func init() {
 			"validate-all": validate,
 			"reload-agent": reload,
 		},
+		StopFromState: StopFromState,
 	})
 	ocf.RegisterHelper(announceCmd, announceHelper)
 }
