@@ -1,14 +1,11 @@
 package vip
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -174,130 +171,6 @@ func (s *nlSystem) Addrs(v6 bool) ([]IfAddr, error) {
 	return out, nil
 }
 
-// rawSocket is our own netlink socket in the namespace, with strict
-// checking on where the kernel has it (4.20 and later), so that it filters
-// address dumps by interface itself.
-func (s *nlSystem) rawSocket() (*nl.SocketHandle, error) {
-	if s.raw != nil {
-		return s.raw, nil
-	}
-	sock, err := nl.GetNetlinkSocketAt(s.ns, netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
-	}
-	// Best effort: without it the kernel sends every address and
-	// parseIfAddr skips the other interfaces' ones.
-	_ = unix.SetsockoptInt(sock.GetFd(), unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1)
-	s.raw = &nl.SocketHandle{Socket: sock}
-	return s.raw, nil
-}
-
-func (s *nlSystem) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
-	sh, err := s.rawSocket()
-	if err != nil {
-		return nil, err
-	}
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sh}
-	return req.Execute(unix.NETLINK_ROUTE, resType)
-}
-
-// AddrsOf reads the entries of ip on one interface. IPv6 keys an
-// interface's addresses by address alone: one request for that address
-// (RTM_GETADDR without dump). IPv4 has no such request: a dump of the one
-// interface's IPv4 addresses (filtered by the kernel under strict checking)
-// of which only ip's entries are decoded.
-func (s *nlSystem) AddrsOf(l *Link, ip netip.Addr) ([]IfAddr, error) {
-	var msgs [][]byte
-	var err error
-	if ip.Is6() {
-		msgs, err = s.getAddr6(l, ip)
-	} else {
-		msgs, err = retry(func() ([][]byte, error) {
-			req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-			m := nl.NewIfAddrmsg(unix.AF_INET)
-			m.Index = uint32(l.Index)
-			req.AddData(m)
-			return s.execute(req, unix.RTM_NEWADDR)
-		})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s on %s: %w", ip, l.Name, err)
-	}
-	var out []IfAddr
-	for _, m := range msgs {
-		if a, ok := parseIfAddr(m, l.Index, ip); ok {
-			a.Dev = l.Name
-			out = append(out, a)
-		}
-	}
-	return out, nil
-}
-
-// getAddr6 asks the kernel for one IPv6 address of one interface; none is
-// not an error.
-func (s *nlSystem) getAddr6(l *Link, ip netip.Addr) ([][]byte, error) {
-	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, 0)
-	m := nl.NewIfAddrmsg(unix.AF_INET6)
-	m.Index = uint32(l.Index)
-	req.AddData(m)
-	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
-	msgs, err := s.execute(req, unix.RTM_NEWADDR)
-	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT) {
-		return nil, nil
-	}
-	return msgs, err
-}
-
-// parseIfAddr decodes an RTM_NEWADDR payload when it is ip on interface
-// index: its prefix length, label, broadcast and flags.
-func parseIfAddr(m []byte, index int, ip netip.Addr) (IfAddr, bool) {
-	if len(m) < unix.SizeofIfAddrmsg {
-		return IfAddr{}, false
-	}
-	if int(nl.NativeEndian().Uint32(m[4:8])) != index {
-		return IfAddr{}, false
-	}
-	attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfAddrmsg:])
-	if err != nil {
-		return IfAddr{}, false
-	}
-	x := IfAddr{Flags: uint32(m[2])}
-	var addr, local netip.Addr
-	for _, a := range attrs {
-		switch a.Attr.Type {
-		case unix.IFA_ADDRESS:
-			addr, _ = netip.AddrFromSlice(a.Value)
-		case unix.IFA_LOCAL:
-			local, _ = netip.AddrFromSlice(a.Value)
-		case unix.IFA_LABEL:
-			x.Label = string(trimNUL(a.Value))
-		case unix.IFA_BROADCAST:
-			x.Broadcast, _ = netip.AddrFromSlice(a.Value)
-		case unix.IFA_FLAGS:
-			if len(a.Value) == 4 {
-				x.Flags = nl.NativeEndian().Uint32(a.Value)
-			}
-		}
-	}
-	if local.IsValid() { // IPv4: IFA_ADDRESS is the peer of a point-to-point address
-		addr = local
-	}
-	if addr.Unmap() != ip {
-		return IfAddr{}, false
-	}
-	x.Prefix = netip.PrefixFrom(ip, int(m[1]))
-	return x, true
-}
-
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
-	}
-	return b
-}
-
 func (s *nlSystem) Link(name string) (*Link, error) {
 	l, err := s.h.LinkByName(name)
 	if err != nil {
@@ -363,82 +236,3 @@ func (s *nlSystem) DelAddr(l *Link, p netip.Prefix) error {
 	return err
 }
 
-func (s *nlSystem) FlushRouteCache(v6 bool) error {
-	p := "/proc/sys/net/ipv4/route/flush"
-	if v6 {
-		p = "/proc/sys/net/ipv6/route/flush"
-	}
-	return s.Do(func() error {
-		if err := os.WriteFile(p, []byte("1\n"), 0); err != nil {
-			return fmt.Errorf("flushing the route cache: %w", err)
-		}
-		return nil
-	})
-}
-
-// Probe sends two RFC 5227 probes a second apart on a packet socket opened
-// in the namespace.
-func (s *nlSystem) Probe(ctx context.Context, l *Link, ip netip.Addr) error {
-	ifi := netInterface(l)
-	if len(ifi.HardwareAddr) != 6 {
-		return fmt.Errorf("interface %s has no Ethernet address", ifi.Name)
-	}
-	var conn net.PacketConn
-	if err := s.Do(func() error {
-		var err error
-		conn, err = listenARP(ifi)
-		return err
-	}); err != nil {
-		return err
-	}
-	defer conn.Close()
-	return probeARP(ctx, conn, ifi.HardwareAddr, ip, 2, time.Second)
-}
-
-func (s *nlSystem) OpenAnnouncer(l *Link, ip netip.Addr) (announcer, error) {
-	var a announcer
-	err := s.Do(func() error {
-		var err error
-		a, err = openAnnouncer(netInterface(l), ip)
-		return err
-	})
-	return a, err
-}
-
-// Do runs f on an OS thread in the namespace: what it opens (packet and
-// ICMPv6 sockets, /proc/sys/net files) belongs to that namespace for good.
-// A thread that could not be moved back is never reused.
-func (s *nlSystem) Do(f func() error) error {
-	return inNetns(s.ns, f)
-}
-
-func inNetns(ns netns.NsHandle, f func() error) error {
-	if !ns.IsOpen() {
-		return f()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("reading the current network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering the network namespace: %w", err)
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			// Leave the thread locked: it ends with this goroutine.
-			errc <- fmt.Errorf("returning from the network namespace: %w", err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}

@@ -310,12 +310,12 @@ func delAddresses(ns, nic string, n int) error {
 func eachAddress(ns, nic string, n int, f func(*netlink.Handle, netlink.Link, *netlink.Addr) error) error {
 	nsh, err := netns.GetFromName(ns)
 	if err != nil {
-		return err
+		return fmt.Errorf("namespace %s: %w", ns, err)
 	}
 	defer nsh.Close()
 	h, err := netlink.NewHandleAt(nsh)
 	if err != nil {
-		return err
+		return fmt.Errorf("netlink in %s: %w", ns, err)
 	}
 	defer h.Close()
 	l, err := h.LinkByName(nic)

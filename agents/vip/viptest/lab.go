@@ -55,26 +55,15 @@ func NewLab(tag string) (*Lab, error) {
 func newNamedNetns(name string) error {
 	errc := make(chan error, 1)
 	go func() {
+		// The thread stays locked and ends with this goroutine: the
+		// namespace NewNamed moved it into never reaches other code.
 		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
 		ns, err := netns.NewNamed(name)
 		if err != nil {
-			netns.Set(orig)
 			errc <- fmt.Errorf("creating network namespace %s: %w", name, err)
 			return
 		}
 		ns.Close()
-		if err := netns.Set(orig); err != nil {
-			errc <- err // the thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
 		errc <- nil
 	}()
 	return <-errc
