@@ -235,4 +235,3 @@ func (s *nlSystem) DelAddr(l *Link, p netip.Prefix) error {
 	}
 	return err
 }
-

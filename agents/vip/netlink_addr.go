@@ -133,4 +133,3 @@ func trimNUL(b []byte) []byte {
 	}
 	return b
 }
-
