@@ -18,6 +18,10 @@ Everything is done in process through netlink and packet sockets: no ip, arping,
 
 When nic or cidr_netmask is not given, they are taken from the routing table as IPaddr2 does: the most specific route that contains the address. monitor checks that the address is on the interface with the right prefix length (and label), and, with check_link_status, that the link is up and has carrier.
 
+start records what it set up (address, prefix length, interface, namespace, the background announcer's identity) in /run/stackha/<instance>; stop removes exactly that, also when the parameters no longer parse, and signals the announcer only when its owner, executable, start time and session still match the record.
+
+validate-all with OCF_CHECK_LEVEL=0 checks the parameters only (safe on any node); at 10, the default, also that this node has the namespace, the interface and, when nic or cidr_netmask is not given, a route to place the address. reload-agent applies the parameters marked reloadable (the announcements and monitor's check_link_status) without a restart: each operation reads them anew.
+
 Not supported: IPaddr2's CLUSTERIP mode (the address as a clone with clone-max above 1, and the mac, clusterip_hash and unique_clone_address parameters).`,
 	Parameters: []metadata.Parameter{
 		{Name: "ip", Type: metadata.String, Required: true, Unique: true, Short: "IPv4 or IPv6 address",
