@@ -225,6 +225,20 @@ func TestFakeStop(t *testing.T) {
 				started(with(ip4, "lvs_support", "true")...)(f)
 			},
 			ops: []string{"del 192.0.2.10/24 dev eth0", "add 192.0.2.10/32 dev lo"}},
+		{name: "LVS after an upgrade: the old lvs- file", action: "stop", params: with(ip4, "lvs_support", "true"),
+			setup: func(f *fakeSys) {
+				present("eth0", "192.0.2.10/24", "eth0", 0)(f)
+				inst := filepath.Join(stateBase, "shv-fake")
+				os.Mkdir(inst, 0o700)
+				os.WriteFile(filepath.Join(inst, "lvs-192.0.2.10"), []byte("lo\n"), 0o644)
+				os.WriteFile(filepath.Join(inst, "announce-192.0.2.10.pid"), []byte("1\n"), 0o644)
+			},
+			ops: []string{"del 192.0.2.10/24 dev eth0", "add 192.0.2.10/32 dev lo"},
+			check: func(t *testing.T, f *fakeSys) {
+				if _, err := os.Stat(filepath.Join(stateBase, "shv-fake")); !os.IsNotExist(err) {
+					t.Fatalf("old files left: %v", err)
+				}
+			}},
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stackha/stackha/ocf"
+	"golang.org/x/sys/unix"
 )
 
 // takeFromLoopback removes the address from loopback interfaces (lo*, as a
@@ -52,4 +53,30 @@ func (t *target) restoreLoopback(r *ocf.Request, dev string) error {
 		return ocf.Generic("restoring loopback %s on %s: %v", t.cfg.IP, dev, err)
 	}
 	return nil
+}
+
+// legacyLoopback reads where a stackha from before the state record took
+// the LVS loopback copy from (lvs-<ip> in the instance's directory), and
+// removes that file and the old announcer pid file (whose process cannot
+// be told from another by its pid alone: it is left to finish).
+func legacyLoopback(r *ocf.Request, ip netip.Addr) string {
+	dir, _, err := openStateDir(r, false)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(dir)
+	unix.Unlinkat(dir, "announce-"+ip.String()+".pid", 0)
+	name := "lvs-" + ip.String()
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Unlinkat(dir, name, 0)
+	defer unix.Close(fd)
+	if checkOurs(fd, name, false) != nil {
+		return ""
+	}
+	buf := make([]byte, 64)
+	n, _ := unix.Read(fd, buf)
+	return strings.TrimSpace(string(buf[:max(n, 0)]))
 }

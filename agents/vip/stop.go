@@ -27,8 +27,15 @@ func stop(ctx context.Context, r *ocf.Request) error {
 			return nil
 		}
 		r.Log.Warnf("stop with an invalid configuration (%v): removing what start recorded", err)
-	} else if err := stopAddress(r, cfg); err != nil {
-		return err
+	} else {
+		if err := stopAddress(r, cfg); err != nil {
+			return err
+		}
+		if cfg.LVS && (rec == nil || rec.Loopback == "") {
+			if dev := legacyLoopback(r, cfg.IP); dev != "" {
+				rec = &record{IP: cfg.IP.String(), Netns: cfg.Netns, Loopback: dev}
+			}
+		}
 	}
 	if rec != nil {
 		if err := stopRecorded(r, rec); err != nil {
@@ -61,7 +68,7 @@ func StopFromState(ctx context.Context, r *ocf.Request) error {
 // puts back the LVS loopback copy.
 func stopRecorded(r *ocf.Request, rec *record) error {
 	ip, err := netip.ParseAddr(rec.IP)
-	if err != nil || CheckIfName(rec.Nic) != nil || rec.Prefix < 1 || rec.Prefix > ip.BitLen() ||
+	if err != nil || (rec.Nic != "" && (CheckIfName(rec.Nic) != nil || rec.Prefix < 1 || rec.Prefix > ip.BitLen())) ||
 		(rec.Netns != "" && CheckNetnsName(rec.Netns) != nil) {
 		r.Log.Warnf("state record of %q on %q is not usable: ignored", clip(rec.IP), clip(rec.Nic))
 		return nil
@@ -78,8 +85,12 @@ func stopRecorded(r *ocf.Request, rec *record) error {
 	}
 	t := &target{cfg: cfg, sys: s, pl: Placement{Nic: rec.Nic, Prefix: rec.Prefix}}
 	defer t.Close()
-	l, err := s.Link(rec.Nic)
+	var l *Link
+	if rec.Nic != "" {
+		l, err = s.Link(rec.Nic)
+	}
 	switch {
+	case rec.Nic == "": // only an LVS loopback copy to put back
 	case errors.Is(err, errNoLink):
 		r.Log.Infof("%v: %s is gone with it", err, t)
 	case err != nil:
