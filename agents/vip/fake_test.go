@@ -66,10 +66,10 @@ func (f *fakeSys) SetLinkUp(l *Link) error {
 	return nil
 }
 
-func (f *fakeSys) Routes(v6, local bool) ([]Route, error) {
+func (f *fakeSys) Routes(ip netip.Addr, local bool) ([]Route, error) {
 	var out []Route
 	for _, r := range f.routes {
-		if r.Dst.Addr().Is6() == v6 && (local || !r.Local) {
+		if r.Dst.Contains(ip) && (local || !r.Local) {
 			out = append(out, r)
 		}
 	}

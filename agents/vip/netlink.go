@@ -99,43 +99,6 @@ func (s *nlSystem) linkNames() (map[int]string, error) {
 	return m, nil
 }
 
-func (s *nlSystem) Routes(v6, local bool) ([]Route, error) {
-	names, err := s.linkNames()
-	if err != nil {
-		return nil, err
-	}
-	var out []Route
-	tables := []int{unix.RT_TABLE_MAIN}
-	if local {
-		tables = append(tables, unix.RT_TABLE_LOCAL)
-	}
-	for _, table := range tables {
-		rs, err := retry(func() ([]netlink.Route, error) {
-			return s.h.RouteListFiltered(family(v6), &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("listing routes: %w", err)
-		}
-		for _, r := range rs {
-			isLocal := r.Type == unix.RTN_LOCAL
-			if (table == unix.RT_TABLE_MAIN && r.Type != unix.RTN_UNICAST) || (table == unix.RT_TABLE_LOCAL && !isLocal) {
-				continue
-			}
-			x := Route{Dev: names[r.LinkIndex], Scope: uint8(r.Scope), Local: isLocal, Metric: r.Priority}
-			if r.Dst != nil {
-				if p, ok := prefixOf(r.Dst); ok {
-					x.Dst = p
-				}
-			}
-			if a, ok := netip.AddrFromSlice(r.Src); ok && r.Src != nil {
-				x.Src = a.Unmap()
-			}
-			out = append(out, x)
-		}
-	}
-	return out, nil
-}
-
 func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	a, ok := netip.AddrFromSlice(n.IP)
 	if !ok {

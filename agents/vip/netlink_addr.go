@@ -133,3 +133,96 @@ func trimNUL(b []byte) []byte {
 	}
 	return b
 }
+
+// Routes reads the main table (and the local table) of ip's family and
+// keeps the unicast (and local) routes whose destination contains ip: the
+// only ones findif can choose. Each answer is decoded only as far as its
+// destination until it is known to contain ip, so that a table holding a
+// route per address of a busy interface costs little.
+func (s *nlSystem) Routes(ip netip.Addr, local bool) ([]Route, error) {
+	names, err := s.linkNames()
+	if err != nil {
+		return nil, err
+	}
+	fam := uint8(unix.AF_INET)
+	if ip.Is6() {
+		fam = unix.AF_INET6
+	}
+	tables := []uint8{unix.RT_TABLE_MAIN}
+	if local {
+		tables = append(tables, unix.RT_TABLE_LOCAL)
+	}
+	var out []Route
+	for _, table := range tables {
+		msgs, err := retry(func() ([][]byte, error) {
+			req := nl.NewNetlinkRequest(unix.RTM_GETROUTE, unix.NLM_F_DUMP)
+			req.AddData(&nl.RtMsg{RtMsg: unix.RtMsg{Family: fam, Table: table}})
+			return s.execute(req, unix.RTM_NEWROUTE)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing routes: %w", err)
+		}
+		for _, m := range msgs {
+			if r, ok := parseRoute(m, fam, table, ip); ok {
+				r.Dev = names[r.index]
+				out = append(out, r.Route)
+			}
+		}
+	}
+	return out, nil
+}
+
+type routeMsg struct {
+	Route
+	index int
+}
+
+// parseRoute decodes an RTM_NEWROUTE payload of table when its destination
+// contains ip (main table: unicast; local table: local routes).
+func parseRoute(m []byte, fam, table uint8, ip netip.Addr) (routeMsg, bool) {
+	const rtmsgLen = 12 // struct rtmsg
+	if len(m) < rtmsgLen || m[0] != fam || nl.NativeEndian().Uint32(m[8:12])&unix.RTM_F_CLONED != 0 {
+		return routeMsg{}, false
+	}
+	typ := m[7]
+	if (table == unix.RT_TABLE_MAIN && typ != unix.RTN_UNICAST) || (table == unix.RT_TABLE_LOCAL && typ != unix.RTN_LOCAL) {
+		return routeMsg{}, false
+	}
+	r := routeMsg{Route: Route{Scope: m[6], Local: typ == unix.RTN_LOCAL}}
+	tbl := uint32(m[4])
+	var dst netip.Addr
+	for b := m[rtmsgLen:]; len(b) >= 4; {
+		l := int(nl.NativeEndian().Uint16(b[0:2]))
+		if l < 4 || l > len(b) {
+			return routeMsg{}, false
+		}
+		v := b[4:l]
+		switch nl.NativeEndian().Uint16(b[2:4]) {
+		case unix.RTA_DST:
+			dst, _ = netip.AddrFromSlice(v)
+		case unix.RTA_OIF:
+			if len(v) == 4 {
+				r.index = int(nl.NativeEndian().Uint32(v))
+			}
+		case unix.RTA_PREFSRC:
+			r.Src, _ = netip.AddrFromSlice(v)
+		case unix.RTA_PRIORITY:
+			if len(v) == 4 {
+				r.Metric = int(nl.NativeEndian().Uint32(v))
+			}
+		case unix.RTA_TABLE:
+			if len(v) == 4 {
+				tbl = nl.NativeEndian().Uint32(v)
+			}
+		}
+		b = b[min((l+3)&^3, len(b)):]
+	}
+	if tbl != uint32(table) || !dst.IsValid() {
+		return routeMsg{}, false // a default route, or another table (a kernel without strict checking)
+	}
+	r.Dst = netip.PrefixFrom(dst.Unmap(), int(m[1]))
+	if !r.Dst.IsValid() || !r.Dst.Contains(ip) {
+		return routeMsg{}, false
+	}
+	return r, true
+}

@@ -18,8 +18,8 @@ type system interface {
 	// SetLinkUp brings an interface up.
 	SetLinkUp(l *Link) error
 	// Routes lists the main table's unicast routes (and, with local, the
-	// local table's local routes) of the family.
-	Routes(v6, local bool) ([]Route, error)
+	// local table's local routes) whose destination contains ip.
+	Routes(ip netip.Addr, local bool) ([]Route, error)
 	// Addrs lists the family's addresses on every interface.
 	Addrs(v6 bool) ([]IfAddr, error)
 	// AddrsOf lists the entries of one address on one interface (the same

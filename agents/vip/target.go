@@ -70,7 +70,7 @@ func place(r *ocf.Request, cfg *Config) (*target, error) {
 		t.pl, err = FindIf(cfg, nil, nil)
 		return t, err
 	}
-	routes, err := s.Routes(cfg.V6, !cfg.V6 && cfg.IP.As4()[0] == 127)
+	routes, err := s.Routes(cfg.IP, !cfg.V6 && cfg.IP.As4()[0] == 127)
 	if err != nil {
 		return t, err
 	}
