@@ -537,6 +537,19 @@ func TestRootStopFromRecord(t *testing.T) {
 			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
 				t.Fatalf("left with broken parameters: %v", as)
 			}
+			// Through the binary: a boolean the runtime cannot parse.
+			rg.want("start", 0, ocf.Success)
+			cmd := exec.Command(stackhaBinary(t), "vip", "stop")
+			cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none", "OCF_RESKEY_ip=" + f.ip,
+				"OCF_RESKEY_network_namespace=" + rg.lab.NS, "OCF_RESKEY_arp_bg=maybe"}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("stop with arp_bg=maybe: %v\n%s", err, out)
+			} else if !strings.Contains(string(out), "undoing what start recorded") {
+				t.Errorf("stop did not go through StopFromState:\n%s", out)
+			}
+			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
+				t.Fatalf("left by the binary's stop: %v", as)
+			}
 			rg.want("start", 0, ocf.Success)
 			r := &ocf.Request{Agent: "vip", Action: "stop", Instance: rg.inst,
 				Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Instance: rg.inst, Stderr: logWriter{rg.t}})}
