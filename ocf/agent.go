@@ -24,6 +24,12 @@ type Agent struct {
 	// Aliases are further names the agent answers to (e.g. quantum-server).
 	// An alias's meta-data says it is replaced by the agent's own name.
 	Aliases []string
+	// StopFromState, when set, is stop's handler when the parameters do
+	// not parse: it undoes what start recorded in the instance's state
+	// directory (r.Params is empty). Without it such a stop succeeds at
+	// once, as nothing can have started with a configuration that never
+	// parsed.
+	StopFromState Handler
 }
 
 // Request is one invocation of an action.

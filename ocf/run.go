@@ -127,6 +127,9 @@ func prepareAndRun(a *Agent, r *Request, env Env) (err error) {
 	}
 	if perr != nil {
 		switch {
+		case r.Action == "stop" && a.StopFromState != nil:
+			r.Log.Warnf("stop with an invalid configuration (%v): undoing what start recorded", perr)
+			return runHandler(a.StopFromState, r)
 		case r.Action == "stop":
 			// Nothing can have been started with a configuration that never
 			// parsed, and a failed stop gets the node fenced.
@@ -145,6 +148,12 @@ func prepareAndRun(a *Agent, r *Request, env Env) (err error) {
 	if h == nil { // validate-all without a handler of its own
 		return nil
 	}
+	return runHandler(h, r)
+}
+
+// runHandler runs h within the operation's deadline; a panic becomes
+// OCF_ERR_GENERIC with a reason.
+func runHandler(h Handler, r *Request) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout-Margin(r.Timeout))
 	defer cancel()
 	done := make(chan error, 1)

@@ -320,3 +320,37 @@ func TestLogToStderrWithoutSinks(t *testing.T) {
 		t.Fatalf("stderr %q", stderr)
 	}
 }
+
+// stop with parameters that do not parse calls StopFromState when the
+// agent has one, and its result is stop's.
+func TestStopFromState(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want Code
+	}{{"undone", nil, Success}, {"failed", Generic("address still there"), ErrGeneric}} {
+		t.Run(c.name, func(t *testing.T) {
+			a := testAgent()
+			called := 0
+			a.StopFromState = func(ctx context.Context, r *Request) error {
+				called++
+				if _, ok := ctx.Deadline(); !ok {
+					t.Error("no deadline")
+				}
+				return c.err
+			}
+			var out, errb bytes.Buffer
+			env := MapEnv{"OCF_RESKEY_name": "x", "OCF_RESKEY_count": "many", "HA_LOGFACILITY": "none"}
+			code := Run(a, "testagent", []string{"stop"}, env, Streams{Stdout: &out, Stderr: &errb})
+			if code != c.want || called != 1 {
+				t.Fatalf("code %d, StopFromState called %d times; want %d, once (stderr %q)", code, called, c.want, errb.String())
+			}
+			// Parameters that parse go to the stop handler as before.
+			called = 0
+			env["OCF_RESKEY_count"] = "3"
+			if code := Run(a, "testagent", []string{"stop"}, env, Streams{Stdout: &out, Stderr: &errb}); code != Success || called != 0 {
+				t.Fatalf("parsed parameters: code %d, StopFromState called %d times", code, called)
+			}
+		})
+	}
+}

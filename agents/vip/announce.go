@@ -78,7 +78,10 @@ func unsolicitedNA(mac net.HardwareAddr, ip netip.Addr) *ndp.NeighborAdvertiseme
 	}
 }
 
-var allNodes = netip.MustParseAddr("ff02::1")
+// allNodes is ff02::1.
+func allNodes() netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x01})
+}
 
 // announcer sends one announcement round of the address.
 type announcer interface {
@@ -110,7 +113,7 @@ type naAnnouncer struct {
 }
 
 func (a *naAnnouncer) announce() error {
-	if err := a.conn.WriteTo(a.msg, nil, allNodes); err != nil {
+	if err := a.conn.WriteTo(a.msg, nil, allNodes()); err != nil {
 		return fmt.Errorf("sending unsolicited neighbour advertisement: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/vip/viptest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -14,7 +15,7 @@ import (
 // seed's parameters, against a lab address: what the agent itself costs.
 func BenchmarkMonitor(b *testing.B) {
 	require.Root(b)
-	l, err := NewLab("b")
+	l, err := viptest.NewLab("b")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,36 +1,27 @@
 package vip
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net"
-	"net/netip"
-	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mdlayher/packet"
 	"github.com/stackha/stackha/ocf"
-	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
-// announceCmd is the hidden subcommand a background announcer runs as.
+// announceCmd is the helper a background announcer runs as
+// (`stackha vip-announce ...`).
 const announceCmd = "vip-announce"
-
-func netipPrefixToIPNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-// netipv4zero asks netlink for no broadcast address at all.
-var netipv4zero = net.IPv4zero.To4()
 
 func listenARP(ifi *net.Interface) (*packet.Conn, error) {
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
@@ -40,153 +31,117 @@ func listenARP(ifi *net.Interface) (*packet.Conn, error) {
 	return c, nil
 }
 
-// pidFile records the background announcer of one address.
-func pidFile(r *ocf.Request, c *Config) string {
-	return filepath.Join(r.StateDir(), "announce-"+c.IP.String()+".pid")
-}
-
-// announcerArgs is the command line of a background announcer; stop
-// recognises its own by it.
+// announcerArgs is the command line of a background announcer.
 func announcerArgs(self string, c *Config, nic string, count int, interval time.Duration) []string {
-	return []string{self, announceCmd, "--ip=" + c.IP.String(), "--nic=" + nic, "--netns=" + c.Netns,
-		"--count=" + strconv.Itoa(count), "--interval=" + interval.String(), "--delay=" + interval.String()}
+	return []string{self, announceCmd, "-ip=" + c.IP.String(), "-nic=" + nic, "-netns=" + c.Netns,
+		"-count=" + strconv.Itoa(count), "-interval=" + interval.String(), "-delay=" + interval.String()}
 }
 
-// startAnnouncer starts a detached copy of this binary that sends count
-// more announcements, the first after interval, and records its pid.
-func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (int, error) {
+// startAnnouncer starts a detached copy of this binary (in a session of
+// its own) that sends count more announcements, the first after interval,
+// and returns its identity for the state record.
+func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*procID, error) {
 	if r.Self == "" {
-		return 0, errors.New("the path of the running binary is unknown")
+		return nil, errors.New("the path of the running binary is unknown")
 	}
-	if err := os.MkdirAll(r.StateDir(), 0o755); err != nil {
-		return 0, fmt.Errorf("state directory: %w", err)
-	}
-	args := announcerArgs(r.Self, c, nic, count, interval)
-	cmd := &exec.Cmd{Path: r.Self, Args: args, Env: []string{}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", announceCmd, err)
-	}
-	pid := cmd.Process.Pid
-	cmd.Process.Release()
-	if err := os.WriteFile(pidFile(r, c), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
-		return pid, fmt.Errorf("recording announcer pid %d: %w", pid, err)
-	}
-	return pid, nil
-}
-
-// isOurAnnouncer checks, through /proc, that pid runs our binary as the
-// announcer of this address.
-func isOurAnnouncer(pid int, self string, c *Config) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	if len(args) < 5 || args[1] != announceCmd || args[2] != "--ip="+c.IP.String() || args[4] != "--netns="+c.Netns {
-		return false
-	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return false
-	}
-	exe = strings.TrimSuffix(exe, " (deleted)")
-	if self == "" {
-		return false
-	}
+	self := r.Self
 	if resolved, err := filepath.EvalSymlinks(self); err == nil {
 		self = resolved
 	}
-	return exe == self
+	args := announcerArgs(self, c, nic, count, interval)
+	cmd := &exec.Cmd{Path: self, Args: args, Env: []string{}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", announceCmd, err)
+	}
+	pid := cmd.Process.Pid
+	// Start returns once the child has exec'd: /proc shows what it runs.
+	id, err := readProcID(pid)
+	if err != nil || id.Session != pid || id.Exe != self {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if err == nil {
+			err = fmt.Errorf("it runs %s in session %d", id.Exe, id.Session)
+		}
+		return nil, fmt.Errorf("announcer %d: %w", pid, err)
+	}
+	cmd.Process.Release()
+	return &id, nil
 }
 
-// runningAnnouncer is the pid of our background announcer of this address,
-// or 0.
-func runningAnnouncer(r *ocf.Request, c *Config) int {
-	b, err := os.ReadFile(pidFile(r, c))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
-	if err != nil || pid <= 1 || !isOurAnnouncer(pid, r.Self, c) {
-		return 0
-	}
-	return pid
+// announcerRuns reports whether the recorded announcer still runs.
+func announcerRuns(rec *record) bool {
+	return rec != nil && rec.Announcer != nil && sameProcess(*rec.Announcer)
 }
 
-// stopAnnouncer ends the background announcer of this address, if one we
-// started still runs.
-func stopAnnouncer(r *ocf.Request, c *Config) {
-	f := pidFile(r, c)
-	b, err := os.ReadFile(f)
-	if err != nil {
+// stopAnnouncer ends the recorded background announcer, only when the
+// process at its pid has the recorded owner, executable, start time and
+// session; it clears the record's entry either way.
+func stopAnnouncer(r *ocf.Request, rec *record) {
+	if rec == nil || rec.Announcer == nil {
 		return
 	}
-	defer os.Remove(f)
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
-	if err != nil || pid <= 1 {
+	a := *rec.Announcer
+	rec.Announcer = nil
+	if !sameProcess(a) {
+		r.Log.Debugf("announcer %d has ended (its pid is not ours)", a.Pid)
 		return
 	}
-	if !isOurAnnouncer(pid, r.Self, c) {
-		r.Log.Debugf("pid %d from %s is no longer our announcer", pid, f)
+	if err := syscall.Kill(a.Pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		r.Log.Warnf("ending announcer %d: %v", a.Pid, err)
 		return
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		r.Log.Warnf("ending announcer %d: %v", pid, err)
-		return
-	}
-	r.Log.Infof("ended background announcer %d of %s", pid, c.IP)
+	r.Log.Infof("ended background announcer %d of %s", a.Pid, rec.IP)
 }
 
-// announceCommand is `stackha vip-announce`: the background announcer.
-func announceCommand() *cli.Command {
-	return &cli.Command{
-		Name:   announceCmd,
-		Usage:  "send the rest of vip's announcements (started by the vip agent)",
-		Hidden: true,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "ip", Required: true},
-			&cli.StringFlag{Name: "nic", Required: true},
-			&cli.StringFlag{Name: "netns"},
-			&cli.IntFlag{Name: "count", Value: 1},
-			&cli.DurationFlag{Name: "interval", Value: 200 * time.Millisecond},
-			&cli.DurationFlag{Name: "delay"},
-		},
-		Action: func(cc *cli.Context) error {
-			ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer cancel()
-			return runAnnouncer(ctx, cc.String("ip"), cc.String("nic"), cc.String("netns"),
-				cc.Int("count"), cc.Duration("interval"), cc.Duration("delay"))
-		},
+// announceHelper is `stackha vip-announce`: the background announcer.
+func announceHelper(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet(announceCmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	ip := fs.String("ip", "", "the address")
+	nic := fs.String("nic", "", "the interface")
+	ns := fs.String("netns", "", "the network namespace")
+	count := fs.Int("count", 1, "announcements to send")
+	interval := fs.Duration("interval", 200*time.Millisecond, "between two announcements")
+	delay := fs.Duration("delay", 0, "before the first")
+	if err := fs.Parse(args); err != nil {
+		return ocf.Args("%s: %v", announceCmd, err)
 	}
+	if fs.NArg() > 0 {
+		return ocf.Args("%s: unexpected argument %q", announceCmd, fs.Arg(0))
+	}
+	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer cancel()
+	return runAnnouncer(ctx, *ip, *nic, *ns, *count, *interval, *delay)
 }
 
 func runAnnouncer(ctx context.Context, ipS, nic, ns string, count int, interval, delay time.Duration) error {
 	ip, err := ParseAddress(ipS)
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return ocf.Args("%s: ip: %v", announceCmd, err)
 	}
 	if err := CheckIfName(nic); err != nil {
-		return cli.Exit(err.Error(), 2)
+		return ocf.Args("%s: nic: %v", announceCmd, err)
 	}
-	if count < 1 || interval <= 0 || delay < 0 {
-		return cli.Exit("count, interval and delay must be positive", 2)
+	if ns != "" {
+		if err := CheckNetnsName(ns); err != nil {
+			return ocf.Args("%s: netns: %v", announceCmd, err)
+		}
+	}
+	if count < 1 || count > maxArpCount || interval < time.Millisecond || interval > maxArpInterval*time.Millisecond ||
+		delay < 0 || delay > maxArpInterval*time.Millisecond {
+		return ocf.Args("%s: count (1-%d), interval and delay (up to %dms) out of range", announceCmd, maxArpCount, maxArpInterval)
 	}
 	s, err := openSystem(ns)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	l, err := s.link(nic)
+	l, err := s.Link(nic)
 	if err != nil {
 		return err
 	}
-	ifi := netInterface(l)
-	var a announcer
-	if err := s.do(func() error {
-		var err error
-		a, err = openAnnouncer(ifi, ip)
-		return err
-	}); err != nil {
+	a, err := s.OpenAnnouncer(l, ip)
+	if err != nil {
 		return err
 	}
 	defer a.Close()
@@ -195,7 +150,7 @@ func runAnnouncer(ctx context.Context, ipS, nic, ns string, count int, interval,
 		return nil
 	case <-time.After(delay):
 	}
-	if _, err := announceLoop(ctx, a, s.do, count, interval); err != nil && ctx.Err() == nil {
+	if _, err := announceLoop(ctx, a, s.Do, count, interval); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil

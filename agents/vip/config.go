@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -218,7 +219,28 @@ func ParseLifetime(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-var arpSenders = map[string]bool{"send_arp": true, "iputils_arping": true, "libnet_arping": true, "ipoibarping": true}
+// The bounds of the numeric parameters, declared as their Range in meta.go
+// and checked here too (the agent's tests and callers outside the runtime
+// go through ParseConfig alone).
+const (
+	maxArpInterval = 60_000 // milliseconds
+	maxArpCount    = 1000
+	maxAddrLabel   = 1<<32 - 2
+)
+
+// arpSenders are IPaddr2's ARP sender programs.
+func arpSenders() []string {
+	return []string{"send_arp", "iputils_arping", "libnet_arping", "ipoibarping"}
+}
+
+// inRange reads an integer parameter within min..max (inclusive).
+func inRange(p ocf.Params, name string, min, max int64, unit string) (int64, error) {
+	v := int64(p.Int(name))
+	if v < min || v > max {
+		return 0, ocf.Configured("%s %d: must be from %d to %d%s", name, v, min, max, unit)
+	}
+	return v, nil
+}
 
 // ParseConfig checks every parameter. Its errors are configuration errors
 // (the same everywhere: exit 6): nothing in here looks at the node.
@@ -308,31 +330,30 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		}
 		c.AddrLabel = true
 	}
-	v := p.Int("lvs_ipv6_addrlabel_value")
-	if v < 0 || int64(v) >= int64(^uint32(0)) {
-		return nil, ocf.Configured("lvs_ipv6_addrlabel_value %d: must be from 0 to 4294967294", v)
+	v, err := inRange(p, "lvs_ipv6_addrlabel_value", 0, maxAddrLabel, "")
+	if err != nil {
+		return nil, err
 	}
 	c.AddrLabelValue = uint32(v)
-
-	c.ArpInterval = p.Int("arp_interval")
-	if c.ArpInterval <= 0 {
-		return nil, ocf.Configured("arp_interval %d: must be more than 0 (milliseconds)", c.ArpInterval)
+	if v, err = inRange(p, "arp_interval", 1, maxArpInterval, " (milliseconds)"); err != nil {
+		return nil, err
 	}
-	c.ArpCount = p.Int("arp_count")
-	if c.ArpCount <= 0 {
-		return nil, ocf.Configured("arp_count %d: must be more than 0", c.ArpCount)
+	c.ArpInterval = int(v)
+	if v, err = inRange(p, "arp_count", 1, maxArpCount, ""); err != nil {
+		return nil, err
 	}
-	c.ArpRefresh = p.Int("arp_count_refresh")
-	if c.ArpRefresh < 0 {
-		return nil, ocf.Configured("arp_count_refresh %d: must not be negative", c.ArpRefresh)
+	c.ArpCount = int(v)
+	if v, err = inRange(p, "arp_count_refresh", 0, maxArpCount, ""); err != nil {
+		return nil, err
 	}
+	c.ArpRefresh = int(v)
 	if p.IsSet("arp_bg") {
 		c.ArpBG = p.Bool("arp_bg")
 	} else {
 		c.ArpBG = !c.V6 // IPaddr2: true for IPv4, false for IPv6
 	}
 	if s := strings.TrimSpace(p.String("arp_sender")); s != "" {
-		if !arpSenders[s] {
+		if !slices.Contains(arpSenders(), s) {
 			return nil, ocf.Configured("arp_sender %q: not one of send_arp, iputils_arping, libnet_arping, ipoibarping", s)
 		}
 		c.Warnings = append(c.Warnings, fmt.Sprintf("arp_sender=%s: vip always sends its announcements itself", s))

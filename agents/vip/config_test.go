@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -177,6 +178,14 @@ func TestParseConfig(t *testing.T) {
 		{"lft", map[string]string{"ip": "2001:db8::10", "preferred_lft": "soon"}, ocf.Clone{}, "preferred_lft", nil},
 		{"netns", map[string]string{"ip": "192.0.2.10", "network_namespace": "../x"}, ocf.Clone{}, "network_namespace", nil},
 		{"clone", map[string]string{"ip": "192.0.2.10"}, ocf.Clone{IsClone: true, Max: 2}, "CLUSTERIP", nil},
+		// Every number has bounds: nothing wraps (issue 11 #8).
+		{"interval overflow", map[string]string{"ip": "192.0.2.10", "arp_interval": "9223372036854775807"}, ocf.Clone{}, "from 1 to 60000", nil},
+		{"interval max", map[string]string{"ip": "192.0.2.10", "arp_interval": "60000"}, ocf.Clone{}, "", func(c *Config) bool { return c.ArpInterval == 60000 }},
+		{"count overflow", map[string]string{"ip": "192.0.2.10", "arp_count": "9223372036854775807"}, ocf.Clone{}, "from 1 to 1000", nil},
+		{"refresh overflow", map[string]string{"ip": "192.0.2.10", "arp_count_refresh": "1001"}, ocf.Clone{}, "from 0 to 1000", nil},
+		{"addrlabel overflow", map[string]string{"ip": "2001:db8::10", "lvs_ipv6_addrlabel_value": "4294967295"}, ocf.Clone{}, "4294967294", nil},
+		{"lft overflow", map[string]string{"ip": "2001:db8::10", "preferred_lft": "18446744073709551616"}, ocf.Clone{}, "preferred_lft", nil},
+		{"prefix overflow", map[string]string{"ip": "192.0.2.10", "cidr_netmask": "4294967320"}, ocf.Clone{}, "cidr_netmask", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -295,4 +304,28 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The declared ranges are the ones ParseConfig enforces.
+func TestDeclaredRanges(t *testing.T) {
+	for _, p := range Meta.Parameters {
+		if p.Type != "integer" && p.Type != "time" {
+			continue
+		}
+		if p.Range == nil {
+			t.Errorf("%s has no range", p.Name)
+			continue
+		}
+		for _, v := range []int64{p.Range.Min - 1, p.Range.Max + 1} {
+			_, err := ParseConfig(params(t, map[string]string{"ip": "2001:db8::10", p.Name: fmt.Sprint(v)}), ocf.Clone{})
+			if ocf.CodeOf(err) != ocf.ErrConfigured {
+				t.Errorf("%s=%d: %v, want exit 6", p.Name, v, err)
+			}
+		}
+		for _, v := range []int64{p.Range.Min, p.Range.Max} {
+			if _, err := ParseConfig(params(t, map[string]string{"ip": "2001:db8::10", p.Name: fmt.Sprint(v)}), ocf.Clone{}); err != nil {
+				t.Errorf("%s=%d: %v", p.Name, v, err)
+			}
+		}
+	}
 }

@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,26 +14,8 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
+	"github.com/stackha/stackha/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Fatalf("%s differs:\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
-}
 
 var (
 	testMAC = net.HardwareAddr{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}
@@ -72,7 +51,7 @@ func TestPacketsGolden(t *testing.T) {
 	} {
 		out.WriteString("# " + s.name + "\n" + hex.Dump(s.b))
 	}
-	golden(t, []byte(out.String()))
+	testutil.Golden(t, "", []byte(out.String()))
 
 	// And what they mean, decoded again.
 	for i, op := range []arp.Operation{arp.OperationRequest, arp.OperationReply} {

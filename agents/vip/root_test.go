@@ -19,6 +19,8 @@ import (
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
+	"github.com/stackha/stackha/agents/vip/viptest"
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 	"github.com/vishvananda/netlink"
@@ -71,7 +73,7 @@ func (w logWriter) Write(b []byte) (int, error) {
 // rig is one lab plus the agent's fixed parameters.
 type rig struct {
 	t    *testing.T
-	lab  *Lab
+	lab  *viptest.Lab
 	base map[string]string
 	inst string
 }
@@ -79,7 +81,7 @@ type rig struct {
 func newRig(t *testing.T, ip string, extra ...string) *rig {
 	t.Helper()
 	require.Root(t)
-	l, err := NewLab("t")
+	l, err := viptest.NewLab("t")
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}
@@ -111,7 +113,7 @@ func (rg *rig) run(action string, interval time.Duration, kv ...string) (ocf.Cod
 	}
 	a, _ := ocf.Lookup("vip")
 	r := &ocf.Request{Agent: "vip", Action: action, Instance: rg.inst, Params: p, Interval: interval,
-		Timeout: 20 * time.Second, Self: stackhaBinary(rg.t),
+		Timeout: 20 * time.Second, Self: stackhaBinary(rg.t), CheckLevel: 10,
 		Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Instance: rg.inst, Stderr: logWriter{rg.t}})}
 	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Second)
 	defer cancel()
@@ -214,7 +216,8 @@ func (rg *rig) sniff(etherType int) *sniffer {
 		rg.t.Fatal(err)
 	}
 	defer ns.Close()
-	ifi := netInterface(rg.link(rg.handle(true), rg.lab.PeerNic))
+	pl := rg.link(rg.handle(true), rg.lab.PeerNic).Attrs()
+	ifi := &net.Interface{Index: pl.Index, MTU: pl.MTU, Name: pl.Name, HardwareAddr: pl.HardwareAddr, Flags: pl.Flags}
 	var c *packet.Conn
 	if err := inNetns(ns, func() error {
 		var err error
@@ -274,7 +277,7 @@ func unsolicitedNAs(frames []ethernet.Frame, mac net.HardwareAddr, ip netip.Addr
 			continue
 		}
 		dst, _ := netip.AddrFromSlice(b[24:40])
-		if dst != allNodes {
+		if dst != allNodes() {
 			continue
 		}
 		m, err := ndp.ParseMessage(b[40:])
@@ -470,44 +473,113 @@ func TestRootStopEndsAnnouncer(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			rg := newRig(t, f.ip, "nic", "shv0", "cidr_netmask", f.prefix, "arp_count", "1000", "arp_interval", "100", "arp_bg", "true", "nodad", "true")
 			rg.want("start", 0, ocf.Success)
-			pidf := filepath.Join("/run/stackha", rg.inst, "announce-"+f.ip+".pid")
-			b, err := os.ReadFile(pidf)
-			if err != nil {
-				t.Fatal(err)
+			rec := rg.record()
+			if rec == nil || rec.Announcer == nil {
+				t.Fatalf("no announcer recorded: %+v", rec)
 			}
-			var pid int
-			fmt.Sscan(string(b), &pid)
-			cfg := &Config{IP: netip.MustParseAddr(f.ip), Netns: rg.lab.NS}
-			if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
-				t.Fatalf("pid %d is not an announcer", pid)
+			a := *rec.Announcer
+			if !sameProcess(a) || a.Exe != stackhaBinary(t) || a.Session != a.Pid || a.UID != 0 {
+				t.Fatalf("recorded announcer %+v is not running as recorded", a)
 			}
 			// A refreshing monitor leaves a running announcer alone.
 			rg.want("monitor", time.Second, ocf.Success, "arp_count_refresh", "3")
-			if !isOurAnnouncer(pid, stackhaBinary(t), cfg) {
-				t.Fatalf("monitor ended announcer %d", pid)
+			if !sameProcess(a) {
+				t.Fatalf("monitor ended announcer %d", a.Pid)
 			}
 			rg.want("stop", 0, ocf.Success)
 			deadline := time.Now().Add(5 * time.Second)
-			for isOurAnnouncer(pid, stackhaBinary(t), cfg) {
+			for sameProcess(a) {
 				if time.Now().After(deadline) {
-					syscall.Kill(pid, syscall.SIGKILL)
-					t.Fatalf("announcer %d still runs after stop", pid)
+					syscall.Kill(a.Pid, syscall.SIGKILL)
+					t.Fatalf("announcer %d still runs after stop", a.Pid)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			// A stale pid file naming someone else's process: left alone.
+			if rec := rg.record(); rec != nil {
+				t.Fatalf("record left after stop: %+v", rec)
+			}
+			// A record naming a process whose start time, executable or
+			// session differ from the recorded ones: left alone.
 			sleeper := exec.Command("sleep", "30")
+			sleeper.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			if err := sleeper.Start(); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
-			os.MkdirAll(filepath.Dir(pidf), 0o755)
-			os.WriteFile(pidf, []byte(fmt.Sprint(sleeper.Process.Pid)), 0o644)
-			rg.want("stop", 0, ocf.Success)
-			if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
-				t.Fatalf("stop signalled a process that is not ours: %v", err)
+			real, err := readProcID(sleeper.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, forged := range []procID{
+				{Pid: real.Pid, UID: real.UID, Exe: stackhaBinary(t), Start: real.Start, Session: real.Session},
+				{Pid: real.Pid, UID: real.UID, Exe: real.Exe, Start: real.Start + 1, Session: real.Session},
+				{Pid: real.Pid, UID: real.UID + 1, Exe: real.Exe, Start: real.Start, Session: real.Session},
+				{Pid: real.Pid, UID: real.UID, Exe: real.Exe, Start: real.Start, Session: real.Session + 1},
+			} {
+				rg.writeRecord(&record{IP: f.ip, Prefix: 24, Nic: "shv0", Netns: rg.lab.NS, Announcer: &forged})
+				rg.want("stop", 0, ocf.Success)
+				if err := sleeper.Process.Signal(syscall.Signal(0)); err != nil {
+					t.Fatalf("stop signalled a process that is not ours (%+v): %v", forged, err)
+				}
 			}
 		})
+	}
+}
+
+// stop removes what start recorded even when the parameters no longer
+// parse, in the agent (cidr_netmask) or in the runtime (StopFromState).
+func TestRootStopFromRecord(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			rg := newRig(t, f.ip, "nic", "shv0", "cidr_netmask", f.prefix, "arp_count", "1", "nodad", "true")
+			rg.want("start", 0, ocf.Success)
+			rg.want("stop", 0, ocf.Success, "cidr_netmask", "200")
+			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
+				t.Fatalf("left with broken parameters: %v", as)
+			}
+			// Through the binary: a boolean the runtime cannot parse.
+			rg.want("start", 0, ocf.Success)
+			cmd := exec.Command(stackhaBinary(t), "vip", "stop")
+			cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none", "OCF_RESKEY_ip=" + f.ip,
+				"OCF_RESKEY_network_namespace=" + rg.lab.NS, "OCF_RESKEY_arp_bg=maybe"}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("stop with arp_bg=maybe: %v\n%s", err, out)
+			} else if !strings.Contains(string(out), "undoing what start recorded") {
+				t.Errorf("stop did not go through StopFromState:\n%s", out)
+			}
+			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
+				t.Fatalf("left by the binary's stop: %v", as)
+			}
+			rg.want("start", 0, ocf.Success)
+			r := &ocf.Request{Agent: "vip", Action: "stop", Instance: rg.inst,
+				Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Instance: rg.inst, Stderr: logWriter{rg.t}})}
+			if err := StopFromState(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
+				t.Fatalf("left by StopFromState: %v", as)
+			}
+			if rec := rg.record(); rec != nil {
+				t.Fatalf("record left: %+v", rec)
+			}
+		})
+	}
+}
+
+// record reads the instance's state record (nil when there is none).
+func (rg *rig) record() *record {
+	rg.t.Helper()
+	rec, err := readRecord(&ocf.Request{Agent: "vip", Instance: rg.inst})
+	if err != nil {
+		rg.t.Fatal(err)
+	}
+	return rec
+}
+
+func (rg *rig) writeRecord(rec *record) {
+	rg.t.Helper()
+	if err := writeRecord(&ocf.Request{Agent: "vip", Instance: rg.inst}, rec); err != nil {
+		rg.t.Fatal(err)
 	}
 }
 
@@ -703,7 +775,11 @@ func TestRootOCFTester(t *testing.T) {
 
 func TestRootSandbox(t *testing.T) {
 	require.Root(t)
-	sb, err := Sandbox(context.Background(), t.TempDir())
+	f, ok := sandbox.Lookup("vip")
+	if !ok {
+		t.Fatal("viptest registers no vip sandbox")
+	}
+	sb, err := f(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -728,7 +804,7 @@ func TestRootAddrLabel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		ls, err := s.addrLabels()
+		ls, err := s.(*nlSystem).addrLabels()
 		if err != nil {
 			t.Fatal(err)
 		}

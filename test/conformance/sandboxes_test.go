@@ -5,7 +5,7 @@ package conformance
 // sandbox.Lookup. Those packages come with the agents' branches: the lead
 // enables these imports when merging them.
 import (
-// _ "github.com/stackha/stackha/agents/haproxy/haproxytest"
-// _ "github.com/stackha/stackha/agents/openstack/openstacktest"
-// _ "github.com/stackha/stackha/agents/vip/viptest"
+	// _ "github.com/stackha/stackha/agents/haproxy/haproxytest"
+	// _ "github.com/stackha/stackha/agents/openstack/openstacktest"
+	_ "github.com/stackha/stackha/agents/vip/viptest"
 )

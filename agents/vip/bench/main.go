@@ -1,24 +1,22 @@
 // Command bench measures the vip agent side by side with
 // ocf:heartbeat:IPaddr2 on the same veth interface inside a private network
-// namespace: median wall and CPU time of monitor, meta-data and a
-// start+stop cycle, peak memory, and the child processes each spawns.
+// namespace: median wall and CPU time of monitor (also with 1,000 addresses
+// on the interface), meta-data and a start+stop cycle, peak memory, and the
+// child processes each spawns; then the floor under any process start.
 // Root only. Run it with `make bench-vip`.
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/agents/vip"
+	"github.com/stackha/stackha/agents/vip/viptest"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/vishvananda/netns"
 )
 
@@ -38,6 +36,10 @@ type op struct {
 	actions []string
 	codes   []int
 	env     []string
+	// base replaces the common environment; setup and teardown run
+	// before and after the op's runs.
+	base            []string
+	setup, teardown func() error
 }
 
 func main() {
@@ -70,7 +72,7 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	if err := os.Symlink(bin, link); err != nil {
 		return err
 	}
-	lab, err := vip.NewLab("bench")
+	lab, err := viptest.NewLab("bench")
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -111,8 +113,36 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 		"OCF_RESKEY_ip=192.0.2.50", "OCF_RESKEY_cidr_netmask=24",
 		"OCF_RESKEY_CRM_meta_timeout=20000",
 	}
+	// The same monitor of an IPv6 address on the interface once it holds
+	// 1,000 more addresses (2001:db8:6::/64, documentation range).
+	var base6 []string
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "OCF_RESKEY_ip=") && !strings.HasPrefix(kv, "OCF_RESKEY_cidr_netmask=") && !strings.HasPrefix(kv, "OCF_RESOURCE_INSTANCE=") {
+			base6 = append(base6, kv)
+		}
+	}
+	base6 = append(base6, "OCF_RESOURCE_INSTANCE=shv-bench6", "OCF_RESKEY_ip=2001:db8:5::50", "OCF_RESKEY_cidr_netmask=64", "OCF_RESKEY_nodad=true")
 	ops := []op{
 		{name: "monitor", actions: []string{"monitor"}, codes: []int{0}, env: []string{"OCF_RESKEY_CRM_meta_interval=10000"}},
+		{name: "monitor, 1,000 addresses on the interface", actions: []string{"monitor"}, codes: []int{0},
+			env: []string{"OCF_RESKEY_CRM_meta_interval=10000"}, base: base6,
+			setup: func() error {
+				if err := addAddresses(lab.NS, lab.Nic, 1000); err != nil {
+					return err
+				}
+				_, err := exec1(agents[1], "start", base6, 0)
+				return err
+			}},
+		// The same with nic given: no routing table to read for findif
+		// (vip; IPaddr2 still runs its findif).
+		{name: "monitor, 1,000 addresses, nic given", actions: []string{"monitor"}, codes: []int{0},
+			env: []string{"OCF_RESKEY_CRM_meta_interval=10000", "OCF_RESKEY_nic=" + lab.Nic}, base: base6,
+			teardown: func() error {
+				if _, err := exec1(agents[1], "stop", base6, 0); err != nil {
+					return err
+				}
+				return delAddresses(lab.NS, lab.Nic, 1000)
+			}},
 		{name: "meta-data", actions: []string{"meta-data"}, codes: []int{0}},
 		{name: "start+stop", actions: []string{"start", "stop"}, codes: []int{0, 0}},
 	}
@@ -132,7 +162,16 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 				return err
 			}
 		}
-		env := append(append([]string{}, base...), o.env...)
+		if o.setup != nil {
+			if err := o.setup(); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
+		b := base
+		if o.base != nil {
+			b = o.base
+		}
+		env := append(append([]string{}, b...), o.env...)
 		// Runs alternate between the agents, so that the machine's load
 		// weighs on each alike.
 		for i := 0; i < runs+3; i++ {
@@ -163,9 +202,16 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 			}
 			peaks[o.name][a.name] = rss
 		}
+		if o.teardown != nil {
+			if err := o.teardown(); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("vip vs IPaddr2: ip=192.0.2.50 cidr_netmask=24 (nic from the routing table) on a veth in a private network namespace;\n")
+	fmt.Printf("the 1,000-address monitors: ip=2001:db8:5::50 cidr_netmask=64 on the same veth holding 1,000 more IPv6 addresses\n")
+	fmt.Printf("(2001:db8:6::1-3e8/128, each with its prefix route, as `ip addr add` makes them);\n")
 	fmt.Printf("%d runs each after 3 warm-up runs, the agents taking turns; %s; %d CPUs; load average %s\n\n",
 		runs, runtime.Version(), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	head, rule := "| operation | measure |", "|---|---|"
@@ -245,120 +291,5 @@ func median(ss []sample, f func(sample) time.Duration) time.Duration {
 	for i, s := range ss {
 		v[i] = f(s)
 	}
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	if len(v) == 0 {
-		return 0
-	}
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-// exec1 runs one action and reads its CPU time from wait4 (which includes
-// the children it waited for).
-func exec1(a agent, action string, env []string, want int) (sample, error) {
-	x, err := execArgs([]string{a.path, action}, env, want)
-	if err != nil {
-		return x, fmt.Errorf("%s: %w", a.name, err)
-	}
-	return x, nil
-}
-
-func execArgs(args []string, env []string, want int) (sample, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	t0 := time.Now()
-	err := cmd.Run()
-	wall := time.Since(t0)
-	code := cmd.ProcessState.ExitCode()
-	if code != want {
-		return sample{}, fmt.Errorf("%s: exit %d, want %d (%v)\n%s", strings.Join(args, " "), code, want, err, stderr.String())
-	}
-	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
-}
-
-// countChildren runs the actions under strace and counts the processes
-// they create: fork, vfork, and clone or clone3 without CLONE_THREAD (a Go
-// program's threads are not child processes).
-func countChildren(a agent, actions []string, env []string, dir string) (int, error) {
-	n := 0
-	for i, act := range actions {
-		out := filepath.Join(dir, fmt.Sprintf("strace-%s-%d", a.name, i))
-		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3", "-e", "signal=none", "-o", out, a.path, act)
-		cmd.Env = env
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("strace %s %s: %v\n%s", a.name, act, err, b)
-		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			return 0, err
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, "resumed>") || strings.Contains(line, "CLONE_THREAD") {
-				continue
-			}
-			for _, call := range []string{" fork(", " vfork(", " clone(", " clone3("} {
-				if strings.Contains(" "+strings.SplitN(line, " ", 2)[len(strings.SplitN(line, " ", 2))-1], call) {
-					n++
-					break
-				}
-			}
-		}
-	}
-	return n, nil
-}
-
-// peakRSS runs the action under /usr/bin/time (a small C program, so the
-// high-water mark before exec is its own, not this Go program's) and
-// returns the largest maximum resident set size it reports, in KiB.
-func peakRSS(a agent, actions []string, env []string, dir string, runs int) (int64, error) {
-	var peak int64
-	out := filepath.Join(dir, "time-"+a.name)
-	for i := 0; i < runs; i++ {
-		for _, act := range actions {
-			cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", out, a.path, act)
-			cmd.Env = env
-			if b, err := cmd.CombinedOutput(); err != nil {
-				return 0, fmt.Errorf("/usr/bin/time %s %s: %v\n%s", a.name, act, err, b)
-			}
-			b, err := os.ReadFile(out)
-			if err != nil {
-				return 0, err
-			}
-			kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/usr/bin/time output %q", b)
-			}
-			peak = max(peak, kb)
-		}
-	}
-	return peak, nil
-}
-
-// buildHello builds the smallest static Go program, to show what starting
-// any Go process costs here (the floor under every stackha action).
-func buildHello() (string, error) {
-	dir, err := os.MkdirTemp("", "stackha-bench-hello-")
-	if err != nil {
-		return "", err
-	}
-	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "go-hello")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("go build: %v: %s", err, msg)
-	}
-	return out, nil
+	return testutil.Median(v)
 }

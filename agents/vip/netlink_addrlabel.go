@@ -6,7 +6,6 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,19 +48,9 @@ func addrLabelRequest(add bool, p netip.Prefix, label uint32) *nl.NetlinkRequest
 	return req
 }
 
-func (s *system) execute(req *nl.NetlinkRequest, resType uint16) ([][]byte, error) {
-	sock, err := nl.GetNetlinkSocketAt(s.ns, netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
-	}
-	defer sock.Close()
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
-	return req.Execute(unix.NETLINK_ROUTE, resType)
-}
-
-// setAddrLabel adds (or deletes) the label of ip/128, as `ip addrlabel add
+// SetAddrLabel adds (or deletes) the label of ip/128, as `ip addrlabel add
 // prefix IP label N` does. Adding an entry that exists is not an error.
-func (s *system) setAddrLabel(add bool, ip netip.Addr, label uint32) error {
+func (s *nlSystem) SetAddrLabel(add bool, ip netip.Addr, label uint32) error {
 	_, err := s.execute(addrLabelRequest(add, netip.PrefixFrom(ip, 128), label), 0)
 	if add && errors.Is(err, unix.EEXIST) {
 		return nil
@@ -77,7 +66,7 @@ func (s *system) setAddrLabel(add bool, ip netip.Addr, label uint32) error {
 }
 
 // addrLabels lists the policy table.
-func (s *system) addrLabels() ([]AddrLabel, error) {
+func (s *nlSystem) addrLabels() ([]AddrLabel, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETADDRLABEL, unix.NLM_F_DUMP)
 	req.AddData(ifAddrLblMsg{})
 	msgs, err := retry(func() ([][]byte, error) { return s.execute(req, unix.RTM_NEWADDRLABEL) })

@@ -1,4 +1,8 @@
-package vip
+// Package viptest is the vip agent's test support: a throwaway network of
+// two namespaces joined by a veth pair, and the sandbox the conformance walk
+// and the benchmarks drive the agent in. Only tests and benchmarks import
+// it; nothing here is in the shipped binary.
+package viptest
 
 import (
 	"context"
@@ -51,26 +55,15 @@ func NewLab(tag string) (*Lab, error) {
 func newNamedNetns(name string) error {
 	errc := make(chan error, 1)
 	go func() {
+		// The thread stays locked and ends with this goroutine: the
+		// namespace NewNamed moved it into never reaches other code.
 		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
 		ns, err := netns.NewNamed(name)
 		if err != nil {
-			netns.Set(orig)
 			errc <- fmt.Errorf("creating network namespace %s: %w", name, err)
 			return
 		}
 		ns.Close()
-		if err := netns.Set(orig); err != nil {
-			errc <- err // the thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
 		errc <- nil
 	}()
 	return <-errc
@@ -145,6 +138,8 @@ func (l *Lab) Close() {
 		netns.DeleteNamed(name)
 	}
 }
+
+func init() { sandbox.Register("vip", Sandbox) }
 
 // Sandbox prepares a lab for ocf-tester: the address 192.0.2.10/24 on the
 // lab's veth inside its namespace.

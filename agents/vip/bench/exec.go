@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// exec1 runs one action and reads its CPU time from wait4 (which includes
+// the children it waited for).
+func exec1(a agent, action string, env []string, want int) (sample, error) {
+	x, err := execArgs([]string{a.path, action}, env, want)
+	if err != nil {
+		return x, fmt.Errorf("%s: %w", a.name, err)
+	}
+	return x, nil
+}
+
+func execArgs(args []string, env []string, want int) (sample, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	wall := time.Since(t0)
+	code := cmd.ProcessState.ExitCode()
+	if code != want {
+		return sample{}, fmt.Errorf("%s: exit %d, want %d (%v)\n%s", strings.Join(args, " "), code, want, err, stderr.String())
+	}
+	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
+}
+
+// countChildren runs the actions under strace and counts the processes
+// they create: fork, vfork, and clone or clone3 without CLONE_THREAD (a Go
+// program's threads are not child processes).
+func countChildren(a agent, actions []string, env []string, dir string) (int, error) {
+	n := 0
+	for i, act := range actions {
+		out := filepath.Join(dir, fmt.Sprintf("strace-%s-%d", a.name, i))
+		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3", "-e", "signal=none", "-o", out, a.path, act)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("strace %s %s: %v\n%s", a.name, act, err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "resumed>") || strings.Contains(line, "CLONE_THREAD") {
+				continue
+			}
+			for _, call := range []string{" fork(", " vfork(", " clone(", " clone3("} {
+				if strings.Contains(" "+strings.SplitN(line, " ", 2)[len(strings.SplitN(line, " ", 2))-1], call) {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// peakRSS runs the action under /usr/bin/time (a small C program, so the
+// high-water mark before exec is its own, not this Go program's) and
+// returns the largest maximum resident set size it reports, in KiB.
+func peakRSS(a agent, actions []string, env []string, dir string, runs int) (int64, error) {
+	var peak int64
+	out := filepath.Join(dir, "time-"+a.name)
+	for i := 0; i < runs; i++ {
+		for _, act := range actions {
+			cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", out, a.path, act)
+			cmd.Env = env
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return 0, fmt.Errorf("/usr/bin/time %s %s: %v\n%s", a.name, act, err, b)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				return 0, err
+			}
+			kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/usr/bin/time output %q", b)
+			}
+			peak = max(peak, kb)
+		}
+	}
+	return peak, nil
+}
+
+// buildHello builds the smallest static Go program, to show what starting
+// any Go process costs here (the floor under every stackha action).
+func buildHello() (string, error) {
+	dir, err := os.MkdirTemp("", "stackha-bench-hello-")
+	if err != nil {
+		return "", err
+	}
+	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "go-hello")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("go build: %v: %s", err, msg)
+	}
+	return out, nil
+}
