@@ -23,7 +23,10 @@ func TestInitBudget(t *testing.T) {
 	}
 	bytes, _ := strconv.Atoi(string(m[1]))
 	allocs, _ := strconv.Atoi(string(m[2]))
-	const maxAllocs, maxBytes = 4, 1024
+	// 6: the agent, the helper, and the runtime's registries, which are made
+	// on the first registration and so counted against whichever agent
+	// registers first.
+	const maxAllocs, maxBytes = 6, 1024
 	if allocs > maxAllocs || bytes > maxBytes {
 		t.Fatalf("vip's init makes %d allocations, %d bytes; the budget is %d and %d: build tables on first use", allocs, bytes, maxAllocs, maxBytes)
 	}
