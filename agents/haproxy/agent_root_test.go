@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/haproxy/haproxytest"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/test/require"
 )
 
 func TestLifecycleAndMonitorDepths(t *testing.T) {
@@ -547,9 +549,7 @@ func TestNonLocalBind(t *testing.T) {
 
 func TestOCFTester(t *testing.T) {
 	newRig(t) // root and haproxy, or skip
-	if _, err := exec.LookPath("ocf-tester"); err != nil {
-		t.Fatal("ocf-tester is missing (resource-agents)")
-	}
+	require.Command(t, "ocf-tester")
 	dir, err := os.MkdirTemp("/tmp", "shh-tester-")
 	if err != nil {
 		t.Fatal(err)
@@ -562,7 +562,7 @@ func TestOCFTester(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	sb, err := Sandbox(t.Context(), dir)
+	sb, err := haproxytest.Sandbox(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

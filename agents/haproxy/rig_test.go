@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -169,7 +170,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r := &rig{t: t, dir: dir, instance: filepath.Base(dir), cfg: filepath.Join(dir, "haproxy.cfg")}
 	r.socket = filepath.Join(dir, "master.sock")
-	ports, err := FreePorts(2)
+	ports, err := testutil.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stackha/stackha/agents/haproxy"
 	"io"
 	"net"
 	"net/http"
@@ -117,14 +116,6 @@ func (b *backends) close() {
 	for _, s := range b.srvs {
 		s.Close()
 	}
-}
-
-func freePort() (int, error) {
-	ps, err := haproxy.FreePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return ps[0], nil
 }
 
 // writeConfig writes the seed's shape of configuration (one frontend, one
