@@ -66,7 +66,7 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 		{Name: "extra_args", Type: metadata.String,
 			Short: "further haproxy arguments",
 			Long:  "Further arguments for haproxy, split on blanks (quotes group words), e.g. \"-L node1\". The options the agent owns (-D -W -Ws -S -p -f -sf -st -x -c -db -C --) are refused. Changing them restarts haproxy."},
-		{Name: "stop_timeout", Type: metadata.Time, Default: "30s",
+		{Name: "stop_timeout", Type: metadata.Time, Default: "30s", Range: &metadata.Range{Min: 0, Max: int64(time.Hour)},
 			Short: "soft stop duration",
 			Long:  "How long stop lets existing connections finish after SIGUSR1 before it sends SIGTERM, and then SIGKILL; never longer than the stop operation's timeout allows."},
 		{Name: "check_level_10_backends", Type: metadata.String,
@@ -83,10 +83,6 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 		{Name: "meta-data", Timeout: 5 * time.Second},
 	},
 }
-
-// ownedFlags are haproxy options the agent sets itself.
-var ownedFlags = map[string]bool{"-D": true, "-W": true, "-Ws": true, "-S": true, "-p": true, "-f": true,
-	"-sf": true, "-st": true, "-x": true, "-c": true, "-db": true, "-C": true, "--": true}
 
 // maxSocketPath is the longest path a unix socket address holds.
 const maxSocketPath = 107
@@ -106,6 +102,7 @@ type instance struct {
 	probe       bool
 	checkLevel  int
 	view        nodeView
+	rec         *record // the running master's record, read on first use
 }
 
 func withInstance(ctx context.Context, r *ocf.Request, f func(*instance, context.Context) error) error {
@@ -140,7 +137,6 @@ func newInstance(r *ocf.Request) (*instance, error) {
 		pidfile:     p.String("pidfile"),
 		socket:      p.String("master_socket"),
 		statsSocket: p.String("stats_socket"),
-		stopTimeout: p.Duration("stop_timeout"),
 		backends:    splitList(p.String("check_level_10_backends")),
 		stateDir:    r.StateDir(),
 		log:         r.Log,
@@ -154,6 +150,10 @@ func newInstance(r *ocf.Request) (*instance, error) {
 	if in.socket == "" {
 		in.socket = filepath.Join(in.stateDir, "master.sock")
 	}
+	var err error
+	if in.stopTimeout, err = boundedDuration(param("stop_timeout"), p.String("stop_timeout")); err != nil {
+		return nil, ocf.Configured("%v", err)
+	}
 	if !filepath.IsAbs(in.binary) {
 		return nil, ocf.Configured("binary=%q: an absolute path is needed", in.binary)
 	}
@@ -165,9 +165,9 @@ func newInstance(r *ocf.Request) (*instance, error) {
 			return nil, ocf.Configured("config=%q: %q is not an absolute path", p.String("config"), c)
 		}
 	}
-	for name, v := range map[string]string{"pidfile": in.pidfile, "master_socket": in.socket, "stats_socket": in.statsSocket} {
-		if v != "" && !filepath.IsAbs(v) {
-			return nil, ocf.Configured("%s=%q: an absolute path is needed", name, v)
+	for _, pp := range []struct{ name, v string }{{"binary", in.binary}, {"pidfile", in.pidfile}, {"master_socket", in.socket}, {"stats_socket", in.statsSocket}} {
+		if err := checkPathParam(pp.name, pp.v); err != nil {
+			return nil, ocf.Configured("%v", err)
 		}
 	}
 	if len(in.socket) > maxSocketPath {
@@ -177,15 +177,11 @@ func newInstance(r *ocf.Request) (*instance, error) {
 		return nil, ocf.Configured("master_socket %q: a comma or blank cannot be passed to haproxy -S", in.socket)
 	}
 	in.extraArgs = splitLine(p.String("extra_args"))
-	for _, a := range in.extraArgs {
-		if ownedFlags[a] {
-			return nil, ocf.Configured("extra_args=%q: %s is set by the agent and cannot be passed", p.String("extra_args"), a)
-		}
+	if err := checkExtraArgs(in.extraArgs); err != nil {
+		return nil, ocf.Configured("extra_args: %v", err)
 	}
 	return in, nil
 }
-
-func (in *instance) id() identity { return identity{binary: in.binary, socket: in.socket} }
 
 // generatedConfig is the configuration file the agent adds before the
 // operator's (it never edits theirs): the global server state file, and a

@@ -73,8 +73,8 @@ func TestLifecycleAndMonitorDepths(t *testing.T) {
 	}
 
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	r.must("monitor", ocf.NotRunning)
 	r.must("stop", ocf.Success)
@@ -321,8 +321,8 @@ func TestStopWithOpenConnections(t *testing.T) {
 			t.Errorf("a request in flight failed during the soft stop: %v", err)
 		}
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	t.Logf("soft stop with requests in flight took %s", took)
 
@@ -333,8 +333,8 @@ func TestStopWithOpenConnections(t *testing.T) {
 	go func() { _, err := r.get(r.fePort, "?sleep_ms=60000"); hung <- err }()
 	r.waitSessions(1)
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	if err := <-hung; err == nil {
 		t.Error("the endless request succeeded: was haproxy really stopped?")
@@ -362,8 +362,8 @@ func TestKilledMaster(t *testing.T) {
 		return nil
 	})
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 
 	// A plain kill -9: the workers follow their master, and the monitor
@@ -384,8 +384,8 @@ func TestKilledMaster(t *testing.T) {
 		return fmt.Errorf("exit %d after the master was killed: %s", code, out)
 	})
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	r.must("start", ocf.Success)
 	r.must("monitor", ocf.Success)
@@ -409,8 +409,8 @@ func TestHungMaster(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("stop of a hung master took %s", took)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 }
 
@@ -496,8 +496,8 @@ func TestStartFailures(t *testing.T) {
 	if code != ocf.ErrGeneric || !strings.Contains(out, "cannot bind socket") {
 		t.Fatalf("start with a port in use: %d %s", code, out)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("a failed start left processes: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("a failed start left processes: %v", left)
 	}
 	r.must("monitor", ocf.NotRunning)
 	r.must("stop", ocf.Success)
@@ -523,8 +523,8 @@ func TestNonLocalBind(t *testing.T) {
 	if code != ocf.ErrGeneric || !strings.Contains(out, "cannot bind socket") || !strings.Contains(out, "transparent") {
 		t.Fatalf("start with a non-local bind: %d %s", code, out)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("a failed start left processes: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("a failed start left processes: %v", left)
 	}
 	// "transparent" on the line: not reported.
 	r.writeConfig(cfgOpts{ExtraBind: "192.0.2.45:" + strconv.Itoa(r.fe2Port) + " transparent"})
@@ -573,9 +573,8 @@ func TestOCFTester(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "passed all tests") {
 		t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	id := identity{binary: haproxyBin, socket: sb.Params["master_socket"]}
-	if left, _ := id.instanceProcs(); len(left) > 0 {
-		t.Fatalf("ocf-tester left processes: %v", pidsOf(left))
+	if left := haproxytest.BySocket(sb.Params["master_socket"]); len(left) > 0 {
+		t.Fatalf("ocf-tester left processes: %v", left)
 	}
 }
 
@@ -589,7 +588,7 @@ func TestPidfileRemovedWhileRunning(t *testing.T) {
 		t.Errorf("monitor did not mention the missing pid file: %s", out)
 	}
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 }

@@ -228,11 +228,3 @@ func ParseServersState(s string) ([]ServerState, error) {
 	}
 	return out, nil
 }
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -26,7 +27,8 @@ func (in *instance) reload(ctx context.Context) error {
 	if len(problems) > 0 {
 		return ocf.Generic("reload refused, the running haproxy is untouched: %s", describeBindProblems(problems))
 	}
-	if pi, ok := in.id().check(s.master); ok && (!sameBinary(pi.Exe, in.binary) || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])) {
+	exe, _ := filepath.EvalSymlinks(in.binary)
+	if pi, ok := in.id().check(s.master); ok && (pi.Exe != exe || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])) {
 		// A master reloads into its own command line: a new binary,
 		// configuration list or extra arguments need a restart.
 		in.log.Warnf("the command line changed (running %q): restarting haproxy", strings.Join(pi.Argv, " "))

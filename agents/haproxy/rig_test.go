@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/stackha/stackha/agents/haproxy/haproxytest"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
@@ -186,13 +187,9 @@ func newRig(t *testing.T) *rig {
 	}
 	r.writeConfig(cfgOpts{})
 	t.Cleanup(func() {
-		left, _ := r.id().instanceProcs()
-		if len(left) > 0 {
-			t.Errorf("haproxy processes left behind: %v", pidsOf(left))
-			in := r.newInstance()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			in.terminate(ctx, 0)
+		if left := r.left(); len(left) > 0 {
+			t.Errorf("haproxy processes left behind: %v", left)
+			haproxytest.KillBySocket(r.socket)
 		}
 		os.RemoveAll(dir)
 		os.RemoveAll("/run/stackha/" + r.instance)
@@ -200,7 +197,9 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) id() identity { return identity{binary: haproxyBin, socket: r.socket} }
+// left lists the root-owned haproxy processes still running with this
+// rig's master socket, whatever the agent thinks of them.
+func (r *rig) left() []int { return haproxytest.BySocket(r.socket) }
 
 func (r *rig) newInstance() *instance {
 	return &instance{binary: haproxyBin, configs: []string{r.cfg}, pidfile: r.env["OCF_RESKEY_pidfile"],

@@ -113,7 +113,7 @@ func describeProc(pid int) string {
 	case pi.Zombie:
 		return "a defunct process"
 	}
-	return fmt.Sprintf("executable %s, command line %q", pi.Exe, strings.Join(pi.Argv, " "))
+	return fmt.Sprintf("uid %d, executable %s, command line %q", pi.UIDs[0], clip(pi.Exe), clip(strings.Join(pi.Argv, " ")))
 }
 
 // health reports why s is not a running instance; nil when it is.

@@ -61,7 +61,7 @@ backend shh-sandbox-be
 func KillBySocket(socket string) {
 	end := time.Now().Add(5 * time.Second)
 	for {
-		pids := bySocket(socket)
+		pids := BySocket(socket)
 		if len(pids) == 0 || time.Now().After(end) {
 			return
 		}
@@ -72,7 +72,9 @@ func KillBySocket(socket string) {
 	}
 }
 
-func bySocket(socket string) []int {
+// BySocket lists the root-owned haproxy processes whose command line names
+// this master socket (a loose test-side check: what a test left running).
+func BySocket(socket string) []int {
 	ents, _ := os.ReadDir("/proc")
 	var out []int
 	for _, e := range ents {
