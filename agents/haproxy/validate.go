@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -164,4 +163,3 @@ func describeBindProblems(ps []BindProblem) string {
 	return strings.Join(s, "; ")
 }
 
-var errNotOurs = fmt.Errorf("not this haproxy")
