@@ -162,4 +162,3 @@ func describeBindProblems(ps []BindProblem) string {
 	}
 	return strings.Join(s, "; ")
 }
-
