@@ -110,9 +110,13 @@ type cfgOpts struct {
 	StateFromGlobal bool
 	NoStats         bool
 	OwnStateFile    bool
+	User            string
 }
 
 var cfgTemplate = template.Must(template.New("cfg").Parse(`global
+{{- if .User}}
+    user {{.User}}
+{{- end}}
 {{- if not .NoStats}}
     stats socket {{.Dir}}/stats.sock mode 600 level admin
 {{- end}}
