@@ -204,8 +204,20 @@ func TestConfigDirectoryAndFileList(t *testing.T) {
 	r.must("start", ocf.Success, "OCF_RESKEY_config="+dir)
 	pl := r.procList()
 	pi, err := readProc(pl.Master.PID)
-	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+dir) {
+	conf := filepath.Join("/run/stackha", r.instance, "conf")
+	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+conf) {
 		t.Fatalf("master command line %q (%v)", pi.Argv, err)
+	}
+	// haproxy reads the generated file, then the directory's *.cfg files
+	// in order, through the agent's links.
+	ents, _ := os.ReadDir(conf)
+	var got []string
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(conf, e.Name()))
+		got = append(got, e.Name()+">"+target)
+	}
+	if want := []string{"0000-stackha.cfg>", "0001-00-base.cfg>" + filepath.Join(dir, "00-base.cfg"), "0002-10-api.cfg>" + filepath.Join(dir, "10-api.cfg")}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("configuration directory %v, want %v", got, want)
 	}
 	eventually(t, 5*time.Second, "depth 10 with a config directory", func() error {
 		if code, out := r.run("monitor", "OCF_CHECK_LEVEL=10", "OCF_RESKEY_config="+dir); code != ocf.Success {

@@ -40,7 +40,7 @@ func (in *instance) reload(ctx context.Context) error {
 	if err := os.MkdirAll(in.stateDir, 0o700); err != nil {
 		return ocf.Perm("creating %s: %v", in.stateDir, err)
 	}
-	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
+	if err := in.writeConfDir(c); err != nil {
 		return ocf.Generic("%v", err)
 	}
 	worker := s.worker()

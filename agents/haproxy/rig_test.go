@@ -210,14 +210,17 @@ func (r *rig) newInstance() *instance {
 		socket: r.socket, stateDir: "/run/stackha/" + r.instance, log: ocf.NewLogger(ocf.LogConfig{Agent: "test"}), view: hostView}
 }
 
-func (r *rig) writeConfig(o cfgOpts) {
+func (r *rig) writeConfig(o cfgOpts) { r.t.Helper(); r.writeConfigTo(r.cfg, o) }
+
+// writeConfigTo writes the rig's configuration with o to path.
+func (r *rig) writeConfigTo(path string, o cfgOpts) {
 	r.t.Helper()
 	o.Dir, o.FE, o.FE2, o.S1, o.S2 = r.dir, r.fePort, r.fe2Port, r.be[0].addr, r.be[1].addr
 	var b bytes.Buffer
 	if err := cfgTemplate.Execute(&b, o); err != nil {
 		r.t.Fatal(err)
 	}
-	if err := os.WriteFile(r.cfg, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
 }

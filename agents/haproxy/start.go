@@ -103,7 +103,7 @@ func (in *instance) prepare(c *Config) error {
 		}
 	}
 	state := in.statePath(c)
-	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, state)), 0o600); err != nil {
+	if err := in.writeConfDir(c); err != nil {
 		return ocf.Generic("%v", err)
 	}
 	if c.ServerStateFile == "" {
