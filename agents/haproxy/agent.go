@@ -107,6 +107,9 @@ type instance struct {
 	checkLevel  int
 	view        nodeView
 	rec         *record // the running master's record, read on first use
+	cfg         *Config // the configuration, read on first use (config)
+	cfgErr      error
+	viaMaster   bool // the stats socket did not answer: ask through the master
 }
 
 func withInstance(ctx context.Context, r *ocf.Request, f func(*instance, context.Context) error) error {

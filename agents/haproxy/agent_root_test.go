@@ -101,7 +101,7 @@ func TestMonitorThroughMasterWithoutStatsSocket(t *testing.T) {
 	})
 	in := r.newInstance()
 	worker := r.procList().Workers[0].PID
-	out, err := in.showStat(t.Context(), worker)
+	out, err := in.runtimeQuery(t.Context(), worker, "show stat")
 	if err != nil || !strings.Contains(out, "shh-fe,FRONTEND") {
 		t.Fatalf("show stat through the master: %v\n%s", err, out)
 	}

@@ -105,16 +105,16 @@ func TestStateFixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(saved) != 4 || saved[0] != (ServerState{"be", "s1", 0, 7, 1}) || saved[1].AdminState != adminForcedMaint {
+	if len(saved) != 4 || saved[0] != (ServerState{"be", "s1", 0, 7, 1, 0}) || saved[1].AdminState != adminForcedMaint {
 		t.Fatalf("parsed %+v", saved)
 	}
-	fresh := []ServerState{{"be", "s1", 0, 1, 1}, {"be", "s2", 0, 1, 1}, {"be", "s3", 0, 1, 1}, {"be", "s4", 4, 1, 1}}
+	fresh := []ServerState{{"be", "s1", 0, 1, 1, 2}, {"be", "s2", 0, 1, 1, 2}, {"be", "s3", 0, 1, 1, 2}, {"be", "s4", 4, 1, 1, 2}}
 	want := []string{"set server be/s1 weight 7", "set server be/s2 state maint", "set server be/s3 state drain"}
 	if got := stateFixes(saved, fresh); !reflect.DeepEqual(got, want) {
 		t.Errorf("fixes = %q, want %q", got, want)
 	}
 	// The configured weight changed meanwhile: the configuration wins.
-	reweighted := []ServerState{{"be", "s1", 0, 3, 3}}
+	reweighted := []ServerState{{"be", "s1", 0, 3, 3, 2}}
 	if got := stateFixes(saved[:1], reweighted); len(got) != 0 {
 		t.Errorf("fixes over a new configured weight = %q", got)
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-// fakeStats serves one fixed answer to every command on a unix socket.
-func fakeStats(t *testing.T, answer string) string {
+// fakeStats serves fixed answers on a unix socket: the frontends' show stat
+// to "show stat ...", servers to "show servers state".
+func fakeStats(t *testing.T, frontends, servers string) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "stats.sock")
 	l, err := net.Listen("unix", sock)
@@ -31,8 +32,12 @@ func fakeStats(t *testing.T, answer string) string {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(10 * time.Second))
 				buf := make([]byte, 256)
-				c.Read(buf)
-				c.Write([]byte(answer))
+				n, _ := c.Read(buf)
+				if strings.HasPrefix(string(buf[:n]), "show servers state") {
+					c.Write([]byte(servers))
+				} else {
+					c.Write([]byte(frontends))
+				}
 			}()
 		}
 	}()
@@ -45,21 +50,28 @@ const statHeader = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,
 // incomplete: a failure with a short, clean reason, never a pass.
 func TestDeepCheckAnswers(t *testing.T) {
 	huge := strings.Repeat("\x1b[31mX", 20<<20/6)
+	fe := statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,,OPEN,\n"
+	const stateHeader = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight\n"
+	up := stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 2 0 1 1\n"
 	for _, tc := range []struct {
-		name   string
-		answer string
-		code   ocf.Code
-		reason string
+		name              string
+		frontends, states string
+		code              ocf.Code
+		reason            string
 	}{
-		{"header only", statHeader, ocf.ErrGeneric, "no frontend"},
-		{"20 MB status", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,," + huge + ",\n", ocf.ErrGeneric, "larger than"},
-		{"7 MB status", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,," + huge[:7<<20] + ",\n", ocf.ErrGeneric, "frontends not OPEN"},
-		{"not show stat", "Unknown command.\n", ocf.ErrGeneric, "no header"},
-		{"one server down", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,,OPEN,\nbe,s1,,,,,,,,,,,,,,,,UP,1\nbe,s2,,,,,,,,,,,,,,,,DOWN,1\n", ocf.RunningDegraded, "be (s2 DOWN)"},
-		{"serving", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,,OPEN,\nbe,s1,,,,,,,,,,,,,,,,UP,1\n", ocf.Success, ""},
+		{"header only", statHeader, up, ocf.ErrGeneric, "no frontend"},
+		{"20 MB status", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,," + huge + ",\n", up, ocf.ErrGeneric, "larger than"},
+		{"7 MB status", statHeader + "fe,FRONTEND,,,0,0,1,0,0,0,0,0,0,,,,," + huge[:7<<20] + ",\n", up, ocf.ErrGeneric, "frontends not OPEN"},
+		{"20 MB server name", fe, stateHeader + "3 be 1 " + huge + " 127.0.0.1 0 0 1 1\n", ocf.ErrGeneric, "larger than"},
+		{"7 MB server name", fe, stateHeader + "3 be 1 " + huge[:7<<20] + " 127.0.0.1 0 0 1 1\n", ocf.ErrGeneric, "backends without a server UP"},
+		{"not show stat", "Unknown command.\n", up, ocf.ErrGeneric, "no header"},
+		{"one server down", fe, stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 0 0 1 1\n", ocf.RunningDegraded, "be (s2 DOWN)"},
+		{"one down, one in maintenance", fe, stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 0 1 1 1\n", ocf.Success, ""},
+		{"none up", fe, stateHeader + "3 be 1 s1 127.0.0.1 0 0 1 1\n3 be 2 s2 127.0.0.1 0 1 1 1\n", ocf.ErrGeneric, "be (s1 DOWN, s2 MAINT)"},
+		{"serving", fe, up, ocf.Success, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &instance{statsSocket: fakeStats(t, tc.answer), configs: []string{"/nonexistent/haproxy.cfg"},
+			in := &instance{statsSocket: fakeStats(t, tc.frontends, tc.states), configs: []string{"/nonexistent/haproxy.cfg"},
 				socket: "/nonexistent/master.sock", log: ocf.NewLogger(ocf.LogConfig{Agent: "test"})}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

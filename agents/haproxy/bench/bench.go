@@ -163,6 +163,30 @@ func (a agent) run(action string, extra ...string) (int, string, time.Duration) 
 	return 0, string(out), took
 }
 
+// runCPU is run, also returning the CPU (user+system) the agent's process
+// used.
+func (a agent) runCPU(action string, extra ...string) (int, string, time.Duration, time.Duration) {
+	cmd := exec.Command(a.bin, "haproxy", action)
+	cmd.Env = append(append(append([]string{}, a.env...), "OCF_RESKEY_CRM_meta_timeout=30000"), extra...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	var cpu time.Duration
+	if cmd.ProcessState != nil {
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out.String(), took, cpu
+	}
+	if err != nil {
+		return -1, err.Error(), took, cpu
+	}
+	return 0, out.String(), took, cpu
+}
+
 // seed is the seed's init script, step by step, without its shell: start is
 // "haproxy -c -q -f cfg" then "haproxy -D -f cfg -p pidfile"; reload is its
 // restart: the check, stop (SIGUSR1, not waited for, pid file removed),
@@ -234,6 +258,20 @@ func (s seed) status() (int, time.Duration) {
 		return 3, took
 	}
 	return 0, took
+}
+
+// statusCPU is status, also returning the CPU its shell (and kill, cat)
+// used.
+func (s seed) statusCPU() (int, time.Duration, time.Duration) {
+	cmd := exec.Command("/bin/sh", "-c", `pid=$(cat "$1") && kill -0 "$pid"`, "status", s.pidfile)
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if err != nil {
+		return 3, took, cpu
+	}
+	return 0, took, cpu
 }
 
 func listPids() []int {
