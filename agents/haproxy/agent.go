@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,6 +212,19 @@ func generatedConfig(c *Config, statePath string) string {
 // quoteCfg quotes a path for an haproxy configuration line.
 func quoteCfg(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// commandLineChanged reports whether the running master (pid master, ours)
+// runs another binary or command line than this instance's, and what it
+// runs.
+func (in *instance) commandLineChanged(master int) (string, bool) {
+	pi, ok := in.id().check(master)
+	if !ok {
+		return "", false
+	}
+	exe, _ := filepath.EvalSymlinks(in.binary)
+	changed := pi.Exe != exe || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])
+	return strings.Join(pi.Argv, " "), changed
 }
 
 // argv is the command line that starts this instance.

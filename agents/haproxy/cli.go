@@ -147,62 +147,38 @@ type Stat struct {
 // single pass over the answer.
 func ParseShowStat(s string) ([]Stat, error) {
 	var out []Stat
-	orig := s
-	idx := [3]int{-1, -1, -1} // pxname, svname, status
-	header := false
-	for len(s) > 0 {
-		line := s
-		if n := strings.IndexByte(s, '\n'); n >= 0 {
-			line, s = s[:n], s[n+1:]
-		} else {
-			s = ""
-		}
+	names := []string{"pxname", "svname", "status"}
+	var idx []int
+	for rest := s; rest != ""; {
+		var line string
+		line, rest = nextLine(rest)
 		if h, ok := strings.CutPrefix(line, "# "); ok {
-			header = true
-			for i, name := range strings.Split(h, ",") {
-				switch name {
-				case "pxname":
-					idx[0] = i
-				case "svname":
-					idx[1] = i
-				case "status":
-					idx[2] = i
-				}
-			}
+			idx = columnIndexes(strings.Split(h, ","), names)
 			continue
 		}
-		if line == "" || !header {
+		if line == "" || idx == nil {
 			continue
 		}
-		var f [3]string
-		col := 0
-		for k := 0; ; col++ {
-			end := strings.IndexByte(line[k:], ',')
-			field := line[k:]
-			if end >= 0 {
-				field = line[k : k+end]
-			}
-			for n, want := range idx {
-				if want == col {
-					f[n] = field
-				}
-			}
-			if end < 0 || col >= idx[0] && col >= idx[1] && col >= idx[2] {
-				break
-			}
-			k += end + 1
-		}
+		f := cutColumns(line, ',', idx)
 		out = append(out, Stat{Proxy: f[0], Service: f[1], Status: f[2]})
 	}
-	if !header {
-		return nil, fmt.Errorf("show stat: no header in %q", firstLine(orig))
+	if idx == nil {
+		return nil, fmt.Errorf("show stat: no header in %q", firstLine(s))
 	}
-	for n, k := range []string{"pxname", "svname", "status"} {
+	for n, k := range names {
 		if idx[n] < 0 {
 			return nil, fmt.Errorf("show stat: no %s column", k)
 		}
 	}
 	return out, nil
+}
+
+// nextLine cuts the first line off s.
+func nextLine(s string) (line, rest string) {
+	if n := strings.IndexByte(s, '\n'); n >= 0 {
+		return s[:n], s[n+1:]
+	}
+	return s, ""
 }
 
 // ServerState is one server line of "show servers state".
@@ -245,13 +221,9 @@ func ParseServersState(s string) ([]ServerState, error) {
 	var out []ServerState
 	names := []string{"be_name", "srv_name", "srv_admin_state", "srv_uweight", "srv_iweight", "srv_op_state"}
 	var idx []int
-	for len(s) > 0 {
-		line := s
-		if n := strings.IndexByte(s, '\n'); n >= 0 {
-			line, s = s[:n], s[n+1:]
-		} else {
-			s = ""
-		}
+	for rest := s; rest != ""; {
+		var line string
+		line, rest = nextLine(rest)
 		line = strings.TrimSpace(line)
 		if h, ok := strings.CutPrefix(line, "# "); ok {
 			idx = columnIndexes(strings.Fields(h), names)
@@ -260,7 +232,7 @@ func ParseServersState(s string) ([]ServerState, error) {
 		if line == "" || strings.HasPrefix(line, "#") || idx == nil {
 			continue
 		}
-		f := cutColumns(line, idx)
+		f := cutColumns(line, ' ', idx)
 		st := ServerState{Backend: f[0], Server: f[1]}
 		var err error
 		if st.AdminState, err = strconv.Atoi(f[2]); err != nil {
@@ -291,22 +263,28 @@ func columnIndexes(header, names []string) []int {
 	return idx
 }
 
-// cutColumns returns the blank-separated fields of line at the positions
-// idx ("" for a position the line does not reach), reading no further than
-// the last one wanted.
-func cutColumns(line string, idx []int) []string {
+// cutColumns returns the fields of line at the positions idx ("" for a
+// position the line does not reach), reading no further than the last one
+// wanted. Fields are separated by sep; with ' ', by runs of blanks.
+func cutColumns(line string, sep byte, idx []int) []string {
 	last := -1
 	for _, i := range idx {
 		last = max(last, i)
 	}
+	blank := func(c byte) bool { return c == sep || sep == ' ' && c == '\t' }
 	out := make([]string, len(idx))
-	col := 0
-	for k := 0; k < len(line) && col <= last; col++ {
-		for k < len(line) && (line[k] == ' ' || line[k] == '\t') {
-			k++
+	k := 0
+	for col := 0; col <= last && k <= len(line); col++ {
+		if sep == ' ' {
+			for k < len(line) && blank(line[k]) {
+				k++
+			}
+			if k == len(line) {
+				break
+			}
 		}
 		end := k
-		for end < len(line) && line[end] != ' ' && line[end] != '\t' {
+		for end < len(line) && !blank(line[end]) {
 			end++
 		}
 		for n, want := range idx {
@@ -314,7 +292,7 @@ func cutColumns(line string, idx []int) []string {
 				out[n] = line[k:end]
 			}
 		}
-		k = end
+		k = end + 1
 	}
 	return out
 }

@@ -132,7 +132,13 @@ func (in *instance) health(s *state) error {
 	return nil
 }
 
-var errStopped = errors.New("haproxy is not running")
+// errStopped says no process of this instance runs (a constant: no work
+// at init).
+var errStopped error = stoppedError{}
+
+type stoppedError struct{}
+
+func (stoppedError) Error() string { return "haproxy is not running" }
 
 func joinInts(ns []int) string {
 	var s []string

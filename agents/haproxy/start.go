@@ -14,14 +14,25 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-func (in *instance) start(ctx context.Context) error {
+// checkAndInspect is what start and reload do first: check the
+// configuration (a rejected one stops the action, nothing touched), then
+// look at what runs.
+func (in *instance) checkAndInspect(ctx context.Context) (*Config, []BindProblem, *state, error) {
 	c, problems, err := in.checkConfig(ctx)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	s, err := in.inspect(ctx)
 	if err != nil {
-		return ocf.Generic("%v", err)
+		return nil, nil, nil, ocf.Generic("%v", err)
+	}
+	return c, problems, s, nil
+}
+
+func (in *instance) start(ctx context.Context) error {
+	c, problems, s, err := in.checkAndInspect(ctx)
+	if err != nil {
+		return err
 	}
 	if in.health(s) == nil {
 		in.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,11 +25,10 @@ type ScaleOptions struct {
 
 // scaleResult is one size's figures.
 type scaleResult struct {
-	backends            int
-	statBytes           int
-	wall, cpu, hapCPU   []time.Duration // per monitor: wall, the agent's CPU, haproxy's
-	seedWall, seedCPU   []time.Duration // the seed's status on the same instance
-	monitorExit, seedOK int
+	backends          int
+	statBytes         int
+	wall, cpu, hapCPU []time.Duration // per monitor: wall, the agent's CPU, haproxy's
+	seedWall, seedCPU []time.Duration // the seed's status on the same instance
 }
 
 // RunScale times the depth-10 monitor of an haproxy serving Sizes backends
@@ -42,17 +40,12 @@ func RunScale(o ScaleOptions) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var srvs []string
-	for i := 0; i < 3; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		s := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second}
-		go s.Serve(l)
-		defer s.Close()
-		srvs = append(srvs, l.Addr().String())
+	be, err := startBackends(3)
+	if err != nil {
+		return err
 	}
+	defer be.close()
+	srvs := be.addrs
 	var res []scaleResult
 	for _, n := range o.Sizes {
 		r, err := scaleOne(dir, n, srvs, o)
