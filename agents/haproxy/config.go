@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // The parts of an haproxy configuration the agent needs to know: where the
@@ -166,7 +167,7 @@ func LoadConfig(paths []string) (*Config, error) {
 	c := &Config{}
 	var st parseState
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readConfigFile(f)
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +176,31 @@ func LoadConfig(paths []string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// maxConfigFile bounds one configuration file.
+const maxConfigFile = 64 << 20
+
+// readConfigFile reads a configuration file (links followed: the operator
+// names it), refusing what is not a regular file (a FIFO would hang) or is
+// larger than maxConfigFile.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > maxConfigFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxConfigFile>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, maxConfigFile))
 }
 
 // ParseConfig parses one configuration text (name is used in positions).
