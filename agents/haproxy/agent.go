@@ -107,10 +107,9 @@ type instance struct {
 	probe       bool
 	checkLevel  int
 	view        nodeView
-	rec         *record // the running master's record, read on first use
-	cfg         *Config // the configuration, read on first use (config)
-	cfgErr      error
-	viaMaster   bool // the stats socket did not answer: ask through the master
+	rec         *record  // the running master's record, read on first use
+	sum         *summary // the running configuration's summary, read on first use
+	viaMaster   bool     // the stats socket did not answer: ask through the master
 }
 
 func withInstance(ctx context.Context, r *ocf.Request, f func(*instance, context.Context) error) error {

@@ -50,6 +50,9 @@ func (in *instance) writeConfDir(c *Config) error {
 	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
 		return err
 	}
+	if err := writeFileAtomic(in.summaryPath(), runningSummary(c).encode(), 0o600); err != nil {
+		return err
+	}
 	for i, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), ".cfg")
 		link := filepath.Join(dir, fmt.Sprintf("%04d-%s.cfg", i+1, base))
@@ -58,4 +61,65 @@ func (in *instance) writeConfDir(c *Config) error {
 		}
 	}
 	return nil
+}
+
+// summary is what the depth-10 monitor needs of the configuration haproxy
+// was last started or reloaded with, written beside it so that the monitor
+// judges what runs (not a file edited since) without parsing the whole
+// configuration at each call.
+type summary struct {
+	AdminSocket string
+	Disabled    []string
+}
+
+func (in *instance) summaryPath() string { return filepath.Join(in.stateDir, "running.summary") }
+
+func runningSummary(c *Config) summary {
+	s := summary{AdminSocket: c.AdminSocket()}
+	for _, p := range c.Proxies {
+		if p.Disabled {
+			s.Disabled = append(s.Disabled, p.Name)
+		}
+	}
+	return s
+}
+
+func (s summary) encode() []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "admin %s\n", s.AdminSocket)
+	for _, d := range s.Disabled {
+		fmt.Fprintf(&b, "disabled %s\n", d)
+	}
+	return []byte(b.String())
+}
+
+// maxSummary bounds the summary file.
+const maxSummary = 1 << 20
+
+// summary reads the running configuration's summary; when there is none
+// (or it cannot be believed), it is made from the configuration files.
+func (in *instance) summary() summary {
+	if in.sum != nil {
+		return *in.sum
+	}
+	var s summary
+	b, err := openTrusted(in.summaryPath(), maxSummary, true)
+	if err == nil {
+		err = secureDir(in.stateDir)
+	}
+	if err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			k, v, _ := strings.Cut(line, " ")
+			switch k {
+			case "admin":
+				s.AdminSocket = v
+			case "disabled":
+				s.Disabled = append(s.Disabled, v)
+			}
+		}
+	} else if c, cerr := LoadConfig(in.configs); cerr == nil {
+		s = runningSummary(c)
+	}
+	in.sum = &s
+	return s
 }

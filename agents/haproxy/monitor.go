@@ -44,23 +44,13 @@ const (
 	serversCmd   = "show servers state"
 )
 
-// config is the parsed configuration, read once per action.
-func (in *instance) config() (*Config, error) {
-	if in.cfg == nil && in.cfgErr == nil {
-		in.cfg, in.cfgErr = LoadConfig(in.configs)
-	}
-	return in.cfg, in.cfgErr
-}
-
 // runtimeQuery asks the workers' runtime API: through the stats socket
 // when one is set or declared at admin level, else (or when it does not
 // answer) the current worker through the master.
 func (in *instance) runtimeQuery(ctx context.Context, worker int, cmd string) (string, error) {
 	sock := in.statsSocket
 	if sock == "" {
-		if c, err := in.config(); err == nil {
-			sock = c.AdminSocket()
-		}
+		sock = in.summary().AdminSocket
 	}
 	if sock == "" || in.viaMaster {
 		return in.workerQuery(ctx, worker, cmd)
@@ -107,12 +97,8 @@ func (in *instance) deepCheck(ctx context.Context, worker int) error {
 		return ocf.Generic("depth 10: %v", err)
 	}
 	disabled := map[string]bool{}
-	if c, err := in.config(); err == nil {
-		for _, p := range c.Proxies {
-			if p.Disabled {
-				disabled[p.Name] = true
-			}
-		}
+	for _, d := range in.summary().Disabled {
+		disabled[d] = true
 	}
 	j := judgeStats(rows, in.backends, disabled)
 	switch {
@@ -143,7 +129,7 @@ func listCapped(items []string, sep string) string {
 	if len(items) <= maxListed {
 		return strings.Join(items, sep)
 	}
-	return fmt.Sprintf("%s%s and %d more", strings.Join(items[:maxListed], sep), sep, len(items)-maxListed)
+	return fmt.Sprintf("%s%sand %d more", strings.Join(items[:maxListed], sep), sep, len(items)-maxListed)
 }
 
 // judgement is what the statistics say: failed is why the instance does not
