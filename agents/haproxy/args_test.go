@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,6 +164,44 @@ func TestParameterErrors(t *testing.T) {
 		}
 		if code != ocf.ErrConfigured || !said || !strings.Contains(errb.String(), "ocf-exit-reason:") {
 			t.Errorf("%s=%q: exit %d, want 6 with %q:\n%s", tc.key, tc.value, code, tc.reason, errb.String())
+		}
+	}
+}
+
+// FuzzStopTimeout: whatever stop_timeout says, an accepted value lies in
+// the declared range (no wrap into it).
+func FuzzStopTimeout(f *testing.F) {
+	for _, s := range []string{"30s", "9223372036854775807", "18446744073710", "1h", "61min", "500ms", "3600", "9223372036854775807ns", "2562047h"} {
+		f.Add(s)
+	}
+	d := param("stop_timeout")
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := boundedDuration(d, raw)
+		if err != nil {
+			return
+		}
+		if int64(v) < d.Range.Min || int64(v) > d.Range.Max {
+			t.Fatalf("stop_timeout=%q accepted as %v, outside %v..%v", raw, v, d.Range.Min, d.Range.Max)
+		}
+	})
+}
+
+func TestAllowedUIDs(t *testing.T) {
+	for _, tc := range []struct {
+		user string
+		want []uint32
+		ok   bool
+	}{
+		{"", []uint32{0}, true},
+		{"nobody", []uint32{0, 65534}, true},
+		{"65534", []uint32{0, 65534}, true},
+		{"0", []uint32{0}, true},
+		{"root", []uint32{0}, true},
+		{"no-such-user-shh", nil, false},
+	} {
+		got, err := allowedUIDs(&Config{User: tc.user})
+		if (err == nil) != tc.ok || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("user %q: %v %v, want %v", tc.user, got, err, tc.want)
 		}
 	}
 }
