@@ -18,8 +18,8 @@ func (in *instance) monitor(ctx context.Context) error {
 	if s.stale != "" {
 		in.log.Infof("%s", s.stale)
 	}
-	if s.viaSocket {
-		in.log.Warnf("the pid file %s does not name the master; its socket does (pid %d)", in.pidfile, s.master)
+	if s.pidfileOff {
+		in.log.Warnf("the pid file %s does not name the master (pid %d)", in.pidfile, s.master)
 	}
 	if err := in.health(s); err != nil {
 		if errors.Is(err, errStopped) {
