@@ -88,6 +88,12 @@ bench-vip: build
 bench-haproxy: build
 	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
 
+# haproxy's depth-10 monitor with 10, 100 and 1,000 backends (3 servers
+# each) beside the init script's status, same run (root; loopback).
+.PHONY: bench-haproxy-scale
+bench-haproxy-scale: build
+	$(GO) run ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
+
 # keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
 # token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
 bench-openstack:

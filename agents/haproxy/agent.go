@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func init() {
 			"stop":         func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).stop) },
 			"monitor":      func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).monitor) },
 			"reload":       func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).reload) },
+			"reload-agent": func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).reload) },
 			"validate-all": func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).validateAll) },
 		},
 	})
@@ -38,25 +40,27 @@ var Meta = metadata.Agent{
 
 start refuses a configuration that "haproxy -c" rejects (OCF_ERR_CONFIGURED, with haproxy's first error line) and returns only once the master answers on its socket and a worker runs; a listener that cannot bind (the VIP not on this node yet) fails the start with haproxy's own message and leaves no process behind.
 
-reload (also what a change of a non-unique parameter triggers) checks the configuration first and leaves the running haproxy untouched when it is rejected; it saves the servers' runtime state (show servers state) to a state file that the new workers load, so a server put in maintenance stays there, then reloads through the master socket. Listening sockets pass from the old to the new worker: no connection is refused. It succeeds only once the new worker generation serves.
+reload and reload-agent (what a change of config, check_level_10_backends or stop_timeout triggers for an OCF 1.1 caller; for a 1.0 caller, reload is what a change of a non-unique parameter triggers) check the configuration first and leaves the running haproxy untouched when it is rejected; they save the servers' runtime state (show servers state) to a state file that the new workers load, so a server put in maintenance stays there, then reloads through the master socket. Listening sockets pass from the old to the new worker: no connection is refused. The master and its pid stay. It succeeds only once the new worker generation serves. A changed binary or extra_args restarts haproxy instead.
 
-monitor at depth 0 checks that the master named by the pid file is this haproxy (its executable and command line, never a bare pid) and lists a current worker; at depth 10 it asks the workers' runtime API that every frontend is OPEN and that each backend of check_level_10_backends has a server UP.
+monitor at depth 0 checks that the master is the one start launched and lists a current worker; at depth 10 it asks the workers' runtime API that there is a frontend, that every frontend is OPEN and that each backend of check_level_10_backends has a server UP. A backend that lost some of its servers but keeps one UP is reported as degraded (OCF_DEGRADED, 190, to an OCF 1.1 caller; success with a warning to a 1.0 caller).
 
-stop asks for a soft stop (SIGUSR1: existing connections finish) until stop_timeout or the operation's deadline, then SIGTERM, then SIGKILL, and succeeds only when every process of this instance is gone. A pid is signalled only after /proc shows it is this haproxy.
+validate-all at OCF_CHECK_LEVEL=0 checks the parameters only; at 10 (the default) also this node: the binary, the files, "haproxy -c" and the bind addresses.
 
-Files: the pid file (pidfile), the master socket (master_socket), the server state file and a small generated configuration file (stackha.cfg: the global server-state-file and a defaults section loading it, passed as the first -f; the operator's files are never edited) live in /run/stackha/<resource>/ unless set otherwise. When the operator's own defaults section does not load the state file, the agent restores the saved maintenance, drain and weight settings on the new worker over the runtime API right after the reload. The runtime API is reached through stats_socket, or through the master socket when there is none. Arguments in extra_args are passed as they are, never through a shell.
+stop asks for a soft stop (SIGUSR1: existing connections finish) until stop_timeout or the operation's deadline, then SIGTERM, then SIGKILL, and succeeds only when every process of this instance is gone. A process is this haproxy's, and is signalled, only when its owner (root, or the configuration's user), session, start time, executable and master socket match what start recorded about the master it launched, in the root-only /run/stackha/<resource>/; nothing else is ever signalled. The pid file and the socket are removed only when they are what they should be.
+
+Files: the pid file (pidfile), the master socket (master_socket), the record of the master, the server state file and the configuration directory haproxy reads (conf/: a small generated file, with the global server-state-file and a defaults section loading it, then a link to each of the operator's files in load order; the operator's files are never edited) live in /run/stackha/<resource>/ unless set otherwise; the directories of the pid file and the socket must be root's alone. When the operator's own defaults section does not load the state file, the agent restores the saved maintenance, drain and weight settings on the new worker over the runtime API right after the reload. The runtime API is reached through stats_socket, or through the master socket when there is none. Arguments in extra_args are allow-listed and passed as they are, never through a shell.
 
 A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.ipv6.ip_nonlocal_bind) is 0 and the bind line has no "transparent" is reported by validate-all as a warning (the VIP may simply be elsewhere for now) and explains a failed start.`,
 	Parameters: []metadata.Parameter{
 		{Name: "binary", Type: metadata.String, Default: "/usr/sbin/haproxy",
 			Short: "haproxy binary",
 			Long:  "Path of the haproxy executable (2.6 or later). Changing it restarts haproxy: a master cannot reload into another binary."},
-		{Name: "config", Type: metadata.String, Default: "/etc/haproxy/haproxy.cfg", Unique: true,
+		{Name: "config", Type: metadata.String, Default: "/etc/haproxy/haproxy.cfg", Unique: true, Reloadable: true,
 			Short: "configuration files or directories",
-			Long:  "Absolute paths of haproxy configuration files or directories, separated by spaces or commas, in load order; each is passed as -f (a directory stands for its *.cfg files, in lexical order, as haproxy does)."},
+			Long:  "Absolute paths of haproxy configuration files or directories, separated by spaces or commas, in load order (a directory stands for its *.cfg files, in lexical order, as haproxy does). A change is applied by a seamless reload."},
 		{Name: "pidfile", Type: metadata.String, Unique: true,
 			Short: "pid file of the master",
-			Long:  "Where haproxy writes the master's pid (-p). Default: /run/stackha/<resource>/haproxy.pid."},
+			Long:  "Where haproxy writes the master's pid (-p): an absolute, clean path in a directory only root can write. Default: /run/stackha/<resource>/haproxy.pid."},
 		{Name: "master_socket", Type: metadata.String, Unique: true,
 			Short: "master CLI socket",
 			Long:  "Unix socket of haproxy's master CLI (-S <path>,mode,600), through which the agent lists the workers, reloads and reaches each worker's runtime API. It also identifies this instance's processes. Default: /run/stackha/<resource>/master.sock."},
@@ -65,11 +69,11 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 			Long:  "Unix socket of the workers' runtime API used by the depth-10 monitor (when it does not answer, the monitor asks the current worker through the master socket). Default: the first \"stats socket\" with \"level admin\" the configuration declares; when there is none, the agent reaches the current worker through the master socket."},
 		{Name: "extra_args", Type: metadata.String,
 			Short: "further haproxy arguments",
-			Long:  "Further arguments for haproxy, split on blanks (quotes group words), e.g. \"-L node1\". The options the agent owns (-D -W -Ws -S -p -f -sf -st -x -c -db -C --) are refused. Changing them restarts haproxy."},
-		{Name: "stop_timeout", Type: metadata.Time, Default: "30s",
+			Long:  "Further arguments for haproxy, split on blanks (quotes group words), e.g. \"-L node1\". Only these are accepted, spelt exactly: -V, -q, -L <name>, -n <n>, -N <n>, -m <MB>, -de, -dp, -dS, -dG, -dR, -dV, -dD, -dW, -dr, -dM[<byte>] (haproxy reads an option by its first letters, so anything else could reach an option the agent owns). Changing them restarts haproxy."},
+		{Name: "stop_timeout", Type: metadata.Time, Default: "30s", Range: &metadata.Range{Min: 0, Max: int64(time.Hour)}, Reloadable: true,
 			Short: "soft stop duration",
-			Long:  "How long stop lets existing connections finish after SIGUSR1 before it sends SIGTERM, and then SIGKILL; never longer than the stop operation's timeout allows."},
-		{Name: "check_level_10_backends", Type: metadata.String,
+			Long:  "How long stop lets existing connections finish after SIGUSR1 before it sends SIGTERM, and then SIGKILL; never longer than the stop operation's timeout allows; at most 1 hour."},
+		{Name: "check_level_10_backends", Type: metadata.String, Reloadable: true,
 			Short: "backends that must have a server up",
 			Long:  "Backends (or listen sections), separated by spaces or commas, of which the depth-10 monitor requires at least one server UP. Default: every backend that declares servers."},
 	},
@@ -79,14 +83,11 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 		{Name: "monitor", Timeout: 20 * time.Second, Interval: 10 * time.Second},
 		{Name: "monitor", Timeout: 20 * time.Second, Interval: 30 * time.Second, Depth: 10},
 		{Name: "reload", Timeout: 60 * time.Second},
+		{Name: "reload-agent", Timeout: 60 * time.Second},
 		{Name: "validate-all", Timeout: 30 * time.Second},
 		{Name: "meta-data", Timeout: 5 * time.Second},
 	},
 }
-
-// ownedFlags are haproxy options the agent sets itself.
-var ownedFlags = map[string]bool{"-D": true, "-W": true, "-Ws": true, "-S": true, "-p": true, "-f": true,
-	"-sf": true, "-st": true, "-x": true, "-c": true, "-db": true, "-C": true, "--": true}
 
 // maxSocketPath is the longest path a unix socket address holds.
 const maxSocketPath = 107
@@ -106,6 +107,9 @@ type instance struct {
 	probe       bool
 	checkLevel  int
 	view        nodeView
+	rec         *record  // the running master's record, read on first use
+	sum         *summary // the running configuration's summary, read on first use
+	viaMaster   bool     // the stats socket did not answer: ask through the master
 }
 
 func withInstance(ctx context.Context, r *ocf.Request, f func(*instance, context.Context) error) error {
@@ -140,7 +144,6 @@ func newInstance(r *ocf.Request) (*instance, error) {
 		pidfile:     p.String("pidfile"),
 		socket:      p.String("master_socket"),
 		statsSocket: p.String("stats_socket"),
-		stopTimeout: p.Duration("stop_timeout"),
 		backends:    splitList(p.String("check_level_10_backends")),
 		stateDir:    r.StateDir(),
 		log:         r.Log,
@@ -154,6 +157,10 @@ func newInstance(r *ocf.Request) (*instance, error) {
 	if in.socket == "" {
 		in.socket = filepath.Join(in.stateDir, "master.sock")
 	}
+	var err error
+	if in.stopTimeout, err = boundedDuration(param("stop_timeout"), p.String("stop_timeout")); err != nil {
+		return nil, ocf.Configured("%v", err)
+	}
 	if !filepath.IsAbs(in.binary) {
 		return nil, ocf.Configured("binary=%q: an absolute path is needed", in.binary)
 	}
@@ -165,9 +172,9 @@ func newInstance(r *ocf.Request) (*instance, error) {
 			return nil, ocf.Configured("config=%q: %q is not an absolute path", p.String("config"), c)
 		}
 	}
-	for name, v := range map[string]string{"pidfile": in.pidfile, "master_socket": in.socket, "stats_socket": in.statsSocket} {
-		if v != "" && !filepath.IsAbs(v) {
-			return nil, ocf.Configured("%s=%q: an absolute path is needed", name, v)
+	for _, pp := range []struct{ name, v string }{{"binary", in.binary}, {"pidfile", in.pidfile}, {"master_socket", in.socket}, {"stats_socket", in.statsSocket}} {
+		if err := checkPathParam(pp.name, pp.v); err != nil {
+			return nil, ocf.Configured("%v", err)
 		}
 	}
 	if len(in.socket) > maxSocketPath {
@@ -177,21 +184,11 @@ func newInstance(r *ocf.Request) (*instance, error) {
 		return nil, ocf.Configured("master_socket %q: a comma or blank cannot be passed to haproxy -S", in.socket)
 	}
 	in.extraArgs = splitLine(p.String("extra_args"))
-	for _, a := range in.extraArgs {
-		if ownedFlags[a] {
-			return nil, ocf.Configured("extra_args=%q: %s is set by the agent and cannot be passed", p.String("extra_args"), a)
-		}
+	if err := checkExtraArgs(in.extraArgs); err != nil {
+		return nil, ocf.Configured("extra_args: %v", err)
 	}
 	return in, nil
 }
-
-func (in *instance) id() identity { return identity{binary: in.binary, socket: in.socket} }
-
-// generatedConfig is the configuration file the agent adds before the
-// operator's (it never edits theirs): the global server state file, and a
-// defaults section that loads it, which a configuration without a defaults
-// section of its own inherits.
-func (in *instance) generatedPath() string { return filepath.Join(in.stateDir, "stackha.cfg") }
 
 func (in *instance) statePath(c *Config) string {
 	if p := c.ServerStatePath(); p != "" {
@@ -200,6 +197,7 @@ func (in *instance) statePath(c *Config) string {
 	return filepath.Join(in.stateDir, "servers.state")
 }
 
+// generatedConfig is the text of the generated configuration file.
 func generatedConfig(c *Config, statePath string) string {
 	var b strings.Builder
 	b.WriteString("# Written by ocf:stackha:haproxy for each start; not to be edited.\n")
@@ -215,11 +213,21 @@ func quoteCfg(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// commandLineChanged reports whether the running master (pid master, ours)
+// runs another binary or command line than this instance's, and what it
+// runs.
+func (in *instance) commandLineChanged(master int) (string, bool) {
+	pi, ok := in.id().check(master)
+	if !ok {
+		return "", false
+	}
+	exe, _ := filepath.EvalSymlinks(in.binary)
+	changed := pi.Exe != exe || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])
+	return strings.Join(pi.Argv, " "), changed
+}
+
 // argv is the command line that starts this instance.
 func (in *instance) argv() []string {
-	a := []string{in.binary, "-W", "-D", "-S", in.socket + ",mode,600", "-p", in.pidfile, "-f", in.generatedPath()}
-	for _, c := range in.configs {
-		a = append(a, "-f", c)
-	}
+	a := []string{in.binary, "-W", "-D", "-S", in.socket + ",mode,600", "-p", in.pidfile, "-f", in.confDir()}
 	return append(a, in.extraArgs...)
 }

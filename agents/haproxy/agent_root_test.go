@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/haproxy/haproxytest"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/test/require"
 )
 
 func TestLifecycleAndMonitorDepths(t *testing.T) {
@@ -71,8 +73,8 @@ func TestLifecycleAndMonitorDepths(t *testing.T) {
 	}
 
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	r.must("monitor", ocf.NotRunning)
 	r.must("stop", ocf.Success)
@@ -99,7 +101,7 @@ func TestMonitorThroughMasterWithoutStatsSocket(t *testing.T) {
 	})
 	in := r.newInstance()
 	worker := r.procList().Workers[0].PID
-	out, err := in.showStat(t.Context(), worker)
+	out, err := in.runtimeQuery(t.Context(), worker, "show stat")
 	if err != nil || !strings.Contains(out, "shh-fe,FRONTEND") {
 		t.Fatalf("show stat through the master: %v\n%s", err, out)
 	}
@@ -202,8 +204,20 @@ func TestConfigDirectoryAndFileList(t *testing.T) {
 	r.must("start", ocf.Success, "OCF_RESKEY_config="+dir)
 	pl := r.procList()
 	pi, err := readProc(pl.Master.PID)
-	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+dir) {
+	conf := filepath.Join("/run/stackha", r.instance, "conf")
+	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+conf) {
 		t.Fatalf("master command line %q (%v)", pi.Argv, err)
+	}
+	// haproxy reads the generated file, then the directory's *.cfg files
+	// in order, through the agent's links.
+	ents, _ := os.ReadDir(conf)
+	var got []string
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join(conf, e.Name()))
+		got = append(got, e.Name()+">"+target)
+	}
+	if want := []string{"0000-stackha.cfg>", "0001-00-base.cfg>" + filepath.Join(dir, "00-base.cfg"), "0002-10-api.cfg>" + filepath.Join(dir, "10-api.cfg")}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("configuration directory %v, want %v", got, want)
 	}
 	eventually(t, 5*time.Second, "depth 10 with a config directory", func() error {
 		if code, out := r.run("monitor", "OCF_CHECK_LEVEL=10", "OCF_RESKEY_config="+dir); code != ocf.Success {
@@ -319,8 +333,8 @@ func TestStopWithOpenConnections(t *testing.T) {
 			t.Errorf("a request in flight failed during the soft stop: %v", err)
 		}
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	t.Logf("soft stop with requests in flight took %s", took)
 
@@ -331,8 +345,8 @@ func TestStopWithOpenConnections(t *testing.T) {
 	go func() { _, err := r.get(r.fePort, "?sleep_ms=60000"); hung <- err }()
 	r.waitSessions(1)
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	if err := <-hung; err == nil {
 		t.Error("the endless request succeeded: was haproxy really stopped?")
@@ -360,8 +374,8 @@ func TestKilledMaster(t *testing.T) {
 		return nil
 	})
 	r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 
 	// A plain kill -9: the workers follow their master, and the monitor
@@ -382,8 +396,8 @@ func TestKilledMaster(t *testing.T) {
 		return fmt.Errorf("exit %d after the master was killed: %s", code, out)
 	})
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 	r.must("start", ocf.Success)
 	r.must("monitor", ocf.Success)
@@ -407,8 +421,8 @@ func TestHungMaster(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("stop of a hung master took %s", took)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 }
 
@@ -494,8 +508,8 @@ func TestStartFailures(t *testing.T) {
 	if code != ocf.ErrGeneric || !strings.Contains(out, "cannot bind socket") {
 		t.Fatalf("start with a port in use: %d %s", code, out)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("a failed start left processes: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("a failed start left processes: %v", left)
 	}
 	r.must("monitor", ocf.NotRunning)
 	r.must("stop", ocf.Success)
@@ -521,8 +535,8 @@ func TestNonLocalBind(t *testing.T) {
 	if code != ocf.ErrGeneric || !strings.Contains(out, "cannot bind socket") || !strings.Contains(out, "transparent") {
 		t.Fatalf("start with a non-local bind: %d %s", code, out)
 	}
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("a failed start left processes: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("a failed start left processes: %v", left)
 	}
 	// "transparent" on the line: not reported.
 	r.writeConfig(cfgOpts{ExtraBind: "192.0.2.45:" + strconv.Itoa(r.fe2Port) + " transparent"})
@@ -547,9 +561,7 @@ func TestNonLocalBind(t *testing.T) {
 
 func TestOCFTester(t *testing.T) {
 	newRig(t) // root and haproxy, or skip
-	if _, err := exec.LookPath("ocf-tester"); err != nil {
-		t.Fatal("ocf-tester is missing (resource-agents)")
-	}
+	require.Command(t, "ocf-tester")
 	dir, err := os.MkdirTemp("/tmp", "shh-tester-")
 	if err != nil {
 		t.Fatal(err)
@@ -562,7 +574,7 @@ func TestOCFTester(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	sb, err := Sandbox(t.Context(), dir)
+	sb, err := haproxytest.Sandbox(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,9 +585,8 @@ func TestOCFTester(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "passed all tests") {
 		t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	id := identity{binary: haproxyBin, socket: sb.Params["master_socket"]}
-	if left, _ := id.instanceProcs(); len(left) > 0 {
-		t.Fatalf("ocf-tester left processes: %v", pidsOf(left))
+	if left := haproxytest.BySocket(sb.Params["master_socket"]); len(left) > 0 {
+		t.Fatalf("ocf-tester left processes: %v", left)
 	}
 }
 
@@ -589,7 +600,7 @@ func TestPidfileRemovedWhileRunning(t *testing.T) {
 		t.Errorf("monitor did not mention the missing pid file: %s", out)
 	}
 	r.must("stop", ocf.Success)
-	if left, _ := r.id().instanceProcs(); len(left) > 0 {
-		t.Fatalf("processes after stop: %v", pidsOf(left))
+	if left := r.left(); len(left) > 0 {
+		t.Fatalf("processes after stop: %v", left)
 	}
 }

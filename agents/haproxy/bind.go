@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -55,7 +54,7 @@ func nonlocalBind(v6 bool) (bool, error) {
 	if v6 {
 		p = "/proc/sys/net/ipv6/ip_nonlocal_bind"
 	}
-	b, err := os.ReadFile(p)
+	b, err := readCapped(p, 64)
 	if err != nil {
 		return false, fmt.Errorf("reading %s: %w", p, err)
 	}

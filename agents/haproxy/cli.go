@@ -16,8 +16,9 @@ import (
 // command per connection, the write side closed after it, the answer read
 // to the end. Every exchange is bounded by ctx.
 
-// maxAnswer bounds what the agent reads from one command.
-const maxAnswer = 16 << 20
+// maxAnswer bounds what the agent reads from one command: "show stat" of
+// 1,000 backends of 3 servers is about 1.5 MB.
+const maxAnswer = 8 << 20
 
 // defaultCallTimeout bounds a call when ctx has no deadline.
 const defaultCallTimeout = 5 * time.Second
@@ -48,7 +49,10 @@ func Query(ctx context.Context, path, cmd string) (string, error) {
 	if uc, ok := c.(*net.UnixConn); ok {
 		uc.CloseWrite()
 	}
-	b, err := io.ReadAll(io.LimitReader(c, maxAnswer))
+	b, err := io.ReadAll(io.LimitReader(c, maxAnswer+1))
+	if err == nil && len(b) > maxAnswer {
+		return "", fmt.Errorf("runtime API %s: the answer to %q is larger than %d bytes", path, cmd, maxAnswer)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
@@ -138,42 +142,43 @@ type Stat struct {
 }
 
 // ParseShowStat reads the CSV of "show stat": proxy name, service name
-// (FRONTEND, BACKEND or a server) and status.
+// (FRONTEND, BACKEND or a server) and status. Only those three columns are
+// cut out of each row (a row has about a hundred), so the cost stays a
+// single pass over the answer.
 func ParseShowStat(s string) ([]Stat, error) {
 	var out []Stat
-	col := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 64*1024), maxAnswer)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "# ") {
-			for i, name := range strings.Split(strings.TrimPrefix(line, "# "), ",") {
-				col[name] = i
-			}
+	names := []string{"pxname", "svname", "status"}
+	var idx []int
+	for rest := s; rest != ""; {
+		var line string
+		line, rest = nextLine(rest)
+		if h, ok := strings.CutPrefix(line, "# "); ok {
+			idx = columnIndexes(strings.Split(h, ","), names)
 			continue
 		}
-		if line == "" || len(col) == 0 {
+		if line == "" || idx == nil {
 			continue
 		}
-		f := strings.Split(line, ",")
-		get := func(name string) string {
-			i, ok := col[name]
-			if !ok || i >= len(f) {
-				return ""
-			}
-			return f[i]
-		}
-		out = append(out, Stat{Proxy: get("pxname"), Service: get("svname"), Status: get("status")})
+		f := cutColumns(line, ',', idx)
+		out = append(out, Stat{Proxy: f[0], Service: f[1], Status: f[2]})
 	}
-	if len(col) == 0 {
+	if idx == nil {
 		return nil, fmt.Errorf("show stat: no header in %q", firstLine(s))
 	}
-	for _, k := range []string{"pxname", "svname", "status"} {
-		if _, ok := col[k]; !ok {
+	for n, k := range names {
+		if idx[n] < 0 {
 			return nil, fmt.Errorf("show stat: no %s column", k)
 		}
 	}
 	return out, nil
+}
+
+// nextLine cuts the first line off s.
+func nextLine(s string) (line, rest string) {
+	if n := strings.IndexByte(s, '\n'); n >= 0 {
+		return s[:n], s[n+1:]
+	}
+	return s, ""
 }
 
 // ServerState is one server line of "show servers state".
@@ -182,57 +187,112 @@ type ServerState struct {
 	AdminState      int // srv_admin_state bits
 	UserWeight      int // srv_uweight
 	InitWeight      int // srv_iweight
+	OpState         int // srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping
 }
 
 // Admin state bits of srv_admin_state that an operator sets at run time.
 const (
 	adminForcedMaint = 0x01
 	adminForcedDrain = 0x08
+	// adminMaint and adminDrain are every maintenance (forced, inherited,
+	// from the configuration, from a failed resolution) and drain bit.
+	adminMaint = 0x01 | 0x02 | 0x04 | 0x20
+	adminDrain = 0x08 | 0x10
 )
 
-// ParseServersState reads "show servers state" (also the state file).
+// Status is the server's status as "show stat" spells it.
+func (s ServerState) Status() string {
+	switch {
+	case s.AdminState&adminMaint != 0:
+		return "MAINT"
+	case s.AdminState&adminDrain != 0:
+		return "DRAIN"
+	case s.OpState == 1 || s.OpState == 2:
+		return "UP"
+	case s.OpState == 3:
+		return "NOLB"
+	}
+	return "DOWN"
+}
+
+// ParseServersState reads "show servers state" (also the state file). Only
+// the columns it needs are cut out of each line.
 func ParseServersState(s string) ([]ServerState, error) {
 	var out []ServerState
-	col := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 64*1024), maxAnswer)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "# ") {
-			for i, name := range strings.Fields(strings.TrimPrefix(line, "# ")) {
-				col[name] = i
-			}
+	names := []string{"be_name", "srv_name", "srv_admin_state", "srv_uweight", "srv_iweight", "srv_op_state"}
+	var idx []int
+	for rest := s; rest != ""; {
+		var line string
+		line, rest = nextLine(rest)
+		line = strings.TrimSpace(line)
+		if h, ok := strings.CutPrefix(line, "# "); ok {
+			idx = columnIndexes(strings.Fields(h), names)
 			continue
 		}
-		if line == "" || strings.HasPrefix(line, "#") || len(col) == 0 {
+		if line == "" || strings.HasPrefix(line, "#") || idx == nil {
 			continue
 		}
-		f := strings.Fields(line)
-		get := func(name string) string {
-			i, ok := col[name]
-			if !ok || i >= len(f) {
-				return ""
-			}
-			return f[i]
-		}
-		st := ServerState{Backend: get("be_name"), Server: get("srv_name")}
+		f := cutColumns(line, ' ', idx)
+		st := ServerState{Backend: f[0], Server: f[1]}
 		var err error
-		if st.AdminState, err = strconv.Atoi(get("srv_admin_state")); err != nil {
-			return nil, fmt.Errorf("show servers state: bad srv_admin_state in %q", line)
+		if st.AdminState, err = strconv.Atoi(f[2]); err != nil {
+			return nil, fmt.Errorf("show servers state: bad srv_admin_state in %q", firstLine(line))
 		}
-		if st.UserWeight, err = strconv.Atoi(get("srv_uweight")); err != nil {
-			return nil, fmt.Errorf("show servers state: bad srv_uweight in %q", line)
+		if st.UserWeight, err = strconv.Atoi(f[3]); err != nil {
+			return nil, fmt.Errorf("show servers state: bad srv_uweight in %q", firstLine(line))
 		}
-		st.InitWeight, _ = strconv.Atoi(get("srv_iweight"))
+		st.InitWeight, _ = strconv.Atoi(f[4])
+		st.OpState, _ = strconv.Atoi(f[5])
 		out = append(out, st)
 	}
 	return out, nil
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 200 {
-		s = s[:200]
+// columnIndexes is the position of each of names in header, -1 when absent.
+func columnIndexes(header, names []string) []int {
+	idx := make([]int, len(names))
+	for n, name := range names {
+		idx[n] = -1
+		for i, h := range header {
+			if h == name {
+				idx[n] = i
+				break
+			}
+		}
 	}
-	return s
+	return idx
+}
+
+// cutColumns returns the fields of line at the positions idx ("" for a
+// position the line does not reach), reading no further than the last one
+// wanted. Fields are separated by sep; with ' ', by runs of blanks.
+func cutColumns(line string, sep byte, idx []int) []string {
+	last := -1
+	for _, i := range idx {
+		last = max(last, i)
+	}
+	blank := func(c byte) bool { return c == sep || sep == ' ' && c == '\t' }
+	out := make([]string, len(idx))
+	k := 0
+	for col := 0; col <= last && k <= len(line); col++ {
+		if sep == ' ' {
+			for k < len(line) && blank(line[k]) {
+				k++
+			}
+			if k == len(line) {
+				break
+			}
+		}
+		end := k
+		for end < len(line) && !blank(line[end]) {
+			end++
+		}
+		for n, want := range idx {
+			if want == col {
+				out[n] = line[k:end]
+			}
+		}
+		k = end + 1
+	}
+	return out
 }

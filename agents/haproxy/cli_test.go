@@ -60,21 +60,30 @@ func TestJudgeStats(t *testing.T) {
 	if len(rows) != 9 || rows[3] != (Stat{"be", "s1", "DOWN"}) {
 		t.Fatalf("rows = %+v", rows)
 	}
+	header, _, _ := strings.Cut(showStat, "\n")
+	headerOnly, err := ParseShowStat(header + "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
+		rows     []Stat
 		want     []string
 		disabled map[string]bool
-		expect   string
+		expect   judgement
 	}{
-		{"defaults: every backend with servers", nil, map[string]bool{"off": true},
-			"backends without a server UP: be (s1 DOWN, s2 MAINT)"},
-		{"a disabled frontend not in config", []string{"ok"}, nil, "frontends not OPEN: off (STOP)"},
-		{"chosen backends up", []string{"ok", "nochk"}, map[string]bool{"off": true}, ""},
-		{"unknown backend", []string{"gone"}, map[string]bool{"off": true}, "backends without a server UP: gone (not in the running configuration)"},
+		{"defaults: every backend with servers", rows, nil, map[string]bool{"off": true},
+			judgement{failed: "backends without a server UP: be (s1 DOWN, s2 MAINT)", degraded: "backends that lost servers but keep one UP: ok (s2 DOWN)"}},
+		{"a disabled frontend not in config", rows, []string{"nochk"}, nil, judgement{failed: "frontends not OPEN: off (STOP)"}},
+		{"chosen backend degraded", rows, []string{"ok", "nochk"}, map[string]bool{"off": true}, judgement{degraded: "backends that lost servers but keep one UP: ok (s2 DOWN)"}},
+		{"chosen backend up", rows, []string{"nochk"}, map[string]bool{"off": true}, judgement{}},
+		{"unknown backend", rows, []string{"gone"}, map[string]bool{"off": true}, judgement{failed: "backends without a server UP: gone (not in the running configuration)"}},
+		{"a header and no frontend", headerOnly, nil, nil, judgement{failed: "show stat lists no frontend: the workers serve nothing"}},
+		{"no frontend, backends up", rows[6:], []string{"nochk"}, nil, judgement{failed: "show stat lists no frontend: the workers serve nothing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := judgeStats(rows, tc.want, tc.disabled); got != tc.expect {
-				t.Errorf("got %q\nwant %q", got, tc.expect)
+			if got := judgeStats(tc.rows, tc.want, tc.disabled); got != tc.expect {
+				t.Errorf("got %+v\nwant %+v", got, tc.expect)
 			}
 		})
 	}
@@ -96,16 +105,16 @@ func TestStateFixes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(saved) != 4 || saved[0] != (ServerState{"be", "s1", 0, 7, 1}) || saved[1].AdminState != adminForcedMaint {
+	if len(saved) != 4 || saved[0] != (ServerState{"be", "s1", 0, 7, 1, 0}) || saved[1].AdminState != adminForcedMaint {
 		t.Fatalf("parsed %+v", saved)
 	}
-	fresh := []ServerState{{"be", "s1", 0, 1, 1}, {"be", "s2", 0, 1, 1}, {"be", "s3", 0, 1, 1}, {"be", "s4", 4, 1, 1}}
+	fresh := []ServerState{{"be", "s1", 0, 1, 1, 2}, {"be", "s2", 0, 1, 1, 2}, {"be", "s3", 0, 1, 1, 2}, {"be", "s4", 4, 1, 1, 2}}
 	want := []string{"set server be/s1 weight 7", "set server be/s2 state maint", "set server be/s3 state drain"}
 	if got := stateFixes(saved, fresh); !reflect.DeepEqual(got, want) {
 		t.Errorf("fixes = %q, want %q", got, want)
 	}
 	// The configured weight changed meanwhile: the configuration wins.
-	reweighted := []ServerState{{"be", "s1", 0, 3, 3}}
+	reweighted := []ServerState{{"be", "s1", 0, 3, 3, 2}}
 	if got := stateFixes(saved[:1], reweighted); len(got) != 0 {
 		t.Errorf("fixes over a new configured weight = %q", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // The parts of an haproxy configuration the agent needs to know: where the
@@ -25,7 +26,10 @@ type Config struct {
 	// same names, "" when not set.
 	ServerStateFile string
 	ServerStateBase string
-	Proxies         []*Proxy
+	// User is the global "user" (a name) or "uid" (a number) the workers
+	// run as, "" when not set (they stay root).
+	User    string
+	Proxies []*Proxy
 }
 
 // StatsSocket is a global "stats socket" line.
@@ -102,12 +106,17 @@ func (b Bind) Option(name string) (string, bool) {
 	return "", false
 }
 
-// sectionKeywords start a new section in an haproxy configuration.
-var sectionKeywords = map[string]bool{
-	"global": true, "defaults": true, "frontend": true, "backend": true, "listen": true,
-	"peers": true, "resolvers": true, "userlist": true, "mailers": true, "program": true,
-	"http-errors": true, "ring": true, "cache": true, "fcgi-app": true, "log-forward": true,
-	"dynamic-update": true, "traces": true, "crt-store": true,
+// sectionKeyword reports whether kw starts a new section in an haproxy
+// configuration.
+func sectionKeyword(kw string) bool {
+	switch kw {
+	case "global", "defaults", "frontend", "backend", "listen",
+		"peers", "resolvers", "userlist", "mailers", "program",
+		"http-errors", "ring", "cache", "fcgi-app", "log-forward",
+		"dynamic-update", "traces", "crt-store":
+		return true
+	}
+	return false
 }
 
 // ConfigFiles expands the configured paths the way haproxy's -f does: a
@@ -158,7 +167,7 @@ func LoadConfig(paths []string) (*Config, error) {
 	c := &Config{}
 	var st parseState
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readConfigFile(f)
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +176,31 @@ func LoadConfig(paths []string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// maxConfigFile bounds one configuration file.
+const maxConfigFile = 64 << 20
+
+// readConfigFile reads a configuration file (links followed: the operator
+// names it), refusing what is not a regular file (a FIFO would hang) or is
+// larger than maxConfigFile.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > maxConfigFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxConfigFile>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, maxConfigFile))
 }
 
 // ParseConfig parses one configuration text (name is used in positions).
@@ -204,7 +238,7 @@ func (c *Config) parse(st *parseState, name string, r io.Reader) error {
 		}
 		pos := Pos{File: name, Line: n}
 		kw := words[0]
-		if sectionKeywords[kw] {
+		if sectionKeyword(kw) {
 			c.startSection(st, kw, words[1:], pos)
 			continue
 		}
@@ -291,6 +325,10 @@ func (c *Config) globalLine(w []string, pos Pos) {
 		if len(w) > 1 {
 			c.ServerStateBase = w[1]
 		}
+	case "user", "uid":
+		if len(w) > 1 {
+			c.User = w[1]
+		}
 	}
 }
 
@@ -327,101 +365,4 @@ func proxyLine(p *Proxy, w []string, pos Pos) {
 			p.LoadState = w[1]
 		}
 	}
-}
-
-// splitLine splits a configuration line into words the way haproxy does:
-// blanks separate words, '#' starts a comment, single quotes are literal,
-// double quotes group, and a backslash escapes the next character. Quoted
-// text is kept without its quotes; environment variables are left as
-// written.
-func splitLine(line string) []string {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	quote := byte(0)
-	for i := 0; i < len(line); i++ {
-		ch := line[i]
-		switch {
-		case quote != 0:
-			if ch == quote {
-				quote = 0
-				continue
-			}
-			if ch == '\\' && quote == '"' && i+1 < len(line) {
-				i++
-				ch = line[i]
-			}
-			cur.WriteByte(ch)
-		case ch == '\\' && i+1 < len(line):
-			i++
-			cur.WriteByte(line[i])
-			inWord = true
-		case ch == '\'' || ch == '"':
-			quote = ch
-			inWord = true
-		case ch == '#':
-			if inWord {
-				words = append(words, cur.String())
-			}
-			return words
-		case ch == ' ' || ch == '\t' || ch == '\r':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
-}
-
-// AdminSocket is the first admin-level unix stats socket, "" when none.
-func (c *Config) AdminSocket() string {
-	for _, s := range c.StatsSockets {
-		if s.Level == "admin" && s.UnixPath() != "" {
-			return s.UnixPath()
-		}
-	}
-	return ""
-}
-
-// Proxy finds a proxy by name and kind predicate.
-func (c *Config) backend(name string) *Proxy {
-	for _, p := range c.Proxies {
-		if p.Name == name && p.HasBackend() {
-			return p
-		}
-	}
-	return nil
-}
-
-// BackendsWithServers lists the backends (and listen sections) that declare
-// at least one server, in configuration order.
-func (c *Config) BackendsWithServers() []string {
-	var out []string
-	for _, p := range c.Proxies {
-		if p.HasBackend() && len(p.Servers) > 0 && !p.Disabled {
-			out = append(out, p.Name)
-		}
-	}
-	return out
-}
-
-// ServerStatePath is where haproxy reads the global server state file, ""
-// when the configuration names none.
-func (c *Config) ServerStatePath() string {
-	f := c.ServerStateFile
-	if f == "" {
-		return ""
-	}
-	if !strings.HasPrefix(f, "/") && c.ServerStateBase != "" {
-		return filepath.Join(c.ServerStateBase, f)
-	}
-	return f
 }

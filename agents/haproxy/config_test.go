@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -208,4 +209,27 @@ func FuzzSplitLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A configuration "file" that is a FIFO or is huge is refused at once, not
+// waited on or read whole.
+func TestLoadConfigRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.cfg")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig([]string{fifo}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("FIFO: %v", err)
+	}
+	big := filepath.Join(dir, "big.cfg")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(maxConfigFile + 1)
+	f.Close()
+	if _, err := LoadConfig([]string{big}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("huge file: %v", err)
+	}
 }

@@ -11,86 +11,158 @@ import (
 	"syscall"
 )
 
-// Processes are identified, never trusted: a pid counts as this instance's
-// only when /proc says its executable is an haproxy binary (the configured
-// one, or one named haproxy* — the one running before the operator changed
-// the binary parameter) and its command line carries this instance's master
-// socket ("-S <socket>,..."), which the master and every worker it forks
-// share. A pid file that points anywhere else is stale and nothing is ever
-// sent to that pid.
+// Processes are identified, never trusted. A process counts as this
+// instance's only when everything about it matches what start recorded, in
+// the instance's root-owned state directory, about the master it launched
+// (see record.go):
+//   - owner: root, or the user the configuration's global "user" or "uid"
+//     names (haproxy's workers drop to it), for the real and effective uid;
+//   - session: the master's (haproxy -D starts its own session; its workers
+//     inherit it, and no other user's process can join it);
+//   - start time: the master's own for the master's pid, not earlier for
+//     the processes it forked;
+//   - executable: /proc/<pid>/exe is the file the master ran;
+//   - master socket: the command line carries -S <the recorded socket>.
+// Without a record nothing is ours. A pid file that points anywhere else is
+// stale, and nothing is ever sent to that pid.
 
 // procRoot is /proc; tests may point it elsewhere.
 var procRoot = "/proc"
 
-// identity is what makes a process ours.
-type identity struct {
-	binary string // the configured binary path
-	socket string // the master socket path
-}
+// maxProcFile bounds what is read of one /proc file (a command line may be
+// long; ours is short, and one longer than this is not ours).
+const maxProcFile = 64 << 10
 
 // procInfo is what /proc says about a pid.
 type procInfo struct {
-	PID    int
-	PPID   int
-	State  byte // R, S, D, Z, ...
-	Exe    string
-	Argv   []string
-	Zombie bool
+	PID     int
+	PPID    int
+	State   byte // R, S, D, Z, ...
+	Session int
+	Start   uint64    // clock ticks after boot
+	UIDs    [2]uint32 // real, effective
+	Exe     string
+	Argv    []string
+	Zombie  bool
 }
 
-// readProc reads /proc/<pid>. A pid that is gone, or a zombie (which has
-// no executable any more), is reported with Zombie set or an error.
-func readProc(pid int) (procInfo, error) {
+// readCapped reads at most max bytes of path. It uses the plain system
+// calls: os.File's poller set-up would double the cost of each of the
+// hundreds of small /proc files a scan reads.
+func readCapped(path string, max int64) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 0, 1024)
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):min(int64(cap(buf)), max)]
+		n, err := syscall.Read(fd, room)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
+}
+
+// readStat reads /proc/<pid>/stat: state, parent, session and start time.
+func readStat(pid int) (procInfo, error) {
 	pi := procInfo{PID: pid}
-	dir := filepath.Join(procRoot, strconv.Itoa(pid))
-	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	stat, err := readCapped(filepath.Join(procRoot, strconv.Itoa(pid), "stat"), 4096)
 	if err != nil {
 		return pi, err
 	}
-	// pid (comm) S ppid ...: comm may hold spaces and parentheses.
+	// pid (comm) S ppid pgrp session ... starttime (22nd): comm may hold
+	// spaces and parentheses.
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 || i+2 >= len(stat) {
 		return pi, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	f := strings.Fields(string(stat[i+2:]))
-	if len(f) < 2 {
+	if len(f) < 20 || len(f[0]) == 0 {
 		return pi, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	pi.State = f[0][0]
-	pi.PPID, _ = strconv.Atoi(f[1])
-	if pi.State == 'Z' || pi.State == 'X' {
-		pi.Zombie = true
-		return pi, nil
+	pi.Zombie = pi.State == 'Z' || pi.State == 'X'
+	var e1, e2, e3 error
+	pi.PPID, e1 = strconv.Atoi(f[1])
+	pi.Session, e2 = strconv.Atoi(f[3])
+	pi.Start, e3 = strconv.ParseUint(f[19], 10, 64)
+	if err := errors.Join(e1, e2, e3); err != nil {
+		return pi, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
+	return pi, nil
+}
+
+// readUIDs reads the real and effective uid from /proc/<pid>/status.
+func readUIDs(pid int) ([2]uint32, error) {
+	var ids [2]uint32
+	b, err := readCapped(filepath.Join(procRoot, strconv.Itoa(pid), "status"), maxProcFile)
+	if err != nil {
+		return ids, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			f := strings.Fields(rest)
+			if len(f) < 2 {
+				break
+			}
+			for i := range ids {
+				n, err := strconv.ParseUint(f[i], 10, 32)
+				if err != nil {
+					return ids, fmt.Errorf("/proc/%d/status: %w", pid, err)
+				}
+				ids[i] = uint32(n)
+			}
+			return ids, nil
+		}
+	}
+	return ids, fmt.Errorf("/proc/%d/status: no Uid line", pid)
+}
+
+// readProc reads all of /proc/<pid> the identity needs. A zombie (which has
+// no executable any more) is reported with Zombie set.
+func readProc(pid int) (procInfo, error) {
+	pi, err := readStat(pid)
+	if err != nil || pi.Zombie {
+		return pi, err
+	}
+	if pi.UIDs, err = readUIDs(pid); err != nil {
+		return pi, err
+	}
+	if err := pi.readExeArgv(); err != nil {
+		return pi, err
+	}
+	return pi, nil
+}
+
+func (pi *procInfo) readExeArgv() error {
+	dir := filepath.Join(procRoot, strconv.Itoa(pi.PID))
 	exe, err := os.Readlink(filepath.Join(dir, "exe"))
 	if err != nil {
-		return pi, err
+		return err
 	}
 	pi.Exe = strings.TrimSuffix(exe, " (deleted)")
-	cl, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	cl, err := readCapped(filepath.Join(dir, "cmdline"), maxProcFile)
 	if err != nil {
-		return pi, err
+		return err
 	}
 	cl = bytes.TrimRight(cl, "\x00")
 	if len(cl) > 0 {
 		pi.Argv = strings.Split(string(cl), "\x00")
 	}
-	return pi, nil
-}
-
-// sameBinary reports whether exe (from /proc) is the configured binary, also
-// across symlinks and after the package replaced the file.
-func sameBinary(exe, binary string) bool {
-	if exe == "" || binary == "" {
-		return false
-	}
-	if filepath.Clean(exe) == filepath.Clean(binary) {
-		return true
-	}
-	if r, err := filepath.EvalSymlinks(binary); err == nil && r == filepath.Clean(exe) {
-		return true
-	}
-	return false
+	return nil
 }
 
 // masterSocketArg returns the socket path of the -S argument in argv, "" when
@@ -105,18 +177,49 @@ func masterSocketArg(argv []string) string {
 	return ""
 }
 
-// ours reports whether the live process pi belongs to this instance.
-func (id identity) ours(pi procInfo) bool {
-	if pi.Zombie || masterSocketArg(pi.Argv) != id.socket {
-		return false
+// identity is what makes a process ours: the record of the master start
+// launched; nil when there is none (then nothing is ours).
+type identity struct{ rec *record }
+
+// uidAllowed reports whether uid may own one of our processes.
+func (r *record) uidAllowed(uid uint32) bool {
+	for _, u := range r.UIDs {
+		if u == uid {
+			return true
+		}
 	}
-	return sameBinary(pi.Exe, id.binary) || strings.HasPrefix(filepath.Base(pi.Exe), "haproxy")
+	return false
 }
 
-// check reads pid from /proc and reports whether it is ours.
+// ours reports whether the live process pi belongs to this instance.
+func (id identity) ours(pi procInfo) bool {
+	r := id.rec
+	if r == nil || pi.Zombie || pi.Session != r.Session || pi.Start < r.Start {
+		return false
+	}
+	if pi.PID == r.PID && pi.Start != r.Start {
+		return false // the master's pid, reused
+	}
+	if !r.uidAllowed(pi.UIDs[0]) || !r.uidAllowed(pi.UIDs[1]) {
+		return false
+	}
+	return pi.Exe == r.Exe && masterSocketArg(pi.Argv) == r.Socket
+}
+
+// check reads pid from /proc and reports whether it is ours; the cheap
+// fields are compared first.
 func (id identity) check(pid int) (procInfo, bool) {
-	pi, err := readProc(pid)
-	if err != nil {
+	if id.rec == nil {
+		return procInfo{PID: pid}, false
+	}
+	pi, err := readStat(pid)
+	if err != nil || pi.Zombie || pi.Session != id.rec.Session {
+		return pi, false
+	}
+	if pi.UIDs, err = readUIDs(pid); err != nil {
+		return pi, false
+	}
+	if err := pi.readExeArgv(); err != nil {
 		return pi, false
 	}
 	return pi, id.ours(pi)
@@ -124,6 +227,9 @@ func (id identity) check(pid int) (procInfo, bool) {
 
 // instanceProcs lists every live process of this instance.
 func (id identity) instanceProcs() ([]procInfo, error) {
+	if id.rec == nil {
+		return nil, nil
+	}
 	ents, err := os.ReadDir(procRoot)
 	if err != nil {
 		return nil, fmt.Errorf("listing processes: %w", err)
@@ -139,25 +245,6 @@ func (id identity) instanceProcs() ([]procInfo, error) {
 		}
 	}
 	return out, nil
-}
-
-// readPidfile returns the pid in path; 0 and no error when the file does not
-// exist.
-func readPidfile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("reading pid file %s: %w", path, err)
-	}
-	// haproxy writes one pid per line; the master's is the first.
-	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s holds %q, not a pid", path, firstLine(string(b)))
-	}
-	return pid, nil
 }
 
 // signal sends sig to pid only after checking, again, that it is ours.

@@ -4,21 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/stackha/stackha/ocf"
 )
 
 func (in *instance) reload(ctx context.Context) error {
-	c, problems, err := in.checkConfig(ctx)
+	c, problems, s, err := in.checkAndInspect(ctx)
 	if err != nil {
 		return err // a rejected configuration: the running haproxy is untouched
-	}
-	s, err := in.inspect(ctx)
-	if err != nil {
-		return ocf.Generic("%v", err)
 	}
 	if err := in.health(s); err != nil {
 		return ocf.Generic("cannot reload: %v", err)
@@ -26,19 +20,16 @@ func (in *instance) reload(ctx context.Context) error {
 	if len(problems) > 0 {
 		return ocf.Generic("reload refused, the running haproxy is untouched: %s", describeBindProblems(problems))
 	}
-	if pi, ok := in.id().check(s.master); ok && (!sameBinary(pi.Exe, in.binary) || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])) {
-		// A master reloads into its own command line: a new binary,
-		// configuration list or extra arguments need a restart.
-		in.log.Warnf("the command line changed (running %q): restarting haproxy", strings.Join(pi.Argv, " "))
+	if running, changed := in.commandLineChanged(s.master); changed {
+		// A master reloads into its own command line: a new binary or
+		// new extra arguments need a restart.
+		in.log.Warnf("the command line changed (running %q): restarting haproxy", clip(running))
 		if err := in.stop(ctx); err != nil {
 			return err
 		}
 		return in.start(ctx)
 	}
-	if err := os.MkdirAll(in.stateDir, 0o700); err != nil {
-		return ocf.Perm("creating %s: %v", in.stateDir, err)
-	}
-	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
+	if err := in.writeConfDir(c); err != nil {
 		return ocf.Generic("%v", err)
 	}
 	worker := s.worker()

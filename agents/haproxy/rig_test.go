@@ -16,6 +16,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/stackha/stackha/agents/haproxy/haproxytest"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -108,9 +110,13 @@ type cfgOpts struct {
 	StateFromGlobal bool
 	NoStats         bool
 	OwnStateFile    bool
+	User            string
 }
 
 var cfgTemplate = template.Must(template.New("cfg").Parse(`global
+{{- if .User}}
+    user {{.User}}
+{{- end}}
 {{- if not .NoStats}}
     stats socket {{.Dir}}/stats.sock mode 600 level admin
 {{- end}}
@@ -169,7 +175,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r := &rig{t: t, dir: dir, instance: filepath.Base(dir), cfg: filepath.Join(dir, "haproxy.cfg")}
 	r.socket = filepath.Join(dir, "master.sock")
-	ports, err := FreePorts(2)
+	ports, err := testutil.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +191,9 @@ func newRig(t *testing.T) *rig {
 	}
 	r.writeConfig(cfgOpts{})
 	t.Cleanup(func() {
-		left, _ := r.id().instanceProcs()
-		if len(left) > 0 {
-			t.Errorf("haproxy processes left behind: %v", pidsOf(left))
-			in := r.newInstance()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			in.terminate(ctx, 0)
+		if left := r.left(); len(left) > 0 {
+			t.Errorf("haproxy processes left behind: %v", left)
+			haproxytest.KillBySocket(r.socket)
 		}
 		os.RemoveAll(dir)
 		os.RemoveAll("/run/stackha/" + r.instance)
@@ -199,21 +201,26 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) id() identity { return identity{binary: haproxyBin, socket: r.socket} }
+// left lists the root-owned haproxy processes still running with this
+// rig's master socket, whatever the agent thinks of them.
+func (r *rig) left() []int { return haproxytest.BySocket(r.socket) }
 
 func (r *rig) newInstance() *instance {
 	return &instance{binary: haproxyBin, configs: []string{r.cfg}, pidfile: r.env["OCF_RESKEY_pidfile"],
 		socket: r.socket, stateDir: "/run/stackha/" + r.instance, log: ocf.NewLogger(ocf.LogConfig{Agent: "test"}), view: hostView}
 }
 
-func (r *rig) writeConfig(o cfgOpts) {
+func (r *rig) writeConfig(o cfgOpts) { r.t.Helper(); r.writeConfigTo(r.cfg, o) }
+
+// writeConfigTo writes the rig's configuration with o to path.
+func (r *rig) writeConfigTo(path string, o cfgOpts) {
 	r.t.Helper()
 	o.Dir, o.FE, o.FE2, o.S1, o.S2 = r.dir, r.fePort, r.fe2Port, r.be[0].addr, r.be[1].addr
 	var b bytes.Buffer
 	if err := cfgTemplate.Execute(&b, o); err != nil {
 		r.t.Fatal(err)
 	}
-	if err := os.WriteFile(r.cfg, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
 }

@@ -24,8 +24,8 @@ type state struct {
 	list    *ProcList  // the master's show proc, nil when it did not answer
 	listErr error
 	stale   string // why the pid file was not believed, "" when it was
-	// viaSocket: the pid file did not name the master, the socket did.
-	viaSocket bool
+	// pidfileOff: the pid file did not name the master (the record did).
+	pidfileOff bool
 }
 
 // worker is the first current worker that is alive and ours, 0 when none.
@@ -53,29 +53,33 @@ func (s *state) pids() []int {
 	return out
 }
 
-// inspect finds this instance's processes, believing the pid file only
-// after /proc confirms it, and asks the master what workers it has.
+// inspect finds this instance's processes and asks the master what
+// workers it has. The recorded master, when it runs, names its workers
+// itself (each is then checked in /proc); only when it does not is every
+// process scanned for what is left. The pid file is only compared.
 func (in *instance) inspect(ctx context.Context) (*state, error) {
 	id := in.id()
 	s := &state{}
-	procs, err := id.instanceProcs()
-	if err != nil {
-		return nil, err
-	}
-	s.procs = procs
 	pid, err := readPidfile(in.pidfile)
 	if err != nil {
 		s.stale = err.Error()
-	} else if pid > 0 {
-		if pi, ok := id.check(pid); ok {
-			s.master = pi.PID
-		} else {
-			s.stale = fmt.Sprintf("pid file %s names pid %d, which is not this haproxy (%s)", in.pidfile, pid, describeProc(pid))
-		}
+	} else if _, ok := id.check(pid); pid > 0 && !ok {
+		s.stale = fmt.Sprintf("pid file %s names pid %d, which is not this haproxy (%s)", in.pidfile, pid, describeProc(pid))
 	}
-	if len(procs) == 0 {
+	var master procInfo
+	ok := false
+	if id.rec != nil {
+		master, ok = id.check(id.rec.PID)
+	}
+	if !ok {
+		procs, err := id.instanceProcs()
+		if err != nil {
+			return nil, err
+		}
+		s.procs = procs
 		return s, nil
 	}
+	s.master, s.procs, s.pidfileOff = master.PID, []procInfo{master}, pid != master.PID
 	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	answer, err := Query(qctx, in.socket, "show proc")
@@ -88,16 +92,14 @@ func (in *instance) inspect(ctx context.Context) (*state, error) {
 		s.listErr = fmt.Errorf("master socket %s: %w", in.socket, err)
 		return s, nil
 	}
-	if s.master == 0 {
-		// The pid file is gone or stale but the socket answers: believe
-		// the master's own pid once /proc confirms it.
-		if _, ok := id.check(pl.Master.PID); ok {
-			s.master, s.viaSocket = pl.Master.PID, true
-		}
-	}
-	if s.master != 0 && pl.Master.PID != s.master {
-		s.listErr = fmt.Errorf("master socket %s is answered by pid %d, not by the master %d of the pid file", in.socket, pl.Master.PID, s.master)
+	if pl.Master.PID != s.master {
+		s.listErr = fmt.Errorf("master socket %s is answered by pid %d, not by the master %d", in.socket, pl.Master.PID, s.master)
 		return s, nil
+	}
+	for _, w := range append(pl.Workers, pl.Old...) {
+		if pi, ok := id.check(w.PID); ok {
+			s.procs = append(s.procs, pi)
+		}
 	}
 	s.list = &pl
 	return s, nil
@@ -113,7 +115,7 @@ func describeProc(pid int) string {
 	case pi.Zombie:
 		return "a defunct process"
 	}
-	return fmt.Sprintf("executable %s, command line %q", pi.Exe, strings.Join(pi.Argv, " "))
+	return fmt.Sprintf("uid %d, executable %s, command line %q", pi.UIDs[0], clip(pi.Exe), clip(strings.Join(pi.Argv, " ")))
 }
 
 // health reports why s is not a running instance; nil when it is.
@@ -132,7 +134,13 @@ func (in *instance) health(s *state) error {
 	return nil
 }
 
-var errStopped = errors.New("haproxy is not running")
+// errStopped says no process of this instance runs (a constant: no work
+// at init).
+var errStopped error = stoppedError{}
+
+type stoppedError struct{}
+
+func (stoppedError) Error() string { return "haproxy is not running" }
 
 func joinInts(ns []int) string {
 	var s []string

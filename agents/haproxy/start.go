@@ -14,14 +14,25 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-func (in *instance) start(ctx context.Context) error {
+// checkAndInspect is what start and reload do first: check the
+// configuration (a rejected one stops the action, nothing touched), then
+// look at what runs.
+func (in *instance) checkAndInspect(ctx context.Context) (*Config, []BindProblem, *state, error) {
 	c, problems, err := in.checkConfig(ctx)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	s, err := in.inspect(ctx)
 	if err != nil {
-		return ocf.Generic("%v", err)
+		return nil, nil, nil, ocf.Generic("%v", err)
+	}
+	return c, problems, s, nil
+}
+
+func (in *instance) start(ctx context.Context) error {
+	c, problems, s, err := in.checkAndInspect(ctx)
+	if err != nil {
+		return err
 	}
 	if in.health(s) == nil {
 		in.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
@@ -40,7 +51,7 @@ func (in *instance) start(ctx context.Context) error {
 		return err
 	}
 	logPath := filepath.Join(in.stateDir, "start.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o600)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return ocf.Generic("creating %s: %w", logPath, err)
 	}
@@ -53,8 +64,17 @@ func (in *instance) start(ctx context.Context) error {
 	// agent waits on.
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	runErr := cmd.Run()
-	out, _ := os.ReadFile(logPath)
+	if err := cmd.Start(); err != nil {
+		return ocf.Generic("starting %s: %w", in.binary, err)
+	}
+	// The launcher is our child, not reaped yet: its start time bounds the
+	// master's from below.
+	launched, statErr := readStat(cmd.Process.Pid)
+	runErr := cmd.Wait()
+	if statErr != nil && runErr == nil {
+		runErr = statErr
+	}
+	out, _ := readCapped(logPath, maxProcFile)
 	if runErr != nil {
 		left := in.reapLeftovers(ctx)
 		msg := firstAlert(string(out))
@@ -69,6 +89,13 @@ func (in *instance) start(ctx context.Context) error {
 	for _, a := range alerts(string(out)) {
 		in.log.Warnf("haproxy: %s", a)
 	}
+	uids, err := allowedUIDs(c)
+	if err != nil {
+		return ocf.Configured("%v", err)
+	}
+	if err := in.adopt(ctx, launched.PID, launched.Start, uids); err != nil {
+		return ocf.Generic("%v; see %s", err, logPath)
+	}
 	return in.waitReady(ctx)
 }
 
@@ -80,9 +107,14 @@ func (in *instance) prepare(c *Config) error {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return ocf.Perm("creating %s: %v", d, err)
 		}
+		// haproxy writes its pid file and binds its socket as root,
+		// following links: only root may have a say in those directories.
+		if err := secureDir(d); err != nil {
+			return ocf.Perm("%v: the state directory, the pid file's and the master socket's must be root's alone", err)
+		}
 	}
 	state := in.statePath(c)
-	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, state)), 0o600); err != nil {
+	if err := in.writeConfDir(c); err != nil {
 		return ocf.Generic("%v", err)
 	}
 	if c.ServerStateFile == "" {
@@ -92,10 +124,11 @@ func (in *instance) prepare(c *Config) error {
 			return ocf.Generic("%v", err)
 		}
 	}
-	for _, p := range []string{in.pidfile, in.socket} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return ocf.Generic("removing stale %s: %w", p, err)
-		}
+	if err := removePidfile(in.pidfile, 0); err != nil {
+		return ocf.Configured("stale pid file: %v", err)
+	}
+	if err := removeSocket(in.socket); err != nil {
+		return ocf.Configured("stale master socket: %v", err)
 	}
 	return nil
 }
@@ -145,27 +178,3 @@ func (in *instance) waitReady(ctx context.Context) error {
 // stoppedGrace is how long start waits to see the daemonized master before
 // it believes haproxy exited.
 const stoppedGrace = time.Second
-
-// writeFileAtomic writes data to path through a temporary file and rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -19,7 +20,7 @@ func (in *instance) stop(ctx context.Context) error {
 	if pid, err := readPidfile(in.pidfile); err != nil {
 		in.log.Infof("%v", err)
 	} else if _, ok := in.id().check(pid); pid > 0 && !ok {
-		in.log.Infof("pid file %s names pid %d, which is not this haproxy (%s): it is left alone", in.pidfile, pid, describeProc(pid))
+		in.log.Infof("pid file %s names pid %d, which is not this haproxy (%s): that process is left alone", in.pidfile, pid, describeProc(pid))
 	}
 	if len(procs) == 0 {
 		in.cleanup()
@@ -33,14 +34,32 @@ func (in *instance) stop(ctx context.Context) error {
 	return nil
 }
 
-// cleanup removes the pid file and the socket of an instance that no longer
-// runs.
+// cleanup removes what an instance that no longer runs left: its record,
+// its pid file when it names the recorded master, its socket when it is a
+// socket, each only in a directory that is root's alone.
 func (in *instance) cleanup() {
-	for _, p := range []string{in.pidfile, in.socket} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			in.log.Warnf("removing %s: %v", p, err)
+	master := 0
+	if in.rec != nil {
+		master = in.rec.PID
+	}
+	for _, f := range []struct {
+		path   string
+		remove func(string) error
+	}{
+		{in.pidfile, func(p string) error { return removePidfile(p, master) }},
+		{in.socket, removeSocket},
+	} {
+		if err := secureDir(filepath.Dir(f.path)); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				in.log.Warnf("%s left alone: %v", f.path, err)
+			}
+			continue
+		}
+		if err := f.remove(f.path); err != nil {
+			in.log.Warnf("%v", err)
 		}
 	}
+	in.dropRecord()
 }
 
 // stopReserve is what the soft stop leaves of the operation's time for
@@ -96,7 +115,7 @@ func (in *instance) terminate(ctx context.Context, soft time.Duration) error {
 				id.signal(p.PID, syscall.SIGCONT)
 			}
 		}
-		in.log.Infof("sent %s to haproxy (pids %s)", sigName[phase.sig], joinInts(pidsOf(targets)))
+		in.log.Infof("sent %s to haproxy (pids %s)", sigName(phase.sig), joinInts(pidsOf(targets)))
 		if phase.sig == syscall.SIGTERM {
 			// haproxy leaves at once on SIGTERM; one that does not is stuck.
 			if lim := time.Now().Add(termGrace); phase.end.After(lim) {
@@ -164,7 +183,17 @@ func (in *instance) waitGone(end time.Time) bool {
 	}
 }
 
-var sigName = map[syscall.Signal]string{syscall.SIGUSR1: "SIGUSR1 (soft stop)", syscall.SIGTERM: "SIGTERM", syscall.SIGKILL: "SIGKILL"}
+func sigName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGUSR1:
+		return "SIGUSR1 (soft stop)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	}
+	return s.String()
+}
 
 func pidsOf(ps []procInfo) []int {
 	var out []int

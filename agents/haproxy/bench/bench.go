@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stackha/stackha/agents/haproxy"
 	"io"
 	"net"
 	"net/http"
@@ -119,14 +118,6 @@ func (b *backends) close() {
 	}
 }
 
-func freePort() (int, error) {
-	ps, err := haproxy.FreePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return ps[0], nil
-}
-
 // writeConfig writes the seed's shape of configuration (one frontend, one
 // backend of two servers with health checks) on loopback.
 func writeConfig(path string, port int, be *backends, stats string) error {
@@ -170,6 +161,30 @@ func (a agent) run(action string, extra ...string) (int, string, time.Duration) 
 		return -1, err.Error(), took
 	}
 	return 0, string(out), took
+}
+
+// runCPU is run, also returning the CPU (user+system) the agent's process
+// used.
+func (a agent) runCPU(action string, extra ...string) (int, string, time.Duration, time.Duration) {
+	cmd := exec.Command(a.bin, "haproxy", action)
+	cmd.Env = append(append(append([]string{}, a.env...), "OCF_RESKEY_CRM_meta_timeout=30000"), extra...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	var cpu time.Duration
+	if cmd.ProcessState != nil {
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out.String(), took, cpu
+	}
+	if err != nil {
+		return -1, err.Error(), took, cpu
+	}
+	return 0, out.String(), took, cpu
 }
 
 // seed is the seed's init script, step by step, without its shell: start is
@@ -243,6 +258,20 @@ func (s seed) status() (int, time.Duration) {
 		return 3, took
 	}
 	return 0, took
+}
+
+// statusCPU is status, also returning the CPU its shell (and kill, cat)
+// used.
+func (s seed) statusCPU() (int, time.Duration, time.Duration) {
+	cmd := exec.Command("/bin/sh", "-c", `pid=$(cat "$1") && kill -0 "$pid"`, "status", s.pidfile)
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if err != nil {
+		return 3, took, cpu
+	}
+	return 0, took, cpu
 }
 
 func listPids() []int {

@@ -3,13 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/stackha/stackha/agents/haproxy"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stackha/stackha/internal/testutil"
 )
 
 type reloadResult struct {
@@ -94,7 +94,7 @@ func underLoad(port int, opt Options, reload func() (time.Duration, error)) (*co
 }
 
 func benchAgentReload(dir string, be *backends, opt Options) (reloadResult, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return reloadResult{}, err
 	}
@@ -118,7 +118,7 @@ func benchAgentReload(dir string, be *backends, opt Options) (reloadResult, erro
 }
 
 func benchSeedReload(dir string, be *backends, opt Options) (reloadResult, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return reloadResult{}, err
 	}
@@ -151,7 +151,7 @@ func (s seed) cleanup() {
 }
 
 func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error) {
-	ports, err := haproxy.FreePorts(2)
+	ports, err := testutil.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -220,17 +220,6 @@ func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error
 	return res, nil
 }
 
-func median(ds []time.Duration) time.Duration { return quantile(ds, 0.5) }
-
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(q*float64(len(s)-1)+0.5)]
-}
-
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func verdict(code int) string {
@@ -247,7 +236,7 @@ func report(opt Options, rs []reloadResult, ms_ []monitorResult) {
 	fmt.Fprintln(w, "method\trequests\tok\tfailed (HTTP)\tconnection errors\treload median\treload max\treloads failed\t")
 	for _, r := range rs {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t\n", r.method, r.c.total(), r.c.ok.Load(), r.c.httpErr.Load(), r.c.connErr.Load(),
-			ms(median(r.durations)), ms(quantile(r.durations, 1)), r.failures)
+			ms(testutil.Median(r.durations)), ms(testutil.Quantile(r.durations, 1)), r.failures)
 	}
 	for _, r := range rs {
 		if e, ok := r.c.firstErr.Load().(string); ok {
@@ -257,7 +246,7 @@ func report(opt Options, rs []reloadResult, ms_ []monitorResult) {
 	fmt.Fprintf(w, "\nmonitor: %d calls each, a process per call (as Pacemaker runs them)\n\n", opt.Monitors)
 	fmt.Fprintln(w, "check\tmedian\tp90\tall backends down\tpid file names an unrelated process\t")
 	for _, m := range ms_ {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", m.check, ms(median(m.times)), ms(quantile(m.times, 0.9)), verdict(m.backendsDown), verdict(m.stalePid))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", m.check, ms(testutil.Median(m.times)), ms(testutil.Quantile(m.times, 0.9)), verdict(m.backendsDown), verdict(m.stalePid))
 	}
 	w.Flush()
 }

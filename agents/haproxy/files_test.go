@@ -1,0 +1,96 @@
+package haproxy
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckPathParam(t *testing.T) {
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"", true}, {"/run/haproxy/master.sock", true}, {"/run/x.pid", true},
+		{"/../../etc/passwd", false}, {"/run/x/../../etc/passwd", false}, {"/run//x", false},
+		{"/run/x/", false}, {"run/x", false}, {"./x", false}, {"/run/./x", false},
+	} {
+		if err := checkPathParam("pidfile", tc.v); (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok=%v", tc.v, err, tc.ok)
+		}
+	}
+}
+
+func TestSecureDir(t *testing.T) {
+	if err := secureDir("/usr"); err != nil {
+		t.Errorf("/usr: %v", err)
+	}
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		if err := secureDir(dir); err == nil || !strings.Contains(err.Error(), "not owned by root") {
+			t.Errorf("a user's directory: %v", err)
+		}
+		return
+	}
+	os.Chmod(dir, 0o700)
+	if err := secureDir(dir); err != nil {
+		t.Errorf("root's 0700 directory under /tmp: %v", err)
+	}
+	os.Chmod(dir, 0o777)
+	if err := secureDir(dir); err == nil || !strings.Contains(err.Error(), "writable") {
+		t.Errorf("a world-writable directory: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink("/usr", link)
+	if err := secureDir(link); err == nil {
+		t.Error("a link taken for a directory")
+	}
+}
+
+func TestRemoveOnlyWhatItShouldBe(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("root:x:0:0\n"), 0o644)
+	if err := removeSocket(file); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Errorf("removeSocket on a file: %v", err)
+	}
+	sock := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if err := removeSocket(sock); err != nil {
+		t.Errorf("removeSocket on a socket: %v", err)
+	}
+	if err := removeSocket(sock); err != nil {
+		t.Errorf("removeSocket on nothing: %v", err)
+	}
+	if err := removePidfile(file, 0); err == nil || !strings.Contains(err.Error(), "not a pid file") {
+		t.Errorf("removePidfile on a file that is not a pid file: %v", err)
+	}
+	pid := filepath.Join(dir, "p.pid")
+	os.WriteFile(pid, []byte("123\n124\n"), 0o644)
+	if err := removePidfile(pid, 99); err == nil || !strings.Contains(err.Error(), "not this haproxy") {
+		t.Errorf("removePidfile naming another master: %v", err)
+	}
+	link := filepath.Join(dir, "link.pid")
+	os.Symlink(pid, link)
+	if err := removePidfile(link, 0); err == nil {
+		t.Error("removePidfile followed a link")
+	}
+	if err := removePidfile(pid, 123); err != nil {
+		t.Errorf("removePidfile of ours: %v", err)
+	}
+	for _, p := range []string{file, link} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+	if _, err := os.Lstat(pid); err == nil {
+		t.Error("our pid file left")
+	}
+}
