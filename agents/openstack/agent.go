@@ -42,9 +42,6 @@ func NewAgent(p *Profile) *ocf.Agent {
 			"validate-all": func(ctx context.Context, r *ocf.Request) error { return handle(ctx, r, p, validate) },
 		},
 	}
-	if sb, ok := sandboxes[p.Name]; ok {
-		a.Sandbox = sb
-	}
 	return a
 }
 

@@ -2,20 +2,18 @@ package openstack
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
 	"github.com/stackha/stackha/ocf"
 )
 
-var update = flag.Bool("update", false, "rewrite the recorded version documents in testdata from the real services")
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	RemoveTemplates()
+	openstacktest.RemoveTemplates()
 	os.Exit(code)
 }
 

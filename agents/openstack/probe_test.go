@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -65,7 +66,7 @@ func silentServer(t *testing.T) string {
 // closedPort is a port nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	p, err := FreePort()
+	p, err := testutil.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

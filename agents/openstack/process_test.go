@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -105,7 +106,7 @@ func TestHelperService(t *testing.T) {
 // fakeParams runs the helper in mode on a free port, its files in dir.
 func fakeParams(t *testing.T, dir, mode string) (map[string]string, int) {
 	t.Helper()
-	port, err := FreePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -77,7 +79,7 @@ func recordDocument(t *testing.T, url, name string) {
 	}
 	file := filepath.Join("testdata", "versions", name+".txt")
 	content := fmt.Sprintf("%d\n%s", resp.StatusCode, body)
-	if *update {
+	if testutil.Updating() {
 		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +104,7 @@ func TestKeystoneReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +255,7 @@ func TestGlanceReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	g, err := SetupGlance(ctx, dir)
+	g, err := openstacktest.SetupGlance(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,11 +273,11 @@ func TestPlacementReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := SetupPlacement(ctx, dir, k)
+	pl, err := openstacktest.SetupPlacement(ctx, dir, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +301,7 @@ func TestPlacementReal(t *testing.T) {
 	withCreds := merge(pp, map[string]string{"credentials": k.Credentials})
 	if r := runAgent(t, "placement-api", "monitor", withCreds, d20); r.code != ocf.Success {
 		b, _ := os.ReadFile(pl.LogFile)
-		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 30))
+		t.Fatalf("depth 20: %s\n%s", r.reason(), b[max(0, len(b)-4096):])
 	}
 	wrong := filepath.Join(dir, "wrong.rc")
 	os.WriteFile(wrong, []byte(fmt.Sprintf("OS_AUTH_URL=http://127.0.0.1:%d/v3\nOS_USERNAME=admin\nOS_PASSWORD=sho-wrong\nOS_PROJECT_NAME=admin\n", k.Port)), 0o600)
@@ -321,11 +323,11 @@ func TestCinderReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := SetupCinder(ctx, dir, k)
+	c, err := openstacktest.SetupCinder(ctx, dir, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +339,7 @@ func TestCinderReal(t *testing.T) {
 	d20.depth = 20
 	if r := runAgent(t, "cinder-api", "monitor", merge(cp, map[string]string{"credentials": k.Credentials}), d20); r.code != ocf.Success {
 		b, _ := os.ReadFile(c.LogFile)
-		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 20))
+		t.Fatalf("depth 20: %s\n%s", r.reason(), b[max(0, len(b)-4096):])
 	}
 	stopReal(t, "cinder-api", cp, pid)
 }
@@ -350,7 +352,7 @@ func TestHeatReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	h, err := SetupHeat(ctx, dir)
+	h, err := openstacktest.SetupHeat(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
