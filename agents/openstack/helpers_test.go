@@ -2,7 +2,9 @@ package openstack
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,9 +13,14 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
+// instance is the resource name the tests run the agents as: its state
+// directory, /run/stackha/<instance>, is this test binary's own.
+var instance = fmt.Sprintf("sho-os-%d", os.Getpid())
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	openstacktest.RemoveTemplates()
+	os.RemoveAll(filepath.Join(stateRoot, instance))
 	os.Exit(code)
 }
 
@@ -49,7 +56,7 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	if !ok {
 		t.Fatalf("agent %s is not registered", name)
 	}
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": "sho-test", "HA_LOGFACILITY": "none"}
+	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": instance, "HA_LOGFACILITY": "none"}
 	for k, v := range params {
 		env["OCF_RESKEY_"+k] = v
 	}
