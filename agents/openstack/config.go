@@ -58,7 +58,7 @@ const stateRoot = "/run/stackha"
 // from the instance's name. Errors are configuration errors (exit 6): they
 // are the same on every node.
 func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) {
-	if filepath.Dir(stateDir) != stateRoot || !validName(filepath.Base(stateDir)) {
+	if filepath.Clean(stateDir) != stateDir || filepath.Dir(stateDir) != stateRoot || !validName(filepath.Base(stateDir)) {
 		return nil, ocf.Configured("state directory %q: the resource's name must be a plain name (no '/', not '.' or '..')", stateDir)
 	}
 	c := &Config{

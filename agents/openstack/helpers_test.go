@@ -48,6 +48,8 @@ type runOpts struct {
 	intervalMS int
 	depth      int
 	logFile    string
+	instance   string            // OCF_RESOURCE_INSTANCE when not the tests' own
+	env        map[string]string // more environment (OCF_RA_VERSION_MINOR, ...)
 }
 
 func runAgent(t *testing.T, name, action string, params map[string]string, o runOpts) result {
@@ -68,6 +70,12 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	}
 	if o.depth > 0 {
 		env["OCF_CHECK_LEVEL"] = strconv.Itoa(o.depth)
+	}
+	if o.instance != "" {
+		env["OCF_RESOURCE_INSTANCE"] = o.instance
+	}
+	for k, v := range o.env {
+		env[k] = v
 	}
 	if o.logFile != "" {
 		env["HA_LOGFILE"] = o.logFile

@@ -40,6 +40,14 @@ func ensureDir(path string, uid int) (*dir, error) {
 // owned by root or the service user; a file the agent creates is handed to
 // the service user (fchown on what was opened, never through a path).
 func openLog(path string, uid, gid int) (*os.File, error) {
+	f, err := openLogFile(path, uid, gid)
+	if err != nil {
+		return nil, fmt.Errorf("log_file: %w", err)
+	}
+	return f, nil
+}
+
+func openLogFile(path string, uid, gid int) (*os.File, error) {
 	d, err := ensureDir(filepath.Dir(path), uid)
 	if err != nil {
 		return nil, err
@@ -64,7 +72,7 @@ func openLog(path string, uid, gid int) (*os.File, error) {
 		if f != nil {
 			f.Close()
 		}
-		return nil, fmt.Errorf("log_file: %w", err)
+		return nil, err
 	}
 	return f, nil
 }
