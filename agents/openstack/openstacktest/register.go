@@ -7,42 +7,28 @@ import (
 )
 
 // The services Debian's packages can run alone, on loopback, without a
-// cloud around them: the conformance walk drives these agents with
-// ocf-tester.
+// cloud around them (no keystone): the conformance walk drives these agents
+// with ocf-tester.
 func init() {
-	sandbox.Register("keystone", func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
+	register("keystone", func(ctx context.Context, dir string) (*Service, error) {
 		k, err := SetupKeystone(ctx, dir, false)
 		if err != nil {
 			return nil, err
 		}
-		return k.sandbox(), nil
+		return &k.Service, nil
 	})
-	sandbox.Register("glance-api", func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
-		g, err := SetupGlance(ctx, dir)
+	register("glance-api", SetupGlance)
+	register("placement-api", func(ctx context.Context, dir string) (*Service, error) { return SetupPlacement(ctx, dir, nil) })
+	register("cinder-api", func(ctx context.Context, dir string) (*Service, error) { return SetupCinder(ctx, dir, nil) })
+	register("heat-api", SetupHeat)
+}
+
+func register(agent string, setup func(ctx context.Context, dir string) (*Service, error)) {
+	sandbox.Register(agent, func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
+		s, err := setup(ctx, dir)
 		if err != nil {
 			return nil, err
 		}
-		return g.sandbox(), nil
-	})
-	sandbox.Register("placement-api", func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
-		pl, err := SetupPlacement(ctx, dir, nil)
-		if err != nil {
-			return nil, err
-		}
-		return pl.sandbox(), nil
-	})
-	sandbox.Register("cinder-api", func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
-		s, err := SetupCinder(ctx, dir, nil)
-		if err != nil {
-			return nil, err
-		}
-		return s.sandbox(), nil
-	})
-	sandbox.Register("heat-api", func(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
-		s, err := SetupHeat(ctx, dir)
-		if err != nil {
-			return nil, err
-		}
-		return s.sandbox(), nil
+		return &sandbox.Sandbox{Params: s.Params(), Cleanup: s.Stop}, nil
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 )
@@ -42,10 +41,6 @@ func (s *Service) Params() map[string]string {
 
 // Stop ends whatever of this service still runs (see StopSession).
 func (s *Service) Stop() { StopSession(s.PIDFile, s.Binary) }
-
-func (s *Service) sandbox() *sandbox.Sandbox {
-	return &sandbox.Sandbox{Params: s.Params(), Cleanup: s.Stop}
-}
 
 // spec says how to prepare one service.
 type spec struct {

@@ -3,6 +3,7 @@ package openstacktest
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,7 +49,17 @@ func sameProgram(exe, program string) bool {
 	}
 	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
 	f := strings.Fields(string(line))
-	return len(f) > 0 && strings.HasPrefix(filepath.Base(exe), "python")
+	if len(f) == 0 {
+		return false
+	}
+	interp := f[0]
+	if filepath.Base(interp) == "env" && len(f) > 1 {
+		if interp, err = exec.LookPath(f[1]); err != nil {
+			return false
+		}
+	}
+	real, err := filepath.EvalSymlinks(interp)
+	return err == nil && real == exe
 }
 
 // sessionOf is the session id of pid, or 0.
