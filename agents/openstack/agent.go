@@ -18,6 +18,7 @@ package openstack
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
@@ -67,9 +68,14 @@ func handle(ctx context.Context, r *ocf.Request, act action) error {
 	if err != nil {
 		switch {
 		case r.Action == "stop":
-			// nothing can have been started with a configuration that does
-			// not parse; a failed stop gets the node fenced
-			r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can run", err)
+			// What start recorded is stopped whatever today's parameters
+			// say; without a record nothing of ours runs, and a failed stop
+			// gets the node fenced.
+			if svc := recorded(p, r.StateDir(), r.Log); svc != nil {
+				r.Log.Warnf("stop with an invalid configuration (%v): stopping what start recorded", err)
+				return svc.stop(ctx)
+			}
+			r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours runs", err)
 			return nil
 		case r.Action == "monitor" && r.Probe():
 			return ocf.Stopped("invalid configuration: %v", err)
@@ -79,4 +85,18 @@ func handle(ctx context.Context, r *ocf.Request, act action) error {
 		return err
 	}
 	return act(ctx, r, c)
+}
+
+// recorded is the process service start recorded in stateDir, or nil.
+func recorded(p *Profile, stateDir string, log *ocf.Logger) *processService {
+	if !validStateDir(stateDir) {
+		return nil
+	}
+	svc := &processService{c: &Config{Profile: p, StateDir: stateDir, Instance: filepath.Base(stateDir)}, log: log}
+	rec, err := svc.readRecord()
+	if err != nil {
+		return nil
+	}
+	svc.c.PIDFile = rec.PIDFile
+	return svc
 }

@@ -58,7 +58,7 @@ const stateRoot = "/run/stackha"
 // from the instance's name. Errors are configuration errors (exit 6): they
 // are the same on every node.
 func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) {
-	if filepath.Clean(stateDir) != stateDir || filepath.Dir(stateDir) != stateRoot || !validName(filepath.Base(stateDir)) {
+	if !validStateDir(stateDir) {
 		return nil, ocf.Configured("state directory %q: the resource's name must be a plain name (no '/', not '.' or '..')", stateDir)
 	}
 	c := &Config{
@@ -161,6 +161,11 @@ func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) 
 		c.LogFile = filepath.Join("/var/log/stackha", filepath.Base(c.StateDir)+".log")
 	}
 	return c, nil
+}
+
+// validStateDir is /run/stackha/<a plain name>.
+func validStateDir(d string) bool {
+	return filepath.Clean(d) == d && filepath.Dir(d) == stateRoot && validName(filepath.Base(d))
 }
 
 // validName is a resource name that can be one element of a path.

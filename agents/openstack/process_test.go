@@ -174,6 +174,21 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "stop again", runAgent(t, name, "stop", p, op), ocf.Success)
 	})
 
+	// what start recorded is stopped even when today's parameters are broken
+	t.Run("stop with an invalid configuration", func(t *testing.T) {
+		p, _ := fakeParams(t, t.TempDir(), "serve")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		wantCode(t, "stop", runAgent(t, name, "stop", merge(p, map[string]string{"url": "ftp://broken/"}), op), ocf.Success)
+		if _, ok := alive(pid); ok {
+			t.Errorf("pid %d runs after stop", pid)
+		}
+		if _, err := os.Stat(p["pidfile"]); !os.IsNotExist(err) {
+			t.Errorf("pidfile left after stop: %v", err)
+		}
+	})
+
 	t.Run("killed behind our back", func(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := fakeParams(t, dir, "serve")
