@@ -216,6 +216,9 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "start", runAgent(t, name, "start", p, runOpts{timeoutMS: 4000}), ocf.ErrGeneric,
 			"did not answer within", "no answer in")
 		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1500, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
+		// issue 14: a hung service fails on probe_timeout, not at the deadline
+		wantCode(t, "monitor", runAgent(t, name, "monitor", merge(p, map[string]string{"probe_timeout": "300ms"}),
+			runOpts{timeoutMS: 60000, intervalMS: 10000}), ocf.ErrGeneric, "(probe_timeout 300ms): the service hangs")
 		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
 	})
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,6 +216,15 @@ func TestKeystoneReal(t *testing.T) {
 	t.Run("version documents", func(t *testing.T) {
 		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/", k.Port), "keystone")
 		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/v3", k.Port), "keystone-v3")
+	})
+
+	// issue 14: a hung keystone (SIGSTOP) fails its monitor on
+	// probe_timeout, well before the operation's timeout
+	t.Run("hung", func(t *testing.T) {
+		syscall.Kill(-pid, syscall.SIGSTOP)
+		defer syscall.Kill(-pid, syscall.SIGCONT)
+		do("monitor of a hung keystone", "monitor", merge(params, map[string]string{"probe_timeout": "1s"}), mon,
+			ocf.ErrGeneric, "(probe_timeout 1s): the service hangs")
 	})
 
 	do("stop", "stop", params, op, ocf.Success)
