@@ -2,7 +2,11 @@
 GO       ?= go
 PREFIX   ?= /usr
 DESTDIR  ?=
-VERSION  ?= 0.1.0
+# The version, from one place: a vX.Y.Z tag on the commit, else the VERSION
+# file (+git<count>.<commit> between releases). The package, `stackha
+# version` and every agent's meta-data carry the same string.
+VERSION  ?= $(shell sh packaging/version.sh)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 BIN      := bin/stackha
 # urfave_cli_no_docs leaves out the man/markdown generator (and blackfriday's
 # init), which every agent run would otherwise pay for.
@@ -14,7 +18,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github.com/stackha/stackha/ocf.Commit=$(COMMIT)
 export CGO_ENABLED := 0
 
-.PHONY: all build test check deps lint install uninstall bench demo clean readme bench-openstack
+.PHONY: all build test check deps deps-demo lint install uninstall bench demo clean readme bench-openstack deb rpm
 .PHONY: bench-failover cluster-faults
 
 all: build
@@ -26,9 +30,11 @@ build:
 test:
 	$(GO) test ./...
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Every tier (unit, root/namespace, conformance, cluster), as root. Installs
 # the Debian packages the tests need when they are missing. STACKHA_ALL_TIERS
@@ -38,7 +44,17 @@ check: deps lint build
 	CGO_ENABLED=1 STACKHA_ALL_TIERS=1 $(GO) test -race -p 1 -count=1 -timeout 40m ./...
 
 deps:
-	@bash test/deps.sh
+	@bash test/deps.sh check
+
+# Only what the demo runs (no test tools, no recommends).
+deps-demo:
+	@bash test/deps.sh demo
+
+# The Debian package and the rpm, from one description (packaging/).
+deb: build
+	$(GO) run ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
+rpm: build
+	$(GO) run ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
 
 install: build
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(MANDIR)
@@ -81,7 +97,7 @@ bench-openstack:
 # VIP + haproxy clone + keystone, a token through the VIP, node1 in standby,
 # failover timed, node1 back, teardown. Agent set: AGENTS=auto|stackha|heartbeat.
 AGENTS ?= auto
-demo: deps build
+demo: deps-demo build
 	chmod -R go+rX bin
 	$(GO) run ./test/cluster/cmd/demo -stackha $(BIN) -agents $(AGENTS)
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/metadata"
-	"github.com/urfave/cli/v2"
 )
 
 // Handler runs one action. ctx ends at the operation's deadline (Pacemaker's
@@ -23,18 +22,8 @@ type Agent struct {
 	Meta     metadata.Agent
 	Handlers map[string]Handler
 	// Aliases are further names the agent answers to (e.g. quantum-server).
+	// An alias's meta-data says it is replaced by the agent's own name.
 	Aliases []string
-	// Sandbox, when set, prepares a throwaway setup on this machine in which
-	// the agent can be driven for real (by ocf-tester in the conformance
-	// test, and by demos): a namespace, a config file, a local service. Root
-	// only. It returns the parameters to pass and undoes itself in Cleanup.
-	Sandbox func(ctx context.Context, dir string) (*Sandbox, error)
-}
-
-// Sandbox is what Agent.Sandbox prepared.
-type Sandbox struct {
-	Params  map[string]string
-	Cleanup func()
 }
 
 // Request is one invocation of an action.
@@ -75,20 +64,26 @@ type Clone struct {
 func (r *Request) Probe() bool { return r.Action == "monitor" && r.Interval == 0 }
 
 // StateDir is a runtime directory for this resource instance, under
-// /run/stackha (not created).
+// /run/stackha (not created). It never leaves /run/stackha: Run refuses an
+// instance that is not a valid id, and a Request built by hand with one gets
+// a directory named after it with every unsafe byte replaced.
 func (r *Request) StateDir() string {
 	inst := r.Instance
 	if inst == "" {
 		inst = r.Agent
 	}
+	if inst == "" || CheckInstance(inst) != nil {
+		inst = safeName(inst)
+	}
 	return "/run/stackha/" + inst
 }
 
+// The registries are filled by the agents' init functions; the maps are made
+// on first use so that the runtime does no work of its own at init.
 var (
 	regMu    sync.RWMutex
-	registry = map[string]*Agent{}
-	commands []*cli.Command
-	helpers  = map[string]HelperFunc{}
+	registry map[string]*Agent
+	helpers  map[string]HelperFunc
 )
 
 // HelperFunc is a helper process an agent starts as a copy of the binary
@@ -98,10 +93,14 @@ var (
 type HelperFunc func(ctx context.Context, args []string) error
 
 // RegisterHelper records a helper under name; call it from the agent
-// package's init. Helpers are hidden from the command line's help.
+// package's init. Dispatch runs it for `stackha <name> args...` before any
+// command line is built; the command line's help does not list helpers.
 func RegisterHelper(name string, run HelperFunc) {
 	regMu.Lock()
 	defer regMu.Unlock()
+	if helpers == nil {
+		helpers = map[string]HelperFunc{}
+	}
 	if _, dup := helpers[name]; dup {
 		panic("helper registered twice: " + name)
 	}
@@ -117,12 +116,16 @@ func Helper(name string) (HelperFunc, bool) {
 }
 
 // Register adds an agent; call it from the agent package's init. It only
-// records the agent: every process start pays for each init, so the full
-// consistency check (Check) runs in the tests (test/conformance) and when
-// meta-data is rendered. A duplicate name panics at start-up.
+// records the agent: every process start pays for each init, so the
+// consistency check (Check) runs in the tests (test/conformance), and the
+// declaration's own check (metadata.Agent.Check) when meta-data is rendered.
+// A duplicate name panics at start-up.
 func Register(a *Agent) {
 	regMu.Lock()
 	defer regMu.Unlock()
+	if registry == nil {
+		registry = map[string]*Agent{}
+	}
 	for _, n := range append([]string{a.Meta.Name}, a.Aliases...) {
 		if _, dup := registry[n]; dup {
 			panic("agent registered twice: " + n)
@@ -141,14 +144,6 @@ func Unregister(name string) {
 			delete(registry, al)
 		}
 	}
-}
-
-// RegisterCommand adds a tool subcommand to the stackha command line
-// (`stackha render ...`). Hidden commands serve agents' helper processes.
-func RegisterCommand(c *cli.Command) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	commands = append(commands, c)
 }
 
 // Lookup finds an agent by name or alias.
@@ -184,7 +179,7 @@ func (a *Agent) Check() error {
 		}
 	}
 	for _, act := range a.Meta.Actions {
-		if _, ok := a.Handlers[act.Name]; !ok && !builtin[act.Name] {
+		if _, ok := a.Handlers[act.Name]; !ok && !builtin(act.Name) {
 			return fmt.Errorf("agent %s: declared action %s has no handler", a.Meta.Name, act.Name)
 		}
 	}
@@ -207,4 +202,7 @@ func Agents() []*Agent {
 	return out
 }
 
-var builtin = map[string]bool{"meta-data": true, "usage": true, "validate-all": true}
+// builtin reports the actions the runtime answers without a handler.
+func builtin(action string) bool {
+	return action == "meta-data" || action == "usage" || action == "validate-all"
+}

@@ -32,17 +32,30 @@ const (
 	RunningDegraded Code = 190
 )
 
-var codeNames = map[Code]string{
-	Success: "OCF_SUCCESS", ErrGeneric: "OCF_ERR_GENERIC", ErrArgs: "OCF_ERR_ARGS",
-	ErrUnimplemented: "OCF_ERR_UNIMPLEMENTED", ErrPerm: "OCF_ERR_PERM",
-	ErrInstalled: "OCF_ERR_INSTALLED", ErrConfigured: "OCF_ERR_CONFIGURED",
-	NotRunning: "OCF_NOT_RUNNING", RunningPromoted: "OCF_RUNNING_PROMOTED",
-	FailedPromoted: "OCF_FAILED_PROMOTED", RunningDegraded: "OCF_DEGRADED",
-}
-
 func (c Code) String() string {
-	if n, ok := codeNames[c]; ok {
-		return n
+	switch c {
+	case Success:
+		return "OCF_SUCCESS"
+	case ErrGeneric:
+		return "OCF_ERR_GENERIC"
+	case ErrArgs:
+		return "OCF_ERR_ARGS"
+	case ErrUnimplemented:
+		return "OCF_ERR_UNIMPLEMENTED"
+	case ErrPerm:
+		return "OCF_ERR_PERM"
+	case ErrInstalled:
+		return "OCF_ERR_INSTALLED"
+	case ErrConfigured:
+		return "OCF_ERR_CONFIGURED"
+	case NotRunning:
+		return "OCF_NOT_RUNNING"
+	case RunningPromoted:
+		return "OCF_RUNNING_PROMOTED"
+	case FailedPromoted:
+		return "OCF_FAILED_PROMOTED"
+	case RunningDegraded:
+		return "OCF_DEGRADED"
 	}
 	return fmt.Sprintf("OCF_CODE_%d", int(c))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
+	"github.com/stackha/stackha/metadata"
 )
 
 // Level is a log priority.
@@ -48,7 +49,7 @@ type Logger struct {
 	now      func() time.Time
 }
 
-// LogConfig is what NewLogger reads; FromEnv fills it from the environment.
+// LogConfig is what NewLogger reads; Run fills it from the environment.
 type LogConfig struct {
 	Agent, Instance string
 	File, DebugFile string
@@ -59,7 +60,7 @@ type LogConfig struct {
 }
 
 func logConfigFromEnv(env Env, agent, instance string, stderr io.Writer) LogConfig {
-	dbg, _ := parseBoolish(first(env, "HA_debug", "PCMK_debug"))
+	dbg, _ := metadata.ParseBool(first(env, "HA_debug", "PCMK_debug"))
 	return LogConfig{
 		Agent:     agent,
 		Instance:  instance,
@@ -70,14 +71,6 @@ func logConfigFromEnv(env Env, agent, instance string, stderr io.Writer) LogConf
 		Journal:   true,
 		Stderr:    stderr,
 	}
-}
-
-func parseBoolish(s string) (bool, bool) {
-	switch strings.ToLower(s) {
-	case "1", "yes", "true", "on", "y":
-		return true, true
-	}
-	return false, s == ""
 }
 
 // NewLogger opens the sinks named in c. A sink that cannot be opened is
@@ -167,7 +160,7 @@ func (l *Logger) log(lv Level, format string, args ...any) {
 	if lv == LevelDebug && !l.debug && l.debugLog == nil {
 		return // dropped: spend nothing on it
 	}
-	msg := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	msg := Sanitize(strings.TrimRight(fmt.Sprintf(format, args...), "\n"))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	line := fmt.Sprintf("%s %s: %s: %s\n", l.now().Format("Jan 02 15:04:05.000"), l.tag, lv, msg)

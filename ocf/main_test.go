@@ -2,6 +2,8 @@ package ocf
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -22,18 +24,27 @@ func TestMainArgs(t *testing.T) {
 		{[]string{"stackha", "testagent", "meta-data"}, Success, `name="testagent"`, ""},
 		{[]string{"stackha", "testagent", "frob"}, ErrUnimplemented, "", "ocf-exit-reason:"},
 		{[]string{"stackha", "testagent", "validate-all"}, ErrConfigured, "", "required parameter name is not set"},
+		{[]string{"stackha", "testhelper", "a", "b"}, Success, "helper [a b]", ""},
+		{[]string{"stackha", "testhelper", "fail"}, ErrConfigured, "", "stackha testhelper: bad; args"},
+		// Without a command line (a nil Tool) the rest is "not installed".
 		{[]string{"stackha", "nosuchagent", "start"}, ErrInstalled, "", `ocf-exit-reason:no agent named "nosuchagent"`},
-		{[]string{"/usr/lib/ocf/resource.d/stackha/nosuchagent", "start"}, ErrInstalled, "", "ocf-exit-reason:"},
-		{[]string{"stackha", "agents"}, Success, "testagent\ttest agent\ntestalias\talias of testagent: test agent\n", ""},
-		{[]string{"stackha", "version"}, Success, "stackha " + Version, ""},
-		{[]string{"stackha", "man", "testagent"}, Success, ".TH OCF_STACKHA_TESTAGENT 7", ""},
-		{[]string{"stackha", "man", "nope"}, ErrInstalled, "", "unknown agent"},
-		{[]string{"stackha", "help"}, Success, "testagent", ""},
+		{[]string{"/usr/lib/ocf/resource.d/stackha/nosuchagent"}, ErrInstalled, "", `ocf-exit-reason:no agent named "nosuchagent"`},
+		{[]string{"stackha", "agents"}, ErrInstalled, "", "ocf-exit-reason:"},
 	}
+	var helperOut *bytes.Buffer
+	RegisterHelper("testhelper", func(ctx context.Context, args []string) error {
+		if len(args) > 0 && args[0] == "fail" {
+			return Configured("bad\nargs")
+		}
+		fmt.Fprintf(helperOut, "helper %v", args)
+		return nil
+	})
+	defer func() { regMu.Lock(); delete(helpers, "testhelper"); regMu.Unlock() }()
 	for _, c := range cases {
 		t.Run(strings.Join(c.argv, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := MainArgs(c.argv, MapEnv{}, Streams{Stdout: &out, Stderr: &errb})
+			helperOut = &out
+			code := MainArgs(c.argv, MapEnv{}, Streams{Stdout: &out, Stderr: &errb}, nil)
 			if code != c.want || !strings.Contains(out.String(), c.stdout) || !strings.Contains(errb.String(), c.stderr) {
 				t.Fatalf("code %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, c.want, out.String(), c.stdout, errb.String(), c.stderr)
 			}
@@ -54,5 +65,24 @@ func TestAgentCheck(t *testing.T) {
 	delete(a.Handlers, "stop")
 	if err := a.Check(); err == nil || !strings.Contains(err.Error(), "declared action stop has no handler") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// An agent or helper never reaches the Tool; anything else does, unchanged.
+func TestDispatchBeforeTool(t *testing.T) {
+	Register(testAgent())
+	defer Unregister("testagent")
+	var got []string
+	tool := func(argv []string, env Env, s Streams) Code { got = argv; return 42 }
+	var out, errb bytes.Buffer
+	s := Streams{Stdout: &out, Stderr: &errb}
+	if code := MainArgs([]string{"/x/testagent", "usage"}, MapEnv{}, s, tool); code != Success || got != nil {
+		t.Fatalf("agent run: code %d, tool called with %v", code, got)
+	}
+	if code := MainArgs([]string{"stackha", "testagent", "usage"}, MapEnv{}, s, tool); code != Success || got != nil {
+		t.Fatalf("agent by name: code %d, tool called with %v", code, got)
+	}
+	if code := MainArgs([]string{"stackha", "version"}, MapEnv{}, s, tool); code != 42 || strings.Join(got, " ") != "stackha version" {
+		t.Fatalf("tool: code %d, argv %v", code, got)
 	}
 }

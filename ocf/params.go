@@ -19,8 +19,9 @@ type Params struct {
 }
 
 // ParseParams reads every declared parameter from env. A value that does not
-// parse as its type, a missing required parameter or a set unsupported one
-// is a configuration error (exit 6) naming the parameter and the value.
+// parse as its type, lies outside its declared Range, a missing required
+// parameter or a set unsupported one is a configuration error (exit 6)
+// naming the parameter and the value (unless Secret) and the range.
 // Warnings (ignored parameters) are returned for the caller to log.
 func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 	p := Params{agent: a.Name, decl: map[string]metadata.Parameter{}, vals: map[string]metadata.Value{}, set: map[string]bool{}}
@@ -57,9 +58,32 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 			}
 			return p, warnings, Configured("parameter %s: %w", d.Name, err)
 		}
+		if err := inRange(d, v); err != nil {
+			return p, warnings, Configured("parameter %s: %w", shown, err)
+		}
 		p.vals[d.Name] = v
 	}
 	return p, warnings, nil
+}
+
+// inRange checks v against d.Range: an Integer as a number, a Time as a
+// duration. Parameters without a Range, and other types, pass.
+func inRange(d metadata.Parameter, v metadata.Value) error {
+	r := d.Range
+	if r == nil {
+		return nil
+	}
+	switch d.Type {
+	case metadata.Integer:
+		if n := int64(v.Int); n < r.Min || n > r.Max {
+			return fmt.Errorf("out of range %d..%d", r.Min, r.Max)
+		}
+	case metadata.Time:
+		if n := int64(v.Dur); n < r.Min || n > r.Max {
+			return fmt.Errorf("out of range %s..%s", metadata.FormatDuration(time.Duration(r.Min)), metadata.FormatDuration(time.Duration(r.Max)))
+		}
+	}
+	return nil
 }
 
 // NewParams builds Params from a map, for agents' own tests and for callers

@@ -11,15 +11,27 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/metadata"
 )
 
 // DefaultTimeout applies when Pacemaker passes no timeout and the agent
 // declares none for the action.
 const DefaultTimeout = 20 * time.Second
 
+// The bounds of the operation attributes Pacemaker passes in milliseconds
+// (CRM_meta_timeout, CRM_meta_interval). Inside them no arithmetic on the
+// durations can wrap.
+const (
+	MinTimeout  = time.Millisecond
+	MaxTimeout  = 7 * 24 * time.Hour
+	MaxInterval = 365 * 24 * time.Hour
+)
+
 // Margin is how much of the operation's timeout the runtime keeps back, so
 // the agent can still report why it ran out of time before Pacemaker kills
-// it: a tenth of the timeout, at least 100 ms and at most 2 s.
+// it: a tenth of the timeout, at least 100 ms and at most 2 s, and never
+// more than half the timeout (so the agent's deadline is always ahead).
 func Margin(timeout time.Duration) time.Duration {
 	m := timeout / 10
 	if m < 100*time.Millisecond {
@@ -27,6 +39,9 @@ func Margin(timeout time.Duration) time.Duration {
 	}
 	if m > 2*time.Second {
 		m = 2 * time.Second
+	}
+	if m > timeout/2 {
+		m = timeout / 2
 	}
 	return m
 }
@@ -50,36 +65,33 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 		usage(a, name, s.Stdout)
 		return Success
 	case "meta-data":
-		m := a.Meta
-		m.Name = name
-		b, err := m.XML()
-		if err != nil {
-			return exitReason(s.Stderr, env, ErrGeneric, err.Error())
-		}
-		s.Stdout.Write(b)
-		return Success
+		return metaData(a, name, env, s)
 	}
 	decl, declared := a.Meta.Action(action)
 	if !declared && action != "validate-all" {
 		usage(a, name, s.Stderr)
 		return exitReason(s.Stderr, env, ErrUnimplemented, fmt.Sprintf("action %q is not implemented by %s", action, name))
 	}
+	inst := get(env, "OCF_RESOURCE_INSTANCE")
+	if err := CheckInstance(inst); err != nil {
+		if action == "stop" {
+			// Nothing can have been started under an id that start refuses,
+			// and a failed stop gets the node fenced: succeed, touch nothing.
+			fmt.Fprintf(s.Stderr, "%s: stop: %s: nothing of ours can be running\n", name, Sanitize(err.Error()))
+			return Success
+		}
+		return exitReason(s.Stderr, env, ErrArgs, err.Error())
+	}
 
-	r := &Request{Agent: name, Action: action, Instance: get(env, "OCF_RESOURCE_INSTANCE"), Meta: crmMeta(env)}
+	r := &Request{Agent: name, Action: action, Instance: inst, Meta: crmMeta(env)}
 	r.Log = NewLogger(logConfigFromEnv(env, name, r.Instance, s.Stderr))
 	defer r.Log.Close()
-	r.Interval = msAttr(r.Meta["interval"])
-	r.Timeout = msAttr(r.Meta["timeout"])
-	if r.Timeout <= 0 {
-		r.Timeout = decl.Timeout
+	var warnings []string
+	r.Interval, r.Timeout, warnings = opTiming(r.Meta, decl.Timeout)
+	for _, w := range warnings {
+		r.Log.Warnf("%s", w)
 	}
-	if r.Timeout <= 0 {
-		r.Timeout = DefaultTimeout
-	}
-	r.CheckLevel, _ = strconv.Atoi(get(env, "OCF_CHECK_LEVEL"))
-	if action == "validate-all" && get(env, "OCF_CHECK_LEVEL") == "" {
-		r.CheckLevel = 10 // unset: the full check, parameters and this node
-	}
+	r.CheckLevel = checkLevel(env, action)
 	r.OCF11 = CallerOCF11(env)
 	r.Clone = cloneInfo(r.Meta)
 	r.Self, _ = os.Executable()
@@ -156,12 +168,14 @@ func prepareAndRun(a *Agent, r *Request, env Env) (err error) {
 	}
 }
 
+// exitReason writes the reason Pacemaker shows in crm_mon: one line, without
+// control bytes, at most MaxLine bytes.
 func exitReason(w io.Writer, env Env, code Code, reason string) Code {
 	prefix := "ocf-exit-reason:"
 	if p, ok := env.Lookup("OCF_EXIT_REASON_PREFIX"); ok && p != "" {
-		prefix = p
+		prefix = Sanitize(p)
 	}
-	reason = strings.Join(strings.Fields(strings.ReplaceAll(reason, "\n", "; ")), " ")
+	reason = strings.Join(strings.Fields(Sanitize(reason)), " ")
 	fmt.Fprintf(w, "%s%s\n", prefix, reason)
 	return code
 }
@@ -193,14 +207,6 @@ func crmMeta(env Env) map[string]string {
 	return out
 }
 
-func msAttr(s string) time.Duration {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Millisecond
-}
-
 func cloneInfo(m map[string]string) Clone {
 	c := Clone{Instance: m["clone"]}
 	if v, ok := m["clone_max"]; ok {
@@ -208,8 +214,8 @@ func cloneInfo(m map[string]string) Clone {
 		c.Max, _ = strconv.Atoi(v)
 	}
 	c.NodeMax, _ = strconv.Atoi(m["clone_node_max"])
-	c.GloballyUnique, _ = parseBoolish(m["globally_unique"])
-	c.Notify, _ = parseBoolish(m["notify"])
+	c.GloballyUnique, _ = metadata.ParseBool(m["globally_unique"])
+	c.Notify, _ = metadata.ParseBool(m["notify"])
 	return c
 }
 

@@ -22,7 +22,8 @@ func testAgent() *Agent {
 			Name: "testagent", Version: "1.0", Short: "test agent", Long: "An agent for the runtime's tests.",
 			Parameters: []metadata.Parameter{
 				{Name: "mode", Type: metadata.String, Default: "ok", Short: "what to do", Long: "What the action does."},
-				{Name: "count", Type: metadata.Integer, Default: "3", Short: "a count", Long: "A count."},
+				{Name: "count", Type: metadata.Integer, Default: "3", Short: "a count", Long: "A count.", Range: &metadata.Range{Min: 0, Max: 100}},
+				{Name: "wait", Type: metadata.Time, Default: "1s", Short: "a wait", Long: "A wait.", Range: &metadata.Range{Min: int64(time.Millisecond), Max: int64(time.Hour)}},
 				{Name: "flag", Type: metadata.Boolean, Default: "false", Short: "a flag", Long: "A flag."},
 				{Name: "name", Type: metadata.String, Required: true, Unique: true, Short: "a name", Long: "A name."},
 				{Name: "old", Type: metadata.String, Short: "old", Long: "Old.", Unsupported: "never was."},
@@ -80,6 +81,7 @@ func behave(ctx context.Context, r *Request) error {
 		return fmt.Errorf("outer: %w", Installed("inner"))
 	case "panic":
 		var m map[string]int
+		//lint:ignore SA5000 the panic is what this mode is for
 		m["x"] = 1
 	case "deadline":
 		<-ctx.Done()
@@ -88,6 +90,10 @@ func behave(ctx context.Context, r *Request) error {
 		time.Sleep(time.Hour)
 	case "undeclared":
 		_ = r.Params.String("nope")
+	case "huge": // a 20 MB answer with terminal escapes, as a hostile socket gives
+		return Generic("status: %s", strings.Repeat("x\x1b[31m\r\n", 2_000_000))
+	case "loghuge":
+		r.Log.Infof("service said: %s", strings.Repeat("y\x00\x07", 1_000_000))
 	}
 	return nil
 }
@@ -163,7 +169,7 @@ func TestActions(t *testing.T) {
 		{[]string{"usage"}, nil, Success, "usage: testagent", ""},
 		{[]string{"help"}, nil, Success, "usage: testagent", ""},
 		{nil, nil, ErrArgs, "", "ocf-exit-reason:no action given"},
-		{[]string{"frobnicate"}, nil, ErrUnimplemented, "", `ocf-exit-reason:action "frobnicate" is not implemented`},
+		{[]string{"frobnicate"}, nil, ErrUnimplemented, "", `ocf-exit-reason:action "frobnicate" is not implemented by testagent`},
 		{[]string{"meta-data"}, MapEnv{"OCF_RESKEY_name": ""}, Success, `<resource-agent name="testagent"`, ""},
 		{[]string{"validate-all"}, nil, Success, "", ""},
 		{[]string{"validate-all"}, MapEnv{"OCF_RESKEY_count": "many"}, ErrConfigured, "", `ocf-exit-reason:parameter count: "many" is not an integer`},

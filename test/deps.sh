@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Installs the Debian packages stackha's tests and demo need, when missing.
-# Used by `make check`, `make demo` and .ci/run. Needs root.
+# Installs the Debian packages stackha needs, when missing. Needs root.
+#   test/deps.sh demo   only what `make demo` runs (Pacemaker, haproxy,
+#                       keystone and its client), without recommends
+#   test/deps.sh        everything the tests need (`make check`, CI)
 set -euo pipefail
 
-pkgs=(pacemaker corosync crmsh resource-agents haproxy libxml2-utils file groff-base
-      gcc libc6-dev iproute2 procps psmisc util-linux time hyperfine sqlite3 wrk strace
-      pcs)  # pcs: crm/render's cluster.pcs.sh is run against a CIB file
-# keystone and glance-api: real OpenStack services for the API agents' tests.
-os_pkgs=(keystone python3-openstackclient)
-os_norec=(glance-api placement-api cinder-api heat-api)
+what=${1:-check}
+# The demo: a two-node Pacemaker cluster with haproxy and a real keystone.
+demo_pkgs=(pacemaker pacemaker-cli-utils corosync crmsh resource-agents haproxy
+           keystone python3-openstackclient iproute2 procps util-linux)
+# The tests: the demo's, the tools the tiers use, and more OpenStack services.
+test_pkgs=(libxml2-utils file groff-base man-db gcc libc6-dev psmisc time hyperfine sqlite3
+           wrk strace pcs keepalived socat fence-agents lintian rpm
+           glance-api placement-api cinder-api heat-api)
+
+case "$what" in
+demo) want=("${demo_pkgs[@]}") ;;
+check) want=("${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
+*) echo "usage: test/deps.sh [demo|check]" >&2; exit 2 ;;
+esac
 
 missing=()
-for p in "${pkgs[@]}" "${os_pkgs[@]}" "${os_norec[@]}"; do
+for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -20,21 +30,29 @@ if [ "$(id -u)" != 0 ]; then
   echo "deps: missing packages (${missing[*]}); run as root to install them" >&2
   exit 1
 fi
-echo "deps: installing ${missing[*]}"
-# The keystone package must neither configure a database nor bootstrap, and
-# no service may start from a postinst on a machine without systemd.
+case "$what" in
+demo) echo "deps: installing ${#missing[@]} packages for the demo with their dependencies (about 250 packages, 2-3 minutes on a fresh Debian 12): ${missing[*]}" ;;
+*) echo "deps: installing ${#missing[@]} packages for the tests (several minutes on a fresh Debian 12): ${missing[*]}" ;;
+esac
+# The keystone package must neither configure a database nor bootstrap.
 debconf-set-selections <<'SEL'
 keystone keystone/configure_db boolean false
 keystone keystone/create-admin-tenant boolean false
 keystone keystone/register-endpoint boolean false
 SEL
-if [ ! -x /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+# No service may start from a postinst (keystone's, haproxy's, corosync's):
+# the demo and the tests start what they need themselves. A policy-rc.d
+# added here is removed once the install is done.
+added_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\n# added by stackha test/deps.sh for the time of an install\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 0755 /usr/sbin/policy-rc.d
+  added_policy=1
 fi
+cleanup() { [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d; }
+trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(find /var/lib/apt/lists -name '*_Packages*' -newermt '-1 day' 2>/dev/null | head -1)" ]; then
   apt-get update -q
 fi
-apt-get install -y -q "${pkgs[@]}" "${os_pkgs[@]}"
-apt-get install -y -q --no-install-recommends "${os_norec[@]}"
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -26,7 +26,6 @@ func init() {
 			"reload":       func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).reload) },
 			"validate-all": func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).validateAll) },
 		},
-		Sandbox: Sandbox,
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -29,7 +30,7 @@ func FreePorts(n int) ([]int, error) {
 
 // Sandbox writes a configuration that listens on loopback ports nobody
 // uses, with an admin stats socket, under dir, for ocf-tester.
-func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func Sandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, fmt.Errorf("haproxy sandbox: %w", err)
@@ -57,7 +58,7 @@ backend shh-sandbox-be
 		"pidfile":       filepath.Join(dir, "haproxy.pid"),
 		"master_socket": filepath.Join(dir, "master.sock"),
 	}
-	return &ocf.Sandbox{Params: params, Cleanup: func() {
+	return &sandbox.Sandbox{Params: params, Cleanup: func() {
 		// Whatever ocf-tester left running is stopped the agent's way.
 		in := &instance{binary: Meta.Parameters[0].Default, configs: []string{cfg},
 			pidfile: params["pidfile"], socket: params["master_socket"], stateDir: dir,

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -148,12 +148,12 @@ func (l *Lab) Close() {
 
 // Sandbox prepares a lab for ocf-tester: the address 192.0.2.10/24 on the
 // lab's veth inside its namespace.
-func Sandbox(ctx context.Context, dir string) (*ocf.Sandbox, error) {
+func Sandbox(ctx context.Context, dir string) (*sandbox.Sandbox, error) {
 	l, err := NewLab("sb")
 	if err != nil {
 		return nil, err
 	}
-	return &ocf.Sandbox{
+	return &sandbox.Sandbox{
 		Params:  map[string]string{"ip": "192.0.2.10", "cidr_netmask": "24", "nic": l.Nic, "network_namespace": l.NS},
 		Cleanup: l.Close,
 	}, nil

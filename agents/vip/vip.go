@@ -16,6 +16,7 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/stackha/stackha/ocf"
+	"github.com/urfave/cli/v2"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -30,9 +31,11 @@ func init() {
 			"status":       monitor,
 			"validate-all": validate,
 		},
-		Sandbox: Sandbox,
 	})
-	ocf.RegisterCommand(announceCommand())
+	ocf.RegisterHelper(announceCmd, func(ctx context.Context, args []string) error {
+		app := &cli.App{Name: "stackha", Commands: []*cli.Command{announceCommand()}, ExitErrHandler: func(*cli.Context, error) {}}
+		return app.RunContext(ctx, append([]string{"stackha", announceCmd}, args...))
+	})
 }
 
 // target is the address resolved on this node.

@@ -3,6 +3,7 @@
 package install
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,40 @@ func TestInstallLayout(t *testing.T) {
 	}
 }
 
+// systemInstall installs stackha under /usr (root), and uninstalls it at the
+// end of the test unless it was installed before.
+func systemInstall(t *testing.T) {
+	t.Helper()
+	_, existed := os.Stat("/usr/lib/ocf/resource.d/stackha")
+	makeCmd(t, "install")
+	if existed != nil {
+		t.Cleanup(func() { makeCmd(t, "uninstall") })
+	}
+}
+
+// `crm_resource --validate` (Pacemaker 2.1.5) runs validate-all through the
+// installed agent: plain --validate passes no OCF_CHECK_LEVEL (the runtime
+// checks at level 10), --validate=N passes OCF_CHECK_LEVEL=N;
+// OCF_RESOURCE_INSTANCE is "test". A bad parameter is exit 6 with the
+// agent's reason at every level.
+func TestCrmResourceValidate(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "make", "crm_resource")
+	if _, ok := ocf.Lookup("vip"); !ok {
+		t.Skip("this build has no vip agent")
+	}
+	systemInstall(t)
+	for _, level := range []string{"--validate", "--validate=0", "--validate=10"} {
+		cmd := exec.Command("crm_resource", level, "--class", "ocf", "--provider", "stackha", "--agent", "vip",
+			"--option", "ip=not-an-address")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != int(ocf.ErrConfigured) || !strings.Contains(string(out), "not-an-address") {
+			t.Errorf("crm_resource %s with a bad ip: %v (want exit 6 naming the value)\n%s", level, err, out)
+		}
+	}
+}
+
 // Pacemaker's own tool reads the meta-data of an installed agent.
 func TestCrmResourceShowsMetadata(t *testing.T) {
 	require.Root(t)
@@ -104,12 +139,7 @@ func TestCrmResourceShowsMetadata(t *testing.T) {
 	if _, ok := ocf.Lookup("vip"); ok {
 		name = "vip"
 	}
-	dir := "/usr/lib/ocf/resource.d/stackha"
-	_, existed := os.Stat(dir)
-	makeCmd(t, "install")
-	if existed != nil {
-		t.Cleanup(func() { makeCmd(t, "uninstall") })
-	}
+	systemInstall(t)
 	out, err := exec.Command("crm_resource", "--show-metadata", "ocf:stackha:"+name).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `<resource-agent name="`+name+`"`) {
 		t.Fatalf("crm_resource --show-metadata ocf:stackha:%s: %v\n%s", name, err, out)

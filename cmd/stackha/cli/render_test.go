@@ -1,4 +1,4 @@
-package render_test
+package cli_test
 
 import (
 	"bytes"
@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/cmd/stackha/cli"
 	"github.com/stackha/stackha/ocf"
 )
 
-// TestCommand drives `stackha render` through the binary's own entry point.
-func TestCommand(t *testing.T) {
+const seed = "../../../crm/examples/seed.yaml"
+
+// TestRender drives `stackha render` through the binary's own entry point.
+func TestRender(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("vip: {address: 10.0.0.1}\nnodes: [{name: a, address: 10.9.9.9}]\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -24,12 +27,12 @@ func TestCommand(t *testing.T) {
 		stderr  string
 		written bool
 	}{
-		{"renders", []string{"--topology", "../examples/seed.yaml", "--out", "OUT"}, true, "wrote cluster.crm\nwrote cluster.pcs.sh\nwrote endpoints.sh\nwrote haproxy.cfg\n", "", true},
-		{"short flags", []string{"-t", "../examples/seed.yaml", "-o", "OUT"}, true, "wrote haproxy.cfg", "", true},
+		{"renders", []string{"--topology", seed, "--out", "OUT"}, true, "wrote cluster.crm\nwrote cluster.pcs.sh\nwrote endpoints.sh\nwrote haproxy.cfg\n", "", true},
+		{"short flags", []string{"-t", seed, "-o", "OUT"}, true, "wrote haproxy.cfg", "", true},
 		{"bad topology", []string{"--topology", bad, "--out", "OUT"}, false, "", "nodes[0].address: 10.9.9.9 is not in the VIP's subnet 10.0.0.0/24", false},
 		{"missing file", []string{"--topology", "/nonexistent/t.yaml", "--out", "OUT"}, false, "", "no such file", false},
 		{"no flags", nil, false, "", `Required flags "topology, out" not set`, false},
-		{"extra argument", []string{"--topology", "../examples/seed.yaml", "--out", "OUT", "more"}, false, "", `unexpected argument "more"`, false},
+		{"extra argument", []string{"--topology", seed, "--out", "OUT", "more"}, false, "", `unexpected argument "more"`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,7 +42,7 @@ func TestCommand(t *testing.T) {
 				argv = append(argv, strings.ReplaceAll(a, "OUT", out))
 			}
 			var stdout, stderr bytes.Buffer
-			code := ocf.MainArgs(argv, ocf.MapEnv{}, ocf.Streams{Stdout: &stdout, Stderr: &stderr})
+			code := ocf.MainArgs(argv, ocf.MapEnv{}, ocf.Streams{Stdout: &stdout, Stderr: &stderr}, cli.Run)
 			if (code == ocf.Success) != tc.ok {
 				t.Fatalf("exit %d, want success=%t; stderr: %s", code, tc.ok, stderr.String())
 			}
