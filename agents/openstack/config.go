@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -79,21 +78,12 @@ func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) 
 		Cloud:       params.String("cloud"),
 		AuthPath:    params.String("auth_path"),
 	}
-	if err := inRange("port", int64(params.Int("port")), portRange); err != nil {
-		return nil, err
-	}
+	// the runtime has checked every number against its declared Range
 	c.ProbeTimeout = params.Duration("probe_timeout")
-	if !params.IsSet("probe_timeout") && c.ProbeTimeout == 0 {
+	if c.ProbeTimeout == 0 {
 		c.ProbeTimeout = defaultProbeTimeout
 	}
-	if err := inRangeDuration("probe_timeout", c.ProbeTimeout, probeTimeoutRange); err != nil {
-		return nil, err
-	}
-	degraded := params.Int("degraded_ms")
-	if err := inRange("degraded_ms", int64(degraded), degradedRange); err != nil {
-		return nil, err
-	}
-	c.DegradedAfter = time.Duration(degraded) * time.Millisecond
+	c.DegradedAfter = time.Duration(params.Int("degraded_ms")) * time.Millisecond
 	if p.WSGIScript {
 		c.BindHost = params.String("bind_host")
 	}
@@ -171,22 +161,6 @@ func validStateDir(d string) bool {
 // validName is a resource name that can be one element of a path.
 func validName(s string) bool {
 	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\x00")
-}
-
-// inRange checks an integer parameter against its declared bounds.
-func inRange(name string, v int64, r *metadata.Range) error {
-	if v < r.Min || v > r.Max {
-		return ocf.Configured("%s %d: want %d to %d", name, v, r.Min, r.Max)
-	}
-	return nil
-}
-
-// inRangeDuration checks a time parameter against its declared bounds.
-func inRangeDuration(name string, d time.Duration, r *metadata.Range) error {
-	if d < time.Duration(r.Min) || d > time.Duration(r.Max) {
-		return ocf.Configured("%s %s: want %s to %s", name, d, time.Duration(r.Min), time.Duration(r.Max))
-	}
-	return nil
 }
 
 // parseHTTPURL accepts an absolute http or https URL with a host.

@@ -13,14 +13,6 @@ const (
 	monitorTimeout = 20 * time.Second
 )
 
-// The bounds of the numeric parameters, shared by the declaration and by
-// NewConfig.
-var (
-	portRange         = &metadata.Range{Min: 1, Max: 65535}
-	probeTimeoutRange = &metadata.Range{Min: int64(100 * time.Millisecond), Max: int64(2 * time.Minute)}
-	degradedRange     = &metadata.Range{Min: 0, Max: 120000}
-)
-
 // defaultProbeTimeout bounds one version request unless probe_timeout says
 // otherwise: a hung service fails its monitor in about this long, not at
 // the operation's timeout.
@@ -47,16 +39,16 @@ var paramTable = [...]metadata.Parameter{
 			"--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"},
 	{Name: "user", Type: metadata.String, Short: "service user (run_mode=process)",
 		Long: "The user the program runs as, with that user's primary group and supplementary groups."},
-	{Name: "port", Type: metadata.Integer, Short: "API port", Range: portRange},
+	{Name: "port", Type: metadata.Integer, Short: "API port", Range: &metadata.Range{Min: 1, Max: 65535}},
 	{Name: "url", Type: metadata.String, Short: "URL of the version document", Reloadable: true,
 		Long: "What monitor depth 0 asks, without a token. Default: http://127.0.0.1:<port>/ (glance-registry: /healthcheck), " +
 			"with the address of `bind_host` instead of 127.0.0.1 where the agent has that parameter and it is set. " +
 			"An https URL is checked against the system's CAs or `ca_file`."},
-	{Name: "probe_timeout", Type: metadata.Time, Default: "3s", Short: "time limit of one version request", Range: probeTimeoutRange, Reloadable: true,
+	{Name: "probe_timeout", Type: metadata.Time, Default: "3s", Short: "time limit of one version request", Range: &metadata.Range{Min: int64(100 * time.Millisecond), Max: int64(2 * time.Minute)}, Reloadable: true,
 		Long: "How long monitor (and each check while starting) waits for the version document before it calls the service hung. " +
 			"It is always cut to less than the operation's own timeout, so a service that accepts connections but does not answer " +
 			"fails its monitor in about this long, with a reason that says so, rather than at Pacemaker's timeout."},
-	{Name: "degraded_ms", Type: metadata.Integer, Default: "0", Short: "slow answer threshold (ms), 0: off", Range: degradedRange, Reloadable: true,
+	{Name: "degraded_ms", Type: metadata.Integer, Default: "0", Short: "slow answer threshold (ms), 0: off", Range: &metadata.Range{Min: 0, Max: 120000}, Reloadable: true,
 		Long: "When not 0, a monitor whose version document answers correctly but slower than this many milliseconds reports the " +
 			"service degraded (OCF_DEGRADED, 190) to an OCF 1.1 caller; a 1.0 caller sees success and the agent logs a warning."},
 	{Name: "ca_file", Type: metadata.String, Short: "CA bundle for https", Reloadable: true,
