@@ -48,7 +48,7 @@ func newClient(caFile string) (*http.Client, error) {
 		TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := readCAFile(caFile)
 		if err != nil {
 			return nil, ocf.Installed("ca_file: %v", err)
 		}
@@ -62,6 +62,26 @@ func newClient(caFile string) (*http.Client, error) {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
+}
+
+// maxCAFile bounds what is read of ca_file (a bundle of every public CA is
+// about 200 KiB).
+const maxCAFile = 4 << 20
+
+// readCAFile reads ca_file, refusing at once (O_NONBLOCK) what is not a
+// regular file.
+func readCAFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return readLimited(f, maxCAFile)
 }
 
 // answer is what came back from one request.
