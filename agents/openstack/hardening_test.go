@@ -152,12 +152,12 @@ func TestWriteFileAtomicLinks(t *testing.T) {
 	target := filepath.Join(dir, "x.pid")
 	os.Symlink(victim, target+".tmp")
 	os.Symlink(victim, filepath.Join(dir, ".x.pid.tmp"))
-	if err := writeFileAtomic(target, []byte("42\n"), 0o644, os.Geteuid()); err != nil {
+	if err := writeFileAtomic(target, []byte("42\n"), 0o644, trust{uid: os.Geteuid()}); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(target)
 	os.Symlink(victim, target)
-	if err := writeFileAtomic(target, []byte("43\n"), 0o644, os.Geteuid()); err != nil {
+	if err := writeFileAtomic(target, []byte("43\n"), 0o644, trust{uid: os.Geteuid()}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "victim\n" {
@@ -177,7 +177,7 @@ func TestWriteFileAtomicLinks(t *testing.T) {
 	open := filepath.Join(dir, "open")
 	os.Mkdir(open, 0o777)
 	os.Chmod(open, 0o777)
-	if err := writeFileAtomic(filepath.Join(open, "x.pid"), []byte("1\n"), 0o644, os.Geteuid()); err == nil {
+	if err := writeFileAtomic(filepath.Join(open, "x.pid"), []byte("1\n"), 0o644, trust{uid: os.Geteuid()}); err == nil {
 		t.Error("wrote into a directory others can write")
 	}
 }
@@ -205,5 +205,44 @@ func TestInstanceEscapes(t *testing.T) {
 	}
 	if len(fake.calls) != 0 {
 		t.Errorf("start as instance ../../sho-escape drove systemd: %v", fake.calls)
+	}
+}
+
+// Who may own and write the directories of the agent's files: root or the
+// service user owns them, others cannot write them, and a group that can is
+// root's or the service's.
+func TestTrustedDir(t *testing.T) {
+	require.Root(t)
+	svc := trust{uid: nobody, gid: nobody}
+	cases := []struct {
+		uid, gid int
+		mode     os.FileMode
+		ok       bool
+	}{
+		{0, 0, 0o755, true},
+		{nobody, nobody, 0o755, true},
+		{nobody, nobody, 0o770, true},
+		{0, nobody, 0o775, true},
+		{0, 0, 0o1777, false},
+		{nobody, 100, 0o775, false},
+		{1, 1, 0o755, false},
+	}
+	for _, tc := range cases {
+		d := filepath.Join(t.TempDir(), "d")
+		os.Mkdir(d, 0o700)
+		os.Chown(d, tc.uid, tc.gid)
+		os.Chmod(d, tc.mode)
+		h, err := openDir(d, svc)
+		if (err == nil) != tc.ok {
+			t.Errorf("%d:%d %o: %v, want ok=%v", tc.uid, tc.gid, tc.mode, err, tc.ok)
+		}
+		if h != nil {
+			h.close()
+		}
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(t.TempDir(), link)
+	if _, err := openDir(link, svc); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a link to a directory: %v", err)
 	}
 }

@@ -25,13 +25,13 @@ const (
 // ensureDir creates a missing directory for one of the agent's files
 // (mode 0755, root's) and opens it as trusted: owned by root or the service
 // user, not writable by anyone else.
-func ensureDir(path string, uid int) (*dir, error) {
+func ensureDir(path string, t trust) (*dir, error) {
 	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(path, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	return openDir(path, 0, uid)
+	return openDir(path, t)
 }
 
 // openLog opens the service's log for appending, as root, for a service
@@ -48,18 +48,19 @@ func openLog(path string, uid, gid int) (*os.File, error) {
 }
 
 func openLogFile(path string, uid, gid int) (*os.File, error) {
-	d, err := ensureDir(filepath.Dir(path), uid)
+	t := trust{uid, gid}
+	d, err := ensureDir(filepath.Dir(path), t)
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
 	name := filepath.Base(path)
-	f, _, err := d.open(name, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_EXCL, 0o640, 0)
+	f, _, err := d.open(name, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_EXCL, 0o640, t)
 	if err == nil {
 		err = f.Chown(uid, gid)
 	} else if errors.Is(err, unix.EEXIST) {
 		// an existing log keeps its owner (root's or the service user's)
-		f, _, err = d.open(name, unix.O_WRONLY|unix.O_APPEND, 0, 0, uid)
+		f, _, err = d.open(name, unix.O_WRONLY|unix.O_APPEND, 0, t)
 		if err != nil {
 			return nil, err
 		}
@@ -80,13 +81,13 @@ func openLogFile(path string, uid, gid int) (*os.File, error) {
 // tailLog returns the last lines of the service's log (see openLog for the
 // checks), each stripped of control characters and shortened, for a
 // failure reason.
-func tailLog(path string, uid int) ([]string, error) {
-	d, err := openDir(filepath.Dir(path), 0, uid)
+func tailLog(path string, t trust) ([]string, error) {
+	d, err := openDir(filepath.Dir(path), t)
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
-	f, st, err := d.open(filepath.Base(path), unix.O_RDONLY, 0, 0, uid)
+	f, st, err := d.open(filepath.Base(path), unix.O_RDONLY, 0, t)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +148,8 @@ func truncate(s string, max int) string {
 // writePIDFile writes pid to the pid file for others to read: the
 // directory must be trusted (root's or the service user's, writable by no
 // one else); the file is replaced, never written through a link.
-func writePIDFile(path string, pid, uid int) error {
-	d, err := ensureDir(filepath.Dir(path), uid)
+func writePIDFile(path string, pid int, t trust) error {
+	d, err := ensureDir(filepath.Dir(path), t)
 	if err != nil {
 		return err
 	}
@@ -159,8 +160,8 @@ func writePIDFile(path string, pid, uid int) error {
 // removePIDFile removes the pid file only if it is what start wrote: a
 // regular file holding pid, in a trusted directory. Anything else is left
 // where it is, with the reason.
-func removePIDFile(path string, pid, uid int) error {
-	d, err := openDir(filepath.Dir(path), 0, uid)
+func removePIDFile(path string, pid int, t trust) error {
+	d, err := openDir(filepath.Dir(path), t)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -168,7 +169,7 @@ func removePIDFile(path string, pid, uid int) error {
 		return fmt.Errorf("pidfile %s left in place: %w", path, err)
 	}
 	defer d.close()
-	b, err := d.readSmall(filepath.Base(path), 64, 0, uid)
+	b, err := d.readSmall(filepath.Base(path), 64, t)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}

@@ -158,12 +158,12 @@ func (p *processService) start(ctx context.Context) error {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return ocf.Generic("started %s as pid %d but cannot read it: %w", argv[0], pid, err)
 	}
-	rec := record{PID: pid, StartTime: st.StartTime, Exe: procExe(pid), UID: u.uid, SID: pid, Argv: argv, PIDFile: p.c.PIDFile}
+	rec := record{PID: pid, StartTime: st.StartTime, Exe: procExe(pid), UID: u.uid, GID: u.gid, SID: pid, Argv: argv, PIDFile: p.c.PIDFile}
 	if err := p.writeRecord(rec); err != nil {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		return ocf.Generic("recording pid %d: %w", pid, err)
 	}
-	if err := writePIDFile(p.c.PIDFile, pid, u.uid); err != nil {
+	if err := writePIDFile(p.c.PIDFile, pid, trust{u.uid, u.gid}); err != nil {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		p.removeRecord()
 		return ocf.Generic("writing pidfile: %w", err)
@@ -198,7 +198,7 @@ func (p *processService) diagnosis() string {
 	if err != nil {
 		return "log " + p.c.LogFile + " not read"
 	}
-	lines, err := tailLog(p.c.LogFile, u.uid)
+	lines, err := tailLog(p.c.LogFile, trust{u.uid, u.gid})
 	switch {
 	case err != nil:
 		return fmt.Sprintf("log not read: %v", err)
@@ -263,7 +263,7 @@ func isAlive(pid int) bool {
 // still holds the recorded pid).
 func (p *processService) cleanup(rec record) {
 	if rec.PID > 1 {
-		if err := removePIDFile(p.c.PIDFile, rec.PID, rec.UID); err != nil {
+		if err := removePIDFile(p.c.PIDFile, rec.PID, trust{rec.UID, rec.GID}); err != nil {
 			p.log.Warnf("%v", err)
 		}
 	}

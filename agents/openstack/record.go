@@ -18,6 +18,7 @@ type record struct {
 	StartTime uint64   `json:"start_time"` // /proc/<pid>/stat field 22, clock ticks after boot
 	Exe       string   `json:"exe"`        // /proc/<pid>/exe when started
 	UID       int      `json:"uid"`        // the service user
+	GID       int      `json:"gid"`        // and its group
 	SID       int      `json:"sid"`        // the session it leads (= PID)
 	Argv      []string `json:"argv"`
 	PIDFile   string   `json:"pidfile"`
@@ -34,7 +35,7 @@ const maxRecord = 64 << 10
 // and opens it, checking both are root's and that no one else can write
 // them.
 func ensureStateDir(path string) (*dir, error) {
-	root := os.Geteuid()
+	root := trust{uid: os.Geteuid()}
 	for _, d := range []string{filepath.Dir(path), path} {
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("state directory: %w", err)
@@ -54,7 +55,7 @@ func ensureStateDir(path string) (*dir, error) {
 // openStateDir opens an existing state directory (see ensureStateDir);
 // os.ErrNotExist when there is none.
 func openStateDir(path string) (*dir, error) {
-	root := os.Geteuid()
+	root := trust{uid: os.Geteuid()}
 	p, err := openDir(filepath.Dir(path), root)
 	if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -90,7 +91,7 @@ func (p *processService) readRecord() (record, error) {
 		return rec, err
 	}
 	defer d.close()
-	b, err := d.readSmall(recordName(p.c.Profile), maxRecord, os.Geteuid())
+	b, err := d.readSmall(recordName(p.c.Profile), maxRecord, trust{uid: os.Geteuid()})
 	if err != nil {
 		return rec, err
 	}

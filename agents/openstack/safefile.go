@@ -8,23 +8,29 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"golang.org/x/sys/unix"
 )
 
+// trust names who besides root may own the agent's files and directories:
+// the service's user and group (or root again, for the state directory).
+type trust struct{ uid, gid int }
+
+func (t trust) owner(uid uint32) bool { return uid == 0 || int(uid) == t.uid }
+func (t trust) group(gid uint32) bool { return gid == 0 || int(gid) == t.gid }
+
 // dir is a directory opened for *at operations after checking that no
-// symbolic link leads to it, that it is owned by one of the trusted users
-// and that neither its group nor others can write it. Everything done
-// through it acts on that directory, whatever is renamed meanwhile.
+// symbolic link leads to it, that root or the trusted user owns it, that
+// others cannot write it, and that a group that can is root's or the
+// trusted one. Everything done through it acts on that directory, whatever
+// is renamed meanwhile.
 type dir struct {
 	path string
 	fd   int
 }
 
-// openDir opens path as a trusted directory (see dir); owners are the uids
-// that may own it.
-func openDir(path string, owners ...int) (*dir, error) {
+// openDir opens path as a trusted directory (see dir).
+func openDir(path string, t trust) (*dir, error) {
 	if real, err := filepath.EvalSymlinks(path); err != nil {
 		return nil, err
 	} else if real != path {
@@ -40,10 +46,12 @@ func openDir(path string, owners ...int) (*dir, error) {
 		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
 	switch {
-	case !slices.Contains(owners, int(st.Uid)):
+	case !t.owner(st.Uid):
 		err = fmt.Errorf("directory %s is owned by uid %d, not by root or the service user", path, st.Uid)
-	case st.Mode&0o022 != 0:
-		err = fmt.Errorf("directory %s has mode %04o: its group or others can write it", path, st.Mode&0o7777)
+	case st.Mode&0o002 != 0:
+		err = fmt.Errorf("directory %s has mode %04o: others can write it", path, st.Mode&0o7777)
+	case st.Mode&0o020 != 0 && !t.group(st.Gid):
+		err = fmt.Errorf("directory %s has mode %04o: its group %d can write it", path, st.Mode&0o7777, st.Gid)
 	}
 	if err != nil {
 		unix.Close(fd)
@@ -55,9 +63,9 @@ func openDir(path string, owners ...int) (*dir, error) {
 func (d *dir) close() { unix.Close(d.fd) }
 
 // open opens name in d without following a link (and without blocking on a
-// FIFO), and checks it is a regular file with one link owned by one of
-// owners.
-func (d *dir) open(name string, flags int, perm uint32, owners ...int) (*os.File, unix.Stat_t, error) {
+// FIFO), and checks it is a regular file with one link owned by root or
+// the trusted user.
+func (d *dir) open(name string, flags int, perm uint32, t trust) (*os.File, unix.Stat_t, error) {
 	var st unix.Stat_t
 	fd, err := unix.Openat(d.fd, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
 	if err != nil {
@@ -76,7 +84,7 @@ func (d *dir) open(name string, flags int, perm uint32, owners ...int) (*os.File
 		err = fmt.Errorf("%s is not a regular file", f.Name())
 	case st.Nlink != 1:
 		err = fmt.Errorf("%s has %d links: want exactly one", f.Name(), st.Nlink)
-	case !slices.Contains(owners, int(st.Uid)):
+	case !t.owner(st.Uid):
 		err = fmt.Errorf("%s is owned by uid %d, not by root or the service user", f.Name(), st.Uid)
 	}
 	if err != nil {
@@ -87,8 +95,8 @@ func (d *dir) open(name string, flags int, perm uint32, owners ...int) (*os.File
 }
 
 // readSmall reads name (see open) up to max bytes.
-func (d *dir) readSmall(name string, max int64, owners ...int) ([]byte, error) {
-	f, _, err := d.open(name, unix.O_RDONLY, 0, owners...)
+func (d *dir) readSmall(name string, max int64, t trust) ([]byte, error) {
+	f, _, err := d.open(name, unix.O_RDONLY, 0, t)
 	if err != nil {
 		return nil, err
 	}
@@ -138,9 +146,9 @@ func (d *dir) remove(name string) error {
 }
 
 // writeFileAtomic replaces path with b (see dir.writeAtomic); its directory
-// must be trusted (owned by one of owners, not writable by group or others).
-func writeFileAtomic(path string, b []byte, perm uint32, owners ...int) error {
-	d, err := openDir(filepath.Dir(path), owners...)
+// must be trusted (see dir).
+func writeFileAtomic(path string, b []byte, perm uint32, t trust) error {
+	d, err := openDir(filepath.Dir(path), t)
 	if err != nil {
 		return err
 	}
