@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -34,12 +35,6 @@ func serverCPU(t *testing.T, sid int) time.Duration {
 
 type sample struct{ wall, cpu, server time.Duration }
 
-func median(xs []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), xs...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 // measure runs cmd n times and returns the median wall time, client CPU
 // (user+system of the command and its children) and keystone's CPU per run.
 func measure(t *testing.T, n, sid int, mk func() *exec.Cmd) sample {
@@ -57,7 +52,7 @@ func measure(t *testing.T, n, sid int, mk func() *exec.Cmd) sample {
 		walls = append(walls, wall)
 		cpus = append(cpus, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	}
-	return sample{wall: median(walls), cpu: median(cpus), server: (serverCPU(t, sid) - s0) / time.Duration(n)}
+	return sample{wall: testutil.Median(walls), cpu: testutil.Median(cpus), server: (serverCPU(t, sid) - s0) / time.Duration(n)}
 }
 
 // TestBenchMonitor (make bench-openstack) measures a depth-0 monitor of a
@@ -79,7 +74,7 @@ func TestBenchMonitor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +84,7 @@ func TestBenchMonitor(t *testing.T) {
 	sid := pidOf(t, k.PIDFile)
 	agent := buildAgent(t, "keystone")
 
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=sho-bench",
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=" + instance,
 		"OCF_RESKEY_CRM_meta_timeout=20000", "OCF_RESKEY_CRM_meta_interval=10000", "HA_LOGFACILITY=none"}
 	for k, v := range params {
 		env = append(env, "OCF_RESKEY_"+k+"="+v)

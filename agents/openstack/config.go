@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stackha/stackha/ocf"
 )
@@ -23,7 +24,8 @@ const (
 // Config is one resource's parameters, checked and with defaults applied.
 type Config struct {
 	Profile     *Profile
-	Instance    string
+	Instance    string // the resource's name, for messages
+	StateDir    string // root-owned: /run/stackha/<instance>
 	Mode        Mode
 	Unit        string
 	Binary      string
@@ -40,14 +42,28 @@ type Config struct {
 	Credentials string
 	Cloud       string
 	AuthPath    string
+	// ProbeTimeout bounds one version request (cut further to fit the
+	// operation's deadline); DegradedAfter, when not 0, is the answer time
+	// beyond which monitor reports the service degraded.
+	ProbeTimeout  time.Duration
+	DegradedAfter time.Duration
 }
 
-// NewConfig checks the parameters of one resource. Errors are
-// configuration errors (exit 6): they are the same on every node.
-func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) {
+// stateRoot holds a state directory per resource instance.
+const stateRoot = "/run/stackha"
+
+// NewConfig checks the parameters of one resource; stateDir is the
+// instance's state directory (ocf.Request.StateDir), the only path built
+// from the instance's name. Errors are configuration errors (exit 6): they
+// are the same on every node.
+func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) {
+	if !validStateDir(stateDir) {
+		return nil, ocf.Configured("state directory %q: the resource's name must be a plain name (no '/', not '.' or '..')", stateDir)
+	}
 	c := &Config{
 		Profile:     p,
-		Instance:    instance,
+		Instance:    filepath.Base(stateDir),
+		StateDir:    stateDir,
 		Mode:        Mode(params.String("run_mode")),
 		Unit:        params.String("unit"),
 		Binary:      params.String("binary"),
@@ -62,11 +78,14 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 		Cloud:       params.String("cloud"),
 		AuthPath:    params.String("auth_path"),
 	}
+	// the runtime has checked every number against its declared Range
+	c.ProbeTimeout = params.Duration("probe_timeout")
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = defaultProbeTimeout
+	}
+	c.DegradedAfter = time.Duration(params.Int("degraded_ms")) * time.Millisecond
 	if p.WSGIScript {
 		c.BindHost = params.String("bind_host")
-	}
-	if c.Instance == "" {
-		c.Instance = p.Name
 	}
 	switch c.Mode {
 	case ModeSystemd:
@@ -74,17 +93,14 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 			return nil, ocf.Configured("run_mode=systemd needs a unit")
 		}
 	case ModeProcess:
-		if !filepath.IsAbs(c.Binary) {
-			return nil, ocf.Configured("binary %q: want an absolute path", c.Binary)
+		if c.Binary == "" {
+			return nil, ocf.Configured("run_mode=process needs a binary")
 		}
 		if c.User == "" {
 			return nil, ocf.Configured("run_mode=process needs a user")
 		}
 	default:
 		return nil, ocf.Configured("run_mode %q: want systemd or process", c.Mode)
-	}
-	if c.Port < 1 || c.Port > 65535 {
-		return nil, ocf.Configured("port %d: want 1 to 65535", c.Port)
 	}
 	if c.BindHost != "" && net.ParseIP(c.BindHost) == nil {
 		return nil, ocf.Configured("bind_host %q: want an IP address", c.BindHost)
@@ -113,10 +129,15 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 	if c.AuthPath != "" && !strings.HasPrefix(c.AuthPath, "/") {
 		return nil, ocf.Configured("auth_path %q: want a path starting with /", c.AuthPath)
 	}
-	for _, f := range []struct{ name, v string }{{"config", c.ConfigFile}, {"ca_file", c.CAFile},
+	for _, f := range []struct{ name, v string }{{"binary", c.Binary}, {"config", c.ConfigFile}, {"ca_file", c.CAFile},
 		{"pidfile", c.PIDFile}, {"log_file", c.LogFile}, {"credentials", c.Credentials}} {
-		if f.v != "" && !filepath.IsAbs(f.v) {
-			return nil, ocf.Configured("%s %q: want an absolute path", f.name, f.v)
+		if f.v != "" && (!filepath.IsAbs(f.v) || filepath.Clean(f.v) != f.v) {
+			return nil, ocf.Configured("%s %q: want a clean absolute path (no '..', '.', '//' or trailing '/')", f.name, f.v)
+		}
+	}
+	if c.PIDFile != "" && filepath.Dir(c.PIDFile) == c.StateDir {
+		if b := filepath.Base(c.PIDFile); b == recordName(p) || strings.HasPrefix(b, ".") {
+			return nil, ocf.Configured("pidfile %s: that name in the state directory is the agent's own", c.PIDFile)
 		}
 	}
 	if p.ConfigDirEnv != "" && c.ConfigFile != "" && filepath.Base(c.ConfigFile) != filepath.Base(p.Config) {
@@ -124,12 +145,22 @@ func NewConfig(p *Profile, params ocf.Params, instance string) (*Config, error) 
 			c.ConfigFile, filepath.Base(p.Binary), filepath.Base(p.Config), p.ConfigDirEnv, filepath.Base(p.Config))
 	}
 	if c.PIDFile == "" {
-		c.PIDFile = filepath.Join("/run/stackha", c.Instance, p.Name+".pid")
+		c.PIDFile = filepath.Join(c.StateDir, p.Name+".pid")
 	}
 	if c.LogFile == "" {
-		c.LogFile = filepath.Join("/var/log/stackha", c.Instance+".log")
+		c.LogFile = filepath.Join("/var/log/stackha", filepath.Base(c.StateDir)+".log")
 	}
 	return c, nil
+}
+
+// validStateDir is /run/stackha/<a plain name>.
+func validStateDir(d string) bool {
+	return filepath.Clean(d) == d && filepath.Dir(d) == stateRoot && validName(filepath.Base(d))
+}
+
+// validName is a resource name that can be one element of a path.
+func validName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\x00")
 }
 
 // parseHTTPURL accepts an absolute http or https URL with a host.

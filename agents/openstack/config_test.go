@@ -18,12 +18,12 @@ func newConfig(t *testing.T, name string, values map[string]string) (*Config, er
 	if !ok {
 		t.Fatalf("no profile %s", name)
 	}
-	meta := declare(p)
+	meta, _ := declare(p, nil)
 	params, err := ocf.NewParams(&meta, values)
 	if err != nil {
 		return nil, err
 	}
-	return NewConfig(p, params, "res1")
+	return NewConfig(p, params, "/run/stackha/res1")
 }
 
 func TestConfigDefaults(t *testing.T) {
@@ -81,9 +81,19 @@ func TestConfigRefused(t *testing.T) {
 		agent  string // keystone when empty
 	}{
 		{map[string]string{"run_mode": "docker"}, `run_mode "docker"`, ""},
-		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want an absolute path", ""},
-		{map[string]string{"port": "0"}, "port 0", ""},
-		{map[string]string{"port": "70000"}, "port 70000", ""},
+		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want a clean absolute path", ""},
+		// issue 11 #7: clean absolute paths only
+		{map[string]string{"pidfile": "/../../etc/passwd"}, "pidfile \"/../../etc/passwd\": want a clean absolute path", ""},
+		{map[string]string{"log_file": "/var/log/keystone/../../../etc/shadow"}, "log_file", ""},
+		{map[string]string{"credentials": "/root//admin.rc"}, "credentials", ""},
+		{map[string]string{"pidfile": "/run/stackha/res1/keystone.stackha"}, "the agent's own", ""},
+		// every number has bounds
+		{map[string]string{"probe_timeout": "50ms"}, `probe_timeout="50ms": out of range`, ""},
+		{map[string]string{"probe_timeout": "9223372036854775807"}, "probe_timeout", ""},
+		{map[string]string{"degraded_ms": "-1"}, "degraded_ms", ""},
+		{map[string]string{"degraded_ms": "120001"}, `degraded_ms="120001": out of range`, ""},
+		{map[string]string{"port": "0"}, `port="0": out of range`, ""},
+		{map[string]string{"port": "70000"}, `port="70000": out of range`, ""},
 		{map[string]string{"port": "http"}, "not an integer", ""},
 		{map[string]string{"url": "ftp://127.0.0.1/"}, "want an http:// or https:// URL", ""},
 		{map[string]string{"url": "http:///"}, "has no host", ""},
@@ -227,7 +237,7 @@ func isPrintable(s string) bool {
 // the profile shows in it.
 func TestMetaDataEveryAgent(t *testing.T) {
 	for _, p := range Profiles {
-		meta := declare(p)
+		meta, _ := declare(p, nil)
 		b, err := meta.XML()
 		if err != nil {
 			t.Fatalf("%s: %v", p.Name, err)

@@ -5,15 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/ocf"
 )
@@ -37,33 +38,39 @@ func (c Credentials) String() string {
 // GoString keeps %#v from printing the password too.
 func (c Credentials) GoString() string { return "Credentials{" + c.String() + "}" }
 
-// LoadCredentials reads the credentials file: owned by root, not accessible
-// by others (else exit 6), a clouds.yaml or key=value lines. Errors never
-// quote the file's content.
+// maxCredentials bounds what is read of a credentials file.
+const maxCredentials = 1 << 20
+
+// LoadCredentials reads the credentials file: a regular file (a link, a
+// FIFO or a device is refused at once, without blocking), owned by root,
+// readable and writable by root only (mode 0600 or 0400: a group may not
+// read it either), at most 1 MiB; a clouds.yaml or key=value lines. Errors
+// are configuration errors (exit 6) and never quote the file's content.
 func LoadCredentials(path, cloud string) (Credentials, error) {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Credentials{}, ocf.Configured("credentials file %s: %v", path, unwrapPath(err))
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return Credentials{}, ocf.Configured("credentials file %s is a symbolic link: name the file itself", path)
+		}
 		return Credentials{}, ocf.Configured("credentials file %s: %v", path, err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return Credentials{}, ocf.Configured("credentials file %s: cannot read its owner", path)
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return Credentials{}, ocf.Configured("credentials file %s: %v", path, err)
 	}
-	if !fi.Mode().IsRegular() {
+	switch perm := st.Mode & 0o7777; {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
 		return Credentials{}, ocf.Configured("credentials file %s is not a regular file", path)
-	}
-	if st.Uid != 0 {
+	case st.Uid != 0:
 		return Credentials{}, ocf.Configured("credentials file %s is owned by uid %d: it must be owned by root", path, st.Uid)
+	case perm&0o077 != 0:
+		return Credentials{}, ocf.Configured("credentials file %s has mode %04o: group and others must have no access (chmod 600)", path, perm)
+	case st.Size > maxCredentials:
+		return Credentials{}, ocf.Configured("credentials file %s is larger than %d bytes", path, maxCredentials)
 	}
-	if perm := fi.Mode().Perm(); perm&0o007 != 0 {
-		return Credentials{}, ocf.Configured("credentials file %s has mode %04o: others must have no access (chmod o-rwx)", path, perm)
-	}
-	b, err := readLimited(f, 1<<20)
+	b, err := readLimited(f, maxCredentials)
 	if err != nil {
 		return Credentials{}, ocf.Configured("credentials file %s: %v", path, err)
 	}
@@ -94,14 +101,7 @@ func LoadCredentials(path, cloud string) (Credentials, error) {
 	return c, nil
 }
 
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
-func readLimited(f *os.File, max int64) ([]byte, error) {
+func readLimited(f io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -243,7 +243,7 @@ func issueToken(ctx context.Context, client *http.Client, keystone string, cr Cr
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "stackha/"+ocf.Version)
-	a, err := do(ctx, client, req)
+	a, err := do(ctx, client, req, 0)
 	if err != nil {
 		return token{}, fmt.Errorf("keystone token: %w", err)
 	}
@@ -311,7 +311,7 @@ func checkAuthenticated(ctx context.Context, client *http.Client, c *Config, log
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "stackha/"+ocf.Version)
-	a, err := do(ctx, client, req)
+	a, err := do(ctx, client, req, 0)
 	if err != nil {
 		return err
 	}

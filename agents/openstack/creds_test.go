@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
@@ -105,9 +107,11 @@ func TestCredentialFilePermissions(t *testing.T) {
 		reason   string
 	}{
 		{0o600, 0, 0, ""},
-		{0o640, 0, 0, ""},
 		{0o400, 0, 0, ""},
-		{0o644, 0, 0, "has mode 0644: others must have no access"},
+		// issue 11 #5: a group may not read it either
+		{0o640, 0, 65534, "has mode 0640: group and others must have no access"},
+		{0o660, 0, 0, "has mode 0660"},
+		{0o644, 0, 0, "has mode 0644: group and others must have no access"},
 		{0o602, 0, 0, "has mode 0602"},
 		{0o601, 0, 0, "has mode 0601"},
 		{0o600, 65534, 0, "is owned by uid 65534: it must be owned by root"},
@@ -127,6 +131,11 @@ func TestCredentialFilePermissions(t *testing.T) {
 		if err == nil || ocf.CodeOf(err) != ocf.ErrConfigured || !strings.Contains(err.Error(), tc.reason) {
 			t.Errorf("mode %o uid %d: %v, want exit 6 with %q", tc.mode, tc.uid, err, tc.reason)
 		}
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(filepath.Join(dir, "c-600-0"), link)
+	if _, err := LoadCredentials(link, ""); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a link as credentials: %v", err)
 	}
 	if _, err := LoadCredentials(dir, ""); err == nil || ocf.CodeOf(err) != ocf.ErrConfigured {
 		t.Errorf("a directory as credentials: %v", err)
@@ -226,4 +235,31 @@ func FuzzParseKeyValue(f *testing.F) {
 			t.Fatalf("YAML error quotes the password: %v", err)
 		}
 	})
+}
+
+// Issue 11 #5: a FIFO as credentials file is refused at once with exit 6;
+// before, opening it blocked validate and monitor until their deadline.
+// (The guard below is a hang detector, not a timing assertion.)
+func TestCredentialsFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "creds")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadCredentials(fifo, "")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || ocf.CodeOf(err) != ocf.ErrConfigured || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("a FIFO: %v (%s), want exit 6, not a regular file", err, ocf.CodeOf(err))
+		}
+	case <-time.After(time.Minute):
+		// unblock the reader so the test binary can end
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("LoadCredentials blocks on a FIFO")
+	}
 }

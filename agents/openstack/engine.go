@@ -31,16 +31,23 @@ func newService(c *Config, log *ocf.Logger) service {
 	return &processService{c: c, log: log}
 }
 
-func (p *processService) close() {}
+// startPoll is how often start checks whether the service answers (each
+// check bounded by probe_timeout).
+const startPoll = 250 * time.Millisecond
 
-// startPoll is how often start checks whether the service answers, and
-// startAttempt bounds one check while starting.
-const (
-	startPoll    = 250 * time.Millisecond
-	startAttempt = 3 * time.Second
-)
-
+// validate is validate-all: at OCF_CHECK_LEVEL 0 the parameters only (they
+// parsed, or handle would not have called it), safe on any node; at 10 (the
+// default) also this node: the program, its user and configuration file,
+// the credentials and CA files.
 func validate(ctx context.Context, r *ocf.Request, c *Config) error {
+	if r.CheckLevel < 10 {
+		return nil
+	}
+	return checkNode(ctx, r, c)
+}
+
+// checkNode checks what start needs on this node.
+func checkNode(ctx context.Context, r *ocf.Request, c *Config) error {
 	svc := newService(c, r.Log)
 	defer svc.close()
 	if c.Credentials != "" {
@@ -60,7 +67,7 @@ func validate(ctx context.Context, r *ocf.Request, c *Config) error {
 }
 
 func start(ctx context.Context, r *ocf.Request, c *Config) error {
-	if err := validate(ctx, r, c); err != nil {
+	if err := checkNode(ctx, r, c); err != nil {
 		return err
 	}
 	client, err := newClient(c.CAFile)
@@ -78,7 +85,7 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 			// Something we did not start answering at our url (the
 			// distribution's own unit, say) would pass for ours.
 			probe, cancel := context.WithTimeout(ctx, time.Second)
-			err := checkVersions(probe, client, c)
+			_, err := getVersions(probe, client, c)
 			cancel()
 			if err == nil {
 				return ocf.Generic("a %s not started by this agent already answers at %s: stop it (the distribution's own unit?) or use run_mode=systemd", c.Profile.Name, c.URL)
@@ -96,10 +103,7 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 		if dead, why := svc.died(ctx); dead {
 			return ocf.Generic("%s ended while starting (%s); %s", c.Profile.Name, why, svc.diagnosis())
 		}
-		attempt, cancel := context.WithTimeout(ctx, startAttempt)
-		last = checkVersions(attempt, client, c)
-		cancel()
-		if last == nil {
+		if _, last = getVersions(ctx, client, c); last == nil {
 			r.Log.Infof("%s answers at %s after %s", c.Profile.Name, c.URL, time.Since(t0).Round(time.Millisecond))
 			return nil
 		}
@@ -113,6 +117,22 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis())
 		}
 	}
+}
+
+// reloadAgent applies a change of the parameters only monitor reads (url,
+// probe_timeout, degraded_ms, ca_file and depth 20's inputs): monitor
+// re-reads them on every run, so there is nothing to restart; reload-agent
+// checks the new values as validate-all at level 0 would and says what
+// monitor will use from now on. It never touches the service.
+func reloadAgent(ctx context.Context, r *ocf.Request, c *Config) error {
+	if c.CAFile != "" {
+		if _, err := newClient(c.CAFile); err != nil {
+			return err
+		}
+	}
+	r.Log.Infof("reload-agent: monitor now asks %s within probe_timeout %s (degraded after %s; depth 20 credentials %q, keystone %q, auth_path %q)",
+		redact(c.URL.String()), c.ProbeTimeout, c.DegradedAfter, c.Credentials, c.KeystoneURL, c.AuthPath)
+	return nil
 }
 
 func stop(ctx context.Context, r *ocf.Request, c *Config) error {

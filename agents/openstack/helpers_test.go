@@ -2,20 +2,25 @@ package openstack
 
 import (
 	"bytes"
-	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
 	"github.com/stackha/stackha/ocf"
 )
 
-var update = flag.Bool("update", false, "rewrite the recorded version documents in testdata from the real services")
+// instance is the resource name the tests run the agents as: its state
+// directory, /run/stackha/<instance>, is this test binary's own.
+var instance = fmt.Sprintf("sho-os-%d", os.Getpid())
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	RemoveTemplates()
+	openstacktest.RemoveTemplates()
+	os.RemoveAll(filepath.Join(stateRoot, instance))
 	os.Exit(code)
 }
 
@@ -43,6 +48,8 @@ type runOpts struct {
 	intervalMS int
 	depth      int
 	logFile    string
+	instance   string            // OCF_RESOURCE_INSTANCE when not the tests' own
+	env        map[string]string // more environment (OCF_RA_VERSION_MINOR, ...)
 }
 
 func runAgent(t *testing.T, name, action string, params map[string]string, o runOpts) result {
@@ -51,7 +58,7 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	if !ok {
 		t.Fatalf("agent %s is not registered", name)
 	}
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": "sho-test", "HA_LOGFACILITY": "none"}
+	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": instance, "HA_LOGFACILITY": "none"}
 	for k, v := range params {
 		env["OCF_RESKEY_"+k] = v
 	}
@@ -63,6 +70,12 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	}
 	if o.depth > 0 {
 		env["OCF_CHECK_LEVEL"] = strconv.Itoa(o.depth)
+	}
+	if o.instance != "" {
+		env["OCF_RESOURCE_INSTANCE"] = o.instance
+	}
+	for k, v := range o.env {
+		env[k] = v
 	}
 	if o.logFile != "" {
 		env["HA_LOGFILE"] = o.logFile

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -46,24 +47,25 @@ func TestOCFTester(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			dir := t.TempDir()
-			var params map[string]string
+			var svc *openstacktest.Service
 			switch name {
 			case "keystone":
 				require.Command(t, "keystone-manage")
-				k, err := SetupKeystone(ctx, dir, true)
+				k, err := openstacktest.SetupKeystone(ctx, dir, true)
 				if err != nil {
 					t.Fatal(err)
 				}
-				params = k.Params()
+				svc = &k.Service
 			case "glance-api":
 				require.Command(t, "glance-manage")
-				g, err := SetupGlance(ctx, dir)
+				g, err := openstacktest.SetupGlance(ctx, dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				params = g.Params()
+				svc = g
 			}
-			t.Cleanup(func() { cleanupProcess(name, params) })
+			t.Cleanup(svc.Stop)
+			params := svc.Params()
 			agent := buildAgent(t, name)
 			args := []string{"-n", "sho-" + name}
 			var keys []string

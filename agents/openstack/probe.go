@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -47,7 +48,7 @@ func newClient(caFile string) (*http.Client, error) {
 		TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := readCAFile(caFile)
 		if err != nil {
 			return nil, ocf.Installed("ca_file: %v", err)
 		}
@@ -63,6 +64,26 @@ func newClient(caFile string) (*http.Client, error) {
 	}, nil
 }
 
+// maxCAFile bounds what is read of ca_file (a bundle of every public CA is
+// about 200 KiB).
+const maxCAFile = 4 << 20
+
+// readCAFile reads ca_file, refusing at once (O_NONBLOCK) what is not a
+// regular file.
+func readCAFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return readLimited(f, maxCAFile)
+}
+
 // answer is what came back from one request.
 type answer struct {
 	status      int
@@ -70,20 +91,34 @@ type answer struct {
 	contentType string
 	header      http.Header
 	body        []byte
+	took        time.Duration // from sending the request to the end of the body
 }
 
-// do sends one request bounded by ctx (less the reserve) and reads the
-// answer. A request that runs out of time says "no answer in N ms".
-func do(ctx context.Context, client *http.Client, req *http.Request) (*answer, error) {
-	budget := time.Duration(0)
+// Why a request ran out of time: its own limit (probe_timeout) or the
+// operation's deadline.
+var (
+	errProbeLimit = errors.New("probe_timeout")
+	errDeadline   = errors.New("operation deadline")
+)
+
+// do sends one request bounded by limit (0: none) and by ctx less the
+// reserve, and reads the answer. A request that runs out of time says "no
+// answer in N ms" and which of the two bounds it hit.
+func do(ctx context.Context, client *http.Client, req *http.Request, limit time.Duration) (*answer, error) {
+	budget, cause := limit, errProbeLimit
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
-		budget = left - reserveFor(left)
-		if budget <= 0 {
+		b := left - reserveFor(left)
+		if b <= 0 {
 			return nil, ocf.Generic("%s %s: no time left for a request", req.Method, redact(req.URL.String()))
 		}
+		if budget <= 0 || b < budget {
+			budget, cause = b, errDeadline
+		}
+	}
+	if budget > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, budget)
+		ctx, cancel = context.WithTimeoutCause(ctx, budget, cause)
 		defer cancel()
 	}
 	t0 := time.Now()
@@ -94,13 +129,15 @@ func do(ctx context.Context, client *http.Client, req *http.Request) (*answer, e
 		b, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		if err == nil {
 			return &answer{status: resp.StatusCode, statusText: resp.Status, contentType: resp.Header.Get("Content-Type"),
-				header: resp.Header, body: b}, nil
+				header: resp.Header, body: b, took: time.Since(t0)}, nil
 		}
 	}
 	where := req.Method + " " + redact(req.URL.String())
 	switch {
+	case context.Cause(ctx) == errProbeLimit:
+		return nil, ocf.Generic("%s: no answer in %d ms (probe_timeout %s): the service hangs", where, time.Since(t0).Milliseconds(), limit)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return nil, ocf.Generic("%s: no answer in %d ms", where, time.Since(t0).Milliseconds())
+		return nil, ocf.Generic("%s: no answer in %d ms (the operation's timeout is near)", where, time.Since(t0).Milliseconds())
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return nil, ocf.Generic("%s: connection refused (nothing listens on %s)", where, req.URL.Host)
 	case errors.Is(err, context.Canceled):
@@ -117,42 +154,54 @@ func redact(u string) string {
 	return u
 }
 
-// checkVersions runs depth 0: GET the version document at c.URL and judge it
-// as the profile says.
+// checkVersions runs depth 0: GET the version document at c.URL, within
+// probe_timeout, and judge it as the profile says.
 func checkVersions(ctx context.Context, client *http.Client, c *Config) error {
+	a, err := getVersions(ctx, client, c)
+	if err != nil {
+		return err
+	}
+	if c.DegradedAfter > 0 && a.took > c.DegradedAfter {
+		return ocf.Degraded("GET %s answered in %d ms, slower than degraded_ms=%d", redact(c.URL.String()),
+			a.took.Milliseconds(), c.DegradedAfter.Milliseconds())
+	}
+	return nil
+}
+
+func getVersions(ctx context.Context, client *http.Client, c *Config) (*answer, error) {
 	req, err := http.NewRequest(http.MethodGet, c.URL.String(), nil)
 	if err != nil {
-		return ocf.Configured("url %s: %v", c.URL, err)
+		return nil, ocf.Configured("url %s: %v", c.URL, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "stackha/"+ocf.Version)
-	a, err := do(ctx, client, req)
+	a, err := do(ctx, client, req, c.ProbeTimeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	where := "GET " + redact(c.URL.String())
 	switch c.Profile.Check {
 	case Healthcheck:
 		if a.status != http.StatusOK {
-			return ocf.Generic("%s: HTTP %s, want 200 from the healthcheck%s", where, a.statusText, excerpt(a))
+			return nil, ocf.Generic("%s: HTTP %s, want 200 from the healthcheck%s", where, a.statusText, excerpt(a))
 		}
-		return nil
+		return a, nil
 	case VersionList:
 		if a.status != http.StatusOK {
-			return ocf.Generic("%s: HTTP %s, want 200 with the list of metadata versions%s", where, a.statusText, excerpt(a))
+			return nil, ocf.Generic("%s: HTTP %s, want 200 with the list of metadata versions%s", where, a.statusText, excerpt(a))
 		}
 		if _, ok := ParseVersionList(a.body); !ok {
-			return ocf.Generic("%s: the answer is not a list of metadata versions%s", where, excerpt(a))
+			return nil, ocf.Generic("%s: the answer is not a list of metadata versions%s", where, excerpt(a))
 		}
-		return nil
+		return a, nil
 	}
 	if a.status != http.StatusOK && a.status != http.StatusMultipleChoices {
-		return ocf.Generic("%s: HTTP %s, want 200 or 300 with a version document%s", where, a.statusText, excerpt(a))
+		return nil, ocf.Generic("%s: HTTP %s, want 200 or 300 with a version document%s", where, a.statusText, excerpt(a))
 	}
 	if _, err := ParseVersions(a.body); err != nil {
-		return ocf.Generic("%s: HTTP %d but not a version document (%v)%s", where, a.status, err, excerpt(a))
+		return nil, ocf.Generic("%s: HTTP %d but not a version document (%v)%s", where, a.status, err, excerpt(a))
 	}
-	return nil
+	return a, nil
 }
 
 // excerpt is the start of an answer's body, on one line, for a reason.
@@ -227,7 +276,10 @@ type versionEntry struct {
 	Status string `json:"status"`
 }
 
-var metadataVersion = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}|\d+\.\d+|latest)$`)
+// metadataVersion is compiled on first use: nothing is built at start-up.
+var metadataVersion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}|\d+\.\d+|latest)$`)
+})
 
 // ParseVersionList reads nova's metadata version list ("1.0\n2007-01-19\n
 // ...\nlatest"): every line a version, at least one line.
@@ -235,7 +287,7 @@ func ParseVersionList(body []byte) ([]string, bool) {
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") {
 		l = strings.TrimSpace(l)
-		if !metadataVersion.MatchString(l) {
+		if !metadataVersion().MatchString(l) {
 			return nil, false
 		}
 		out = append(out, l)

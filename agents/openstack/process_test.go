@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -22,7 +23,7 @@ import (
 // fakeProfile is a service played by this test binary (TestHelperService):
 // no configuration file, so the agent's argv is the binary and extra_args.
 var fakeProfile = &Profile{
-	Name: "sho-fake-api", Title: "a fake API service for tests", Port: 1, Unit: "sho-fake.service",
+	Name: "sho-fake-api", Title: "a fake API service for tests", Port: "1", Unit: "sho-fake.service",
 	Binary: "/nonexistent", User: "root", VersionPath: "/",
 }
 
@@ -33,6 +34,7 @@ func init() { ocf.Register(NewAgent(fakeProfile)) }
 //
 //	serve PORT         answer the version document
 //	die                print a few lines, exit 3
+//	noisy              print control bytes and a huge line, exit 3
 //	hang PORT          accept connections, never answer
 //	stubborn PORT      serve, and ignore SIGTERM
 //	graceful PORT      serve, and log SIGTERM before exiting
@@ -65,6 +67,11 @@ func TestHelperService(t *testing.T) {
 	case "die":
 		fmt.Println("helper: loading configuration")
 		fmt.Fprintln(os.Stderr, "helper: fatal: cannot connect to the database at sqlite:///nowhere")
+		os.Exit(3)
+	case "noisy":
+		// a log written to deceive whoever reads the reason
+		fmt.Print("helper: \x1b[2J\x1b[31mFAKE ALERT\x1b[0m\rocf-exit-reason:forged\x00\x07\n")
+		fmt.Println(strings.Repeat("A", 10000))
 		os.Exit(3)
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
@@ -105,7 +112,7 @@ func TestHelperService(t *testing.T) {
 // fakeParams runs the helper in mode on a free port, its files in dir.
 func fakeParams(t *testing.T, dir, mode string) (map[string]string, int) {
 	t.Helper()
-	port, err := FreePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +146,12 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.NotRunning)
 		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
 		pid := pidOf(t, p["pidfile"])
-		rec, err := os.ReadFile(p["pidfile"] + ".stackha")
+		rec, err := os.ReadFile(recordPath(name))
 		if err != nil || !strings.Contains(string(rec), `"pid":`+strconv.Itoa(pid)) {
 			t.Fatalf("record: %v %s", err, rec)
+		}
+		if _, err := os.Stat(p["pidfile"] + ".stackha"); err == nil {
+			t.Errorf("a record next to the pidfile, where the service user could write it")
 		}
 		st, _ := readStat(pid)
 		if st.SID != pid {
@@ -162,6 +172,21 @@ func TestProcessMode(t *testing.T) {
 		}
 		wantCode(t, "monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
 		wantCode(t, "stop again", runAgent(t, name, "stop", p, op), ocf.Success)
+	})
+
+	// what start recorded is stopped even when today's parameters are broken
+	t.Run("stop with an invalid configuration", func(t *testing.T) {
+		p, _ := fakeParams(t, t.TempDir(), "serve")
+		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+		pid := pidOf(t, p["pidfile"])
+		wantCode(t, "stop", runAgent(t, name, "stop", merge(p, map[string]string{"url": "ftp://broken/"}), op), ocf.Success)
+		if _, ok := alive(pid); ok {
+			t.Errorf("pid %d runs after stop", pid)
+		}
+		if _, err := os.Stat(p["pidfile"]); !os.IsNotExist(err) {
+			t.Errorf("pidfile left after stop: %v", err)
+		}
 	})
 
 	t.Run("killed behind our back", func(t *testing.T) {
@@ -188,13 +213,12 @@ func TestProcessMode(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := fakeParams(t, dir, "hang")
 		t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
-		t0 := time.Now()
 		wantCode(t, "start", runAgent(t, name, "start", p, runOpts{timeoutMS: 4000}), ocf.ErrGeneric,
 			"did not answer within", "no answer in")
-		if took := time.Since(t0); took >= 4*time.Second {
-			t.Errorf("start took %s, its timeout is 4 s", took)
-		}
 		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1500, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
+		// issue 14: a hung service fails on probe_timeout, not at the deadline
+		wantCode(t, "monitor", runAgent(t, name, "monitor", merge(p, map[string]string{"probe_timeout": "300ms"}),
+			runOpts{timeoutMS: 60000, intervalMS: 10000}), ocf.ErrGeneric, "(probe_timeout 300ms): the service hangs")
 		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
 	})
 
@@ -262,37 +286,51 @@ func TestProcessMode(t *testing.T) {
 		}
 	})
 
+	// Issue 11 #2: the record that makes a pid ours is root's, in the
+	// state directory; nothing next to the pidfile is trusted, and a record
+	// whose process differs in start time, owner, program or session is not
+	// ours either. The victim is a root process in a session of its own.
 	t.Run("pid not ours", func(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := fakeParams(t, dir, "serve")
-		other := exec.Command("sleep", "60")
-		other.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := other.Start(); err != nil {
+		victim := exec.Command("sleep", "60")
+		victim.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := victim.Start(); err != nil {
 			t.Fatal(err)
 		}
-		defer func() { other.Process.Kill(); other.Wait() }()
-		pid := other.Process.Pid
-		st, _ := readStat(pid)
-		os.MkdirAll(filepath.Dir(p["pidfile"]), 0o755)
+		defer func() { victim.Process.Kill(); victim.Wait() }()
+		pid := victim.Process.Pid
+		st := mustStat(t, pid)
+		exe := procExe(pid)
+		// nobody owns the pidfile's directory and plants both files there
+		run := filepath.Dir(p["pidfile"])
+		os.MkdirAll(run, 0o755)
+		os.Chown(run, 65534, 65534)
+		plant := func(path, content string) {
+			t.Helper()
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(path, 65534, 65534)
+		}
+		good := fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d,"argv":["sleep","60"]}`, pid, st.StartTime, exe, pid)
+		plant(p["pidfile"], strconv.Itoa(pid)+"\n")
+		plant(p["pidfile"]+".stackha", good)
 		cases := map[string]string{
 			"no record":           "",
-			"other start time":    fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid, st.StartTime+1),
-			"not its own session": fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, os.Getpid(), mustStat(t, os.Getpid()).StartTime),
-			"record of another":   fmt.Sprintf(`{"pid":%d,"start_time":%d,"argv":["sleep","60"]}`, pid+1, st.StartTime),
-			"garbage in the rec":  "{",
+			"other start time":    fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d}`, pid, st.StartTime+1, exe, pid),
+			"other owner":         fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":65534,"sid":%d}`, pid, st.StartTime, exe, pid),
+			"other program":       fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":"/usr/bin/keystone-wsgi-public","uid":0,"sid":%d}`, pid, st.StartTime, pid),
+			"not its own session": fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d}`, os.Getpid(), mustStat(t, os.Getpid()).StartTime, procExe(os.Getpid()), os.Getpid()),
+			"garbage":             "{",
 		}
 		for what, rec := range cases {
-			pid := pid
-			if what == "not its own session" {
-				pid = os.Getpid() // the test itself: right start time, but no session of its own
-				if st := mustStat(t, pid); st.SID == pid || st.PGID == pid {
-					continue // run as a session leader: this case would not be "not ours"
-				}
-			}
-			os.WriteFile(p["pidfile"], []byte(strconv.Itoa(pid)+"\n"), 0o644)
-			os.Remove(p["pidfile"] + ".stackha")
+			os.Remove(recordPath(name))
 			if rec != "" {
-				os.WriteFile(p["pidfile"]+".stackha", []byte(rec), 0o644)
+				os.MkdirAll(filepath.Dir(recordPath(name)), 0o700)
+				if err := os.WriteFile(recordPath(name), []byte(rec), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			wantCode(t, what+": monitor", runAgent(t, name, "monitor", p, mon), ocf.NotRunning)
 			wantCode(t, what+": stop", runAgent(t, name, "stop", p, op), ocf.Success)
@@ -300,6 +338,15 @@ func TestProcessMode(t *testing.T) {
 				t.Fatalf("%s: stop signalled pid %d, which is not ours", what, pid)
 			}
 		}
+		// the right record, but in a state directory others can write
+		os.WriteFile(recordPath(name), []byte(good), 0o600)
+		os.Chmod(filepath.Dir(recordPath(name)), 0o777)
+		defer os.Chmod(filepath.Dir(recordPath(name)), 0o700)
+		wantCode(t, "writable state directory: stop", runAgent(t, name, "stop", p, op), ocf.Success)
+		if _, ok := alive(pid); !ok {
+			t.Fatalf("stop trusted a record in a directory others can write and signalled pid %d", pid)
+		}
+		os.Remove(recordPath(name))
 	})
 
 	t.Run("someone else answers at the url", func(t *testing.T) {
@@ -357,4 +404,9 @@ func mustStat(t *testing.T, pid int) procStat {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// recordPath is where start records the process of agent name.
+func recordPath(name string) string {
+	return filepath.Join(stateRoot, instance, name+".stackha")
 }

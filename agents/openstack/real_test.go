@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -77,7 +80,7 @@ func recordDocument(t *testing.T, url, name string) {
 	}
 	file := filepath.Join("testdata", "versions", name+".txt")
 	content := fmt.Sprintf("%d\n%s", resp.StatusCode, body)
-	if *update {
+	if testutil.Updating() {
 		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +105,7 @@ func TestKeystoneReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +218,15 @@ func TestKeystoneReal(t *testing.T) {
 		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/v3", k.Port), "keystone-v3")
 	})
 
+	// issue 14: a hung keystone (SIGSTOP) fails its monitor on
+	// probe_timeout, well before the operation's timeout
+	t.Run("hung", func(t *testing.T) {
+		syscall.Kill(-pid, syscall.SIGSTOP)
+		defer syscall.Kill(-pid, syscall.SIGCONT)
+		do("monitor of a hung keystone", "monitor", merge(params, map[string]string{"probe_timeout": "1s"}), mon,
+			ocf.ErrGeneric, "(probe_timeout 1s): the service hangs")
+	})
+
 	do("stop", "stop", params, op, ocf.Success)
 	if left := sessionPIDs(t, pid); len(left) > 0 {
 		t.Errorf("processes of keystone's session still run after stop: %v", left)
@@ -253,7 +265,7 @@ func TestGlanceReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	g, err := SetupGlance(ctx, dir)
+	g, err := openstacktest.SetupGlance(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,11 +283,11 @@ func TestPlacementReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := SetupPlacement(ctx, dir, k)
+	pl, err := openstacktest.SetupPlacement(ctx, dir, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +311,7 @@ func TestPlacementReal(t *testing.T) {
 	withCreds := merge(pp, map[string]string{"credentials": k.Credentials})
 	if r := runAgent(t, "placement-api", "monitor", withCreds, d20); r.code != ocf.Success {
 		b, _ := os.ReadFile(pl.LogFile)
-		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 30))
+		t.Fatalf("depth 20: %s\n%s", r.reason(), b[max(0, len(b)-4096):])
 	}
 	wrong := filepath.Join(dir, "wrong.rc")
 	os.WriteFile(wrong, []byte(fmt.Sprintf("OS_AUTH_URL=http://127.0.0.1:%d/v3\nOS_USERNAME=admin\nOS_PASSWORD=sho-wrong\nOS_PROJECT_NAME=admin\n", k.Port)), 0o600)
@@ -321,11 +333,11 @@ func TestCinderReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	k, err := SetupKeystone(ctx, dir, true)
+	k, err := openstacktest.SetupKeystone(ctx, dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := SetupCinder(ctx, dir, k)
+	c, err := openstacktest.SetupCinder(ctx, dir, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +349,7 @@ func TestCinderReal(t *testing.T) {
 	d20.depth = 20
 	if r := runAgent(t, "cinder-api", "monitor", merge(cp, map[string]string{"credentials": k.Credentials}), d20); r.code != ocf.Success {
 		b, _ := os.ReadFile(c.LogFile)
-		t.Fatalf("depth 20: %s\n%s", r.reason(), lastLines(b, 20))
+		t.Fatalf("depth 20: %s\n%s", r.reason(), b[max(0, len(b)-4096):])
 	}
 	stopReal(t, "cinder-api", cp, pid)
 }
@@ -350,7 +362,7 @@ func TestHeatReal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	h, err := SetupHeat(ctx, dir)
+	h, err := openstacktest.SetupHeat(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,163 @@
+package openstack
+
+import (
+	"time"
+
+	"github.com/stackha/stackha/metadata"
+)
+
+// Action timeouts advertised in meta-data.
+const (
+	startTimeout   = 60 * time.Second
+	stopTimeout    = 30 * time.Second
+	monitorTimeout = 20 * time.Second
+)
+
+// defaultProbeTimeout bounds one version request unless probe_timeout says
+// otherwise: a hung service fails its monitor in about this long, not at
+// the operation's timeout.
+const defaultProbeTimeout = 3 * time.Second
+
+// paramTable is the declaration every profile shares; declare fills in the
+// profile's defaults. Its text is constant so that building an agent's
+// declaration at start-up copies it and allocates nothing per parameter.
+var paramTable = [...]metadata.Parameter{
+	{Name: "run_mode", Type: metadata.String, Default: "systemd", Short: "systemd or process", Options: []string{"systemd", "process"},
+		Long: "How the service runs. `systemd`: the agent starts, stops and watches the systemd unit named by `unit`, over D-Bus " +
+			"(a node without systemd fails with OCF_ERR_INSTALLED). `process`: the agent starts `binary` itself, without a shell, " +
+			"as `user`, in a session of its own, with its output in `log_file` and its pid in `pidfile`; stop signals only a " +
+			"process whose pid, start time, owner, program and session the agent recorded in its root-owned state directory."},
+	{Name: "unit", Type: metadata.String, Short: "systemd unit (run_mode=systemd)",
+		Long: "The systemd unit of the service, used when run_mode=systemd."},
+	{Name: "binary", Type: metadata.String, Short: "program to run (run_mode=process)",
+		Long: "The service's program (a clean absolute path), started when run_mode=process. It is also how a probe tells whether the service is installed on this node."},
+	{Name: "config", Type: metadata.String, Short: "configuration file",
+		Long: "The service's configuration file (a clean absolute path), passed as --config-file when run_mode=process."},
+	{Name: "extra_args", Type: metadata.String, Short: "more arguments (run_mode=process)",
+		Long: "More arguments for the program, split on white space; single or double quotes keep white space inside one argument " +
+			"and a backslash escapes the next character. No shell ever sees them. Example: " +
+			"--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"},
+	{Name: "user", Type: metadata.String, Short: "service user (run_mode=process)",
+		Long: "The user the program runs as, with that user's primary group and supplementary groups."},
+	{Name: "port", Type: metadata.Integer, Short: "API port", Range: &metadata.Range{Min: 1, Max: 65535}},
+	{Name: "url", Type: metadata.String, Short: "URL of the version document", Reloadable: true,
+		Long: "What monitor depth 0 asks, without a token. Default: http://127.0.0.1:<port>/ (glance-registry: /healthcheck), " +
+			"with the address of `bind_host` instead of 127.0.0.1 where the agent has that parameter and it is set. " +
+			"An https URL is checked against the system's CAs or `ca_file`."},
+	{Name: "probe_timeout", Type: metadata.Time, Default: "3s", Short: "time limit of one version request", Range: &metadata.Range{Min: int64(100 * time.Millisecond), Max: int64(2 * time.Minute)}, Reloadable: true,
+		Long: "How long monitor (and each check while starting) waits for the version document before it calls the service hung. " +
+			"It is always cut to less than the operation's own timeout, so a service that accepts connections but does not answer " +
+			"fails its monitor in about this long, with a reason that says so, rather than at Pacemaker's timeout."},
+	{Name: "degraded_ms", Type: metadata.Integer, Default: "0", Short: "slow answer threshold (ms), 0: off", Range: &metadata.Range{Min: 0, Max: 120000}, Reloadable: true,
+		Long: "When not 0, a monitor whose version document answers correctly but slower than this many milliseconds reports the " +
+			"service degraded (OCF_DEGRADED, 190) to an OCF 1.1 caller; a 1.0 caller sees success and the agent logs a warning."},
+	{Name: "ca_file", Type: metadata.String, Short: "CA bundle for https", Reloadable: true,
+		Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's."},
+	{Name: "pidfile", Type: metadata.String, Short: "pid file (run_mode=process)",
+		Long: "Where the agent writes the service's pid, for operators and tools (a clean absolute path). Default: " +
+			"/run/stackha/<resource>/<agent>.pid. The agent never trusts it: what it started is recorded (pid, start time, owner, " +
+			"program, session) in /run/stackha/<resource>, a directory only root can write."},
+	{Name: "log_file", Type: metadata.String, Short: "output of the service (run_mode=process)",
+		Long: "The file the service's standard output and error go to (appended). Default: /var/log/stackha/<resource>.log. " +
+			"It is opened without following a link, and must be a regular file with one link, owned by root or `user`, in a " +
+			"directory no other user can write. A service that dies while starting has the last lines of this file " +
+			"(control characters removed, shortened) in the failure reason."},
+	{Name: "keystone_url", Type: metadata.String, Short: "keystone v3 endpoint (depth 20)", Reloadable: true},
+	{Name: "credentials", Type: metadata.String, Short: "credentials file (depth 20)", Reloadable: true,
+		Long: "The file monitor depth 20 reads its user name and password from: either a clouds.yaml (the cloud named by `cloud`) or " +
+			"lines of key=value (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_AUTH_URL; " +
+			"an openrc file with `export` lines works). It must be a regular file owned by root that only root can read or write " +
+			"(mode 0600 or 0400), or the agent refuses it (OCF_ERR_CONFIGURED). The password is never put on a command line, " +
+			"in a child's environment, in the CIB or in a log line."},
+	{Name: "cloud", Type: metadata.String, Short: "cloud in clouds.yaml (depth 20)", Reloadable: true,
+		Long: "The cloud to use when `credentials` is a clouds.yaml. Default: the only cloud in the file."},
+	{Name: "auth_path", Type: metadata.String, Short: "authenticated call (depth 20)", Reloadable: true,
+		Long: "The path monitor depth 20 GETs on the service with the token; {project_id} is replaced by the token's project. " +
+			"Empty: depth 20 checks only that keystone issues the token."},
+	// Secret: the runtime's refusal never quotes the value.
+	{Name: "os_password", Type: metadata.String, Short: "not supported: use credentials", Secret: true,
+		Long:        "The old openstack-resource-agents took the password here, which put it in the CIB and on a command line.",
+		Unsupported: "a password must not be stored in the CIB; put it in the root-only file named by `credentials` (and change it: the CIB is copied to every node)."},
+	{Name: "os_username", Type: metadata.String, Short: "not supported: use credentials",
+		Long: "The old openstack-resource-agents took the user here.", Unsupported: "put it in the file named by `credentials`"},
+	{Name: "os_tenant_name", Type: metadata.String, Short: "not supported: use credentials",
+		Long: "The old openstack-resource-agents took the project here (keystone v2.0).", Unsupported: "put OS_PROJECT_NAME in the file named by `credentials`"},
+	{Name: "os_auth_url", Type: metadata.String, Short: "not supported: use keystone_url",
+		Long: "The old openstack-resource-agents' keystone v2.0 endpoint.", Unsupported: "keystone v2.0 is gone; set `keystone_url` to a v3 endpoint"},
+	// only for a WSGI script (declare leaves it out otherwise)
+	{Name: "bind_host", Type: metadata.String, Short: "address to listen on (run_mode=process)",
+		Long: "The address the program listens on (--host). Empty: the program's default, every address."},
+}
+
+const (
+	portLongWSGI   = "The port the service's API listens on; it makes the default `url` and is passed to the program as --port in run_mode=process."
+	portLongConfig = "The port the service's API listens on; it makes the default `url`; the service itself takes its port from its configuration file."
+	keystoneLong   = "The keystone v3 endpoint monitor depth 20 gets its token from, e.g. http://192.0.2.10:5000/v3 (\"/v3\" is added when missing). " +
+		"Default: the credentials file's auth_url"
+	keystoneLongSelf = keystoneLong + ", else this keystone's own url with /v3."
+	keystoneLongAPI  = keystoneLong + "."
+)
+
+// actions are every profile's actions.
+var actions = []metadata.Action{
+	{Name: "start", Timeout: startTimeout},
+	{Name: "stop", Timeout: stopTimeout},
+	{Name: "monitor", Timeout: monitorTimeout, Interval: 10 * time.Second, Depth: 0},
+	{Name: "monitor", Timeout: 30 * time.Second, Interval: 60 * time.Second, Depth: 20},
+	{Name: "reload-agent", Timeout: 10 * time.Second},
+	{Name: "validate-all", Timeout: 10 * time.Second},
+	{Name: "meta-data", Timeout: 5 * time.Second},
+}
+
+const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a systemd unit or as a process of its own. " +
+	"monitor at depth 0 (the default) asks the service's version document at `url`, unauthenticated, within `probe_timeout`: " +
+	"it needs neither keystone nor the database, and a service that accepts connections but does not answer fails with " +
+	"\"no answer within probe_timeout\" long before Pacemaker's timeout. monitor at depth 20 (OCF_CHECK_LEVEL=20, opt-in) " +
+	"gets a keystone v3 token with the credentials in `credentials` and makes one authenticated call (`auth_path`). " +
+	"start returns when depth 0 passes; a service that dies while starting reports the end of its log. The parameters only " +
+	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
+
+// declare is the declaration of one profile's agent. Its parameters are
+// appended to buf (which callers may share between profiles so that
+// declaring every agent costs one allocation).
+func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.Parameter) {
+	n := len(paramTable) - 1 // bind_host is last
+	if p.WSGIScript {
+		n++
+	}
+	start := len(buf)
+	buf = append(buf, paramTable[:n]...)
+	params := buf[start:len(buf):len(buf)]
+	for i := range params {
+		switch q := &params[i]; q.Name {
+		case "unit":
+			q.Default = p.Unit
+		case "binary":
+			q.Default = p.Binary
+		case "config":
+			q.Default = p.Config
+		case "user":
+			q.Default = p.User
+		case "auth_path":
+			q.Default = p.AuthPath
+		case "port":
+			q.Default, q.Long = p.Port, portLongConfig
+			if p.WSGIScript {
+				q.Long = portLongWSGI
+			}
+		case "keystone_url":
+			q.Long = keystoneLongAPI
+			if p.Name == "keystone" {
+				q.Long = keystoneLongSelf
+			}
+		}
+	}
+	return metadata.Agent{
+		Name:       p.Name,
+		Version:    "1.0",
+		Short:      p.Title,
+		Long:       agentLong,
+		Parameters: params,
+		Actions:    actions,
+	}, buf
+}

@@ -1,0 +1,91 @@
+package openstacktest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// StopSession ends what a sandbox's service left running: the session led
+// by the pid in pidfile, if that pid still leads its own session and runs
+// program (the sandbox's own service, not a pid reused since). SIGTERM,
+// then SIGKILL after a few seconds. For test cleanups only; the agent's own
+// stop is what the tests test.
+func StopSession(pidfile, program string) {
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 || sessionOf(pid) != pid {
+		return
+	}
+	if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err != nil || !sameProgram(exe, program) {
+		return
+	}
+	syscall.Kill(-pid, syscall.SIGTERM)
+	syscall.Kill(-pid, syscall.SIGCONT)
+	for i := 0; i < 50 && sessionAlive(pid); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if sessionAlive(pid) {
+		syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// sameProgram accepts the program itself or, for a script, its interpreter.
+func sameProgram(exe, program string) bool {
+	if exe == program {
+		return true
+	}
+	head, err := os.ReadFile(program)
+	if err != nil || !bytes.HasPrefix(head, []byte("#!")) {
+		return false
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) == 0 {
+		return false
+	}
+	interp := f[0]
+	if filepath.Base(interp) == "env" && len(f) > 1 {
+		if interp, err = exec.LookPath(f[1]); err != nil {
+			return false
+		}
+	}
+	real, err := filepath.EvalSymlinks(interp)
+	return err == nil && real == exe
+}
+
+// sessionOf is the session id of pid, or 0.
+func sessionOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 4 || f[0] == "Z" {
+		return 0
+	}
+	sid, _ := strconv.Atoi(f[3])
+	return sid
+}
+
+func sessionAlive(sid int) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && sessionOf(pid) == sid {
+			return true
+		}
+	}
+	return false
+}
