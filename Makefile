@@ -11,6 +11,10 @@ BIN      := bin/stackha
 # urfave_cli_no_docs leaves out the man/markdown generator (and blackfriday's
 # init), which every agent run would otherwise pay for.
 TAGS     ?= urfave_cli_no_docs
+# The same flags for the binary and for the programs `go run` builds (demo,
+# benchmarks, packager): they then share one build cache, and a cold
+# `make demo` compiles the common packages once, not twice.
+BUILDFLAGS := -tags '$(TAGS)' -trimpath
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
 MANDIR   := $(PREFIX)/share/man/man7
@@ -24,7 +28,7 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
+	$(GO) build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
 
 # Unit tests: no root needed; tests that need root skip and say so.
 test:
@@ -52,9 +56,9 @@ deps-demo:
 
 # The Debian package and the rpm, from one description (packaging/).
 deb: build
-	$(GO) run ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
+	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
 rpm: build
-	$(GO) run ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
+	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
 
 install: build
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(MANDIR)
@@ -80,19 +84,19 @@ bench: bench-vip bench-haproxy bench-openstack
 # network namespace (root; uses strace and /usr/bin/time).
 .PHONY: bench-vip bench-openstack
 bench-vip: build
-	$(GO) run ./agents/vip/bench -bin $(BIN)
+	$(GO) run $(BUILDFLAGS) ./agents/vip/bench -bin $(BIN)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
 .PHONY: bench-haproxy
 bench-haproxy: build
-	$(GO) run ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
 
 # haproxy's depth-10 monitor with 10, 100 and 1,000 backends (3 servers
 # each) beside the init script's status, same run (root; loopback).
 .PHONY: bench-haproxy-scale
 bench-haproxy-scale: build
-	$(GO) run ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
 
 # keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
 # token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
@@ -105,14 +109,14 @@ bench-openstack:
 AGENTS ?= auto
 demo: deps-demo build
 	chmod -R go+rX bin
-	$(GO) run ./test/cluster/cmd/demo -stackha $(BIN) -agents $(AGENTS)
+	$(GO) run $(BUILDFLAGS) ./test/cluster/cmd/demo -stackha $(BIN) -agents $(AGENTS)
 
 # Failover time through the VIP, stackha's vip + haproxy against IPaddr2 +
 # haproxy via ocf:heartbeat:anything, same harness, same run (root).
 RUNS ?= 7
 bench-failover: deps build
 	chmod -R go+rX bin
-	$(GO) run ./test/cluster/cmd/bench-failover -stackha $(BIN) -runs $(RUNS)
+	$(GO) run $(BUILDFLAGS) ./test/cluster/cmd/bench-failover -stackha $(BIN) -runs $(RUNS)
 
 # The cluster fault tests with both agent sets side by side; the results
 # table goes to bin/cluster-faults.md (root).
