@@ -147,7 +147,7 @@ func TestParameterErrors(t *testing.T) {
 		// says it first.
 		{"stop_timeout", "9223372036854775807", "out of range|too long"},
 		{"stop_timeout", "18446744073710", "out of range|too long"},
-		{"stop_timeout", "2h", "out of range|between"},
+		{"stop_timeout", "2h", "out of range|between|outside the range"},
 		{"stop_timeout", "99999999999999999999min", "not a time|too long"},
 		{"pidfile", "/../../etc/passwd", "clean path"},
 		{"pidfile", "/run/x/../../etc/passwd", "clean path"},

@@ -80,7 +80,7 @@ func TestConfigRefused(t *testing.T) {
 		reason string
 		agent  string // keystone when empty
 	}{
-		{map[string]string{"run_mode": "docker"}, `run_mode "docker"`, ""},
+		{map[string]string{"run_mode": "docker"}, `run_mode: "docker" is not one of`, ""},
 		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want a clean absolute path", ""},
 		// issue 11 #7: clean absolute paths only
 		{map[string]string{"pidfile": "/../../etc/passwd"}, "pidfile \"/../../etc/passwd\": want a clean absolute path", ""},
@@ -88,12 +88,12 @@ func TestConfigRefused(t *testing.T) {
 		{map[string]string{"credentials": "/root//admin.rc"}, "credentials", ""},
 		{map[string]string{"pidfile": "/run/stackha/res1/keystone.stackha"}, "the agent's own", ""},
 		// every number has bounds
-		{map[string]string{"probe_timeout": "50ms"}, `probe_timeout="50ms": out of range`, ""},
+		{map[string]string{"probe_timeout": "50ms"}, `probe_timeout: "50ms" is outside the range`, ""},
 		{map[string]string{"probe_timeout": "9223372036854775807"}, "probe_timeout", ""},
 		{map[string]string{"degraded_ms": "-1"}, "degraded_ms", ""},
-		{map[string]string{"degraded_ms": "120001"}, `degraded_ms="120001": out of range`, ""},
-		{map[string]string{"port": "0"}, `port="0": out of range`, ""},
-		{map[string]string{"port": "70000"}, `port="70000": out of range`, ""},
+		{map[string]string{"degraded_ms": "120001"}, `degraded_ms: "120001" is outside the range`, ""},
+		{map[string]string{"port": "0"}, `port: "0" is outside the range`, ""},
+		{map[string]string{"port": "70000"}, `port: "70000" is outside the range`, ""},
 		{map[string]string{"port": "http"}, "not an integer", ""},
 		{map[string]string{"url": "ftp://127.0.0.1/"}, "want an http:// or https:// URL", ""},
 		{map[string]string{"url": "http:///"}, "has no host", ""},

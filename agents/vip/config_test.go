@@ -18,6 +18,16 @@ func params(t testing.TB, kv map[string]string) ocf.Params {
 	return p
 }
 
+// parseAll is what the runtime and the agent do together: the declared
+// types, ranges and options (ocf.NewParams), then the agent's own checks.
+func parseAll(kv map[string]string, clone ocf.Clone) (*Config, error) {
+	p, err := ocf.NewParams(&Meta, kv)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(p, clone)
+}
+
 func TestParseAddress(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -179,17 +189,17 @@ func TestParseConfig(t *testing.T) {
 		{"netns", map[string]string{"ip": "192.0.2.10", "network_namespace": "../x"}, ocf.Clone{}, "network_namespace", nil},
 		{"clone", map[string]string{"ip": "192.0.2.10"}, ocf.Clone{IsClone: true, Max: 2}, "CLUSTERIP", nil},
 		// Every number has bounds: nothing wraps (issue 11 #8).
-		{"interval overflow", map[string]string{"ip": "192.0.2.10", "arp_interval": "9223372036854775807"}, ocf.Clone{}, "from 1 to 60000", nil},
+		{"interval overflow", map[string]string{"ip": "192.0.2.10", "arp_interval": "9223372036854775807"}, ocf.Clone{}, "1..60000", nil},
 		{"interval max", map[string]string{"ip": "192.0.2.10", "arp_interval": "60000"}, ocf.Clone{}, "", func(c *Config) bool { return c.ArpInterval == 60000 }},
-		{"count overflow", map[string]string{"ip": "192.0.2.10", "arp_count": "9223372036854775807"}, ocf.Clone{}, "from 1 to 1000", nil},
-		{"refresh overflow", map[string]string{"ip": "192.0.2.10", "arp_count_refresh": "1001"}, ocf.Clone{}, "from 0 to 1000", nil},
+		{"count overflow", map[string]string{"ip": "192.0.2.10", "arp_count": "9223372036854775807"}, ocf.Clone{}, "1..1000", nil},
+		{"refresh overflow", map[string]string{"ip": "192.0.2.10", "arp_count_refresh": "1001"}, ocf.Clone{}, "0..1000", nil},
 		{"addrlabel overflow", map[string]string{"ip": "2001:db8::10", "lvs_ipv6_addrlabel_value": "4294967295"}, ocf.Clone{}, "4294967294", nil},
 		{"lft overflow", map[string]string{"ip": "2001:db8::10", "preferred_lft": "18446744073709551616"}, ocf.Clone{}, "preferred_lft", nil},
 		{"prefix overflow", map[string]string{"ip": "192.0.2.10", "cidr_netmask": "4294967320"}, ocf.Clone{}, "cidr_netmask", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := ParseConfig(params(t, c.params), c.clone)
+			cfg, err := parseAll(c.params, c.clone)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want one containing %q", err, c.err)
@@ -317,7 +327,7 @@ func TestDeclaredRanges(t *testing.T) {
 			continue
 		}
 		for _, v := range []int64{p.Range.Min - 1, p.Range.Max + 1} {
-			_, err := ParseConfig(params(t, map[string]string{"ip": "2001:db8::10", p.Name: fmt.Sprint(v)}), ocf.Clone{})
+			_, err := parseAll(map[string]string{"ip": "2001:db8::10", p.Name: fmt.Sprint(v)}, ocf.Clone{})
 			if ocf.CodeOf(err) != ocf.ErrConfigured {
 				t.Errorf("%s=%d: %v, want exit 6", p.Name, v, err)
 			}
