@@ -1,0 +1,91 @@
+package steady
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Check keys of the agents stackha replaces.
+const (
+	OldIPaddr2    = "IPaddr2"     // ocf:heartbeat:IPaddr2 monitor
+	OldInitStatus = "init-status" // haproxy's init script status: kill -0 $(cat pidfile) in sh
+	OldTokenIssue = "token-issue" // the old openstack-resource-agents' monitor: openstack token issue
+	StandIn       = "keystone"    // measures an API agent that has no local service
+	agentVIP      = "vip"
+	agentHAProxy  = "haproxy"
+)
+
+// Row is one monitor of the node and the checks that measure it: Ours is
+// the stackha check's key, Old the replaced agent's, StoodIn the agent
+// whose service stood in for one that cannot run here ("" when none).
+type Row struct {
+	Monitor
+	Ours, Old string
+	StoodIn   string
+}
+
+// Plan maps every monitor to the checks that measure it; has reports
+// whether an API agent's own service runs here (else StandIn's does).
+func Plan(ms []Monitor, has func(agent string) bool) []Row {
+	var rows []Row
+	for _, m := range ms {
+		r := Row{Monitor: m}
+		switch m.Agent {
+		case agentVIP:
+			r.Ours, r.Old = m.Key(), OldIPaddr2
+		case agentHAProxy:
+			r.Ours, r.Old = m.Key(), OldInitStatus
+		default:
+			r.Old = OldTokenIssue
+			sub := m
+			if !has(m.Agent) {
+				sub.Agent, r.StoodIn = StandIn, StandIn
+			}
+			r.Ours = "api:" + sub.Key()
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// Checks lists the distinct checks the rows need, sorted.
+func Checks(rows []Row) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rows {
+		for _, k := range []string{r.Ours, r.Old} {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// APIAgents lists the API agents the monitors name (neither vip nor
+// haproxy), without repeats, in order.
+func APIAgents(ms []Monitor) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range ms {
+		if m.Agent == agentVIP || m.Agent == agentHAProxy || seen[m.Agent] {
+			continue
+		}
+		seen[m.Agent] = true
+		out = append(out, m.Agent)
+	}
+	return out
+}
+
+// Interval of the first row whose check is key (the interval the check is
+// run with), or an error when no row needs it.
+func Interval(rows []Row, key string) (Monitor, error) {
+	for _, r := range rows {
+		if r.Ours == key || r.Old == key {
+			return r.Monitor, nil
+		}
+	}
+	return Monitor{}, fmt.Errorf("no monitor needs the check %s", key)
+}
