@@ -82,8 +82,11 @@ func label(key, stoodIn string) string {
 	if l, ok := Labels[key]; ok {
 		return l
 	}
-	name, _ := strings.CutPrefix(key, "api:")
+	name, depth := splitKey(strings.TrimPrefix(key, "api:"))
 	l := "stackha " + name + " monitor"
+	if depth != 0 {
+		l += fmt.Sprintf(", depth %d", depth)
+	}
 	if stoodIn != "" {
 		l += " (" + stoodIn + "'s service stood in)"
 	}

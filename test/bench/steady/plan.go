@@ -3,6 +3,8 @@ package steady
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Check keys of the agents stackha replaces.
@@ -88,4 +90,14 @@ func Interval(rows []Row, key string) (Monitor, error) {
 		}
 	}
 	return Monitor{}, fmt.Errorf("no monitor needs the check %s", key)
+}
+
+// splitKey reads a check key "agent" or "agent/depth".
+func splitKey(key string) (string, int) {
+	a, d, ok := strings.Cut(key, "/")
+	if !ok {
+		return a, 0
+	}
+	n, _ := strconv.Atoi(d)
+	return a, n
 }

@@ -140,16 +140,6 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// splitKey reads a check key "agent" or "agent/depth".
-func splitKey(key string) (string, int) {
-	a, d, ok := strings.Cut(key, "/")
-	if !ok {
-		return a, 0
-	}
-	n, _ := strconv.Atoi(d)
-	return a, n
-}
-
 // check builds the check of a key, run as its monitor is (interval,
 // timeout and depth of the first row that needs it).
 func (g *rig) check(rows []Row, key string) (Check, error) {
