@@ -78,17 +78,22 @@ var Labels = map[string]string{
 	OldTokenIssue: "`openstack token issue`",
 }
 
-func label(key, stoodIn string) string {
+// label describes the check key measures for row r.
+func label(key string, r Row) string {
 	if l, ok := Labels[key]; ok {
 		return l
 	}
-	name, depth := splitKey(strings.TrimPrefix(key, "api:"))
-	l := "stackha " + name + " monitor"
+	agent, depth := splitKey(strings.TrimPrefix(key, "api:"))
+	l := "stackha " + agent + " monitor"
 	if depth != 0 {
 		l += fmt.Sprintf(", depth %d", depth)
 	}
-	if stoodIn != "" {
-		l += " (" + stoodIn + "'s service stood in)"
+	switch {
+	case r.StoodIn == "":
+	case agent == r.Agent:
+		l += ", on a " + r.StoodIn + " service (no " + r.Agent + " here)"
+	default:
+		l += " in its place (no " + r.Agent + " here)"
 	}
 	return l
 }
@@ -116,7 +121,7 @@ func Table(rows []Row, res map[string]Result) (string, error) {
 		}
 		oh, ph := PerHour(o.Total(), r.Interval), PerHour(p.Total(), r.Interval)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, r.Interval,
-			label(r.Ours, r.StoodIn), callCell(o, asksService(r.Ours)), label(r.Old, ""), callCell(p, asksService(r.Old)),
+			label(r.Ours, r), callCell(o, asksService(r.Ours)), label(r.Old, r), callCell(p, asksService(r.Old)),
 			perHourCell(oh), perHourCell(ph), Ratio(ph, oh))
 	}
 	fmt.Fprintf(&b, "| **total, checks only** | | | | | | **%s** | **%s** | **%s** |\n",

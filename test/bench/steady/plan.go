@@ -18,17 +18,22 @@ const (
 )
 
 // Row is one monitor of the node and the checks that measure it: Ours is
-// the stackha check's key, Old the replaced agent's, StoodIn the agent
-// whose service stood in for one that cannot run here ("" when none).
+// the stackha check's key, Old the replaced agent's, StoodIn the service
+// that stood in for one that cannot run here ("" when none). When Ours
+// names the row's own agent, that agent's code ran against StoodIn's
+// service; else StandIn's whole monitor was measured in its place.
 type Row struct {
 	Monitor
 	Ours, Old string
 	StoodIn   string
 }
 
-// Plan maps every monitor to the checks that measure it; has reports
-// whether an API agent's own service runs here (else StandIn's does).
-func Plan(ms []Monitor, has func(agent string) bool) []Row {
+// Plan maps every monitor to the checks that measure it. host says which
+// service an API agent's own monitor runs against here: "" or the agent's
+// name for its own service, another name for a service standing in; ok
+// false when the agent cannot run here, and StandIn's monitor is measured
+// instead.
+func Plan(ms []Monitor, host func(agent string) (service string, ok bool)) []Row {
 	var rows []Row
 	for _, m := range ms {
 		r := Row{Monitor: m}
@@ -40,8 +45,10 @@ func Plan(ms []Monitor, has func(agent string) bool) []Row {
 		default:
 			r.Old = OldTokenIssue
 			sub := m
-			if !has(m.Agent) {
+			if svc, ok := host(m.Agent); !ok {
 				sub.Agent, r.StoodIn = StandIn, StandIn
+			} else if svc != m.Agent {
+				r.StoodIn = svc
 			}
 			r.Ours = "api:" + sub.Key()
 		}

@@ -19,11 +19,33 @@ func seedLike() []Monitor {
 		{Primitive: "keystone", Agent: "keystone", Interval: 10 * time.Second, DepthSet: true},
 		{Primitive: "nova-api", Agent: "nova-api", Interval: 10 * time.Second, DepthSet: true},
 		{Primitive: "glance-api", Agent: "glance-api", Interval: 20 * time.Second, DepthSet: true},
+		{Primitive: "heat-api", Agent: "heat-api", Interval: 10 * time.Second, DepthSet: true},
 	}
 }
 
+// host of the table's tests: nova-api cannot run, heat-api runs on glance's.
+func host(a string) (string, bool) {
+	switch a {
+	case "nova-api":
+		return "", false
+	case "heat-api":
+		return "glance-api", true
+	}
+	return a, true
+}
+
 func TestPlan(t *testing.T) {
-	rows := Plan(seedLike(), func(a string) bool { return a == "keystone" || a == "glance-api" })
+	rows := Plan(seedLike(), func(a string) (string, bool) {
+		switch a {
+		case "keystone":
+			return "", true
+		case "glance-api":
+			return "glance-api", true
+		case "heat-api":
+			return "glance-api", true
+		}
+		return "", false
+	})
 	var got [][3]string
 	for _, r := range rows {
 		got = append(got, [3]string{r.Ours, r.Old, r.StoodIn})
@@ -35,15 +57,16 @@ func TestPlan(t *testing.T) {
 		{"api:keystone", OldTokenIssue, ""},
 		{"api:keystone", OldTokenIssue, "keystone"},
 		{"api:glance-api", OldTokenIssue, ""},
+		{"api:heat-api", OldTokenIssue, "glance-api"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %v\nwant %v", got, want)
 	}
-	wantChecks := []string{OldIPaddr2, "api:glance-api", "api:keystone", "haproxy", "haproxy/10", OldInitStatus, OldTokenIssue, "vip"}
+	wantChecks := []string{OldIPaddr2, "api:glance-api", "api:heat-api", "api:keystone", "haproxy", "haproxy/10", OldInitStatus, OldTokenIssue, "vip"}
 	if c := Checks(rows); !reflect.DeepEqual(c, wantChecks) {
 		t.Fatalf("Checks = %v, want %v", c, wantChecks)
 	}
-	if a := APIAgents(seedLike()); !reflect.DeepEqual(a, []string{"keystone", "nova-api", "glance-api"}) {
+	if a := APIAgents(seedLike()); !reflect.DeepEqual(a, []string{"keystone", "nova-api", "glance-api", "heat-api"}) {
 		t.Fatalf("APIAgents = %v", a)
 	}
 	m, err := Interval(rows, "haproxy/10")
@@ -91,24 +114,25 @@ func results() map[string]Result {
 		OldInitStatus:    {CPU: time.Millisecond},
 		"api:keystone":   {CPU: 4 * time.Millisecond, Service: time.Millisecond},
 		"api:glance-api": {CPU: 5 * time.Millisecond, Service: 2 * time.Millisecond},
+		"api:heat-api":   {CPU: 6 * time.Millisecond, Service: 3 * time.Millisecond},
 		OldTokenIssue:    {CPU: time.Second, Service: 100 * time.Millisecond},
 	}
 }
 
 func TestTotals(t *testing.T) {
-	rows := Plan(seedLike(), func(a string) bool { return a != "nova-api" })
+	rows := Plan(seedLike(), host)
 	ours, old, err := Totals(rows, results())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// per hour: 720 calls at 5 s, 360 at 10 s, 180 at 20 s, 120 at 30 s
 	wantOurs := Sum{
-		Checks:   720*2*time.Millisecond + 720*3*time.Millisecond + 120*4*time.Millisecond + 2*360*4*time.Millisecond + 180*5*time.Millisecond,
-		Services: 2*360*time.Millisecond + 180*2*time.Millisecond,
+		Checks:   720*2*time.Millisecond + 720*3*time.Millisecond + 120*4*time.Millisecond + 2*360*4*time.Millisecond + 180*5*time.Millisecond + 360*6*time.Millisecond,
+		Services: 2*360*time.Millisecond + 180*2*time.Millisecond + 360*3*time.Millisecond,
 	}
 	wantOld := Sum{
-		Checks:   720*20*time.Millisecond + (720+120)*time.Millisecond + (2*360+180)*time.Second,
-		Services: (2*360 + 180) * 100 * time.Millisecond,
+		Checks:   720*20*time.Millisecond + (720+120)*time.Millisecond + (3*360+180)*time.Second,
+		Services: (3*360 + 180) * 100 * time.Millisecond,
 	}
 	if ours != wantOurs || old != wantOld {
 		t.Fatalf("Totals = %+v, %+v; want %+v, %+v", ours, old, wantOurs, wantOld)
@@ -133,7 +157,7 @@ func TestRatio(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	rows := Plan(seedLike(), func(a string) bool { return a != "nova-api" })
+	rows := Plan(seedLike(), host)
 	got, err := Table(rows, results())
 	if err != nil {
 		t.Fatal(err)

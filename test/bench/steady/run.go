@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer os.RemoveAll(dir)
 	g := &rig{dir: dir, links: filepath.Join(dir, "ocf"), stackha: bin, ipaddr2: o.IPaddr2,
-		tag: strconv.Itoa(os.Getpid()), api: map[string]map[string]string{}}
+		tag: strconv.Itoa(os.Getpid()), api: map[string]map[string]string{}, host: map[string]string{}}
 	defer g.close()
 	for _, d := range []string{g.links, filepath.Join(dir, "rsctmp")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	rows := Plan(ms, func(a string) bool { _, ok := g.api[a]; return ok })
+	rows := Plan(ms, func(a string) (string, bool) { h, ok := g.host[a]; return h, ok })
 	var checks []Check
 	for _, key := range Checks(rows) {
 		c, err := g.check(rows, key)
@@ -127,7 +127,8 @@ func Run(ctx context.Context, o Options) error {
 	b.WriteString(table)
 	b.WriteString("\nSet-up: vip and IPaddr2 monitor the same address (" + g.vipParams["ip"] + "/" + g.vipParams["cidr_netmask"] + " on a veth) from inside a private network namespace; " +
 		"haproxy: the agent's sandbox configuration on loopback, the init script's status reads the pid file of that same haproxy; " +
-		"the API agents' services are Debian's, on loopback, started by the agents (run_mode=process); `openstack token issue` asks the same keystone, whose CPU is its service CPU.\n")
+		"the API agents' services are Debian's, on loopback, started by the agents (run_mode=process); an agent whose service Debian does not run here alone runs its own start and monitor on a " + Host + " service of its own (the monitor's cost is the process check and the version GET); " +
+		"`openstack token issue` asks the same keystone, whose CPU is its service CPU.\n")
 	for _, n := range g.notes {
 		b.WriteString("- " + n + "\n")
 	}

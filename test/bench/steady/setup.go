@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/ocf"
 	"github.com/vishvananda/netns"
 )
 
@@ -27,6 +28,7 @@ type rig struct {
 	vipParams  map[string]string
 	haproxy    map[string]string
 	api        map[string]map[string]string // agent -> params of its running service
+	host       map[string]string            // agent -> the service it runs against
 	notes      []string
 }
 
@@ -173,15 +175,24 @@ func (g *rig) setupHAProxy(ctx context.Context) error {
 	return nil
 }
 
+// Host is the service an API agent without a local service of its own is
+// run against: its own code (start, monitor) with Host's program, config
+// and user.
+const Host = "glance-api"
+
 // setupAPI makes an API agent's sandbox (a real service from Debian on
 // loopback) and starts it with the agent's own start. An agent without a
-// sandbox, or whose sandbox cannot run here, is left out (a stand-in
-// measures it) unless it is the stand-in itself.
+// sandbox runs on a Host service of its own instead; one that cannot run
+// here at all is left out (StandIn's monitor is measured in its place),
+// unless it is StandIn itself.
 func (g *rig) setupAPI(ctx context.Context, agent string) error {
-	f, ok := sandbox.Lookup(agent)
+	box, service := agent, agent
+	if _, ok := sandbox.Lookup(agent); !ok {
+		box, service = Host, Host
+	}
+	f, ok := sandbox.Lookup(box)
 	if !ok {
-		g.notes = append(g.notes, fmt.Sprintf("%s: no local service (no sandbox); %s's stood in", agent, StandIn))
-		return nil
+		return fmt.Errorf("no %s sandbox registered", box)
 	}
 	d, err := os.MkdirTemp(g.dir, agent+"-")
 	if err != nil {
@@ -191,22 +202,49 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 		if agent == StandIn {
 			return err
 		}
-		g.notes = append(g.notes, fmt.Sprintf("%s: %v; %s's stood in", agent, firstLine(err), StandIn))
+		g.notes = append(g.notes, fmt.Sprintf("%s: %v; %s's monitor measured in its place", agent, firstLine(err), StandIn))
 		return nil
 	}
 	sb, err := f(ctx, d)
 	if err != nil {
-		return fail(fmt.Errorf("%s sandbox: %w", agent, err))
+		return fail(fmt.Errorf("%s sandbox: %w", box, err))
 	}
 	if sb.Cleanup != nil {
 		g.cleanups = append(g.cleanups, sb.Cleanup)
 	}
-	if err := g.action(agent, "start", sb.Params, ""); err != nil {
-		return fail(fmt.Errorf("%s start: %w", agent, err))
+	params := map[string]string{}
+	for k, v := range sb.Params {
+		params[k] = v
 	}
-	g.cleanups = append(g.cleanups, func() { g.action(agent, "stop", sb.Params, "") })
-	g.api[agent] = sb.Params
+	if box != agent {
+		// the agent runs the host's program (its default is its own)
+		bin, err := defaultBinary(box)
+		if err != nil {
+			return fail(err)
+		}
+		params["binary"] = bin
+	}
+	if err := g.action(agent, "start", params, ""); err != nil {
+		g.action(agent, "stop", params, "")
+		return fail(fmt.Errorf("%s start on a %s service: %w", agent, service, err))
+	}
+	g.cleanups = append(g.cleanups, func() { g.action(agent, "stop", params, "") })
+	g.api[agent] = params
+	g.host[agent] = service
 	return nil
+}
+
+// defaultBinary is the program an agent declares it runs by default.
+func defaultBinary(agent string) (string, error) {
+	a, ok := ocf.Lookup(agent)
+	if !ok {
+		return "", fmt.Errorf("agent %s is not linked in", agent)
+	}
+	p, ok := a.Meta.Parameter("binary")
+	if !ok || p.Default == "" {
+		return "", fmt.Errorf("agent %s declares no default binary", agent)
+	}
+	return p.Default, nil
 }
 
 func firstLine(err error) string {
