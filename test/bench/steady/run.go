@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer os.RemoveAll(dir)
 	g := &rig{dir: dir, links: filepath.Join(dir, "ocf"), stackha: bin, ipaddr2: o.IPaddr2,
-		tag: strconv.Itoa(os.Getpid()), api: map[string]map[string]string{}, host: map[string]string{}}
+		tag: strconv.Itoa(os.Getpid()), api: map[string]map[string]string{}, host: map[string]string{}, instances: map[string]bool{}}
 	defer g.close()
 	for _, d := range []string{g.links, filepath.Join(dir, "rsctmp")} {
 		if err := os.Mkdir(d, 0o755); err != nil {

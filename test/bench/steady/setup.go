@@ -30,11 +30,19 @@ type rig struct {
 	api        map[string]map[string]string // agent -> params of its running service
 	host       map[string]string            // agent -> the service it runs against
 	notes      []string
+	instances  map[string]bool // resource instances the agents ran as
 }
+
+// stateRoot is where the agents keep their state, a directory per resource
+// instance (ocf.Request.StateDir).
+const stateRoot = "/run/stackha"
 
 func (g *rig) close() {
 	for i := len(g.cleanups) - 1; i >= 0; i-- {
 		g.cleanups[i]()
+	}
+	for inst := range g.instances {
+		os.RemoveAll(filepath.Join(stateRoot, inst))
 	}
 }
 
@@ -51,8 +59,10 @@ func (g *rig) link(agent string) (string, error) {
 // env is what Pacemaker gives an agent for one action: the parameters as
 // OCF_RESKEY_*, the operation's interval and timeout, the depth.
 func (g *rig) env(agent string, params map[string]string, m Monitor, timeout time.Duration) []string {
+	inst := "steady-" + agent + "-" + g.tag
+	g.instances[inst] = true
 	e := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=0",
-		"OCF_RESOURCE_INSTANCE=steady-" + agent + "-" + g.tag, "HA_LOGFACILITY=none", "HA_LOGFILE=/dev/null",
+		"OCF_RESOURCE_INSTANCE=" + inst, "HA_LOGFACILITY=none", "HA_LOGFILE=/dev/null",
 		"HA_RSCTMP=" + filepath.Join(g.dir, "rsctmp"),
 		"OCF_RESKEY_CRM_meta_timeout=" + strconv.FormatInt(timeout.Milliseconds(), 10)}
 	if m.Interval > 0 {
