@@ -125,10 +125,13 @@ func Run(ctx context.Context, o Options) error {
 		"CPU/hour = CPU per call x 3600 s / interval. %s; %d CPUs; load average %s\n\n",
 		o.Topology, o.Runs, o.Warm, runtime.Version(), runtime.NumCPU(), strings.Join(lf[:min(3, len(lf))], " "))
 	b.WriteString(table)
-	b.WriteString("\nSet-up: vip and IPaddr2 monitor the same address (" + g.vipParams["ip"] + "/" + g.vipParams["cidr_netmask"] + " on a veth) from inside a private network namespace; " +
-		"haproxy: the agent's sandbox configuration on loopback, the init script's status reads the pid file of that same haproxy; " +
-		"the API agents' services are Debian's, on loopback, started by the agents (run_mode=process); an agent whose service Debian does not run here alone runs its own start and monitor on a " + Host + " service of its own (the monitor's cost is the process check and the version GET); " +
-		"`openstack token issue` asks the same keystone, whose CPU is its service CPU.\n")
+	fmt.Fprintf(&b, "\nSet-up:\n- VIP: vip and IPaddr2 monitor the same address (%s/%s on a veth) from inside a private network namespace, with the same parameters.\n",
+		g.vipParams["ip"], g.vipParams["cidr_netmask"])
+	b.WriteString("- haproxy: the agent's sandbox configuration on loopback, started by the agent; the init script's status reads that haproxy's pid file.\n" +
+		"- API agents: Debian's services on loopback, started by their agents (run_mode=process). An agent whose service Debian does not run here alone runs its own start and " +
+		"monitor on a " + Host + " service of its own (its monitor's cost: the process check and the version GET).\n" +
+		"- `openstack token issue` (the old agents' monitor) asks the same keystone; keystone's CPU is its service CPU. The sandbox's keystone hashes passwords with 4 bcrypt rounds " +
+		"where keystone's default is 12: a production keystone spends more on each token.\n")
 	for _, n := range g.notes {
 		b.WriteString("- " + n + "\n")
 	}

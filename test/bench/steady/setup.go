@@ -236,7 +236,7 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 	}
 	if err := g.action(agent, "start", params, ""); err != nil {
 		g.action(agent, "stop", params, "")
-		return fail(fmt.Errorf("%s start on a %s service: %w", agent, service, err))
+		return fail(fmt.Errorf("start on a %s service fails: %w", service, err))
 	}
 	g.cleanups = append(g.cleanups, func() { g.action(agent, "stop", params, "") })
 	g.api[agent] = params
@@ -257,9 +257,18 @@ func defaultBinary(agent string) (string, error) {
 	return p.Default, nil
 }
 
+// firstLine is an error's first line, from the agent's exit reason when it
+// gave one, capped.
 func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	s := err.Error()
+	if _, r, ok := strings.Cut(s, "ocf-exit-reason:"); ok {
+		s = r
+	}
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strings.TrimSpace(s)
 }
 
 // serviceCPU reads the CPU of the session the service's pid file names.
