@@ -1,6 +1,7 @@
 package steady
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,5 +99,18 @@ func TestExecCPU(t *testing.T) {
 	}
 	if cpu < time.Millisecond {
 		t.Fatalf("a spinning child cost %v", cpu)
+	}
+}
+
+func TestFirstLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain",
+		"a: exit 6, want 0: ocf-exit-reason:why\nmore": "why",
+		"one\ntwo":               "one",
+		strings.Repeat("x", 300): strings.Repeat("x", 200) + "...",
+	} {
+		if got := firstLine(errors.New(in)); got != want {
+			t.Errorf("firstLine(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
