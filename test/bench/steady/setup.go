@@ -208,16 +208,16 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
+	fail := func(what string, err error) error {
 		if agent == StandIn {
-			return err
+			return fmt.Errorf("%s: %s: %w", agent, what, err)
 		}
-		g.notes = append(g.notes, fmt.Sprintf("%s: %v; %s's monitor measured in its place", agent, firstLine(err), StandIn))
+		g.notes = append(g.notes, fmt.Sprintf("%s: %s (%s); %s's monitor measured in its place", agent, what, firstLine(err), StandIn))
 		return nil
 	}
 	sb, err := f(ctx, d)
 	if err != nil {
-		return fail(fmt.Errorf("%s sandbox: %w", box, err))
+		return fail(box+" sandbox fails", err)
 	}
 	if sb.Cleanup != nil {
 		g.cleanups = append(g.cleanups, sb.Cleanup)
@@ -230,13 +230,13 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 		// the agent runs the host's program (its default is its own)
 		bin, err := defaultBinary(box)
 		if err != nil {
-			return fail(err)
+			return fail("no program to run", err)
 		}
 		params["binary"] = bin
 	}
 	if err := g.action(agent, "start", params, ""); err != nil {
 		g.action(agent, "stop", params, "")
-		return fail(fmt.Errorf("start on a %s service fails: %w", service, err))
+		return fail("start on a "+service+" service fails", err)
 	}
 	g.cleanups = append(g.cleanups, func() { g.action(agent, "stop", params, "") })
 	g.api[agent] = params
