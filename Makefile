@@ -98,6 +98,15 @@ bench-haproxy: build
 bench-haproxy-scale: build
 	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
 
+# The cost of watching a node: CPU per hour of every monitor of one node of
+# the rendered seed cluster, stackha against IPaddr2, haproxy's init-script
+# status and `openstack token issue`, same intervals, same run; the table
+# also goes to bin/bench-steady.md (root; Debian's services on loopback).
+.PHONY: bench-steady
+STEADY_RUNS ?= 20
+bench-steady: build
+	$(GO) run ./test/bench/steady/cmd/bench-steady -stackha $(BIN) -runs $(STEADY_RUNS)
+
 # keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
 # token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
 bench-openstack:
