@@ -1,5 +1,6 @@
 # stackha: build, test, install. `make check` runs every test tier as root.
-GO       ?= go
+# sudo resets PATH (secure_path): fall back to the usual Go install.
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 PREFIX   ?= /usr
 DESTDIR  ?=
 # The version, from one place: a vX.Y.Z tag on the commit, else the VERSION
