@@ -1,6 +1,7 @@
 # stackha: build, test, install. `make check` runs every test tier as root.
 # sudo resets PATH (secure_path): fall back to the usual Go install.
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(patsubst %/,%,$(dir $(GO))):$(PATH)
 PREFIX   ?= /usr
 DESTDIR  ?=
 # The version, from one place: a vX.Y.Z tag on the commit, else the VERSION
