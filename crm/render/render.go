@@ -24,11 +24,17 @@ var outputs = map[string]os.FileMode{
 	"endpoints.sh":   0o755,
 }
 
-// Render validates t (filling its defaults) and renders every file.
+// Render renders every file of t. A topology from Parse is rendered as
+// Parse resolved it (its fields are not read again: parse the changed file
+// rather than editing them); one built in Go is validated (its defaults
+// filled) first.
 func Render(t *Topology) (Files, error) {
-	r, err := t.resolve()
-	if err != nil {
-		return nil, err
+	r := t.resolved
+	if r == nil {
+		var err error
+		if r, err = t.resolve(); err != nil {
+			return nil, err
+		}
 	}
 	return Files{
 		"cluster.crm":    []byte(r.CRM()),

@@ -48,7 +48,7 @@ func loadRendered(t *testing.T, name string) (dir, cib string) {
 	dir, files := renderExample(t, name)
 	cib = cibtest.Empty(t, t.TempDir(), "cib.xml")
 	// An empty CIB has no quorum: with no-quorum-policy=stop crmsh says so.
-	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum)
+	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
 	cibtest.Verify(t, cib)
 	return dir, cib
 }

@@ -208,6 +208,8 @@ func TestExtraParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A Topology built in Go (not from Parse) is resolved by Render.
+	topo = &Topology{VIP: topo.VIP, Nodes: topo.Nodes, Services: topo.Services, HAProxy: topo.HAProxy}
 	topo.VIP.Params = map[string]string{"arp_count": "3"}
 	f, err := Render(topo)
 	if err != nil {
