@@ -180,12 +180,24 @@ var sections = map[string]string{
 	"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 }
 
+// MaxTopologySize is the largest topology file Parse reads (1 MiB).
+const MaxTopologySize = 1 << 20
+
 // Parse reads a topology (YAML), fills the defaults and validates it.
 // Unknown fields are errors. Every problem found is reported, each naming
 // its field.
 func Parse(r io.Reader) (*Topology, error) {
+	// A topology is a few KiB; the cap keeps a wrong file (an image, a
+	// log) from costing seconds and hundreds of MiB before it fails.
+	b, err := io.ReadAll(io.LimitReader(r, MaxTopologySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("topology: %w", err)
+	}
+	if len(b) > MaxTopologySize {
+		return nil, fmt.Errorf("topology: larger than %d bytes (1 MiB), the cap on a topology file: not read", MaxTopologySize)
+	}
 	var t Topology
-	dec := yaml.NewDecoder(r)
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -103,6 +103,43 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestSizeCap: a topology over 1 MiB is refused before it is parsed, with
+// the file and the cap named, and nothing written; one just under is read.
+func TestSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	pad := func(n int) []byte {
+		b := []byte(seedYAML)
+		line := "# " + strings.Repeat("x", 77) + "\n"
+		for len(b)+len(line) <= n {
+			b = append(b, line...)
+		}
+		return append(b, strings.Repeat("#", n-len(b))...)
+	}
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{MaxTopologySize, true}, {MaxTopologySize + 1, false}, {8 << 20, false}} {
+		in := filepath.Join(dir, "t.yaml")
+		if err := os.WriteFile(in, pad(tc.size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out"+strconv.Itoa(tc.size))
+		_, err := RenderFile(in, out)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%d bytes: %v", tc.size, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), in+": topology: larger than 1048576 bytes (1 MiB)") {
+			t.Errorf("%d bytes: error %v, want one naming %s and the cap", tc.size, err, in)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%d bytes: output directory exists (stat: %v)", tc.size, err)
+		}
+	}
+}
+
 func TestDefaultsReproduceSeed(t *testing.T) {
 	topo, err := ParseBytes([]byte(seedYAML))
 	if err != nil {
