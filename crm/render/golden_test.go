@@ -12,7 +12,7 @@ import (
 )
 
 // outputNames are the files every topology renders to.
-var outputNames = []string{"cluster.crm", "cluster.pcs.sh", "endpoints.sh", "haproxy.cfg"}
+var outputNames = []string{"cluster.crm", "cluster.pcs.sh", "corosync.conf", "endpoints.sh", "haproxy.cfg"}
 
 // examples are the topology files of crm/examples, by short name.
 func examples(t *testing.T) map[string]string {

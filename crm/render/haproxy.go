@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // HAProxy renders haproxy.cfg: a frontend per listener on the VIP, a
@@ -24,20 +25,33 @@ global
 defaults
     mode http
     maxconn %d
-    option redispatch
-    retries 3
-    timeout connect %s
-    timeout client %s
-    timeout server %s
-`, r.vip.Addr(), h.MaxConn, h.Timeouts.Connect, h.Timeouts.Client, h.Timeouts.Server)
-	if h.Timeouts.Check != 0 {
-		fmt.Fprintf(&b, "    timeout check %s\n", h.Timeouts.Check)
-	}
+`, r.vip.Addr(), h.MaxConn)
+	indented(&b, "    ", r.checkComment())
+	c := h.Check
+	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions\n",
+		c.Inter, c.FastInter, c.DownInter, c.Rise, c.Fall)
+	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n", h.Timeouts.Check)
+	indented(&b, "    ", []string{
+		"timeout connect: a connect on the LAN takes well under a millisecond; a",
+		"server that does not answer its SYN in " + h.Timeouts.Connect.String() + " is gone (its node lost, its link",
+		"down), and the retry goes to another server.",
+	})
+	fmt.Fprintf(&b, "    timeout connect %s\n    timeout client %s\n", h.Timeouts.Connect, h.Timeouts.Client)
+	indented(&b, "    ", []string{
+		"timeout server: how long a request may wait for its answer. It is not how",
+		"a failed server is found (the checks above do that), so it is set for the",
+		"slowest call an API legitimately makes; a backend that needs longer says so.",
+	})
+	fmt.Fprintf(&b, "    timeout server %s\n", r.serverTimeout())
 	for _, s := range r.services {
 		for _, l := range s.listeners() {
 			fmt.Fprintf(&b, "\n# %s, port %d\n", s.name, l.port)
 			fmt.Fprintf(&b, "frontend %s-vip\n", l.name)
 			fmt.Fprintf(&b, "    bind %s\n", hostPort(r.vip.Addr().String(), l.port))
+			if s.timeoutServer > h.Timeouts.Client {
+				// The client side waits as long as the server side may.
+				fmt.Fprintf(&b, "    timeout client %s\n", s.timeoutServer)
+			}
 			fmt.Fprintf(&b, "    default_backend %s-api\n", l.name)
 			fmt.Fprintf(&b, "\nbackend %s-api\n", l.name)
 			fmt.Fprintf(&b, "    balance %s\n", h.Balance)
@@ -45,11 +59,49 @@ defaults
 				// 2xx and 3xx pass: the version documents answer 200 or 300.
 				fmt.Fprintf(&b, "    option httpchk GET %s\n", l.check)
 			}
+			if s.timeoutServer != r.serverTimeout() {
+				if s.slowWhy != "" && s.timeoutServer == s.slowServer {
+					fmt.Fprintf(&b, "    # %s\n", s.slowWhy)
+				}
+				fmt.Fprintf(&b, "    timeout server %s\n", s.timeoutServer)
+			}
 			for _, n := range r.nodes {
-				fmt.Fprintf(&b, "    server %s %s check inter %s rise %d fall %d\n",
-					n.name, hostPort(n.addr.String(), l.port), h.Check.Inter, h.Check.Rise, h.Check.Fall)
+				fmt.Fprintf(&b, "    server %s %s\n", n.name, hostPort(n.addr.String(), l.port))
 			}
 		}
 	}
 	return b.String()
+}
+
+// serverTimeout is the timeout server of the defaults section.
+func (r *resolved) serverTimeout() Duration {
+	if s := r.t.HAProxy.Timeouts.Server; s != 0 {
+		return s
+	}
+	return defaultServerTimeout
+}
+
+// checkComment explains the health checks and the failure handling, with
+// the times they give.
+func (r *resolved) checkComment() []string {
+	h := r.t.HAProxy
+	c, t := h.Check, time.Duration(h.Timeouts.Check)
+	each := time.Duration(c.FastInter) + t
+	first := t + time.Duration(c.Fall-1)*each
+	last := time.Duration(c.Inter) + first
+	return []string{
+		fmt.Sprintf("Health checks, for every server: one every %s; a server is taken out", c.Inter),
+		fmt.Sprintf("after %d failed checks in a row and put back after %d good ones, checked", c.Fall, c.Rise),
+		fmt.Sprintf("every %s while it changes state and every %s while it is out. A check", c.FastInter, c.DownInter),
+		fmt.Sprintf("fails when the version document has not answered %s after the connect:", h.Timeouts.Check),
+		"a hung service still accepts connections (the kernel does), only its answer",
+		fmt.Sprintf("is missing. A hung backend is out %s to %s after it hangs.", Duration(first), Duration(last)),
+		"A dead one (connection refused, node gone) is out at once: observe layer4",
+		"counts every failed client connection, and with error-limit 1 and",
+		"on-error mark-down the first one takes the server out; option redispatch 1",
+		"sends each of the 3 retries to another server, so that request succeeds.",
+		"on-marked-down shutdown-sessions: the requests a server holds when it is",
+		"taken out are closed, so the clients of a hung backend see an error and",
+		"retry after seconds instead of waiting for timeout server.",
+	}
 }

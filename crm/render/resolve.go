@@ -11,12 +11,12 @@ import (
 )
 
 var (
-	paramNamePattern  = lazyRegexp(`^[a-z][a-z0-9_]{0,62}$`)
-	paramValuePattern = lazyRegexp(`^[A-Za-z0-9._/:@,+=-]*$`)
-	nodeNamePattern   = lazyRegexp(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
-	pathPattern       = lazyRegexp(`^/[A-Za-z0-9._/+-]*$`)
-	regionPattern     = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	nicPattern        = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`)
+	paramNamePattern  = &lazyRegexp{expr: `^[a-z][a-z0-9_]{0,62}$`}
+	paramValuePattern = &lazyRegexp{expr: `^[A-Za-z0-9._/:@,+=-]*$`}
+	nodeNamePattern   = &lazyRegexp{expr: `^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`}
+	pathPattern       = &lazyRegexp{expr: `^/[A-Za-z0-9._/+-]*$`}
+	regionPattern     = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]*$`}
+	nicPattern        = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`}
 	balances          = []string{"roundrobin", "static-rr", "leastconn", "first", "source"}
 	noQuorum          = []string{"ignore", "stop", "freeze", "demote"}
 	modes             = []string{"systemd", "process"}
@@ -32,12 +32,14 @@ type resolved struct {
 	haproxyDeepEvery Duration
 	nodes            []resolvedNode
 	services         []resolvedService
+	fencing          []resolvedDevice // none: the lab mode
 	t                *Topology
 }
 
 type resolvedNode struct {
-	name string
-	addr netip.Addr
+	name  string
+	addr  netip.Addr
+	rings []netip.Addr // corosync's links: ring0, and ring1 when given
 }
 
 // problems collects every error found in a topology, each naming its
@@ -64,9 +66,12 @@ func (t *Topology) resolve() (*resolved, error) {
 	x := &resolver{t: t, r: &resolved{t: t}}
 	x.vip()
 	x.nodes()
+	x.rings()
 	x.services()
 	x.haproxy()
+	x.fencing()
 	x.cluster()
+	x.corosync()
 	x.region()
 	if len(x.bad) > 0 {
 		return nil, errors.Join(x.bad...)
@@ -83,7 +88,7 @@ func (x *resolver) vip() {
 	} else {
 		x.vipAddress(a.Unmap())
 	}
-	if v.NIC != "" && !nicPattern().MatchString(v.NIC) {
+	if v.NIC != "" && !nicPattern.re().MatchString(v.NIC) {
 		x.bad.add("vip.nic", "%q is not an interface name (up to 15 letters, digits, '.', '_' or '-')", v.NIC)
 	}
 	x.r.vipNIC = v.NIC
@@ -134,8 +139,11 @@ func specialAddr(p netip.Prefix, a netip.Addr) string {
 }
 
 func (x *resolver) nodes() {
-	if len(x.t.Nodes) == 0 {
-		x.bad.add("nodes", "at least one node is required (name and address of each controller)")
+	switch n := len(x.t.Nodes); {
+	case n == 0:
+		x.bad.add("nodes", "required: %d to %d controllers, the name and address of each", minNodes, maxNodes)
+	case n < minNodes || n > maxNodes:
+		x.bad.add("nodes", "%d nodes; a cluster here has %d to %d", n, minNodes, maxNodes)
 	}
 	names := map[string]int{}
 	addrs := map[netip.Addr]int{}
@@ -144,7 +152,7 @@ func (x *resolver) nodes() {
 		switch {
 		case n.Name == "":
 			x.bad.add(f+".name", "required")
-		case !nodeNamePattern().MatchString(n.Name):
+		case !nodeNamePattern.re().MatchString(n.Name):
 			x.bad.add(f+".name", "%q is not a host name (letters, digits, '.', '_', '-'; up to 63)", n.Name)
 		default:
 			if j, dup := names[strings.ToLower(n.Name)]; dup {
@@ -195,12 +203,20 @@ func (x *resolver) addr(field, s string, seen map[netip.Addr]int, i int) (netip.
 
 func (x *resolver) cluster() {
 	c := &x.t.Cluster
-	if c.StonithEnabled == nil {
-		f := false
-		c.StonithEnabled = &f
+	fenced := len(x.t.Fencing.Devices) > 0
+	switch {
+	case c.StonithEnabled == nil:
+		c.StonithEnabled = &fenced
+	case *c.StonithEnabled && !fenced:
+		x.bad.add("cluster.stonith_enabled", "true, but there are no fencing.devices (one per node)")
+	case !*c.StonithEnabled && fenced:
+		x.bad.add("cluster.stonith_enabled", "false, but fencing.devices are given: leave it out to fence, or remove the devices for the lab mode")
 	}
 	if c.NoQuorumPolicy == "" {
 		c.NoQuorumPolicy = defaultNoQuorum
+		if fenced {
+			c.NoQuorumPolicy = fencedNoQuorum
+		}
 	} else if !oneOf(c.NoQuorumPolicy, noQuorum) {
 		x.bad.add("cluster.no_quorum_policy", "%q: want one of %s", c.NoQuorumPolicy, strings.Join(noQuorum, ", "))
 	}
@@ -223,7 +239,7 @@ func (x *resolver) cluster() {
 func (x *resolver) region() {
 	if x.t.Region == "" {
 		x.t.Region = defaultRegion
-	} else if !regionPattern().MatchString(x.t.Region) {
+	} else if !regionPattern.re().MatchString(x.t.Region) {
 		x.bad.add("region", "%q: want letters, digits, '.', '_' or '-'", x.t.Region)
 	}
 }
@@ -243,11 +259,11 @@ func extraParams(bad *problems, field string, m map[string]string, taken ...stri
 	var out [][2]string
 	for k, v := range m {
 		switch {
-		case !paramNamePattern().MatchString(k):
+		case !paramNamePattern.re().MatchString(k):
 			bad.add(field, "%q is not a parameter name (lower case letters, digits, '_')", k)
 		case oneOf(k, taken):
 			bad.add(field+"."+k, "set by the topology's own field, not here")
-		case !paramValuePattern().MatchString(v):
+		case !paramValuePattern.re().MatchString(v):
 			bad.add(field+"."+k, "%q: want letters, digits and ._/:@,+=- only", v)
 		default:
 			out = append(out, [2]string{k, v})
@@ -267,8 +283,17 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// lazyRegexp compiles on first use: this package is linked into every agent
-// run, and compiling at init cost each one about 0.2 ms.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+// lazyRegexp is a regular expression compiled on first use. This package
+// is linked into every agent run: its package variables are static data
+// (no init work, not even a closure), and compiling at init cost each run
+// about 0.2 ms.
+type lazyRegexp struct {
+	once   sync.Once
+	expr   string
+	regexp *regexp.Regexp
+}
+
+func (l *lazyRegexp) re() *regexp.Regexp {
+	l.once.Do(func() { l.regexp = regexp.MustCompile(l.expr) })
+	return l.regexp
 }

@@ -15,6 +15,8 @@ type resolvedService struct {
 	deepEvery   Duration // with depth > 0
 	credentials string
 	extra       [][2]string
+	// timeoutServer is haproxy's timeout server for its backends.
+	timeoutServer Duration
 }
 
 func (s resolvedService) listeners() []listener {
@@ -30,7 +32,7 @@ func (x *resolver) services() {
 	if t.Services == nil {
 		for _, s := range seedServices {
 			svc := Service{Name: s}
-			if catalog[s].legacy != nil {
+			if catalog()[s].legacy != nil {
 				on := true
 				svc.Legacy = &on
 			}
@@ -44,11 +46,8 @@ func (x *resolver) services() {
 	ports := map[int]string{}
 	for i, s := range t.Services {
 		f := fmt.Sprintf("services[%d]", i)
-		name := s.Name
-		if n, ok := aliases[name]; ok {
-			name = n
-		}
-		p, ok := catalog[name]
+		name := alias(s.Name)
+		p, ok := catalog()[name]
 		switch {
 		case !ok && s.Name == "":
 			x.bad.add(f+".name", "required (one of %s)", strings.Join(serviceNames(), ", "))
@@ -82,7 +81,8 @@ func (x *resolver) services() {
 
 // service resolves one known service (f is its place in the file).
 func (x *resolver) service(f string, s Service, p profile) resolvedService {
-	rs := resolvedService{profile: p, port: p.main.port, mode: defaultMode, every: defaultAPIInterval, credentials: s.Credentials}
+	rs := resolvedService{profile: p, port: p.main.port, mode: defaultMode, every: defaultAPIInterval, credentials: s.Credentials,
+		timeoutServer: s.TimeoutServer}
 	if s.Port != 0 {
 		if s.Port < 1 || s.Port > 65535 {
 			x.bad.add(f+".port", "%d is out of range 1-65535", s.Port)
@@ -126,7 +126,7 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	}
 	rs.deepEvery = deepInterval(&x.bad, f, rs.depth, rs.every, s.DeepMonitorInterval, defaultAPIDeepInterval)
 	switch {
-	case s.Credentials != "" && !pathPattern().MatchString(s.Credentials):
+	case s.Credentials != "" && !pathPattern.re().MatchString(s.Credentials):
 		x.bad.add(f+".credentials", "%q is not an absolute path of plain characters", s.Credentials)
 	case s.Credentials == "" && rs.depth == 20:
 		x.bad.add(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
@@ -139,7 +139,7 @@ func (x *resolver) haproxy() {
 	h := &x.t.HAProxy
 	if h.Config == "" {
 		h.Config = defaultHAProxyConfig
-	} else if !pathPattern().MatchString(h.Config) {
+	} else if !pathPattern.re().MatchString(h.Config) {
 		x.bad.add("haproxy.config", "%q is not an absolute path of plain characters", h.Config)
 	}
 	if h.Balance == "" {
@@ -152,14 +152,32 @@ func (x *resolver) haproxy() {
 	} else if h.MaxConn < 0 {
 		x.bad.add("haproxy.maxconn", "%d is negative", h.MaxConn)
 	}
-	if h.Check.Inter == 0 {
-		h.Check.Inter = defaultInter
-	}
 	x.count("haproxy.check.rise", &h.Check.Rise, defaultRise)
 	x.count("haproxy.check.fall", &h.Check.Fall, defaultFall)
-	for _, d := range []*Duration{&h.Timeouts.Connect, &h.Timeouts.Client, &h.Timeouts.Server} {
-		if *d == 0 {
-			*d = defaultTimeout
+	// A service's own timeout server unless the topology sets one for all
+	// (timeouts.server stays 0 otherwise: resolving again gives the same).
+	for i := range x.r.services {
+		s := &x.r.services[i]
+		switch {
+		case s.timeoutServer != 0:
+		case h.Timeouts.Server != 0:
+			s.timeoutServer = h.Timeouts.Server
+		case s.slowServer != 0:
+			s.timeoutServer = s.slowServer
+		default:
+			s.timeoutServer = defaultServerTimeout
+		}
+	}
+	for _, d := range []struct {
+		v   *Duration
+		def Duration
+	}{
+		{&h.Check.Inter, defaultInter}, {&h.Check.FastInter, defaultFastInter}, {&h.Check.DownInter, defaultDownInter},
+		{&h.Timeouts.Connect, defaultConnectTimeout}, {&h.Timeouts.Client, defaultClientTimeout},
+		{&h.Timeouts.Check, defaultCheckTimeout},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
 		}
 	}
 	if h.MonitorInterval == 0 {

@@ -12,15 +12,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Topology is the one file an operator writes: the VIP, the controllers and
-// the API services. Every field but vip and nodes has a default; the
-// defaults reproduce the seed's cluster.
+// Topology is the one file an operator writes: the VIP, the controllers,
+// the API services and, for production, the fencing devices. Every field
+// but vip and nodes has a default; without fencing the defaults give the
+// seed's lab cluster.
 type Topology struct {
 	VIP      VIP       `yaml:"vip"`
 	Nodes    []Node    `yaml:"nodes"`
 	Services []Service `yaml:"services"`
 	HAProxy  HAProxy   `yaml:"haproxy"`
 	Cluster  Cluster   `yaml:"cluster"`
+	Fencing  Fencing   `yaml:"fencing"`
+	Corosync Corosync  `yaml:"corosync"`
 	// Region is the keystone region of the endpoints (default RegionOne).
 	Region string `yaml:"region"`
 
@@ -36,15 +39,22 @@ type VIP struct {
 	// NIC is optional: the vip agent finds the interface from the routing
 	// table, as IPaddr2 does.
 	NIC             string   `yaml:"nic"`
-	MonitorInterval Duration `yaml:"monitor_interval"` // default 5s (the seed's)
+	MonitorInterval Duration `yaml:"monitor_interval"` // default 1s (cheap: one netlink dump)
 	// Params are further parameters of the vip agent (arp_count, ...).
 	Params map[string]string `yaml:"params"`
 }
 
-// Node is one controller.
+// Node is one controller (a cluster has 2 to 16).
 type Node struct {
-	Name    string `yaml:"name"`
+	// Name is the node's name in corosync and Pacemaker (its uname).
+	Name string `yaml:"name"`
+	// Address is where its API services listen, in the VIP's subnet.
 	Address string `yaml:"address"`
+	// Ring0Addr is its address on corosync's first link (default Address).
+	Ring0Addr string `yaml:"ring0_addr"`
+	// Ring1Addr is its address on an optional second link, given for
+	// every node or for none.
+	Ring1Addr string `yaml:"ring1_addr"`
 }
 
 // Service is one OpenStack API service run as a clone on every node.
@@ -62,8 +72,12 @@ type Service struct {
 	// MonitorDepth 20 adds a second, deeper monitor (a keystone token and an
 	// authenticated call) every DeepMonitorInterval to the depth-0 one.
 	MonitorDepth        *int     `yaml:"monitor_depth"`         // 0 (default) or 20
-	MonitorInterval     Duration `yaml:"monitor_interval"`      // default 10s
+	MonitorInterval     Duration `yaml:"monitor_interval"`      // default 2s (with probe_timeout 2s: a hang found in at most 4s)
 	DeepMonitorInterval Duration `yaml:"deep_monitor_interval"` // default 60s
+	// TimeoutServer is haproxy's timeout server for this service's
+	// backends (default: haproxy.timeouts.server when set, else the
+	// service's own: 60s, longer for glance-api, neutron-server, heat-api).
+	TimeoutServer Duration `yaml:"timeout_server"`
 	// Credentials is the file a depth-20 monitor reads (required there).
 	Credentials string `yaml:"credentials"`
 	// Params are further parameters of the service's agent.
@@ -77,7 +91,7 @@ type HAProxy struct {
 	MaxConn         int      `yaml:"maxconn"` // default 10000
 	Check           Check    `yaml:"check"`
 	Timeouts        Timeouts `yaml:"timeouts"`
-	MonitorInterval Duration `yaml:"monitor_interval"` // default 5s
+	MonitorInterval Duration `yaml:"monitor_interval"` // default 1s
 	// MonitorDepth 10 adds a second monitor through the runtime API
 	// (frontends open, a server up per backend) every DeepMonitorInterval.
 	MonitorDepth        *int     `yaml:"monitor_depth"`         // 0 (default) or 10
@@ -86,25 +100,27 @@ type HAProxy struct {
 	Params map[string]string `yaml:"params"`
 }
 
-// Check is haproxy's server health check.
+// Check is haproxy's server health check (every server's default-server).
 type Check struct {
-	Inter Duration `yaml:"inter"` // default 10s (the seed's)
-	Rise  int      `yaml:"rise"`  // default 2
-	Fall  int      `yaml:"fall"`  // default 3
+	Inter     Duration `yaml:"inter"`     // default 1s
+	FastInter Duration `yaml:"fastinter"` // default 250ms: while a server changes state
+	DownInter Duration `yaml:"downinter"` // default 1s: while a server is out
+	Rise      int      `yaml:"rise"`      // default 2
+	Fall      int      `yaml:"fall"`      // default 2
 }
 
 // Timeouts are haproxy's.
 type Timeouts struct {
-	Connect Duration `yaml:"connect"` // default 10s
-	Client  Duration `yaml:"client"`  // default 10s
-	Server  Duration `yaml:"server"`  // default 10s
-	Check   Duration `yaml:"check"`   // default: none (haproxy uses inter)
+	Connect Duration `yaml:"connect"` // default 1s
+	Client  Duration `yaml:"client"`  // default 60s
+	Server  Duration `yaml:"server"`  // default (0): each service's own (60s for most)
+	Check   Duration `yaml:"check"`   // default 500ms
 }
 
 // Cluster holds the properties and resource defaults.
 type Cluster struct {
-	StonithEnabled     *bool     `yaml:"stonith_enabled"`     // default false (the seed's; see the README)
-	NoQuorumPolicy     string    `yaml:"no_quorum_policy"`    // default ignore
+	StonithEnabled     *bool     `yaml:"stonith_enabled"`     // default: true with fencing devices, else false (the seed's)
+	NoQuorumPolicy     string    `yaml:"no_quorum_policy"`    // default: stop with fencing devices, else ignore (the seed's)
 	Stickiness         *int      `yaml:"stickiness"`          // default 100
 	FailureTimeout     *Duration `yaml:"failure_timeout"`     // default 0: failures never expire
 	MigrationThreshold *int      `yaml:"migration_threshold"` // default 10
@@ -146,7 +162,9 @@ func (d Duration) String() string {
 	return strconv.FormatInt(int64(v/time.Millisecond), 10) + "ms"
 }
 
-// Defaults (the seed's values where it has one).
+// Defaults: the seed's values for the cluster's properties, resource
+// defaults and names; monitor intervals and haproxy's checks and timeouts
+// chosen to find a failed service in seconds (crm/README.md explains each).
 const (
 	defaultPrefixV4      = 24
 	defaultPrefixV6      = 64
@@ -156,28 +174,37 @@ const (
 	defaultBalance       = "roundrobin"
 	defaultMaxConn       = 10000
 	defaultRise          = 2
-	defaultFall          = 3
+	defaultFall          = 2
 	defaultNoQuorum      = "ignore"
+	fencedNoQuorum       = "stop"
 	defaultStickiness    = 100
 	defaultMigration     = 10
 )
 
 var (
-	defaultVIPInterval         = Duration(5 * time.Second)
-	defaultHAProxyInterval     = Duration(5 * time.Second)
-	defaultAPIInterval         = Duration(10 * time.Second)
+	defaultVIPInterval         = Duration(1 * time.Second)
+	defaultHAProxyInterval     = Duration(1 * time.Second)
+	defaultAPIInterval         = Duration(2 * time.Second)
 	defaultAPIDeepInterval     = Duration(60 * time.Second)
 	defaultHAProxyDeepInterval = Duration(30 * time.Second)
-	defaultInter               = Duration(10 * time.Second)
-	defaultTimeout             = Duration(10 * time.Second)
+	defaultInter               = Duration(1 * time.Second)
+	defaultFastInter           = Duration(250 * time.Millisecond)
+	defaultDownInter           = Duration(1 * time.Second)
+	defaultConnectTimeout      = Duration(1 * time.Second)
+	defaultClientTimeout       = Duration(60 * time.Second)
+	defaultServerTimeout       = Duration(60 * time.Second)
+	defaultCheckTimeout        = Duration(500 * time.Millisecond)
 )
 
-var goType = lazyRegexp(` in type render\.(\w+)`)
+var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}
 
-// sections names each type's place in the topology file.
-var sections = map[string]string{
-	"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
-	"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
+// section names a type's place in the topology file.
+func section(goType string) string {
+	return map[string]string{
+		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
+		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
+		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
+	}[goType]
 }
 
 // MaxTopologySize is the largest topology file Parse reads (1 MiB).
@@ -205,8 +232,8 @@ func Parse(r io.Reader) (*Topology, error) {
 		}
 		// yaml names Go types ("field x not found in type render.VIP"):
 		// say which section of the file instead.
-		msg := goType().ReplaceAllStringFunc(err.Error(), func(m string) string {
-			return " in " + sections[goType().FindStringSubmatch(m)[1]]
+		msg := goType.re().ReplaceAllStringFunc(err.Error(), func(m string) string {
+			return " in " + section(goType.re().FindStringSubmatch(m)[1])
 		})
 		return nil, fmt.Errorf("topology: %s", strings.Replace(msg, "yaml: unmarshal errors:", "unknown or mistyped keys:", 1))
 	}
