@@ -157,6 +157,19 @@ func Simulate(t testing.TB, in, out string, up ...string) string {
 	return rep
 }
 
+// Fail runs the scheduler on in with node failed (lost from the cluster,
+// as on a crash or a cut) and writes the resulting CIB to out; it returns
+// crm_simulate's report. With fencing on, the transition fences the node
+// first (the simulation reports the fencing as done).
+func Fail(t testing.TB, in, out, node string) string {
+	t.Helper()
+	rep, err := Run(t, "", "crm_simulate", "-x", in, "-S", "-O", out, "--node-fail", node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // Standby sets a node's standby attribute in cib.
 func Standby(t testing.TB, cib, node string, on bool) {
 	t.Helper()
