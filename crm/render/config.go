@@ -13,11 +13,20 @@ type dialect interface {
 	rscDefaults(b *strings.Builder, kv [][2]string)
 	// primitive writes a resource, and its clone when clone is not "".
 	primitive(b *strings.Builder, p primitive, clone string)
-	// avoid keeps rsc off node (score -INFINITY).
-	avoid(b *strings.Builder, id, rsc, node string)
-	colocation(b *strings.Builder, id, rsc, with string)
-	order(b *strings.Builder, id, first, then string)
+	constraints() constraintFormats
 }
+
+// constraintFormats are a dialect's constraints, each a format taking the
+// constraint's id and two resources or a resource and a node: avoid (id,
+// rsc, node: keeps rsc off node, score -INFINITY), colocation (id, rsc,
+// with) and order (id, first, then; both started).
+type constraintFormats [3]string
+
+const (
+	avoid = iota
+	colocation
+	order
+)
 
 // body writes what cluster.crm and cluster.pcs.sh share, in d's language.
 func (r *resolved) body(b *strings.Builder, d dialect) {
@@ -40,7 +49,7 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 		comment(b, fencingComment)
 		for _, dev := range r.fencing {
 			d.primitive(b, fencePrimitive(dev), "")
-			d.avoid(b, fenceAvoidID(dev), dev.id, dev.node)
+			fmt.Fprintf(b, d.constraints()[avoid], fenceAvoidID(dev), dev.id, dev.node)
 		}
 	}
 
@@ -60,8 +69,8 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	}
 	b.WriteString("\n")
 	comment(b, orderComment)
-	d.colocation(b, idColocation, idVIP, idHAProxyClone)
-	d.order(b, idOrder, idHAProxyClone, idVIP)
+	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
+	fmt.Fprintf(b, d.constraints()[order], idOrder, idHAProxyClone, idVIP)
 }
 
 // modeLine says at the top of a file whether the cluster fences.

@@ -101,11 +101,7 @@ func (x *resolver) rings() {
 
 func (x *resolver) corosync() {
 	c := &x.t.Corosync
-	if c.ClusterName == "" {
-		c.ClusterName = defaultClusterName
-	} else if !clusterNamePattern.re().MatchString(c.ClusterName) {
-		x.bad.add("corosync.cluster_name", "%q: want up to 32 letters, digits, '_' or '-'", c.ClusterName)
-	}
+	x.text("corosync.cluster_name", &c.ClusterName, defaultClusterName, clusterNamePattern, "a cluster name (up to 32 letters, digits, '_' or '-')")
 	if c.Token == 0 {
 		c.Token = defaultToken
 	} else if c.Token < minToken || c.Token > maxToken {
@@ -118,11 +114,7 @@ func (x *resolver) corosync() {
 		on := true
 		c.Crypto = &on
 	}
-	if c.KeyFile == "" {
-		c.KeyFile = defaultKeyFile
-	} else if !pathPattern.re().MatchString(c.KeyFile) {
-		x.bad.add("corosync.key_file", "%q is not an absolute path of plain characters", c.KeyFile)
-	}
+	x.text("corosync.key_file", &c.KeyFile, defaultKeyFile, pathPattern, plainPath)
 }
 
 // Corosync renders corosync.conf.

@@ -11,10 +11,14 @@ type crmsh struct{}
 
 // quoteCRM quotes a crmsh value when it holds anything but plain characters.
 // Every value here was validated to hold no quote or backslash.
-func quoteCRM(v string) string {
+func quoteCRM(v string) string { return plainOr(v, "._-/:", strconv.Quote) }
+
+// plainOr returns v as it is when it holds only letters, digits and the
+// runes of plain, else v quoted by quote.
+func plainOr(v, plain string, quote func(string) string) string {
 	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:", r)) {
-			return strconv.Quote(v)
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(plain, r)) {
+			return quote(v)
 		}
 	}
 	return v
@@ -65,16 +69,8 @@ func (crmsh) primitive(b *strings.Builder, p primitive, clone string) {
 	}
 }
 
-func (crmsh) avoid(b *strings.Builder, id, rsc, node string) {
-	fmt.Fprintf(b, "location %s %s -inf: %s\n", id, rsc, node)
-}
-
-func (crmsh) colocation(b *strings.Builder, id, rsc, with string) {
-	fmt.Fprintf(b, "colocation %s inf: %s %s\n", id, rsc, with)
-}
-
-func (crmsh) order(b *strings.Builder, id, first, then string) {
-	fmt.Fprintf(b, "order %s Mandatory: %s %s\n", id, first, then)
+func (crmsh) constraints() constraintFormats {
+	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s %s\n"}
 }
 
 // CRM renders the crmsh configuration (`crm configure load update FILE`).

@@ -188,7 +188,7 @@ func (x *resolver) password(f string, d *Device) string {
 		x.bad.add(f+".password_script", "set together with password_file: give one")
 	case d.PasswordFile != "":
 		if !pathPattern.re().MatchString(d.PasswordFile) {
-			x.bad.add(f+".password_file", "%q is not an absolute path of plain characters", d.PasswordFile)
+			x.bad.add(f+".password_file", "%q is not "+plainPath, d.PasswordFile)
 		}
 		// fence-agents 4.x has no password file parameter: its
 		// password_script runs through the shell and its output is the

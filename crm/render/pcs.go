@@ -10,12 +10,7 @@ type pcs struct{}
 
 // shellQuote quotes v for bash when it holds anything but plain characters.
 func shellQuote(v string) string {
-	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:=+@,", r)) {
-			return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
-		}
-	}
-	return v
+	return plainOr(v, "._-/:=+@,", func(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" })
 }
 
 func pcsAttrs(b *strings.Builder, kv [][2]string) {
@@ -70,16 +65,10 @@ func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
 	}
 }
 
-func (pcs) avoid(b *strings.Builder, id, rsc, node string) {
-	fmt.Fprintf(b, "pcs constraint location add %s %s %s -INFINITY\n", id, rsc, node)
-}
-
-func (pcs) colocation(b *strings.Builder, id, rsc, with string) {
-	fmt.Fprintf(b, "pcs constraint colocation add %s with %s INFINITY id=%s\n", rsc, with, id)
-}
-
-func (pcs) order(b *strings.Builder, id, first, then string) {
-	fmt.Fprintf(b, "pcs constraint order start %s then start %s kind=Mandatory id=%s\n", first, then, id)
+func (pcs) constraints() constraintFormats {
+	return constraintFormats{"pcs constraint location add %s %s %s -INFINITY\n",
+		"pcs constraint colocation add %[2]s with %[3]s INFINITY id=%[1]s\n",
+		"pcs constraint order start %[2]s then start %[3]s kind=Mandatory id=%[1]s\n"}
 }
 
 // PCS renders the same configuration as pcs commands, a bash script.

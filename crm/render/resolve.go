@@ -237,10 +237,21 @@ func (x *resolver) cluster() {
 }
 
 func (x *resolver) region() {
-	if x.t.Region == "" {
-		x.t.Region = defaultRegion
-	} else if !regionPattern.re().MatchString(x.t.Region) {
-		x.bad.add("region", "%q: want letters, digits, '.', '_' or '-'", x.t.Region)
+	x.text("region", &x.t.Region, defaultRegion, regionPattern, "a region name (letters, digits, '.', '_' or '-')")
+}
+
+// plainPath is what a path in the topology must be: it reaches crmsh, pcs
+// and shell text.
+const plainPath = "an absolute path of plain characters"
+
+// text fills *v with def when it is empty, or checks it against p (what
+// says what it must be).
+func (x *resolver) text(field string, v *string, def string, p *lazyRegexp, what string) {
+	switch {
+	case *v == "":
+		*v = def
+	case !p.re().MatchString(*v):
+		x.bad.add(field, "%q is not %s", *v, what)
 	}
 }
 

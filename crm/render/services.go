@@ -127,7 +127,7 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	rs.deepEvery = deepInterval(&x.bad, f, rs.depth, rs.every, s.DeepMonitorInterval, defaultAPIDeepInterval)
 	switch {
 	case s.Credentials != "" && !pathPattern.re().MatchString(s.Credentials):
-		x.bad.add(f+".credentials", "%q is not an absolute path of plain characters", s.Credentials)
+		x.bad.add(f+".credentials", "%q is not "+plainPath, s.Credentials)
 	case s.Credentials == "" && rs.depth == 20:
 		x.bad.add(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
 	}
@@ -137,11 +137,7 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 
 func (x *resolver) haproxy() {
 	h := &x.t.HAProxy
-	if h.Config == "" {
-		h.Config = defaultHAProxyConfig
-	} else if !pathPattern.re().MatchString(h.Config) {
-		x.bad.add("haproxy.config", "%q is not an absolute path of plain characters", h.Config)
-	}
+	x.text("haproxy.config", &h.Config, defaultHAProxyConfig, pathPattern, plainPath)
 	if h.Balance == "" {
 		h.Balance = defaultBalance
 	} else if !oneOf(h.Balance, balances) {
@@ -172,9 +168,9 @@ func (x *resolver) haproxy() {
 		v   *Duration
 		def Duration
 	}{
-		{&h.Check.Inter, defaultInter}, {&h.Check.FastInter, defaultFastInter}, {&h.Check.DownInter, defaultDownInter},
-		{&h.Timeouts.Connect, defaultConnectTimeout}, {&h.Timeouts.Client, defaultClientTimeout},
-		{&h.Timeouts.Check, defaultCheckTimeout},
+		{&h.Check.Inter, defaultCheck.Inter}, {&h.Check.FastInter, defaultCheck.FastInter}, {&h.Check.DownInter, defaultCheck.DownInter},
+		{&h.Timeouts.Connect, defaultTimeouts.Connect}, {&h.Timeouts.Client, defaultTimeouts.Client},
+		{&h.Timeouts.Check, defaultTimeouts.Check},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def

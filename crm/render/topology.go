@@ -181,19 +181,21 @@ const (
 	defaultMigration     = 10
 )
 
-var (
+const (
+	// The monitors' intervals.
 	defaultVIPInterval         = Duration(1 * time.Second)
 	defaultHAProxyInterval     = Duration(1 * time.Second)
 	defaultAPIInterval         = Duration(2 * time.Second)
 	defaultAPIDeepInterval     = Duration(60 * time.Second)
 	defaultHAProxyDeepInterval = Duration(30 * time.Second)
-	defaultInter               = Duration(1 * time.Second)
-	defaultFastInter           = Duration(250 * time.Millisecond)
-	defaultDownInter           = Duration(1 * time.Second)
-	defaultConnectTimeout      = Duration(1 * time.Second)
-	defaultClientTimeout       = Duration(60 * time.Second)
-	defaultServerTimeout       = Duration(60 * time.Second)
-	defaultCheckTimeout        = Duration(500 * time.Millisecond)
+	defaultServerTimeout       = Duration(60 * time.Second) // haproxy's, for most APIs
+)
+
+// haproxy's health checks and timeouts (static data: no init work).
+var (
+	defaultCheck = Check{Inter: Duration(time.Second), FastInter: Duration(250 * time.Millisecond), DownInter: Duration(time.Second),
+		Rise: defaultRise, Fall: defaultFall}
+	defaultTimeouts = Timeouts{Connect: Duration(time.Second), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
 )
 
 var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}
