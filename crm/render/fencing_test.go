@@ -129,7 +129,7 @@ func TestFencing(t *testing.T) {
 					t.Errorf("%s: %s=%q, want %s", id, k, devs[i].params[k], host)
 				}
 				for _, w := range []string{"location " + id + "-avoids-" + node + " " + id + " -inf: " + node + "\n",
-					"pcs constraint location add " + id + "-avoids-" + node + " " + id + " " + node + " -INFINITY\n"} {
+					"pcs constraint location add " + id + "-avoids-" + node + " " + id + " " + node + " -- -INFINITY\n"} {
 					if !strings.Contains(crm+pcs, w) {
 						t.Errorf("%s is not kept off %s: no %q", id, node, w)
 					}

@@ -66,7 +66,7 @@ func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
 }
 
 func (pcs) constraints() constraintFormats {
-	return constraintFormats{"pcs constraint location add %s %s %s -INFINITY\n",
+	return constraintFormats{"pcs constraint location add %s %s %s -- -INFINITY\n",
 		"pcs constraint colocation add %[2]s with %[3]s INFINITY id=%[1]s\n",
 		"pcs constraint order start %[2]s then start %[3]s kind=Mandatory id=%[1]s\n"}
 }
