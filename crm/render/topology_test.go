@@ -393,9 +393,12 @@ func TestWriteReplacesAtomically(t *testing.T) {
 // metacharacter beyond what the templates write).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(seedYAML))
-	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}]\nservices: [{name: quantum-server, port: 1}]\n"))
-	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
-	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}, {name: y, address: '2001:db8::3'}]\nservices: [{name: quantum-server, port: 1}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1, ring1_addr: 10.0.0.1}, {name: m, address: 192.0.2.2, ring1_addr: 10.0.0.2}]\n" +
+		"fencing: {devices: [{node: n, agent: fence_ipmilan, password_file: /p, params: {ip: 10.1.1.1}}, {node: m, agent: fence_virsh, plug: vm-m, password_script: /s}]}\n" +
+		"corosync: {token: 1s, crypto: false}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		topo, err := ParseBytes(b)
 		if err != nil {
@@ -417,7 +420,22 @@ func FuzzParse(f *testing.F) {
 				vals = append(vals, k, v)
 			}
 		}
-		for _, m := range []map[string]string{topo.VIP.Params, topo.HAProxy.Params} {
+		c := topo.Corosync
+		vals = append(vals, c.ClusterName, c.KeyFile)
+		maps := []map[string]string{topo.VIP.Params, topo.HAProxy.Params}
+		for _, d := range topo.Fencing.Devices {
+			vals = append(vals, d.Node, d.Agent, d.ID, d.Plug, d.PasswordFile, d.PasswordScript)
+			maps = append(maps, d.Params)
+			for _, k := range []string{"password", "passwd"} {
+				if _, ok := d.Params[k]; ok {
+					t.Fatalf("a literal %s accepted", k)
+				}
+			}
+		}
+		for _, n := range topo.Nodes {
+			vals = append(vals, n.Ring0Addr, n.Ring1Addr)
+		}
+		for _, m := range maps {
 			for k, v := range m {
 				vals = append(vals, k, v)
 			}
@@ -427,7 +445,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("value %q accepted", s)
 			}
 		}
-		if len(files) != 4 {
+		if len(files) != 5 {
 			t.Fatalf("%d files", len(files))
 		}
 	})
