@@ -28,13 +28,15 @@ defaults
 `, r.vip.Addr(), h.MaxConn)
 	indented(&b, "    ", r.checkComment())
 	c := h.Check
-	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions\n",
+	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter on-marked-down shutdown-sessions\n",
 		c.Inter, c.FastInter, c.DownInter, c.Rise, c.Fall)
 	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n", h.Timeouts.Check)
 	indented(&b, "    ", []string{
-		"timeout connect: a connect on the LAN takes well under a millisecond; a",
-		"server that does not answer its SYN in " + h.Timeouts.Connect.String() + " is gone (its node lost, its link",
-		"down), and the retry goes to another server.",
+		"timeout connect: a connect on the LAN takes well under a millisecond; an",
+		"attempt with no answer after " + h.Timeouts.Connect.String() + " is retried on another server. haproxy",
+		"waits min(timeout connect, 1s) before a retry: kept shorter than the two",
+		"fastinter checks that take a dead server out, the retried request has left",
+		"that server when shutdown-sessions closes what it holds.",
 	})
 	fmt.Fprintf(&b, "    timeout connect %s\n    timeout client %s\n", h.Timeouts.Connect, h.Timeouts.Client)
 	indented(&b, "    ", []string{
@@ -96,12 +98,17 @@ func (r *resolved) checkComment() []string {
 		fmt.Sprintf("fails when the version document has not answered %s after the connect:", h.Timeouts.Check),
 		"a hung service still accepts connections (the kernel does), only its answer",
 		fmt.Sprintf("is missing. A hung backend is out %s to %s after it hangs.", Duration(first), Duration(last)),
-		"A dead one (connection refused, node gone) is out at once: observe layer4",
-		"counts every failed client connection, and with error-limit 1 and",
-		"on-error mark-down the first one takes the server out; option redispatch 1",
-		"sends each of the 3 retries to another server, so that request succeeds.",
+		"A dead one (connection refused, its node gone) is found sooner: observe",
+		"layer4 counts the clients' failed connections, and the first one",
+		"(error-limit 1, on-error fastinter) switches its checks to fastinter, so it",
+		fmt.Sprintf("is out about %s later; option redispatch 1 sends each request that", Duration(time.Duration(c.Fall)*time.Duration(c.FastInter))),
+		"met it to another server (each of the 3 retries to another), so none fails.",
+		"Not on-error mark-down: it takes the server out at once, and",
+		"shutdown-sessions then closes the very request being retried (a 502).",
 		"on-marked-down shutdown-sessions: the requests a server holds when it is",
-		"taken out are closed, so the clients of a hung backend see an error and",
-		"retry after seconds instead of waiting for timeout server.",
+		"taken out are closed, so the clients of a hung backend get an error and",
+		"retry within seconds instead of waiting for timeout server. A request is",
+		"never replayed after it reached a server (retry-on stays conn-failure): the",
+		"APIs take POSTs that must not run twice.",
 	}
 }

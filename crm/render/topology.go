@@ -111,7 +111,7 @@ type Check struct {
 
 // Timeouts are haproxy's.
 type Timeouts struct {
-	Connect Duration `yaml:"connect"` // default 1s
+	Connect Duration `yaml:"connect"` // default 250ms
 	Client  Duration `yaml:"client"`  // default 60s
 	Server  Duration `yaml:"server"`  // default (0): each service's own (60s for most)
 	Check   Duration `yaml:"check"`   // default 500ms
@@ -195,7 +195,7 @@ const (
 var (
 	defaultCheck = Check{Inter: Duration(time.Second), FastInter: Duration(250 * time.Millisecond), DownInter: Duration(time.Second),
 		Rise: defaultRise, Fall: defaultFall}
-	defaultTimeouts = Timeouts{Connect: Duration(time.Second), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
+	defaultTimeouts = Timeouts{Connect: Duration(250 * time.Millisecond), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
 )
 
 var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}

@@ -244,7 +244,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// Not the seed's: the checks and timeouts that route around a failed
 	// backend in about a second (issue 14), and the monitor intervals.
-	if got := fmt.Sprintf("%+v %+v", h.Check, h.Timeouts); got != "{Inter:1s FastInter:250ms DownInter:1s Rise:2 Fall:2} {Connect:1s Client:60s Server:0s Check:500ms}" {
+	if got := fmt.Sprintf("%+v %+v", h.Check, h.Timeouts); got != "{Inter:1s FastInter:250ms DownInter:1s Rise:2 Fall:2} {Connect:250ms Client:60s Server:0s Check:500ms}" {
 		t.Errorf("haproxy checks and timeouts: %s", got)
 	}
 	if r.vipEvery.String() != "1s" || h.MonitorInterval.String() != "1s" || r.services[0].every.String() != "2s" {
