@@ -56,7 +56,7 @@ func TestSnippetsLoadAlone(t *testing.T) {
 			}
 			strict := cibtest.AgentsInstalled(agents(t, s)...)
 			cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
-			cibtest.Load(t, cib, s, strict, cibtest.NoFencing, cibtest.NoQuorum)
+			cibtest.Load(t, cib, s, strict, cibtest.NoFencing(), cibtest.NoQuorum())
 			if strings.Contains(s, "properties") {
 				cibtest.Verify(t, cib)
 				return

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,18 +83,23 @@ func Empty(t testing.TB, dir, name string) string {
 	return p
 }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+var ansi = lazy(`\x1b\[[0-9;]*m`)
 
 // missingAgent is what crmsh says of an agent that is not installed.
-var missingAgent = regexp.MustCompile(`ocf:stackha:[a-z-]+: (got no meta-data, does this RA exist\?|no such resource agent)`)
+var missingAgent = lazy(`ocf:stackha:[a-z-]+: (got no meta-data, does this RA exist\?|no such resource agent)`)
+
+// lazy compiles a regular expression on first use (no work at init).
+func lazy(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // NoFencing matches what crmsh's check after a commit prints for a CIB
 // with resources but neither a fencing device nor stonith-enabled=false.
-var NoFencing = regexp.MustCompile(`(no STONITH resources have been defined|disable STONITH with the stonith-enabled option|Clusters with shared data need STONITH|crm_verify: Errors found during check: config not valid)`)
+var NoFencing = lazy(`(no STONITH resources have been defined|disable STONITH with the stonith-enabled option|Clusters with shared data need STONITH|crm_verify: Errors found during check: config not valid)`)
 
 // NoQuorum matches crmsh's note on a CIB without no-quorum-policy, before
 // the cluster has formed.
-var NoQuorum = regexp.MustCompile(`resource management disabled due to lack of quorum`)
+var NoQuorum = lazy(`resource management disabled due to lack of quorum`)
 
 // Load loads a crmsh file into cib with `crm -F configure load update`.
 // Any ERROR crmsh prints fails the test, except, when strictAgents is
@@ -111,11 +117,11 @@ func Load(t testing.TB, cib, file string, strictAgents bool, allow ...*regexp.Re
 	if err != nil {
 		t.Fatalf("loading %s: %v", filepath.Base(file), err)
 	}
-	for _, l := range strings.Split(ansi.ReplaceAllString(out, ""), "\n") {
+	for _, l := range strings.Split(ansi().ReplaceAllString(out, ""), "\n") {
 		if !strings.Contains(l, "ERROR") {
 			continue
 		}
-		if !strictAgents && missingAgent.MatchString(l) || slices.ContainsFunc(allow, func(re *regexp.Regexp) bool { return re.MatchString(l) }) {
+		if !strictAgents && missingAgent().MatchString(l) || slices.ContainsFunc(allow, func(re *regexp.Regexp) bool { return re.MatchString(l) }) {
 			continue
 		}
 		t.Errorf("loading %s: crm says: %s", filepath.Base(file), l)
@@ -145,6 +151,19 @@ func Simulate(t testing.TB, in, out string, up ...string) string {
 		args = append(args, "-q", "true")
 	}
 	rep, err := Run(t, "", "crm_simulate", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// Fail runs the scheduler on in with node failed (lost from the cluster,
+// as on a crash or a cut) and writes the resulting CIB to out; it returns
+// crm_simulate's report. With fencing on, the transition fences the node
+// first (the simulation reports the fencing as done).
+func Fail(t testing.TB, in, out, node string) string {
+	t.Helper()
+	rep, err := Run(t, "", "crm_simulate", "-x", in, "-S", "-O", out, "--node-fail", node)
 	if err != nil {
 		t.Fatal(err)
 	}

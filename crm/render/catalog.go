@@ -1,6 +1,10 @@
 package render
 
-import "sort"
+import (
+	"sort"
+	"sync"
+	"time"
+)
 
 // The names of the stackha agents and of the parameters this package writes
 // into the cluster configuration. They are kept here, in one place, so that
@@ -28,6 +32,9 @@ const (
 	paramPort        = "port"        // the port the service listens on
 	paramURL         = "url"         // the version document the monitor GETs
 	paramCredentials = "credentials" // file read by a depth-20 monitor
+	// How long the monitor's version request may take (the agents' Time
+	// parameter): a hung service fails its monitor in about that time.
+	paramProbeTimeout = "probe_timeout"
 
 	// The op attribute that sets a monitor's depth.
 	opCheckLevel = "OCF_CHECK_LEVEL"
@@ -71,81 +78,100 @@ type profile struct {
 	// (bind_host) to the program; other services read it from their own
 	// configuration file.
 	bindHost bool
+	// slowServer is haproxy's timeout server for a service whose slowest
+	// legitimate call needs more than the default 60s, and slowWhy says
+	// why (written into haproxy.cfg).
+	slowServer Duration
+	slowWhy    string
 }
 
-// catalog holds every service the agents of agents/openstack manage. Ports
-// and version paths are the upstream defaults. Note that the seed's
-// haproxy.cfg swaps the glance names: glance-api is 9292, glance-registry 9191.
-var catalog = map[string]profile{
-	"keystone": {
-		name:        "keystone",
-		main:        listener{name: "keystone", port: 5000, check: "/v3"},
-		monitorPath: "/",
-		bindHost:    true,
-		legacy:      &listener{name: "keystone-admin", port: 35357, check: "/v3"},
-		legacyAdmin: true,
-		catalog:     &endpoint{serviceName: "keystone", serviceType: "identity", path: "/v3", description: "OpenStack Identity"},
-	},
-	"glance-api": {
-		name:        "glance-api",
-		main:        listener{name: "glance", port: 9292, check: "/versions"},
-		monitorPath: "/",
-		catalog:     &endpoint{serviceName: "glance", serviceType: "image", path: "", description: "OpenStack Image"},
-	},
-	"glance-registry": {
-		name: "glance-registry",
+// catalog returns what this package knows of every service the agents of
+// agents/openstack manage, built on first use (no init work). Ports and
+// version paths are the upstream defaults. Note that the seed's
+// haproxy.cfg swaps the glance names: glance-api is 9292, glance-registry
+// 9191.
+func catalog() map[string]profile {
+	catalogOnce.Do(func() { catalogMap = catalogTable() })
+	return catalogMap
+}
+
+var (
+	catalogOnce sync.Once
+	catalogMap  map[string]profile
+)
+
+func catalogTable() map[string]profile {
+	// One row per service: its name, its listener (haproxy name, port,
+	// health-check path), the path its agent's monitor GETs, and its
+	// catalog entry (type, name, URL path, description; none: no entry).
+	rows := []struct {
+		name, proxy string
+		port        int
+		check, mon  string
+		entry       [4]string
+	}{
+		{"keystone", "keystone", 5000, "/v3", "/", [4]string{"identity", "keystone", "/v3", "OpenStack Identity"}},
+		{"glance-api", "glance", 9292, "/versions", "/", [4]string{"image", "glance", "", "OpenStack Image"}},
 		// The registry answers no version document without a token; its
 		// oslo healthcheck middleware answers /healthcheck.
-		main:        listener{name: "glance-registry", port: 9191, check: "/healthcheck"},
-		monitorPath: "/healthcheck",
-		why:         "glance-registry is reached by glance-api through its own configuration (registry_host = the VIP), not through the catalog",
-	},
-	"nova-api": {
-		name:        "nova-api",
-		main:        listener{name: "nova", port: 8774, check: "/"},
-		monitorPath: "/",
-		// The EC2 API left nova in Mitaka; the seed still balances it.
-		legacy:  &listener{name: "nova-ec2", port: 8773},
-		catalog: &endpoint{serviceName: "nova", serviceType: "compute", path: "/v2.1", description: "OpenStack Compute"},
-	},
-	"nova-metadata": {
-		name: "nova-metadata",
+		{"glance-registry", "glance-registry", 9191, "/healthcheck", "/healthcheck", [4]string{}},
+		{"nova-api", "nova", 8774, "/", "/", [4]string{"compute", "nova", "/v2.1", "OpenStack Compute"}},
 		// The metadata service lists its versions at / without naming an
 		// instance.
-		main:        listener{name: "nova-metadata", port: 8775, check: "/"},
-		monitorPath: "/",
-		why:         "nova-metadata is reached by the neutron metadata agent (nova_metadata_host = the VIP), not through the catalog",
-	},
-	"cinder-api": {
-		name:        "cinder-api",
-		main:        listener{name: "cinder", port: 8776, check: "/"},
-		monitorPath: "/",
-		catalog:     &endpoint{serviceName: "cinderv3", serviceType: "volumev3", path: "/v3/%(project_id)s", description: "OpenStack Block Storage"},
-	},
-	"neutron-server": {
-		name:        "neutron-server",
-		main:        listener{name: "neutron", port: 9696, check: "/"},
-		monitorPath: "/",
-		catalog:     &endpoint{serviceName: "neutron", serviceType: "network", path: "", description: "OpenStack Networking"},
-	},
-	"placement-api": {
-		name:        "placement-api",
-		main:        listener{name: "placement", port: 8778, check: "/"},
-		monitorPath: "/",
-		bindHost:    true,
-		catalog:     &endpoint{serviceName: "placement", serviceType: "placement", path: "", description: "Placement API"},
-	},
-	"heat-api": {
-		name:        "heat-api",
-		main:        listener{name: "heat", port: 8004, check: "/"},
-		monitorPath: "/",
-		catalog:     &endpoint{serviceName: "heat", serviceType: "orchestration", path: "/v1/%(tenant_id)s", description: "Orchestration"},
-	},
+		{"nova-metadata", "nova-metadata", 8775, "/", "/", [4]string{}},
+		{"cinder-api", "cinder", 8776, "/", "/", [4]string{"volumev3", "cinderv3", "/v3/%(project_id)s", "OpenStack Block Storage"}},
+		{"neutron-server", "neutron", 9696, "/", "/", [4]string{"network", "neutron", "", "OpenStack Networking"}},
+		{"placement-api", "placement", 8778, "/", "/", [4]string{"placement", "placement", "", "Placement API"}},
+		{"heat-api", "heat", 8004, "/", "/", [4]string{"orchestration", "heat", "/v1/%(tenant_id)s", "Orchestration"}},
+	}
+	m := map[string]profile{}
+	for _, r := range rows {
+		p := profile{name: r.name, main: listener{name: r.proxy, port: r.port, check: r.check}, monitorPath: r.mon}
+		if r.entry[0] != "" {
+			p.catalog = &endpoint{serviceType: r.entry[0], serviceName: r.entry[1], path: r.entry[2], description: r.entry[3]}
+		}
+		m[r.name] = p
+	}
+	set := func(name string, f func(p *profile)) {
+		p := m[name]
+		f(&p)
+		m[name] = p
+	}
+	set("keystone", func(p *profile) {
+		p.bindHost = true
+		p.legacy = &listener{name: "keystone-admin", port: 35357, check: "/v3"}
+		p.legacyAdmin = true
+	})
+	set("placement-api", func(p *profile) { p.bindHost = true })
+	// The EC2 API left nova in Mitaka; the seed still balances it.
+	set("nova-api", func(p *profile) { p.legacy = &listener{name: "nova-ec2", port: 8773} })
+	set("glance-registry", func(p *profile) {
+		p.why = "glance-registry is reached by glance-api through its own configuration (registry_host = the VIP), not through the catalog"
+	})
+	set("nova-metadata", func(p *profile) {
+		p.why = "nova-metadata is reached by the neutron metadata agent (nova_metadata_host = the VIP), not through the catalog"
+	})
+	set("glance-api", func(p *profile) {
+		p.slowServer = Duration(10 * time.Minute)
+		p.slowWhy = "Image data: after an upload's last byte glance may still be writing to its store before it answers."
+	})
+	set("neutron-server", func(p *profile) {
+		p.slowServer = Duration(2 * time.Minute)
+		p.slowWhy = "Bulk port and security-group calls on a large cloud take more than a minute."
+	})
+	set("heat-api", func(p *profile) {
+		p.slowServer = Duration(2 * time.Minute)
+		p.slowWhy = "Validating a large template calls the other APIs while the request waits."
+	})
+	return m
 }
 
-// aliases are older names accepted in a topology file.
-var aliases = map[string]string{
-	"quantum-server": "neutron-server",
+// alias maps an older name accepted in a topology file to the current one.
+func alias(name string) string {
+	if name == "quantum-server" {
+		return "neutron-server"
+	}
+	return name
 }
 
 // seedServices is the seed's set, in the seed's order, used when a topology
@@ -154,7 +180,7 @@ var seedServices = []string{"keystone", "neutron-server", "glance-api", "glance-
 
 func serviceNames() []string {
 	var n []string
-	for k := range catalog {
+	for k := range catalog() {
 		n = append(n, k)
 	}
 	sort.Strings(n)

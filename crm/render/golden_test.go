@@ -1,7 +1,6 @@
 package render_test
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,9 +8,11 @@ import (
 	"testing"
 
 	"github.com/stackha/stackha/crm/render"
+	"github.com/stackha/stackha/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+// outputNames are the files every topology renders to.
+var outputNames = []string{"cluster.crm", "cluster.pcs.sh", "corosync.conf", "endpoints.sh", "haproxy.cfg"}
 
 // examples are the topology files of crm/examples, by short name.
 func examples(t *testing.T) map[string]string {
@@ -44,31 +45,15 @@ func TestGolden(t *testing.T) {
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
 			dir, files := renderExample(t, name)
-			if len(files) != 4 {
-				t.Fatalf("%d files rendered, want 4", len(files))
+			if len(files) != len(outputNames) {
+				t.Fatalf("%d files rendered, want %d", len(files), len(outputNames))
 			}
 			for _, f := range files.Names() {
 				got, err := os.ReadFile(filepath.Join(dir, f))
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join("testdata", name, f+".golden")
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create it)", err)
-				}
-				if string(got) != string(want) {
-					t.Errorf("%s differs from %s:\n%s", f, golden, lineDiff(string(want), string(got)))
-				}
+				testutil.Golden(t, filepath.Join(name, f+".golden"), got)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // HAProxy renders haproxy.cfg: a frontend per listener on the VIP, a
@@ -24,20 +25,35 @@ global
 defaults
     mode http
     maxconn %d
-    option redispatch
-    retries 3
-    timeout connect %s
-    timeout client %s
-    timeout server %s
-`, r.vip.Addr(), h.MaxConn, h.Timeouts.Connect, h.Timeouts.Client, h.Timeouts.Server)
-	if h.Timeouts.Check != 0 {
-		fmt.Fprintf(&b, "    timeout check %s\n", h.Timeouts.Check)
-	}
+`, r.vip.Addr(), h.MaxConn)
+	indented(&b, "    ", r.checkComment())
+	c := h.Check
+	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter on-marked-down shutdown-sessions\n",
+		c.Inter, c.FastInter, c.DownInter, c.Rise, c.Fall)
+	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n", h.Timeouts.Check)
+	indented(&b, "    ", []string{
+		"timeout connect: a connect on the LAN takes well under a millisecond; an",
+		"attempt with no answer after " + h.Timeouts.Connect.String() + " is retried on another server. haproxy",
+		"waits min(timeout connect, 1s) before a retry: kept shorter than the two",
+		"fastinter checks that take a dead server out, the retried request has left",
+		"that server when shutdown-sessions closes what it holds.",
+	})
+	fmt.Fprintf(&b, "    timeout connect %s\n    timeout client %s\n", h.Timeouts.Connect, h.Timeouts.Client)
+	indented(&b, "    ", []string{
+		"timeout server: how long a request may wait for its answer. It is not how",
+		"a failed server is found (the checks above do that), so it is set for the",
+		"slowest call an API legitimately makes; a backend that needs longer says so.",
+	})
+	fmt.Fprintf(&b, "    timeout server %s\n", r.serverTimeout())
 	for _, s := range r.services {
 		for _, l := range s.listeners() {
 			fmt.Fprintf(&b, "\n# %s, port %d\n", s.name, l.port)
 			fmt.Fprintf(&b, "frontend %s-vip\n", l.name)
 			fmt.Fprintf(&b, "    bind %s\n", hostPort(r.vip.Addr().String(), l.port))
+			if s.timeoutServer > h.Timeouts.Client {
+				// The client side waits as long as the server side may.
+				fmt.Fprintf(&b, "    timeout client %s\n", s.timeoutServer)
+			}
 			fmt.Fprintf(&b, "    default_backend %s-api\n", l.name)
 			fmt.Fprintf(&b, "\nbackend %s-api\n", l.name)
 			fmt.Fprintf(&b, "    balance %s\n", h.Balance)
@@ -45,11 +61,54 @@ defaults
 				// 2xx and 3xx pass: the version documents answer 200 or 300.
 				fmt.Fprintf(&b, "    option httpchk GET %s\n", l.check)
 			}
+			if s.timeoutServer != r.serverTimeout() {
+				if s.slowWhy != "" && s.timeoutServer == s.slowServer {
+					fmt.Fprintf(&b, "    # %s\n", s.slowWhy)
+				}
+				fmt.Fprintf(&b, "    timeout server %s\n", s.timeoutServer)
+			}
 			for _, n := range r.nodes {
-				fmt.Fprintf(&b, "    server %s %s check inter %s rise %d fall %d\n",
-					n.name, hostPort(n.addr.String(), l.port), h.Check.Inter, h.Check.Rise, h.Check.Fall)
+				fmt.Fprintf(&b, "    server %s %s\n", n.name, hostPort(n.addr.String(), l.port))
 			}
 		}
 	}
 	return b.String()
+}
+
+// serverTimeout is the timeout server of the defaults section.
+func (r *resolved) serverTimeout() Duration {
+	if s := r.t.HAProxy.Timeouts.Server; s != 0 {
+		return s
+	}
+	return defaultServerTimeout
+}
+
+// checkComment explains the health checks and the failure handling, with
+// the times they give.
+func (r *resolved) checkComment() []string {
+	h := r.t.HAProxy
+	c, t := h.Check, time.Duration(h.Timeouts.Check)
+	each := time.Duration(c.FastInter) + t
+	first := t + time.Duration(c.Fall-1)*each
+	last := time.Duration(c.Inter) + first
+	return []string{
+		fmt.Sprintf("Health checks, for every server: one every %s; a server is taken out", c.Inter),
+		fmt.Sprintf("after %d failed checks in a row and put back after %d good ones, checked", c.Fall, c.Rise),
+		fmt.Sprintf("every %s while it changes state and every %s while it is out. A check", c.FastInter, c.DownInter),
+		fmt.Sprintf("fails when the version document has not answered %s after the connect:", h.Timeouts.Check),
+		"a hung service still accepts connections (the kernel does), only its answer",
+		fmt.Sprintf("is missing. A hung backend is out %s to %s after it hangs.", Duration(first), Duration(last)),
+		"A dead one (connection refused, its node gone) is found sooner: observe",
+		"layer4 counts the clients' failed connections, and the first one",
+		"(error-limit 1, on-error fastinter) switches its checks to fastinter, so it",
+		fmt.Sprintf("is out about %s later; option redispatch 1 sends each request that", Duration(time.Duration(c.Fall)*time.Duration(c.FastInter))),
+		"met it to another server (each of the 3 retries to another), so none fails.",
+		"Not on-error mark-down: it takes the server out at once, and",
+		"shutdown-sessions then closes the very request being retried (a 502).",
+		"on-marked-down shutdown-sessions: the requests a server holds when it is",
+		"taken out are closed, so the clients of a hung backend get an error and",
+		"retry within seconds instead of waiting for timeout server. A request is",
+		"never replayed after it reached a server (retry-on stays conn-failure): the",
+		"APIs take POSTs that must not run twice.",
+	}
 }

@@ -5,26 +5,45 @@ import (
 	"strings"
 )
 
+// pcs writes the configuration as pcs commands.
+type pcs struct{}
+
 // shellQuote quotes v for bash when it holds anything but plain characters.
 func shellQuote(v string) string {
-	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:=+@,", r)) {
-			return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
-		}
-	}
-	return v
+	return plainOr(v, "._-/:=+@,", func(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" })
 }
 
-func (p primitive) pcs(b *strings.Builder, clone string) {
-	fmt.Fprintf(b, "pcs resource create %s ocf:%s:%s --no-default-ops", p.id, provider, p.agent)
-	for _, kv := range p.params {
-		fmt.Fprintf(b, " %s", shellQuote(kv[0]+"="+kv[1]))
+func pcsAttrs(b *strings.Builder, kv [][2]string) {
+	for _, p := range kv {
+		fmt.Fprintf(b, " %s", shellQuote(p[0]+"="+p[1]))
 	}
+}
+
+func (pcs) properties(b *strings.Builder, kv [][2]string) {
+	b.WriteString("pcs property set")
+	pcsAttrs(b, kv)
+	b.WriteString("\n")
+}
+
+func (pcs) rscDefaults(b *strings.Builder, kv [][2]string) {
+	b.WriteString("pcs resource defaults update")
+	pcsAttrs(b, kv)
+	b.WriteString("\n")
+}
+
+func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
+	if p.class == "stonith" {
+		fmt.Fprintf(b, "pcs stonith create %s %s", p.id, p.agent)
+	} else {
+		fmt.Fprintf(b, "pcs resource create %s %s --no-default-ops", p.id, p.spec())
+	}
+	pcsAttrs(b, p.params)
 	for _, o := range p.ops {
-		fmt.Fprintf(b, " \\\n    op %s interval=%s timeout=%s", o.name, o.interval, o.timeout)
-		if o.depth > 0 || o.explicitDepth {
-			fmt.Fprintf(b, " %s=%d", opCheckLevel, o.depth)
-		}
+		fmt.Fprintf(b, " \\\n    op %s %s", o.name, o.attrs())
+	}
+	if len(p.meta) > 0 {
+		b.WriteString(" \\\n    meta")
+		pcsAttrs(b, p.meta)
 	}
 	if clone != "" {
 		fmt.Fprintf(b, " \\\n    clone %s interleave=true", clone)
@@ -46,11 +65,18 @@ func (p primitive) pcs(b *strings.Builder, clone string) {
 	}
 }
 
+func (pcs) constraints() constraintFormats {
+	return constraintFormats{"pcs constraint location add %s %s %s -- -INFINITY\n",
+		"pcs constraint colocation add %[2]s with %[3]s INFINITY id=%[1]s\n",
+		"pcs constraint order start %[2]s then start %[3]s kind=Mandatory id=%[1]s\n"}
+}
+
 // PCS renders the same configuration as pcs commands, a bash script.
 func (r *resolved) PCS() string {
 	var b strings.Builder
 	b.WriteString("#!/usr/bin/env bash\n")
 	header(&b, "#", "The cluster's configuration as pcs commands (pcs 0.11)")
+	b.WriteString("# " + r.modeLine() + "\n")
 	b.WriteString(`#
 # Every command works on a copy of the CIB, pushed to the live cluster in one
 # step at the end (as ` + "`crm configure load`" + ` does): nothing starts half-configured.
@@ -72,27 +98,7 @@ pcs() { command pcs -f "$cibfile" ${PCS_FORCE:+--force} "$@"; }
 cib() { CIB_file="$cibfile" command cibadmin "$@"; }
 
 `)
-	c := r.t.Cluster
-	comment(&b, propertyComment)
-	fmt.Fprintf(&b, "pcs property set stonith-enabled=%t no-quorum-policy=%s\n\n", *c.StonithEnabled, c.NoQuorumPolicy)
-	comment(&b, defaultsComment)
-	fmt.Fprintf(&b, "pcs resource defaults update resource-stickiness=%d failure-timeout=%s migration-threshold=%d\n\n",
-		*c.Stickiness, failureTimeout(*c.FailureTimeout), *c.MigrationThreshold)
-
-	b.WriteString("# The virtual IP clients and the catalog's endpoints use.\n")
-	r.vipPrimitive().pcs(&b, "")
-	b.WriteString("\n# haproxy on every node (see the order below), configured by haproxy.cfg.\n")
-	r.haproxyPrimitive().pcs(&b, idHAProxyClone)
-	b.WriteString("\n# The API services, each a clone on every node, listening on the node's own\n")
-	b.WriteString("# address (haproxy holds their ports on the VIP); hence the url per node.\n")
-	for _, s := range r.services {
-		fmt.Fprintf(&b, "# %s: %s\n", s.name, describe(s))
-		r.servicePrimitive(s).pcs(&b, cloneID(s.name))
-	}
-	b.WriteString("\n")
-	comment(&b, orderComment)
-	fmt.Fprintf(&b, "pcs constraint colocation add %s with %s INFINITY id=%s\n", idVIP, idHAProxyClone, idColocation)
-	fmt.Fprintf(&b, "pcs constraint order start %s then start %s kind=Mandatory id=%s\n", idHAProxyClone, idVIP, idOrder)
+	r.body(&b, pcs{})
 	b.WriteString("\nif [ -n \"$push\" ]; then\n  command pcs cluster cib-push \"$cibfile\" --config\nfi\n")
 	return b.String()
 }

@@ -1,7 +1,7 @@
 // Package render turns one topology file (the VIP, the controllers, the
 // OpenStack API services) into a whole cluster configuration: cluster.crm
-// (crmsh), cluster.pcs.sh (the same as pcs commands), haproxy.cfg and
-// endpoints.sh (the keystone catalog at the VIP). It registers the
+// (crmsh), cluster.pcs.sh (the same as pcs commands), corosync.conf,
+// haproxy.cfg and endpoints.sh (the keystone catalog at the VIP). It registers the
 // `stackha render` command.
 package render
 
@@ -11,28 +11,36 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Files are the rendered outputs by file name.
 type Files map[string][]byte
 
-// The files Render writes, and their modes.
-var outputs = map[string]os.FileMode{
-	"cluster.crm":    0o644,
-	"cluster.pcs.sh": 0o755,
-	"haproxy.cfg":    0o644,
-	"endpoints.sh":   0o755,
+// mode is the file mode a rendered file is written with: the scripts run.
+func mode(name string) os.FileMode {
+	if strings.HasSuffix(name, ".sh") {
+		return 0o755
+	}
+	return 0o644
 }
 
-// Render validates t (filling its defaults) and renders every file.
+// Render renders every file of t. A topology from Parse is rendered as
+// Parse resolved it (its fields are not read again: parse the changed file
+// rather than editing them); one built in Go is validated (its defaults
+// filled) first.
 func Render(t *Topology) (Files, error) {
-	r, err := t.resolve()
-	if err != nil {
-		return nil, err
+	r := t.resolved
+	if r == nil {
+		var err error
+		if r, err = t.resolve(); err != nil {
+			return nil, err
+		}
 	}
 	return Files{
 		"cluster.crm":    []byte(r.CRM()),
 		"cluster.pcs.sh": []byte(r.PCS()),
+		"corosync.conf":  []byte(r.Corosync()),
 		"haproxy.cfg":    []byte(r.HAProxy()),
 		"endpoints.sh":   []byte(r.Endpoints()),
 	}, nil
@@ -65,10 +73,7 @@ func (f Files) Write(dir string) (err error) {
 		}
 	}()
 	for _, name := range f.Names() {
-		mode, ok := outputs[name]
-		if !ok {
-			mode = 0o644
-		}
+		mode := mode(name)
 		if err := os.WriteFile(filepath.Join(tmp, name), f[name], mode); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}

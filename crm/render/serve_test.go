@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,24 +57,7 @@ func inNetns(t *testing.T, f func()) {
 
 // get sends one HTTP/1.0 GET from the calling (namespaced) thread and
 // returns the status code and body.
-func get(addr, path string) (int, string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return 0, "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr); err != nil {
-		return 0, "", err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
+func get(addr, path string) (int, string, error) { return getWithin(addr, path, 2*time.Second) }
 
 // TestHAProxyServesThroughVIP runs the real haproxy on the rendered
 // haproxy.cfg of the TEST-NET example, in a private network namespace: it
@@ -89,25 +74,8 @@ func TestHAProxyServesThroughVIP(t *testing.T) {
 	nodes := map[string]string{"node1": "192.0.2.11", "node2": "192.0.2.12"}
 
 	inNetns(t, func() {
-		lo, err := netlink.LinkByName("lo")
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if err := netlink.LinkSetUp(lo); err != nil {
-			t.Error(err)
-			return
-		}
-		// The nodes' addresses, here all on this namespace's loopback.
-		for _, a := range nodes {
-			addr, _ := netlink.ParseAddr(a + "/32")
-			if err := netlink.AddrAdd(lo, addr); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-		if err := os.WriteFile("/proc/sys/net/ipv4/ip_nonlocal_bind", []byte("1"), 0o644); err != nil {
-			t.Errorf("non-local bind in the namespace: %v", err)
+		lo, ok := labNetns(t, nodes["node1"], nodes["node2"])
+		if !ok {
 			return
 		}
 		// A stand-in keystone per node: /v3 answers 200 (503 once sick).
@@ -131,21 +99,11 @@ func TestHAProxyServesThroughVIP(t *testing.T) {
 				fmt.Fprint(w, name)
 			}))
 		}
-
-		hp := exec.Command("haproxy", "-db", "-f", cfg)
-		var log strings.Builder
-		hp.Stdout, hp.Stderr = &log, &log
-		hp.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := hp.Start(); err != nil {
-			t.Error(err)
+		exited, log, stop := startHAProxy(t, cfg)
+		if stop == nil {
 			return
 		}
-		exited := make(chan error, 1)
-		go func() { exited <- hp.Wait() }()
-		defer func() {
-			_ = hp.Process.Kill() // our child, by its pid
-			<-exited
-		}()
+		defer stop()
 
 		// haproxy is up before the VIP: its bind succeeded (non-local).
 		if _, _, err := get(vip+":5000", "/v3"); err == nil {
@@ -154,7 +112,7 @@ func TestHAProxyServesThroughVIP(t *testing.T) {
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Errorf("haproxy exited without the VIP (%v): %s", err, log.String())
+			t.Errorf("haproxy exited without the VIP (%v): %s", err, log)
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
@@ -175,7 +133,7 @@ func TestHAProxyServesThroughVIP(t *testing.T) {
 			}
 		}
 		if len(seen) < 2 {
-			t.Errorf("through the VIP, only %v answered; haproxy: %s", seen, log.String())
+			t.Errorf("through the VIP, only %v answered; haproxy: %s", seen, log)
 			return
 		}
 
@@ -194,7 +152,222 @@ func TestHAProxyServesThroughVIP(t *testing.T) {
 			}
 		}
 		if run < 10 {
-			t.Errorf("node1 was not taken out by the health check; haproxy: %s", log.String())
+			t.Errorf("node1 was not taken out by the health check; haproxy: %s", log)
 		}
 	})
+}
+
+// labNetns sets up the calling thread's fresh network namespace for
+// haproxy: loopback up holding the nodes' addresses, non-local bind on.
+func labNetns(t *testing.T, addrs ...string) (netlink.Link, bool) {
+	t.Helper()
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo)
+	}
+	for _, a := range addrs {
+		if err != nil {
+			break
+		}
+		addr, _ := netlink.ParseAddr(a + "/32")
+		err = netlink.AddrAdd(lo, addr)
+	}
+	if err == nil {
+		err = os.WriteFile("/proc/sys/net/ipv4/ip_nonlocal_bind", []byte("1"), 0o644)
+	}
+	if err != nil {
+		t.Errorf("network namespace: %v", err)
+		return nil, false
+	}
+	return lo, true
+}
+
+// haproxyLog collects haproxy's output for a failure message.
+type haproxyLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *haproxyLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *haproxyLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startHAProxy runs haproxy in the foreground on cfg; stop kills it (our
+// child, by its pid) and waits. stop is nil when it did not start.
+func startHAProxy(t *testing.T, cfg string) (exited chan error, log *haproxyLog, stop func()) {
+	t.Helper()
+	hp := exec.Command("haproxy", "-db", "-f", cfg)
+	log = &haproxyLog{}
+	hp.Stdout, hp.Stderr = log, log
+	hp.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := hp.Start(); err != nil {
+		t.Error(err)
+		return nil, log, nil
+	}
+	exited = make(chan error, 1)
+	go func() { exited <- hp.Wait() }()
+	return exited, log, func() {
+		_ = hp.Process.Kill()
+		<-exited
+	}
+}
+
+// TestHAProxyRoutesAroundFailures runs the real haproxy on the rendered
+// defaults (testnet-two-node, which sets no check or timeout of its own)
+// against two stand-in keystones, and shows what haproxy.cfg's comments
+// claim: a hung backend (connections accepted, never answered) is taken out
+// by the checks' timeout, and the requests it holds are closed then
+// (on-marked-down shutdown-sessions) rather than left waiting for timeout
+// server (60 s); a dead backend (connection refused) costs no request
+// (option redispatch sends each request that meets it to the other server,
+// and on-error fastinter, not mark-down, lets that request leave before
+// shutdown-sessions runs: with mark-down this test sees a 502).
+func TestHAProxyRoutesAroundFailures(t *testing.T) {
+	require.Root(t)
+	require.Command(t, "haproxy")
+	dir, files := renderExample(t, "testnet-two-node")
+	if !strings.Contains(string(files["haproxy.cfg"]), "timeout server 60s") {
+		t.Fatal("the rendered timeout server is not 60s: this test's bound assumes it")
+	}
+	const vip = "192.0.2.100"
+	inNetns(t, func() {
+		lo, ok := labNetns(t, "192.0.2.11", "192.0.2.12")
+		if !ok {
+			return
+		}
+		var hung atomic.Bool
+		var node1 *http.Server
+		for _, n := range []struct{ name, addr string }{{"node1", "192.0.2.11"}, {"node2", "192.0.2.12"}} {
+			l, err := net.Listen("tcp", n.addr+":5000")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			name := n.name
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if name == "node1" && hung.Load() {
+					<-r.Context().Done() // hung: never answers
+					return
+				}
+				fmt.Fprint(w, name)
+			})}
+			defer srv.Close()
+			if name == "node1" {
+				node1 = srv
+			}
+			go srv.Serve(l)
+		}
+		exited, log, stop := startHAProxy(t, filepath.Join(dir, "haproxy.cfg"))
+		if stop == nil {
+			return
+		}
+		defer stop()
+		addr, _ := netlink.ParseAddr(vip + "/24")
+		if err := netlink.AddrAdd(lo, addr); err != nil {
+			t.Error(err)
+			return
+		}
+		both := func() bool {
+			seen := map[string]bool{}
+			for deadline := time.Now().Add(15 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
+				if code, body, err := get(vip+":5000", "/v3"); err == nil && code == 200 {
+					seen[body] = true
+				} else {
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			return len(seen) == 2
+		}
+		if !both() {
+			t.Fatalf("both nodes did not answer through the VIP; haproxy: %s", log)
+		}
+
+		// Hung: node1 accepts and never answers. Requests in flight to it
+		// are closed when the checks take it out. (The connections are made
+		// here, in the namespace; only their reading runs elsewhere.)
+		hung.Store(true)
+		results := make(chan string, 4)
+		for i := 0; i < 4; i++ {
+			c, err := net.DialTimeout("tcp", vip+":5000", time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			go func() { results <- exchange(c, vip+":5000", "/v3", 30*time.Second) }()
+		}
+		for i := 0; i < 4; i++ {
+			if r := <-results; strings.Contains(r, "i/o timeout") {
+				t.Errorf("a request held by the hung node waited 30 s (%s): not closed when it was taken out; haproxy: %s", r, log)
+			}
+		}
+		run := 0
+		for deadline := time.Now().Add(15 * time.Second); run < 10 && time.Now().Before(deadline); {
+			if code, body, err := get(vip+":5000", "/v3"); err == nil && code == 200 && body == "node2" {
+				run++
+			} else {
+				run = 0
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if run < 10 {
+			t.Fatalf("the hung node1 was not taken out; haproxy: %s", log)
+		}
+
+		// Dead: node1 recovers, then its listener closes (connection
+		// refused). No request fails.
+		hung.Store(false)
+		if !both() {
+			t.Fatalf("node1 did not come back; haproxy: %s", log)
+		}
+		node1.Close() // its listener and every connection, as when it dies
+		for i := 0; i < 40; i++ {
+			if code, body, err := get(vip+":5000", "/v3"); err != nil || code != 200 || body != "node2" {
+				t.Errorf("request %d after node1 died: %d %q %v (want node2's answer)", i, code, body, err)
+			}
+		}
+		select {
+		case err := <-exited:
+			t.Errorf("haproxy exited: %v; %s", err, log)
+		default:
+		}
+	})
+}
+
+// exchange sends one GET on c and says how it ended: "CODE BODY ERROR".
+func exchange(c net.Conn, addr, path string, d time.Duration) string {
+	code, body, err := request(c, addr, path, d)
+	return fmt.Sprintf("%d %s %v", code, body, err)
+}
+
+// getWithin is get with a deadline of d for the whole exchange.
+func getWithin(addr, path string, d time.Duration) (int, string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return 0, "", err
+	}
+	defer c.Close()
+	return request(c, addr, path, d)
+}
+
+// request sends one HTTP/1.0 GET on c, within d.
+func request(c net.Conn, addr, path string, d time.Duration) (int, string, error) {
+	_ = c.SetDeadline(time.Now().Add(d))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr); err != nil {
+		return 0, "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }

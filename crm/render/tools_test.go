@@ -48,7 +48,7 @@ func loadRendered(t *testing.T, name string) (dir, cib string) {
 	dir, files := renderExample(t, name)
 	cib = cibtest.Empty(t, t.TempDir(), "cib.xml")
 	// An empty CIB has no quorum: with no-quorum-policy=stop crmsh says so.
-	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum)
+	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
 	cibtest.Verify(t, cib)
 	return dir, cib
 }
@@ -59,29 +59,54 @@ func TestCRMLoadsAndVerifies(t *testing.T) {
 	}
 }
 
-// TestFailover: in crm_simulate, both nodes up puts the VIP with a haproxy
-// instance (haproxy and every API on every node); standby of the VIP's node
-// moves the VIP, and the haproxy already running on the other node is not
-// touched; bringing the node back moves nothing (stickiness).
+// fenceDevices maps each fencing device of a crmsh text to the node it
+// fences (its location -inf constraint).
+func fenceDevices(crm string) map[string]string {
+	m := map[string]string{}
+	for _, l := range regexp.MustCompile(`(?m)^location \S+ (\S+) -inf: (\S+)$`).FindAllStringSubmatch(crm, -1) {
+		m[l[1]] = l[2]
+	}
+	return m
+}
+
+// TestFailover: in crm_simulate, every node up puts the VIP with a haproxy
+// instance (haproxy and every API on every node, each fencing device off
+// the node it fences); standby of the VIP's node moves the VIP, and what
+// runs on the other nodes is not touched; bringing the node back moves
+// nothing (stickiness). Then the VIP's node is lost: with fencing it is
+// fenced, and the VIP moves to a survivor, again touching nothing else
+// there; when it returns, nothing moves back. Every example runs it: two,
+// three and five nodes, fenced and in the lab mode.
 func TestFailover(t *testing.T) {
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
 			dir, cib := loadRendered(t, name)
+			crm, err := os.ReadFile(filepath.Join(dir, "cluster.crm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fences := fenceDevices(string(crm))
 			nodes := nodesOf(t, dir)
-			if len(nodes) != 2 {
-				t.Fatalf("want a two-node example, have %v", nodes)
+			if len(nodes) < 2 {
+				t.Fatalf("want two nodes or more, have %v", nodes)
 			}
 			tmp := t.TempDir()
 			up := filepath.Join(tmp, "up.xml")
 			cibtest.Simulate(t, cib, up, nodes...)
 			p := cibtest.Placement(t, up)
 			for id, on := range p {
-				if id == "api-vip" {
+				if dev, ok := fences[id]; ok {
+					if len(on) != 1 || on[0] == dev {
+						t.Errorf("fencing device %s runs on %v: want one node, not %s", id, on, dev)
+					}
 					continue
 				}
-				if !slices.Equal(on, nodes) {
+				if id != "api-vip" && !slices.Equal(on, nodes) {
 					t.Errorf("%s runs on %v, want every node %v", id, on, nodes)
 				}
+			}
+			if len(fences) != 0 && len(fences) != len(nodes) {
+				t.Errorf("%d fencing devices for %d nodes", len(fences), len(nodes))
 			}
 			if len(p["api-vip"]) != 1 {
 				t.Fatalf("api-vip runs on %v, want one node", p["api-vip"])
@@ -90,9 +115,16 @@ func TestFailover(t *testing.T) {
 			if !slices.Contains(p["haproxy-clone"], first) {
 				t.Fatalf("api-vip on %s, haproxy on %v: not together", first, p["haproxy-clone"])
 			}
-			other := nodes[0]
-			if other == first {
-				other = nodes[1]
+			others := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return n == first })
+			untouched := func(t *testing.T, what string, rep string, survivors []string) {
+				t.Helper()
+				for _, a := range cibtest.Actions(rep) {
+					for _, n := range survivors {
+						if strings.Contains(a, "( "+n+" )") && !strings.HasPrefix(a, "Start fence") && !strings.HasPrefix(a, "Start api-vip ") || strings.HasPrefix(a, "Restart") {
+							t.Errorf("%s touched a survivor: %q", what, a)
+						}
+					}
+				}
 			}
 
 			// Standby of the VIP's node.
@@ -100,22 +132,19 @@ func TestFailover(t *testing.T) {
 			moved := filepath.Join(tmp, "moved.xml")
 			rep := cibtest.Simulate(t, up, moved)
 			p = cibtest.Placement(t, moved)
-			if !slices.Equal(p["api-vip"], []string{other}) || !slices.Equal(p["haproxy-clone"], []string{other}) {
-				t.Fatalf("after standby of %s: api-vip on %v, haproxy on %v; want both on %s", first, p["api-vip"], p["haproxy-clone"], other)
+			if len(p["api-vip"]) != 1 || !slices.Contains(others, p["api-vip"][0]) || !slices.Equal(p["haproxy-clone"], others) {
+				t.Fatalf("after standby of %s: api-vip on %v, haproxy on %v; want the VIP on one of %v, haproxy on all of them", first, p["api-vip"], p["haproxy-clone"], others)
 			}
-			for _, a := range cibtest.Actions(rep) {
-				if strings.Contains(a, "( "+other+" )") || strings.HasPrefix(a, "Restart") {
-					t.Errorf("standby of %s touched the survivor: %q", first, a)
-				}
-			}
+			untouched(t, "standby of "+first, rep, others)
+			second := p["api-vip"][0]
 
 			// Back online: stickiness keeps the VIP where it is.
 			cibtest.Standby(t, moved, first, false)
 			back := filepath.Join(tmp, "back.xml")
 			rep = cibtest.Simulate(t, moved, back)
 			p = cibtest.Placement(t, back)
-			if !slices.Equal(p["api-vip"], []string{other}) {
-				t.Errorf("after %s came back: api-vip on %v, want it to stay on %s", first, p["api-vip"], other)
+			if !slices.Equal(p["api-vip"], []string{second}) {
+				t.Errorf("after %s came back: api-vip on %v, want it to stay on %s", first, p["api-vip"], second)
 			}
 			if !slices.Equal(p["haproxy-clone"], nodes) {
 				t.Errorf("after %s came back: haproxy on %v, want %v", first, p["haproxy-clone"], nodes)
@@ -124,6 +153,45 @@ func TestFailover(t *testing.T) {
 				if !strings.HasPrefix(a, "Start") {
 					t.Errorf("coming back caused more than starts on %s: %q", first, a)
 				}
+			}
+
+			// The VIP's node is lost.
+			survivors := slices.DeleteFunc(slices.Clone(nodes), func(n string) bool { return n == second })
+			lost := filepath.Join(tmp, "lost.xml")
+			rep = cibtest.Fail(t, back, lost, second)
+			fenced := slices.ContainsFunc(cibtest.Actions(rep), func(a string) bool { return strings.HasPrefix(a, "Fence (reboot) "+second+" ") })
+			if fenced != (len(fences) > 0) {
+				t.Errorf("loss of %s: fenced %t, want %t (fencing devices: %v); actions %q", second, fenced, len(fences) > 0, fences, cibtest.Actions(rep))
+			}
+			p = cibtest.Placement(t, lost)
+			if len(p["api-vip"]) != 1 || !slices.Contains(survivors, p["api-vip"][0]) || !slices.Equal(p["haproxy-clone"], survivors) {
+				t.Fatalf("after loss of %s: api-vip on %v, haproxy on %v; want the VIP on one of %v, haproxy on all of them", second, p["api-vip"], p["haproxy-clone"], survivors)
+			}
+			untouched(t, "loss of "+second, rep, survivors)
+			third := p["api-vip"][0]
+
+			// It returns. Fenced, it was powered off: nothing moves back. In
+			// the lab mode nobody made sure it stopped: its VIP counts as
+			// still up there, active on two nodes (the split brain of a
+			// real cut), and Pacemaker's recovery restarts the VIP.
+			returned := filepath.Join(tmp, "returned.xml")
+			rep = cibtest.Simulate(t, lost, returned, second)
+			p = cibtest.Placement(t, returned)
+			if !slices.Equal(p["haproxy-clone"], nodes) || len(p["api-vip"]) != 1 {
+				t.Errorf("after %s returned: api-vip on %v, haproxy on %v (want %v)", second, p["api-vip"], p["haproxy-clone"], nodes)
+			}
+			restarted := false
+			for _, a := range cibtest.Actions(rep) {
+				restarted = restarted || strings.HasPrefix(a, "Restart api-vip ")
+				if !strings.HasPrefix(a, "Start") && !(!fenced && strings.HasPrefix(a, "Restart api-vip ")) {
+					t.Errorf("the return of %s caused more than starts: %q", second, a)
+				}
+			}
+			switch {
+			case fenced && !slices.Equal(p["api-vip"], []string{third}):
+				t.Errorf("after %s returned: api-vip on %v, want it to stay on %s", second, p["api-vip"], third)
+			case !fenced && !restarted:
+				t.Errorf("lab mode: the return of %s did not restart the VIP active on two nodes; actions %q", second, cibtest.Actions(rep))
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,20 @@ nodes:
   - {name: mesa-virt-01, address: 10.10.102.6}
   - {name: mesa-virt-02, address: 10.10.102.7}
 `
+
+// ipmi is a fencing device for node n, in flow style.
+func ipmi(n string) string {
+	return "{node: " + n + ", agent: fence_ipmilan, password_file: /etc/stackha/fence/" + n + ".pw, params: {ip: 10.9.0.1, username: admin}}"
+}
+
+// manyNodes is a nodes: section of n nodes in 10.0.0.0/24.
+func manyNodes(n int) string {
+	s := "nodes:\n"
+	for i := 1; i <= n; i++ {
+		s += "  - {name: n" + strconv.Itoa(i) + ", address: 10.0.0." + strconv.Itoa(i) + "}\n"
+	}
+	return s
+}
 
 func TestParseErrors(t *testing.T) {
 	nodes := "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.2}\n"
@@ -34,7 +49,9 @@ func TestParseErrors(t *testing.T) {
 		{"vip broadcast", "vip: {address: 10.0.0.255, prefix: 24}\n" + nodes, []string{"vip.address", "broadcast address"}},
 		{"vip multicast", "vip: {address: 224.0.0.5}\n" + nodes, []string{"vip.address", "not a unicast"}},
 		{"vip nic", "vip: {address: 10.0.0.100, nic: 'eth0; reboot'}\n" + nodes, []string{"vip.nic"}},
-		{"no nodes", vip, []string{"nodes: at least one node"}},
+		{"no nodes", vip, []string{"nodes: required: 2 to 16 controllers"}},
+		{"one node", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n", []string{"nodes: 1 nodes; a cluster here has 2 to 16"}},
+		{"17 nodes", vip + manyNodes(17), []string{"nodes: 17 nodes; a cluster here has 2 to 16"}},
 		{"duplicate node", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: A, address: 10.0.0.2}\n", []string{"nodes[1].name", `duplicate node "A" (also nodes[0])`}},
 		{"duplicate address", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.1}\n", []string{"nodes[1].address", "duplicate address 10.0.0.1"}},
 		{"node not in subnet", vip + "nodes:\n  - {name: a, address: 10.0.1.1}\n", []string{"nodes[0].address", "not in the VIP's subnet 10.0.0.0/24"}},
@@ -70,6 +87,62 @@ func TestParseErrors(t *testing.T) {
 		{"vip param taken", "vip: {address: 10.0.0.100, params: {nic: eth1}}\n" + nodes, []string{"vip.params.nic: set by the topology's own field"}},
 		{"param value", "vip: {address: 10.0.0.100, params: {arp_count: '1; reboot'}}\n" + nodes, []string{"vip.params.arp_count", "want letters"}},
 		{"haproxy param value", vip + nodes + "haproxy: {params: {extra_args: '$(x)'}}\n", []string{"haproxy.params.extra_args"}},
+		{"ring1 missing on one node", vip + "nodes:\n  - {name: a, address: 10.0.0.1, ring1_addr: 10.1.0.1}\n  - {name: b, address: 10.0.0.2}\n",
+			[]string{"nodes[1].ring1_addr: missing: nodes[0] has one, and a second link needs an address on every node"}},
+		{"ring address", vip + "nodes:\n  - {name: a, address: 10.0.0.1, ring0_addr: 10.1.0.300}\n  - {name: b, address: 10.0.0.2}\n",
+			[]string{`nodes[0].ring0_addr: "10.1.0.300" is not an IP address`}},
+		{"ring families", vip + "nodes:\n  - {name: a, address: 10.0.0.1, ring1_addr: 10.1.0.1}\n  - {name: b, address: 10.0.0.2, ring1_addr: '2001:db8::2'}\n",
+			[]string{"nodes[1].ring1_addr: 2001:db8::2 is IPv6, the link's other addresses IPv4"}},
+		{"ring duplicate", vip + "nodes:\n  - {name: a, address: 10.0.0.1, ring1_addr: 10.1.0.1}\n  - {name: b, address: 10.0.0.2, ring1_addr: 10.1.0.1}\n",
+			[]string{"nodes[1].ring1_addr: duplicate address 10.1.0.1 (also nodes[0])"}},
+		{"fence unknown node", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", " + ipmi("c") + "]}\n",
+			[]string{`fencing.devices[1].node: "c" is not a node of nodes`, "nodes[1]: b has no fencing device"}},
+		{"node without a device", vip + nodes + "fencing: {devices: [" + ipmi("a") + "]}\n",
+			[]string{"nodes[1]: b has no fencing device: with fencing on, every node needs one in fencing.devices"}},
+		{"two devices for a node", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", " + ipmi("b") + ", {node: a, agent: fence_virsh, id: f2, password_file: /p}]}\n",
+			[]string{"fencing.devices[2].node: a already has a device (fencing.devices[0])"}},
+		{"device without node", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", " + ipmi("b") + ", {agent: fence_ipmilan}]}\n",
+			[]string{"fencing.devices[2].node: required"}},
+		{"literal password", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, params: {ip: 10.9.0.2, password: hunter2}}]}\n",
+			[]string{"fencing.devices[1].params.password: a literal password would be written", "fencing.devices[1].password_file"}},
+		{"literal passwd", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, params: {passwd: hunter2}}]}\n",
+			[]string{"fencing.devices[1].params.passwd: a literal password"}},
+		{"password script in params", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, params: {password_script: /x}}]}\n",
+			[]string{"fencing.devices[1].params.password_script: set by the topology's own field"}},
+		{"host list in params", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, params: {pcmk_host_list: a}}]}\n",
+			[]string{"fencing.devices[1].params.pcmk_host_list: set by the topology's own field"}},
+		{"file and script", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, password_file: /p, password_script: /s}]}\n",
+			[]string{"fencing.devices[1].password_script: set together with password_file"}},
+		{"password file path", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, password_file: 'p; reboot'}]}\n",
+			[]string{"fencing.devices[1].password_file: \"p; reboot\" is not an absolute path"}},
+		{"redfish needs a password", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_redfish, params: {ip: 10.9.0.2, username: u}}]}\n",
+			[]string{"fencing.devices[1].password_file: fence_redfish needs a password"}},
+		{"virsh needs a password or key", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_virsh, params: {ip: 10.9.0.2}}]}\n",
+			[]string{"fencing.devices[1].password_file: fence_virsh needs a password (required unless params.identity_file"}},
+		{"sbd takes none", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_sbd, password_file: /p, params: {devices: /dev/sdz}}]}\n",
+			[]string{"fencing.devices[1].password_file: fence_sbd takes no password"}},
+		{"fence agent name", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: 'ipmitool -H x'}]}\n",
+			[]string{"fencing.devices[1].agent", "not a fence agent name"}},
+		{"fence agent missing", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b}]}\n",
+			[]string{"fencing.devices[1].agent: required"}},
+		{"plug", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, plug: 'x;y'}]}\n",
+			[]string{"fencing.devices[1].plug"}},
+		{"device id", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, id: '1x'}]}\n",
+			[]string{"fencing.devices[1].id"}},
+		{"duplicate device id", vip + nodes + "fencing: {devices: [" + ipmi("a") + ", {node: b, agent: fence_ipmilan, id: fence-a}]}\n",
+			[]string{"fencing.devices[1].id: duplicate id fence-a"}},
+		{"priority delay on three nodes", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.2}\n  - {name: c, address: 10.0.0.3}\n" +
+			"fencing: {priority_delay: 5s, devices: [" + ipmi("a") + ", " + ipmi("b") + ", " + ipmi("c") + "]}\n",
+			[]string{"fencing.priority_delay: set, but used on two nodes only"}},
+		{"priority delay without devices", vip + nodes + "fencing: {priority_delay: 5s}\n", []string{"fencing.priority_delay: set, but there are no fencing.devices"}},
+		{"stonith without devices", vip + nodes + "cluster: {stonith_enabled: true}\n", []string{"cluster.stonith_enabled: true, but there are no fencing.devices"}},
+		{"devices with stonith off", vip + nodes + "cluster: {stonith_enabled: false}\nfencing: {devices: [" + ipmi("a") + ", " + ipmi("b") + "]}\n",
+			[]string{"cluster.stonith_enabled: false, but fencing.devices are given"}},
+		{"unknown fencing key", vip + nodes + "fencing: {devices: [{node: a, agent: fence_ipmilan, pasword_file: /p}]}\n", []string{"field pasword_file not found in fencing.devices[]"}},
+		{"token", vip + nodes + "corosync: {token: 50ms}\n", []string{"corosync.token: 50ms is out of range 100ms-60s"}},
+		{"consensus", vip + nodes + "corosync: {token: 2s, consensus: 2s}\n", []string{"corosync.consensus: 2s is out of range: at least 1.2 × token (2400ms)"}},
+		{"cluster name", vip + nodes + "corosync: {cluster_name: 'a b'}\n", []string{"corosync.cluster_name"}},
+		{"key file", vip + nodes + "corosync: {key_file: authkey}\n", []string{"corosync.key_file"}},
 		{"several at once", "vip: {address: 10.0.0.100}\nnodes:\n  - {name: a, address: 10.0.9.1}\nservices: [{name: nova}]\n",
 			[]string{"nodes[0].address", "services[0].name"}},
 	}
@@ -103,14 +176,51 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestDefaultsReproduceSeed(t *testing.T) {
+// TestSizeCap: a topology over 1 MiB is refused before it is parsed, with
+// the file and the cap named, and nothing written; one just under is read.
+func TestSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	pad := func(n int) []byte {
+		b := []byte(seedYAML)
+		line := "# " + strings.Repeat("x", 77) + "\n"
+		for len(b)+len(line) <= n {
+			b = append(b, line...)
+		}
+		return append(b, strings.Repeat("#", n-len(b))...)
+	}
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{MaxTopologySize, true}, {MaxTopologySize + 1, false}, {8 << 20, false}} {
+		in := filepath.Join(dir, "t.yaml")
+		if err := os.WriteFile(in, pad(tc.size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out"+strconv.Itoa(tc.size))
+		_, err := RenderFile(in, out)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%d bytes: %v", tc.size, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), in+": topology: larger than 1048576 bytes (1 MiB)") {
+			t.Errorf("%d bytes: error %v, want one naming %s and the cap", tc.size, err, in)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%d bytes: output directory exists (stat: %v)", tc.size, err)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
 	topo, err := ParseBytes([]byte(seedYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := topo.resolve()
-	if err != nil {
-		t.Fatal(err)
+	r := topo.resolved
+	if again, err := topo.resolve(); err != nil || fmt.Sprint(*again) != fmt.Sprint(*r) {
+		t.Errorf("resolving again gives another result (%v):\n%+v\n%+v", err, *again, *r)
 	}
 	// The seed's nine frontends, by port (its glance names swapped back).
 	var got []string
@@ -129,12 +239,28 @@ func TestDefaultsReproduceSeed(t *testing.T) {
 		t.Errorf("cluster defaults are not the seed's: %+v", c)
 	}
 	h := topo.HAProxy
-	if h.Balance != "roundrobin" || h.Check.Inter.String() != "10s" || h.MaxConn != 10000 ||
-		h.Timeouts.Connect.String() != "10s" || h.Timeouts.Client.String() != "10s" || h.Timeouts.Server.String() != "10s" {
-		t.Errorf("haproxy defaults are not the seed's: %+v", h)
+	if h.Balance != "roundrobin" || h.MaxConn != 10000 {
+		t.Errorf("haproxy balance and maxconn are not the seed's: %+v", h)
 	}
-	if r.vipEvery.String() != "5s" || h.MonitorInterval.String() != "5s" {
-		t.Errorf("monitor intervals are not the seed's 5s: vip %s haproxy %s", r.vipEvery, h.MonitorInterval)
+	// Not the seed's: the checks and timeouts that route around a failed
+	// backend in about a second (issue 14), and the monitor intervals.
+	if got := fmt.Sprintf("%+v %+v", h.Check, h.Timeouts); got != "{Inter:1s FastInter:250ms DownInter:1s Rise:2 Fall:2} {Connect:250ms Client:60s Server:0s Check:500ms}" {
+		t.Errorf("haproxy checks and timeouts: %s", got)
+	}
+	if r.vipEvery.String() != "1s" || h.MonitorInterval.String() != "1s" || r.services[0].every.String() != "2s" {
+		t.Errorf("monitor intervals: vip %s haproxy %s keystone %s, want 1s 1s 2s", r.vipEvery, h.MonitorInterval, r.services[0].every)
+	}
+	for _, s := range r.services {
+		want := map[string]string{"glance-api": "600s", "neutron-server": "120s"}[s.name]
+		if want == "" {
+			want = "60s"
+		}
+		if s.timeoutServer.String() != want {
+			t.Errorf("%s: timeout server %s, want %s", s.name, s.timeoutServer, want)
+		}
+	}
+	if len(r.fencing) != 0 || topo.Corosync.ClusterName != "stackha" || topo.Corosync.Token.String() != "3s" || !*topo.Corosync.Crypto {
+		t.Errorf("fencing %v, corosync %+v: want none, stackha, 3s, crypto on", r.fencing, topo.Corosync)
 	}
 	// Rendering twice gives the same text (defaults are filled once).
 	a, err := Render(topo)
@@ -190,7 +316,7 @@ func TestIPv6(t *testing.T) {
 	}
 	for file, want := range map[string]string{
 		"cluster.crm":  "ip=2001:db8::100 cidr_netmask=64",
-		"haproxy.cfg":  "server a [2001:db8::11]:5000 check",
+		"haproxy.cfg":  "server a [2001:db8::11]:5000\n",
 		"endpoints.sh": "endpoint identity public 'http://[2001:db8::100]:5000/v3'",
 	} {
 		if !strings.Contains(string(f[file]), want) {
@@ -208,6 +334,8 @@ func TestExtraParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A Topology built in Go (not from Parse) is resolved by Render.
+	topo = &Topology{VIP: topo.VIP, Nodes: topo.Nodes, Services: topo.Services, HAProxy: topo.HAProxy}
 	topo.VIP.Params = map[string]string{"arp_count": "3"}
 	f, err := Render(topo)
 	if err != nil {
@@ -215,8 +343,8 @@ func TestExtraParams(t *testing.T) {
 	}
 	for file, want := range map[string][]string{
 		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg stop_timeout=10s",
-			"params run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
-		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 config=/etc/keystone/keystone.conf user=keystone"},
+			"params run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
+		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(string(f[file]), w) {
@@ -265,9 +393,12 @@ func TestWriteReplacesAtomically(t *testing.T) {
 // metacharacter beyond what the templates write).
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(seedYAML))
-	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}]\nservices: [{name: quantum-server, port: 1}]\n"))
-	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
-	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}, {name: y, address: '2001:db8::3'}]\nservices: [{name: quantum-server, port: 1}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1, ring1_addr: 10.0.0.1}, {name: m, address: 192.0.2.2, ring1_addr: 10.0.0.2}]\n" +
+		"fencing: {devices: [{node: n, agent: fence_ipmilan, password_file: /p, params: {ip: 10.1.1.1}}, {node: m, agent: fence_virsh, plug: vm-m, password_script: /s}]}\n" +
+		"corosync: {token: 1s, crypto: false}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		topo, err := ParseBytes(b)
 		if err != nil {
@@ -289,7 +420,22 @@ func FuzzParse(f *testing.F) {
 				vals = append(vals, k, v)
 			}
 		}
-		for _, m := range []map[string]string{topo.VIP.Params, topo.HAProxy.Params} {
+		c := topo.Corosync
+		vals = append(vals, c.ClusterName, c.KeyFile)
+		maps := []map[string]string{topo.VIP.Params, topo.HAProxy.Params}
+		for _, d := range topo.Fencing.Devices {
+			vals = append(vals, d.Node, d.Agent, d.ID, d.Plug, d.PasswordFile, d.PasswordScript)
+			maps = append(maps, d.Params)
+			for _, k := range []string{"password", "passwd"} {
+				if _, ok := d.Params[k]; ok {
+					t.Fatalf("a literal %s accepted", k)
+				}
+			}
+		}
+		for _, n := range topo.Nodes {
+			vals = append(vals, n.Ring0Addr, n.Ring1Addr)
+		}
+		for _, m := range maps {
 			for k, v := range m {
 				vals = append(vals, k, v)
 			}
@@ -299,7 +445,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("value %q accepted", s)
 			}
 		}
-		if len(files) != 4 {
+		if len(files) != 5 {
 			t.Fatalf("%d files", len(files))
 		}
 	})
