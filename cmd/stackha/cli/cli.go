@@ -172,9 +172,10 @@ func manCommand(app *cli.App, s ocf.Streams) *cli.Command {
 func renderCommand(w io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "render",
-		Usage: "render a cluster configuration (crmsh, pcs, haproxy.cfg, endpoints) from a topology file",
-		Description: "Reads one YAML topology (vip, nodes, services, haproxy, cluster) and writes\n" +
-			"cluster.crm, cluster.pcs.sh, haproxy.cfg and endpoints.sh into the output directory.\n" +
+		Usage: "render a cluster configuration (crmsh, pcs, haproxy.cfg, corosync.conf, endpoints) from a topology file",
+		Description: "Reads one YAML topology (vip, nodes, services, haproxy, fencing, corosync, cluster)\nand writes " +
+			"cluster.crm, cluster.pcs.sh, haproxy.cfg, corosync.conf and endpoints.sh into the output\n" +
+			"directory.\n" +
 			"A topology with an error writes nothing. See docs/crm.md.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "topology", Aliases: []string{"t"}, Usage: "the topology `FILE` (YAML)", Required: true},

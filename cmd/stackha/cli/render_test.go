@@ -27,7 +27,7 @@ func TestRender(t *testing.T) {
 		stderr  string
 		written bool
 	}{
-		{"renders", []string{"--topology", seed, "--out", "OUT"}, true, "wrote cluster.crm\nwrote cluster.pcs.sh\nwrote endpoints.sh\nwrote haproxy.cfg\n", "", true},
+		{"renders", []string{"--topology", seed, "--out", "OUT"}, true, "wrote cluster.crm\nwrote cluster.pcs.sh\nwrote corosync.conf\nwrote endpoints.sh\nwrote haproxy.cfg\n", "", true},
 		{"short flags", []string{"-t", seed, "-o", "OUT"}, true, "wrote haproxy.cfg", "", true},
 		{"bad topology", []string{"--topology", bad, "--out", "OUT"}, false, "", "nodes[0].address: 10.9.9.9 is not in the VIP's subnet 10.0.0.0/24", false},
 		{"missing file", []string{"--topology", "/nonexistent/t.yaml", "--out", "OUT"}, false, "", "no such file", false},
