@@ -10,9 +10,13 @@ DESTDIR  ?=
 VERSION  ?= $(shell sh packaging/version.sh)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 BIN      := bin/stackha
+# Every agent run pays for the start-up of all that is linked in:
 # urfave_cli_no_docs leaves out the man/markdown generator (and blackfriday's
-# init), which every agent run would otherwise pay for.
-TAGS     ?= urfave_cli_no_docs
+# init); nethttpomithttp2 leaves out net/http's bundled HTTP/2 (hpack's
+# tables and the maps it builds at init), which the API agents' client never
+# speaks (its own TLS config and dialer, no ForceAttemptHTTP2). The tests in
+# test/install build with the same tags.
+TAGS     ?= urfave_cli_no_docs nethttpomithttp2
 # The same flags for the binary and for the programs `go run` builds (demo,
 # benchmarks, packager): they then share one build cache, and a cold
 # `make demo` compiles the common packages once, not twice.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -64,13 +63,7 @@ func TestParseInitTrace(t *testing.T) {
 }
 
 func TestInitWorkBudget(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "stackha")
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-trimpath", "-o", bin, "./cmd/stackha")
-	build.Dir = repoRoot(t)
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := unstrippedBinary(t)
 	cmd := exec.Command(bin, "vip", "usage")
 	cmd.Env = append(cmd.Environ(), "GODEBUG=inittrace=1")
 	var stderr bytes.Buffer

@@ -2,7 +2,6 @@ package install
 
 import (
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,13 +53,7 @@ func TestTestOnlyPattern(t *testing.T) {
 // shipped binary is stripped, so this builds the same package graph with
 // the same tags, keeping the symbol table, and reads it with `go tool nm`.
 func TestNoTestOnlySymbolsInBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "stackha")
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-trimpath", "-o", bin, "./cmd/stackha")
-	build.Dir = repoRoot(t)
-	build.Env = append(build.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := unstrippedBinary(t)
 	out, err := exec.Command("go", "tool", "nm", bin).Output()
 	if err != nil {
 		t.Fatalf("go tool nm: %v", err)
