@@ -11,22 +11,32 @@ var patterns = sync.OnceValues(func() (name, param *regexp.Regexp) {
 	return regexp.MustCompile(`^[a-z][a-z0-9_-]*$`), regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
 })
 
-var validActions = map[string]bool{
-	"start": true, "stop": true, "recover": true, "monitor": true, "restart": true,
-	"migrate_to": true, "migrate_from": true, "promote": true, "demote": true,
-	"notify": true, "status": true, "reload": true, "meta-data": true, "usage": true,
-	"methods": true, "validate-all": true, "reload-agent": true,
+// The tables below are slices and switches, not maps: a map literal is
+// built by code at init, which every agent run would pay for.
+
+var validActions = []string{
+	"start", "stop", "recover", "monitor", "restart",
+	"migrate_to", "migrate_from", "promote", "demote",
+	"notify", "status", "reload", "meta-data", "usage",
+	"methods", "validate-all", "reload-agent",
 }
 
 // validDepths are the OCF_CHECK_LEVELs an action may declare: the spec's
 // three for monitor; for validate-all 0 (the parameters only) and 10 (also
 // this node's environment), the two levels the runtime implements.
-var validDepths = map[string][]int{"monitor": {0, 10, 20}, "validate-all": {0, 10}}
+func validDepths(action string) []int {
+	switch action {
+	case "monitor":
+		return []int{0, 10, 20}
+	case "validate-all":
+		return []int{0, 10}
+	}
+	return nil
+}
 
 // validRoles are the roles an action may name: Pacemaker's 1.1 names and
 // their 1.0 spellings (Master, Slave), which XML11 translates.
-var validRoles = map[string]bool{"": true, "Started": true, "Stopped": true,
-	"Promoted": true, "Unpromoted": true, "Master": true, "Slave": true}
+var validRoles = []string{"", "Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"}
 
 // Check reports the first inconsistency in a declaration: names that are not
 // valid, duplicates, defaults that do not parse as their type or lie outside
@@ -166,16 +176,16 @@ func (a *Agent) checkRelations() error {
 func (a *Agent) checkActions() error {
 	acts := map[string]bool{}
 	for _, act := range a.Actions {
-		if !validActions[act.Name] {
+		if !slices.Contains(validActions, act.Name) {
 			return fmt.Errorf("agent %s: action %q is not an OCF action", a.Name, act.Name)
 		}
 		if act.Timeout <= 0 {
 			return fmt.Errorf("agent %s: action %s needs a timeout", a.Name, act.Name)
 		}
-		if act.Depth != 0 && !slices.Contains(validDepths[act.Name], act.Depth) {
+		if act.Depth != 0 && !slices.Contains(validDepths(act.Name), act.Depth) {
 			return fmt.Errorf("agent %s: action %s cannot run at depth %d", a.Name, act.Name, act.Depth)
 		}
-		if !validRoles[act.Role] {
+		if !slices.Contains(validRoles, act.Role) {
 			return fmt.Errorf("agent %s: action %s: unknown role %q", a.Name, act.Name, act.Role)
 		}
 		key := fmt.Sprintf("%s/%d/%s", act.Name, act.Depth, act.Role)
