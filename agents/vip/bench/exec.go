@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +34,11 @@ func execArgs(args []string, env []string, want int) (sample, error) {
 	if code != want {
 		return sample{}, fmt.Errorf("%s: exit %d, want %d (%v)\n%s", strings.Join(args, " "), code, want, err, stderr.String())
 	}
-	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
+	x := sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		x.faults = ru.Minflt + ru.Majflt
+	}
+	return x, nil
 }
 
 // countChildren runs the actions under strace and counts the processes

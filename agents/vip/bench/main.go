@@ -27,6 +27,7 @@ type agent struct {
 
 type sample struct {
 	wall, cpu time.Duration
+	faults    int64 // page faults (minor and major), from wait4's rusage
 }
 
 // op is one measured operation: the actions run in a row, and the code each
@@ -251,33 +252,19 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 		}
 		fmt.Println(line + strings.Repeat(" |", len(agents)-1))
 	}
-	// What starting a process costs here, whatever it then does.
-	starts := [][]string{{"/bin/true"}}
-	if hello, err := buildHello(); err == nil {
-		defer os.RemoveAll(filepath.Dir(hello))
-		starts = append(starts, []string{hello})
-	} else {
-		fmt.Fprintln(os.Stderr, "bench: no Go hello world to compare:", err)
+	// What starting a process costs here, whatever it then does, beside
+	// vip's monitor (the same environment as the table's first row).
+	// The address is up again for the monitor.
+	monitorEnv := append(append([]string{}, base...), ops[0].env...)
+	if _, err := exec1(agents[1], "start", base, 0); err != nil {
+		return err
 	}
-	starts = append(starts, []string{bin, "vip", "usage"})
-	fmt.Printf("\nProcess start on this machine (median of %d, same harness): ", runs)
-	for i, c := range starts {
-		var ss []sample
-		for j := 0; j < runs+3; j++ {
-			x, err := execArgs(c, base, 0)
-			if err != nil {
-				return err
-			}
-			if j >= 3 {
-				ss = append(ss, x)
-			}
-		}
-		if i > 0 {
-			fmt.Print("; ")
-		}
-		fmt.Printf("`%s` %s wall, %s CPU", strings.Join(append([]string{filepath.Base(c[0])}, c[1:]...), " "), ms(median(ss, wallOf)), ms(median(ss, cpuOf)))
+	if err := printFloor(link, base, monitorEnv, runs); err != nil {
+		return err
 	}
-	fmt.Println(".")
+	if _, err := exec1(agents[1], "stop", base, 0); err != nil {
+		return err
+	}
 	return nil
 }
 
