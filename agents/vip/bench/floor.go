@@ -22,11 +22,12 @@ type start struct {
 
 // printFloor prints what starting a process costs on this machine: `true`,
 // the smallest static Go program, `stackha vip usage` (the whole binary's
-// start-up and nothing else) and vip's monitor, in turns, with wall and CPU
+// start-up and nothing else) and vip's monitor (of each stackha build
+// given: vip, and the -alt build), in turns, with wall and CPU
 // time, page faults and, when valgrind is installed, the instructions each
 // executes (callgrind: the same count on a loaded machine as on an idle
 // one, so start-up work can be compared across runs and machines).
-func printFloor(vip string, env, monitorEnv []string, runs int) error {
+func printFloor(vips []agent, env, monitorEnv []string, runs int) error {
 	starts := []start{{name: "true", args: []string{"/bin/true"}, env: env}}
 	hello, err := buildHello()
 	if err == nil {
@@ -35,9 +36,15 @@ func printFloor(vip string, env, monitorEnv []string, runs int) error {
 	} else {
 		fmt.Fprintln(os.Stderr, "bench: no Go hello world to compare:", err)
 	}
-	starts = append(starts,
-		start{name: "stackha vip usage", args: []string{vip, "usage"}, env: env},
-		start{name: "stackha vip monitor", args: []string{vip, "monitor"}, env: monitorEnv})
+	for _, v := range vips {
+		suffix := ""
+		if v.name != "vip" {
+			suffix = " (" + v.name + ")"
+		}
+		starts = append(starts,
+			start{name: "stackha vip usage" + suffix, args: []string{v.path, "usage"}, env: env},
+			start{name: "stackha vip monitor" + suffix, args: []string{v.path, "monitor"}, env: monitorEnv})
+	}
 	samples := make([][]sample, len(starts))
 	// Turns, as for the agents: the machine's load weighs on each alike.
 	for j := 0; j < runs+3; j++ {
@@ -73,14 +80,18 @@ func printFloor(vip string, env, monitorEnv []string, runs int) error {
 		return nil
 	}
 	// The aim of issue 14: an agent run at the cost of an empty Go program.
-	h, m := samples[1], samples[len(starts)-1]
-	line := fmt.Sprintf("\n`stackha vip monitor` / `go-hello`: %.2fx wall, %.2fx CPU, %.2fx page faults",
-		ratio(median(m, wallOf), median(h, wallOf)), ratio(median(m, cpuOf), median(h, cpuOf)),
-		float64(medianFaults(m))/float64(max(medianFaults(h), 1)))
-	if vgErr == nil {
-		line += fmt.Sprintf(", %.2fx instructions", float64(instr[len(starts)-1])/float64(max(instr[1], 1)))
+	fmt.Println()
+	h := samples[1]
+	for i := 3; i < len(starts); i += 2 {
+		m := samples[i]
+		line := fmt.Sprintf("`%s` / `go-hello`: %.2fx wall, %.2fx CPU, %.2fx page faults", starts[i].name,
+			ratio(median(m, wallOf), median(h, wallOf)), ratio(median(m, cpuOf), median(h, cpuOf)),
+			float64(medianFaults(m))/float64(max(medianFaults(h), 1)))
+		if vgErr == nil {
+			line += fmt.Sprintf(", %.2fx instructions", float64(instr[i])/float64(max(instr[1], 1)))
+		}
+		fmt.Println(line + ".")
 	}
-	fmt.Println(line + ".")
 	return nil
 }
 

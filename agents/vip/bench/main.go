@@ -259,7 +259,7 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	if _, err := exec1(agents[1], "start", base, 0); err != nil {
 		return err
 	}
-	if err := printFloor(link, base, monitorEnv, runs); err != nil {
+	if err := printFloor(agents[1:], base, monitorEnv, runs); err != nil {
 		return err
 	}
 	if _, err := exec1(agents[1], "stop", base, 0); err != nil {
