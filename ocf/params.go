@@ -67,7 +67,6 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 	return p, warnings, nil
 }
 
-
 // NewParams builds Params from a map, for agents' own tests and for callers
 // outside Pacemaker.
 func NewParams(a *metadata.Agent, values map[string]string) (Params, error) {
