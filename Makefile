@@ -87,10 +87,14 @@ uninstall:
 bench: bench-vip bench-haproxy bench-openstack
 
 # vip side by side with ocf:heartbeat:IPaddr2 on one veth in a private
-# network namespace (root; uses strace and /usr/bin/time).
+# network namespace (root; uses strace and /usr/bin/time), then the floor:
+# what starting `true`, a Go hello world and stackha costs (valgrind, when
+# installed, adds instruction counts). BENCH_VIP_FLAGS: e.g. `-floor 1000`
+# for the floor table alone over many runs, `-alt OTHER_BINARY` to put
+# another build beside this one.
 .PHONY: bench-vip bench-openstack
 bench-vip: build
-	$(GO) run $(BUILDFLAGS) ./agents/vip/bench -bin $(BIN)
+	$(GO) run $(BUILDFLAGS) ./agents/vip/bench -bin $(BIN) $(BENCH_VIP_FLAGS)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).

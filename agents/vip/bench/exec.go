@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,13 +114,41 @@ func buildHello() (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644); err != nil {
 		return "", err
 	}
+	built := filepath.Join(dir, "go-hello.built")
 	out := filepath.Join(dir, "go-hello")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", built, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("go build: %v: %s", err, msg)
 	}
+	if err := installCopy(built, out); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
 	return out, nil
+}
+
+// installCopy copies an executable the way an installer does (read and
+// write, not the linker's memory-mapped output), so that every program the
+// bench starts has its pages cached alike. A binary fresh from the Go
+// linker starts measurably slower here than a copy of it (about 10% on
+// this machine's kernel: its page cache holds the file in small pieces),
+// and none is run in production as the linker left it.
+func installCopy(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -59,7 +59,9 @@ func printFloor(vips []agent, env, monitorEnv []string, runs int) error {
 		}
 	}
 	_, vgErr := exec.LookPath("valgrind")
-	fmt.Printf("\nProcess start on this machine (median of %d, the commands taking turns; instructions: valgrind --tool=callgrind, median of 3):\n\n", runs)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("\nProcess start on this machine (median of %d, the commands taking turns; load average %s; instructions: valgrind --tool=callgrind, median of 3):\n\n",
+		runs, strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Println("| command | median wall | median CPU | page faults | instructions |")
 	fmt.Println("|---|---:|---:|---:|---:|")
 	instr := make([]int64, len(starts))

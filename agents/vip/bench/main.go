@@ -49,14 +49,15 @@ func main() {
 	alt := flag.String("alt", "", "another stackha build, shown as a third column (e.g. built with other tags)")
 	altName := flag.String("alt-name", "vip (alt)", "the third column's title")
 	runs := flag.Int("runs", 30, "measured runs per operation (after 3 warm-up runs)")
+	floor := flag.Int("floor", 0, "only the process-start table, with this many runs (e.g. 1000 on a loaded machine)")
 	flag.Parse()
-	if err := run(*bin, *ipaddr2, *alt, *altName, *runs); err != nil {
+	if err := run(*bin, *ipaddr2, *alt, *altName, *runs, *floor); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, ipaddr2string, alt, altName string, runs int) error {
+func run(bin, ipaddr2string, alt, altName string, runs, floorRuns int) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (network namespaces)")
 	}
@@ -70,7 +71,7 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	}
 	defer os.RemoveAll(dir)
 	link := filepath.Join(dir, "vip")
-	if err := os.Symlink(bin, link); err != nil {
+	if err := installCopy(bin, link); err != nil {
 		return err
 	}
 	lab, err := viptest.NewLab("bench")
@@ -101,7 +102,7 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 			return err
 		}
 		altLink := filepath.Join(dir, "alt", "vip")
-		if err := os.Symlink(alt, altLink); err != nil {
+		if err := installCopy(alt, altLink); err != nil {
 			return err
 		}
 		agents = append(agents, agent{altName, altLink})
@@ -149,6 +150,13 @@ func run(bin, ipaddr2string, alt, altName string, runs int) error {
 	}
 	// The address is up for the monitors.
 	if _, err := exec1(agents[1], "start", base, 0); err != nil {
+		return err
+	}
+	if floorRuns > 0 {
+		if err := printFloor(agents[1:], base, append(append([]string{}, base...), ops[0].env...), floorRuns); err != nil {
+			return err
+		}
+		_, err := exec1(agents[1], "stop", base, 0)
 		return err
 	}
 	results := map[string]map[string][]sample{}
