@@ -24,14 +24,20 @@ func OCFTester(ctx context.Context, agent, instance, agentPath, dir string) ([]b
 	if sb.Cleanup != nil {
 		defer sb.Cleanup()
 	}
+	return RunOCFTester(ctx, instance, agentPath, sb.Params)
+}
+
+// RunOCFTester runs ocf-tester on the agent at agentPath as resource
+// instance with params (in a sandbox the caller prepared).
+func RunOCFTester(ctx context.Context, instance, agentPath string, params map[string]string) ([]byte, error) {
 	args := []string{"-n", instance}
 	var keys []string
-	for k := range sb.Params {
+	for k := range params {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		args = append(args, "-o", k+"="+sb.Params[k])
+		args = append(args, "-o", k+"="+params[k])
 	}
 	args = append(args, agentPath)
 	out, err := exec.CommandContext(ctx, "ocf-tester", args...).CombinedOutput()

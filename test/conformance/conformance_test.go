@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -278,19 +277,8 @@ func ocfTester(t *testing.T, agent, name string, a *ocf.Agent) {
 	if code, reason := validate(ctx, agent, sb.Params, "10"); code == int(ocf.ErrInstalled) {
 		missing(t, "what "+name+" reports as not installed: "+reason)
 	}
-	args := []string{"-n", "conformance-" + name}
-	var keys []string
-	for k := range sb.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		args = append(args, "-o", k+"="+sb.Params[k])
-	}
-	args = append(args, agent)
-	out, err := exec.CommandContext(ctx, "ocf-tester", args...).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "passed all tests") {
-		t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
+	if out, err := sandbox.RunOCFTester(ctx, "conformance-"+name, agent, sb.Params); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }
 
