@@ -72,7 +72,7 @@ type Node struct {
 	initPid int
 }
 
-// proc is a process the harness started: cmd is nsenter (or unshare), pid
+// proc is a process the harness started: cmd is nsenter, pid
 // the program it runs (its child when it forked into a PID namespace).
 type proc struct {
 	name string
@@ -91,14 +91,8 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("the cluster harness needs root")
 	}
-	c := &Cluster{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
-	c.paths = Paths{
-		HAProxyCfg:  filepath.Join(BaseDir, "haproxy.cfg"),
-		KeystoneCfg: filepath.Join(BaseDir, "keystone", "keystone.conf"),
-		KeystoneRun: "/run/shc/keystone-run",
-		RunDir:      "/run/shc",
-	}
-	if err := c.acquire(ctx); err != nil {
+	c, err := begin(ctx, opts)
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -108,12 +102,6 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			}
 		}
 	}()
-	if err := CleanStale(ctx, c.log); err != nil {
-		return nil, err
-	}
-	for _, s := range Nodes {
-		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c, dir: c.nodeDir(s.Name)})
-	}
 	steps := []struct {
 		what string
 		f    func(context.Context) error
@@ -146,6 +134,29 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.log.Printf("all resources started (%s)", time.Since(t0).Round(time.Millisecond))
+	return c, nil
+}
+
+// begin takes the harness lock, removes what a crashed run left and
+// returns the cluster with its nodes, nothing built yet.
+func begin(ctx context.Context, opts Options) (*Cluster, error) {
+	c := &Cluster{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
+	c.paths = Paths{
+		HAProxyCfg:  filepath.Join(BaseDir, "haproxy.cfg"),
+		KeystoneCfg: filepath.Join(BaseDir, "keystone", "keystone.conf"),
+		KeystoneRun: "/run/shc/keystone-run",
+		RunDir:      "/run/shc",
+	}
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	if err := CleanStale(ctx, c.log); err != nil {
+		c.lock.Close()
+		return nil, err
+	}
+	for _, s := range Nodes {
+		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c, dir: c.nodeDir(s.Name)})
+	}
 	return c, nil
 }
 
@@ -323,11 +334,6 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, f := range []string{".mnt", ".uts"} {
-			if err := os.WriteFile(filepath.Join(nsDir(), n.Name+f), nil, 0o644); err != nil {
-				return err
-			}
-		}
 		if err := c.startInit(ctx, n); err != nil {
 			return err
 		}
@@ -343,7 +349,7 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 		fmt.Fprintf(&b, "hostname %s\n", n.Name)
 		// sysfs shows the network namespace of whoever mounts it.
 		b.WriteString("mount -t sysfs sysfs /sys\n")
-		// /proc is the node's own (unshare --mount-proc); agents looking
+		// /proc is the node's own (mounted by its init); agents looking
 		// for their processes see only this node's.
 		b.WriteString("mount -t tmpfs -o mode=0755 shc-run /run\n")
 		b.WriteString("mkdir -p /run/crm /run/resource-agents /run/lock /run/shc\n")
@@ -444,46 +450,114 @@ func childOf(pid int, done <-chan struct{}) (int, error) {
 	return 0, fmt.Errorf("no child of pid %d after 5s", pid)
 }
 
-// startInit starts node n's init: a shell that only reaps orphans, as pid 1
-// of a new PID namespace, in the node's network namespace and in new mount
-// (with its own /proc) and UTS namespaces persisted on files in nsDir.
-// When unshare (the recorded process) dies, init gets SIGKILL, and with it
-// every process of the node.
+// initScript is each node's pid 1: it mounts the node's own /proc, says it
+// is ready on fd 3, then only reaps orphans.
+const initScript = `mount -t proc proc /proc
+echo ready >&3
+exec 3>&-
+trap 'exit 0' TERM
+while :; do sleep 3600 & wait $!; done`
+
+// startInit starts node n's init. The harness clones it itself, as pid 1 of
+// a new PID namespace with new UTS and mount namespaces (Go makes the new
+// mount namespace private before the exec), and nsenter (which does not
+// fork for --net alone) puts it in the node's network namespace: the pid
+// the harness records is the init's, with no process in between to be
+// mistaken for it. (It used to run `unshare --pid --fork --mount=FILE`,
+// and take "the only child of unshare" for the init; but unshare first
+// forks a short-lived helper that binds FILE, so the only child could be
+// that helper, gone a moment later: issue 16.) The harness waits until
+// the init has mounted its /proc and said so on a pipe, checks that the
+// pid is in the node's network namespace and in namespaces of its own,
+// then binds its mount namespace on a file in nsDir (found again by the
+// stale-state cleanup). Killing the init (SIGKILL) kills every process of
+// the node at once.
 func (c *Cluster) startInit(ctx context.Context, n *Node) error {
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+Prefix+n.Name, "--",
-		"unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc",
-		"--mount="+filepath.Join(nsDir(), n.Name+".mnt"), "--uts="+filepath.Join(nsDir(), n.Name+".uts"),
-		"--propagation", "private", "--",
-		"/bin/bash", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	out, err := os.OpenFile(filepath.Join(n.dir, "log", "init.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command("nsenter", "--net="+n.NetNS(), "--", "/bin/bash", "-ec", initScript)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:       true,
+		Cloneflags:   syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS,
+		Unshareflags: syscall.CLONE_NEWNS,
+	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	cmd.ExtraFiles = []*os.File{w}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return fmt.Errorf("starting %s's init: %w", n.Name, err)
 	}
-	p := &proc{name: n.Name + "/init", cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: n.Name + "/init", cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
-	n.init = p
-	pid, err := childOf(cmd.Process.Pid, p.done)
-	if err != nil {
-		return fmt.Errorf("%s's init: %w", n.Name, err)
+	n.init, n.initPid = p, p.pid
+	if err := waitReady(ctx, r, 10*time.Second); err != nil {
+		return fmt.Errorf("%s's init (pid %d, log %s): %w", n.Name, p.pid, filepath.Join(n.dir, "log", "init.log"), err)
 	}
-	p.pid, n.initPid = pid, pid
-	// The namespaces are bound once unshare has made them.
-	for i := 0; ; i++ {
-		var st, self syscall.Stat_t
-		syscall.Stat("/proc/self/ns/mnt", &self)
-		if syscall.Stat(filepath.Join(nsDir(), n.Name+".mnt"), &st) == nil && st.Dev == self.Dev {
-			break
+	if err := c.checkInitNS(n); err != nil {
+		return err
+	}
+	handle := filepath.Join(nsDir(), n.Name+".mnt")
+	if err := os.WriteFile(handle, nil, 0o644); err != nil {
+		return err
+	}
+	if _, err := run(ctx, "mount", "--bind", fmt.Sprintf("/proc/%d/ns/mnt", p.pid), handle); err != nil {
+		return fmt.Errorf("binding %s's mount namespace: %w", n.Name, err)
+	}
+	return nil
+}
+
+// waitReady reads the init's "ready" line; EOF means it died first.
+func waitReady(ctx context.Context, r *os.File, limit time.Duration) error {
+	got := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 16)
+		k, err := io.ReadAtLeast(r, buf, len("ready\n"))
+		switch {
+		case err != nil:
+			got <- fmt.Errorf("exited before it was ready: %w", err)
+		case string(buf[:k]) != "ready\n":
+			got <- fmt.Errorf("said %q instead of ready", buf[:k])
+		default:
+			got <- nil
 		}
-		if i > 100 {
-			return fmt.Errorf("%s's mount namespace was not bound", n.Name)
+	}()
+	select {
+	case err := <-got:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(limit):
+		return fmt.Errorf("not ready after %s", limit)
+	}
+}
+
+// checkInitNS verifies that node n's init runs in the node's network
+// namespace and in PID, mount and UTS namespaces that are not the host's.
+func (c *Cluster) checkInitNS(n *Node) error {
+	ino := func(pid, kind string) uint64 {
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+pid+"/ns/"+kind, &st) != nil {
+			return 0
 		}
-		time.Sleep(20 * time.Millisecond)
+		return st.Ino
+	}
+	pid := strconv.Itoa(n.initPid)
+	if got, want := ino(pid, "net"), c.nsIno["net:"+Prefix+n.Name]; got == 0 || got != want {
+		return fmt.Errorf("%s's init (pid %d) is not in the node's network namespace", n.Name, n.initPid)
+	}
+	for _, kind := range []string{"pid", "mnt", "uts"} {
+		if got := ino(pid, kind); got == 0 || got == ino("self", kind) {
+			return fmt.Errorf("%s's init (pid %d) is not in a %s namespace of its own", n.Name, n.initPid, kind)
+		}
 	}
 	return nil
 }
@@ -621,8 +695,8 @@ func (c *Cluster) stopDaemons(ctx context.Context, name string, grace time.Durat
 	return errors.Join(errs...)
 }
 
-// stopInits ends each node's init by its recorded pid (unshare): the
-// kernel then kills whatever still ran in the node.
+// stopInits kills each node's init (pid 1 of the node's PID namespace) by
+// its recorded pid: the kernel then kills whatever still ran in the node.
 func (c *Cluster) stopInits(ctx context.Context) error {
 	var errs []error
 	for _, n := range c.Nodes {
