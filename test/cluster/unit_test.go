@@ -151,22 +151,6 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		in   []time.Duration
-		want time.Duration
-	}{
-		{nil, 0},
-		{[]time.Duration{3}, 3},
-		{[]time.Duration{5, 1, 3}, 3},
-		{[]time.Duration{4, 1, 3, 2}, 2}, // (2+3)/2 truncated
-	} {
-		if got := median(tc.in); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestFormatResults(t *testing.T) {
 	rows := []FaultResult{
 		{Set: "stackha", ID: 2, Name: "kill", Client: Summary{Total: 10, Failed: 2, Outage: 1500 * time.Millisecond},
