@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/fence"
 )
 
 // BaseDir holds everything a run writes; it is removed at teardown.
@@ -42,6 +44,16 @@ type Options struct {
 	Keystone bool
 	// Log receives one line per step (nil: quiet).
 	Log io.Writer
+	// Nodes is the number of nodes, 2 (the default) or 3.
+	Nodes int
+	// Fencing turns fencing on: the harness's power switch, one
+	// stonith:fence_shc device per node, stonith-enabled=true,
+	// no-quorum-policy=stop and, on two nodes, priority-fencing-delay (the
+	// VIP holder wins a fence race). Off: the seed's lab mode
+	// (stonith-enabled=false, no-quorum-policy=ignore).
+	Fencing bool
+	// Token is corosync's token timeout (1 s when zero).
+	Token time.Duration
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
 	// logs at teardown (kept after the run for a failed test).
 	LogDir string
@@ -49,15 +61,21 @@ type Options struct {
 
 // Cluster is a running two-node cluster and its client.
 type Cluster struct {
-	opts   Options
-	log    *logger
-	lock   *os.File
-	Nodes  []*Node
-	paths  Paths
-	nsIno  map[string]uint64 // namespace handle -> inode (net and mnt), for the leak check
-	mu     sync.Mutex
-	procs  []*proc
-	closed bool
+	opts  Options
+	log   *logger
+	lock  *os.File
+	Nodes []*Node
+	paths Paths
+	nsIno map[string]uint64 // namespace handle -> inode (net and mnt), for the leak check
+	specs []NodeSpec
+	// providers are the OCF providers bound into every node.
+	providers []string
+	// power is the fence device's switch (fencing on only).
+	power   *fence.Switch
+	mu      sync.Mutex
+	powerMu sync.Mutex // one power action at a time
+	procs   []*proc
+	closed  bool
 }
 
 // Node is one cluster node.
@@ -70,6 +88,8 @@ type Node struct {
 	// a real machine). initPid is its pid as the host sees it.
 	init    *proc
 	initPid int
+	on      bool            // powered on (under c.mu)
+	cut     map[string]bool // switch ports a fault took down (under c.mu)
 }
 
 // proc is a process the harness started: cmd is nsenter, pid
@@ -85,8 +105,16 @@ func (c *Cluster) nodeDir(n string) string { return filepath.Join(BaseDir, n) }
 
 func nsDir() string { return filepath.Join(BaseDir, "ns") }
 
+func (c *Cluster) names() []string {
+	var names []string
+	for _, n := range c.Nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
 // Up builds the namespaces, writes the configuration, starts Corosync and
-// Pacemaker on both nodes and waits until both are online and every
+// Pacemaker on every node and waits until all are online and every
 // resource has started. On error everything built so far is torn down.
 func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if os.Geteuid() != 0 {
@@ -109,11 +137,12 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		skip bool
 	}{
 		{"network namespaces " + strings.Join(c.nsNames(), ", ") + " (service bridge 192.0.2.0/24, ring bridge 198.51.100.0/24)", c.buildNetwork, false},
-		{"mount, UTS and PID namespaces for node1, node2 (own /proc, /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts, false},
+		{"mount, UTS and PID namespaces for " + strings.Join(c.names(), ", ") + " (own /proc, /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts, false},
 		{"configuration: corosync.conf, haproxy.cfg, agents (" + opts.Agents.Name + ")", c.writeConfig, false},
 		{"keystone: one sqlite database (WAL) and one fernet key repository for both nodes", c.setupKeystone, !opts.Keystone},
 		{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
-		{"starting corosync and pacemakerd on both nodes", c.startStack, false},
+		{"fencing: power switch on " + powerSocket() + ", fence_shc in each node's /usr/sbin", c.startSwitch, !opts.Fencing},
+		{"starting corosync and pacemakerd on every node", c.startStack, false},
 	}
 	for _, s := range steps {
 		if s.skip {
@@ -155,16 +184,28 @@ func begin(ctx context.Context, opts Options) (*Cluster, error) {
 		c.lock.Close()
 		return nil, err
 	}
-	for _, s := range Nodes {
-		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c, dir: c.nodeDir(s.Name)})
+	if c.opts.Nodes == 0 {
+		c.opts.Nodes = 2
+	}
+	if c.opts.Nodes < 2 || c.opts.Nodes > MaxNodes {
+		c.lock.Close()
+		return nil, fmt.Errorf("the harness runs 2 to %d nodes, not %d", MaxNodes, c.opts.Nodes)
+	}
+	if c.opts.Token == 0 {
+		c.opts.Token = time.Second
+	}
+	c.specs = NodeSpecs(c.opts.Nodes)
+	c.paths.Nodes = c.specs
+	for _, s := range c.specs {
+		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c, dir: c.nodeDir(s.Name), on: true})
 	}
 	return c, nil
 }
 
 func (c *Cluster) nsNames() []string {
 	names := []string{swNS, clientNS}
-	for _, s := range Nodes {
-		names = append(names, Prefix+s.Name)
+	for _, n := range c.Nodes {
+		names = append(names, Prefix+n.Name)
 	}
 	return names
 }
@@ -182,7 +223,21 @@ func (c *Cluster) Node(name string) *Node {
 	return nil
 }
 
-// Other returns the node that is not n.
+// Others returns the nodes that are not n.
+func (c *Cluster) Others(n *Node) []*Node {
+	var o []*Node
+	for _, m := range c.Nodes {
+		if m != n {
+			o = append(o, m)
+		}
+	}
+	return o
+}
+
+// Specs returns the cluster's nodes' names and addresses.
+func (c *Cluster) Specs() []NodeSpec { return c.specs }
+
+// Other returns the first node that is not n (the other node of two).
 func (c *Cluster) Other(n *Node) *Node {
 	for _, o := range c.Nodes {
 		if o != n {
@@ -220,6 +275,8 @@ func (c *Cluster) acquire(ctx context.Context) error {
 // nsenter is the prefix of a command run inside node n: the network,
 // mount, UTS and PID namespaces of the node's init.
 func (n *Node) nsenter() []string {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
 	return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--net", "--mount", "--uts", "--pid", "--"}
 }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,16 +16,24 @@ import (
 
 func (c *Cluster) startStack(ctx context.Context) error {
 	for _, n := range c.Nodes {
-		if err := c.spawn(n, "corosync", filepath.Join(n.dir, "log", "corosync.log"), "corosync", "-f"); err != nil {
-			return err
-		}
-	}
-	for _, n := range c.Nodes {
-		if err := c.spawn(n, "pacemakerd", filepath.Join(n.dir, "log", "pacemakerd.log"), "pacemakerd"); err != nil {
+		if err := c.startDaemons(n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// startDaemons starts corosync, then pacemakerd, on node n.
+func (c *Cluster) startDaemons(n *Node) error {
+	if err := c.spawn(n, "corosync", filepath.Join(n.dir, "log", "corosync.log"), "corosync", "-f"); err != nil {
+		return err
+	}
+	return c.StartPacemaker(n)
+}
+
+// StartPacemaker starts pacemakerd on node n (its corosync running).
+func (c *Cluster) StartPacemaker(n *Node) error {
+	return c.spawn(n, "pacemakerd", filepath.Join(n.dir, "log", "pacemakerd.log"), "pacemakerd")
 }
 
 // spawn starts a long-running daemon inside node n, in its own session,
@@ -124,7 +133,9 @@ func (c *Cluster) startInit(ctx context.Context, n *Node) error {
 	}
 	p := &proc{name: n.Name + "/init", cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
+	c.mu.Lock()
 	n.init, n.initPid = p, p.pid
+	c.mu.Unlock()
 	if err := waitReady(ctx, r, 10*time.Second); err != nil {
 		return fmt.Errorf("%s's init (pid %d, log %s): %w", n.Name, p.pid, filepath.Join(n.dir, "log", "init.log"), err)
 	}
@@ -132,6 +143,10 @@ func (c *Cluster) startInit(ctx context.Context, n *Node) error {
 		return err
 	}
 	handle := filepath.Join(nsDir(), n.Name+".mnt")
+	// After a power cycle the handle still binds the dead node's namespace.
+	if err := syscall.Unmount(handle, 0); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("releasing %s's old mount namespace handle: %w", n.Name, err)
+	}
 	if err := os.WriteFile(handle, nil, 0o644); err != nil {
 		return err
 	}
@@ -177,7 +192,7 @@ func (c *Cluster) checkInitNS(n *Node) error {
 		return st.Ino
 	}
 	pid := strconv.Itoa(n.initPid)
-	if got, want := ino(pid, "net"), c.nsIno["net:"+Prefix+n.Name]; got == 0 || got != want {
+	if got, want := ino(pid, "net"), n.netIno(); got == 0 || got != want {
 		return fmt.Errorf("%s's init (pid %d) is not in the node's network namespace", n.Name, n.initPid)
 	}
 	for _, kind := range []string{"pid", "mnt", "uts"} {

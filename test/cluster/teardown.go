@@ -27,6 +27,12 @@ func (c *Cluster) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var errs []error
+	// No power action from now on (the switch waits for one in progress).
+	if c.power != nil {
+		errs = append(errs, c.power.Close())
+	}
+	c.powerMu.Lock()
+	c.powerMu.Unlock()
 	if len(c.procs) > 0 {
 		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
 		c.stopResources(ctx)

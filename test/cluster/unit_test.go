@@ -173,14 +173,14 @@ func TestFormatResults(t *testing.T) {
 }
 
 func TestCorosyncConf(t *testing.T) {
-	conf := corosyncConf()
+	conf := corosyncConf(NodeSpecs(2), time.Second)
 	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
 		"crypto_cipher: none", "token: 1000"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("corosync.conf lacks %q", want)
 		}
 	}
-	hosts := hostsFile()
+	hosts := hostsFile(NodeSpecs(2))
 	for _, want := range []string{"192.0.2.11\tnode1", "192.0.2.12\tnode2", "192.0.2.50\tclient"} {
 		if !strings.Contains(hosts, want) {
 			t.Errorf("hosts lacks %q", want)
@@ -193,7 +193,7 @@ func TestHAProxyConfig(t *testing.T) {
 	require.Command(t, "haproxy")
 	for _, ks := range []bool{false, true} {
 		f := filepath.Join(t.TempDir(), "haproxy.cfg")
-		if err := os.WriteFile(f, []byte(HAProxyConfig(ks)), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte(HAProxyConfig(ks, NodeSpecs(2))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
@@ -209,7 +209,7 @@ func TestCRMConfig(t *testing.T) {
 	require.Command(t, "crm", "cibadmin", "crm_verify", "crm_simulate")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
 	set := Heartbeat()
 	dir := t.TempDir()
 	cib := filepath.Join(dir, "cib.xml")
@@ -354,7 +354,7 @@ func TestTopologyRenders(t *testing.T) {
 		t.Fatal("the stackha binary has no render command")
 	}
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
 	dir := t.TempDir()
 	topo := filepath.Join(dir, "topology.yaml")
 	os.WriteFile(topo, []byte(Topology(p)), 0o644)
