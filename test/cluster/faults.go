@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/watch"
 )
 
 // Expectation is what a fault should lead to with a given agent set.
@@ -39,17 +42,23 @@ type FaultResult struct {
 	Bad string
 	OK  bool // met its expectation
 	Err error
+	// Split is what the split-brain watcher counted from before the fault
+	// until the cluster settled again (Watched: it ran throughout).
+	Split   watch.Result
+	Watched bool
 }
 
 // Fault is one injected failure.
 type Fault struct {
 	ID     int
 	Name   string
-	Expect func(AgentSet) (Expectation, string)
+	Expect func(Setup) (Expectation, string)
 	// Inject does the harm and observes; it fills Detected, Recovery and
 	// Outcome, and returns a function that undoes what the cluster does
 	// not undo itself (nil when nothing is left to undo).
 	Inject func(ctx context.Context, f *FaultEnv, r *FaultResult) (restore func(context.Context) error, err error)
+	// ClientTimeout bounds each client request (1 s when zero).
+	ClientTimeout time.Duration
 }
 
 // FaultEnv is what a fault works with.
@@ -57,8 +66,10 @@ type FaultEnv struct {
 	C      *Cluster
 	P      *Prober // keystone through the VIP, answers name the node
 	Set    AgentSet
+	Setup  Setup
 	T0     time.Time
 	client *Client
+	log    *logger
 }
 
 // observation window for faults a set cannot recover from, and the limit
@@ -68,62 +79,120 @@ const (
 	recoveryLimit    = 45 * time.Second
 )
 
-func always(AgentSet) (Expectation, string) { return Recover, "" }
+func always(Setup) (Expectation, string) { return Recover, "" }
 
-// Faults are the failures the issue lists, in the order they run on one
-// cluster (link down and node loss last: they change the most).
+// Setup is the cluster a fault runs on: its agents, nodes and fencing.
+type Setup struct {
+	Set     AgentSet
+	Nodes   int
+	Fencing bool
+}
+
+// Label names the setup in the results: "stackha, 3 nodes, fencing".
+func (s Setup) Label() string {
+	mode := "lab mode (no fencing)"
+	if s.Fencing {
+		mode = "fencing"
+	}
+	return fmt.Sprintf("%s, %d nodes, %s", s.Set.Name, s.Nodes, mode)
+}
+
+// Setup returns the cluster's setup.
+func (c *Cluster) Setup() Setup {
+	return Setup{Set: c.opts.Agents, Nodes: len(c.Nodes), Fencing: c.opts.Fencing}
+}
+
+// Faults are the failures the issues list, in the order they run on one
+// cluster (link down and node loss last: they change the most). Faults
+// 9-13 need fencing (and 10-11 three nodes, 12 exactly two).
 var Faults = []Fault{
 	{ID: 1, Name: "node standby and back (stickiness)", Expect: always, Inject: faultStandby},
 	{ID: 2, Name: "kill -9 haproxy master on the active node", Expect: always, Inject: faultKillHAProxy},
 	{ID: 3, Name: "VIP deleted behind Pacemaker's back", Expect: always, Inject: faultDeleteVIP},
 	{ID: 5, Name: "keystone killed on the active node", Expect: always, Inject: faultKillKeystone},
-	{ID: 6, Name: "keystone hung (SIGSTOP) on the active node", Expect: func(s AgentSet) (Expectation, string) {
-		if !s.Stackha("keystone") {
+	{ID: 6, Name: "keystone hung (SIGSTOP) on the active node", Expect: func(s Setup) (Expectation, string) {
+		if !s.Set.Stackha("keystone") {
 			return NoRecovery, "ocf:heartbeat:anything only checks the pid"
 		}
 		return Recover, ""
 	}, Inject: faultStopKeystone},
-	{ID: 7, Name: "broken haproxy.cfg, then reload", Expect: func(s AgentSet) (Expectation, string) {
-		if !s.Stackha("haproxy") {
+	{ID: 7, Name: "broken haproxy.cfg, then reload", Expect: func(s Setup) (Expectation, string) {
+		if !s.Set.Stackha("haproxy") {
 			return Skip, "needs ocf:stackha:haproxy (haproxy via ocf:heartbeat:anything has no reload)"
 		}
 		return Recover, ""
 	}, Inject: faultBrokenReload},
-	{ID: 4, Name: "active node's link down (switch port down: no carrier)", Expect: func(s AgentSet) (Expectation, string) {
-		if !s.Stackha("vip") {
+	// A client's connect that meets the VIP's move is answered after one
+	// SYN retransmission (1 s): the rolling restart's client waits 3 s.
+	{ID: 14, Name: "rolling restart of Pacemaker under client load (3 s client timeout)", Expect: always, Inject: faultRolling,
+		ClientTimeout: 3 * time.Second},
+	{ID: 4, Name: "active node's link down (switch port down: no carrier)", Expect: func(s Setup) (Expectation, string) {
+		if !s.Set.Stackha("vip") {
 			return NoRecovery, "IPaddr2 does not look at the link"
 		}
 		return Recover, ""
 	}, Inject: faultLinkDown},
-	{ID: 8, Name: "corosync killed on the active node (no fencing)", Expect: always, Inject: faultKillCorosync},
+	{ID: 8, Name: "corosync killed on the active node", Expect: always, Inject: faultKillCorosync},
+	{ID: 9, Name: "power loss of the VIP holder", Expect: needs(2, true), Inject: faultPowerLoss},
+	{ID: 10, Name: "VIP holder cut from the corosync ring only", Expect: needs(3, true), Inject: faultRingCut},
+	{ID: 11, Name: "a node cut from everything (minority)", Expect: needs(3, true), Inject: faultIsolate},
+	{ID: 12, Name: "two nodes, ring cut: fence race", Expect: needsExactly(2, true), Inject: faultFenceRace},
+	{ID: 13, Name: "fence device fails while the VIP holder is lost", Expect: needs(2, true), Inject: faultDeviceFails},
+}
+
+// needs is the expectation of a fault that needs at least nodes nodes and,
+// when fencing is set, fencing on.
+func needs(nodes int, fencing bool) func(Setup) (Expectation, string) {
+	return func(s Setup) (Expectation, string) {
+		switch {
+		case s.Nodes < nodes:
+			return Skip, fmt.Sprintf("needs %d nodes", nodes)
+		case fencing && !s.Fencing:
+			return Skip, "needs fencing"
+		}
+		return Recover, ""
+	}
+}
+
+// needsExactly is needs for a fault about exactly that many nodes.
+func needsExactly(nodes int, fencing bool) func(Setup) (Expectation, string) {
+	return func(s Setup) (Expectation, string) {
+		if s.Nodes != nodes {
+			return Skip, fmt.Sprintf("a %d-node fault", nodes)
+		}
+		return needs(nodes, fencing)(s)
+	}
 }
 
 // RunFaults injects each fault in turn on the running cluster c, with a
-// client requesting keystone through the VIP every 50 ms, and returns a
-// row per fault. only, when non-empty, selects faults by ID. It stops at
-// the first fault that leaves the cluster unusable.
-func RunFaults(ctx context.Context, c *Cluster, set AgentSet, only map[int]bool, log io.Writer) []FaultResult {
+// client requesting through the VIP every 50 ms (keystone, or haproxy's
+// whoami frontend on a cluster without keystone) and the split-brain
+// watcher on, and returns a row per fault. only, when non-empty, selects
+// faults by ID. It stops at the first fault that leaves the cluster
+// unusable.
+func RunFaults(ctx context.Context, c *Cluster, only map[int]bool, log io.Writer) []FaultResult {
 	l := &logger{w: log, start: time.Now()}
+	setup := c.Setup()
 	var rows []FaultResult
 	cl, err := NewClient(ClientNetNS(), 2)
 	if err != nil {
-		return []FaultResult{{Set: set.Name, Name: "client", Err: err}}
+		return []FaultResult{{Set: setup.Label(), Name: "client", Err: err}}
 	}
 	defer cl.Close()
 	for _, f := range Faults {
 		if len(only) > 0 && !only[f.ID] {
 			continue
 		}
-		exp, why := f.Expect(set)
-		r := FaultResult{Set: set.Name, ID: f.ID, Name: f.Name, Expect: exp}
+		exp, why := f.Expect(setup)
+		r := FaultResult{Set: setup.Label(), ID: f.ID, Name: f.Name, Expect: exp}
 		if exp == Skip {
 			r.Skip, r.OK = why, true
 			l.Printf("fault %d (%s): skipped: %s", f.ID, f.Name, why)
 			rows = append(rows, r)
 			continue
 		}
-		l.Printf("fault %d (%s) with %s agents", f.ID, f.Name, set.Name)
-		r = runFault(ctx, c, set, cl, f, r, l)
+		l.Printf("fault %d (%s), %s", f.ID, f.Name, setup.Label())
+		r = runFault(ctx, c, setup, cl, f, r, l)
 		if exp == NoRecovery && why != "" {
 			r.Outcome += " (" + why + ")"
 		}
@@ -137,10 +206,28 @@ func RunFaults(ctx context.Context, c *Cluster, set AgentSet, only map[int]bool,
 	return rows
 }
 
-func runFault(ctx context.Context, c *Cluster, set AgentSet, cl *Client, f Fault, r FaultResult, l *logger) FaultResult {
+// ProbeURL is what the fault client requests through the VIP.
+func (c *Cluster) ProbeURL() string {
+	if c.opts.Keystone {
+		return fmt.Sprintf("http://%s:%d/v3", VIP, KeystonePort)
+	}
+	return fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort)
+}
+
+func runFault(ctx context.Context, c *Cluster, setup Setup, cl *Client, f Fault, r FaultResult, l *logger) FaultResult {
 	fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	p, err := StartProber(fmt.Sprintf("http://%s:%d/v3", VIP, KeystonePort), 50*time.Millisecond, time.Second)
+	w, err := watch.Start(fctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	if err != nil {
+		r.Err = fmt.Errorf("starting the split-brain watcher: %w", err)
+		return r
+	}
+	defer w.Stop()
+	timeout := f.ClientTimeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	p, err := StartProber(c.ProbeURL(), 50*time.Millisecond, timeout)
 	if err != nil {
 		r.Err = err
 		return r
@@ -154,7 +241,7 @@ func runFault(ctx context.Context, c *Cluster, set AgentSet, cl *Client, f Fault
 		r.Err = fmt.Errorf("no answer through the VIP before the fault: %w", err)
 		return r
 	}
-	env := &FaultEnv{C: c, P: p, Set: set, T0: time.Now(), client: cl}
+	env := &FaultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
 	restore, err := f.Inject(fctx, env, &r)
 	// Keep watching a moment after the outcome: late failures count.
 	time.Sleep(time.Second)
@@ -168,12 +255,23 @@ func runFault(ctx context.Context, c *Cluster, set AgentSet, cl *Client, f Fault
 			r.Err = fmt.Errorf("restoring after the fault: %w", rerr)
 		}
 	}
-	if r.Err == nil && f.ID != 8 {
-		if err := c.Cleanup(fctx); err != nil {
+	// Without fencing, the node that lost corosync (fault 8) stays out.
+	if r.Err == nil && (f.ID != 8 || setup.Fencing) {
+		if err := c.WaitOnline(fctx, 90*time.Second); err != nil {
+			r.Err = fmt.Errorf("a node did not rejoin after the fault: %w", err)
+		} else if err := c.Cleanup(fctx); err != nil {
 			r.Err = err
 		} else if err := c.WaitSettled(fctx, 90*time.Second); err != nil {
 			r.Err = fmt.Errorf("the cluster did not settle after the fault: %w", err)
 		}
+	}
+	res, werr := w.Stop()
+	r.Split, r.Watched = res, werr == nil
+	if werr != nil && r.Err == nil {
+		r.Err = fmt.Errorf("split-brain watcher: %w", werr)
+	}
+	if res.SplitBrain > 0 && r.Bad == "" && setup.Fencing {
+		r.Bad = fmt.Sprintf("split brain: %d samples answered by two MACs", res.SplitBrain)
 	}
 	switch r.Expect {
 	case Recover:
@@ -240,6 +338,19 @@ func (f *FaultEnv) answeredBy(ctx context.Context, node string, limit time.Durat
 		return 0
 	}
 	return a.End.Sub(f.T0)
+}
+
+// answeredByOther waits for a successful request through the VIP, started
+// after the fault, answered by a node other than not; it returns when it
+// ended (0: none in limit) and the node.
+func (f *FaultEnv) answeredByOther(ctx context.Context, not *Node, limit time.Duration) (time.Duration, *Node) {
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	a, err := f.P.WaitFor(wctx, f.T0, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != not.Name })
+	if err != nil {
+		return 0, nil
+	}
+	return a.End.Sub(f.T0), f.C.Node(a.Node)
 }
 
 // keystoneUp reports whether keystone answers on node's own address.

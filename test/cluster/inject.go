@@ -14,15 +14,15 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if err != nil {
 		return nil, err
 	}
-	to := f.C.Other(from)
 	r.NoDetect = true
 	f.T0 = time.Now()
 	if err := f.C.Standby(ctx, from, true); err != nil {
 		return nil, err
 	}
-	r.Recovery = f.answeredBy(ctx, to.Name, recoveryLimit)
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, from, recoveryLimit)
 	if r.Recovery == 0 {
-		return nil, fmt.Errorf("no answer from %s after %s went to standby", to.Name, from.Name)
+		return nil, fmt.Errorf("no answer from another node after %s went to standby", from.Name)
 	}
 	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
 		return nil, err
@@ -113,7 +113,12 @@ func faultDeleteVIP(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
-		return (vipOn(ctx, n) || vipOn(ctx, f.C.Other(n))) && f.settled(ctx)
+		for _, m := range f.C.Nodes {
+			if vipOn(ctx, m) {
+				return f.settled(ctx)
+			}
+		}
+		return false
 	})
 	where, _ := f.active(ctx)
 	if where != nil {
@@ -240,16 +245,11 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 	if err != nil {
 		return nil, err
 	}
-	other := f.C.Other(n)
-	port := "s-" + n.Name
 	f.T0 = time.Now()
-	if _, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "down"); err != nil {
+	if err := f.C.Cut(ctx, n, Service); err != nil {
 		return nil, err
 	}
-	restore := func(ctx context.Context) error {
-		_, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "up")
-		return err
-	}
+	restore := func(ctx context.Context) error { return f.C.Mend(ctx, n, Service) }
 	limit := recoveryLimit
 	if r.Expect == NoRecovery {
 		limit = noRecoveryWindow
@@ -259,7 +259,8 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 	go func() {
 		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
 	}()
-	r.Recovery = f.answeredBy(ctx, other.Name, limit)
+	var other *Node
+	r.Recovery, other = f.answeredByOther(ctx, n, limit)
 	if r.Recovery > 0 {
 		// Detection, when it comes, comes before the move.
 		select {
@@ -284,7 +285,7 @@ func faultKillCorosync(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	if err != nil {
 		return nil, err
 	}
-	other := f.C.Other(n)
+	other := f.C.Others(n)[0]
 	pid := f.C.Pid(n, "corosync")
 	if pid == 0 {
 		return nil, fmt.Errorf("corosync on %s is not running", n.Name)
@@ -301,11 +302,16 @@ func faultKillCorosync(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 		ns, ok := st.Node(n.Name)
 		return ok && !ns.Online
 	})
-	r.Recovery = f.answeredBy(ctx, other.Name, recoveryLimit)
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, n, recoveryLimit)
 	if r.Recovery == 0 {
-		r.Outcome = fmt.Sprintf("%s did not take over", other.Name)
+		r.Outcome = "no other node took over"
 		return nil, nil
 	}
-	r.Outcome = fmt.Sprintf("%s took over (without fencing %s keeps its VIP copy: the survivor's gratuitous ARP wins)", other.Name, n.Name)
+	if f.Setup.Fencing {
+		r.Outcome = fmt.Sprintf("%s took over; %s fenced (rebooted) and rejoined", to.Name, n.Name)
+		return nil, nil
+	}
+	r.Outcome = fmt.Sprintf("%s took over (without fencing %s keeps its VIP copy: the survivor's gratuitous ARP wins)", to.Name, n.Name)
 	return nil, nil
 }

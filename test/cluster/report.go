@@ -9,11 +9,11 @@ import (
 // FormatResults renders rows as a Markdown table.
 func FormatResults(rows []FaultResult) string {
 	var b strings.Builder
-	b.WriteString("| agents | # | fault | failed / total requests | client outage | detected | recovered | outcome |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| agents | # | fault | failed / total requests | client outage | detected | recovered | split-brain samples | outcome |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Skip != "" {
-			fmt.Fprintf(&b, "| %s | %d | %s | - | - | - | - | not run: %s |\n", r.Set, r.ID, r.Name, r.Skip)
+			fmt.Fprintf(&b, "| %s | %d | %s | - | - | - | - | - | not run: %s |\n", r.Set, r.ID, r.Name, r.Skip)
 			continue
 		}
 		outcome := r.Outcome
@@ -26,11 +26,19 @@ func FormatResults(rows []FaultResult) string {
 		if !r.OK {
 			outcome = "**UNEXPECTED** " + outcome
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %d / %d | %s | %s | %s | %s |\n", r.Set, r.ID, r.Name,
+		fmt.Fprintf(&b, "| %s | %d | %s | %d / %d | %s | %s | %s | %s | %s |\n", r.Set, r.ID, r.Name,
 			r.Client.Failed, r.Client.Total, dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true),
-			strings.ReplaceAll(outcome, "|", "/"))
+			split(r), strings.ReplaceAll(outcome, "|", "/"))
 	}
 	return b.String()
+}
+
+// split is the watcher's count: split-brain samples of all samples taken.
+func split(r FaultResult) string {
+	if !r.Watched {
+		return "-"
+	}
+	return fmt.Sprintf("%d / %d", r.Split.SplitBrain, r.Split.Samples)
 }
 
 func dur(d time.Duration, applies bool) string {
@@ -51,9 +59,12 @@ func detected(r FaultResult) string {
 }
 
 func rowText(r FaultResult) string {
-	s := fmt.Sprintf("failed %d/%d (from %.2fs to %.2fs), outage %s, detected %s, recovered %s, answers by node %v, last error %q: %s",
+	s := fmt.Sprintf("failed %d/%d (from %.2fs to %.2fs), outage %s, detected %s, recovered %s, split brain %s, answers by node %v, last error %q: %s",
 		r.Client.Failed, r.Client.Total, r.Client.FirstFail.Seconds(), r.Client.LastFail.Seconds(),
-		dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true), r.Client.ByNode, r.Client.LastErr, r.Outcome)
+		dur(r.Client.Outage, r.Client.Failed > 0), detected(r), dur(r.Recovery, true), split(r), r.Client.ByNode, r.Client.LastErr, r.Outcome)
+	if r.Bad != "" {
+		s += " [" + r.Bad + "]"
+	}
 	if r.Err != nil {
 		s += " ERROR: " + r.Err.Error()
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/test/cluster/watch"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -154,16 +155,17 @@ func TestSummarize(t *testing.T) {
 func TestFormatResults(t *testing.T) {
 	rows := []FaultResult{
 		{Set: "stackha", ID: 2, Name: "kill", Client: Summary{Total: 10, Failed: 2, Outage: 1500 * time.Millisecond},
-			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true},
+			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true,
+			Watched: true, Split: watch.Result{Samples: 40, SplitBrain: 3}},
 		{Set: "heartbeat", ID: 4, Name: "link", Client: Summary{Total: 5, Failed: 5}, Outcome: "stayed", OK: true},
 		{Set: "heartbeat", ID: 7, Name: "reload", Skip: "needs x", OK: true},
 		{Set: "stackha", ID: 3, Name: "vip", Outcome: "x", OK: false},
 	}
 	got := FormatResults(rows)
 	for _, want := range []string{
-		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | restarted |",
-		"| heartbeat | 4 | link | 5 / 5 | never | never | never | stayed |",
-		"| heartbeat | 7 | reload | - | - | - | - | not run: needs x |",
+		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | 3 / 40 | restarted |",
+		"| heartbeat | 4 | link | 5 / 5 | never | never | never | - | stayed |",
+		"| heartbeat | 7 | reload | - | - | - | - | - | not run: needs x |",
 		"**UNEXPECTED**",
 	} {
 		if !strings.Contains(got, want) {
@@ -173,6 +175,15 @@ func TestFormatResults(t *testing.T) {
 }
 
 func TestCorosyncConf(t *testing.T) {
+	three := corosyncConf(NodeSpecs(3), 3*time.Second)
+	for _, want := range []string{"ring0_addr: 198.51.100.13", "name: node3", "nodeid: 3", "token: 3000"} {
+		if !strings.Contains(three, want) {
+			t.Errorf("three-node corosync.conf lacks %q", want)
+		}
+	}
+	if strings.Contains(three, "two_node") {
+		t.Errorf("three-node corosync.conf has two_node:\n%s", three)
+	}
 	conf := corosyncConf(NodeSpecs(2), time.Second)
 	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
 		"crypto_cipher: none", "token: 1000"} {
