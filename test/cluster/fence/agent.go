@@ -240,7 +240,7 @@ func list(ctx context.Context, c Client, status bool, stdout io.Writer) (int, er
 	var b strings.Builder
 	for _, n := range nodes {
 		if !status {
-			fmt.Fprintf(&b, "%s,%s\n", n, n)
+			fmt.Fprintf(&b, "%s,\n", n) // fence-agents' "plug,alias", no alias
 			continue
 		}
 		on, err := c.IsOn(ctx, n)
@@ -253,7 +253,7 @@ func list(ctx context.Context, c Client, status bool, stdout io.Writer) (int, er
 		case err == nil:
 			st = "OFF"
 		}
-		fmt.Fprintf(&b, "%s,%s,%s\n", n, n, st)
+		fmt.Fprintf(&b, "%s,,%s\n", n, st)
 	}
 	io.WriteString(stdout, b.String())
 	return ExitOK, nil

@@ -14,7 +14,14 @@ import (
 // Power is the harness's side of the device: what powering a node off and
 // on means (off: every process of the node's PID namespace dies at once;
 // on: the node boots, corosync and pacemakerd start and it rejoins). Each
-// call returns once the action is done. The switch serialises the calls.
+// call returns once the action is done; PowerOn should return once the
+// daemons are started, not wait for the rejoin (a request waits for it).
+// The switch makes one call at a time.
+//
+// A node's network namespace outlives its processes, and its kernel (the
+// host's) keeps answering ARP for the addresses left on it: PowerOff must
+// also take the node's links down (the VIP answering from a dead node is a
+// second holder to the split-brain watcher), PowerOn bring them up.
 type Power interface {
 	PowerOff(node string) error
 	PowerOn(node string) error
@@ -30,6 +37,7 @@ type Lister interface {
 // Event is one request the switch served.
 type Event struct {
 	Time   time.Time // when the request arrived
+	Done   time.Time // when it was answered (an "off" is done: the node is down)
 	Node   string    // empty for list and ping
 	Action string    // "off", "on", "status", "list", "ping"
 	Result string    // "on", "off", "ok" or "error: ..."
@@ -178,6 +186,7 @@ func (s *Switch) do(line string) string {
 			ev.Result = "ok"
 		}
 	}
+	ev.Done = time.Now()
 	s.record(ev)
 	if err != nil {
 		return "ERR " + oneLine(err.Error())

@@ -14,7 +14,9 @@
 // A sample counts only replies addressed to the watcher (target MAC and
 // IP its own), so gratuitous ARPs from a node taking the VIP are not
 // answers. The watcher stops by itself when ctx ends or after MaxDuration;
-// Stop returns what it counted until then.
+// Stop returns what it counted until then. Its socket holds the client's
+// namespace: Stop it before tearing the namespace down. InterfaceMAC names
+// the holders (a node's MAC on the service network).
 package watch
 
 import (
@@ -127,42 +129,65 @@ func Start(ctx context.Context, o Options) (*Watcher, error) {
 	return w, nil
 }
 
-// dialIn opens the ARP client inside the namespace at path. The work runs
-// on a locked thread that entered the namespace and is never unlocked:
-// the runtime ends that thread with its goroutine, so no other goroutine
-// ever runs in the client's namespace. The socket stays in the namespace
-// it was made in.
-func dialIn(path, ifname string) (*arp.Client, error) {
-	type result struct {
-		c   *arp.Client
-		err error
-	}
-	ch := make(chan result, 1)
+// inNS runs f on a locked thread that entered the network namespace at
+// path and is never unlocked: the runtime ends that thread with its
+// goroutine, so no other goroutine ever runs in that namespace.
+func inNS(path string, f func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		c, err := func() (*arp.Client, error) {
-			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return nil, fmt.Errorf("watch: opening namespace %s: %w", path, err)
-			}
-			defer unix.Close(fd)
-			if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-				return nil, fmt.Errorf("watch: entering namespace %s: %w", path, err)
-			}
-			ifi, err := net.InterfaceByName(ifname)
-			if err != nil {
-				return nil, fmt.Errorf("watch: interface %s in %s: %w", ifname, path, err)
-			}
-			c, err := arp.Dial(ifi)
-			if err != nil {
-				return nil, fmt.Errorf("watch: ARP socket on %s in %s: %w", ifname, path, err)
-			}
-			return c, nil
-		}()
-		ch <- result{c, err}
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- fmt.Errorf("watch: opening namespace %s: %w", path, err)
+			return
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			ch <- fmt.Errorf("watch: entering namespace %s: %w", path, err)
+			return
+		}
+		ch <- f()
 	}()
-	r := <-ch
-	return r.c, r.err
+	return <-ch
+}
+
+// InterfaceMAC returns the MAC address of interface ifname in the network
+// namespace netns (a path or a name under /run/netns), to name the holders
+// in Result.MACs.
+func InterfaceMAC(netns, ifname string) (string, error) {
+	path, err := nsPath(netns)
+	if err != nil {
+		return "", err
+	}
+	var mac string
+	err = inNS(path, func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return fmt.Errorf("watch: interface %s in %s: %w", ifname, path, err)
+		}
+		mac = ifi.HardwareAddr.String()
+		return nil
+	})
+	return mac, err
+}
+
+// dialIn opens the ARP client inside the namespace at path; the socket
+// stays in the namespace it was made in.
+func dialIn(path, ifname string) (*arp.Client, error) {
+	var c *arp.Client
+	err := inNS(path, func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return fmt.Errorf("watch: interface %s in %s: %w", ifname, path, err)
+		}
+		c, err = arp.Dial(ifi)
+		if err != nil {
+			return fmt.Errorf("watch: ARP socket on %s in %s: %w", ifname, path, err)
+		}
+		return nil
+	})
+	return c, err
 }
 
 func (w *Watcher) loop(ctx context.Context, c *arp.Client, o Options) {

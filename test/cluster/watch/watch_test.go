@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,15 @@ func TestSplitBrain(t *testing.T) {
 	if two.SplitBrain == 0 || len(two.MACs) != 2 || two.MaxHolders != 2 {
 		t.Errorf("two holders, no split brain seen: %v", two)
 	}
+	for _, ns := range []string{a, h} {
+		mac, err := InterfaceMAC(ns, "eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(two.MACs, mac) {
+			t.Errorf("%s's MAC %s not among the holders %v", ns, mac, two.MACs)
+		}
+	}
 
 	ip(t, h, "addr", "del", "192.0.2.100/24", "dev", "eth0")
 	one := watchFor(t, c, vip, 20)
@@ -146,5 +156,28 @@ func TestSplitBrain(t *testing.T) {
 	none := watchFor(t, c, vip, 5)
 	if none.NoAnswer != none.Samples || len(none.MACs) != 0 {
 		t.Errorf("no holder: %v", none)
+	}
+
+	// It stops by itself when its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := Start(ctx, Options{NetNS: c, Interface: "br0", VIP: vip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watcher outlived its context")
+	}
+	if _, err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A missing interface or namespace is an error at Start.
+	if _, err := Start(context.Background(), Options{NetNS: c, Interface: "nope0", VIP: vip}); err == nil {
+		t.Error("missing interface accepted")
+	}
+	if _, err := Start(context.Background(), Options{NetNS: c + "-missing", VIP: vip}); err == nil {
+		t.Error("missing namespace accepted")
 	}
 }
