@@ -52,6 +52,10 @@ type Options struct {
 	// VIP holder wins a fence race). Off: the seed's lab mode
 	// (stonith-enabled=false, no-quorum-policy=ignore).
 	Fencing bool
+	// Keepalived runs the comparison instead of Pacemaker: haproxy and
+	// keepalived (VRRP, as Kolla-Ansible configures it) on every node, no
+	// corosync, no Pacemaker, no fencing (see keepalived.go).
+	Keepalived bool
 	// Token is corosync's token timeout (1 s when zero).
 	Token time.Duration
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
@@ -131,11 +135,12 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			}
 		}
 	}()
-	steps := []struct {
+	type step struct {
 		what string
 		f    func(context.Context) error
 		skip bool
-	}{
+	}
+	steps := []step{
 		{"network namespaces " + strings.Join(c.nsNames(), ", ") + " (service bridge 192.0.2.0/24, ring bridge 198.51.100.0/24)", c.buildNetwork, false},
 		{"mount, UTS and PID namespaces for " + strings.Join(c.names(), ", ") + " (own /proc, /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts, false},
 		{"configuration: corosync.conf, haproxy.cfg, agents (" + opts.Agents.Name + ")", c.writeConfig, false},
@@ -143,6 +148,9 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
 		{"fencing: power switch on " + powerSocket() + ", fence_shc in each node's /usr/sbin", c.startSwitch, !opts.Fencing},
 		{"starting corosync and pacemakerd on every node", c.startStack, false},
+	}
+	if opts.Keepalived {
+		steps = append(steps[:2], step{"haproxy and keepalived (VRRP adverts on the ring network, the VIP on eth0) on every node", c.startKeepaliveds, false})
 	}
 	for _, s := range steps {
 		if s.skip {
@@ -153,6 +161,14 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 		c.log.Printf("%s (%s)", s.what, time.Since(t0).Round(time.Millisecond))
+	}
+	if opts.Keepalived {
+		t0 := time.Now()
+		if err := c.WaitKeepalivedSteady(ctx, 90*time.Second); err != nil {
+			return nil, err
+		}
+		c.log.Printf("keepalived steady: one MASTER with the VIP, every other node BACKUP (%s)", time.Since(t0).Round(time.Millisecond))
+		return c, nil
 	}
 	t0 := time.Now()
 	if err := c.WaitOnline(ctx, 90*time.Second); err != nil {

@@ -246,10 +246,10 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 		return nil, err
 	}
 	f.T0 = time.Now()
-	if err := f.C.Cut(ctx, n, Service); err != nil {
+	if err := f.C.Unplug(ctx, n, Service); err != nil {
 		return nil, err
 	}
-	restore := func(ctx context.Context) error { return f.C.Mend(ctx, n, Service) }
+	restore := func(ctx context.Context) error { return f.C.Plug(ctx, n, Service) }
 	limit := recoveryLimit
 	if r.Expect == NoRecovery {
 		limit = noRecoveryWindow

@@ -60,7 +60,7 @@ func (c *Cluster) PowerOff(ctx context.Context, n *Node) error {
 }
 
 // PowerOn boots node n: its service address alone on eth0 (no address
-// survives a power cycle), its switch ports up (except one a fault cut),
+// survives a power cycle), its switch ports up (one a fault cut stays cut),
 // a new init with new PID, mount and UTS namespaces and the node's
 // filesystem view, then corosync and pacemakerd; the node then rejoins by
 // itself. Powering on a node that is on does nothing.
@@ -84,18 +84,25 @@ func (c *Cluster) PowerOn(ctx context.Context, n *Node) error {
 	if err := ipBatch(ctx, Prefix+n.Name, []string{"addr flush dev eth0", fmt.Sprintf("addr add %s/24 dev eth0", n.Addr)}); err != nil {
 		return err
 	}
+	// A port whose link comes up forwards again: a cut stays a cut.
 	for _, port := range []string{"s-" + n.Name, "r-" + n.Name} {
-		if cut[port] {
-			continue
-		}
 		if _, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "up"); err != nil {
 			return err
+		}
+		if cut[port] {
+			if err := portState(ctx, port, false); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.bootNode(ctx, n); err != nil {
 		return err
 	}
-	if err := c.startDaemons(n); err != nil {
+	start := c.startDaemons
+	if c.opts.Keepalived {
+		start = func(n *Node) error { return c.startKeepalived(ctx, n) }
+	}
+	if err := start(n); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -122,9 +129,11 @@ const (
 	Ring Link = "r-"
 )
 
-// Cut takes node n's switch port on link down (no carrier on the node's
-// side: a pulled cable); Mend puts it back. A power-on keeps a cut port
-// down.
+// Cut partitions node n from link: the switch stops forwarding on the
+// node's port (bridge port state disabled), while both ends keep their
+// carrier, as when a switch or VLAN fails with the cables in: nothing on
+// the node notices but the silence (a pulled cable is Unplug). Mend puts
+// it back. A cut survives a power cycle of the node.
 func (c *Cluster) Cut(ctx context.Context, n *Node, l Link) error {
 	port := string(l) + n.Name
 	c.mu.Lock()
@@ -133,21 +142,39 @@ func (c *Cluster) Cut(ctx context.Context, n *Node, l Link) error {
 	}
 	n.cut[port] = true
 	c.mu.Unlock()
-	_, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "down")
-	return err
+	return portState(ctx, port, false)
 }
 
-// Mend puts node n's switch port on link back up (if the node is on).
+// Mend ends a Cut of node n from link.
 func (c *Cluster) Mend(ctx context.Context, n *Node, l Link) error {
 	port := string(l) + n.Name
 	c.mu.Lock()
 	delete(n.cut, port)
-	on := n.on
 	c.mu.Unlock()
-	if !on {
-		return nil
+	return portState(ctx, port, true)
+}
+
+// portState sets a switch port forwarding or disabled.
+func portState(ctx context.Context, port string, forward bool) error {
+	state := "0"
+	if forward {
+		state = "3"
 	}
-	_, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "up")
+	_, err := run(ctx, "bridge", "-n", swNS, "link", "set", "dev", port, "state", state)
+	return err
+}
+
+// Unplug takes node n's switch port on link down: the node's side loses
+// its carrier, as with a pulled cable or a dead switch port. Plug undoes
+// it.
+func (c *Cluster) Unplug(ctx context.Context, n *Node, l Link) error {
+	_, err := run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "down")
+	return err
+}
+
+// Plug ends an Unplug.
+func (c *Cluster) Plug(ctx context.Context, n *Node, l Link) error {
+	_, err := run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "up")
 	return err
 }
 

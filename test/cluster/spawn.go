@@ -39,9 +39,15 @@ func (c *Cluster) StartPacemaker(n *Node) error {
 // spawn starts a long-running daemon inside node n, in its own session,
 // and records its pid (nsenter execs the program: same pid).
 func (c *Cluster) spawn(n *Node, name, logfile string, argv ...string) error {
+	_, err := c.spawnProc(n, name, logfile, argv...)
+	return err
+}
+
+// spawnProc is spawn, returning the record of the process.
+func (c *Cluster) spawnProc(n *Node, name, logfile string, argv ...string) (*proc, error) {
 	out, err := os.OpenFile(logfile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer out.Close()
 	full := append(n.nsenter(), argv...)
@@ -49,7 +55,7 @@ func (c *Cluster) spawn(n *Node, name, logfile string, argv ...string) error {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s on %s: %w", name, n.Name, err)
+		return nil, fmt.Errorf("starting %s on %s: %w", name, n.Name, err)
 	}
 	p := &proc{name: n.Name + "/" + name, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
@@ -59,13 +65,13 @@ func (c *Cluster) spawn(n *Node, name, logfile string, argv ...string) error {
 	// nsenter forks to enter the PID namespace: the daemon is its child.
 	pid, err := childOf(cmd.Process.Pid, p.done)
 	if err != nil {
-		return fmt.Errorf("starting %s on %s: %w", name, n.Name, err)
+		return nil, fmt.Errorf("starting %s on %s: %w", name, n.Name, err)
 	}
 	c.mu.Lock()
 	p.pid = pid
 	c.mu.Unlock()
 	c.log.Printf("  %s: %s started, pid %d", n.Name, name, pid)
-	return nil
+	return p, nil
 }
 
 // childOf waits (up to 5 s) for the only child of pid and returns it.
