@@ -23,6 +23,12 @@ func TestParseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !st.Quorum {
+		t.Error("quorum not read from current_dc with_quorum=true")
+	}
+	if got := st.ActiveOn("node1"); len(got) == 0 {
+		t.Error("ActiveOn(node1) is empty")
+	}
 	if n, ok := st.Node("node2"); !ok || !n.Online || !n.Standby || !n.DC {
 		t.Errorf("node2 = %+v, want online, standby, DC", n)
 	}
