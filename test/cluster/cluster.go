@@ -58,6 +58,10 @@ type Options struct {
 	Keepalived bool
 	// Token is corosync's token timeout (1 s when zero).
 	Token time.Duration
+	// ExactToken sets token_coefficient to 0: the token timeout is Token
+	// whatever the number of nodes (by default corosync adds 650 ms per
+	// node beyond two; consensus is 1.2 times the result).
+	ExactToken bool
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
 	// logs at teardown (kept after the run for a failed test).
 	LogDir string

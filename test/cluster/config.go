@@ -16,7 +16,7 @@ const KeystonePassword = "shc-demo-secret"
 // corosyncConf is every node's corosync.conf: knet on the ring network,
 // the token timeout given, and two_node only for two nodes (three have a
 // real majority).
-func corosyncConf(nodes []NodeSpec, token time.Duration) string {
+func corosyncConf(nodes []NodeSpec, token time.Duration, exact bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `totem {
   version: 2
@@ -25,9 +25,13 @@ func corosyncConf(nodes []NodeSpec, token time.Duration) string {
   crypto_cipher: none
   crypto_hash: none
   token: %d
-}
-nodelist {
 `, token.Milliseconds())
+	if exact {
+		b.WriteString("  token_coefficient: 0\n")
+	}
+	b.WriteString(`}
+nodelist {
+`)
 	for i, s := range nodes {
 		fmt.Fprintf(&b, "  node {\n    ring0_addr: %s\n    name: %s\n    nodeid: %d\n  }\n", s.Ring, s.Name, i+1)
 	}
@@ -118,7 +122,7 @@ func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 
 func (c *Cluster) writeConfig(ctx context.Context) error {
 	for _, n := range c.Nodes {
-		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf(c.specs, c.opts.Token)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf(c.specs, c.opts.Token, c.opts.ExactToken)), 0o644); err != nil {
 			return err
 		}
 	}

@@ -181,16 +181,19 @@ func TestFormatResults(t *testing.T) {
 }
 
 func TestCorosyncConf(t *testing.T) {
-	three := corosyncConf(NodeSpecs(3), 3*time.Second)
+	three := corosyncConf(NodeSpecs(3), 3*time.Second, false)
 	for _, want := range []string{"ring0_addr: 198.51.100.13", "name: node3", "nodeid: 3", "token: 3000"} {
 		if !strings.Contains(three, want) {
 			t.Errorf("three-node corosync.conf lacks %q", want)
 		}
 	}
-	if strings.Contains(three, "two_node") {
+	if exact := corosyncConf(NodeSpecs(3), time.Second, true); !strings.Contains(exact, "token_coefficient: 0") {
+		t.Errorf("exact token without token_coefficient: 0:\n%s", exact)
+	}
+	if strings.Contains(three, "two_node") || strings.Contains(three, "token_coefficient") {
 		t.Errorf("three-node corosync.conf has two_node:\n%s", three)
 	}
-	conf := corosyncConf(NodeSpecs(2), time.Second)
+	conf := corosyncConf(NodeSpecs(2), time.Second, false)
 	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
 		"crypto_cipher: none", "token: 1000"} {
 		if !strings.Contains(conf, want) {

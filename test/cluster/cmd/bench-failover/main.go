@@ -83,7 +83,8 @@ func crash(ctx context.Context, bin string, runs int) (string, error) {
 		return "", err
 	}
 	variants := []cluster.CrashVariant{
-		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second, ExactToken: true}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
 		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: cluster.Options{Keepalived: true, Nodes: 3}},
 	}
@@ -94,7 +95,9 @@ func crash(ctx context.Context, bin string, runs int) (string, error) {
 	b.WriteString("From SIGKILL to the init of the VIP holder's PID namespace (every process of the node at once, its\n" +
 		"switch ports without carrier) to the end of the first successful HTTP request through the VIP answered by\n" +
 		"a survivor, polled every 10 ms from the client (500 ms timeout). Same harness, same run. With fencing the\n" +
-		"lost node is fenced (rebooted) through the harness's power switch before Pacemaker moves the VIP.\n\n")
+		"lost node is fenced (rebooted) through the harness's power switch before Pacemaker moves the VIP.\n" +
+		"Corosync declares a node lost after token + consensus (1.2 x token); its token grows by token_coefficient\n" +
+		"(650 ms) per node beyond two unless token_coefficient is 0.\n\n")
 	b.WriteString(cluster.FormatCrash(res))
 	if err != nil {
 		return b.String(), err
