@@ -112,6 +112,21 @@ func (c *Cluster) PowerOn(ctx context.Context, n *Node) error {
 	return nil
 }
 
+// waitPower returns once no power action (begun before c.closed was set)
+// is under way: the ones after it see c.closed.
+func (c *Cluster) waitPower() {
+	c.powerMu.Lock()
+	defer c.powerMu.Unlock()
+	_ = c.IsClosed()
+}
+
+// IsClosed reports whether the cluster is being torn down.
+func (c *Cluster) IsClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
 // IsOn reports whether node n is powered on.
 func (c *Cluster) IsOn(n *Node) bool {
 	c.mu.Lock()

@@ -31,8 +31,7 @@ func (c *Cluster) Close() error {
 	if c.power != nil {
 		errs = append(errs, c.power.Close())
 	}
-	c.powerMu.Lock()
-	c.powerMu.Unlock()
+	c.waitPower()
 	if len(c.procs) > 0 {
 		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
 		c.stopResources(ctx)
