@@ -272,7 +272,8 @@ func (c *Cluster) rendered() bool {
 // Topology is the harness's cluster as a `stackha render` topology: the
 // addresses above, keystone run by the agent as a process (no systemd in
 // the nodes), as root (the shared sqlite file and keys are root's), short
-// intervals, and haproxy's maxconn at 2000 (the seed's 10000 needs 20042
+// intervals, render's own haproxy check and timeout defaults (the ones an
+// operator gets), and haproxy's maxconn at 2000 (the seed's 10000 needs 20042
 // open files, more than some machines' hard limit, which a container's
 // root may not raise).
 func Topology(p Paths) string {
@@ -291,8 +292,6 @@ haproxy:
   config: %s
   maxconn: 2000
   monitor_interval: 1s
-  check: {inter: 1s, rise: 2, fall: 2}
-  timeouts: {connect: 1s, client: 30s, server: 30s}
 `, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, p.HAProxyCfg)
 	return b.String()
 }
