@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ func main() {
 	runs := flag.Int("runs", 7, "failovers per agent set (the median is reported)")
 	kind := flag.String("kind", "standby", "standby or crash")
 	out := flag.String("out", "", "also write the results (markdown) to this file")
+	only := flag.String("variants", "", "crash: only these variants, by number from 0 (e.g. 0,4: token 500 ms against keepalived), power loss only")
 	seed := flag.Bool("seed-order", true, "standby: also measure the old agents with the seed's constraints (VIP first, then haproxy)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -41,7 +43,7 @@ func main() {
 	case "standby":
 		report, err = standby(ctx, *bin, *runs, *seed)
 	case "crash":
-		report, err = crash(ctx, *bin, *runs)
+		report, err = crash(ctx, *bin, *runs, *only)
 	default:
 		err = fmt.Errorf("unknown -kind %q (standby or crash)", *kind)
 	}
@@ -76,20 +78,39 @@ func standby(ctx context.Context, bin string, runs int, seed bool) (string, erro
 		"Agent times are Pacemaker's exec-time of each start/stop in the transition.\n\n%s", runs, cluster.FormatBench(res)), err
 }
 
-func crash(ctx context.Context, bin string, runs int) (string, error) {
+func crash(ctx context.Context, bin string, runs int, only string) (string, error) {
 	abs, _ := filepath.Abs(bin)
 	set, err := cluster.Stackha(ctx, abs)
 	if err != nil {
 		return "", err
 	}
 	variants := []cluster.CrashVariant{
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 500 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second, ExactToken: true}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
 		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: cluster.Options{Keepalived: true, Nodes: 3}},
 	}
+	if only != "" {
+		var picked []cluster.CrashVariant
+		for _, f := range strings.Split(only, ",") {
+			i, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || i < 0 || i >= len(variants) {
+				return "", fmt.Errorf("-variants: %q is not a variant number 0..%d", f, len(variants)-1)
+			}
+			picked = append(picked, variants[i])
+		}
+		variants = picked
+	}
 	started := time.Now()
 	res, err := cluster.BenchCrash(ctx, os.Stdout, variants, runs)
+	if only != "" {
+		// A subset measures the power loss only, not the fault replays.
+		var b strings.Builder
+		fmt.Fprintf(&b, "\n### Power loss of the VIP holder (make bench-failover KIND=crash, variants %s, %d runs each, %s)\n\n", only, runs, started.UTC().Format("2006-01-02 15:04 UTC"))
+		b.WriteString(cluster.FormatCrash(res))
+		return b.String(), err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### Power loss of the VIP holder (make bench-failover KIND=crash, %d runs each, %s)\n\n", runs, started.UTC().Format("2006-01-02 15:04 UTC"))
 	b.WriteString("From SIGKILL to the init of the VIP holder's PID namespace (every process of the node at once, its\n" +
