@@ -87,7 +87,7 @@ func TestNoHTTP2InBinary(t *testing.T) {
 		}
 		// omithttp2.go's stubs (http2Transport, http2client...) stay;
 		// the framer, the client connection and hpack must not.
-		if sym := f[len(f)-1]; (strings.Contains(sym, "http2Framer") || strings.Contains(sym, "http2ClientConn") || strings.Contains(sym, "http2/hpack.")) {
+		if sym := f[len(f)-1]; strings.Contains(sym, "http2Framer") || strings.Contains(sym, "http2ClientConn") || strings.Contains(sym, "http2/hpack.") {
 			found = append(found, sym)
 		}
 	}
