@@ -32,10 +32,18 @@ type NodeSpec struct {
 	Ring string // eth1, corosync ring
 }
 
-// Nodes are the two cluster nodes.
-var Nodes = []NodeSpec{
-	{Name: "node1", Addr: "192.0.2.11", Ring: "198.51.100.11"},
-	{Name: "node2", Addr: "192.0.2.12", Ring: "198.51.100.12"},
+// MaxNodes is the most nodes the harness runs.
+const MaxNodes = 3
+
+// NodeSpecs returns the harness's n cluster nodes (2 or 3): nodeI on
+// 192.0.2.1I, its corosync ring address 198.51.100.1I.
+func NodeSpecs(n int) []NodeSpec {
+	var specs []NodeSpec
+	for i := 1; i <= n; i++ {
+		specs = append(specs, NodeSpec{Name: fmt.Sprintf("node%d", i), Addr: fmt.Sprintf("192.0.2.1%d", i),
+			Ring: fmt.Sprintf("198.51.100.1%d", i)})
+	}
+	return specs
 }
 
 // AgentSet is the set of resource agents the cluster runs: it writes the
@@ -75,6 +83,9 @@ type Paths struct {
 	KeystoneCfg string
 	KeystoneRun string // per-node script: exec keystone-wsgi-public on the node's address
 	RunDir      string // per-node private directory (on the node's /run)
+	// Nodes are the cluster's nodes (the keystone primitive binds each
+	// node's own address).
+	Nodes []NodeSpec
 }
 
 // Heartbeat is the set stackha replaces: IPaddr2, and haproxy and keystone
@@ -150,7 +161,7 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 	if agents["keystone"] {
 		set.Keystone = func(p Paths) string {
 			var rules string
-			for _, n := range Nodes {
+			for _, n := range p.Nodes {
 				rules += fmt.Sprintf("params rule 0: #uname eq %s bind_host=%s url=http://%s:%d/ ", n.Name, n.Addr, n.Addr, KeystonePort)
 			}
 			return fmt.Sprintf("primitive keystone ocf:stackha:keystone %sparams run_mode=process user=root port=%d config=%s "+

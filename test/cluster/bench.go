@@ -7,24 +7,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/internal/testutil"
 )
 
 // BenchResult is the failover benchmark of one agent set.
 type BenchResult struct {
 	Set  AgentSet
 	Runs []FailoverResult
-}
-
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // AgentTime is the time the agents ran during a failover: the sum of the
@@ -125,7 +115,7 @@ func FormatBench(results []BenchResult) string {
 			name += " [" + r.Set.Note + "]"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %d |\n", name, len(fo),
-			ms(median(fo)), ms(s[0]), ms(s[len(s)-1]), ms(median(vt)), ms(median(at)), int64(median(failed)))
+			ms(testutil.Median(fo)), ms(s[0]), ms(s[len(s)-1]), ms(testutil.Median(vt)), ms(testutil.Median(at)), int64(testutil.Median(failed)))
 	}
 	return b.String()
 }

@@ -6,32 +6,43 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // KeystonePassword is the throwaway admin password of the harness's
 // keystone (a test cluster on TEST-NET addresses only).
 const KeystonePassword = "shc-demo-secret"
 
-func corosyncConf() string {
+// corosyncConf is every node's corosync.conf: knet on the ring network,
+// the token timeout given, and two_node only for two nodes (three have a
+// real majority).
+func corosyncConf(nodes []NodeSpec, token time.Duration, exact bool) string {
 	var b strings.Builder
-	b.WriteString(`totem {
+	fmt.Fprintf(&b, `totem {
   version: 2
   cluster_name: shc
   transport: knet
   crypto_cipher: none
   crypto_hash: none
-  token: 1000
-}
+  token: %d
+`, token.Milliseconds())
+	if exact {
+		b.WriteString("  token_coefficient: 0\n")
+	}
+	b.WriteString(`}
 nodelist {
 `)
-	for i, s := range Nodes {
+	for i, s := range nodes {
 		fmt.Fprintf(&b, "  node {\n    ring0_addr: %s\n    name: %s\n    nodeid: %d\n  }\n", s.Ring, s.Name, i+1)
 	}
 	b.WriteString(`}
 quorum {
   provider: corosync_votequorum
-  two_node: 1
-}
+`)
+	if len(nodes) == 2 {
+		b.WriteString("  two_node: 1\n")
+	}
+	b.WriteString(`}
 logging {
   to_stderr: yes
   to_syslog: no
@@ -45,7 +56,7 @@ logging {
 // HAProxyConfig is the haproxy.cfg every node runs: a "whoami" frontend
 // on the VIP that answers with the node's host name (what the failover
 // benchmark polls), and keystone on the VIP balanced over both nodes.
-func HAProxyConfig(keystone bool) string {
+func HAProxyConfig(keystone bool, nodes []NodeSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
   maxconn 2000
@@ -76,7 +87,7 @@ backend keystone
   http-check expect status 200
   default-server inter 1s fall 2 rise 1
 `, VIP, KeystonePort)
-		for _, s := range Nodes {
+		for _, s := range nodes {
 			fmt.Fprintf(&b, "  server %s %s:%d check\n", s.Name, s.Addr, KeystonePort)
 		}
 	}
@@ -111,17 +122,20 @@ func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 
 func (c *Cluster) writeConfig(ctx context.Context) error {
 	for _, n := range c.Nodes {
-		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf(c.specs, c.opts.Token, c.opts.ExactToken)), 0o644); err != nil {
 			return err
 		}
 	}
-	hcfg, crm := HAProxyConfig(c.opts.Keystone), CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
+	hcfg, crm := HAProxyConfig(c.opts.Keystone, c.specs), CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
 	if c.rendered() {
 		var err error
 		if hcfg, crm, err = c.render(ctx); err != nil {
 			return err
 		}
 		c.log.Printf("  configuration rendered by `stackha render` from %s", filepath.Join(BaseDir, "topology.yaml"))
+	}
+	if c.opts.Fencing {
+		crm += FencingCRM(c.specs, powerSocket())
 	}
 	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(hcfg), 0o644); err != nil {
 		return err
@@ -224,6 +238,11 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "dc-deadtime", "-v", "2s"); err != nil {
 		return err
 	}
+	if c.opts.Fencing {
+		if err := fencingProperties(ctx, cib, len(c.specs)); err != nil {
+			return err
+		}
+	}
 	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_verify", "-L"); err != nil {
 		return fmt.Errorf("the cluster configuration does not verify: %w", err)
 	}
@@ -259,7 +278,7 @@ func (c *Cluster) rendered() bool {
 func Topology(p Paths) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
-	for _, n := range Nodes {
+	for _, n := range p.Nodes {
 		fmt.Fprintf(&b, "  - {name: %s, address: %s}\n", n.Name, n.Addr)
 	}
 	fmt.Fprintf(&b, `services:

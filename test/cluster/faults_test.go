@@ -17,7 +17,7 @@ func requireCluster(t *testing.T) {
 	t.Helper()
 	require.Root(t)
 	require.Command(t, "corosync", "pacemakerd", "crm", "crm_mon", "cibadmin", "crm_attribute", "crm_resource",
-		"haproxy", "keystone-manage", "keystone-wsgi-public", "sqlite3", "nsenter", "unshare", "ip")
+		"haproxy", "keystone-manage", "keystone-wsgi-public", "sqlite3", "nsenter", "ip", "bridge")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 }
 
@@ -97,9 +97,47 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestFaults runs every fault of the issue on one cluster per agent set,
-// with a client requesting keystone through the VIP, and writes the results
-// table (to $SHC_RESULTS when set). SHC_FAULTS=1,3 selects faults.
+// shape is one cluster TestFaults brings up, and the faults it runs there.
+type shape struct {
+	opts   Options
+	faults map[int]bool // nil: every fault (those that do not apply skip)
+}
+
+// faultShapes are the clusters TestFaults runs, for agent set set:
+//   - SHC_NODES=2|3 and/or SHC_FENCING=1 given: that one shape, every fault
+//     (keystone on in lab mode, as before).
+//   - SHC_MATRIX=1 (make cluster-faults): the lab two-node cluster with
+//     keystone (faults 1-8 and 14), then three nodes with fencing and two
+//     nodes with fencing, every fault on each.
+//   - default (make check): the lab cluster with keystone, faults 1-8;
+//     three nodes with fencing, faults 9, 10, 11, 13, 14; two nodes with
+//     fencing, fault 12. The fenced clusters run without keystone (the
+//     client asks haproxy's whoami frontend through the VIP): lighter,
+//     and fencing does not depend on what haproxy balances.
+func faultShapes(set AgentSet) []shape {
+	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
+	fencing := os.Getenv("SHC_FENCING") == "1"
+	if nodes != 0 || fencing {
+		if nodes == 0 {
+			nodes = 2
+		}
+		return []shape{{opts: Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing}}}
+	}
+	lab := shape{opts: Options{Agents: set, Keystone: true}}
+	if os.Getenv("SHC_MATRIX") == "1" {
+		return []shape{lab, {opts: Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: Options{Agents: set, Nodes: 2, Fencing: true}}}
+	}
+	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
+	return []shape{lab,
+		{opts: Options{Agents: set, Nodes: 3, Fencing: true}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+		{opts: Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true}},
+	}
+}
+
+// TestFaults runs the faults of the issues on the clusters of faultShapes,
+// per agent set, each with a client requesting through the VIP and the
+// split-brain watcher on, and writes the results table (to $SHC_RESULTS
+// when set). SHC_FAULTS=1,3 selects faults on every shape.
 func TestFaults(t *testing.T) {
 	requireCluster(t)
 	only := map[int]bool{}
@@ -110,24 +148,34 @@ func TestFaults(t *testing.T) {
 	}
 	var all []FaultResult
 	for _, set := range testSets(t) {
-		t.Run(set.Name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-			defer cancel()
-			if set.Note != "" {
-				t.Logf("agents: %s", set.Note)
+		for _, sh := range faultShapes(set) {
+			sel := sh.faults
+			if len(only) > 0 {
+				sel = only
 			}
-			c := up(t, ctx, Options{Agents: set, Keystone: true})
-			rows := RunFaults(ctx, c, set, only, testWriter{t})
-			all = append(all, rows...)
-			for _, r := range rows {
-				if !r.OK {
-					t.Errorf("fault %d (%s) with %s agents: %s", r.ID, r.Name, r.Set, rowText(r))
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing}
+			if !anyApplies(setup, sel) {
+				continue
+			}
+			t.Run(strings.NewReplacer(", ", "_", " ", "-").Replace(setup.Label()), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+				defer cancel()
+				if set.Note != "" {
+					t.Logf("agents: %s", set.Note)
 				}
-			}
-			if len(only) == 0 && len(rows) != len(Faults) {
-				t.Errorf("ran %d of %d faults", len(rows), len(Faults))
-			}
-		})
+				c := up(t, ctx, sh.opts)
+				rows := RunFaults(ctx, c, sel, testWriter{t})
+				all = append(all, rows...)
+				for _, r := range rows {
+					if !r.OK {
+						t.Errorf("fault %d (%s), %s: %s", r.ID, r.Name, r.Set, rowText(r))
+					}
+				}
+				if len(sel) == 0 && len(rows) != len(Faults) {
+					t.Errorf("ran %d of %d faults", len(rows), len(Faults))
+				}
+			})
+		}
 	}
 	table := FormatResults(all)
 	t.Logf("results:\n%s", table)
@@ -136,4 +184,14 @@ func TestFaults(t *testing.T) {
 			t.Errorf("writing the results: %v", err)
 		}
 	}
+}
+
+// anyApplies reports whether a fault of sel (nil: any) runs on setup.
+func anyApplies(setup Setup, sel map[int]bool) bool {
+	for _, f := range Faults {
+		if exp, _ := f.Expect(setup); (sel == nil || sel[f.ID]) && exp != Skip {
+			return true
+		}
+	}
+	return false
 }

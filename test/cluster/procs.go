@@ -16,7 +16,11 @@ type Proc struct {
 	Cmdline   []string
 }
 
-func (n *Node) netIno() uint64 { return n.c.nsIno["net:"+Prefix+n.Name] }
+func (n *Node) netIno() uint64 {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return n.c.nsIno["net:"+Prefix+n.Name]
+}
 
 func inNetNS(pid int, ino uint64) bool {
 	var st syscall.Stat_t

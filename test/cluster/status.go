@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ type Status struct {
 	Nodes     []NodeStatus
 	Resources []ResourceStatus
 	Failures  []Failure
+	// Quorum: the partition of the node that answered has quorum.
+	Quorum bool
 }
 
 // NodeStatus is one node in crm_mon's output.
@@ -68,6 +71,9 @@ type xmlMon struct {
 		} `xml:"clone"`
 	} `xml:"resources"`
 	Failures []Failure `xml:"failures>failure"`
+	DC       struct {
+		WithQuorum bool `xml:"with_quorum,attr"`
+	} `xml:"summary>current_dc"`
 }
 
 // ParseStatus parses `crm_mon --output-as=xml`.
@@ -76,7 +82,7 @@ func ParseStatus(data []byte) (Status, error) {
 	if err := xml.Unmarshal(data, &m); err != nil {
 		return Status{}, fmt.Errorf("parsing crm_mon XML: %w", err)
 	}
-	s := Status{Nodes: m.Nodes, Failures: m.Failures}
+	s := Status{Nodes: m.Nodes, Failures: m.Failures, Quorum: m.DC.WithQuorum}
 	conv := func(r xmlResource, clone string) ResourceStatus {
 		rs := ResourceStatus{ID: r.ID, Clone: clone, Agent: r.Agent, Role: r.Role, Active: r.Active, Failed: r.Failed}
 		for _, n := range r.Nodes {
@@ -106,6 +112,18 @@ func (s Status) Where(id string) []string {
 	}
 	sort.Strings(nodes)
 	return nodes
+}
+
+// ActiveOn lists the resources (clone instances by their primitive's id)
+// active on node.
+func (s Status) ActiveOn(node string) []string {
+	var ids []string
+	for _, r := range s.Resources {
+		if r.Active && slices.Contains(r.Nodes, node) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
 }
 
 // Node returns a node's status.
@@ -254,8 +272,23 @@ func (c *Cluster) Standby(ctx context.Context, n *Node, on bool) error {
 	return err
 }
 
-// Cleanup clears every resource's failure history.
+// Cleanup clears every resource's failure history and, with fencing, the
+// fencing history. A node that was just powered on may still be starting
+// its controller: the cleanup is tried again for up to 30 s.
 func (c *Cluster) Cleanup(ctx context.Context) error {
-	_, err := c.Ctl().Run(ctx, "crm_resource", "--cleanup")
-	return err
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		n := c.Ctl()
+		if _, err = n.Run(ctx, "crm_resource", "--cleanup"); err == nil && c.opts.Fencing {
+			_, err = n.Run(ctx, "stonith_admin", "--cleanup", "--history", "*")
+		}
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/test/cluster/watch"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -21,6 +22,12 @@ func TestParseStatus(t *testing.T) {
 	st, err := ParseStatus(data)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !st.Quorum {
+		t.Error("quorum not read from current_dc with_quorum=true")
+	}
+	if got := st.ActiveOn("node1"); len(got) == 0 {
+		t.Error("ActiveOn(node1) is empty")
 	}
 	if n, ok := st.Node("node2"); !ok || !n.Online || !n.Standby || !n.DC {
 		t.Errorf("node2 = %+v, want online, standby, DC", n)
@@ -151,35 +158,20 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		in   []time.Duration
-		want time.Duration
-	}{
-		{nil, 0},
-		{[]time.Duration{3}, 3},
-		{[]time.Duration{5, 1, 3}, 3},
-		{[]time.Duration{4, 1, 3, 2}, 2}, // (2+3)/2 truncated
-	} {
-		if got := median(tc.in); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestFormatResults(t *testing.T) {
 	rows := []FaultResult{
 		{Set: "stackha", ID: 2, Name: "kill", Client: Summary{Total: 10, Failed: 2, Outage: 1500 * time.Millisecond},
-			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true},
+			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true,
+			Watched: true, Split: watch.Result{Samples: 40, SplitBrain: 3}},
 		{Set: "heartbeat", ID: 4, Name: "link", Client: Summary{Total: 5, Failed: 5}, Outcome: "stayed", OK: true},
 		{Set: "heartbeat", ID: 7, Name: "reload", Skip: "needs x", OK: true},
 		{Set: "stackha", ID: 3, Name: "vip", Outcome: "x", OK: false},
 	}
 	got := FormatResults(rows)
 	for _, want := range []string{
-		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | restarted |",
-		"| heartbeat | 4 | link | 5 / 5 | never | never | never | stayed |",
-		"| heartbeat | 7 | reload | - | - | - | - | not run: needs x |",
+		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | 3 / 40 | restarted |",
+		"| heartbeat | 4 | link | 5 / 5 | never | never | never | - | stayed |",
+		"| heartbeat | 7 | reload | - | - | - | - | - | not run: needs x |",
 		"**UNEXPECTED**",
 	} {
 		if !strings.Contains(got, want) {
@@ -189,14 +181,26 @@ func TestFormatResults(t *testing.T) {
 }
 
 func TestCorosyncConf(t *testing.T) {
-	conf := corosyncConf()
+	three := corosyncConf(NodeSpecs(3), 3*time.Second, false)
+	for _, want := range []string{"ring0_addr: 198.51.100.13", "name: node3", "nodeid: 3", "token: 3000"} {
+		if !strings.Contains(three, want) {
+			t.Errorf("three-node corosync.conf lacks %q", want)
+		}
+	}
+	if exact := corosyncConf(NodeSpecs(3), time.Second, true); !strings.Contains(exact, "token_coefficient: 0") {
+		t.Errorf("exact token without token_coefficient: 0:\n%s", exact)
+	}
+	if strings.Contains(three, "two_node") || strings.Contains(three, "token_coefficient") {
+		t.Errorf("three-node corosync.conf has two_node:\n%s", three)
+	}
+	conf := corosyncConf(NodeSpecs(2), time.Second, false)
 	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
 		"crypto_cipher: none", "token: 1000"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("corosync.conf lacks %q", want)
 		}
 	}
-	hosts := hostsFile()
+	hosts := hostsFile(NodeSpecs(2))
 	for _, want := range []string{"192.0.2.11\tnode1", "192.0.2.12\tnode2", "192.0.2.50\tclient"} {
 		if !strings.Contains(hosts, want) {
 			t.Errorf("hosts lacks %q", want)
@@ -209,7 +213,7 @@ func TestHAProxyConfig(t *testing.T) {
 	require.Command(t, "haproxy")
 	for _, ks := range []bool{false, true} {
 		f := filepath.Join(t.TempDir(), "haproxy.cfg")
-		if err := os.WriteFile(f, []byte(HAProxyConfig(ks)), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte(HAProxyConfig(ks, NodeSpecs(2))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
@@ -225,7 +229,7 @@ func TestCRMConfig(t *testing.T) {
 	require.Command(t, "crm", "cibadmin", "crm_verify", "crm_simulate")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
 	set := Heartbeat()
 	dir := t.TempDir()
 	cib := filepath.Join(dir, "cib.xml")
@@ -370,7 +374,7 @@ func TestTopologyRenders(t *testing.T) {
 		t.Fatal("the stackha binary has no render command")
 	}
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc"}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
 	dir := t.TempDir()
 	topo := filepath.Join(dir, "topology.yaml")
 	os.WriteFile(topo, []byte(Topology(p)), 0o644)

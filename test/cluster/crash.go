@@ -1,0 +1,336 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/test/cluster/watch"
+)
+
+// CrashVariant is one side of the crash benchmark: a label and the
+// cluster it runs on.
+type CrashVariant struct {
+	Label string
+	Opts  Options
+}
+
+// CrashRun is one power loss of the VIP holder.
+type CrashRun struct {
+	From, To string
+	// Failover: from the power loss to the end of the first successful
+	// request through the VIP answered by a survivor.
+	Failover time.Duration
+	// Fenced: from the power loss to the fence device's first action on
+	// the lost node (0 without fencing).
+	Fenced time.Duration
+	// FencedFirst: fencing came before the survivor's first answer.
+	FencedFirst bool
+	Failed      int // failed client requests until that answer
+	Split       int // split-brain samples of the watcher during the run
+}
+
+// Replay is a fault replayed on a cluster with the watcher on.
+type Replay struct {
+	Label    string // the cluster
+	Fault    int
+	Name     string
+	Split    watch.Result
+	Failed   int // failed client requests from the fault to the end
+	Total    int
+	Outcome  string
+	Watching time.Duration
+}
+
+// CrashResult is the benchmark of one variant.
+type CrashResult struct {
+	Variant CrashVariant
+	Runs    []CrashRun
+}
+
+// crashPoll is the benchmark client's period and timeout.
+const (
+	crashPoll    = 10 * time.Millisecond
+	crashTimeout = 500 * time.Millisecond
+)
+
+// BenchCrash brings up each variant's cluster in turn and cuts the power
+// of the node holding the VIP runs times: the time to the first answer
+// through the VIP from a survivor (whoami, polled every 10 ms from the
+// client), whether fencing came first, and the split-brain watcher's
+// count. The lost node comes back between runs (fenced: the device's
+// reboot; keepalived: the harness powers it on) and nothing moves back.
+func BenchCrash(ctx context.Context, w io.Writer, variants []CrashVariant, runs int) ([]CrashResult, error) {
+	var results []CrashResult
+	for _, v := range variants {
+		fmt.Fprintf(w, "\n## %s\n", v.Label)
+		res, err := crashVariant(ctx, w, v, runs)
+		results = append(results, res)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", v.Label, err)
+		}
+	}
+	return results, nil
+}
+
+func crashVariant(ctx context.Context, w io.Writer, v CrashVariant, runs int) (_ CrashResult, err error) {
+	res := CrashResult{Variant: v}
+	opts := v.Opts
+	opts.Log = w
+	c, err := Up(ctx, opts)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := c.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), crashPoll, crashTimeout)
+	if err != nil {
+		return res, err
+	}
+	defer p.Stop()
+	for i := 1; i <= runs; i++ {
+		r, err := c.crashOnce(ctx, p)
+		if err != nil {
+			return res, fmt.Errorf("run %d: %w", i, err)
+		}
+		res.Runs = append(res.Runs, r)
+		fmt.Fprintf(w, "run %d: power off %s -> first answer from %s after %.0f ms (fenced at %.0f ms, first: %v; %d failed requests, %d split-brain samples)\n",
+			i, r.From, r.To, ms(r.Failover), ms(r.Fenced), r.FencedFirst, r.Failed, r.Split)
+	}
+	return res, nil
+}
+
+// holder returns the node holding the VIP: Pacemaker's view, or, for
+// keepalived, the one node with the address.
+func (c *Cluster) holder(ctx context.Context) (*Node, error) {
+	if c.opts.Keepalived {
+		return c.waitVIPHolder(ctx, 30*time.Second)
+	}
+	return c.VIPNode(ctx)
+}
+
+func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
+	from, err := c.holder(ctx)
+	if err != nil {
+		return CrashRun{}, err
+	}
+	wt, err := watch.Start(ctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	if err != nil {
+		return CrashRun{}, err
+	}
+	defer wt.Stop()
+	r := CrashRun{From: from.Name}
+	t0 := time.Now()
+	if err := c.PowerOff(ctx, from); err != nil {
+		return r, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	a, err := p.WaitFor(wctx, t0, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != from.Name })
+	cancel()
+	if err != nil {
+		return r, fmt.Errorf("no survivor answered after %s lost power: %w", from.Name, err)
+	}
+	r.To, r.Failover = a.Node, a.End.Sub(t0)
+	for _, at := range p.Attempts(t0) {
+		if !at.OK && at.Start.Before(a.End) {
+			r.Failed++
+		}
+	}
+	if c.opts.Fencing {
+		env := &FaultEnv{C: c, T0: t0}
+		if t := env.fencedAt(from, t0); !t.IsZero() {
+			r.Fenced, r.FencedFirst = t.Sub(t0), t.Before(a.End)
+		}
+	}
+	// Back to steady state: the lost node powered on again, one holder.
+	if c.opts.Keepalived {
+		if err := c.PowerOn(ctx, from); err != nil {
+			return r, err
+		}
+		if err := c.WaitKeepalivedSteady(ctx, 90*time.Second); err != nil {
+			return r, err
+		}
+	} else {
+		env := &FaultEnv{C: c, T0: t0}
+		if err := env.waitRebooted(ctx, from); err != nil {
+			return r, err
+		}
+		if err := c.WaitOnline(ctx, 90*time.Second); err != nil {
+			return r, err
+		}
+		if err := c.Cleanup(ctx); err != nil {
+			return r, err
+		}
+		if err := c.WaitSettled(ctx, 90*time.Second); err != nil {
+			return r, err
+		}
+	}
+	res, err := wt.Stop()
+	if err != nil {
+		return r, fmt.Errorf("split-brain watcher: %w", err)
+	}
+	r.Split = res.SplitBrain
+	return r, nil
+}
+
+// ReplayKeepalived replays faults 10-12 on keepalived clusters (three
+// nodes for 10 and 11, two for 12) with the watcher and a client on: the
+// cut lasts window, then the link comes back and the watcher goes on for
+// half as long (two masters meeting again).
+func ReplayKeepalived(ctx context.Context, w io.Writer, window time.Duration) ([]Replay, error) {
+	var out []Replay
+	for _, nodes := range []int{3, 2} {
+		rs, err := replayOn(ctx, w, nodes, window)
+		out = append(out, rs...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func replayOn(ctx context.Context, w io.Writer, nodes int, window time.Duration) (_ []Replay, err error) {
+	c, err := Up(ctx, Options{Keepalived: true, Nodes: nodes, Log: w})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := c.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	type cut struct {
+		fault int
+		name  string
+		links func(holder *Node) (*Node, []Link)
+	}
+	var cuts []cut
+	if nodes == 3 {
+		cuts = []cut{
+			{10, "VIP holder cut from the ring (VRRP) network only", func(h *Node) (*Node, []Link) { return h, []Link{Ring} }},
+			{11, "VIP holder cut from everything", func(h *Node) (*Node, []Link) { return h, []Link{Service, Ring} }},
+		}
+	} else {
+		cuts = []cut{{12, "two nodes, ring (VRRP) network cut", func(h *Node) (*Node, []Link) { return c.Others(h)[0], []Link{Ring} }}}
+	}
+	label := fmt.Sprintf("keepalived + haproxy, %d nodes", nodes)
+	var out []Replay
+	for _, ct := range cuts {
+		h, err := c.waitVIPHolder(ctx, 30*time.Second)
+		if err != nil {
+			return out, err
+		}
+		r, err := c.replay(ctx, label, ct.fault, ct.name, h, ct.links, window)
+		out = append(out, r)
+		fmt.Fprintf(w, "replay of fault %d (%s): %s; %d/%d failed requests; %s\n", r.Fault, r.Name, r.Split, r.Failed, r.Total, r.Outcome)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (c *Cluster) replay(ctx context.Context, label string, fault int, name string, h *Node,
+	links func(*Node) (*Node, []Link), window time.Duration) (Replay, error) {
+	r := Replay{Label: label, Fault: fault, Name: name}
+	wt, err := watch.Start(ctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	if err != nil {
+		return r, err
+	}
+	defer wt.Stop()
+	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), 50*time.Millisecond, time.Second)
+	if err != nil {
+		return r, err
+	}
+	defer p.Stop()
+	n, ls := links(h)
+	t0 := time.Now()
+	for _, l := range ls {
+		if err := c.Cut(ctx, n, l); err != nil {
+			return r, err
+		}
+	}
+	time.Sleep(window)
+	var during []string
+	for _, m := range c.VIPHolders(ctx) {
+		during = append(during, m.Name)
+	}
+	for _, l := range ls {
+		if err := c.Mend(ctx, n, l); err != nil {
+			return r, err
+		}
+	}
+	time.Sleep(window / 2)
+	var after []string
+	for _, m := range c.VIPHolders(ctx) {
+		after = append(after, m.Name)
+	}
+	p.Stop()
+	as := p.Attempts(t0)
+	r.Total = len(as)
+	for _, a := range as {
+		if !a.OK {
+			r.Failed++
+		}
+	}
+	r.Split, err = wt.Stop()
+	r.Watching = time.Since(t0)
+	r.Outcome = fmt.Sprintf("%s held the VIP; during the cut: on %s; after: on %s", h.Name, orNone(during), orNone(after))
+	return r, err
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, " and ")
+}
+
+// FormatCrash renders the crash benchmark side by side.
+func FormatCrash(results []CrashResult) string {
+	var b strings.Builder
+	b.WriteString("| cluster | runs | median power loss -> first answer from a survivor | min | max | median fence action after | fenced before the VIP answered | median failed requests (10 ms polling) | split-brain samples (all runs) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		if len(r.Runs) == 0 {
+			continue
+		}
+		var fo, fe, failed []time.Duration
+		first, split := 0, 0
+		for _, run := range r.Runs {
+			fo = append(fo, run.Failover)
+			fe = append(fe, run.Fenced)
+			failed = append(failed, time.Duration(run.Failed))
+			split += run.Split
+			if run.FencedFirst {
+				first++
+			}
+		}
+		fence, firstS := "-", "- (no fencing)"
+		if r.Variant.Opts.Fencing {
+			fence, firstS = fmt.Sprintf("%.0f ms", ms(testutil.Median(fe))), fmt.Sprintf("%d of %d", first, len(r.Runs))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %s | %s | %d | %d |\n", r.Variant.Label, len(fo),
+			ms(testutil.Median(fo)), ms(slices.Min(fo)), ms(slices.Max(fo)), fence, firstS, int64(testutil.Median(failed)), split)
+	}
+	return b.String()
+}
+
+// FormatReplays renders fault replays: split-brain samples per fault.
+func FormatReplays(rs []Replay) string {
+	var b strings.Builder
+	b.WriteString("| cluster | fault | split-brain samples / samples | failed / total requests | where the VIP was |\n|---|---|---|---|---|\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %d. %s | %d / %d | %d / %d | %s |\n", r.Label, r.Fault, r.Name, r.Split.SplitBrain, r.Split.Samples,
+			r.Failed, r.Total, r.Outcome)
+	}
+	return b.String()
+}

@@ -1,0 +1,380 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// fenceLimit bounds the wait for a fencing action and for a node's reboot.
+const fenceLimit = 60 * time.Second
+
+// fencedAt returns when the power switch was first asked about node n
+// (status, off or on: a fencing action under way) since t; zero when not.
+func (f *FaultEnv) fencedAt(n *Node, t time.Time) time.Time {
+	sw := f.C.Switch()
+	if sw == nil {
+		return time.Time{}
+	}
+	for _, e := range sw.History() {
+		if e.Node == n.Name && !e.Time.Before(t) && (e.Action == "off" || e.Action == "on" || e.Action == "status") &&
+			!strings.HasPrefix(e.Result, "error") {
+			return e.Time
+		}
+	}
+	return time.Time{}
+}
+
+// waitFenced waits for fencedAt(n, f.T0); it returns the time from the
+// fault (0: not fenced within limit).
+func (f *FaultEnv) waitFenced(ctx context.Context, n *Node, limit time.Duration) time.Duration {
+	f.waitUntil(ctx, limit, func(context.Context) bool { return !f.fencedAt(n, f.T0).IsZero() })
+	if t := f.fencedAt(n, f.T0); !t.IsZero() {
+		return t.Sub(f.T0)
+	}
+	return 0
+}
+
+// waitRebooted waits until the fenced node n is powered on again.
+func (f *FaultEnv) waitRebooted(ctx context.Context, n *Node) error {
+	if f.waitUntil(ctx, fenceLimit, func(context.Context) bool { return f.C.IsOn(n) }) == 0 && !f.C.IsOn(n) {
+		return fmt.Errorf("%s was not powered on again within %s", n.Name, fenceLimit)
+	}
+	return nil
+}
+
+// confirmed checks the fencing history on survivor: a successful fencing
+// of n.
+func (f *FaultEnv) confirmed(ctx context.Context, survivor, n *Node) (string, error) {
+	var hist string
+	f.waitUntil(ctx, 10*time.Second, func(ctx context.Context) bool {
+		h, err := f.C.FenceHistory(ctx, survivor, n.Name)
+		hist = h
+		return err == nil && strings.Contains(h, "successful")
+	})
+	if !strings.Contains(hist, "successful") {
+		return "", fmt.Errorf("no successful fencing of %s in %s's history: %q", n.Name, survivor.Name, strings.TrimSpace(hist))
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(hist), "\n")
+	return line, nil
+}
+
+// failedSince counts the client's failed requests since t.
+func (f *FaultEnv) failedSince(t time.Time) int {
+	n := 0
+	for _, a := range f.P.Attempts(t) {
+		if !a.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// faultPowerLoss (9): the VIP holder loses power; a survivor fences it,
+// confirmed before the VIP answers from a survivor; the reboot powers it
+// on and it rejoins; nothing moves back.
+func faultPowerLoss(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.T0 = time.Now()
+	if err := f.C.PowerOff(ctx, n); err != nil {
+		return nil, err
+	}
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
+	r.Detected = f.waitFenced(ctx, n, time.Second)
+	if r.Recovery == 0 {
+		r.Outcome = "no survivor answered through the VIP"
+		return nil, nil
+	}
+	if r.Detected == 0 || r.Detected > r.Recovery {
+		r.Bad = "the VIP answered from a survivor before the lost node was fenced"
+	}
+	hist, err := f.confirmed(ctx, to, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.waitRebooted(ctx, n); err != nil {
+		return nil, err
+	}
+	if err := f.C.WaitOnline(ctx, 90*time.Second); err != nil {
+		return nil, err
+	}
+	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
+		return nil, err
+	}
+	if now, err := f.active(ctx); err != nil || now != to {
+		r.Bad = fmt.Sprintf("the VIP moved again after %s rejoined", n.Name)
+	}
+	r.Outcome = fmt.Sprintf("%s powered off; fenced at %.2f s (%s); VIP answered from %s; %s rebooted, rejoined, VIP stayed on %s",
+		n.Name, r.Detected.Seconds(), hist, to.Name, n.Name, to.Name)
+	return nil, nil
+}
+
+// faultRingCut (10): the VIP holder loses the corosync ring only (its
+// service link, and so its VIP copy, stay up): the majority fences it
+// before it takes the VIP; no sample sees two holders.
+func faultRingCut(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.T0 = time.Now()
+	if err := f.C.Cut(ctx, n, Ring); err != nil {
+		return nil, err
+	}
+	restore := func(ctx context.Context) error { return f.C.Mend(ctx, n, Ring) }
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
+	r.Detected = f.waitFenced(ctx, n, time.Second)
+	if r.Recovery == 0 {
+		r.Outcome = "the majority did not take the VIP"
+		return restore, nil
+	}
+	if r.Detected == 0 || r.Detected > r.Recovery {
+		r.Bad = "the majority served the VIP before the cut node was fenced"
+	}
+	hist, err := f.confirmed(ctx, to, n)
+	if err != nil {
+		return restore, err
+	}
+	if err := f.waitRebooted(ctx, n); err != nil {
+		return restore, err
+	}
+	r.Outcome = fmt.Sprintf("majority fenced %s at %.2f s (%s), VIP on %s; %s rebooted without quorum until its ring came back",
+		n.Name, r.Detected.Seconds(), hist, to.Name, n.Name)
+	return restore, nil
+}
+
+// faultIsolate (11): the VIP holder is cut from both networks. The fence
+// device is held failing meanwhile, so that what the minority does by
+// itself is seen: it loses quorum and stops its resources, the VIP first
+// (no-quorum-policy=stop; a node that does not hold the VIP keeps its
+// haproxy instance, whose stop is ordered after the VIP's on the unclean
+// majority). The majority does not start the VIP until it has fenced the
+// minority, which it does once the device works.
+func faultIsolate(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sw := f.C.Switch()
+	sw.SetFailing(errors.New("held back by fault 11 while the minority is watched"))
+	restore := func(ctx context.Context) error {
+		sw.SetFailing(nil)
+		return errors.Join(f.C.Mend(ctx, n, Service), f.C.Mend(ctx, n, Ring))
+	}
+	f.T0 = time.Now()
+	if err := errors.Join(f.C.Cut(ctx, n, Service), f.C.Cut(ctx, n, Ring)); err != nil {
+		return restore, err
+	}
+	var left []string
+	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
+		st, err := f.C.StatusOn(ctx, n)
+		return err == nil && !st.Quorum
+	})
+	stopped := f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
+		st, err := f.C.StatusOn(ctx, n)
+		left = st.ActiveOn(n.Name)
+		return err == nil && !st.Quorum && len(left) == 0
+	})
+	if r.Detected == 0 || stopped == 0 {
+		r.Outcome = fmt.Sprintf("%s did not stop its resources by quorum loss (still active: %v)", n.Name, left)
+		return restore, nil
+	}
+	if ok := f.answeredByOtherSince(f.T0, n); ok != "" {
+		r.Bad = fmt.Sprintf("%s served the VIP before %s was fenced", ok, n.Name)
+	}
+	back := time.Now()
+	sw.SetFailing(nil)
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
+	fenced := f.fencedAt(n, back)
+	if r.Recovery == 0 || fenced.IsZero() {
+		r.Outcome = fmt.Sprintf("%s stopped its resources at %.2f s; the majority did not fence it and take the VIP", n.Name, stopped.Seconds())
+		return restore, nil
+	}
+	if err := f.waitRebooted(ctx, n); err != nil {
+		return restore, err
+	}
+	r.Outcome = fmt.Sprintf("%s isolated: no quorum at %.2f s, its resources stopped at %.2f s; majority held the VIP until the device "+
+		"worked (%.2f s), fenced %s, VIP on %s", n.Name, r.Detected.Seconds(), stopped.Seconds(), back.Sub(f.T0).Seconds(), n.Name, to.Name)
+	return restore, nil
+}
+
+// answeredByOtherSince returns a node other than n that answered through
+// the VIP since t ("" when none did).
+func (f *FaultEnv) answeredByOtherSince(t time.Time, n *Node) string {
+	for _, a := range f.P.Attempts(t) {
+		if a.OK && a.Node != "" && a.Node != n.Name {
+			return a.Node
+		}
+	}
+	return ""
+}
+
+// faultFenceRace (12): two nodes with fencing, the ring between them cut.
+// Each side would fence the other; priority-fencing-delay holds back the
+// fencing aimed at the VIP holder, so the VIP holder survives and the
+// other node is fenced. No split brain.
+func faultFenceRace(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o := f.C.Others(n)[0]
+	f.T0 = time.Now()
+	if err := f.C.Cut(ctx, o, Ring); err != nil {
+		return nil, err
+	}
+	restore := func(ctx context.Context) error { return f.C.Mend(ctx, o, Ring) }
+	r.Detected = f.waitFenced(ctx, o, fenceLimit)
+	if r.Detected == 0 {
+		r.Outcome = fmt.Sprintf("%s was not fenced", o.Name)
+		return restore, nil
+	}
+	// The delayed fencing of the VIP holder must never come.
+	delay, _ := time.ParseDuration(PriorityFencingDelay)
+	time.Sleep(delay + 2*time.Second)
+	if t := f.fencedAt(n, f.T0); !t.IsZero() {
+		r.Outcome = fmt.Sprintf("the VIP holder %s was fenced too (at %.2f s)", n.Name, t.Sub(f.T0).Seconds())
+		return restore, nil
+	}
+	if got := f.answeredBy(ctx, n.Name, 5*time.Second); got == 0 {
+		r.Outcome = fmt.Sprintf("the VIP holder %s survived but does not answer", n.Name)
+		return restore, nil
+	}
+	r.Recovery = r.Detected
+	if err := f.waitRebooted(ctx, o); err != nil {
+		return restore, err
+	}
+	r.Outcome = fmt.Sprintf("VIP holder %s fenced %s at %.2f s and kept serving; %s rebooted, waited for its peer (two_node)",
+		n.Name, o.Name, r.Detected.Seconds(), o.Name)
+	return restore, nil
+}
+
+// faultDeviceFails (13): the fence device answers errors and the VIP
+// holder loses power: the cluster must not start the VIP elsewhere while
+// it cannot fence (crm_mon says why); when the device works again,
+// fencing succeeds and the VIP moves.
+func faultDeviceFails(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sw := f.C.Switch()
+	sw.SetFailing(errors.New("BMC unreachable (fault 13)"))
+	restore := func(context.Context) error { sw.SetFailing(nil); return nil }
+	f.T0 = time.Now()
+	if err := f.C.PowerOff(ctx, n); err != nil {
+		return restore, err
+	}
+	var why string
+	r.Detected = f.waitUntil(ctx, fenceLimit, func(ctx context.Context) bool {
+		out, err := f.C.CrmMon(ctx)
+		why = failedFencingLine(out, n.Name)
+		return err == nil && why != ""
+	})
+	if r.Detected == 0 {
+		r.Outcome = "crm_mon never showed the failed fencing"
+		return restore, nil
+	}
+	// Held failing a while: the VIP must stay stopped everywhere.
+	time.Sleep(5 * time.Second)
+	// (crm_mon still lists it "Started" on the lost, unclean node.)
+	if st, err := f.C.Status(ctx); err == nil {
+		for _, w := range st.Where(VIPResource) {
+			if w != n.Name {
+				r.Bad = fmt.Sprintf("the VIP started on %s before %s was fenced", w, n.Name)
+			}
+		}
+	}
+	if other := f.answeredByOtherSince(f.T0, n); other != "" {
+		r.Bad = fmt.Sprintf("%s answered through the VIP before %s was fenced", other, n.Name)
+	}
+	t1 := time.Now()
+	sw.SetFailing(nil)
+	var to *Node
+	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
+	if r.Recovery == 0 {
+		r.Outcome = fmt.Sprintf("crm_mon: %q; no survivor took the VIP after the device recovered", why)
+		return restore, nil
+	}
+	if err := f.waitRebooted(ctx, n); err != nil {
+		return restore, err
+	}
+	r.Outcome = fmt.Sprintf("VIP held stopped while fencing failed (crm_mon: %q); device back at %.2f s, VIP on %s",
+		why, t1.Sub(f.T0).Seconds(), to.Name)
+	return restore, nil
+}
+
+// failedFencingLine returns crm_mon's line about a failed fencing of node.
+func failedFencingLine(out, node string) string {
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Failed Fencing Actions") {
+			in = true
+			continue
+		}
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "*"))
+		for _, action := range []string{"reboot", "off"} {
+			if in && strings.HasPrefix(l, action+" of "+node+" ") && strings.Contains(l, "failed") {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+// faultRolling (14): each node in turn in standby, its Pacemaker stopped
+// and started, back online, under client load: no request may fail.
+func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+	r.NoDetect = true
+	f.T0 = time.Now()
+	for _, n := range f.C.Nodes {
+		if err := f.C.Standby(ctx, n, true); err != nil {
+			return nil, err
+		}
+		if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
+			return nil, err
+		}
+		pid := f.C.Pid(n, "pacemakerd")
+		if pid == 0 {
+			return nil, fmt.Errorf("pacemakerd on %s is not running", n.Name)
+		}
+		if err := n.Signal(pid, syscall.SIGTERM); err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := f.C.WaitExit(wctx, n, "pacemakerd")
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if err := f.C.StartPacemaker(n); err != nil {
+			return nil, err
+		}
+		if err := f.C.WaitOnline(ctx, 90*time.Second); err != nil {
+			return nil, err
+		}
+		if err := f.C.Standby(ctx, n, false); err != nil {
+			return nil, err
+		}
+		if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	r.Recovery = f.since()
+	failed := f.failedSince(f.T0)
+	if failed > 0 {
+		r.Bad = fmt.Sprintf("%d requests failed", failed)
+	}
+	r.Outcome = fmt.Sprintf("%d nodes restarted in turn (standby, pacemakerd stopped and started, online); %d failed requests",
+		len(f.C.Nodes), failed)
+	return nil, nil
+}

@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Close stops the cluster (resources, then pacemakerd, then corosync, by
+// recorded pid), kills by pid whatever still runs in the harness's
+// namespaces, removes mounts, namespaces and files, and checks that nothing
+// is left. It is safe to call twice.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var errs []error
+	// No power action from now on (the switch waits for one in progress).
+	if c.power != nil {
+		errs = append(errs, c.power.Close())
+	}
+	c.waitPower()
+	if len(c.procs) > 0 {
+		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
+		c.stopResources(ctx)
+		errs = append(errs, c.stopDaemons(ctx, "pacemakerd", 60*time.Second))
+		errs = append(errs, c.stopDaemons(ctx, "corosync", 20*time.Second))
+	}
+	errs = append(errs, c.stopInits(ctx))
+	c.saveLogs()
+	errs = append(errs, removeAll(ctx, c.log))
+	if c.lock != nil {
+		errs = append(errs, c.leakCheck())
+	}
+	if c.lock != nil {
+		c.lock.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.log.Printf("teardown done, nothing left behind (%s)", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+func (c *Cluster) stopResources(ctx context.Context) {
+	for _, n := range c.Nodes {
+		if c.Pid(n, "pacemakerd") == 0 {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		_, err := n.Run(sctx, "crm_attribute", "-t", "crm_config", "-n", "stop-all-resources", "-v", "true")
+		if err == nil {
+			_, err = n.Run(sctx, "crm_resource", "--wait", "--timeout", "50s")
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		c.log.Printf("  stopping resources through %s: %v", n.Name, err)
+	}
+}
+
+// stopDaemons sends SIGTERM to the named daemon on every node (by recorded
+// pid) and waits; SIGKILL after the grace period.
+func (c *Cluster) stopDaemons(ctx context.Context, name string, grace time.Duration) error {
+	c.mu.Lock()
+	var ps []*proc
+	for _, p := range c.procs {
+		if strings.HasSuffix(p.name, "/"+name) {
+			ps = append(ps, p)
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		default:
+			if p.pid != 0 {
+				syscall.Kill(p.pid, syscall.SIGTERM)
+			}
+		}
+	}
+	var errs []error
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			c.log.Printf("  %s did not stop within %s: SIGKILL to pid %d", p.name, grace, p.pid)
+			if p.pid != 0 {
+				syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+			select {
+			case <-p.done:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("%s (pid %d) survived SIGKILL", p.name, p.pid))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stopInits kills each node's init (pid 1 of the node's PID namespace) by
+// its recorded pid: the kernel then kills whatever still ran in the node.
+func (c *Cluster) stopInits(ctx context.Context) error {
+	var errs []error
+	for _, n := range c.Nodes {
+		if n.init == nil {
+			continue
+		}
+		n.init.cmd.Process.Kill()
+		select {
+		case <-n.init.done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("%s's init (pid %d) survived SIGKILL", n.Name, n.init.cmd.Process.Pid))
+		}
+	}
+	// The kernel kills the rest of each PID namespace: let it finish.
+	for i := 0; i < 50 && len(nsPids(ctx)) > 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) saveLogs() {
+	if c.opts.LogDir == "" {
+		return
+	}
+	for _, n := range c.Nodes {
+		dst := filepath.Join(c.opts.LogDir, n.Name)
+		os.MkdirAll(dst, 0o755)
+		for _, src := range []string{"log/corosync.log", "log/pacemakerd.log", "log-pacemaker/pacemaker.log"} {
+			if data, err := os.ReadFile(filepath.Join(n.dir, src)); err == nil {
+				os.WriteFile(filepath.Join(dst, filepath.Base(src)), data, 0o644)
+			}
+		}
+	}
+	for _, f := range []string{"cluster.crm", "haproxy.cfg"} {
+		if data, err := os.ReadFile(filepath.Join(BaseDir, f)); err == nil {
+			os.WriteFile(filepath.Join(c.opts.LogDir, f), data, 0o644)
+		}
+	}
+}
