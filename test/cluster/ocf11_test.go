@@ -1,0 +1,437 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Issue 13 on the harness cluster: two nodes in lab mode, stackha's vip
+// and haproxy, no keystone (the client asks haproxy's whoami frontend
+// through the VIP). One bring-up for the three checks, in order:
+//  1. a new haproxy configuration set with crm_resource is applied by
+//     reload-agent: no stop or start, the masters keep their pids, no
+//     request through the VIP fails;
+//  2. a backend losing one of its two servers makes the depth-10 monitor
+//     report degraded (190), which crm_mon shows, without a restart;
+//  3. a parameter that is not reloadable (binary) restarts haproxy.
+//
+// The backend of check 2 ("pair") has its two servers in the client's
+// namespace: listeners of this test, so one of them can go away.
+
+const (
+	pairPortA = 8081
+	pairPortB = 8082
+	// depth10Interval is the depth-10 monitor's interval.
+	depth10Interval = "2s"
+)
+
+// ocf11Set is stackha's agent set with a second, depth-10 monitor on
+// haproxy (its check_level_10_backends left to the default until check 2
+// names the backend).
+func ocf11Set(t *testing.T, ctx context.Context) AgentSet {
+	t.Helper()
+	set, err := Stackha(ctx, buildStackha(t))
+	if err != nil {
+		t.Fatalf("stackha's agents: %v", err)
+	}
+	if !set.Stackha("vip") || !set.Stackha("haproxy") {
+		t.Fatalf("the stackha binary lacks the vip or haproxy agent (%s)", set.Note)
+	}
+	set.HAProxy = func(p Paths) string {
+		return fmt.Sprintf("primitive haproxy ocf:stackha:haproxy params config=%s "+
+			"op monitor interval=1s timeout=10s "+
+			"op monitor interval=%s timeout=10s OCF_CHECK_LEVEL=10 "+
+			"op start timeout=20s op stop timeout=20s", p.HAProxyCfg, depth10Interval)
+	}
+	return set
+}
+
+// secondConfig is the harness's haproxy.cfg (the same frontends) with a
+// backend "pair" of two servers in the client's namespace, checked every
+// 500 ms.
+func secondConfig(c *Cluster) string {
+	return HAProxyConfig(false, c.Specs()) + fmt.Sprintf(`
+backend pair
+  default-server inter 500ms fall 2 rise 1
+  server a %s:%d check
+  server b %s:%d check
+`, ClientAddr, pairPortA, ClientAddr, pairPortB)
+}
+
+// nsListener is an HTTP server listening inside the client's namespace.
+type nsListener struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// listenInClient opens an HTTP server on addr inside the client's network
+// namespace (the socket is created by a thread of cl, which lives there).
+func listenInClient(cl *Client, addr string) (*nsListener, error) {
+	type res struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	cl.jobs <- func() {
+		ln, err := net.Listen("tcp", addr)
+		ch <- res{ln, err}
+	}
+	r := <-ch
+	if r.err != nil {
+		return nil, fmt.Errorf("listening on %s in the client namespace: %w", addr, r.err)
+	}
+	l := &nsListener{ln: r.ln, srv: &http.Server{ReadHeaderTimeout: 2 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "pair") })}}
+	go l.srv.Serve(r.ln)
+	return l, nil
+}
+
+func (l *nsListener) Close() { l.srv.Close() }
+
+// masters returns every node's haproxy master pid.
+func masters(t *testing.T, c *Cluster) map[string]int {
+	t.Helper()
+	m := map[string]int{}
+	for _, n := range c.Nodes {
+		p, err := n.HAProxyMaster()
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		m[n.Name] = p.Pid
+	}
+	return m
+}
+
+// setParam sets a parameter of the haproxy primitive as an operator does.
+func setParam(ctx context.Context, c *Cluster, name, value string) error {
+	_, err := c.Ctl().Run(ctx, "crm_resource", "--resource", "haproxy", "--set-parameter", name, "--parameter-value", value)
+	return err
+}
+
+// waitOps waits (up to limit) until the operations new since before
+// satisfy ok, and returns them.
+func waitOps(ctx context.Context, c *Cluster, before []Op, limit time.Duration, ok func([]Op) bool) ([]Op, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		after, err := c.Ops(ctx)
+		if err == nil {
+			if ops := NewOps(before, after); ok(ops) {
+				return ops, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			ops := NewOps(before, after)
+			return ops, fmt.Errorf("after %s the new operations are: %s (%v)", limit, FormatOps(ops), err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// opsOn counts, per node, the operations named op on resource.
+func opsOn(ops []Op, resource, op string) map[string]int {
+	m := map[string]int{}
+	for _, o := range ops {
+		if o.Resource == resource && o.Operation == op {
+			m[o.Node]++
+		}
+	}
+	return m
+}
+
+// pacemakerLog returns the lines of node n's Pacemaker log that match re.
+func pacemakerLog(n *Node, re *regexp.Regexp) []string {
+	data, _ := os.ReadFile(filepath.Join(n.dir, "log-pacemaker", "pacemaker.log"))
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if re.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// failCounts lists the fail-count attributes in the CIB status.
+func failCounts(ctx context.Context, c *Cluster) ([]string, error) {
+	out, err := c.Ctl().Run(ctx, "cibadmin", "--query", "--scope", "status")
+	if err != nil {
+		return nil, err
+	}
+	return regexp.MustCompile(`<nvpair[^>]*name="fail-count-[^"]*"[^>]*/>`).FindAllString(out, -1), nil
+}
+
+// TestOCF11Cluster runs issue 13's cluster checks.
+func TestOCF11Cluster(t *testing.T) {
+	requireCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	set := ocf11Set(t, ctx)
+
+	c := up(t, ctx, Options{Agents: set})
+	// The backend's servers, in the client namespace (there once the
+	// cluster is up).
+	lcl, err := NewClient(ClientNetNS(), 1)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	defer lcl.Close()
+	var lmu sync.Mutex
+	listeners := map[int]*nsListener{}
+	for _, port := range []int{pairPortA, pairPortB} {
+		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", ClientAddr, port))
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		listeners[port] = l
+	}
+	defer func() {
+		lmu.Lock()
+		defer lmu.Unlock()
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	cfg2 := filepath.Join(BaseDir, "haproxy-second.cfg")
+	if err := os.WriteFile(cfg2, []byte(secondConfig(c)), 0o644); err != nil {
+		t.Fatalf("%v", err)
+	}
+
+	ok := t.Run("config change is reload-agent", func(t *testing.T) {
+		pids := masters(t, c)
+		before, err := c.Ops(ctx)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		p, err := StartProber(c.ProbeURL(), 50*time.Millisecond, time.Second)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		t0 := time.Now()
+		time.Sleep(time.Second)
+		if err := setParam(ctx, c, "config", cfg2); err != nil {
+			p.Stop()
+			t.Fatalf("%v", err)
+		}
+		ops, err := waitOps(ctx, c, before, 60*time.Second, func(ops []Op) bool {
+			return len(opsOn(ops, "haproxy", "reload-agent")) == len(c.Nodes)
+		})
+		if err == nil {
+			err = c.WaitSettled(ctx, 60*time.Second)
+		}
+		time.Sleep(time.Second)
+		p.Stop()
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		if after, err := c.Ops(ctx); err == nil {
+			ops = NewOps(before, after)
+		}
+		sum := Summarize(p.Attempts(t0), t0)
+		now := masters(t, c)
+		t.Logf("operations: %s", FormatOps(ops))
+		t.Logf("haproxy masters before %v, after %v; client: %d requests through the VIP, %d failed", pids, now, sum.Total, sum.Failed)
+		for _, n := range c.Nodes {
+			t.Logf("%s pacemaker.log: %s", n.Name, strings.Join(pacemakerLog(n, regexp.MustCompile(`haproxy.*reload-agent`)), "\n  "))
+		}
+		for _, o := range ops {
+			if o.Resource == "haproxy" && (o.Operation == "stop" || o.Operation == "start") {
+				t.Errorf("haproxy %s on %s: the config change restarted it", o.Operation, o.Node)
+			}
+			if o.RC != 0 {
+				t.Errorf("%s", o)
+			}
+		}
+		for n, pid := range pids {
+			if now[n] != pid {
+				t.Errorf("%s: haproxy master pid %d became %d", n, pid, now[n])
+			}
+		}
+		if sum.Failed > 0 || sum.Total == 0 {
+			t.Errorf("client through the VIP: %d requests, %d failed (last: %s)", sum.Total, sum.Failed, sum.LastErr)
+		}
+		checkNoFailures(t, ctx, c)
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	ok = t.Run("backend losing a server is degraded", func(t *testing.T) {
+		pids := masters(t, c)
+		before, err := c.Ops(ctx)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		if err := setParam(ctx, c, "check_level_10_backends", "pair"); err != nil {
+			t.Fatalf("%v", err)
+		}
+		if _, err := waitOps(ctx, c, before, 60*time.Second, func(ops []Op) bool {
+			return len(opsOn(ops, "haproxy", "reload-agent")) == len(c.Nodes)
+		}); err != nil {
+			t.Fatalf("check_level_10_backends: %v", err)
+		}
+		if err := c.WaitSettled(ctx, 60*time.Second); err != nil {
+			t.Fatalf("%v", err)
+		}
+		lmu.Lock()
+		listeners[pairPortB].Close()
+		delete(listeners, pairPortB)
+		lmu.Unlock()
+		t0 := time.Now()
+		// Server b is DOWN after 2 failed checks 500 ms apart, then the
+		// next depth-10 monitor (every 2 s) reports it on each node.
+		var text, xmlOut string
+		var degraded map[string]bool
+		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			text, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "-r", "--show-detail")
+			xmlOut, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "--output-as=xml")
+			degraded = degradedNodes(xmlOut)
+			if len(degraded) == len(c.Nodes) {
+				break
+			}
+		}
+		t.Logf("crm_mon -1 -r --show-detail %s after server b went away:\n%s", time.Since(t0).Round(100*time.Millisecond), text)
+		t.Logf("crm_mon --output-as=xml (haproxy lines):\n%s", grepLines(xmlOut, "haproxy"))
+		if all, err := c.Ops(ctx); err == nil {
+			for _, o := range all {
+				if o.Resource == "haproxy" && o.RC != 0 {
+					t.Logf("CIB status: %s", o)
+				}
+			}
+		}
+		if len(degraded) != len(c.Nodes) {
+			t.Errorf("crm_mon shows haproxy degraded on %v, want every node", degraded)
+		}
+		if !strings.Contains(text, "degraded") {
+			t.Errorf("crm_mon's text does not say degraded")
+		}
+		after, err := c.Ops(ctx)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		for _, o := range NewOps(before, after) {
+			if o.Resource == "haproxy" && (o.Operation == "stop" || o.Operation == "start") {
+				t.Errorf("haproxy %s on %s: degraded must not restart it", o.Operation, o.Node)
+			}
+		}
+		now := masters(t, c)
+		t.Logf("haproxy masters before %v, while degraded %v", pids, now)
+		for n, pid := range pids {
+			if now[n] != pid {
+				t.Errorf("%s: haproxy master pid %d became %d", n, pid, now[n])
+			}
+		}
+		// The server comes back: no longer degraded.
+		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", ClientAddr, pairPortB))
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		lmu.Lock()
+		listeners[pairPortB] = l
+		lmu.Unlock()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			xmlOut, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "--output-as=xml")
+			if degraded = degradedNodes(xmlOut); len(degraded) == 0 {
+				break
+			}
+		}
+		if len(degraded) != 0 {
+			t.Errorf("server b is back, crm_mon still shows haproxy degraded on %v", degraded)
+		}
+		checkNoFailures(t, ctx, c)
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	t.Run("binary change restarts", func(t *testing.T) {
+		pids := masters(t, c)
+		before, err := c.Ops(ctx)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		// The default, now said explicitly: a change of a parameter that
+		// is not reloadable.
+		if err := setParam(ctx, c, "binary", "/usr/sbin/haproxy"); err != nil {
+			t.Fatalf("%v", err)
+		}
+		ops, err := waitOps(ctx, c, before, 60*time.Second, func(ops []Op) bool {
+			return len(opsOn(ops, "haproxy", "start")) == len(c.Nodes)
+		})
+		if err == nil {
+			err = c.WaitSettled(ctx, 60*time.Second)
+		}
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		now := masters(t, c)
+		t.Logf("operations: %s", FormatOps(ops))
+		t.Logf("haproxy masters before %v, after %v", pids, now)
+		if n := opsOn(ops, "haproxy", "stop"); len(n) != len(c.Nodes) {
+			t.Errorf("haproxy stopped on %v, want every node", n)
+		}
+		if n := opsOn(ops, "haproxy", "reload-agent"); len(n) != 0 {
+			t.Errorf("reload-agent on %v for a parameter that is not reloadable", n)
+		}
+		for n, pid := range pids {
+			if now[n] == pid {
+				t.Errorf("%s: haproxy master pid %d unchanged: not restarted", n, pid)
+			}
+		}
+	})
+}
+
+// degradedNodes returns the nodes on which crm_mon's XML shows a haproxy
+// instance degraded: a resource line with a "degraded" attribute or role,
+// or an operation-history entry with rc 190.
+func degradedNodes(xmlOut string) map[string]bool {
+	m := map[string]bool{}
+	re := regexp.MustCompile(`<resource id="haproxy"[^>]*>\s*<node name="([^"]+)"`)
+	for _, mm := range re.FindAllStringSubmatch(xmlOut, -1) {
+		if strings.Contains(mm[0], "degraded") || strings.Contains(mm[0], "Degraded") {
+			m[mm[1]] = true
+		}
+	}
+	return m
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// checkNoFailures fails t when crm_mon lists a failed action or the CIB
+// holds a fail count.
+func checkNoFailures(t *testing.T, ctx context.Context, c *Cluster) {
+	t.Helper()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	for _, f := range st.Failures {
+		t.Errorf("failed action: %s on %s: %s (%s) %s", f.OpKey, f.Node, f.ExitStatus, f.Status, f.ExitReason)
+	}
+	fc, err := failCounts(ctx, c)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	for _, f := range fc {
+		t.Errorf("fail count: %s", f)
+	}
+}
