@@ -33,6 +33,7 @@ const (
 	pairPortB = 8082
 	// depth10Interval is the depth-10 monitor's interval.
 	depth10Interval = "2s"
+	depth10Ms       = 2000
 )
 
 // ocf11Set is stackha's agent set with a second, depth-10 monitor on
@@ -313,31 +314,28 @@ func TestOCF11Cluster(t *testing.T) {
 		t0 := time.Now()
 		// Server b is DOWN after 2 failed checks 500 ms apart, then the
 		// next depth-10 monitor (every 2 s) reports it on each node.
-		var text, xmlOut string
+		var st Status
 		var degraded map[string]bool
 		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-			text, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "-r", "--show-detail")
-			xmlOut, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "--output-as=xml")
-			degraded = degradedNodes(xmlOut)
-			if len(degraded) == len(c.Nodes) {
-				break
-			}
-		}
-		t.Logf("crm_mon -1 -r --show-detail %s after server b went away:\n%s", time.Since(t0).Round(100*time.Millisecond), text)
-		t.Logf("crm_mon --output-as=xml (haproxy lines):\n%s", grepLines(xmlOut, "haproxy"))
-		if all, err := c.Ops(ctx); err == nil {
-			for _, o := range all {
-				if o.Resource == "haproxy" && o.RC != 0 {
-					t.Logf("CIB status: %s", o)
+			if st, err = c.Status(ctx); err == nil {
+				if degraded = degradedNodes(st); len(degraded) == len(c.Nodes) {
+					break
 				}
 			}
 		}
+		text, _ := c.Ctl().Run(ctx, "crm_mon", "-1", "-r")
+		t.Logf("crm_mon -1 -r %s after server b went away:\n%s", time.Since(t0).Round(100*time.Millisecond), text)
 		t.Logf("haproxy operations the controllers logged since check_level_10_backends=pair: %v", results(c, mark, "haproxy"))
 		if len(degraded) != len(c.Nodes) {
 			t.Errorf("crm_mon shows haproxy degraded on %v, want every node", degraded)
 		}
-		if !strings.Contains(text, "degraded") {
-			t.Errorf("crm_mon's text does not say degraded")
+		for _, n := range c.Nodes {
+			if want := fmt.Sprintf("haproxy_monitor_%d on %s 'OCF_DEGRADED' (190)", depth10Ms, n.Name); !strings.Contains(text, want) {
+				t.Errorf("crm_mon's text lacks %q", want)
+			}
+		}
+		if w := st.Where("haproxy"); len(w) != len(c.Nodes) {
+			t.Errorf("haproxy started (and not failed) on %v while degraded, want every node", w)
 		}
 		for _, r := range results(c, mark, "haproxy") {
 			if r.Op == "stop" || r.Op == "start" {
@@ -360,9 +358,10 @@ func TestOCF11Cluster(t *testing.T) {
 		listeners[pairPortB] = l
 		lmu.Unlock()
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-			xmlOut, _ = c.Ctl().Run(ctx, "crm_mon", "-1", "--output-as=xml")
-			if degraded = degradedNodes(xmlOut); len(degraded) == 0 {
-				break
+			if st, err := c.Status(ctx); err == nil {
+				if degraded = degradedNodes(st); len(degraded) == 0 {
+					break
+				}
 			}
 		}
 		if len(degraded) != 0 {
@@ -408,28 +407,19 @@ func TestOCF11Cluster(t *testing.T) {
 	})
 }
 
-// degradedNodes returns the nodes on which crm_mon's XML shows a haproxy
-// instance degraded: a resource line with a "degraded" attribute or role,
-// or an operation-history entry with rc 190.
-func degradedNodes(xmlOut string) map[string]bool {
+// degradedNodes returns the nodes on which crm_mon (2.1.5) lists a
+// degraded result of a haproxy monitor: Pacemaker keeps the instance
+// Started (not failed, no recovery) and lists the result under "Failed
+// Resource Actions" as "haproxy_monitor_2000 on node1 'OCF_DEGRADED' (190):
+// ... status='complete'", until a monitor returns 0 again.
+func degradedNodes(st Status) map[string]bool {
 	m := map[string]bool{}
-	re := regexp.MustCompile(`<resource id="haproxy"[^>]*>\s*<node name="([^"]+)"`)
-	for _, mm := range re.FindAllStringSubmatch(xmlOut, -1) {
-		if strings.Contains(mm[0], "degraded") || strings.Contains(mm[0], "Degraded") {
-			m[mm[1]] = true
+	for _, f := range st.Failures {
+		if strings.HasPrefix(f.OpKey, "haproxy_monitor_") && f.ExitCode == 190 && f.ExitStatus == "OCF_DEGRADED" {
+			m[f.Node] = true
 		}
 	}
 	return m
-}
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // checkNoFailures fails t when crm_mon lists a failed action or the CIB

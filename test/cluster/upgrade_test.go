@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -112,7 +113,12 @@ func TestLiveUpgrade(t *testing.T) {
 		t.Fatalf("the stackha binary lacks the vip or haproxy agent (%s)", set.Note)
 	}
 	c := up(t, ctx, Options{Agents: set})
-	target, other := c.Nodes[0], c.Nodes[1]
+	// The VIP holder: both its vip and haproxy monitors run every second.
+	target, err := c.VIPNode(ctx)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	other := c.Other(target)
 	old, err := agentVersion(ctx, target, "vip")
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -135,6 +141,8 @@ func TestLiveUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
+	oldIno := inode(filepath.Join(target.dir, "stackha-bin", "stackha"))
+	sampler := sampleAgents(target)
 	p, err := StartProber(c.ProbeURL(), 100*time.Millisecond, time.Second)
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -163,6 +171,10 @@ func TestLiveUpgrade(t *testing.T) {
 		}
 	}
 	p.Stop()
+	runs := sampler.stop()
+	newIno := inode(filepath.Join(target.dir, "stackha-bin", "stackha"))
+	t.Logf("agent processes seen on %s (sampled every 50 ms): %d of the old build (inode %d), %d of the new (inode %d)",
+		target.Name, runs[oldIno], oldIno, runs[newIno], newIno)
 	sum := Summarize(p.Attempts(t0), t0)
 	after, err := c.Ops(ctx)
 	if err != nil {
@@ -199,4 +211,51 @@ func TestLiveUpgrade(t *testing.T) {
 	if sum.Failed > 0 || sum.Total == 0 {
 		t.Errorf("client through the VIP: %d requests, %d failed (last: %s)", sum.Total, sum.Failed, sum.LastErr)
 	}
+}
+
+func inode(path string) uint64 {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// agentSampler counts the agent processes (stackha's, by their
+// executable's inode) it sees running on a node.
+type agentSampler struct {
+	done chan struct{}
+	res  chan map[uint64]int
+}
+
+func sampleAgents(n *Node) *agentSampler {
+	s := &agentSampler{done: make(chan struct{}), res: make(chan map[uint64]int, 1)}
+	go func() {
+		seen := map[int]uint64{}
+		for {
+			for _, p := range n.Procs(func(p Proc) bool { return p.Comm == "vip" || p.Comm == "haproxy" }) {
+				if _, ok := seen[p.Pid]; !ok {
+					if ino := inode(fmt.Sprintf("/proc/%d/exe", p.Pid)); ino != 0 {
+						seen[p.Pid] = ino
+					}
+				}
+			}
+			select {
+			case <-s.done:
+				count := map[uint64]int{}
+				for _, ino := range seen {
+					count[ino]++
+				}
+				s.res <- count
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return s
+}
+
+func (s *agentSampler) stop() map[uint64]int {
+	close(s.done)
+	return <-s.res
 }
