@@ -110,6 +110,8 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 		r.Log.Debugf("%s", done)
 	case code == Success, code == NotRunning && action == "monitor":
 		r.Log.Infof("%s", done)
+	case code == RunningDegraded:
+		r.Log.Warnf("%s: %v", done, err)
 	default:
 		r.Log.Errorf("%s: %v", done, err)
 	}
