@@ -18,8 +18,13 @@ func BuildAgent(ctx context.Context, outPath string) error {
 	if !ok {
 		return errors.New("fence: cannot locate the agent's source")
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", outPath, "./cmd/fence_shc")
-	cmd.Dir = filepath.Dir(file)
+	// By import path: under -trimpath (make's programs are built so) the
+	// caller's file is a module path, not a directory, and the go command
+	// then resolves the package from the current directory's module.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", outPath, "github.com/stackha/stackha/test/cluster/fence/cmd/fence_shc")
+	if filepath.IsAbs(file) {
+		cmd.Dir = filepath.Dir(file)
+	}
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
