@@ -5,12 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -67,19 +67,9 @@ func TestOCFTester(t *testing.T) {
 			t.Cleanup(svc.Stop)
 			params := svc.Params()
 			agent := buildAgent(t, name)
-			args := []string{"-n", "sho-" + name}
-			var keys []string
-			for k := range params {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				args = append(args, "-o", k+"="+params[k])
-			}
-			args = append(args, agent)
-			out, err := exec.CommandContext(ctx, "ocf-tester", args...).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "passed all tests") {
-				t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
+			out, err := sandbox.RunOCFTester(ctx, "sho-"+name, agent, params)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
 			}
 			t.Logf("%s", strings.TrimSpace(string(out)))
 		})

@@ -141,7 +141,7 @@ func SetupKeystone(ctx context.Context, dir string, shared bool) (*Keystone, err
 			return nil, err
 		}
 	}
-	binary, err := defaultBinary("keystone")
+	binary, err := DefaultBinary("keystone")
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func setupService(ctx context.Context, dir string, sp spec) (*Service, error) {
 	if err := needRoot(sp.agent); err != nil {
 		return nil, err
 	}
-	binary, err := defaultBinary(sp.agent)
+	binary, err := DefaultBinary(sp.agent)
 	if err != nil {
 		return nil, err
 	}

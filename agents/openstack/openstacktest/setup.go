@@ -126,9 +126,9 @@ func needRoot(what string) error {
 	return nil
 }
 
-// defaultBinary is the agent's declared default program, from the ocf
+// DefaultBinary is the agent's declared default program, from the ocf
 // registry (the agent package must be linked in).
-func defaultBinary(agent string) (string, error) {
+func DefaultBinary(agent string) (string, error) {
 	a, ok := ocf.Lookup(agent)
 	if !ok {
 		return "", fmt.Errorf("agent %s is not registered: import agents/openstack", agent)

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackha/stackha/agents/openstack/openstacktest"
 	"github.com/stackha/stackha/internal/sandbox"
-	"github.com/stackha/stackha/ocf"
 	"github.com/vishvananda/netns"
 )
 
@@ -228,7 +228,7 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 	}
 	if box != agent {
 		// the agent runs the host's program (its default is its own)
-		bin, err := defaultBinary(box)
+		bin, err := openstacktest.DefaultBinary(box)
 		if err != nil {
 			return fail("no program to run", err)
 		}
@@ -242,19 +242,6 @@ func (g *rig) setupAPI(ctx context.Context, agent string) error {
 	g.api[agent] = params
 	g.host[agent] = service
 	return nil
-}
-
-// defaultBinary is the program an agent declares it runs by default.
-func defaultBinary(agent string) (string, error) {
-	a, ok := ocf.Lookup(agent)
-	if !ok {
-		return "", fmt.Errorf("agent %s is not linked in", agent)
-	}
-	p, ok := a.Meta.Parameter("binary")
-	if !ok || p.Default == "" {
-		return "", fmt.Errorf("agent %s declares no default binary", agent)
-	}
-	return p.Default, nil
 }
 
 // firstLine is an error's first line, from the agent's exit reason when it
