@@ -33,6 +33,9 @@ type CrashRun struct {
 	FencedFirst bool
 	Failed      int // failed client requests until that answer
 	Split       int // split-brain samples of the watcher during the run
+	// LostDC: the lost node was the cluster's DC (the survivors elect a
+	// new one before they can fence); unknown without Pacemaker.
+	LostDC bool
 }
 
 // Replay is a fault replayed on a cluster with the watcher on.
@@ -102,8 +105,8 @@ func crashVariant(ctx context.Context, w io.Writer, v CrashVariant, runs int) (_
 			return res, fmt.Errorf("run %d: %w", i, err)
 		}
 		res.Runs = append(res.Runs, r)
-		fmt.Fprintf(w, "run %d: power off %s -> first answer from %s after %.0f ms (fenced at %.0f ms, first: %v; %d failed requests, %d split-brain samples)\n",
-			i, r.From, r.To, ms(r.Failover), ms(r.Fenced), r.FencedFirst, r.Failed, r.Split)
+		fmt.Fprintf(w, "run %d: power off %s -> first answer from %s after %.0f ms (fenced at %.0f ms, first: %v; %d failed requests, %d split-brain samples; the lost node was the DC: %v)\n",
+			i, r.From, r.To, ms(r.Failover), ms(r.Fenced), r.FencedFirst, r.Failed, r.Split, r.LostDC)
 	}
 	return res, nil
 }
@@ -117,6 +120,13 @@ func (c *Cluster) holder(ctx context.Context) (*Node, error) {
 	return c.VIPNode(ctx)
 }
 
+// dcIs reports whether n is the cluster's DC (crmadmin on n; false when
+// it cannot tell).
+func (c *Cluster) dcIs(ctx context.Context, n *Node) bool {
+	out, err := n.Run(ctx, "crmadmin", "-D", "-t", "2000")
+	return err == nil && strings.Contains(out, "is: "+n.Name)
+}
+
 func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
 	from, err := c.holder(ctx)
 	if err != nil {
@@ -128,6 +138,9 @@ func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
 	}
 	defer wt.Stop()
 	r := CrashRun{From: from.Name}
+	if !c.opts.Keepalived {
+		r.LostDC = c.dcIs(ctx, from)
+	}
 	t0 := time.Now()
 	if err := c.PowerOff(ctx, from); err != nil {
 		return r, err
@@ -297,15 +310,18 @@ func orNone(s []string) string {
 // FormatCrash renders the crash benchmark side by side.
 func FormatCrash(results []CrashResult) string {
 	var b strings.Builder
-	b.WriteString("| cluster | runs | median power loss -> first answer from a survivor | min | max | median fence action after | fenced before the VIP answered | median failed requests (10 ms polling) | split-brain samples (all runs) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| cluster | runs | median power loss -> first answer from a survivor | min | max | median fence action after | fenced before the VIP answered | median failed requests (10 ms polling) | split-brain samples (all runs) | runs losing the DC: median |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		if len(r.Runs) == 0 {
 			continue
 		}
-		var fo, fe, failed []time.Duration
+		var fo, fe, failed, dcFo []time.Duration
 		first, split := 0, 0
 		for _, run := range r.Runs {
+			if run.LostDC {
+				dcFo = append(dcFo, run.Failover)
+			}
 			fo = append(fo, run.Failover)
 			fe = append(fe, run.Fenced)
 			failed = append(failed, time.Duration(run.Failed))
@@ -318,8 +334,16 @@ func FormatCrash(results []CrashResult) string {
 		if r.Variant.Opts.Fencing {
 			fence, firstS = fmt.Sprintf("%.0f ms", ms(testutil.Median(fe))), fmt.Sprintf("%d of %d", first, len(r.Runs))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %s | %s | %d | %d |\n", r.Variant.Label, len(fo),
-			ms(testutil.Median(fo)), ms(slices.Min(fo)), ms(slices.Max(fo)), fence, firstS, int64(testutil.Median(failed)), split)
+		dc := "-"
+		if r.Variant.Opts.Keepalived {
+			dc = "- (no DC)"
+		} else if len(dcFo) > 0 {
+			dc = fmt.Sprintf("%d: %.0f ms", len(dcFo), ms(testutil.Median(dcFo)))
+		} else {
+			dc = "0"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %s | %s | %d | %d | %s |\n", r.Variant.Label, len(fo),
+			ms(testutil.Median(fo)), ms(slices.Min(fo)), ms(slices.Max(fo)), fence, firstS, int64(testutil.Median(failed)), split, dc)
 	}
 	return b.String()
 }

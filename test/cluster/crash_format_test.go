@@ -1,0 +1,35 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// FormatCrash: medians per variant, and the runs that lost the DC apart.
+func TestFormatCrash(t *testing.T) {
+	ms := time.Millisecond
+	res := []CrashResult{
+		{Variant: CrashVariant{Label: "fenced", Opts: Options{Fencing: true}}, Runs: []CrashRun{
+			{Failover: 1300 * ms, Fenced: 1100 * ms, FencedFirst: true},
+			{Failover: 2300 * ms, Fenced: 2100 * ms, FencedFirst: true, LostDC: true},
+			{Failover: 2500 * ms, Fenced: 2200 * ms, FencedFirst: true, LostDC: true, Split: 0},
+		}},
+		{Variant: CrashVariant{Label: "keepalived", Opts: Options{Keepalived: true}}, Runs: []CrashRun{
+			{Failover: 3700 * ms, Split: 2},
+		}},
+		{Variant: CrashVariant{Label: "empty"}},
+	}
+	got := FormatCrash(res)
+	for _, want := range []string{
+		"| fenced | 3 | 2300 ms | 1300 ms | 2500 ms | 2100 ms | 3 of 3 | 0 | 0 | 2: 2400 ms |",
+		"| keepalived | 1 | 3700 ms | 3700 ms | 3700 ms | - | - (no fencing) | 0 | 2 | - (no DC) |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("FormatCrash lacks\n%s\nin\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "| empty |") {
+		t.Errorf("a variant without runs is listed:\n%s", got)
+	}
+}
