@@ -62,17 +62,6 @@ func (f *FaultEnv) confirmed(ctx context.Context, survivor, n *Node) (string, er
 	return line, nil
 }
 
-// failedSince counts the client's failed requests since t.
-func (f *FaultEnv) failedSince(t time.Time) int {
-	n := 0
-	for _, a := range f.P.Attempts(t) {
-		if !a.OK {
-			n++
-		}
-	}
-	return n
-}
-
 // faultPowerLoss (9): the VIP holder loses power; a survivor fences it,
 // confirmed before the VIP answers from a survivor; the reboot powers it
 // on and it rejoins; nothing moves back.
