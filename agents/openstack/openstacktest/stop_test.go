@@ -1,6 +1,7 @@
 package openstacktest
 
 import (
+	"github.com/stackha/stackha/test/require"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,8 @@ import (
 // StopSession ends a session only when its leader runs the sandbox's
 // program (or, for a script, its interpreter).
 func TestStopSession(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep")
-	}
+	require.Command(t, "sleep")
+	sleep, _ := exec.LookPath("sleep")
 	sleep, _ = filepath.EvalSymlinks(sleep)
 	cmd := exec.Command(sleep, "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
