@@ -33,6 +33,7 @@ func main() {
 	kind := flag.String("kind", "standby", "standby or crash")
 	out := flag.String("out", "", "also write the results (markdown) to this file")
 	only := flag.String("variants", "", "crash: only these variants, by number from 0 (e.g. 0,4: token 500 ms against keepalived), power loss only")
+	logs := flag.String("logs", "", "crash: keep each variant's node logs (Pacemaker, corosync) under this directory, one subdirectory per variant number")
 	seed := flag.Bool("seed-order", true, "standby: also measure the old agents with the seed's constraints (VIP first, then haproxy)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -43,7 +44,7 @@ func main() {
 	case "standby":
 		report, err = standby(ctx, *bin, *runs, *seed)
 	case "crash":
-		report, err = crash(ctx, *bin, *runs, *only)
+		report, err = crash(ctx, *bin, *runs, *only, *logs)
 	default:
 		err = fmt.Errorf("unknown -kind %q (standby or crash)", *kind)
 	}
@@ -78,7 +79,7 @@ func standby(ctx context.Context, bin string, runs int, seed bool) (string, erro
 		"Agent times are Pacemaker's exec-time of each start/stop in the transition.\n\n%s", runs, cluster.FormatBench(res)), err
 }
 
-func crash(ctx context.Context, bin string, runs int, only string) (string, error) {
+func crash(ctx context.Context, bin string, runs int, only, logs string) (string, error) {
 	abs, _ := filepath.Abs(bin)
 	set, err := cluster.Stackha(ctx, abs)
 	if err != nil {
@@ -90,6 +91,11 @@ func crash(ctx context.Context, bin string, runs int, only string) (string, erro
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
 		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: cluster.Options{Keepalived: true, Nodes: 3}},
+	}
+	if logs != "" {
+		for i := range variants {
+			variants[i].Opts.LogDir = filepath.Join(logs, strconv.Itoa(i))
+		}
 	}
 	if only != "" {
 		var picked []cluster.CrashVariant
