@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/fence"
 )
 
 // KeystonePassword is the throwaway admin password of the harness's
@@ -134,7 +136,7 @@ func (c *Cluster) writeConfig(ctx context.Context) error {
 		}
 		c.log.Printf("  configuration rendered by `stackha render` from %s", filepath.Join(BaseDir, "topology.yaml"))
 	}
-	if c.opts.Fencing {
+	if c.opts.Fencing && !c.rendered() {
 		crm += FencingCRM(c.specs, powerSocket())
 	}
 	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(hcfg), 0o644); err != nil {
@@ -239,7 +241,7 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		return err
 	}
 	if c.opts.Fencing {
-		if err := fencingProperties(ctx, cib, len(c.specs)); err != nil {
+		if err := fencingProperties(ctx, cib, len(c.specs), c.rendered()); err != nil {
 			return err
 		}
 	}
@@ -275,8 +277,10 @@ func (c *Cluster) rendered() bool {
 // intervals, render's own haproxy check and timeout defaults (the ones an
 // operator gets), and haproxy's maxconn at 2000 (the seed's 10000 needs 20042
 // open files, more than some machines' hard limit, which a container's
-// root may not raise).
-func Topology(p Paths) string {
+// root may not raise). With fencing, each node gets a fence_shc device on
+// the harness's power switch: render writes the devices, keeps each off its
+// node and sets the fencing properties, as for an operator's BMCs.
+func Topology(p Paths, fencing bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
 	for _, n := range p.Nodes {
@@ -293,6 +297,12 @@ haproxy:
   maxconn: 2000
   monitor_interval: 1s
 `, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, p.HAProxyCfg)
+	if fencing {
+		b.WriteString("fencing:\n  devices:\n")
+		for _, n := range p.Nodes {
+			fmt.Fprintf(&b, "    - {node: %s, agent: %s, params: {socket: %s, power_timeout: \"20\"}}\n", n.Name, fence.AgentName, powerSocket())
+		}
+	}
 	return b.String()
 }
 
@@ -302,7 +312,7 @@ haproxy:
 // whoami frontend.
 func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error) {
 	topo := filepath.Join(BaseDir, "topology.yaml")
-	if err := os.WriteFile(topo, []byte(Topology(c.paths)), 0o644); err != nil {
+	if err := os.WriteFile(topo, []byte(Topology(c.paths, c.opts.Fencing)), 0o644); err != nil {
 		return "", "", err
 	}
 	out := filepath.Join(BaseDir, "render")

@@ -29,8 +29,9 @@
 // The agent set is a parameter (AgentSet): the agents stackha replaces
 // (ocf:heartbeat:IPaddr2, haproxy and keystone run by ocf:heartbeat:anything)
 // or stackha's own, installed inside each node's mount namespace only, with
-// the configuration `stackha render` writes (fencing's stonith devices come
-// from FencingCRM until render writes them).
+// the configuration `stackha render` writes, fencing included (a fence_shc
+// device per node in the topology; other agent sets get the same devices
+// from FencingCRM).
 //
 // Entry points: Up (a running cluster), RunFaults (the faults of the
 // issues, each with a client and the split-brain watcher of package watch),

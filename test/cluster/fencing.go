@@ -23,11 +23,12 @@ const vipPriority = "10"
 // node (a unix socket is reached by path, across network namespaces).
 func powerSocket() string { return filepath.Join(BaseDir, "power.sock") }
 
-// FencingCRM is the harness's fencing configuration in crmsh syntax: one
+// FencingCRM is the harness's fencing configuration in crmsh syntax for a
+// cluster that does not load `stackha render`'s (an agent set other than
+// stackha's three, as the heartbeat agents in the fault matrix): one
 // stonith:fence_shc device per node, monitored, and kept off the node it
-// fences. The harness generates it here, in this one function, until
-// `stackha render` writes fencing from the topology (branch render); then
-// the harness loads render's output instead.
+// fences, as render writes it. A rendered cluster takes render's devices
+// (Topology's fencing section).
 func FencingCRM(nodes []NodeSpec, sock string) string {
 	var b strings.Builder
 	for _, n := range nodes {
@@ -39,22 +40,34 @@ func FencingCRM(nodes []NodeSpec, sock string) string {
 }
 
 // fencingProperties switches the CIB file at cib from the seed's lab mode
-// to fencing: stonith-enabled=true, no-quorum-policy=stop, fencing retried
-// while the device fails (stonith-max-attempts) and, on two nodes,
-// priority-fencing-delay with the VIP's priority.
-func fencingProperties(ctx context.Context, cib string, nodes int) error {
+// to fencing: stonith-enabled=true, no-quorum-policy=stop and, on two
+// nodes, priority-fencing-delay with the VIP's priority (what render writes
+// with fencing: a rendered configuration has them already, and they are
+// checked instead of set), plus the harness's own: fencing retried while
+// the device fails (stonith-max-attempts, fault 13) and a bounded
+// stonith-timeout.
+func fencingProperties(ctx context.Context, cib string, nodes int, rendered bool) error {
 	env := []string{"CIB_file=" + cib}
-	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}, {"stonith-max-attempts", "1000"},
-		{"stonith-timeout", "30s"}}
+	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}}
 	if nodes == 2 {
 		props = append(props, [2]string{"priority-fencing-delay", PriorityFencingDelay})
 	}
+	if rendered {
+		for _, p := range props {
+			out, err := runEnv(ctx, env, "crm_attribute", "-t", "crm_config", "-n", p[0], "-G", "-q")
+			if err != nil || strings.TrimSpace(out) != p[1] {
+				return fmt.Errorf("render's configuration has %s=%q, want %q (%v)", p[0], strings.TrimSpace(out), p[1], err)
+			}
+		}
+		props = nil
+	}
+	props = append(props, [2]string{"stonith-max-attempts", "1000"}, [2]string{"stonith-timeout", "30s"})
 	for _, p := range props {
 		if _, err := runEnv(ctx, env, "crm_attribute", "-t", "crm_config", "-n", p[0], "-v", p[1]); err != nil {
 			return err
 		}
 	}
-	if nodes == 2 {
+	if nodes == 2 && !rendered {
 		if _, err := runEnv(ctx, env, "crm_resource", "-r", VIPResource, "--meta", "-p", "priority", "-v", vipPriority); err != nil {
 			return err
 		}

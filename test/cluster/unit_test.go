@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -377,7 +378,7 @@ func TestTopologyRenders(t *testing.T) {
 		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
 	dir := t.TempDir()
 	topo := filepath.Join(dir, "topology.yaml")
-	os.WriteFile(topo, []byte(Topology(p)), 0o644)
+	os.WriteFile(topo, []byte(Topology(p, false)), 0o644)
 	if out, err := run(ctx, set.Binary, "render", "--topology", topo, "--out", filepath.Join(dir, "out")); err != nil {
 		t.Fatalf("render: %v\n%s", err, out)
 	}
@@ -400,6 +401,34 @@ func TestTopologyRenders(t *testing.T) {
 	os.WriteFile(f, []byte(AddWhoami(string(h))), 0o644)
 	if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
 		t.Errorf("haproxy -c: %v\n%s", err, out)
+	}
+	// With fencing, render writes the harness's devices: one fence_shc per
+	// node on the power switch, kept off its node, and the properties
+	// fencingProperties checks; on two nodes the fence race's delay too.
+	for _, nodes := range []int{2, 3} {
+		p.Nodes = NodeSpecs(nodes)
+		os.WriteFile(topo, []byte(Topology(p, true)), 0o644)
+		out := filepath.Join(dir, fmt.Sprintf("fenced%d", nodes))
+		if o, err := run(ctx, set.Binary, "render", "--topology", topo, "--out", out); err != nil {
+			t.Fatalf("render with fencing, %d nodes: %v\n%s", nodes, err, o)
+		}
+		crm, err := os.ReadFile(filepath.Join(out, "cluster.crm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"stonith-enabled=true", "no-quorum-policy=stop"}
+		if nodes == 2 {
+			want = append(want, "priority-fencing-delay="+PriorityFencingDelay, "priority="+vipPriority)
+		}
+		for _, n := range p.Nodes {
+			want = append(want, fmt.Sprintf("primitive fence-%s stonith:fence_shc", n.Name), "socket="+powerSocket(),
+				"pcmk_host_list="+n.Name, fmt.Sprintf("fence-%s -inf: %s", n.Name, n.Name))
+		}
+		for _, w := range want {
+			if !strings.Contains(string(crm), w) {
+				t.Errorf("%d nodes, fencing: cluster.crm lacks %q:\n%s", nodes, w, crm)
+			}
+		}
 	}
 }
 
