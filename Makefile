@@ -29,7 +29,7 @@ LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github
 export CGO_ENABLED := 0
 
 .PHONY: all build test check deps deps-demo lint install uninstall bench demo clean readme bench-openstack deb rpm
-.PHONY: bench-failover cluster-faults
+.PHONY: bench-failover cluster-faults bench-fresh-demo
 
 all: build
 
@@ -153,6 +153,10 @@ bench-failover: deps build
 cluster-faults: deps build
 	SHC_AGENTS=both SHC_MATRIX=1 SHC_RESULTS=$(CURDIR)/bin/cluster-faults.md $(GO) test -count=1 -v -timeout 90m -run 'TestFaults$$' ./test/cluster/
 	@cat bin/cluster-faults.md
+
+# `make demo` timed on a fresh Debian 12 tree (debootstrap), install included.
+bench-fresh-demo:
+	test/fresh/demo.sh
 
 clean:
 	rm -rf bin
