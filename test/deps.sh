@@ -36,7 +36,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 case "$what" in
-demo) echo "deps: installing ${#missing[@]} packages for the demo with their dependencies (about 310 packages on a minimal Debian 12, fewer where Python 3 is already installed; about 2 minutes): ${missing[*]}" ;;
+demo) echo "deps: installing ${#missing[@]} packages for the demo with their dependencies (about 330 packages on a minimal Debian 12, fewer where Python 3 is already installed; 1-2 minutes): ${missing[*]}" ;;
 *) echo "deps: installing ${#missing[@]} packages for the tests (several minutes on a fresh Debian 12): ${missing[*]}" ;;
 esac
 # The keystone package must neither configure a database nor bootstrap.
