@@ -36,6 +36,9 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	if r.fenceRace() {
 		props = append(props, [2]string{"priority-fencing-delay", r.t.Fencing.PriorityDelay.String()})
 	}
+	if c.TransitionDelay != nil && *c.TransitionDelay > 0 {
+		props = append(props, [2]string{"transition-delay", c.TransitionDelay.String()})
+	}
 	d.properties(b, props)
 	b.WriteString("\n")
 	comment(b, defaultsComment)

@@ -111,7 +111,7 @@ func TestFencing(t *testing.T) {
 		t.Run(tc.example, func(t *testing.T) {
 			_, files := renderExample(t, tc.example)
 			crm, pcs := string(files["cluster.crm"]), string(files["cluster.pcs.sh"])
-			for _, w := range []string{"stonith-enabled=true", "no-quorum-policy=stop", "# Fencing on: "} {
+			for _, w := range []string{"stonith-enabled=true", "no-quorum-policy=stop", "# Fencing on: ", "transition-delay=100ms"} {
 				if !strings.Contains(crm, w) || !strings.Contains(pcs, w) {
 					t.Errorf("cluster.crm or cluster.pcs.sh lacks %q", w)
 				}
@@ -147,6 +147,40 @@ func TestFencing(t *testing.T) {
 				t.Error("all-services: priority_delay 10s not written")
 			}
 		})
+	}
+}
+
+// TestTransitionDelay: written by default with fencing only; an explicit
+// value is written as given, in both languages; 0 writes none.
+func TestTransitionDelay(t *testing.T) {
+	_, lab := renderExample(t, "seed")
+	if strings.Contains(string(lab["cluster.crm"])+string(lab["cluster.pcs.sh"]), "transition-delay") {
+		t.Error("the lab shape (no fencing) has a transition-delay")
+	}
+	const topo = "vip: {address: 192.0.2.10, prefix: 24}\nnodes:\n  - {name: a, address: 192.0.2.11}\n  - {name: b, address: 192.0.2.12}\n"
+	for _, tc := range []struct{ yaml, want string }{
+		{topo + "cluster: {transition_delay: 250ms}\n", "transition-delay=250ms"},
+		{topo + "cluster: {transition_delay: 2s}\n", "transition-delay=2s"},
+		{topo + "cluster: {transition_delay: 0}\n", ""},
+	} {
+		topoFile := filepath.Join(t.TempDir(), "topology.yaml")
+		if err := os.WriteFile(topoFile, []byte(tc.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files, err := render.RenderFile(topoFile, t.TempDir())
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		all := string(files["cluster.crm"]) + string(files["cluster.pcs.sh"])
+		if tc.want == "" {
+			if strings.Contains(all, "transition-delay") {
+				t.Errorf("%q: transition-delay written", tc.yaml)
+			}
+			continue
+		}
+		if !strings.Contains(string(files["cluster.crm"]), tc.want) || !strings.Contains(string(files["cluster.pcs.sh"]), tc.want) {
+			t.Errorf("%q: %s not in cluster.crm and cluster.pcs.sh", tc.yaml, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,9 +21,23 @@ func pcsAttrs(b *strings.Builder, kv [][2]string) {
 }
 
 func (pcs) properties(b *strings.Builder, kv [][2]string) {
+	var subSecond [][2]string
 	b.WriteString("pcs property set")
-	pcsAttrs(b, kv)
+	for _, p := range kv {
+		if strings.HasSuffix(p[1], "ms") {
+			subSecond = append(subSecond, p)
+		}
+	}
+	pcsAttrs(b, slices.DeleteFunc(slices.Clone(kv), func(p [2]string) bool { return slices.Contains(subSecond, p) }))
 	b.WriteString("\n")
+	// pcs 0.11 takes whole seconds only for these; Pacemaker itself reads
+	// milliseconds, so the value is forced past pcs's own check.
+	for _, p := range subSecond {
+		b.WriteString("# pcs 0.11 knows no unit below a second; Pacemaker reads ms: --force skips pcs's check only.\n")
+		b.WriteString("PCS_FORCE=1 pcs property set")
+		pcsAttrs(b, [][2]string{p})
+		b.WriteString("\n")
+	}
 }
 
 func (pcs) rscDefaults(b *strings.Builder, kv [][2]string) {

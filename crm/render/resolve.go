@@ -220,6 +220,13 @@ func (x *resolver) cluster() {
 	} else if !oneOf(c.NoQuorumPolicy, noQuorum) {
 		x.bad.add("cluster.no_quorum_policy", "%q: want one of %s", c.NoQuorumPolicy, strings.Join(noQuorum, ", "))
 	}
+	switch {
+	case c.TransitionDelay == nil && fenced:
+		d := fencedTransitionDelay
+		c.TransitionDelay = &d
+	case c.TransitionDelay != nil && *c.TransitionDelay > maxTransitionDelay:
+		x.bad.add("cluster.transition_delay", "%s is over %s: every transition would wait that long", c.TransitionDelay, maxTransitionDelay)
+	}
 	if c.Stickiness == nil {
 		v := defaultStickiness
 		c.Stickiness = &v

@@ -124,6 +124,10 @@ type Cluster struct {
 	Stickiness         *int      `yaml:"stickiness"`          // default 100
 	FailureTimeout     *Duration `yaml:"failure_timeout"`     // default 0: failures never expire
 	MigrationThreshold *int      `yaml:"migration_threshold"` // default 10
+	// TransitionDelay is Pacemaker's transition-delay. Default: 100ms with
+	// fencing devices (a lost node is fenced about 1 s sooner, see
+	// transitionDelayComment), else not written (Pacemaker's 0s).
+	TransitionDelay *Duration `yaml:"transition_delay"`
 }
 
 // Duration is a time span written as Go and HAProxy write it: 10s, 500ms, 2m.
@@ -179,6 +183,12 @@ const (
 	fencedNoQuorum       = "stop"
 	defaultStickiness    = 100
 	defaultMigration     = 10
+	// fencedTransitionDelay: long enough for the DC's own CIB updates of a
+	// lost node (about 40 ms on the harness) to finish first.
+	fencedTransitionDelay = Duration(100 * time.Millisecond)
+	// maxTransitionDelay bounds cluster.transition_delay: every transition
+	// waits this long.
+	maxTransitionDelay = Duration(5 * time.Second)
 )
 
 const (

@@ -81,6 +81,7 @@ func TestParseErrors(t *testing.T) {
 		{"rise", vip + nodes + "haproxy: {check: {rise: -1}}\n", []string{"haproxy.check.rise"}},
 		{"no quorum", vip + nodes + "cluster: {no_quorum_policy: panic}\n", []string{"cluster.no_quorum_policy"}},
 		{"migration", vip + nodes + "cluster: {migration_threshold: -2}\n", []string{"cluster.migration_threshold"}},
+		{"transition delay", vip + nodes + "cluster: {transition_delay: 6s}\n", []string{"cluster.transition_delay: 6s is over 5s"}},
 		{"region", vip + nodes + "region: 'Region One'\n", []string{"region"}},
 		{"param name", vip + nodes + "services: [{name: keystone, params: {Bad-Name: x}}]\n", []string{"services[0].params", `"Bad-Name" is not a parameter name`}},
 		{"param taken", vip + nodes + "services: [{name: keystone, params: {port: '1'}}]\n", []string{"services[0].params.port: set by the topology's own field"}},

@@ -62,6 +62,14 @@ type Options struct {
 	// whatever the number of nodes (by default corosync adds 650 ms per
 	// node beyond two; consensus is 1.2 times the result).
 	ExactToken bool
+	// TransitionDelay overrides Pacemaker's transition-delay: 0 keeps what
+	// render writes (100 ms with fencing, none without), below 0 removes
+	// it (Pacemaker's own 0s, for comparison). After a node loss the DC
+	// queues its own CIB updates of the lost node and asks the CIB for the
+	// scheduler's input at once; when that answer comes back before its
+	// updates are done, pacemaker-controld (2.1) sleeps 1 s and asks again.
+	// A short delay lets the updates finish first (docs/benchmarks.md).
+	TransitionDelay time.Duration
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
 	// logs at teardown (kept after the run for a failed test).
 	LogDir string

@@ -245,6 +245,16 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 			return err
 		}
 	}
+	switch d := c.opts.TransitionDelay; {
+	case d < 0:
+		if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "transition-delay", "-D"); err != nil {
+			return err
+		}
+	case d > 0:
+		if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "transition-delay", "-v", fmt.Sprintf("%dms", d.Milliseconds())); err != nil {
+			return err
+		}
+	}
 	if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_verify", "-L"); err != nil {
 		return fmt.Errorf("the cluster configuration does not verify: %w", err)
 	}

@@ -14,6 +14,10 @@ import (
 // waits this long, so in a fence race the VIP holder shoots first.
 const PriorityFencingDelay = "5s"
 
+// FencedTransitionDelay is the transition-delay render writes with
+// fencing (crm/render: a lost node is fenced about 1 s sooner).
+const FencedTransitionDelay = "100ms"
+
 // vipPriority is the VIP's priority meta attribute (what
 // priority-fencing-delay weighs).
 const vipPriority = "10"
@@ -40,15 +44,16 @@ func FencingCRM(nodes []NodeSpec, sock string) string {
 }
 
 // fencingProperties switches the CIB file at cib from the seed's lab mode
-// to fencing: stonith-enabled=true, no-quorum-policy=stop and, on two
-// nodes, priority-fencing-delay with the VIP's priority (what render writes
+// to fencing: stonith-enabled=true, no-quorum-policy=stop,
+// transition-delay and, on two nodes, priority-fencing-delay with the VIP's
+// priority (what render writes
 // with fencing: a rendered configuration has them already, and they are
 // checked instead of set), plus the harness's own: fencing retried while
 // the device fails (stonith-max-attempts, fault 13) and a bounded
 // stonith-timeout.
 func fencingProperties(ctx context.Context, cib string, nodes int, rendered bool) error {
 	env := []string{"CIB_file=" + cib}
-	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}}
+	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}, {"transition-delay", FencedTransitionDelay}}
 	if nodes == 2 {
 		props = append(props, [2]string{"priority-fencing-delay", PriorityFencingDelay})
 	}

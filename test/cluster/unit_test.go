@@ -416,7 +416,7 @@ func TestTopologyRenders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"stonith-enabled=true", "no-quorum-policy=stop"}
+		want := []string{"stonith-enabled=true", "no-quorum-policy=stop", "transition-delay=" + FencedTransitionDelay}
 		if nodes == 2 {
 			want = append(want, "priority-fencing-delay="+PriorityFencingDelay, "priority="+vipPriority)
 		}

@@ -85,12 +85,15 @@ func crash(ctx context.Context, bin string, runs int, only, logs string) (string
 	if err != nil {
 		return "", err
 	}
+	// Fenced variants run with render's transition-delay (100 ms with
+	// fencing) unless their label says otherwise.
 	variants := []cluster.CrashVariant{
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 500 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second, ExactToken: true}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
 		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
 		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: cluster.Options{Keepalived: true, Nodes: 3}},
+		{Label: "(a) as the first, without transition-delay (Pacemaker's default 0s: the DC's 1 s sleep)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true, TransitionDelay: -1}},
 	}
 	if logs != "" {
 		for i := range variants {
