@@ -16,6 +16,11 @@ type Corosync struct {
 	// loss (default 3s, corosync's own). With three nodes or more,
 	// corosync adds token_coefficient (650 ms) per node beyond two.
 	Token Duration `yaml:"token"`
+	// TokenCoefficient is what corosync adds to the token per node beyond
+	// two (default: corosync's own, 650 ms). 0 keeps the token as given
+	// on any number of nodes: a node loss is declared after token +
+	// consensus whatever the cluster's size.
+	TokenCoefficient *Duration `yaml:"token_coefficient"`
 	// Consensus is how long a new membership may take to agree; at least
 	// 1.2 × token. Default: left to corosync, which takes 1.2 × the token
 	// it computed.
@@ -107,6 +112,9 @@ func (x *resolver) corosync() {
 	} else if c.Token < minToken || c.Token > maxToken {
 		x.bad.add("corosync.token", "%s is out of range %s-%s", c.Token, minToken, maxToken)
 	}
+	if c.TokenCoefficient != nil && *c.TokenCoefficient > maxToken {
+		x.bad.add("corosync.token_coefficient", "%s is out of range 0-%s", c.TokenCoefficient, maxToken)
+	}
 	if c.Consensus != 0 && (c.Consensus < c.Token*6/5 || c.Consensus > maxConsensus) {
 		x.bad.add("corosync.consensus", "%s is out of range: at least 1.2 × token (%s), at most %s", c.Consensus, c.Token*6/5, maxConsensus)
 	}
@@ -141,10 +149,22 @@ func (r *resolved) Corosync() string {
 	}
 	fmt.Fprintf(&b, "\ntotem {\n    version: 2\n    cluster_name: %s\n    transport: knet\n", c.ClusterName)
 	fmt.Fprintf(&b, "    # A node that misses the token this long is declared lost (ms).")
-	if len(r.nodes) > 2 {
+	switch {
+	case c.TokenCoefficient != nil:
+		coef := time.Duration(*c.TokenCoefficient).Milliseconds()
+		fmt.Fprintf(&b, "\n    # token_coefficient: added per node beyond two (corosync's default 650 ms)")
+		if len(r.nodes) > 2 {
+			fmt.Fprintf(&b, ";\n    # with %d nodes: %d ms in all.", len(r.nodes), time.Duration(c.Token).Milliseconds()+coef*int64(len(r.nodes)-2))
+		} else {
+			b.WriteString(".")
+		}
+		fmt.Fprintf(&b, "\n    token: %d\n    token_coefficient: %d\n", time.Duration(c.Token).Milliseconds(), coef)
+	case len(r.nodes) > 2:
 		fmt.Fprintf(&b, "\n    # With %d nodes corosync adds token_coefficient (650 ms) per node beyond\n    # two: %d ms in all.", len(r.nodes), time.Duration(c.Token).Milliseconds()+650*int64(len(r.nodes)-2))
+		fmt.Fprintf(&b, "\n    token: %d\n", time.Duration(c.Token).Milliseconds())
+	default:
+		fmt.Fprintf(&b, "\n    token: %d\n", time.Duration(c.Token).Milliseconds())
 	}
-	fmt.Fprintf(&b, "\n    token: %d\n", time.Duration(c.Token).Milliseconds())
 	if c.Consensus != 0 {
 		fmt.Fprintf(&b, "    consensus: %d\n", time.Duration(c.Consensus).Milliseconds())
 	} else {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/crm/render"
 	"github.com/stackha/stackha/test/require"
 	"github.com/vishvananda/netlink"
 )
@@ -132,5 +133,39 @@ func TestCorosyncConf(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTokenCoefficient: corosync.token_coefficient is written as given
+// (0: the token is the same on any number of nodes), the comment adds it
+// up, corosync -t accepts the file where it can run, and a value out of
+// range is refused with its field.
+func TestTokenCoefficient(t *testing.T) {
+	const nodes = "vip: {address: 192.0.2.10, prefix: 24}\nnodes:\n  - {name: a, address: 192.0.2.11}\n  - {name: b, address: 192.0.2.12}\n  - {name: c, address: 192.0.2.13}\n"
+	for _, tc := range []struct{ corosync, want, err string }{
+		{"{token: 500ms, token_coefficient: 0}", "token: 500\n    token_coefficient: 0\n", ""},
+		{"{token: 500ms, token_coefficient: 0}", "with 3 nodes: 500 ms in all", ""},
+		{"{token: 1s, token_coefficient: 200ms}", "with 3 nodes: 1200 ms in all", ""},
+		{"{token: 1s}", "3 nodes corosync adds token_coefficient (650 ms)", ""},
+		{"{token: 1s, token_coefficient: 2m}", "", "corosync.token_coefficient: 120s is out of range 0-60s"},
+	} {
+		topo := filepath.Join(t.TempDir(), "topology.yaml")
+		if err := os.WriteFile(topo, []byte(nodes+"corosync: "+tc.corosync+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files, err := render.RenderFile(topo, t.TempDir())
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.corosync, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.corosync, err)
+		}
+		conf := string(files["corosync.conf"])
+		if !strings.Contains(conf, tc.want) {
+			t.Errorf("%s: corosync.conf lacks %q:\n%s", tc.corosync, tc.want, conf)
+		}
 	}
 }
