@@ -86,6 +86,8 @@ type Setup struct {
 	Set     AgentSet
 	Nodes   int
 	Fencing bool
+	// Keystone: the cluster runs keystone (faults 5 and 6 need it).
+	Keystone bool
 }
 
 // Label names the setup in the results: "stackha, 3 nodes, fencing".
@@ -99,7 +101,7 @@ func (s Setup) Label() string {
 
 // Setup returns the cluster's setup.
 func (c *Cluster) Setup() Setup {
-	return Setup{Set: c.opts.Agents, Nodes: len(c.Nodes), Fencing: c.opts.Fencing}
+	return Setup{Set: c.opts.Agents, Nodes: len(c.Nodes), Fencing: c.opts.Fencing, Keystone: c.opts.Keystone}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -109,13 +111,13 @@ var Faults = []Fault{
 	{ID: 1, Name: "node standby and back (stickiness)", Expect: always, Inject: faultStandby},
 	{ID: 2, Name: "kill -9 haproxy master on the active node", Expect: always, Inject: faultKillHAProxy},
 	{ID: 3, Name: "VIP deleted behind Pacemaker's back", Expect: always, Inject: faultDeleteVIP},
-	{ID: 5, Name: "keystone killed on the active node", Expect: always, Inject: faultKillKeystone},
-	{ID: 6, Name: "keystone hung (SIGSTOP) on the active node", Expect: func(s Setup) (Expectation, string) {
+	{ID: 5, Name: "keystone killed on the active node", Expect: withKeystone(always), Inject: faultKillKeystone},
+	{ID: 6, Name: "keystone hung (SIGSTOP) on the active node", Expect: withKeystone(func(s Setup) (Expectation, string) {
 		if !s.Set.Stackha("keystone") {
 			return NoRecovery, "ocf:heartbeat:anything only checks the pid"
 		}
 		return Recover, ""
-	}, Inject: faultStopKeystone},
+	}), Inject: faultStopKeystone},
 	{ID: 7, Name: "broken haproxy.cfg, then reload", Expect: func(s Setup) (Expectation, string) {
 		if !s.Set.Stackha("haproxy") {
 			return Skip, "needs ocf:stackha:haproxy (haproxy via ocf:heartbeat:anything has no reload)"
@@ -138,6 +140,17 @@ var Faults = []Fault{
 	{ID: 11, Name: "a node cut from everything (minority)", Expect: needs(3, true), Inject: faultIsolate},
 	{ID: 12, Name: "two nodes, ring cut: fence race", Expect: needsExactly(2, true), Inject: faultFenceRace},
 	{ID: 13, Name: "fence device fails while the VIP holder is lost", Expect: needs(2, true), Inject: faultDeviceFails},
+}
+
+// withKeystone skips a keystone fault on a cluster without keystone (the
+// fenced shapes that serve only haproxy's whoami frontend).
+func withKeystone(e func(Setup) (Expectation, string)) func(Setup) (Expectation, string) {
+	return func(s Setup) (Expectation, string) {
+		if !s.Keystone {
+			return Skip, "needs keystone (this cluster runs without it)"
+		}
+		return e(s)
+	}
 }
 
 // needs is the expectation of a fault that needs at least nodes nodes and,

@@ -110,10 +110,14 @@ type shape struct {
 //     keystone (faults 1-8 and 14), then three nodes with fencing and two
 //     nodes with fencing, every fault on each.
 //   - default (make check): the lab cluster with keystone, faults 1-8;
-//     three nodes with fencing, faults 9, 10, 11, 13, 14; two nodes with
-//     fencing, fault 12. The fenced clusters run without keystone (the
-//     client asks haproxy's whoami frontend through the VIP): lighter,
-//     and fencing does not depend on what haproxy balances.
+//     three nodes with fencing, faults 9, 10, 11, 13; two nodes with
+//     fencing, faults 12 and 14. With stackha's agents the three fenced
+//     nodes run keystone too, so the cluster loads what `stackha render`
+//     writes for the production shape, fence devices included. The other
+//     fenced clusters run without keystone (the client asks haproxy's
+//     whoami frontend through the VIP): lighter, and fencing does not
+//     depend on what haproxy balances. Fault 14 runs without keystone: a
+//     request keystone holds when standby stops it is lost (docs/faults.md).
 func faultShapes(set AgentSet) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
@@ -121,7 +125,7 @@ func faultShapes(set AgentSet) []shape {
 		if nodes == 0 {
 			nodes = 2
 		}
-		return []shape{{opts: Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing}}}
+		return []shape{{opts: Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing || (nodes == 3 && set.Render)}}}
 	}
 	lab := shape{opts: Options{Agents: set, Keystone: true}}
 	if os.Getenv("SHC_MATRIX") == "1" {
@@ -129,8 +133,8 @@ func faultShapes(set AgentSet) []shape {
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
 	return []shape{lab,
-		{opts: Options{Agents: set, Nodes: 3, Fencing: true}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
-		{opts: Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true}},
+		{opts: Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true}},
+		{opts: Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
 }
 
@@ -153,7 +157,7 @@ func TestFaults(t *testing.T) {
 			if len(only) > 0 {
 				sel = only
 			}
-			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing}
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
 			if !anyApplies(setup, sel) {
 				continue
 			}

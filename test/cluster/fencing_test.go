@@ -101,7 +101,7 @@ func TestFaultShapes(t *testing.T) {
 	}
 	covered := map[int]bool{}
 	for _, sh := range shapes {
-		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing}
+		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
 		for _, f := range Faults {
 			if exp, _ := f.Expect(setup); sh.faults[f.ID] && exp != Skip {
 				covered[f.ID] = true
