@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/crm/render"
 	"github.com/stackha/stackha/test/require"
 	"github.com/vishvananda/netlink"
 )
@@ -149,11 +148,7 @@ func TestTokenCoefficient(t *testing.T) {
 		{"{token: 1s}", "3 nodes corosync adds token_coefficient (650 ms)", ""},
 		{"{token: 1s, token_coefficient: 2m}", "", "corosync.token_coefficient: 120s is out of range 0-60s"},
 	} {
-		topo := filepath.Join(t.TempDir(), "topology.yaml")
-		if err := os.WriteFile(topo, []byte(nodes+"corosync: "+tc.corosync+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files, err := render.RenderFile(topo, t.TempDir())
+		files, err := renderTopology(t, nodes+"corosync: "+tc.corosync+"\n")
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: error %v, want %q", tc.corosync, err, tc.err)

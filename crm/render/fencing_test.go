@@ -163,11 +163,7 @@ func TestTransitionDelay(t *testing.T) {
 		{topo + "cluster: {transition_delay: 2s}\n", "transition-delay=2s"},
 		{topo + "cluster: {transition_delay: 0}\n", ""},
 	} {
-		topoFile := filepath.Join(t.TempDir(), "topology.yaml")
-		if err := os.WriteFile(topoFile, []byte(tc.yaml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files, err := render.RenderFile(topoFile, t.TempDir())
+		files, err := renderTopology(t, tc.yaml)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.yaml, err)
 		}

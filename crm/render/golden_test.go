@@ -39,6 +39,16 @@ func renderExample(t *testing.T, name string) (string, render.Files) {
 	return dir, files
 }
 
+// renderTopology renders a topology given as text, into a fresh directory.
+func renderTopology(t *testing.T, topology string) (render.Files, error) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "topology.yaml")
+	if err := os.WriteFile(file, []byte(topology), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return render.RenderFile(file, t.TempDir())
+}
+
 // TestGolden: every example renders to its golden files
 // (go test ./crm/render -run TestGolden -update rewrites them).
 func TestGolden(t *testing.T) {
