@@ -82,7 +82,7 @@ Give the base interface only (eth0, not eth0:1); for a label see iflabel. A labe
 		{Name: "network_namespace", Type: metadata.String, Short: "Network namespace to use",
 			Long: `The network namespace (a name under /run/netns) to work in. It must exist, and hold the interface.`},
 		{Name: "check_link_status", Type: metadata.Boolean, Default: "true", Reloadable: true, Short: "Fail monitor when the link is down",
-			Long: `When true, monitor fails when the interface is administratively down or has no carrier, naming which.`},
+			Long: `When true, monitor fails when the interface is administratively down or has no carrier, naming which, and start fails on an interface that is up without carrier (so Pacemaker moves the VIP at once instead of restarting it in place up to migration-threshold times).`},
 	},
 	Actions: []metadata.Action{
 		{Name: "start", Timeout: 20 * time.Second},

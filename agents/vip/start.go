@@ -31,6 +31,9 @@ func start(ctx context.Context, r *ocf.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := t.carrier(); err != nil {
+		return err
+	}
 	rec, err := readRecord(r)
 	if err != nil {
 		return ocf.Generic("%v", err)
@@ -114,6 +117,18 @@ func (t *target) record(old *record) *record {
 }
 
 // linkUp brings the interface up when it is down.
+// carrier fails start on a link that is up but has no carrier, when
+// check_link_status is on (its default): the monitor would fail at once,
+// and Pacemaker would restart the VIP in place, up to migration-threshold
+// times, before it moves it; a failed start moves it at once. A link start
+// brings up itself is not judged: its carrier may not be there yet.
+func (t *target) carrier() error {
+	if !t.cfg.CheckLink || !t.link.Up || t.link.Carrier || strings.HasPrefix(t.pl.Nic, "lo") {
+		return nil
+	}
+	return ocf.Generic("interface %s has no carrier (link down): %s not started here", t.pl.Nic, t.cfg.IP)
+}
+
 func (t *target) linkUp(r *ocf.Request) error {
 	if t.link.Up {
 		return nil
