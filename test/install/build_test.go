@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stackha/stackha/internal/testutil"
 )
 
 // buildTags are the build tags of `make build` (the Makefile's TAGS):
@@ -31,7 +33,7 @@ var unstripped struct {
 // CGO_ENABLED=0, -trimpath) but keeps the symbol table; once per test run.
 func unstrippedBinary(t *testing.T) string {
 	t.Helper()
-	root := repoRoot(t)
+	root := testutil.RepoRoot(t)
 	unstripped.once.Do(func() {
 		dir, err := os.MkdirTemp("", "stackha-install-test-")
 		if err != nil {
@@ -60,7 +62,7 @@ func TestMain(m *testing.M) {
 
 // The tests build with the tags `make build` uses.
 func TestMakefileTags(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "Makefile"))
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "Makefile"))
 	if err != nil {
 		t.Fatal(err)
 	}

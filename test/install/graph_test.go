@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stackha/stackha/internal/testutil"
 )
 
 const (
@@ -18,7 +20,7 @@ var cliImporters = map[string]bool{module + "/cmd/stackha": true, module + "/cmd
 func goList(t *testing.T, args ...string) []string {
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"list"}, args...)...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testutil.RepoRoot(t)
 	out, err := cmd.Output()
 	if err != nil {
 		msg := ""

@@ -11,23 +11,15 @@ import (
 	"testing"
 
 	_ "github.com/stackha/stackha/agents/all"
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 func makeCmd(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("make", args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testutil.RepoRoot(t)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -38,7 +30,7 @@ func makeCmd(t *testing.T, args ...string) string {
 func TestStaticBinary(t *testing.T) {
 	require.Command(t, "make", "file")
 	makeCmd(t, "build")
-	out, err := exec.Command("file", filepath.Join(repoRoot(t), "bin/stackha")).Output()
+	out, err := exec.Command("file", filepath.Join(testutil.RepoRoot(t), "bin/stackha")).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +45,7 @@ func TestStaticBinary(t *testing.T) {
 func TestBinaryLeavesOutUnwantedModules(t *testing.T) {
 	require.Command(t, "make")
 	makeCmd(t, "build")
-	out, err := exec.Command("go", "version", "-m", filepath.Join(repoRoot(t), "bin/stackha")).Output()
+	out, err := exec.Command("go", "version", "-m", filepath.Join(testutil.RepoRoot(t), "bin/stackha")).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +141,7 @@ func TestCrmResourceShowsMetadata(t *testing.T) {
 // The README's agent list is generated from the registry (`make readme`);
 // this keeps it from drifting.
 func TestReadmeListsEveryAgent(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,17 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/test/require"
 )
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
@@ -42,7 +34,7 @@ func run(t *testing.T, name string, args ...string) string {
 // built runs `make deb rpm` once and returns the two packages' paths.
 func built(t *testing.T) (deb, rpm string) {
 	t.Helper()
-	root := repoRoot(t)
+	root := testutil.RepoRoot(t)
 	cmd := exec.Command("make", "deb", "rpm")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
