@@ -149,21 +149,22 @@ func (r *resolved) Corosync() string {
 	}
 	fmt.Fprintf(&b, "\ntotem {\n    version: 2\n    cluster_name: %s\n    transport: knet\n", c.ClusterName)
 	fmt.Fprintf(&b, "    # A node that misses the token this long is declared lost (ms).")
+	token := time.Duration(c.Token).Milliseconds()
 	switch {
 	case c.TokenCoefficient != nil:
 		coef := time.Duration(*c.TokenCoefficient).Milliseconds()
-		fmt.Fprintf(&b, "\n    # token_coefficient: added per node beyond two (corosync's default 650 ms)")
+		b.WriteString("\n    # token_coefficient: added per node beyond two (corosync's default 650 ms)")
 		if len(r.nodes) > 2 {
-			fmt.Fprintf(&b, ";\n    # with %d nodes: %d ms in all.", len(r.nodes), time.Duration(c.Token).Milliseconds()+coef*int64(len(r.nodes)-2))
+			fmt.Fprintf(&b, ";\n    # with %d nodes: %d ms in all.", len(r.nodes), token+coef*int64(len(r.nodes)-2))
 		} else {
 			b.WriteString(".")
 		}
-		fmt.Fprintf(&b, "\n    token: %d\n    token_coefficient: %d\n", time.Duration(c.Token).Milliseconds(), coef)
 	case len(r.nodes) > 2:
-		fmt.Fprintf(&b, "\n    # With %d nodes corosync adds token_coefficient (650 ms) per node beyond\n    # two: %d ms in all.", len(r.nodes), time.Duration(c.Token).Milliseconds()+650*int64(len(r.nodes)-2))
-		fmt.Fprintf(&b, "\n    token: %d\n", time.Duration(c.Token).Milliseconds())
-	default:
-		fmt.Fprintf(&b, "\n    token: %d\n", time.Duration(c.Token).Milliseconds())
+		fmt.Fprintf(&b, "\n    # With %d nodes corosync adds token_coefficient (650 ms) per node beyond\n    # two: %d ms in all.", len(r.nodes), token+650*int64(len(r.nodes)-2))
+	}
+	fmt.Fprintf(&b, "\n    token: %d\n", token)
+	if c.TokenCoefficient != nil {
+		fmt.Fprintf(&b, "    token_coefficient: %d\n", time.Duration(*c.TokenCoefficient).Milliseconds())
 	}
 	if c.Consensus != 0 {
 		fmt.Fprintf(&b, "    consensus: %d\n", time.Duration(c.Consensus).Milliseconds())

@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -21,17 +20,20 @@ func pcsAttrs(b *strings.Builder, kv [][2]string) {
 }
 
 func (pcs) properties(b *strings.Builder, kv [][2]string) {
-	var subSecond [][2]string
-	b.WriteString("pcs property set")
+	// pcs 0.11 takes whole seconds only for time properties; Pacemaker
+	// itself reads milliseconds, so such a value is forced past pcs's own
+	// check, alone.
+	var whole, subSecond [][2]string
 	for _, p := range kv {
 		if strings.HasSuffix(p[1], "ms") {
 			subSecond = append(subSecond, p)
+		} else {
+			whole = append(whole, p)
 		}
 	}
-	pcsAttrs(b, slices.DeleteFunc(slices.Clone(kv), func(p [2]string) bool { return slices.Contains(subSecond, p) }))
+	b.WriteString("pcs property set")
+	pcsAttrs(b, whole)
 	b.WriteString("\n")
-	// pcs 0.11 takes whole seconds only for these; Pacemaker itself reads
-	// milliseconds, so the value is forced past pcs's own check.
 	for _, p := range subSecond {
 		b.WriteString("# pcs 0.11 knows no unit below a second; Pacemaker reads ms: --force skips pcs's check only.\n")
 		b.WriteString("PCS_FORCE=1 pcs property set")

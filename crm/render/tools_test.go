@@ -298,10 +298,10 @@ func TestPCSMatchesCRM(t *testing.T) {
 					t.Errorf("pcs and crm configurations differ:\n%s", lineDiff(want, got))
 				}
 			})
+			if name != "seed" {
+				return // the push path is the same script for every example: checked on seed
+			}
 			t.Run("live", func(t *testing.T) {
-				if name != "seed" {
-					t.Skip("the push path is the same script for every example: checked on seed")
-				}
 				bin, tmp := t.TempDir(), t.TempDir()
 				if err := os.WriteFile(filepath.Join(bin, "pcs"), []byte(fakeLivePCS), 0o755); err != nil {
 					t.Fatal(err)

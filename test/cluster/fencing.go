@@ -44,13 +44,12 @@ func FencingCRM(nodes []NodeSpec, sock string) string {
 }
 
 // fencingProperties switches the CIB file at cib from the seed's lab mode
-// to fencing: stonith-enabled=true, no-quorum-policy=stop,
-// transition-delay and, on two nodes, priority-fencing-delay with the VIP's
-// priority (what render writes
-// with fencing: a rendered configuration has them already, and they are
-// checked instead of set), plus the harness's own: fencing retried while
-// the device fails (stonith-max-attempts, fault 13) and a bounded
-// stonith-timeout.
+// to fencing: stonith-enabled=true, no-quorum-policy=stop, transition-delay
+// and, on two nodes, priority-fencing-delay with the VIP's priority (what
+// render writes with fencing: a rendered configuration has them already,
+// and they are checked instead of set), plus the harness's own: fencing
+// retried while the device fails (stonith-max-attempts, fault 13) and a
+// bounded stonith-timeout.
 func fencingProperties(ctx context.Context, cib string, nodes int, rendered bool) error {
 	env := []string{"CIB_file=" + cib}
 	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}, {"transition-delay", FencedTransitionDelay}}
