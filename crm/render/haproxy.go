@@ -28,15 +28,14 @@ defaults
 `, r.vip.Addr(), h.MaxConn)
 	indented(&b, "    ", r.checkComment())
 	c := h.Check
-	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter on-marked-down shutdown-sessions\n",
+	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter\n",
 		c.Inter, c.FastInter, c.DownInter, c.Rise, c.Fall)
 	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n", h.Timeouts.Check)
 	indented(&b, "    ", []string{
 		"timeout connect: a connect on the LAN takes well under a millisecond; an",
 		"attempt with no answer after " + h.Timeouts.Connect.String() + " is retried on another server. haproxy",
-		"waits min(timeout connect, 1s) before a retry: kept shorter than the two",
-		"fastinter checks that take a dead server out, the retried request has left",
-		"that server when shutdown-sessions closes what it holds.",
+		"waits min(timeout connect, 1s) before a retry: a request that meets a",
+		"vanished node is answered by another about half a second later.",
 	})
 	fmt.Fprintf(&b, "    timeout connect %s\n    timeout client %s\n", h.Timeouts.Connect, h.Timeouts.Client)
 	indented(&b, "    ", []string{
@@ -103,12 +102,15 @@ func (r *resolved) checkComment() []string {
 		"(error-limit 1, on-error fastinter) switches its checks to fastinter, so it",
 		fmt.Sprintf("is out about %s later; option redispatch 1 sends each request that", Duration(time.Duration(c.Fall)*time.Duration(c.FastInter))),
 		"met it to another server (each of the 3 retries to another), so none fails.",
-		"Not on-error mark-down: it takes the server out at once, and",
-		"shutdown-sessions then closes the very request being retried (a 502).",
-		"on-marked-down shutdown-sessions: the requests a server holds when it is",
-		"taken out are closed, so the clients of a hung backend get an error and",
-		"retry within seconds instead of waiting for timeout server. A request is",
-		"never replayed after it reached a server (retry-on stays conn-failure): the",
-		"APIs take POSTs that must not run twice.",
+		"Not on-error mark-down: one refused connection (a full accept queue on a",
+		"busy, healthy server) would take a server out at once.",
+		"No on-marked-down shutdown-sessions: a server taken out keeps what it",
+		"holds. Closing it would also close the requests still waiting for their",
+		"connect to a node that just vanished, which the retry above saves (with it,",
+		"every link loss cost clients one or two failed requests). A hung service's",
+		"requests end when Pacemaker restarts it (its monitor's probe_timeout finds",
+		"the hang in seconds), not at timeout server. A request is never replayed",
+		"after it reached a server (retry-on stays conn-failure): the APIs take",
+		"POSTs that must not run twice.",
 	}
 }

@@ -224,12 +224,12 @@ func startHAProxy(t *testing.T, cfg string) (exited chan error, log *haproxyLog,
 // defaults (testnet-two-node, which sets no check or timeout of its own)
 // against two stand-in keystones, and shows what haproxy.cfg's comments
 // claim: a hung backend (connections accepted, never answered) is taken out
-// by the checks' timeout, and the requests it holds are closed then
-// (on-marked-down shutdown-sessions) rather than left waiting for timeout
-// server (60 s); a dead backend (connection refused) costs no request
-// (option redispatch sends each request that meets it to the other server,
-// and on-error fastinter, not mark-down, lets that request leave before
-// shutdown-sessions runs: with mark-down this test sees a 502).
+// by the checks' timeout while the requests it holds stay with it (no
+// on-marked-down shutdown-sessions: closing them would also close requests
+// still connecting to a vanished node) until the service is restarted,
+// which ends them at once; a dead backend (connection refused) costs no
+// request (option redispatch sends each request that meets it to the other
+// server).
 func TestHAProxyRoutesAroundFailures(t *testing.T) {
 	require.Root(t)
 	require.Command(t, "haproxy")
@@ -244,14 +244,11 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 			return
 		}
 		var hung atomic.Bool
-		var node1 *http.Server
-		for _, n := range []struct{ name, addr string }{{"node1", "192.0.2.11"}, {"node2", "192.0.2.12"}} {
-			l, err := net.Listen("tcp", n.addr+":5000")
+		serve := func(name, addr string) *http.Server {
+			l, err := net.Listen("tcp", addr+":5000")
 			if err != nil {
-				t.Error(err)
-				return
+				t.Fatal(err)
 			}
-			name := n.name
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if name == "node1" && hung.Load() {
 					<-r.Context().Done() // hung: never answers
@@ -259,12 +256,12 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 				}
 				fmt.Fprint(w, name)
 			})}
-			defer srv.Close()
-			if name == "node1" {
-				node1 = srv
-			}
 			go srv.Serve(l)
+			return srv
 		}
+		node1 := serve("node1", "192.0.2.11")
+		defer func() { node1.Close() }()
+		defer serve("node2", "192.0.2.12").Close()
 		exited, log, stop := startHAProxy(t, filepath.Join(dir, "haproxy.cfg"))
 		if stop == nil {
 			return
@@ -290,9 +287,9 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 			t.Fatalf("both nodes did not answer through the VIP; haproxy: %s", log)
 		}
 
-		// Hung: node1 accepts and never answers. Requests in flight to it
-		// are closed when the checks take it out. (The connections are made
-		// here, in the namespace; only their reading runs elsewhere.)
+		// Hung: node1 accepts and never answers. The checks take it out; the
+		// requests it holds stay (the connections are made here, in the
+		// namespace; only their reading runs elsewhere).
 		hung.Store(true)
 		results := make(chan string, 4)
 		for i := 0; i < 4; i++ {
@@ -302,11 +299,6 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 			}
 			defer c.Close()
 			go func() { results <- exchange(c, vip+":5000", "/v3", 30*time.Second) }()
-		}
-		for i := 0; i < 4; i++ {
-			if r := <-results; strings.Contains(r, "i/o timeout") {
-				t.Errorf("a request held by the hung node waited 30 s (%s): not closed when it was taken out; haproxy: %s", r, log)
-			}
 		}
 		run := 0
 		for deadline := time.Now().Add(15 * time.Second); run < 10 && time.Now().Before(deadline); {
@@ -320,10 +312,36 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 		if run < 10 {
 			t.Fatalf("the hung node1 was not taken out; haproxy: %s", log)
 		}
+		// The requests roundrobin gave node1 are still waiting for it; those
+		// node2 answered are in results already.
+		pending := 4
+		for done := false; !done; {
+			select {
+			case r := <-results:
+				pending--
+				if !strings.Contains(r, "node2") {
+					t.Errorf("a request was ended when the hung node1 was taken out (%s): on-marked-down shutdown-sessions is back; haproxy: %s", r, log)
+				}
+			default:
+				done = true
+			}
+		}
+		if pending == 0 {
+			t.Errorf("no request went to the hung node1; haproxy: %s", log)
+		}
+		// The restart (Pacemaker's, after the monitor's probe_timeout)
+		// closes the hung service's connections: what it held ends now.
+		node1.Close()
+		for ; pending > 0; pending-- {
+			if r := <-results; strings.Contains(r, "i/o timeout") {
+				t.Errorf("a request held by the hung node waited 30 s after its restart (%s); haproxy: %s", r, log)
+			}
+		}
 
-		// Dead: node1 recovers, then its listener closes (connection
+		// Dead: node1 is back, then its listener closes (connection
 		// refused). No request fails.
 		hung.Store(false)
+		node1 = serve("node1", "192.0.2.11")
 		if !both() {
 			t.Fatalf("node1 did not come back; haproxy: %s", log)
 		}
