@@ -19,7 +19,14 @@ type Handler func(ctx context.Context, r *Request) error
 // meta-data, usage and help are provided by the runtime; validate-all runs
 // the declared parameters' parsing and then Handlers["validate-all"] if set.
 type Agent struct {
-	Meta     metadata.Agent
+	Meta metadata.Agent
+	// Declare, when set, builds Meta (for Meta.Name) on the agent's first
+	// use (Lookup, Agents, Check, Run); Register needs only Meta.Name. Every
+	// process start pays for each package's init, so an agent whose
+	// declaration is built (not a literal) declares it here: a run of
+	// another agent never builds it.
+	Declare  func(name string) metadata.Agent
+	declared sync.Once
 	Handlers map[string]Handler
 	// Aliases are further names the agent answers to (e.g. quantum-server).
 	// An alias's meta-data says it is replaced by the agent's own name.
@@ -155,9 +162,19 @@ func Unregister(name string) {
 // Lookup finds an agent by name or alias.
 func Lookup(name string) (*Agent, bool) {
 	regMu.RLock()
-	defer regMu.RUnlock()
 	a, ok := registry[name]
+	regMu.RUnlock()
+	if ok {
+		a.declare()
+	}
 	return a, ok
+}
+
+// declare builds Meta from Declare, once.
+func (a *Agent) declare() {
+	if a.Declare != nil {
+		a.declared.Do(func() { a.Meta = a.Declare(a.Meta.Name) })
+	}
 }
 
 // Names lists every name agents answer to (aliases included), sorted.
@@ -176,6 +193,7 @@ func Names() []string {
 // declaration (metadata.Agent.Check), a handler without a declared action, a
 // declared action without a handler.
 func (a *Agent) Check() error {
+	a.declare()
 	if err := a.Meta.Check(); err != nil {
 		return err
 	}
@@ -203,6 +221,9 @@ func Agents() []*Agent {
 			seen[a] = true
 			out = append(out, a)
 		}
+	}
+	for _, a := range out {
+		a.declare()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Name < out[j].Meta.Name })
 	return out

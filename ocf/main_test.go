@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/stackha/stackha/metadata"
 )
 
 func TestMainArgs(t *testing.T) {
@@ -84,5 +86,40 @@ func TestDispatchBeforeTool(t *testing.T) {
 	}
 	if code := MainArgs([]string{"stackha", "version"}, MapEnv{}, s, tool); code != 42 || strings.Join(got, " ") != "stackha version" {
 		t.Fatalf("tool: code %d, argv %v", code, got)
+	}
+}
+
+// An agent registered with Declare is built on its first use, once, and
+// not at all by a run of another agent.
+func TestDeclareOnFirstUse(t *testing.T) {
+	calls := 0
+	a := &Agent{Meta: metadata.Agent{Name: "lazyagent"}, Handlers: testAgent().Handlers,
+		Declare: func(name string) metadata.Agent {
+			calls++
+			m := testAgent().Meta
+			m.Name = name
+			return m
+		}}
+	Register(a)
+	defer Unregister("lazyagent")
+	Register(testAgent())
+	defer Unregister("testagent")
+	var out, errb bytes.Buffer
+	s := Streams{Stdout: &out, Stderr: &errb}
+	if code := MainArgs([]string{"stackha", "testagent", "meta-data"}, MapEnv{}, s, nil); code != Success || calls != 0 {
+		t.Fatalf("another agent's meta-data: code %d, %d declarations built (want 0)", code, calls)
+	}
+	for range 2 {
+		out.Reset()
+		if code := MainArgs([]string{"/x/lazyagent", "meta-data"}, MapEnv{}, s, nil); code != Success ||
+			!strings.Contains(out.String(), `name="lazyagent"`) {
+			t.Fatalf("lazyagent meta-data: code %d, %q %q", code, out.String(), errb.String())
+		}
+	}
+	if calls != 1 {
+		t.Errorf("declaration built %d times, want 1", calls)
+	}
+	if err := a.Check(); err != nil {
+		t.Error(err)
 	}
 }

@@ -25,16 +25,21 @@ import (
 )
 
 func init() {
-	// One allocation for every agent's parameters and one for the agents:
-	// every run of the binary pays for this.
-	buf := make([]metadata.Parameter, 0, len(Profiles)*len(paramTable))
+	// Names only: an agent's declaration is built when it runs (Declare),
+	// so a run of vip or haproxy never pays for the API agents'.
 	agents := make([]ocf.Agent, len(Profiles))
 	h := handlers()
 	for i, p := range Profiles {
-		agents[i] = ocf.Agent{Aliases: p.Aliases, Handlers: h}
-		agents[i].Meta, buf = declare(p, buf)
+		agents[i] = ocf.Agent{Meta: metadata.Agent{Name: p.Name}, Aliases: p.Aliases, Handlers: h, Declare: declareNamed}
 		ocf.Register(&agents[i])
 	}
+}
+
+// declareNamed is the declaration of the profile of that name.
+func declareNamed(name string) metadata.Agent {
+	p, _ := profile(name)
+	m, _ := declare(p, nil)
+	return m
 }
 
 // NewAgent builds the agent of a profile that is not one of Profiles (a
