@@ -19,7 +19,8 @@ type nlSystem struct {
 	ns    netns.NsHandle // -1: the current namespace
 	h     *netlink.Handle
 	raw   *nl.SocketHandle // our own requests (AddrsOf, the label table)
-	names map[int]string   // interface names by index, read once
+	names map[int]string   // interface names by index, as read so far
+	all   bool             // names holds every interface
 }
 
 // openSystem opens a netlink handle in the named namespace ("" = ours).
@@ -82,9 +83,9 @@ func family(v6 bool) int {
 	return netlink.FAMILY_V4
 }
 
-// linkNames maps interface indexes to names.
+// linkNames maps every interface's index to its name.
 func (s *nlSystem) linkNames() (map[int]string, error) {
-	if s.names != nil {
+	if s.all {
 		return s.names, nil
 	}
 	links, err := retry(s.h.LinkList)
@@ -95,8 +96,29 @@ func (s *nlSystem) linkNames() (map[int]string, error) {
 	for _, l := range links {
 		m[l.Attrs().Index] = l.Attrs().Name
 	}
-	s.names = m
+	s.names, s.all = m, true
 	return m, nil
+}
+
+// linkName names one interface, asking the kernel for that one alone: a
+// dump of every interface costs a node with hundreds of tap devices dearly.
+func (s *nlSystem) linkName(index int) (string, error) {
+	if n, ok := s.names[index]; ok || s.all {
+		return n, nil
+	}
+	l, err := s.h.LinkByIndex(index)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+			return "", nil // gone since the route was read
+		}
+		return "", fmt.Errorf("looking up interface %d: %w", index, err)
+	}
+	if s.names == nil {
+		s.names = map[int]string{}
+	}
+	s.names[index] = l.Attrs().Name
+	return l.Attrs().Name, nil
 }
 
 func prefixOf(n *net.IPNet) (netip.Prefix, bool) {

@@ -140,10 +140,6 @@ func trimNUL(b []byte) []byte {
 // destination until it is known to contain ip, so that a table holding a
 // route per address of a busy interface costs little.
 func (s *nlSystem) Routes(ip netip.Addr, local bool) ([]Route, error) {
-	names, err := s.linkNames()
-	if err != nil {
-		return nil, err
-	}
 	fam := uint8(unix.AF_INET)
 	if ip.Is6() {
 		fam = unix.AF_INET6
@@ -164,7 +160,11 @@ func (s *nlSystem) Routes(ip netip.Addr, local bool) ([]Route, error) {
 		}
 		for _, m := range msgs {
 			if r, ok := parseRoute(m, fam, table, ip); ok {
-				r.Dev = names[r.index]
+				if r.index != 0 {
+					if r.Dev, err = s.linkName(r.index); err != nil {
+						return nil, err
+					}
+				}
 				out = append(out, r.Route)
 			}
 		}
