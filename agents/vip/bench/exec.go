@@ -100,14 +100,21 @@ func peakRSS(a agent, actions []string, env []string, dir string, runs int) (int
 	return peak, nil
 }
 
-// buildHello builds the smallest static Go program, to show what starting
-// any Go process costs here (the floor under every stackha action).
-func buildHello() (string, error) {
+// buildHello builds a static Go program, to show what starting one costs on
+// this machine: name "go-hello" does nothing; "go-hello+net/http" only links
+// net/http (and with it crypto/tls, x509, compress), as the API agents'
+// probes need, built with stackha's tags: the floor of any binary that can
+// ask an HTTPS endpoint, whatever runs.
+func buildHello(name string) (string, error) {
 	dir, err := os.MkdirTemp("", "stackha-bench-hello-")
 	if err != nil {
 		return "", err
 	}
 	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n"
+	if name == "go-hello+net/http" {
+		src = "package main\n\nimport (\n\t\"net/http\"\n\t\"os\"\n)\n\n" +
+			"func main() {\n\tif len(os.Args) > 1 {\n\t\t_, _ = http.Get(os.Args[1])\n\t}\n\tos.Exit(0)\n}\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		return "", err
 	}
@@ -116,7 +123,7 @@ func buildHello() (string, error) {
 	}
 	built := filepath.Join(dir, "go-hello.built")
 	out := filepath.Join(dir, "go-hello")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", built, ".")
+	cmd := exec.Command("go", "build", "-tags", "urfave_cli_no_docs nethttpomithttp2", "-trimpath", "-ldflags", "-s -w", "-o", built, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {

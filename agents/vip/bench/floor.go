@@ -21,7 +21,8 @@ type start struct {
 }
 
 // printFloor prints what starting a process costs on this machine: `true`,
-// the smallest static Go program, `stackha vip usage` (the whole binary's
+// the smallest static Go program, one that only links net/http (the floor
+// of a binary that holds the API agents' HTTPS probes), `stackha vip usage` (the whole binary's
 // start-up and nothing else) and vip's monitor (of each stackha build
 // given: vip, and the -alt build), in turns, with wall and CPU
 // time, page faults and, when valgrind is installed, the instructions each
@@ -29,13 +30,19 @@ type start struct {
 // one, so start-up work can be compared across runs and machines).
 func printFloor(vips []agent, env, monitorEnv []string, runs int) error {
 	starts := []start{{name: "true", args: []string{"/bin/true"}, env: env}}
-	hello, err := buildHello()
-	if err == nil {
+	// floors[i]: the index in starts of go-hello and go-hello+net/http, or 0.
+	var floors [2]int
+	for i, name := range []string{"go-hello", "go-hello+net/http"} {
+		hello, err := buildHello(name)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: no %s to compare: %v\n", name, err)
+			continue
+		}
 		defer os.RemoveAll(filepath.Dir(hello))
-		starts = append(starts, start{name: "go-hello", args: []string{hello}, env: env})
-	} else {
-		fmt.Fprintln(os.Stderr, "bench: no Go hello world to compare:", err)
+		floors[i] = len(starts)
+		starts = append(starts, start{name: name, args: []string{hello}, env: env})
 	}
+	first := len(starts) // stackha's rows: usage and monitor of each build
 	for _, v := range vips {
 		suffix := ""
 		if v.name != "vip" {
@@ -78,21 +85,25 @@ func printFloor(vips []agent, env, monitorEnv []string, runs int) error {
 		fmt.Printf("| `%s` | %s | %s | %d | %s |\n", s.name, ms(median(samples[i], wallOf)), ms(median(samples[i], cpuOf)),
 			medianFaults(samples[i]), in)
 	}
-	if hello == "" {
-		return nil
-	}
-	// The aim of issue 14: an agent run at the cost of an empty Go program.
+	// The aim of issue 14: an agent run at the cost of an empty Go program;
+	// the net/http floor is what no binary holding the API agents can go
+	// below.
 	fmt.Println()
-	h := samples[1]
-	for i := 3; i < len(starts); i += 2 {
-		m := samples[i]
-		line := fmt.Sprintf("`%s` / `go-hello`: %.2fx wall, %.2fx CPU, %.2fx page faults", starts[i].name,
-			ratio(median(m, wallOf), median(h, wallOf)), ratio(median(m, cpuOf), median(h, cpuOf)),
-			float64(medianFaults(m))/float64(max(medianFaults(h), 1)))
-		if vgErr == nil {
-			line += fmt.Sprintf(", %.2fx instructions", float64(instr[i])/float64(max(instr[1], 1)))
+	for _, f := range floors {
+		if f == 0 {
+			continue
 		}
-		fmt.Println(line + ".")
+		h := samples[f]
+		for i := first + 1; i < len(starts); i += 2 {
+			m := samples[i]
+			line := fmt.Sprintf("`%s` / `%s`: %.2fx wall, %.2fx CPU, %.2fx page faults", starts[i].name, starts[f].name,
+				ratio(median(m, wallOf), median(h, wallOf)), ratio(median(m, cpuOf), median(h, cpuOf)),
+				float64(medianFaults(m))/float64(max(medianFaults(h), 1)))
+			if vgErr == nil {
+				line += fmt.Sprintf(", %.2fx instructions", float64(instr[i])/float64(max(instr[f], 1)))
+			}
+			fmt.Println(line + ".")
+		}
 	}
 	return nil
 }
