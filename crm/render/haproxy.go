@@ -30,7 +30,7 @@ defaults
 	c := h.Check
 	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter\n",
 		c.Inter, c.FastInter, c.DownInter, c.Rise, c.Fall)
-	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n", h.Timeouts.Check)
+	fmt.Fprintf(&b, "    timeout check %s\n    option redispatch 1\n    retries 3\n    retry-on conn-failure empty-response\n", h.Timeouts.Check)
 	indented(&b, "    ", []string{
 		"timeout connect: a connect on the LAN takes well under a millisecond; an",
 		"attempt with no answer after " + h.Timeouts.Connect.String() + " is retried on another server. haproxy",
@@ -56,6 +56,7 @@ defaults
 			fmt.Fprintf(&b, "    default_backend %s-api\n", l.name)
 			fmt.Fprintf(&b, "\nbackend %s-api\n", l.name)
 			fmt.Fprintf(&b, "    balance %s\n", h.Balance)
+			b.WriteString("    http-request disable-l7-retry unless METH_GET || METH_OPTIONS\n")
 			if l.check != "" {
 				// 2xx and 3xx pass: the version documents answer 200 or 300.
 				fmt.Fprintf(&b, "    option httpchk GET %s\n", l.check)
@@ -109,8 +110,11 @@ func (r *resolved) checkComment() []string {
 		"connect to a node that just vanished, which the retry above saves (with it,",
 		"every link loss cost clients one or two failed requests). A hung service's",
 		"requests end when Pacemaker restarts it (its monitor's probe_timeout finds",
-		"the hang in seconds), not at timeout server. A request is never replayed",
-		"after it reached a server (retry-on stays conn-failure): the APIs take",
-		"POSTs that must not run twice.",
+		"the hang in seconds), not at timeout server.",
+		"retry-on empty-response: a read (GET, HEAD, OPTIONS) that a server closed",
+		"without an answer (it died, or was stopped under the request) is sent to",
+		"another server, so a rolling restart loses no read. Any other request is",
+		"never replayed once it reached a server (http-request disable-l7-retry in",
+		"each backend): the APIs take POSTs that must not run twice.",
 	}
 }
