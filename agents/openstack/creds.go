@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml"
 	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/ocf"

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Topology is the one file an operator writes: the VIP, the controllers,
@@ -134,23 +134,30 @@ type Cluster struct {
 type Duration time.Duration
 
 // UnmarshalYAML reads "10s"; a bare 0 is accepted.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 10s", n.Line)
+func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	line := n.GetToken().Position.Line
+	var s string
+	switch v := n.(type) {
+	case *ast.StringNode:
+		s = v.Value
+	case *ast.IntegerNode, *ast.FloatNode:
+		s = v.GetToken().Value
+	default:
+		return fmt.Errorf("line %d: want a duration such as 10s", line)
 	}
-	if n.Value == "0" {
+	if s == "0" {
 		*d = 0
 		return nil
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration such as 10s or 500ms", n.Line, n.Value)
+		return fmt.Errorf("line %d: %q is not a duration such as 10s or 500ms", line, s)
 	}
 	if v < 0 {
-		return fmt.Errorf("line %d: duration %q is negative", n.Line, n.Value)
+		return fmt.Errorf("line %d: duration %q is negative", line, s)
 	}
 	if v%time.Millisecond != 0 {
-		return fmt.Errorf("line %d: duration %q is finer than a millisecond", n.Line, n.Value)
+		return fmt.Errorf("line %d: duration %q is finer than a millisecond", line, s)
 	}
 	*d = Duration(v)
 	return nil
@@ -208,17 +215,6 @@ var (
 	defaultTimeouts = Timeouts{Connect: Duration(250 * time.Millisecond), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
 )
 
-var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}
-
-// section names a type's place in the topology file.
-func section(goType string) string {
-	return map[string]string{
-		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
-		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
-		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
-	}[goType]
-}
-
 // MaxTopologySize is the largest topology file Parse reads (1 MiB).
 const MaxTopologySize = 1 << 20
 
@@ -236,20 +232,14 @@ func Parse(r io.Reader) (*Topology, error) {
 		return nil, fmt.Errorf("topology: larger than %d bytes (1 MiB), the cap on a topology file: not read", MaxTopologySize)
 	}
 	var t Topology
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
+	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField())
 	if err := dec.Decode(&t); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("topology: empty file")
 		}
-		// yaml names Go types ("field x not found in type render.VIP"):
-		// say which section of the file instead.
-		msg := goType.re().ReplaceAllStringFunc(err.Error(), func(m string) string {
-			return " in " + section(goType.re().FindStringSubmatch(m)[1])
-		})
-		return nil, fmt.Errorf("topology: %s", strings.Replace(msg, "yaml: unmarshal errors:", "unknown or mistyped keys:", 1))
+		return nil, fmt.Errorf("topology: %s", describeYAMLError(b, err))
 	}
-	var extra yaml.Node
+	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("topology: more than one YAML document")
 	}
