@@ -110,14 +110,15 @@ type shape struct {
 //     keystone (faults 1-8 and 14), then three nodes with fencing and two
 //     nodes with fencing, every fault on each.
 //   - default (make check): the lab cluster with keystone, faults 1-8;
-//     three nodes with fencing, faults 9, 10, 11, 13; two nodes with
-//     fencing, faults 12 and 14. With stackha's agents the three fenced
-//     nodes run keystone too, so the cluster loads what `stackha render`
-//     writes for the production shape, fence devices included. The other
-//     fenced clusters run without keystone (the client asks haproxy's
-//     whoami frontend through the VIP): lighter, and fencing does not
-//     depend on what haproxy balances. Fault 14 runs without keystone: a
-//     request keystone holds when standby stops it is lost (docs/faults.md).
+//     three nodes with fencing, faults 9, 10, 11, 13 and 14; two nodes
+//     with fencing, faults 12 and 14. With stackha's agents the three
+//     fenced nodes run keystone too, so the cluster loads what `stackha
+//     render` writes for the production shape, fence devices included, and
+//     the rolling restart there shows haproxy replaying the reads a
+//     stopping keystone dropped (docs/faults.md). The other fenced clusters
+//     run without keystone (the client asks haproxy's whoami frontend
+//     through the VIP): lighter, and fencing does not depend on what
+//     haproxy balances.
 func faultShapes(set AgentSet) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
@@ -133,7 +134,7 @@ func faultShapes(set AgentSet) []shape {
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
 	return []shape{lab,
-		{opts: Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true}},
+		{opts: Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
 		{opts: Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
 }
