@@ -113,8 +113,9 @@ func (r *resolved) checkComment() []string {
 		"the hang in seconds), not at timeout server.",
 		"retry-on empty-response: a read (GET, HEAD, OPTIONS) that a server closed",
 		"without an answer (it died, or was stopped under the request) is sent to",
-		"another server, so a rolling restart loses no read. Any other request is",
-		"never replayed once it reached a server (http-request disable-l7-retry in",
-		"each backend): the APIs take POSTs that must not run twice.",
+		"another server, so a rolling restart loses no read (a read that itself",
+		"kills its server would meet up to 3 of them: retries 3). Any other request",
+		"is never replayed once it reached a server (http-request disable-l7-retry",
+		"in each backend): the APIs take POSTs that must not run twice.",
 	}
 }
