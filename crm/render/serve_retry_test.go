@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stackha/stackha/test/require"
-	"github.com/vishvananda/netlink"
 )
 
 // TestHAProxyReplaysOnlyReads runs the real haproxy on the rendered
@@ -34,13 +32,8 @@ func TestHAProxyReplaysOnlyReads(t *testing.T) {
 		var mu sync.Mutex
 		died := map[string]int{} // requests node1 closed unanswered, by method
 		for _, n := range []struct{ name, addr string }{{"node1", "192.0.2.11"}, {"node2", "192.0.2.12"}} {
-			l, err := net.Listen("tcp", n.addr+":5000")
-			if err != nil {
-				t.Error(err)
-				return
-			}
 			name := n.name
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer standIn(t, n.addr, func(w http.ResponseWriter, r *http.Request) {
 				if name == "node1" && r.URL.Path == "/v3/dying" {
 					mu.Lock()
 					died[r.Method]++
@@ -51,29 +44,14 @@ func TestHAProxyReplaysOnlyReads(t *testing.T) {
 					return
 				}
 				fmt.Fprint(w, name)
-			})}
-			defer srv.Close()
-			go srv.Serve(l)
+			}).Close()
 		}
-		exited, log, stop := startHAProxy(t, filepath.Join(dir, "haproxy.cfg"))
+		exited, log, stop := haproxyOnVIP(t, dir, lo, vip)
 		if stop == nil {
 			return
 		}
 		defer stop()
-		addr, _ := netlink.ParseAddr(vip + "/24")
-		if err := netlink.AddrAdd(lo, addr); err != nil {
-			t.Error(err)
-			return
-		}
-		seen := map[string]bool{}
-		for deadline := time.Now().Add(15 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
-			if code, body, err := get(vip+":5000", "/v3"); err == nil && code == 200 {
-				seen[body] = true
-			} else {
-				time.Sleep(100 * time.Millisecond)
-			}
-		}
-		if len(seen) < 2 {
+		if !bothAnswer(vip) {
 			t.Fatalf("both nodes did not answer through the VIP; haproxy: %s", log)
 		}
 

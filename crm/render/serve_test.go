@@ -245,45 +245,23 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 		}
 		var hung atomic.Bool
 		serve := func(name, addr string) *http.Server {
-			l, err := net.Listen("tcp", addr+":5000")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			return standIn(t, addr, func(w http.ResponseWriter, r *http.Request) {
 				if name == "node1" && hung.Load() {
 					<-r.Context().Done() // hung: never answers
 					return
 				}
 				fmt.Fprint(w, name)
-			})}
-			go srv.Serve(l)
-			return srv
+			})
 		}
 		node1 := serve("node1", "192.0.2.11")
 		defer func() { node1.Close() }()
 		defer serve("node2", "192.0.2.12").Close()
-		exited, log, stop := startHAProxy(t, filepath.Join(dir, "haproxy.cfg"))
+		exited, log, stop := haproxyOnVIP(t, dir, lo, vip)
 		if stop == nil {
 			return
 		}
 		defer stop()
-		addr, _ := netlink.ParseAddr(vip + "/24")
-		if err := netlink.AddrAdd(lo, addr); err != nil {
-			t.Error(err)
-			return
-		}
-		both := func() bool {
-			seen := map[string]bool{}
-			for deadline := time.Now().Add(15 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
-				if code, body, err := get(vip+":5000", "/v3"); err == nil && code == 200 {
-					seen[body] = true
-				} else {
-					time.Sleep(100 * time.Millisecond)
-				}
-			}
-			return len(seen) == 2
-		}
-		if !both() {
+		if !bothAnswer(vip) {
 			t.Fatalf("both nodes did not answer through the VIP; haproxy: %s", log)
 		}
 
@@ -342,7 +320,7 @@ func TestHAProxyRoutesAroundFailures(t *testing.T) {
 		// refused). No request fails.
 		hung.Store(false)
 		node1 = serve("node1", "192.0.2.11")
-		if !both() {
+		if !bothAnswer(vip) {
 			t.Fatalf("node1 did not come back; haproxy: %s", log)
 		}
 		node1.Close() // its listener and every connection, as when it dies
@@ -388,4 +366,46 @@ func request(c net.Conn, addr, path string, d time.Duration) (int, string, error
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
+}
+
+// haproxyOnVIP starts haproxy on dir's haproxy.cfg, then adds the VIP to lo
+// (as Pacemaker orders them); stop is nil when either failed (the test has
+// failed then).
+func haproxyOnVIP(t *testing.T, dir string, lo netlink.Link, vip string) (exited chan error, log *haproxyLog, stop func()) {
+	exited, log, stop = startHAProxy(t, filepath.Join(dir, "haproxy.cfg"))
+	if stop == nil {
+		return nil, nil, nil
+	}
+	addr, _ := netlink.ParseAddr(vip + "/24")
+	if err := netlink.AddrAdd(lo, addr); err != nil {
+		stop()
+		t.Error(err)
+		return nil, nil, nil
+	}
+	return exited, log, stop
+}
+
+// bothAnswer reports whether both stand-ins answered /v3 through the VIP
+// within 15 s.
+func bothAnswer(vip string) bool {
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(15 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
+		if code, body, err := get(vip+":5000", "/v3"); err == nil && code == 200 {
+			seen[body] = true
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return len(seen) == 2
+}
+
+// standIn serves h on addr:5000, a stand-in for one node's keystone.
+func standIn(t *testing.T, addr string, h http.HandlerFunc) *http.Server {
+	l, err := net.Listen("tcp", addr+":5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	return srv
 }
