@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/stackha/stackha/internal/yamlstr"
 	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/ocf"
@@ -141,7 +142,7 @@ type cloudsFile struct {
 // errors can quote the document, so only a generic message leaves here.
 func parseCloudsYAML(b []byte, cloud string) (Credentials, error) {
 	var cf cloudsFile
-	if err := yaml.Unmarshal(b, &cf); err != nil {
+	if err := yaml.UnmarshalWithOptions(b, &cf, yamlstr.Option()); err != nil {
 		return Credentials{}, fmt.Errorf("not a valid clouds.yaml (YAML error not shown: it could quote the password)")
 	}
 	if len(cf.Clouds) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/stackha/stackha/internal/yamlstr"
 )
 
 // Topology is the one file an operator writes: the VIP, the controllers,
@@ -232,7 +233,7 @@ func Parse(r io.Reader) (*Topology, error) {
 		return nil, fmt.Errorf("topology: larger than %d bytes (1 MiB), the cap on a topology file: not read", MaxTopologySize)
 	}
 	var t Topology
-	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField())
+	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField(), yamlstr.Option())
 	if err := dec.Decode(&t); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("topology: empty file")
