@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/beevik/etree v1.8.1
 	github.com/coreos/go-systemd/v22 v22.7.0
-	github.com/goccy/go-yaml v1.19.2
 	github.com/goreleaser/nfpm/v2 v2.45.2
 	github.com/mdlayher/arp v0.0.0-20220512170110-6706a2966875
 	github.com/mdlayher/ethernet v0.0.0-20220221185849-529eae5b6118

@@ -13,8 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/stackha/stackha/internal/yamlstr"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/ocf"
@@ -142,7 +141,7 @@ type cloudsFile struct {
 // errors can quote the document, so only a generic message leaves here.
 func parseCloudsYAML(b []byte, cloud string) (Credentials, error) {
 	var cf cloudsFile
-	if err := yaml.UnmarshalWithOptions(b, &cf, yamlstr.Option()); err != nil {
+	if err := yaml.Unmarshal(b, &cf); err != nil {
 		return Credentials{}, fmt.Errorf("not a valid clouds.yaml (YAML error not shown: it could quote the password)")
 	}
 	if len(cf.Clouds) == 0 {

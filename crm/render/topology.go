@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/stackha/stackha/internal/yamlstr"
+	"go.yaml.in/yaml/v3"
 )
 
 // Topology is the one file an operator writes: the VIP, the controllers,
@@ -135,30 +134,23 @@ type Cluster struct {
 type Duration time.Duration
 
 // UnmarshalYAML reads "10s"; a bare 0 is accepted.
-func (d *Duration) UnmarshalYAML(n ast.Node) error {
-	line := n.GetToken().Position.Line
-	var s string
-	switch v := n.(type) {
-	case *ast.StringNode:
-		s = v.Value
-	case *ast.IntegerNode, *ast.FloatNode:
-		s = v.GetToken().Value
-	default:
-		return fmt.Errorf("line %d: want a duration such as 10s", line)
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as 10s", n.Line)
 	}
-	if s == "0" {
+	if n.Value == "0" {
 		*d = 0
 		return nil
 	}
-	v, err := time.ParseDuration(s)
+	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration such as 10s or 500ms", line, s)
+		return fmt.Errorf("line %d: %q is not a duration such as 10s or 500ms", n.Line, n.Value)
 	}
 	if v < 0 {
-		return fmt.Errorf("line %d: duration %q is negative", line, s)
+		return fmt.Errorf("line %d: duration %q is negative", n.Line, n.Value)
 	}
 	if v%time.Millisecond != 0 {
-		return fmt.Errorf("line %d: duration %q is finer than a millisecond", line, s)
+		return fmt.Errorf("line %d: duration %q is finer than a millisecond", n.Line, n.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -216,6 +208,17 @@ var (
 	defaultTimeouts = Timeouts{Connect: Duration(250 * time.Millisecond), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
 )
 
+var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}
+
+// section names a type's place in the topology file.
+func section(goType string) string {
+	return map[string]string{
+		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
+		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
+		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
+	}[goType]
+}
+
 // MaxTopologySize is the largest topology file Parse reads (1 MiB).
 const MaxTopologySize = 1 << 20
 
@@ -233,14 +236,20 @@ func Parse(r io.Reader) (*Topology, error) {
 		return nil, fmt.Errorf("topology: larger than %d bytes (1 MiB), the cap on a topology file: not read", MaxTopologySize)
 	}
 	var t Topology
-	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField(), yamlstr.Option())
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("topology: empty file")
 		}
-		return nil, fmt.Errorf("topology: %s", describeYAMLError(b, err))
+		// yaml names Go types ("field x not found in type render.VIP"):
+		// say which section of the file instead.
+		msg := goType.re().ReplaceAllStringFunc(err.Error(), func(m string) string {
+			return " in " + section(goType.re().FindStringSubmatch(m)[1])
+		})
+		return nil, fmt.Errorf("topology: %s", strings.Replace(msg, "yaml: unmarshal errors:", "unknown or mistyped keys:", 1))
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("topology: more than one YAML document")
 	}

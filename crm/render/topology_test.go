@@ -451,29 +451,3 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
-
-// The YAML library's errors are said in the file's terms: a line, the
-// section, what the value should be; never a Go type or the file's text.
-func TestParseYAMLErrors(t *testing.T) {
-	head := "vip: {address: 10.0.0.100, prefix: 24}\nnodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.2}\n"
-	tests := []struct{ name, yaml, want string }{
-		{"unknown key", head + "haproxy:\n  check: {inter: 1s, fal: 3}\n", "line 6: field fal not found in haproxy.check"},
-		{"unknown key in a list", head + "services:\n  - name: keystone\n    prot: 5001\n", "line 7: field prot not found in services[]"},
-		{"mistyped number", head + "haproxy: {maxconn: lots}\n", `line 5: in haproxy.maxconn: "lots" is not a whole number`},
-		{"mistyped list", head + "services: keystone\n", "line 5: in services: string was used where sequence is expected"},
-		{"duplicate key", head + "vip: {address: 10.0.0.101}\n", "line 5: mapping key \"vip\" already defined"},
-		{"syntax", head + "haproxy: [\n", "line 5: "},
-	}
-	for _, tc := range tests {
-		_, err := ParseBytes([]byte(tc.yaml))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
-			continue
-		}
-		for _, bad := range []string{"render.", "Go struct", "\n"} {
-			if strings.Contains(err.Error(), bad) {
-				t.Errorf("%s: error %q says %q", tc.name, err, bad)
-			}
-		}
-	}
-}
