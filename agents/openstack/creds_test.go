@@ -50,6 +50,8 @@ clouds:
 		{"clouds.yaml named", clouds, "prod",
 			Credentials{AuthURL: "http://192.0.2.10:5000/v3", Username: "admin", Password: secret, ProjectName: "admin", UserDomainName: "Default", ProjectDomainName: "Default"}, ""},
 		{"clouds.yaml only cloud", one, "", Credentials{Username: "u", Password: "pw-only-cloud", ProjectName: "pr", UserDomainName: "Default", ProjectDomainName: "Default"}, ""},
+		{"clouds.yaml numeric values as written", "clouds:\n  only:\n    auth:\n      username: 0x1F\n      password: 0123\n      project_name: 1.0\n", "",
+			Credentials{Username: "0x1F", Password: "0123", ProjectName: "1.0", UserDomainName: "Default", ProjectDomainName: "Default"}, ""},
 		{"clouds.yaml ambiguous", clouds, "", Credentials{}, "has clouds lab, prod: set the cloud parameter"},
 		{"clouds.yaml unknown cloud", clouds, "staging", Credentials{}, `no cloud "staging"`},
 		{"clouds.yaml broken", "clouds:\n  prod:\n    auth: [password: " + secret + "\n", "", Credentials{}, "not a valid clouds.yaml"},

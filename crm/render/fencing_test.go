@@ -229,3 +229,23 @@ func TestNoPasswordWritten(t *testing.T) {
 		}
 	}
 }
+
+// A plug, a parameter, written as a number reaches the device as written:
+// 010 is outlet "010", not 8 (YAML 1.1's octal), 1.0 stays "1.0". Kept
+// against a change of YAML library: goccy/go-yaml read 010 as 8.
+func TestFenceValuesAsWritten(t *testing.T) {
+	const topo = "vip: {address: 192.0.2.10, prefix: 24}\nnodes:\n  - {name: a, address: 192.0.2.11}\n  - {name: b, address: 192.0.2.12}\n" +
+		"fencing:\n  devices:\n" +
+		"    - {node: a, agent: fence_apc, plug: 010, params: {ip: 192.0.2.200, switch: 0x1F, delay: 1.0}, password_file: /etc/p}\n" +
+		"    - {node: b, agent: fence_apc, plug: 011, params: {ip: 192.0.2.200, switch: 0x1F, delay: 1.0}, password_file: /etc/p}\n"
+	files, err := renderTopology(t, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := string(files["cluster.crm"])
+	for _, want := range []string{"a:010", "b:011", "switch=0x1F", "delay=1.0"} {
+		if !strings.Contains(crm, want) {
+			t.Errorf("cluster.crm lacks %q:\n%s", want, crm)
+		}
+	}
+}

@@ -208,7 +208,24 @@ var (
 	defaultTimeouts = Timeouts{Connect: Duration(250 * time.Millisecond), Client: Duration(60 * time.Second), Check: Duration(500 * time.Millisecond)}
 )
 
-var goType = &lazyRegexp{expr: ` in type render\.(\w+)`}
+// goType finds the Go types yaml names in its errors: "field x not found
+// in type render.VIP", "cannot unmarshal !!str `x` into []render.Service".
+var goType = &lazyRegexp{expr: ` (in type|into) (\[\])?render\.(\w+)`}
+
+// fileTerms says a yaml error in the topology's terms: the section, and
+// whether a list or a mapping was wanted, instead of the Go type.
+func fileTerms(msg string) string {
+	return goType.re().ReplaceAllStringFunc(msg, func(m string) string {
+		g := goType.re().FindStringSubmatch(m)
+		switch {
+		case g[1] == "in type":
+			return " in " + section(g[3])
+		case g[2] == "[]":
+			return " into the list " + section(g[3])
+		}
+		return " into the mapping " + section(g[3])
+	})
+}
 
 // section names a type's place in the topology file.
 func section(goType string) string {
@@ -242,11 +259,7 @@ func Parse(r io.Reader) (*Topology, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("topology: empty file")
 		}
-		// yaml names Go types ("field x not found in type render.VIP"):
-		// say which section of the file instead.
-		msg := goType.re().ReplaceAllStringFunc(err.Error(), func(m string) string {
-			return " in " + section(goType.re().FindStringSubmatch(m)[1])
-		})
+		msg := fileTerms(err.Error())
 		return nil, fmt.Errorf("topology: %s", strings.Replace(msg, "yaml: unmarshal errors:", "unknown or mistyped keys:", 1))
 	}
 	var extra yaml.Node

@@ -451,3 +451,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Forms operators write that the topology reads as YAML users expect (kept
+// against a change of YAML library: goccy/go-yaml refused the first two),
+// and type errors said in the file's terms, never Go's.
+func TestParseYAMLForms(t *testing.T) {
+	head := "vip: {address: 10.0.0.100, prefix: 24}\nnodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.2}\n"
+	topo, err := ParseBytes([]byte(head + "services:\n  - &k {name: keystone, legacy: yes}\n  - {<<: *k, name: heat-api, legacy: no}\n"))
+	if err != nil {
+		t.Fatalf("yes for true, a merge key overridden: %v", err)
+	}
+	if s := topo.Services; len(s) != 2 || s[1].Name != "heat-api" || s[0].Legacy == nil || !*s[0].Legacy || s[1].Legacy == nil || *s[1].Legacy {
+		t.Errorf("services read as %+v", s)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"services: keystone\n", "line 5: cannot unmarshal !!str `keystone` into the list services[]"},
+		{"haproxy: lots\n", "into the mapping haproxy"},
+		{"fencing: {devices: {node: a}}\n", "into the list fencing.devices[]"},
+	} {
+		_, err := ParseBytes([]byte(head + tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "render.") {
+			t.Errorf("%q: error %v, want %q and no Go type", tc.yaml, err, tc.want)
+		}
+	}
+}
