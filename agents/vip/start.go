@@ -116,7 +116,6 @@ func (t *target) record(old *record) *record {
 	return rec
 }
 
-// linkUp brings the interface up when it is down.
 // carrier fails start on a link that is up but has no carrier, when
 // check_link_status is on (its default): the monitor would fail at once,
 // and Pacemaker would restart the VIP in place, up to migration-threshold
@@ -129,6 +128,7 @@ func (t *target) carrier() error {
 	return ocf.Generic("interface %s has no carrier (link down): %s not started here", t.pl.Nic, t.cfg.IP)
 }
 
+// linkUp brings the interface up when it is down.
 func (t *target) linkUp(r *ocf.Request) error {
 	if t.link.Up {
 		return nil

@@ -150,9 +150,12 @@ func (r *resolved) Corosync() string {
 	fmt.Fprintf(&b, "\ntotem {\n    version: 2\n    cluster_name: %s\n    transport: knet\n", c.ClusterName)
 	fmt.Fprintf(&b, "    # A node that misses the token this long is declared lost (ms).")
 	token := time.Duration(c.Token).Milliseconds()
+	var coef int64
+	if c.TokenCoefficient != nil {
+		coef = time.Duration(*c.TokenCoefficient).Milliseconds()
+	}
 	switch {
 	case c.TokenCoefficient != nil:
-		coef := time.Duration(*c.TokenCoefficient).Milliseconds()
 		b.WriteString("\n    # token_coefficient: added per node beyond two (corosync's default 650 ms)")
 		if len(r.nodes) > 2 {
 			fmt.Fprintf(&b, ";\n    # with %d nodes: %d ms in all.", len(r.nodes), token+coef*int64(len(r.nodes)-2))
@@ -164,7 +167,7 @@ func (r *resolved) Corosync() string {
 	}
 	fmt.Fprintf(&b, "\n    token: %d\n", token)
 	if c.TokenCoefficient != nil {
-		fmt.Fprintf(&b, "    token_coefficient: %d\n", time.Duration(*c.TokenCoefficient).Milliseconds())
+		fmt.Fprintf(&b, "    token_coefficient: %d\n", coef)
 	}
 	if c.Consensus != 0 {
 		fmt.Fprintf(&b, "    consensus: %d\n", time.Duration(c.Consensus).Milliseconds())
