@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/metadata"
 )
 
@@ -31,12 +32,23 @@ type Agent struct {
 	// Aliases are further names the agent answers to (e.g. quantum-server).
 	// An alias's meta-data says it is replaced by the agent's own name.
 	Aliases []string
-	// StopFromState, when set, is stop's handler when the parameters do
-	// not parse: it undoes what start recorded in the instance's state
-	// directory (r.Params is empty). Without it such a stop succeeds at
-	// once, as nothing can have started with a configuration that never
-	// parsed.
-	StopFromState Handler
+	// Configure, when set, turns the parsed parameters into the agent's
+	// configuration (kept in r.Config) before every action but meta-data
+	// and usage. Its error is an invalid configuration, handled as one
+	// parameter that does not parse (see StopFromState).
+	Configure func(r *Request) (any, error)
+	// StopFromState and ProbeFromState are stop and probe when the
+	// configuration is invalid (a parameter does not parse, or Configure
+	// fails): they work from what start recorded in the instance's state
+	// (r.Params and r.Config are empty). StopFromState undoes what start
+	// did; a record that exists but cannot be read is a failed stop, never
+	// "nothing ran". ProbeFromState returns nil when the recorded instance
+	// runs (the runtime then reports it running but misconfigured, never
+	// "not running"), ocf.Stopped when nothing of it runs. An agent that
+	// keeps no state sets neither: such a stop succeeds and such a probe
+	// answers "not running", as nothing can have started.
+	StopFromState  Handler
+	ProbeFromState Handler
 }
 
 // Request is one invocation of an action.
@@ -62,6 +74,8 @@ type Request struct {
 	Self string
 	// Meta holds every CRM_meta_* attribute (lower-case name without prefix).
 	Meta map[string]string
+	// Config is what the agent's Configure made of Params (nil without one).
+	Config any
 }
 
 // Clone is what Pacemaker tells an instance of a clone.
@@ -76,20 +90,11 @@ type Clone struct {
 // Probe reports whether this is a probe: a monitor with no interval.
 func (r *Request) Probe() bool { return r.Action == "monitor" && r.Interval == 0 }
 
-// StateDir is a runtime directory for this resource instance, under
-// /run/stackha (not created). It never leaves /run/stackha: Run refuses an
-// instance that is not a valid id, and a Request built by hand with one gets
-// a directory named after it with every unsafe byte replaced.
-func (r *Request) StateDir() string {
-	inst := r.Instance
-	if inst == "" {
-		inst = r.Agent
-	}
-	if inst == "" || CheckInstance(inst) != nil {
-		inst = safeName(inst)
-	}
-	return "/run/stackha/" + inst
-}
+// Name is the name the instance's state and lock go by (instance.Name):
+// the resource instance, or the agent's name for an agent run by hand. Run
+// refuses an instance that is not a valid id, so the error is only for a
+// Request built by hand.
+func (r *Request) Name() (string, error) { return instance.Name(r.Agent, r.Instance) }
 
 // The registries are filled by the agents' init functions; the maps are made
 // on first use so that the runtime does no work of its own at init.
@@ -232,4 +237,13 @@ func Agents() []*Agent {
 // builtin reports the actions the runtime answers without a handler.
 func builtin(action string) bool {
 	return action == "meta-data" || action == "usage" || action == "validate-all"
+}
+
+// StateDir is the instance's state directory (instance.StateDir).
+func (r *Request) StateDir() string {
+	name, err := r.Name()
+	if err != nil {
+		name = "_invalid"
+	}
+	return instance.StateDir(name)
 }

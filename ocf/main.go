@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -23,6 +24,12 @@ type Tool func(argv []string, env Env, s Streams) Code
 
 // Main is the whole program: Dispatch, else tool. It exits the process.
 func Main(tool Tool) {
+	// A Go runtime fatal error (or a panic outside a handler) exits 2 by
+	// default, which Pacemaker reads as OCF_ERR_ARGS (a hard error that
+	// bans the resource from the node). With "crash" the runtime ends the
+	// process with SIGABRT instead: Pacemaker sees an agent killed by a
+	// signal, a plain failure.
+	debug.SetTraceback("crash")
 	os.Exit(int(MainArgs(os.Args, ProcessEnv, Streams{Stdout: os.Stdout, Stderr: os.Stderr}, tool)))
 }
 

@@ -2,6 +2,7 @@ package ocf
 
 import (
 	"fmt"
+	"github.com/stackha/stackha/instance"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 	for _, d := range a.Parameters {
 		p.decl[d.Name] = d
 		raw, ok := env.Lookup("OCF_RESKEY_" + d.Name)
-		shown := fmt.Sprintf("%s=%q", d.Name, raw)
+		shown := d.Name + "=" + instance.Quote(raw)
 		if d.Secret {
 			shown = d.Name + " (value not shown)"
 		}

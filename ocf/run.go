@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/metadata"
 )
 
@@ -122,43 +123,108 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 	return code
 }
 
-func prepareAndRun(a *Agent, r *Request, env Env) (err error) {
+func prepareAndRun(a *Agent, r *Request, env Env) error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout-Margin(r.Timeout))
+	defer cancel()
 	params, warnings, perr := ParseParams(&a.Meta, env)
 	r.Params = params
 	for _, w := range warnings {
 		r.Log.Warnf("%s", w)
 	}
-	if perr != nil {
-		switch {
-		case r.Action == "stop" && a.StopFromState != nil:
-			r.Log.Warnf("stop with an invalid configuration (%v): undoing what start recorded", perr)
-			return runHandler(a.StopFromState, r)
-		case r.Action == "stop":
-			// Nothing can have been started with a configuration that never
-			// parsed, and a failed stop gets the node fenced.
-			r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can be running", perr)
-			return nil
-		case r.Action == "monitor" && r.Probe():
-			r.Log.Warnf("probe with an invalid configuration (%v): not running", perr)
-			return Stopped("invalid configuration: %v", perr)
-		case r.Action == "monitor":
-			// A monitor must not stop the resource everywhere.
-			return Generic("%v", perr)
+	if perr == nil && a.Configure != nil {
+		r.Config, perr = configure(a, r)
+	}
+	if r.Action != "validate-all" {
+		release, err := lock(ctx, r)
+		if err != nil {
+			return err
 		}
-		return perr
+		defer release()
+	}
+	if perr != nil {
+		r.Config = nil
+		return invalidConfig(ctx, a, r, perr)
 	}
 	h := a.Handlers[r.Action]
 	if h == nil { // validate-all without a handler of its own
 		return nil
 	}
-	return runHandler(h, r)
+	return runHandler(ctx, h, r)
 }
 
-// runHandler runs h within the operation's deadline; a panic becomes
-// OCF_ERR_GENERIC with a reason.
-func runHandler(h Handler, r *Request) (err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout-Margin(r.Timeout))
-	defer cancel()
+// configure runs the agent's Configure; a panic in it is an internal error.
+func configure(a *Agent, r *Request) (c any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.Log.Errorf("panic in %s configure: %v\n%s", r.Agent, p, debug.Stack())
+			c, err = nil, Generic("internal error in %s configure: %v", r.Agent, p)
+		}
+	}()
+	return a.Configure(r)
+}
+
+// lock takes the instance's lock for the action (instance.Lock), waiting
+// until ctx ends. Another action of the same instance holding it fails the
+// action. A lock that cannot be taken at all (a read-only /run, a state
+// directory that fails its checks) fails every action but stop and
+// monitor: those go on without it and say so, as a failed stop gets the
+// node fenced and a monitor must report what it sees.
+func lock(ctx context.Context, r *Request) (func(), error) {
+	name, err := r.Name()
+	if err == nil {
+		var release func()
+		if release, err = instance.Lock(ctx, name, r.Action); err == nil {
+			return release, nil
+		}
+	}
+	if errors.Is(err, instance.ErrBusy) {
+		return nil, Generic("%s: %w", r.Action, err)
+	}
+	if r.Action == "stop" || r.Action == "monitor" {
+		r.Log.Warnf("%s without the instance's lock: %v", r.Action, err)
+		return func() {}, nil
+	}
+	return nil, Generic("taking the instance's lock: %w", err)
+}
+
+// invalidConfig is the one policy for an action whose configuration does
+// not parse (perr): stop and probe work from what start recorded, a
+// recurring monitor fails without stopping the resource everywhere, every
+// other action fails with perr's code.
+func invalidConfig(ctx context.Context, a *Agent, r *Request, perr error) error {
+	switch {
+	case r.Action == "stop" && a.StopFromState != nil:
+		r.Log.Warnf("stop with an invalid configuration (%v): stopping what start recorded", perr)
+		return runHandler(ctx, a.StopFromState, r)
+	case r.Action == "stop":
+		// This agent keeps no state: nothing can have been started with a
+		// configuration that never parsed, and a failed stop gets the node
+		// fenced.
+		r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours can be running", perr)
+		return nil
+	case r.Probe() && a.ProbeFromState != nil:
+		err := runHandler(ctx, a.ProbeFromState, r)
+		if err == nil {
+			return Generic("runs (as its record shows) but its configuration is invalid: %w; stop works from the record", perr)
+		}
+		if IsStopped(err) {
+			return Stopped("invalid configuration, and nothing of it runs: %v", perr)
+		}
+		return err
+	case r.Probe():
+		r.Log.Warnf("probe with an invalid configuration (%v): not running", perr)
+		return Stopped("invalid configuration: %v", perr)
+	case r.Action == "monitor":
+		// A monitor must not stop the resource everywhere.
+		return Generic("invalid configuration: %w", perr)
+	}
+	return perr
+}
+
+// runHandler runs h until ctx's deadline; a panic becomes OCF_ERR_GENERIC
+// with a reason.
+func runHandler(ctx context.Context, h Handler, r *Request) (err error) {
+	limit := r.Timeout - Margin(r.Timeout)
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -172,7 +238,7 @@ func runHandler(h Handler, r *Request) (err error) {
 	select {
 	case err = <-done:
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && CodeOf(err) == ErrGeneric {
-			err = Generic("%s did not finish within %s: %w", r.Action, r.Timeout-Margin(r.Timeout), err)
+			err = Generic("%s did not finish within %s: %w", r.Action, limit, err)
 		}
 		return err
 	case <-time.After(r.Timeout - Margin(r.Timeout)/2):
