@@ -42,4 +42,3 @@ func TestCheckID(t *testing.T) {
 		}
 	}
 }
-
