@@ -72,8 +72,10 @@ type Request struct {
 	// Self is the path of the running binary, for an agent that must start
 	// a helper copy of itself (vip's background announcer).
 	Self string
-	// Meta holds every CRM_meta_* attribute (lower-case name without prefix).
-	Meta map[string]string
+	// CRMMeta holds every CRM_meta_* attribute Pacemaker passed (lower-case
+	// name without the prefix). Not to be confused with Agent.Meta, the
+	// agent's declaration.
+	CRMMeta map[string]string
 	// Config is what the agent's Configure made of Params (nil without one).
 	Config any
 }

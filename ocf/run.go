@@ -85,17 +85,17 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 		return exitReason(s.Stderr, env, ErrArgs, err.Error())
 	}
 
-	r := &Request{Agent: name, Action: action, Instance: inst, Meta: crmMeta(env)}
+	r := &Request{Agent: name, Action: action, Instance: inst, CRMMeta: crmMeta(env)}
 	r.Log = NewLogger(logConfigFromEnv(env, name, r.Instance, s.Stderr))
 	defer r.Log.Close()
 	var warnings []string
-	r.Interval, r.Timeout, warnings = opTiming(r.Meta, decl.Timeout)
+	r.Interval, r.Timeout, warnings = opTiming(r.CRMMeta, decl.Timeout)
 	for _, w := range warnings {
 		r.Log.Warnf("%s", w)
 	}
 	r.CheckLevel = checkLevel(env, action)
 	r.OCF11 = CallerOCF11(env)
-	r.Clone = cloneInfo(r.Meta)
+	r.Clone = cloneInfo(r.CRMMeta)
 	r.Self, _ = os.Executable()
 
 	start := time.Now()
