@@ -188,7 +188,8 @@ func checkName(name string) error {
 // OpenFile opens name in d with flags (O_NOFOLLOW, O_NONBLOCK and O_CLOEXEC
 // added) and checks what was opened: a regular file with one link, owned by
 // root or the Trust's user, that others cannot write (nor a group other than
-// root's or the Trust's). With O_CREAT a new file gets perm. The file's
+// root's or the Trust's). With O_CREAT a new file gets perm. O_TRUNC is done
+// after the checks: a file refused is left as it was. The file's
 // O_NONBLOCK (there only so that a FIFO cannot block the open) is cleared.
 func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, unix.Stat_t, error) {
 	var st unix.Stat_t
@@ -196,7 +197,8 @@ func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, 
 		return nil, st, err
 	}
 	p := filepath.Join(d.path, name)
-	fd, err := unix.Openat(d.fd, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
+	trunc := flags&unix.O_TRUNC != 0
+	fd, err := unix.Openat(d.fd, name, flags&^unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return nil, st, pathErr("open", p, err)
 	}
@@ -207,6 +209,13 @@ func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, 
 	if err := checkFile(p, &st, t); err != nil {
 		unix.Close(fd)
 		return nil, st, err
+	}
+	if trunc && st.Size != 0 {
+		if err := unix.Ftruncate(fd, 0); err != nil {
+			unix.Close(fd)
+			return nil, st, &os.PathError{Op: "truncate", Path: p, Err: err}
+		}
+		st.Size = 0
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)

@@ -508,6 +508,80 @@ func TestHardLinkRefused(t *testing.T) {
 	wantErr(t, "ReadPath", err, "has 2 links: want exactly one")
 }
 
+// A file that fails the checks is left as it was, whatever the flags: an
+// O_TRUNC asked for is not done before the checks.
+func TestRefusedFileIsLeftAlone(t *testing.T) {
+	type plant func(t *testing.T, file string)
+	cases := []struct {
+		name  string
+		root  bool
+		plant plant
+		why   string
+	}{
+		{"a second link", false, func(t *testing.T, file string) {
+			if err := os.Link(file, file+".link"); err != nil {
+				t.Fatal(err)
+			}
+		}, "2 links"},
+		{"others can write it", false, func(t *testing.T, file string) {
+			if err := os.Chmod(file, 0o666); err != nil {
+				t.Fatal(err)
+			}
+		}, "others can write it"},
+		{"another user's", true, func(t *testing.T, file string) {
+			if err := os.Chown(file, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+		}, "owned by uid 65534"},
+		{"another group can write it", true, func(t *testing.T, file string) {
+			if err := os.Chown(file, 0, nobody); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(file, 0o664); err != nil {
+				t.Fatal(err)
+			}
+		}, "its group 65534 can write it"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.root {
+				require.Root(t)
+			}
+			for _, flags := range []int{
+				unix.O_WRONLY | unix.O_TRUNC,
+				unix.O_RDWR | unix.O_TRUNC | unix.O_CREAT,
+				unix.O_WRONLY | unix.O_APPEND | unix.O_CREAT,
+			} {
+				base := t.TempDir()
+				file := filepath.Join(base, "f")
+				writeFile(t, file, "precious", 0o644)
+				c.plant(t, file)
+				before := mode(t, file)
+				_, _, err := OpenPath(file, flags, 0o600, RootOnly)
+				wantErr(t, "OpenPath", err, c.why)
+				if got := readFile(t, file); got != "precious" {
+					t.Errorf("flags %#x: the refused file now holds %q", flags, got)
+				}
+				if m := mode(t, file); m != before {
+					t.Errorf("flags %#x: the refused file's mode went from %v to %v", flags, before, m)
+				}
+			}
+		})
+	}
+	// A file that passes is truncated as asked.
+	base := t.TempDir()
+	file := filepath.Join(base, "f")
+	writeFile(t, file, "old", 0o644)
+	f, _, err := OpenPath(file, unix.O_WRONLY|unix.O_TRUNC, 0, RootOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := readFile(t, file); got != "" {
+		t.Errorf("O_TRUNC on a good file left %q", got)
+	}
+}
+
 func TestOpenFile(t *testing.T) {
 	base := t.TempDir()
 	d, err := OpenDir(base, RootOnly)
