@@ -629,6 +629,45 @@ func TestOpenFile(t *testing.T) {
 	wantErr(t, "ReadPath of 5 bytes with max 4", err, "larger than 4 bytes")
 }
 
+// A file OpenFile creates has the mode asked, whatever the umask; an
+// existing file keeps its own.
+func TestOpenFileCreateMode(t *testing.T) {
+	withUmask(t, 0o077)
+	base := t.TempDir()
+	d, err := OpenDir(base, RootOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, perm := range []uint32{0o600, 0o640, 0o644, 0o400} {
+		name := "f" + os.FileMode(perm).String()
+		for _, flags := range []int{unix.O_WRONLY | unix.O_CREAT, unix.O_RDWR | unix.O_CREAT | unix.O_EXCL, unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC} {
+			os.Remove(filepath.Join(base, name))
+			f, _, err := d.OpenFile(name, flags, perm, RootOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if m := mode(t, filepath.Join(base, name)); m != os.FileMode(perm) {
+				t.Errorf("created with %04o (flags %#x) under umask 077: mode %v", perm, flags, m)
+			}
+		}
+	}
+	writeFile(t, filepath.Join(base, "old"), "x", 0o604)
+	f, _, err := d.OpenFile("old", unix.O_WRONLY|unix.O_CREAT, 0o600, RootOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if m := mode(t, filepath.Join(base, "old")); m != 0o604 {
+		t.Errorf("an existing file's mode became %v", m)
+	}
+	_, _, err = d.OpenFile("old", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o600, RootOnly)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("O_EXCL on an existing file: %v, want fs.ErrExist", err)
+	}
+}
+
 func tmpFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
