@@ -158,6 +158,8 @@ func TestLoadBadRecord(t *testing.T) {
 		{"a newer version", good(func(e map[string]any) { e["version"] = 3 }), "version 3"},
 		{"format 2", good(func(e map[string]any) { e["format"] = 2 }), "of format 2"},
 		{"no format", good(func(e map[string]any) { delete(e, "format") }), "of format 0"},
+		{"a second value after the record", whole + "{}\n", "does not parse"},
+		{"garbage after the record", whole + "}", "does not parse"},
 		{"too large", good(func(e map[string]any) { e["data"] = map[string]any{"args": []string{strings.Repeat("x", MaxRecord)}} }), "larger than"},
 	}
 	for _, c := range cases {
