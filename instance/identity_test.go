@@ -130,22 +130,27 @@ func TestIdentifyAndCheck(t *testing.T) {
 // not that process: Check says why, Signal sends nothing.
 func TestCheckAnotherProcess(t *testing.T) {
 	c := startSession(t, "sleep", "30")
+	time.Sleep(30 * time.Millisecond) // start times count ticks of 10 ms
 	other := startSession(t, "sleep", "30")
 	id, err := Identify(c.pid(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o, err := Identify(other.pid(), true); err != nil || o.Start == id.Start {
+		t.Fatalf("two processes started at the same tick: %+v, %+v, %v", id, o, err)
+	}
 	cases := []struct {
 		name string
 		mut  func(*Identity)
 		why  string
+		gone bool // the recorded process is gone: Signal sends nothing, and says nothing
 	}{
-		{"a later start", func(i *Identity) { i.Start++ }, "is another process now"},
-		{"an earlier start", func(i *Identity) { i.Start-- }, "is another process now"},
-		{"another uid", func(i *Identity) { i.UID++ }, "ours to uid"},
-		{"another session", func(i *Identity) { i.Session++ }, "ours was in"},
-		{"another program", func(i *Identity) { i.Exe = "/usr/bin/false" }, `ours ran "/usr/bin/false"`},
-		{"another pid", func(i *Identity) { i.PID = other.pid() }, ""},
+		{"a later start", func(i *Identity) { i.Start++ }, "is another process now", true},
+		{"an earlier start", func(i *Identity) { i.Start-- }, "is another process now", true},
+		{"another pid", func(i *Identity) { i.PID = other.pid() }, "is another process now", true},
+		{"another uid", func(i *Identity) { i.UID++ }, "ours to uid", false},
+		{"another session", func(i *Identity) { i.Session++ }, "ours was in", false},
+		{"another program", func(i *Identity) { i.Exe = "/usr/bin/false" }, `ours ran "/usr/bin/false"`, false},
 	}
 	for _, cs := range cases {
 		wrong := id
@@ -153,7 +158,13 @@ func TestCheckAnotherProcess(t *testing.T) {
 		err := wrong.Check()
 		wantErr(t, cs.name, err, cs.why)
 		err = wrong.Signal(syscall.SIGKILL)
-		wantErr(t, cs.name+": Signal", err, "not signalled")
+		if cs.gone {
+			if err != nil {
+				t.Errorf("%s: Signal: %v, want nil", cs.name, err)
+			}
+		} else {
+			wantErr(t, cs.name+": Signal", err, "not signalled")
+		}
 	}
 	for _, p := range []*child{c, other} {
 		if err := syscall.Kill(p.pid(), 0); err != nil {
@@ -181,8 +192,14 @@ func TestCheckAfterExit(t *testing.T) {
 	wantErr(t, "Check of a zombie", id.Check(), "has exited")
 	_, err = Identify(c.pid(), false)
 	wantErr(t, "Identify of a zombie", err, "has exited")
+	if err := id.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("Signal of a process that has exited: %v, want nil", err)
+	}
 	c.wait()
 	wantErr(t, "Check of a reaped process", id.Check(), "is gone")
+	if err := id.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("Signal of a process that is gone: %v, want nil", err)
+	}
 	if ms, err := id.Members(); err != nil || len(ms) != 0 {
 		t.Errorf("Members of a session that is gone: %v, %v", ms, err)
 	}
