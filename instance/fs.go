@@ -188,7 +188,9 @@ func checkName(name string) error {
 // OpenFile opens name in d with flags (O_NOFOLLOW, O_NONBLOCK and O_CLOEXEC
 // added) and checks what was opened: a regular file with one link, owned by
 // root or the Trust's user, that others cannot write (nor a group other than
-// root's or the Trust's). With O_CREAT a new file gets perm. The file's
+// root's or the Trust's). With O_CREAT a new file gets perm, whatever the
+// umask; an existing file keeps its mode. O_TRUNC is done
+// after the checks: a file refused is left as it was. The file's
 // O_NONBLOCK (there only so that a FIFO cannot block the open) is cleared.
 func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, unix.Stat_t, error) {
 	var st unix.Stat_t
@@ -196,9 +198,16 @@ func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, 
 		return nil, st, err
 	}
 	p := filepath.Join(d.path, name)
-	fd, err := unix.Openat(d.fd, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
+	trunc := flags&unix.O_TRUNC != 0
+	fd, created, err := d.openat(name, flags&^unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return nil, st, pathErr("open", p, err)
+	}
+	if created {
+		if err := unix.Fchmod(fd, perm); err != nil { // the umask does not decide
+			unix.Close(fd)
+			return nil, st, &os.PathError{Op: "chmod", Path: p, Err: err}
+		}
 	}
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
@@ -208,11 +217,40 @@ func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, 
 		unix.Close(fd)
 		return nil, st, err
 	}
+	if trunc && st.Size != 0 {
+		if err := unix.Ftruncate(fd, 0); err != nil {
+			unix.Close(fd)
+			return nil, st, &os.PathError{Op: "truncate", Path: p, Err: err}
+		}
+		st.Size = 0
+	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)
 		return nil, st, &os.PathError{Op: "fcntl", Path: p, Err: err}
 	}
 	return os.NewFile(uintptr(fd), p), st, nil
+}
+
+// openat opens name in d and reports whether it created it: with O_CREAT
+// and without O_EXCL, it tries O_EXCL first (a link is never followed
+// either way: O_EXCL fails on one, and the caller's O_NOFOLLOW without
+// O_CREAT refuses it).
+func (d *Dir) openat(name string, flags int, perm uint32) (fd int, created bool, err error) {
+	if flags&unix.O_CREAT == 0 || flags&unix.O_EXCL != 0 {
+		fd, err = unix.Openat(d.fd, name, flags, perm)
+		return fd, err == nil && flags&unix.O_CREAT != 0, err
+	}
+	for range 3 { // a file removed between the two opens is tried again
+		fd, err = unix.Openat(d.fd, name, flags|unix.O_EXCL, perm)
+		if !errors.Is(err, unix.EEXIST) {
+			return fd, err == nil, err
+		}
+		fd, err = unix.Openat(d.fd, name, flags&^unix.O_CREAT, 0)
+		if !errors.Is(err, unix.ENOENT) {
+			return fd, false, err
+		}
+	}
+	return -1, false, err
 }
 
 func checkFile(p string, st *unix.Stat_t, t Trust) error {

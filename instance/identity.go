@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"syscall"
 	"time"
 )
@@ -57,31 +58,45 @@ func (id Identity) Valid() error {
 // with the same start time, owner (real and effective), session and, when
 // recorded, executable; otherwise why not.
 func (id Identity) Check() error {
+	_, err := id.check()
+	return err
+}
+
+// check is Check, and also reports whether the recorded process is gone:
+// no process at its pid, one that has exited, or another one (the pid
+// reused).
+func (id Identity) check() (gone bool, err error) {
 	p, err := ReadProc(id.PID)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH): // ESRCH: reaped while read
+		return true, fmt.Errorf("pid %d is gone", id.PID)
 	case err != nil:
-		return fmt.Errorf("pid %d is gone", id.PID)
+		return false, fmt.Errorf("pid %d: %w", id.PID, err)
 	case p.Zombie():
-		return fmt.Errorf("pid %d has exited", id.PID)
+		return true, fmt.Errorf("pid %d has exited", id.PID)
 	case p.Start != id.Start:
-		return fmt.Errorf("pid %d is another process now (started at tick %d, ours at %d)", id.PID, p.Start, id.Start)
+		return true, fmt.Errorf("pid %d is another process now (started at tick %d, ours at %d)", id.PID, p.Start, id.Start)
 	case p.UID != id.UID || p.EUID != id.UID:
-		return fmt.Errorf("pid %d belongs to uid %d (effective %d), ours to uid %d", id.PID, p.UID, p.EUID, id.UID)
+		return false, fmt.Errorf("pid %d belongs to uid %d (effective %d), ours to uid %d", id.PID, p.UID, p.EUID, id.UID)
 	case p.Session != id.Session:
-		return fmt.Errorf("pid %d is in session %d, ours was in %d", id.PID, p.Session, id.Session)
+		return false, fmt.Errorf("pid %d is in session %d, ours was in %d", id.PID, p.Session, id.Session)
 	}
 	if id.Exe != "" {
 		if exe, err := Exe(id.PID); err != nil || exe != id.Exe {
-			return fmt.Errorf("pid %d runs %s, ours ran %s", id.PID, Quote(exe), Quote(id.Exe))
+			return false, fmt.Errorf("pid %d runs %s, ours ran %s", id.PID, Quote(exe), Quote(id.Exe))
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // Signal sends sig to id.PID after checking, again, that it is ours. A
-// process that is gone is no error.
+// process that is gone (exited, or its pid now another process's) is no
+// error: nothing is sent. One that is still there but no longer matches
+// the record (another owner, session or program) is an error.
 func (id Identity) Signal(sig syscall.Signal) error {
-	if err := id.Check(); err != nil {
+	if gone, err := id.check(); gone {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("not signalled: %w", err)
 	}
 	if err := syscall.Kill(id.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {

@@ -19,8 +19,15 @@ func Quote(s string) string {
 		return strconv.QuoteToASCII(s)
 	}
 	cut := MaxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	// Move the cut back to the start of a character it would split; bytes
+	// that are no character (escaped one by one) are cut anywhere.
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[cut]); i++ {
+		if utf8.RuneStart(s[cut-i]) {
+			if r, n := utf8.DecodeRuneInString(s[cut-i:]); r != utf8.RuneError && n > i {
+				cut -= i
+			}
+			break
+		}
 	}
 	return strconv.QuoteToASCII(s[:cut]) + "...(" + strconv.Itoa(len(s)-cut) + " more bytes)"
 }

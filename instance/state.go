@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"time"
@@ -140,6 +141,9 @@ func Load(name string, k Kind, data any) (found bool, err error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
 		return false, fmt.Errorf("record %s does not parse: %w", p, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return false, fmt.Errorf("record %s does not parse: more follows the record", p)
 	}
 	switch {
 	case env.Format != recordFormat:
