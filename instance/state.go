@@ -114,7 +114,7 @@ func Save(name string, k Kind, data any) error {
 
 // Load reads the instance's record of kind k into data. found is false
 // (and err nil) only when there is no record: no state directory, or one
-// without this record and without anything else in it. A record that
+// without a file of this record's name. A record that
 // exists but cannot be read, does not parse, is of another kind or version,
 // or a state directory that fails the checks, is an error: the caller never
 // takes it for "nothing started".
