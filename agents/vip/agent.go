@@ -5,7 +5,8 @@
 // The files follow the agent's seams: target.go resolves the parameters and
 // findif.go places the address on this node; start.go, stop.go and
 // monitor.go are the actions; lvs.go is LVS-DR's loopback copy; state.go
-// records what start set up; bg.go is the background announcer; sys.go is
+// records what start set up (with the instance layer), legacy.go reads what
+// earlier releases recorded; bg.go is the background announcer; sys.go is
 // the node behind an interface, with netlink.go its implementation.
 package vip
 
@@ -22,7 +23,16 @@ func init() {
 			"validate-all": validate,
 			"reload-agent": reload,
 		},
-		StopFromState: StopFromState,
+		Configure:      configure,
+		StopFromState:  StopFromState,
+		ProbeFromState: ProbeFromState,
 	})
 	ocf.RegisterHelper(announceCmd, announceHelper)
 }
+
+// configure parses the parameters into the Config every action reads
+// (config); when it fails, the runtime stops and probes from the record.
+func configure(r *ocf.Request) (any, error) { return ParseConfig(r.Params, r.Clone) }
+
+// config is the action's configuration, parsed by configure.
+func config(r *ocf.Request) *Config { return r.Config.(*Config) }

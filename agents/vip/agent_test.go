@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 	"golang.org/x/sys/unix"
 )
@@ -116,7 +117,7 @@ func TestFakeStart(t *testing.T) {
 			ops: []string{"add 192.0.2.10/24 dev eth0 brd 192.0.2.255", "announce 192.0.2.10 on eth0",
 				"background announcer 192.0.2.10 on eth0: 4 more every 300ms"},
 			check: func(t *testing.T, f *fakeSys) {
-				if rec := fakeRecord(t); rec == nil || rec.Announcer == nil || rec.Announcer.Pid != 1<<30 {
+				if rec := fakeRecord(t); rec == nil || rec.Announcer == nil || rec.Announcer.PID != 1<<30 {
 					t.Fatalf("announcer not recorded: %+v", rec)
 				}
 			}},
@@ -235,14 +236,14 @@ func TestFakeStop(t *testing.T) {
 		{name: "LVS after an upgrade: the old lvs- file", action: "stop", params: with(ip4, "lvs_support", "true"),
 			setup: func(f *fakeSys) {
 				present("eth0", "192.0.2.10/24", "eth0", 0)(f)
-				inst := filepath.Join(stateBase, "shv-fake")
-				os.Mkdir(inst, 0o700)
+				inst := instance.StateDir(fakeInst)
+				os.MkdirAll(inst, 0o700)
 				os.WriteFile(filepath.Join(inst, "lvs-192.0.2.10"), []byte("lo\n"), 0o644)
 				os.WriteFile(filepath.Join(inst, "announce-192.0.2.10.pid"), []byte("1\n"), 0o644)
 			},
 			ops: []string{"del 192.0.2.10/24 dev eth0", "add 192.0.2.10/32 dev lo"},
 			check: func(t *testing.T, f *fakeSys) {
-				if _, err := os.Stat(filepath.Join(stateBase, "shv-fake")); !os.IsNotExist(err) {
+				if _, err := os.Stat(instance.StateDir(fakeInst)); !os.IsNotExist(err) {
 					t.Fatalf("old files left: %v", err)
 				}
 			}},
@@ -277,7 +278,7 @@ func TestFakeStopFromState(t *testing.T) {
 	if !slices.Equal(f.ops, []string{"del 192.0.2.10/24 dev eth0"}) {
 		t.Fatalf("changes %v", f.ops)
 	}
-	if _, err := os.Stat(filepath.Join(stateBase, "shv-fake")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(instance.StateDir(fakeInst)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("state directory left: %v", err)
 	}
 }
@@ -286,11 +287,11 @@ func TestFakeMonitor(t *testing.T) {
 	runFakeCases(t, []fakeCase{
 		{name: "present", action: "monitor", interval: time.Second, params: ip4, setup: present("eth0", "192.0.2.10/24", "eth0", 0)},
 		{name: "absent", action: "monitor", interval: time.Second, params: ip4, code: ocf.NotRunning, reason: "192.0.2.10/24 is not on eth0"},
-		{name: "absent, link down", action: "monitor", params: ip4, code: ocf.NotRunning, reason: "the interface is down",
+		{name: "absent, link down", action: "monitor", interval: time.Second, params: ip4, code: ocf.NotRunning, reason: "the interface is down",
 			setup: func(f *fakeSys) { f.links["eth0"].Up = false }},
-		{name: "another prefix", action: "monitor", params: with(ip4, "cidr_netmask", "24"), code: ocf.NotRunning, reason: "prefix length 28",
+		{name: "another prefix", action: "monitor", interval: time.Second, params: with(ip4, "cidr_netmask", "24"), code: ocf.NotRunning, reason: "prefix length 28",
 			setup: present("eth0", "192.0.2.10/28", "eth0", 0)},
-		{name: "another label", action: "monitor", params: with(ip4, "iflabel", "x"), code: ocf.NotRunning, reason: `label "eth0"`,
+		{name: "another label", action: "monitor", interval: time.Second, params: with(ip4, "iflabel", "x"), code: ocf.NotRunning, reason: `label "eth0"`,
 			setup: present("eth0", "192.0.2.10/24", "eth0", 0)},
 		{name: "DAD failed", action: "monitor", params: ip6, code: ocf.ErrGeneric, reason: "duplicate address detection",
 			setup: present("eth0", "2001:db8:5::10/64", "", unix.IFA_F_DADFAILED)},
@@ -340,7 +341,7 @@ func TestFakeReload(t *testing.T) {
 // fakeRecord reads the fake instance's record.
 func fakeRecord(t *testing.T) *record {
 	t.Helper()
-	rec, err := readRecord(&ocf.Request{Agent: "vip", Instance: "shv-fake"})
+	rec, err := loadRecord(fakeInst)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,9 @@ import (
 	"github.com/stackha/stackha/test/require"
 )
 
-// BenchmarkMonitor is one monitor in process (no process start), with the
-// seed's parameters, against a lab address: what the agent itself costs.
+// BenchmarkMonitor is one monitor handler in process (no process start, no
+// runtime), with the seed's parameters, against a lab address: what the
+// agent itself costs.
 func BenchmarkMonitor(b *testing.B) {
 	require.Root(b)
 	l, err := viptest.NewLab("b")
@@ -26,8 +27,12 @@ func BenchmarkMonitor(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return &ocf.Request{Agent: "vip", Action: action, Instance: "shv-bench-" + l.NS, Params: p, Interval: interval,
+		r := &ocf.Request{Agent: "vip", Action: action, Instance: "shv-bench-" + l.NS, Params: p, Interval: interval,
 			Timeout: 20 * time.Second, Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Stderr: io.Discard})}
+		if r.Config, err = configure(r); err != nil {
+			b.Fatal(err)
+		}
+		return r
 	}
 	ctx := context.Background()
 	if err := a.Handlers["start"](ctx, req("start", 0)); err != nil {

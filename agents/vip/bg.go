@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 	"golang.org/x/sys/unix"
 )
@@ -39,8 +40,9 @@ func announcerArgs(self string, c *Config, nic string, count int, interval time.
 
 // startAnnouncer starts a detached copy of this binary (in a session of
 // its own) that sends count more announcements, the first after interval,
-// and returns its identity for the state record.
-func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*procID, error) {
+// and returns its identity for the state record. It inherits nothing but
+// its standard streams (/dev/null): the instance's lock is close-on-exec.
+func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*instance.Identity, error) {
 	if r.Self == "" {
 		return nil, errors.New("the path of the running binary is unknown")
 	}
@@ -54,14 +56,15 @@ func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval t
 		return nil, fmt.Errorf("starting %s: %w", announceCmd, err)
 	}
 	pid := cmd.Process.Pid
-	// Start returns once the child has exec'd: /proc shows what it runs.
-	id, err := readProcID(pid)
-	if err != nil || id.Session != pid || id.Exe != self {
+	// Start returns once the child has exec'd: its executable is final,
+	// and recorded.
+	id, err := instance.Identify(pid, true)
+	if err == nil && (id.Session != pid || id.Exe != self) {
+		err = fmt.Errorf("it runs %s in session %d", instance.Quote(id.Exe), id.Session)
+	}
+	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		if err == nil {
-			err = fmt.Errorf("it runs %s in session %d", id.Exe, id.Session)
-		}
 		return nil, fmt.Errorf("announcer %d: %w", pid, err)
 	}
 	cmd.Process.Release()
@@ -70,7 +73,7 @@ func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval t
 
 // announcerRuns reports whether the recorded announcer still runs.
 func announcerRuns(rec *record) bool {
-	return rec != nil && rec.Announcer != nil && sameProcess(*rec.Announcer)
+	return rec != nil && rec.Announcer != nil && rec.Announcer.Check() == nil
 }
 
 // stopAnnouncer ends the recorded background announcer, only when the
@@ -82,15 +85,15 @@ func stopAnnouncer(r *ocf.Request, rec *record) {
 	}
 	a := *rec.Announcer
 	rec.Announcer = nil
-	if !sameProcess(a) {
-		r.Log.Debugf("announcer %d has ended (its pid is not ours)", a.Pid)
+	if err := a.Check(); err != nil {
+		r.Log.Debugf("announcer %d has ended: %v", a.PID, err)
 		return
 	}
-	if err := syscall.Kill(a.Pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		r.Log.Warnf("ending announcer %d: %v", a.Pid, err)
+	if err := a.Signal(syscall.SIGTERM); err != nil {
+		r.Log.Warnf("ending announcer %d: %v", a.PID, err)
 		return
 	}
-	r.Log.Infof("ended background announcer %d of %s", a.Pid, rec.IP)
+	r.Log.Infof("ended background announcer %d of %s", a.PID, rec.IP)
 }
 
 // announceHelper is `stackha vip-announce`: the background announcer.
@@ -104,10 +107,10 @@ func announceHelper(ctx context.Context, args []string) error {
 	interval := fs.Duration("interval", 200*time.Millisecond, "between two announcements")
 	delay := fs.Duration("delay", 0, "before the first")
 	if err := fs.Parse(args); err != nil {
-		return ocf.Args("%s: %v", announceCmd, err)
+		return ocf.Args("%s: %w", announceCmd, err)
 	}
 	if fs.NArg() > 0 {
-		return ocf.Args("%s: unexpected argument %q", announceCmd, fs.Arg(0))
+		return ocf.Args("%s: unexpected argument %s", announceCmd, instance.Quote(fs.Arg(0)))
 	}
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()

@@ -219,9 +219,8 @@ func ParseLifetime(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// The bounds of the numeric parameters, declared as their Range in meta.go
-// and checked here too (the agent's tests and callers outside the runtime
-// go through ParseConfig alone).
+// The bounds of the numeric parameters, declared as their Range in meta.go:
+// the runtime refuses a value outside them before ParseConfig runs.
 const (
 	maxArpInterval = 60_000 // milliseconds
 	maxArpCount    = 1000
@@ -233,17 +232,10 @@ func arpSenders() []string {
 	return []string{"send_arp", "iputils_arping", "libnet_arping", "ipoibarping"}
 }
 
-// inRange reads an integer parameter within min..max (inclusive).
-func inRange(p ocf.Params, name string, min, max int64, unit string) (int64, error) {
-	v := int64(p.Int(name))
-	if v < min || v > max {
-		return 0, ocf.Configured("%s %d: must be from %d to %d%s", name, v, min, max, unit)
-	}
-	return v, nil
-}
-
-// ParseConfig checks every parameter. Its errors are configuration errors
-// (the same everywhere: exit 6): nothing in here looks at the node.
+// ParseConfig checks every parameter, once the runtime has parsed them
+// against their declared types and ranges (ocf.ParseParams). Its errors are
+// configuration errors (the same everywhere: exit 6): nothing in here looks
+// at the node.
 func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 	c := &Config{Prefix: -1}
 	ip, err := ParseAddress(p.String("ip"))
@@ -330,23 +322,11 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		}
 		c.AddrLabel = true
 	}
-	v, err := inRange(p, "lvs_ipv6_addrlabel_value", 0, maxAddrLabel, "")
-	if err != nil {
-		return nil, err
-	}
-	c.AddrLabelValue = uint32(v)
-	if v, err = inRange(p, "arp_interval", 1, maxArpInterval, " (milliseconds)"); err != nil {
-		return nil, err
-	}
-	c.ArpInterval = int(v)
-	if v, err = inRange(p, "arp_count", 1, maxArpCount, ""); err != nil {
-		return nil, err
-	}
-	c.ArpCount = int(v)
-	if v, err = inRange(p, "arp_count_refresh", 0, maxArpCount, ""); err != nil {
-		return nil, err
-	}
-	c.ArpRefresh = int(v)
+	// Within their declared ranges (ocf.ParseParams checked them).
+	c.AddrLabelValue = uint32(p.Int("lvs_ipv6_addrlabel_value"))
+	c.ArpInterval = p.Int("arp_interval")
+	c.ArpCount = p.Int("arp_count")
+	c.ArpRefresh = p.Int("arp_count_refresh")
 	if p.IsSet("arp_bg") {
 		c.ArpBG = p.Bool("arp_bg")
 	} else {

@@ -2,7 +2,6 @@ package vip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -188,13 +188,12 @@ func (a *fakeAnnouncer) Close() error    { return nil }
 // directory, and record background announcers instead of starting them.
 func withFake(t *testing.T, f *fakeSys) {
 	t.Helper()
-	saved := []any{openSystemFunc, geteuid, stateBase, startAnnouncerFunc, dadPoll}
+	saved := []any{openSystemFunc, geteuid, startAnnouncerFunc, dadPoll}
 	t.Cleanup(func() {
 		openSystemFunc = saved[0].(func(string) (system, error))
 		geteuid = saved[1].(func() int)
-		stateBase = saved[2].(string)
-		startAnnouncerFunc = saved[3].(func(*ocf.Request, *Config, string, int, time.Duration) (*procID, error))
-		dadPoll = saved[4].(time.Duration)
+		startAnnouncerFunc = saved[2].(func(*ocf.Request, *Config, string, int, time.Duration) (*instance.Identity, error))
+		dadPoll = saved[3].(time.Duration)
 	})
 	openSystemFunc = func(ns string) (system, error) {
 		if ns == "shv-missing" {
@@ -203,13 +202,17 @@ func withFake(t *testing.T, f *fakeSys) {
 		return f, nil
 	}
 	geteuid = func() int { return 0 }
-	stateBase = t.TempDir()
+	stateRoot(t)
 	dadPoll = time.Millisecond
-	startAnnouncerFunc = func(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*procID, error) {
+	startAnnouncerFunc = func(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*instance.Identity, error) {
 		f.op("background announcer %s on %s: %d more every %s", c.IP, nic, count, interval)
-		return &procID{Pid: 1 << 30, Exe: "/nonexistent"}, nil
+		// No process has this pid (pid_max is at most 2^22).
+		return &instance.Identity{PID: 1 << 30, Start: 1, Session: 1 << 30, Exe: "/nonexistent"}, nil
 	}
 }
+
+// fakeInst is the resource instance of the fake tests.
+const fakeInst = "shv-fake"
 
 // fakeRun runs one action on the fake with the parameters (k, v, ...).
 func fakeRun(t *testing.T, action string, interval time.Duration, level int, kv ...string) error {
@@ -217,24 +220,17 @@ func fakeRun(t *testing.T, action string, interval time.Duration, level int, kv 
 	return runAction(testWriter{t}, action, interval, level, kv...)
 }
 
+// runAction runs one action through the runtime (see ocfRun).
 func runAction(log io.Writer, action string, interval time.Duration, level int, kv ...string) error {
+	return ocfRun(log, fakeInst, action, interval, level, kvMap(kv...))
+}
+
+func kvMap(kv ...string) map[string]string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
-	p, err := ocf.NewParams(&Meta, m)
-	if err != nil {
-		return fmt.Errorf("parameters %v: %w", kv, err)
-	}
-	r := &ocf.Request{Agent: "vip", Action: action, Instance: "shv-fake", Params: p, Interval: interval, CheckLevel: level,
-		Timeout: 20 * time.Second, Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Stderr: log})}
-	a, ok := ocf.Lookup("vip")
-	if !ok {
-		return errors.New("vip is not registered")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return a.Handlers[action](ctx, r)
+	return m
 }
 
 type testWriter struct{ t *testing.T }

@@ -18,7 +18,7 @@ Everything is done in process through netlink and packet sockets: no ip, arping,
 
 When nic or cidr_netmask is not given, they are taken from the routing table as IPaddr2 does: the most specific route that contains the address. monitor checks that the address is on the interface with the right prefix length (and label), and, with check_link_status, that the link is up and has carrier.
 
-start records what it set up (address, prefix length, interface, namespace, the background announcer's identity) in /run/stackha/<instance>; stop removes exactly that, also when the parameters no longer parse, and signals the announcer only when its owner, executable, start time and session still match the record.
+start records what it set up (address, prefix length, interface, namespace, the background announcer's identity) in a root-only record in the instance's state directory; stop removes exactly that, also when the parameters no longer parse, and signals the announcer only when its owner, executable, start time and session still match the record. A record that exists but cannot be read fails stop, with a reason, once the address the parameters name is removed. A probe whose parameters do not parse answers from the record: the recorded address still up is a failure (1), never "not running".
 
 validate-all with OCF_CHECK_LEVEL=0 checks the parameters only (safe on any node); at 10, the default, also that this node has the namespace, the interface and, when nic or cidr_netmask is not given, a route to place the address. reload-agent applies the parameters marked reloadable (the announcements and monitor's check_link_status) without a restart: each operation reads them anew.
 

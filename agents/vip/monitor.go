@@ -25,11 +25,6 @@ func check(ctx context.Context, r *ocf.Request) error {
 	var oe *ocf.Error
 	switch {
 	case err == nil:
-	case errors.As(err, &oe) && oe.Code == ocf.ErrConfigured:
-		if r.Probe() {
-			return ocf.Stopped("%v", err)
-		}
-		return ocf.Generic("%v", err)
 	case errors.Is(err, errNoNetns), errors.Is(err, errNoLink) && t.cfg.Nic != "":
 		return ocf.Stopped("%v", err)
 	case errors.Is(err, errFindIf), errors.Is(err, errNoLink), errors.As(err, &oe) && oe.Code == ocf.ErrArgs:
@@ -80,13 +75,18 @@ func check(ctx context.Context, r *ocf.Request) error {
 // refresh sends arp_count_refresh announcements, unless start's are still
 // going out (the first monitor often runs while they do).
 func refresh(ctx context.Context, r *ocf.Request, t *target) {
-	rec, err := readRecord(r)
+	name, err := r.Name()
+	if err != nil {
+		r.Log.Warnf("%v: no refresh", err)
+		return
+	}
+	rec, err := loadRecord(name)
 	if err != nil {
 		r.Log.Warnf("%v: no refresh", err)
 		return
 	}
 	if announcerRuns(rec) {
-		r.Log.Debugf("announcer %d still runs: no refresh this time", rec.Announcer.Pid)
+		r.Log.Debugf("announcer %d still runs: no refresh this time", rec.Announcer.PID)
 		return
 	}
 	if rec == nil || rec.IP != t.cfg.IP.String() {
@@ -99,10 +99,7 @@ func refresh(ctx context.Context, r *ocf.Request, t *target) {
 // at level 10 (the default), that this node can hold the address: the
 // namespace, the interface, a route when nic or cidr_netmask is not given.
 func validate(ctx context.Context, r *ocf.Request) error {
-	cfg, err := ParseConfig(r.Params, r.Clone)
-	if err != nil {
-		return err
-	}
+	cfg := config(r)
 	for _, w := range cfg.Warnings {
 		r.Log.Warnf("%s", w)
 	}
@@ -122,11 +119,12 @@ func validate(ctx context.Context, r *ocf.Request) error {
 
 // reload applies the parameters read anew by each operation: monitor's
 // (check_link_status, arp_count_refresh) and the announcements' (arp_*), which
-// only matter at the next start or monitor. Nothing runs to be told: reload
-// checks them, so that a bad value fails here rather than at the next monitor.
+// only matter at the next start or monitor. Nothing runs to be told: the
+// runtime has checked them (configure), so that a bad value fails here
+// rather than at the next monitor.
 func reload(ctx context.Context, r *ocf.Request) error {
-	if _, err := ParseConfig(r.Params, r.Clone); err != nil {
-		return err
+	for _, w := range config(r).Warnings {
+		r.Log.Warnf("%s", w)
 	}
 	r.Log.Infof("reloaded: the next monitor uses the new check_link_status and announcement settings")
 	return nil

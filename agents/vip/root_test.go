@@ -20,6 +20,7 @@ import (
 	"github.com/mdlayher/ndp"
 	"github.com/mdlayher/packet"
 	"github.com/stackha/stackha/agents/vip/viptest"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
@@ -91,15 +92,20 @@ func newRig(t *testing.T, ip string, extra ...string) *rig {
 	for i := 0; i+1 < len(extra); i += 2 {
 		rg.base[extra[i]] = extra[i+1]
 	}
-	t.Cleanup(func() { os.RemoveAll("/run/stackha/" + rg.inst) })
 	return rg
 }
 
-// run runs one action with the base parameters and the overrides (k, v,
-// ...), as a recurring operation when interval > 0; it returns the code
-// and the error.
+// run runs one action through the runtime, in process (see ocfRun), with
+// the base parameters and the overrides (k, v, ...), as a recurring
+// operation when interval > 0; it returns the code and the error.
 func (rg *rig) run(action string, interval time.Duration, kv ...string) (ocf.Code, error) {
 	rg.t.Helper()
+	err := ocfRun(logWriter{rg.t}, rg.inst, action, interval, 10, rg.params(kv...))
+	return ocf.CodeOf(err), err
+}
+
+// params are the base parameters with the overrides (k, v, ...).
+func (rg *rig) params(kv ...string) map[string]string {
 	m := map[string]string{}
 	for k, v := range rg.base {
 		m[k] = v
@@ -107,18 +113,68 @@ func (rg *rig) run(action string, interval time.Duration, kv ...string) (ocf.Cod
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
-	p, err := ocf.NewParams(&Meta, m)
-	if err != nil {
-		return ocf.CodeOf(err), err
+	return m
+}
+
+// inStateRoot is a command that runs argv in a mount namespace of its own
+// where /run/stackha is this process's instance.Root (read-only with ro):
+// the binary sees the state the in-process actions wrote, and the host's
+// /run/stackha is never touched (it is only created, empty, when missing,
+// to be mounted over).
+func inStateRoot(t *testing.T, ro bool, argv ...string) *exec.Cmd {
+	t.Helper()
+	return inStateRootCtx(context.Background(), t, ro, argv...)
+}
+
+func inStateRootCtx(ctx context.Context, t *testing.T, ro bool, argv ...string) *exec.Cmd {
+	t.Helper()
+	if err := os.MkdirAll(instance.Root, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	a, _ := ocf.Lookup("vip")
-	r := &ocf.Request{Agent: "vip", Action: action, Instance: rg.inst, Params: p, Interval: interval,
-		Timeout: 20 * time.Second, Self: stackhaBinary(rg.t), CheckLevel: 10,
-		Log: ocf.NewLogger(ocf.LogConfig{Agent: "vip", Instance: rg.inst, Stderr: logWriter{rg.t}})}
-	ctx, cancel := context.WithTimeout(context.Background(), 18*time.Second)
-	defer cancel()
-	err = a.Handlers[action](ctx, r)
-	return ocf.CodeOf(err), err
+	if err := os.MkdirAll("/run/stackha", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `mount --bind "$1" /run/stackha || exit 125; shift; exec "$@"`
+	if ro {
+		script = `mount --bind "$1" /run/stackha && mount -o remount,bind,ro /run/stackha || exit 125; shift; exec "$@"`
+	}
+	args := append([]string{"--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", instance.Root}, argv...)
+	return exec.CommandContext(ctx, "unshare", args...)
+}
+
+// binary runs the built binary's action (in inStateRoot) with the base
+// parameters and the overrides, and returns its exit code and output.
+func (rg *rig) binary(ro bool, action string, kv ...string) (int, string) {
+	rg.t.Helper()
+	cmd := inStateRoot(rg.t, ro, stackhaBinary(rg.t), "vip", action)
+	cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none"}
+	for k, v := range rg.params(kv...) {
+		cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &ee) && ee.ExitCode() != 125:
+		return ee.ExitCode(), string(out)
+	}
+	rg.t.Fatalf("running %s: %v\n%s", action, err, out)
+	return 0, ""
+}
+
+// selfExe is this test binary: the background announcer of in-process
+// starts.
+func selfExe(t *testing.T) string {
+	t.Helper()
+	p, err := os.Executable()
+	if err == nil {
+		p, err = filepath.EvalSymlinks(p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (rg *rig) want(action string, interval time.Duration, code ocf.Code, kv ...string) error {
@@ -478,20 +534,20 @@ func TestRootStopEndsAnnouncer(t *testing.T) {
 				t.Fatalf("no announcer recorded: %+v", rec)
 			}
 			a := *rec.Announcer
-			if !sameProcess(a) || a.Exe != stackhaBinary(t) || a.Session != a.Pid || a.UID != 0 {
+			if a.Check() != nil || a.Exe != selfExe(t) || a.Session != a.PID || a.UID != 0 {
 				t.Fatalf("recorded announcer %+v is not running as recorded", a)
 			}
 			// A refreshing monitor leaves a running announcer alone.
 			rg.want("monitor", time.Second, ocf.Success, "arp_count_refresh", "3")
-			if !sameProcess(a) {
-				t.Fatalf("monitor ended announcer %d", a.Pid)
+			if a.Check() != nil {
+				t.Fatalf("monitor ended announcer %d", a.PID)
 			}
 			rg.want("stop", 0, ocf.Success)
 			deadline := time.Now().Add(5 * time.Second)
-			for sameProcess(a) {
+			for a.Check() == nil {
 				if time.Now().After(deadline) {
-					syscall.Kill(a.Pid, syscall.SIGKILL)
-					t.Fatalf("announcer %d still runs after stop", a.Pid)
+					syscall.Kill(a.PID, syscall.SIGKILL)
+					t.Fatalf("announcer %d still runs after stop", a.PID)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
@@ -506,15 +562,15 @@ func TestRootStopEndsAnnouncer(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
-			real, err := readProcID(sleeper.Process.Pid)
+			real, err := instance.Identify(sleeper.Process.Pid, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, forged := range []procID{
-				{Pid: real.Pid, UID: real.UID, Exe: stackhaBinary(t), Start: real.Start, Session: real.Session},
-				{Pid: real.Pid, UID: real.UID, Exe: real.Exe, Start: real.Start + 1, Session: real.Session},
-				{Pid: real.Pid, UID: real.UID + 1, Exe: real.Exe, Start: real.Start, Session: real.Session},
-				{Pid: real.Pid, UID: real.UID, Exe: real.Exe, Start: real.Start, Session: real.Session + 1},
+			for _, forged := range []instance.Identity{
+				{PID: real.PID, UID: real.UID, Exe: selfExe(t), Start: real.Start, Session: real.Session},
+				{PID: real.PID, UID: real.UID, Exe: real.Exe, Start: real.Start + 1, Session: real.Session},
+				{PID: real.PID, UID: real.UID + 1, Exe: real.Exe, Start: real.Start, Session: real.Session},
+				{PID: real.PID, UID: real.UID, Exe: real.Exe, Start: real.Start, Session: real.Session + 1},
 			} {
 				rg.writeRecord(&record{IP: f.ip, Prefix: 24, Nic: "shv0", Netns: rg.lab.NS, Announcer: &forged})
 				rg.want("stop", 0, ocf.Success)
@@ -539,12 +595,10 @@ func TestRootStopFromRecord(t *testing.T) {
 			}
 			// Through the binary: a boolean the runtime cannot parse.
 			rg.want("start", 0, ocf.Success)
-			cmd := exec.Command(stackhaBinary(t), "vip", "stop")
-			cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none", "OCF_RESKEY_ip=" + f.ip,
-				"OCF_RESKEY_network_namespace=" + rg.lab.NS, "OCF_RESKEY_arp_bg=maybe"}
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("stop with arp_bg=maybe: %v\n%s", err, out)
-			} else if !strings.Contains(string(out), "undoing what start recorded") {
+			code, out := rg.binary(false, "stop", "arp_bg", "maybe")
+			if code != 0 {
+				t.Fatalf("stop with arp_bg=maybe: exit %d\n%s", code, out)
+			} else if !strings.Contains(out, "stopping what start recorded") {
 				t.Errorf("stop did not go through StopFromState:\n%s", out)
 			}
 			if as := rg.addrsOf(false, "shv0", f.ip); len(as) != 0 {
@@ -569,7 +623,7 @@ func TestRootStopFromRecord(t *testing.T) {
 // record reads the instance's state record (nil when there is none).
 func (rg *rig) record() *record {
 	rg.t.Helper()
-	rec, err := readRecord(&ocf.Request{Agent: "vip", Instance: rg.inst})
+	rec, err := loadRecord(rg.inst)
 	if err != nil {
 		rg.t.Fatal(err)
 	}
@@ -578,7 +632,7 @@ func (rg *rig) record() *record {
 
 func (rg *rig) writeRecord(rec *record) {
 	rg.t.Helper()
-	if err := writeRecord(&ocf.Request{Agent: "vip", Instance: rg.inst}, rec); err != nil {
+	if err := instance.Save(rg.inst, recordKind, rec); err != nil {
 		rg.t.Fatal(err)
 	}
 }
@@ -762,7 +816,7 @@ func TestRootOCFTester(t *testing.T) {
 			defer cancel()
 			args := []string{"-n", "shv-oct-" + strings.ToLower(f.name), "-o", "ip=" + f.ip, "-o", "cidr_netmask=" + f.prefix,
 				"-o", "nic=" + rg.lab.Nic, "-o", "network_namespace=" + rg.lab.NS, agent}
-			out, err := exec.CommandContext(ctx, "ocf-tester", args...).CombinedOutput()
+			out, err := inStateRootCtx(ctx, t, false, append([]string{"ocf-tester"}, args...)...).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "passed all tests") {
 				t.Fatalf("ocf-tester %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
@@ -839,16 +893,9 @@ func TestRootNoChildProcesses(t *testing.T) {
 	trace := func(action string, kv ...string) (forks int, execs []string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "strace")
-		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-e", "signal=none", "-o", out, bin, "vip", action)
+		cmd := inStateRoot(t, false, "strace", "-f", "-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-e", "signal=none", "-o", out, bin, "vip", action)
 		cmd.Env = []string{"OCF_RESOURCE_INSTANCE=" + rg.inst, "HA_LOGFACILITY=none", "OCF_RESKEY_CRM_meta_interval=0"}
-		m := map[string]string{}
-		for k, v := range rg.base {
-			m[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		for k, v := range m {
+		for k, v := range rg.params(kv...) {
 			cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
 		}
 		if b, err := cmd.CombinedOutput(); err != nil {

@@ -34,17 +34,21 @@ func start(ctx context.Context, r *ocf.Request) error {
 	if err := t.carrier(); err != nil {
 		return err
 	}
-	rec, err := readRecord(r)
+	name, err := r.Name()
 	if err != nil {
-		return ocf.Generic("%v", err)
+		return err
+	}
+	rec, err := loadRecord(name)
+	if err != nil {
+		return fmt.Errorf("reading what an earlier start recorded: %w", err)
 	}
 	if mine != nil && mine.Label == t.wantLabel() && mine.Flags&unix.IFA_F_DADFAILED == 0 {
 		if err := t.linkUp(r); err != nil {
 			return err
 		}
 		if rec == nil || rec.IP != c.IP.String() { // served, but by whom: record it as ours now
-			if err := writeRecord(r, t.record(nil)); err != nil {
-				return ocf.Generic("%v", err)
+			if err := saveRecord(r, t.record(nil)); err != nil {
+				return err
 			}
 		}
 		r.Log.Infof("%s is already served", t)
@@ -67,7 +71,7 @@ func start(ctx context.Context, r *ocf.Request) error {
 	if c.RunArping && !c.V6 && !loopback {
 		if err := t.sys.Probe(ctx, t.link, c.IP); err != nil {
 			if errors.Is(err, errConflict) {
-				return ocf.Generic("IPv4 address collision: %v; %s not added", err, c.IP)
+				return ocf.Generic("IPv4 address collision: %w; %s not added", err, c.IP)
 			}
 			return fmt.Errorf("collision check for %s: %w", c.IP, err)
 		}
@@ -75,8 +79,11 @@ func start(ctx context.Context, r *ocf.Request) error {
 	// Recorded before anything changes: a stop after a crash half way
 	// still knows what to remove.
 	nrec := t.record(rec)
-	if err := writeRecord(r, nrec); err != nil {
-		return ocf.Generic("%v", err)
+	if err := saveRecord(r, nrec); err != nil {
+		return err
+	}
+	if afterRecord != nil {
+		afterRecord()
 	}
 	if c.LVS {
 		if err := t.takeFromLoopback(r, nrec); err != nil {
@@ -168,7 +175,7 @@ func (t *target) add(r *ocf.Request) error {
 	}
 	r.Log.Infof("adding %s %s", t, strings.Join(flags, " "))
 	if err := t.sys.AddAddr(t.link, a); err != nil {
-		return ocf.Generic("adding %s: %v", t, err)
+		return ocf.Generic("adding %s: %w", t, err)
 	}
 	return nil
 }
@@ -176,7 +183,7 @@ func (t *target) add(r *ocf.Request) error {
 // del removes exactly our address and prefix length.
 func (t *target) del() error {
 	if err := t.sys.DelAddr(t.link, t.prefix()); err != nil && !errors.Is(err, errAddrNotAvail) {
-		return ocf.Generic("removing %s: %v", t, err)
+		return ocf.Generic("removing %s: %w", t, err)
 	}
 	return nil
 }
@@ -225,7 +232,7 @@ func (t *target) announce(ctx context.Context, r *ocf.Request, rec *record, coun
 	}
 	if rec.Announcer != nil {
 		stopAnnouncer(r, rec) // an earlier one would interleave with ours
-		if err := writeRecord(r, rec); err != nil {
+		if err := saveRecord(r, rec); err != nil {
 			r.Log.Warnf("%v", err)
 		}
 	}
@@ -255,12 +262,16 @@ func (t *target) announce(ctx context.Context, r *ocf.Request, rec *record, coun
 		return
 	}
 	rec.Announcer = id
-	if err := writeRecord(r, rec); err != nil {
-		r.Log.Warnf("announcer %d not recorded (stop will not end it): %v", id.Pid, err)
+	if err := saveRecord(r, rec); err != nil {
+		r.Log.Warnf("announcer %d not recorded (stop will not end it): %v", id.PID, err)
 	}
-	r.Log.Infof("announced %s on %s; %d more from background process %d", c.IP, t.pl.Nic, count-1, id.Pid)
+	r.Log.Infof("announced %s on %s; %d more from background process %d", c.IP, t.pl.Nic, count-1, id.PID)
 }
 
 // startAnnouncerFunc starts a background announcer; the fake tests record
 // the call instead.
 var startAnnouncerFunc = startAnnouncer
+
+// afterRecord, when set (by a test), runs when start has recorded what it
+// is about to set up and has not set it up yet.
+var afterRecord func()

@@ -1,33 +1,24 @@
 package vip
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"net/netip"
 	"path/filepath"
+	"strings"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
-	"golang.org/x/sys/unix"
 )
 
-// What start set up is recorded in the instance's state directory, so that
-// stop removes exactly that, even when today's parameters no longer parse,
-// and ends only the announcer it started. The directory is ours: owned by
-// the agent's user (root), not writable by anyone else, and every file in it
-// is opened without following links and checked with fstat.
+// What start set up is recorded in the instance's state (instance.Save), so
+// that stop removes exactly that, also when today's parameters no longer
+// parse (StopFromState), and ends only the announcer it started. The
+// directory, the lock and the file format are the instance layer's; this
+// is vip's data.
 
-// stateBase is the parent of the instance directories (tests use a temp
-// directory).
-var stateBase = "/run/stackha"
-
-const (
-	recordName = "vip.json"
-	maxRecord  = 4096
-)
+// recordKind names vip's record and the version of its data.
+var recordKind = instance.Kind{Name: "vip", Version: 1}
 
 // record is what start set up.
 type record struct {
@@ -40,183 +31,103 @@ type record struct {
 	AddrLabel      bool   `json:"addrlabel,omitempty"`
 	AddrLabelValue uint32 `json:"addrlabel_value,omitempty"`
 	// Loopback is the interface LVS support took the address from.
-	Loopback  string  `json:"loopback,omitempty"`
-	Announcer *procID `json:"announcer,omitempty"`
+	Loopback string `json:"loopback,omitempty"`
+	// Announcer is the background announcer, a copy of this binary: its
+	// executable is recorded (it has made its last exec when start reads
+	// it).
+	Announcer *instance.Identity `json:"announcer,omitempty"`
 }
 
-// instanceName checks OCF_RESOURCE_INSTANCE before it names a directory:
-// Pacemaker's ids are XML ids, a hand-run agent could pass anything.
-func instanceName(r *ocf.Request) (string, error) {
-	inst := r.Instance
-	if inst == "" {
-		inst = r.Agent
+// check refuses a record that cannot be one start wrote: stop would not
+// know what to remove, and must not take it for "nothing".
+func (rec *record) check() error {
+	ip, err := netip.ParseAddr(rec.IP)
+	if err != nil || ip.Zone() != "" {
+		return fmt.Errorf("ip %s is not an address", instance.Quote(rec.IP))
 	}
-	if inst == "" || len(inst) > 200 || inst[0] == '.' || inst[0] == '-' {
-		return "", ocf.Args("resource instance %q is not a valid id", clip(inst))
-	}
-	for _, c := range inst {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
-			return "", ocf.Args("resource instance %q is not a valid id", clip(inst))
+	if rec.Nic != "" {
+		if err := CheckIfName(rec.Nic); err != nil {
+			return fmt.Errorf("nic: %w", err)
 		}
+		if rec.Prefix < 1 || rec.Prefix > ip.BitLen() {
+			return fmt.Errorf("prefix length %d is out of range for %s", rec.Prefix, ip)
+		}
+	} else if rec.Loopback == "" {
+		return errors.New("neither an interface nor a loopback copy")
 	}
-	return inst, nil
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
+	if rec.Netns != "" && CheckNetnsName(rec.Netns) != nil {
+		return fmt.Errorf("netns %s is not a namespace name", instance.Quote(rec.Netns))
 	}
-	return s
-}
-
-// checkOurs checks that an open file is what we want (a directory or a
-// regular file) owned by us and not writable by group or others.
-func checkOurs(fd int, name string, dir bool) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if rec.Loopback != "" && (CheckIfName(rec.Loopback) != nil || !strings.HasPrefix(rec.Loopback, "lo")) {
+		return fmt.Errorf("loopback %s is not a loopback interface", instance.Quote(rec.Loopback))
 	}
-	want := uint32(unix.S_IFREG)
-	if dir {
-		want = unix.S_IFDIR
-	}
-	switch {
-	case st.Mode&unix.S_IFMT != want:
-		return fmt.Errorf("%s: not a %s", name, map[bool]string{true: "directory", false: "regular file"}[dir])
-	case int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("%s: owned by uid %d, not by us", name, st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("%s: writable by group or others (mode %#o)", name, st.Mode&0o777)
+	if a := rec.Announcer; a != nil {
+		if err := a.Valid(); err != nil {
+			return fmt.Errorf("announcer: %w", err)
+		}
+		if !filepath.IsAbs(a.Exe) {
+			return fmt.Errorf("announcer %d: executable %s is not an absolute path", a.PID, instance.Quote(a.Exe))
+		}
 	}
 	return nil
 }
 
-// openStateDir opens (creating with create) the instance's directory,
-// checked, without following links: the returned fd is for *at calls.
-func openStateDir(r *ocf.Request, create bool) (int, string, error) {
-	inst, err := instanceName(r)
-	if err != nil {
-		return -1, "", err
-	}
-	if create {
-		if err := os.MkdirAll(stateBase, 0o755); err != nil {
-			return -1, "", fmt.Errorf("state directory: %w", err)
-		}
-	}
-	base, err := unix.Open(stateBase, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, "", fmt.Errorf("state directory %s: %w", stateBase, err)
-	}
-	defer unix.Close(base)
-	if err := checkOurs(base, stateBase, true); err != nil {
-		return -1, "", fmt.Errorf("state directory: %w", err)
-	}
-	path := filepath.Join(stateBase, inst)
-	if create {
-		if err := unix.Mkdirat(base, inst, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
-			return -1, "", fmt.Errorf("state directory %s: %w", path, err)
-		}
-	}
-	fd, err := unix.Openat(base, inst, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, "", fmt.Errorf("state directory %s: %w", path, err)
-	}
-	if err := checkOurs(fd, path, true); err != nil {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("state directory: %w", err)
-	}
-	return fd, path, nil
-}
-
-// writeRecord replaces the record atomically: a new file created
-// exclusively (never through a link), written, synced, renamed over.
-func writeRecord(r *ocf.Request, rec *record) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encoding the state record: %w", err)
-	}
-	dir, path, err := openStateDir(r, true)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dir)
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	tmp := "." + recordName + "." + hex.EncodeToString(rnd[:])
-	fd, err := unix.Openat(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("state record in %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(fd), filepath.Join(path, tmp))
-	_, werr := f.Write(append(b, '\n'))
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = unix.Renameat(dir, tmp, dir, recordName)
-	}
-	if werr != nil {
-		unix.Unlinkat(dir, tmp, 0)
-		return fmt.Errorf("writing the state record in %s: %w", path, werr)
-	}
-	return nil
-}
-
-// readRecord reads the record; nil, nil when there is none.
-func readRecord(r *ocf.Request) (*record, error) {
-	dir, path, err := openStateDir(r, false)
-	if errors.Is(err, unix.ENOENT) {
-		return nil, nil
-	}
+// loadRecord reads the instance's record: nil, nil when there is none. A
+// record that exists but cannot be read, or that check refuses, is an
+// error (an instance.UntrustedError when the state directory fails its
+// checks).
+func loadRecord(name string) (*record, error) {
+	var rec record
+	found, err := instance.Load(name, recordKind, &rec)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat(dir, recordName, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return nil, nil
+	if !found {
+		return legacyRecord(name)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("state record in %s: %w", path, err)
-	}
-	f := os.NewFile(uintptr(fd), filepath.Join(path, recordName))
-	defer f.Close()
-	if err := checkOurs(fd, f.Name(), false); err != nil {
-		return nil, fmt.Errorf("state record: %w", err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
-	}
-	if len(b) > maxRecord {
-		return nil, fmt.Errorf("state record %s is larger than %d bytes", f.Name(), maxRecord)
-	}
-	var rec record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("state record %s: %w", f.Name(), err)
+	if err := rec.check(); err != nil {
+		return nil, fmt.Errorf("the vip record of %s: %w", name, err)
 	}
 	return &rec, nil
 }
 
-// removeState deletes the record and then the directory (when empty).
-func removeState(r *ocf.Request) error {
-	dir, path, err := openStateDir(r, false)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
+// saveRecord records what start set up.
+func saveRecord(r *ocf.Request, rec *record) error {
+	name, err := r.Name()
 	if err != nil {
 		return err
 	}
-	err = unix.Unlinkat(dir, recordName, 0)
-	unix.Close(dir)
-	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("removing the state record in %s: %w", path, err)
+	if err := instance.Save(name, recordKind, rec); err != nil {
+		return fmt.Errorf("recording what start set up: %w", err)
 	}
-	if inst, err := instanceName(r); err == nil {
-		os.Remove(filepath.Join(stateBase, inst)) // only when empty
+	return nil
+}
+
+// removeRecord deletes the record (and a record of the format before the
+// instance layer), then the state directory when nothing else is in it.
+func removeRecord(name string) error {
+	if err := removeLegacyRecord(name); err != nil {
+		return err
+	}
+	return instance.Remove(name, recordKind)
+}
+
+// finishStop is the end of a stop once the work is done: the record is
+// removed (failing that is only a warning: nothing runs any more). recErr
+// is why the record could not be read: a record that exists and cannot be
+// read fails the stop, with a reason, unless the state directory itself is
+// untrusted (nothing in it can be ours).
+func finishStop(r *ocf.Request, name string, recErr error) error {
+	var ue *instance.UntrustedError
+	switch {
+	case errors.As(recErr, &ue):
+		r.Log.Warnf("%v: nothing in it can be ours; stopped by the parameters", recErr)
+		return nil
+	case recErr != nil:
+		return ocf.Generic("stopped what the parameters name, but the record of what start set up cannot be read (%w): check by hand that nothing it names is left, then remove it", recErr)
+	}
+	if err := removeRecord(name); err != nil {
+		r.Log.Warnf("stopped, but the record is left: %v", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package vip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/stackha/stackha/ocf"
@@ -10,31 +11,23 @@ import (
 
 // stop removes the address the parameters name and what start recorded
 // (the same address, unless the parameters changed since), ends the
-// recorded announcer and puts back an LVS loopback copy.
+// recorded announcer and puts back an LVS loopback copy. A record that
+// exists but cannot be read fails the stop once the parameters' address is
+// removed (see finishStop).
 func stop(ctx context.Context, r *ocf.Request) error {
-	rec, err := readRecord(r)
+	cfg := config(r)
+	name, err := r.Name()
 	if err != nil {
-		// Not ours to trust (a link, another owner): remove by the
-		// parameters alone.
-		r.Log.Warnf("%v: ignored", err)
-		rec = nil
+		return err
 	}
+	rec, recErr := loadRecord(name)
 	stopAnnouncer(r, rec)
-	cfg, err := ParseConfig(r.Params, r.Clone)
-	if err != nil {
-		if rec == nil {
-			r.Log.Warnf("stop with an invalid configuration (%v) and no record of a start: nothing of ours can be running", err)
-			return nil
-		}
-		r.Log.Warnf("stop with an invalid configuration (%v): removing what start recorded", err)
-	} else {
-		if err := stopAddress(r, cfg); err != nil {
-			return err
-		}
-		if cfg.LVS && (rec == nil || rec.Loopback == "") {
-			if dev := legacyLoopback(r, cfg.IP); dev != "" {
-				rec = &record{IP: cfg.IP.String(), Netns: cfg.Netns, Loopback: dev}
-			}
+	if err := stopAddress(r, cfg); err != nil {
+		return err
+	}
+	if cfg.LVS && rec == nil && recErr == nil {
+		if dev := legacyLoopback(name, cfg.IP); dev != "" {
+			rec = &record{IP: cfg.IP.String(), Netns: cfg.Netns, Loopback: dev}
 		}
 	}
 	if rec != nil {
@@ -42,40 +35,103 @@ func stop(ctx context.Context, r *ocf.Request) error {
 			return err
 		}
 	}
-	return removeState(r)
+	return finishStop(r, name, recErr)
 }
 
-// StopFromState is stop when the parameters do not even reach the agent
-// (the runtime could not parse them): it removes exactly what start
-// recorded, and nothing when there is no record.
+// StopFromState is stop when the configuration is invalid (the runtime
+// calls it; r.Params and r.Config are empty): it removes exactly what start
+// recorded, and nothing when there is no record. A record that cannot be
+// read, or a state directory that is not trusted, fails it: it has nothing
+// else to go by.
 func StopFromState(ctx context.Context, r *ocf.Request) error {
-	rec, err := readRecord(r)
+	name, err := r.Name()
 	if err != nil {
-		return ocf.Generic("stop with an invalid configuration: %v", err)
+		return err
+	}
+	rec, err := loadRecord(name)
+	if err != nil {
+		return fmt.Errorf("stop from what start recorded: %w", err)
 	}
 	if rec == nil {
-		r.Log.Infof("stop with an invalid configuration and no record of a start: nothing of ours can be running")
+		r.Log.Infof("no record of a start: nothing of ours can be running")
 		return nil
 	}
 	stopAnnouncer(r, rec)
 	if err := stopRecorded(r, rec); err != nil {
 		return err
 	}
-	return removeState(r)
+	return finishStop(r, name, nil)
+}
+
+// ProbeFromState is a probe when the configuration is invalid: the
+// recorded address on its interface, or the recorded announcer still
+// running, is an instance that runs (the runtime then answers 1, never 7,
+// so that Pacemaker stops it); a record that cannot be read is an error.
+func ProbeFromState(ctx context.Context, r *ocf.Request) error {
+	name, err := r.Name()
+	if err != nil {
+		return err
+	}
+	rec, err := loadRecord(name)
+	if err != nil {
+		return fmt.Errorf("probe from what start recorded: %w", err)
+	}
+	if rec == nil {
+		return ocf.Stopped("no record of a start")
+	}
+	if announcerRuns(rec) {
+		r.Log.Infof("announcer %d of %s still runs", rec.Announcer.PID, rec.IP)
+		return nil
+	}
+	if rec.Nic == "" {
+		return ocf.Stopped("the record holds no address on an interface")
+	}
+	t, err := recorded(rec)
+	if errors.Is(err, errNoNetns) {
+		return ocf.Stopped("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	l, err := t.sys.Link(rec.Nic)
+	if errors.Is(err, errNoLink) {
+		return ocf.Stopped("%v: %s is gone with it", err, t)
+	}
+	if err != nil {
+		return err
+	}
+	t.link = l
+	mine, _, err := t.ours()
+	switch {
+	case err != nil:
+		return err
+	case mine == nil:
+		return ocf.Stopped("%s is not present", t)
+	}
+	r.Log.Infof("%s is present, as start recorded", t)
+	return nil
+}
+
+// recorded is the target a record names, on its node's view.
+func recorded(rec *record) (*target, error) {
+	ip, err := netip.ParseAddr(rec.IP) // checked by loadRecord
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{IP: ip, V6: ip.Is6(), Nic: rec.Nic, Prefix: rec.Prefix, Netns: rec.Netns,
+		FlushRoutes: rec.FlushRoutes, AddrLabel: rec.AddrLabel, AddrLabelValue: rec.AddrLabelValue}
+	s, err := openSystemFunc(cfg.Netns)
+	if err != nil {
+		return nil, err
+	}
+	return &target{cfg: cfg, sys: s, pl: Placement{Nic: rec.Nic, Prefix: rec.Prefix}}, nil
 }
 
 // stopRecorded removes the recorded address, its label table entry, and
 // puts back the LVS loopback copy.
 func stopRecorded(r *ocf.Request, rec *record) error {
-	ip, err := netip.ParseAddr(rec.IP)
-	if err != nil || (rec.Nic != "" && (CheckIfName(rec.Nic) != nil || rec.Prefix < 1 || rec.Prefix > ip.BitLen())) ||
-		(rec.Netns != "" && CheckNetnsName(rec.Netns) != nil) {
-		r.Log.Warnf("state record of %q on %q is not usable: ignored", clip(rec.IP), clip(rec.Nic))
-		return nil
-	}
-	cfg := &Config{IP: ip, V6: ip.Is6(), Nic: rec.Nic, Prefix: rec.Prefix, Netns: rec.Netns,
-		FlushRoutes: rec.FlushRoutes, AddrLabel: rec.AddrLabel, AddrLabelValue: rec.AddrLabelValue}
-	s, err := openSystemFunc(cfg.Netns)
+	t, err := recorded(rec)
 	if errors.Is(err, errNoNetns) {
 		r.Log.Infof("%v: nothing to stop", err)
 		return nil
@@ -83,11 +139,10 @@ func stopRecorded(r *ocf.Request, rec *record) error {
 	if err != nil {
 		return err
 	}
-	t := &target{cfg: cfg, sys: s, pl: Placement{Nic: rec.Nic, Prefix: rec.Prefix}}
 	defer t.Close()
 	var l *Link
 	if rec.Nic != "" {
-		l, err = s.Link(rec.Nic)
+		l, err = t.sys.Link(rec.Nic)
 	}
 	switch {
 	case rec.Nic == "": // only an LVS loopback copy to put back

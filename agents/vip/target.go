@@ -33,14 +33,11 @@ func (t *target) String() string {
 // errFindIf says the routing table gives no place for the address.
 var errFindIf = errors.New("findif")
 
-// resolve parses the configuration and finds the interface and prefix on
-// this node. Errors: ocf.Configured (bad everywhere), errNoNetns, errNoLink,
-// errFindIf, or a plain failure.
+// resolve finds the interface and prefix of the configuration on this
+// node. Errors: errNoNetns, errNoLink, errFindIf, ocf.Args, or a plain
+// failure.
 func resolve(r *ocf.Request) (*target, error) {
-	cfg, err := ParseConfig(r.Params, r.Clone)
-	if err != nil {
-		return nil, err
-	}
+	cfg := config(r)
 	if r.Action != "monitor" && r.Action != "status" {
 		for _, w := range cfg.Warnings {
 			r.Log.Warnf("%s", w)
@@ -176,9 +173,9 @@ func nodeError(t *target, err error) error {
 	case errors.As(err, &oe):
 		return err
 	case errors.Is(err, errNoNetns):
-		return ocf.Installed("%v", err)
+		return ocf.Installed("%w", err)
 	case errors.Is(err, errNoLink):
-		return ocf.Installed("%v on this node", err)
+		return ocf.Installed("%w on this node", err)
 	case errors.Is(err, errFindIf):
 		return ocf.Args("cannot place %s on this node: %s", t.cfg.IP, strings.TrimPrefix(err.Error(), errFindIf.Error()+": "))
 	}
