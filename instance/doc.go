@@ -9,7 +9,7 @@
 //   - the per-instance lock the OCF runtime takes for every action (lock.go);
 //   - process identity (pid, start time, owner and session, the executable
 //     only where it is reliable) read from /proc, and signalling a session
-//     (proc.go, session.go);
+//     (proc.go, identity.go);
 //   - safe file access: directories opened component by component without
 //     following links, files opened with openat and checked with fstat,
 //     under ownership rules written once (fs.go);

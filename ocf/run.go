@@ -110,8 +110,10 @@ func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
 	switch {
 	case code == Success && action == "monitor":
 		r.Log.Debugf("%s", done)
-	case code == Success, code == NotRunning && action == "monitor":
+	case code == Success:
 		r.Log.Infof("%s", done)
+	case code == NotRunning && action == "monitor":
+		r.Log.Infof("%s: %v", done, err)
 	case code == RunningDegraded:
 		r.Log.Warnf("%s: %v", done, err)
 	default:
