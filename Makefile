@@ -41,10 +41,16 @@ test:
 	$(GO) test ./...
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# deadcode lists functions that no program and no test reaches, and exits 0
+# even when it lists some: any output fails lint.
+DEADCODE ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@echo '$(GO) run $(DEADCODE) -test ./...'
+	@out=$$($(GO) run $(DEADCODE) -test ./...) || exit 1; \
+	test -z "$$out" || { echo "$$out"; echo "deadcode: nothing calls the functions above, not even a test: remove them"; exit 1; }
 
 # Every tier (unit, root/namespace, conformance, cluster), as root. Installs
 # the Debian packages the tests need when they are missing. STACKHA_ALL_TIERS

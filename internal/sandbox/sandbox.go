@@ -8,7 +8,6 @@ package sandbox
 
 import (
 	"context"
-	"sort"
 	"sync"
 )
 
@@ -43,16 +42,4 @@ func Lookup(agent string) (Func, bool) {
 	defer mu.RUnlock()
 	f, ok := reg[agent]
 	return f, ok
-}
-
-// Names lists the agents that have a sandbox, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	var out []string
-	for n := range reg {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
