@@ -17,9 +17,11 @@ BIN      := bin/stackha
 # speaks (its own TLS config and dialer, no ForceAttemptHTTP2). The tests in
 # test/install build with the same tags.
 TAGS     ?= urfave_cli_no_docs nethttpomithttp2
-# The same flags for the binary and for the programs `go run` builds (demo,
-# benchmarks, packager): they then share one build cache, and a cold
-# `make demo` compiles the common packages once, not twice.
+# The same flags for the binary and for every program the targets below
+# build (demo, bench-*, the packager): compiled packages are cached per set
+# of flags, so one set lets them share the cache, and a cold `make demo`
+# compiles the common packages once, not twice. (bench-openstack is a
+# `go test` run: test builds never share the binary's cache entries.)
 BUILDFLAGS := -tags '$(TAGS)' -trimpath
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
@@ -47,9 +49,11 @@ DEADCODE ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) -C packaging vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	@echo '$(GO) run $(DEADCODE) -test ./...'
-	@out=$$($(GO) run $(DEADCODE) -test ./...) || exit 1; \
+	$(GO) -C packaging run $(STATICCHECK) ./...
+	@echo '$(GO) run $(DEADCODE) -test ./... (and in packaging)'
+	@out=$$($(GO) run $(DEADCODE) -test ./... && $(GO) -C packaging run $(DEADCODE) -test ./...) || exit 1; \
 	test -z "$$out" || { echo "$$out"; echo "deadcode: nothing calls the functions above, not even a test: remove them"; exit 1; }
 
 # Every tier (unit, root/namespace, conformance, cluster), as root. Installs
@@ -66,11 +70,18 @@ deps:
 deps-demo:
 	@bash test/deps.sh demo
 
-# The Debian package and the rpm, from one description (packaging/).
-deb: build
-	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
-rpm: build
-	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
+# The Debian package and the rpm, from one description (packaging/). The
+# packager is a module of its own (packaging/go.mod), so that nfpm and the
+# ~45 modules it brings stay out of the agents' go.mod; it is built into
+# bin/ and run from here, where the paths it is given and prints are.
+MKPKG := bin/mkpkg
+.PHONY: mkpkg
+mkpkg:
+	$(GO) -C packaging build $(BUILDFLAGS) -o $(CURDIR)/$(MKPKG) ./mkpkg
+deb: build mkpkg
+	$(MKPKG) -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
+rpm: build mkpkg
+	$(MKPKG) -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
 
 install: build
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(MANDIR)
@@ -121,7 +132,7 @@ bench-haproxy-scale: build
 .PHONY: bench-steady
 STEADY_RUNS ?= 20
 bench-steady: build
-	$(GO) run ./test/bench/steady/cmd/bench-steady -stackha $(BIN) -runs $(STEADY_RUNS)
+	$(GO) run $(BUILDFLAGS) ./test/bench/steady/cmd/bench-steady -stackha $(BIN) -runs $(STEADY_RUNS)
 
 # keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
 # token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).
