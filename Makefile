@@ -111,19 +111,19 @@ bench: bench-vip bench-haproxy bench-openstack
 # another build beside this one.
 .PHONY: bench-vip bench-openstack
 bench-vip: build
-	$(GO) run $(BUILDFLAGS) ./agents/vip/bench -bin $(BIN) $(BENCH_VIP_FLAGS)
+	$(GO) run $(BUILDFLAGS) ./test/bench/vip -bin $(BIN) $(BENCH_VIP_FLAGS)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
 .PHONY: bench-haproxy
 bench-haproxy: build
-	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./test/bench/haproxy/cmd/haproxy-bench -stackha $(BIN)
 
 # haproxy's depth-10 monitor with 10, 100 and 1,000 backends (3 servers
 # each) beside the init script's status, same run (root; loopback).
 .PHONY: bench-haproxy-scale
 bench-haproxy-scale: build
-	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./test/bench/haproxy/cmd/haproxy-scale -stackha $(BIN)
 
 # The cost of watching a node: CPU per hour of every monitor of one node of
 # the rendered seed cluster, stackha against IPaddr2, haproxy's init-script
