@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/agents/vip/viptest"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/viptest"
 	"github.com/vishvananda/netns"
 )
 

@@ -2,8 +2,8 @@
 // throwaway setup on this machine (a namespace, a config file, a local
 // service) in which an agent can be driven for real by ocf-tester in the
 // conformance walk, by the benchmarks and by the cluster harness. Each
-// agent's test-support package (agents/<x>/<x>test) registers its sandbox
-// here from init; nothing of this is linked into the shipped binary.
+// agent's test-support package (internal/testutil/<x>test) registers its
+// sandbox here from init; nothing of this is linked into the shipped binary.
 package sandbox
 
 import (
