@@ -55,7 +55,7 @@ var (
 	codeSpan   = regexp.MustCompile("`+[^`]*`+")
 	inlineLink = regexp.MustCompile(`!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]*)(?:\s+"[^"]*")?\s*\)`)
 	refDef     = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)`)
-	atxHeading = regexp.MustCompile(`^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$`)
+	atxHeading = regexp.MustCompile(`^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$`)
 	htmlAnchor = regexp.MustCompile(`<a\s[^>]*(?:name|id)="([^"]+)"`)
 	scheme     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 )
@@ -94,39 +94,51 @@ func links(text []byte) []link {
 	return out
 }
 
-// anchors returns the fragments a Markdown text answers to, as GitHub
-// makes them: each heading's text lower-cased, without punctuation, spaces
-// turned into hyphens, a repeated one suffixed -1, -2, ...; and explicit
-// <a name|id="..."> anchors.
-func anchors(text []byte) map[string]bool {
-	out := map[string]bool{}
+// heading is an ATX heading of a Markdown text: its level, its anchor (see
+// anchors) and its line (0-based).
+type heading struct {
+	level int
+	slug  string
+	line  int
+}
+
+// headings returns the headings of a Markdown text outside fenced code
+// blocks, with their anchors as GitHub makes them: the text lower-cased,
+// without punctuation, spaces turned into hyphens, a repeated one suffixed
+// -1, -2, ...
+func headings(text []byte) []heading {
+	var out []heading
 	seen := map[string]int{}
 	inFence := false
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for i, line := range strings.Split(string(text), "\n") {
 		if fence.MatchString(line) {
 			inFence = !inFence
 			continue
 		}
-		if inFence {
-			continue
-		}
-		for _, m := range htmlAnchor.FindAllStringSubmatch(line, -1) {
-			out[m[1]] = true
-		}
 		m := atxHeading.FindStringSubmatch(line)
-		if m == nil {
+		if inFence || m == nil {
 			continue
 		}
-		s := slug(m[1])
-		if k := seen[s]; k > 0 {
-			out[fmt.Sprintf("%s-%d", s, k)] = true
-		} else {
-			out[s] = true
+		base := slug(m[2])
+		s := base
+		if k := seen[base]; k > 0 {
+			s = fmt.Sprintf("%s-%d", base, k)
 		}
-		seen[s]++
+		seen[base]++
+		out = append(out, heading{level: len(m[1]), slug: s, line: i})
+	}
+	return out
+}
+
+// anchors returns the fragments a Markdown text answers to: its headings'
+// anchors and explicit <a name|id="..."> anchors.
+func anchors(text []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, h := range headings(text) {
+		out[h.slug] = true
+	}
+	for _, m := range htmlAnchor.FindAllSubmatch(text, -1) {
+		out[string(m[1])] = true
 	}
 	return out
 }
