@@ -59,7 +59,7 @@ func TestReadmeFiguresAreCopies(t *testing.T) {
 	}
 	_, rest, ok := strings.Cut(string(readme), "\n## Figures at a glance\n")
 	if !ok {
-		t.Skip("README.md has no \"Figures at a glance\" section")
+		return // no figures, nothing copied
 	}
 	rest, _, _ = strings.Cut(rest, "\n## ")
 	rows := 0
