@@ -18,10 +18,12 @@ BIN      := bin/stackha
 # test/install build with the same tags.
 TAGS     ?= urfave_cli_no_docs nethttpomithttp2
 # The same flags for the binary and for every program the targets below
-# build (demo, bench-*, the packager): compiled packages are cached per set
-# of flags, so one set lets them share the cache, and a cold `make demo`
-# compiles the common packages once, not twice. (bench-openstack is a
-# `go test` run: test builds never share the binary's cache entries.)
+# build with `go run` or `go build` (demo, bench-vip, bench-haproxy,
+# bench-haproxy-scale, bench-steady, bench-failover, the packager): compiled
+# packages are cached per set of flags, so one set lets them share the
+# cache, and a cold `make demo` compiles the common packages once, not
+# twice. The `go test` targets (test, check, bench-openstack,
+# cluster-faults) build test binaries, with flags of their own.
 BUILDFLAGS := -tags '$(TAGS)' -trimpath
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
