@@ -17,9 +17,13 @@ BIN      := bin/stackha
 # speaks (its own TLS config and dialer, no ForceAttemptHTTP2). The tests in
 # test/install build with the same tags.
 TAGS     ?= urfave_cli_no_docs nethttpomithttp2
-# The same flags for the binary and for the programs `go run` builds (demo,
-# benchmarks, packager): they then share one build cache, and a cold
-# `make demo` compiles the common packages once, not twice.
+# The same flags for the binary and for every program the targets below
+# build with `go run` or `go build` (demo, bench-vip, bench-haproxy,
+# bench-haproxy-scale, bench-steady, bench-failover, the packager): compiled
+# packages are cached per set of flags, so one set lets them share the
+# cache, and a cold `make demo` compiles the common packages once, not
+# twice. The `go test` targets (test, check, bench-openstack,
+# cluster-faults) build test binaries, with flags of their own.
 BUILDFLAGS := -tags '$(TAGS)' -trimpath
 LIBEXEC  := $(PREFIX)/lib/stackha
 OCFDIR   := $(PREFIX)/lib/ocf/resource.d/stackha
@@ -41,10 +45,18 @@ test:
 	$(GO) test ./...
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# deadcode lists functions that no program and no test reaches, and exits 0
+# even when it lists some: any output fails lint.
+DEADCODE ?= golang.org/x/tools/cmd/deadcode@v0.53.0
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) -C packaging vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) -C packaging run $(STATICCHECK) ./...
+	@echo '$(GO) run $(DEADCODE) -test ./... (and in packaging)'
+	@out=$$($(GO) run $(DEADCODE) -test ./... && $(GO) -C packaging run $(DEADCODE) -test ./...) || exit 1; \
+	test -z "$$out" || { echo "$$out"; echo "deadcode: nothing calls the functions above, not even a test: remove them"; exit 1; }
 
 # Every tier (unit, root/namespace, conformance, cluster), as root. Installs
 # the Debian packages the tests need when they are missing. STACKHA_ALL_TIERS
@@ -60,11 +72,18 @@ deps:
 deps-demo:
 	@bash test/deps.sh demo
 
-# The Debian package and the rpm, from one description (packaging/).
-deb: build
-	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
-rpm: build
-	$(GO) run $(BUILDFLAGS) ./packaging/mkpkg -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
+# The Debian package and the rpm, from one description (packaging/). The
+# packager is a module of its own (packaging/go.mod), so that nfpm and the
+# ~45 modules it brings stay out of the agents' go.mod; it is built into
+# bin/ and run from here, where the paths it is given and prints are.
+MKPKG := bin/mkpkg
+.PHONY: mkpkg
+mkpkg:
+	$(GO) -C packaging build $(BUILDFLAGS) -o $(CURDIR)/$(MKPKG) ./mkpkg
+deb: build mkpkg
+	$(MKPKG) -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format deb -out bin
+rpm: build mkpkg
+	$(MKPKG) -bin $(BIN) -version '$(VERSION)' -source-date-epoch $(SOURCE_DATE_EPOCH) -format rpm -out bin
 
 install: build
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(OCFDIR) $(DESTDIR)$(MANDIR)
@@ -94,19 +113,19 @@ bench: bench-vip bench-haproxy bench-openstack
 # another build beside this one.
 .PHONY: bench-vip bench-openstack
 bench-vip: build
-	$(GO) run $(BUILDFLAGS) ./agents/vip/bench -bin $(BIN) $(BENCH_VIP_FLAGS)
+	$(GO) run $(BUILDFLAGS) ./test/bench/vip -bin $(BIN) $(BENCH_VIP_FLAGS)
 
 # haproxy: seamless reload vs the seed's stop+start under HTTP load, and
 # monitor time vs the init script's kill -0 (root; loopback, free ports).
 .PHONY: bench-haproxy
 bench-haproxy: build
-	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-bench -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./test/bench/haproxy/cmd/haproxy-bench -stackha $(BIN)
 
 # haproxy's depth-10 monitor with 10, 100 and 1,000 backends (3 servers
 # each) beside the init script's status, same run (root; loopback).
 .PHONY: bench-haproxy-scale
 bench-haproxy-scale: build
-	$(GO) run $(BUILDFLAGS) ./agents/haproxy/bench/haproxy-scale -stackha $(BIN)
+	$(GO) run $(BUILDFLAGS) ./test/bench/haproxy/cmd/haproxy-scale -stackha $(BIN)
 
 # The cost of watching a node: CPU per hour of every monitor of one node of
 # the rendered seed cluster, stackha against IPaddr2, haproxy's init-script
@@ -115,7 +134,7 @@ bench-haproxy-scale: build
 .PHONY: bench-steady
 STEADY_RUNS ?= 20
 bench-steady: build
-	$(GO) run ./test/bench/steady/cmd/bench-steady -stackha $(BIN) -runs $(STEADY_RUNS)
+	$(GO) run $(BUILDFLAGS) ./test/bench/steady/cmd/bench-steady -stackha $(BIN) -runs $(STEADY_RUNS)
 
 # keystone depth-0 monitor (the agent exec'd) vs the old agents' `openstack
 # token issue`, same keystone, same run. Root; STACKHA_BENCH_RUNS=N (30).

@@ -6,10 +6,6 @@ import (
 	"strings"
 )
 
-// ManName is the file name of an agent's man page, in section 7 as the
-// resource-agents package names its own (ocf_heartbeat_IPaddr2.7).
-func ManName(agent string) string { return "ocf_stackha_" + agent + ".7" }
-
 // Man renders the declaration as a roff man page (man(7) macros). date is
 // the page's date; pass a fixed one for reproducible output.
 func (a *Agent) Man(date string) ([]byte, error) {

@@ -1,8 +1,10 @@
 // Package packaging describes stackha's Debian and rpm packages once and
 // builds both with nfpm (used as a library: one description, both formats,
 // no packaging toolchain needed on the build machine). It is used by the
-// mkpkg program (`make deb`, `make rpm`) and its tests; nothing of it is
-// linked into the stackha binary.
+// mkpkg program (`make deb`, `make rpm`, and test/pkg through them);
+// nothing of it is linked into the stackha binary. It is a module of its
+// own (packaging/go.mod) and imports nothing of stackha's: nfpm and the
+// modules it brings stay out of the agents' go.mod.
 package packaging
 
 import (

@@ -1,7 +1,10 @@
 // Package testutil holds the small helpers that tests and benchmarks share:
-// medians and quantiles, golden files, free loopback ports. It is imported
-// only by tests, test harnesses and benchmark programs, never by the
-// shipped binary (test/install checks that).
+// medians and quantiles, golden files, free loopback ports. Its
+// subpackages are the one home of the rest of the test support: the
+// registry of agent sandboxes (sandbox) and each agent's lab and sandbox
+// (viptest, haproxytest, openstacktest). All of it is imported only by
+// tests, test harnesses and benchmark programs, never by the shipped
+// binary (test/install checks that).
 package testutil
 
 import (

@@ -5,7 +5,7 @@
 // renders without a warning; installed where Pacemaker looks (in a private
 // mount namespace), crm_resource, pcs and crmsh read it and show every
 // parameter; and, where the agent's test-support package registered a
-// sandbox (internal/sandbox), ocf-tester passes. A new agent joins by
+// sandbox (internal/testutil/sandbox), ocf-tester passes. A new agent joins by
 // registering. Programs or files this machine lacks make a test skip, naming
 // them, and fail under CI=true (test/require).
 package conformance
@@ -23,7 +23,7 @@ import (
 	"time"
 
 	_ "github.com/stackha/stackha/agents/all"
-	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -257,7 +257,7 @@ func ocfTester(t *testing.T, agent, name string, a *ocf.Agent) {
 	}
 	setup, ok := sandbox.Lookup(name)
 	if !ok {
-		t.Skipf("%s has no sandbox registered in internal/sandbox: ocf-tester is run by its own integration test", name)
+		t.Skipf("%s has no sandbox registered in internal/testutil/sandbox: ocf-tester is run by its own integration test", name)
 	}
 	require.Root(t)
 	require.Command(t, "ocf-tester")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 )
 
 func ocfTester(t *testing.T, agent, path string) {

@@ -2,6 +2,6 @@ package pkg
 
 // The sandboxes ocf-tester drives the installed agents in.
 import (
-	_ "github.com/stackha/stackha/agents/haproxy/haproxytest"
-	_ "github.com/stackha/stackha/agents/vip/viptest"
+	_ "github.com/stackha/stackha/internal/testutil/haproxytest"
+	_ "github.com/stackha/stackha/internal/testutil/viptest"
 )

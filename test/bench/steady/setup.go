@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/agents/openstack/openstacktest"
-	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 	"github.com/vishvananda/netns"
 )
 

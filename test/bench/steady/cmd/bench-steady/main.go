@@ -11,10 +11,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	_ "github.com/stackha/stackha/agents/haproxy/haproxytest"
 	_ "github.com/stackha/stackha/agents/openstack" // the agents' declared programs, for the sandboxes
-	_ "github.com/stackha/stackha/agents/openstack/openstacktest"
-	_ "github.com/stackha/stackha/agents/vip/viptest"
+	_ "github.com/stackha/stackha/internal/testutil/haproxytest"
+	_ "github.com/stackha/stackha/internal/testutil/openstacktest"
+	_ "github.com/stackha/stackha/internal/testutil/viptest"
 	"github.com/stackha/stackha/test/bench/steady"
 )
 

@@ -1,5 +1,5 @@
 // Command haproxy-bench runs the haproxy agent's benchmark (make
-// bench-haproxy): see package bench.
+// bench-haproxy): see package haproxy (test/bench/haproxy).
 package main
 
 import (
@@ -8,11 +8,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/stackha/stackha/agents/haproxy/bench"
+	"github.com/stackha/stackha/test/bench/haproxy"
 )
 
 func main() {
-	o := bench.Options{Out: os.Stdout}
+	o := haproxy.Options{Out: os.Stdout}
 	flag.StringVar(&o.Stackha, "stackha", "bin/stackha", "the stackha binary")
 	flag.StringVar(&o.Haproxy, "haproxy", "/usr/sbin/haproxy", "the haproxy binary")
 	flag.IntVar(&o.Reloads, "reloads", 20, "reloads per method")
@@ -21,7 +21,7 @@ func main() {
 	flag.IntVar(&o.Clients, "clients", 16, "concurrent clients")
 	flag.IntVar(&o.Monitors, "monitors", 30, "monitor calls timed per check")
 	flag.Parse()
-	if err := bench.Run(o); err != nil {
+	if err := haproxy.Run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "haproxy-bench:", err)
 		os.Exit(1)
 	}

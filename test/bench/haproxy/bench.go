@@ -1,8 +1,9 @@
-// Package bench measures the haproxy agent against the seed's init script:
-// requests lost while haproxy reloads under a steady HTTP load, and how
-// long a monitor takes. Every figure in the README's haproxy section comes
-// from Run (`make bench-haproxy`).
-package bench
+// Package haproxy is the haproxy agent's benchmark: the agent against the
+// seed's init script, requests lost while haproxy reloads under a steady
+// HTTP load and how long a monitor takes (Run, `make bench-haproxy`), and
+// the depth-10 monitor as the configuration grows (RunScale, `make
+// bench-haproxy-scale`). docs/benchmarks.md's haproxy section quotes both.
+package haproxy
 
 import (
 	"context"

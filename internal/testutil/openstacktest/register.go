@@ -3,7 +3,7 @@ package openstacktest
 import (
 	"context"
 
-	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 )
 
 // The services Debian's packages can run alone, on loopback, without a

@@ -2,13 +2,12 @@
 // throwaway setup on this machine (a namespace, a config file, a local
 // service) in which an agent can be driven for real by ocf-tester in the
 // conformance walk, by the benchmarks and by the cluster harness. Each
-// agent's test-support package (agents/<x>/<x>test) registers its sandbox
-// here from init; nothing of this is linked into the shipped binary.
+// agent's test-support package (internal/testutil/<x>test) registers its
+// sandbox here from init; nothing of this is linked into the shipped binary.
 package sandbox
 
 import (
 	"context"
-	"sort"
 	"sync"
 )
 
@@ -43,16 +42,4 @@ func Lookup(agent string) (Func, bool) {
 	defer mu.RUnlock()
 	f, ok := reg[agent]
 	return f, ok
-}
-
-// Names lists the agents that have a sandbox, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	var out []string
-	for n := range reg {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

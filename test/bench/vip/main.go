@@ -1,4 +1,4 @@
-// Command bench measures the vip agent side by side with
+// Command vip is the vip agent's benchmark: the agent side by side with
 // ocf:heartbeat:IPaddr2 on the same veth interface inside a private network
 // namespace: median wall and CPU time of monitor (also with 1,000 addresses
 // on the interface), meta-data and a start+stop cycle, peak memory, and the
@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stackha/stackha/agents/vip/viptest"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/viptest"
 	"github.com/vishvananda/netns"
 )
 

@@ -1,5 +1,5 @@
 // Command haproxy-scale runs the haproxy agent's cost-as-the-work-grows
-// benchmark (make bench-haproxy-scale): see bench.RunScale.
+// benchmark (make bench-haproxy-scale): see haproxy.RunScale.
 package main
 
 import (
@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stackha/stackha/agents/haproxy/bench"
+	"github.com/stackha/stackha/test/bench/haproxy"
 )
 
 func main() {
-	o := bench.ScaleOptions{Out: os.Stdout}
+	o := haproxy.ScaleOptions{Out: os.Stdout}
 	sizes := flag.String("sizes", "10,100,1000", "numbers of backends (3 servers each)")
 	flag.StringVar(&o.Stackha, "stackha", "bin/stackha", "the stackha binary")
 	flag.StringVar(&o.Haproxy, "haproxy", "/usr/sbin/haproxy", "the haproxy binary")
@@ -27,7 +27,7 @@ func main() {
 		}
 		o.Sizes = append(o.Sizes, n)
 	}
-	if err := bench.RunScale(o); err != nil {
+	if err := haproxy.RunScale(o); err != nil {
 		fmt.Fprintln(os.Stderr, "haproxy-scale:", err)
 		os.Exit(1)
 	}

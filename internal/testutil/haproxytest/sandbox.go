@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stackha/stackha/internal/sandbox"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 )
 
 func init() { sandbox.Register("haproxy", Sandbox) }

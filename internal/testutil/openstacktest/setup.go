@@ -2,7 +2,7 @@
 // machine (keystone, glance-api, placement-api, cinder-api, heat-api), each
 // in a throwaway directory on a free port of 127.0.0.1, for the openstack
 // agents' real tests, their benchmark and the conformance walk (through
-// internal/sandbox). Root only, and only for tests: nothing here is linked
+// internal/testutil/sandbox). Root only, and only for tests: nothing here is linked
 // into the shipped binary.
 //
 // It does not import agents/openstack, so that package's own tests can
