@@ -416,3 +416,49 @@ func TestStatsSocketTimeoutLeavesTimeForTheMaster(t *testing.T) {
 		}
 	}
 }
+
+// A record that exists but cannot be read is never taken for "nothing
+// runs": a probe fails, a stop from the record fails (and touches
+// nothing), a stop with valid parameters stops the master they name and
+// still fails. In a state directory that fails its checks nothing can be
+// ours: a stop by the parameters that succeeds is a success.
+func TestUnreadableRecordIsNeverNothing(t *testing.T) {
+	r := newRig(t)
+	r.must("start", ocf.Success)
+	master := r.procList().Master.PID
+	stateDir := instance.StateDir(r.instance)
+	record := filepath.Join(stateDir, recordKind.Name+".record")
+	if err := os.WriteFile(record, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range [][]string{nil, {"OCF_RESKEY_stop_timeout=1000h"}} {
+		if code, out := r.run("monitor", env...); code != ocf.ErrGeneric || !strings.Contains(out, "record") {
+			t.Errorf("probe %v with an unreadable record: %d %s", env, code, out)
+		}
+	}
+	if code, out := r.run("start"); code != ocf.ErrGeneric || !strings.Contains(out, "record") {
+		t.Errorf("start with an unreadable record: %d %s", code, out)
+	}
+	if code, out := r.run("stop", "OCF_RESKEY_stop_timeout=1000h"); code != ocf.ErrGeneric || !strings.Contains(out, "record") || !alive(master) {
+		t.Errorf("stop from an unreadable record: %d (master alive: %v) %s", code, alive(master), out)
+	}
+	if code, out := r.run("stop", "OCF_RESKEY_stop_timeout=1s"); code != ocf.ErrGeneric || !strings.Contains(out, "cannot be read") {
+		t.Errorf("stop with an unreadable record: %d %s", code, out)
+	}
+	if left := r.left(); len(left) > 0 || alive(master) {
+		t.Fatalf("the master the parameters name was not stopped: %v", left)
+	}
+
+	os.Remove(record)
+	r.must("start", ocf.Success)
+	master = r.procList().Master.PID
+	os.Chmod(stateDir, 0o777)
+	defer os.Chmod(stateDir, 0o700)
+	out := r.must("stop", ocf.Success, "OCF_RESKEY_stop_timeout=1s")
+	if !strings.Contains(out, "others can write") {
+		t.Errorf("stop in an untrusted state directory said nothing of it: %s", out)
+	}
+	if left := r.left(); len(left) > 0 || alive(master) {
+		t.Fatalf("the master the parameters name was not stopped: %v", left)
+	}
+}
