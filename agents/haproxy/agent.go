@@ -13,21 +13,27 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
 )
 
 func init() {
 	ocf.Register(&ocf.Agent{
-		Meta: Meta,
+		Meta:      Meta,
+		Configure: configure,
 		Handlers: map[string]ocf.Handler{
-			"start":        func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).start) },
-			"stop":         func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).stop) },
-			"monitor":      func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).monitor) },
-			"reload":       func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).reload) },
-			"reload-agent": func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).reload) },
-			"validate-all": func(ctx context.Context, r *ocf.Request) error { return withInstance(ctx, r, (*instance).validateAll) },
+			"start":        handle((*op).start),
+			"stop":         handle((*op).stop),
+			"monitor":      handle((*op).monitor),
+			"reload":       handle((*op).reload),
+			"reload-agent": handle((*op).reload),
+			"validate-all": handle((*op).validateAll),
 		},
+		StopFromState:  stopFromState,
+		ProbeFromState: probeFromState,
 	})
 }
 
@@ -46,18 +52,18 @@ monitor at depth 0 checks that the master is the one start launched and lists a 
 
 validate-all at OCF_CHECK_LEVEL=0 checks the parameters only; at 10 (the default) also this node: the binary, the files, "haproxy -c" and the bind addresses.
 
-stop asks for a soft stop (SIGUSR1: existing connections finish) until stop_timeout or the operation's deadline, then SIGTERM, then SIGKILL, and succeeds only when every process of this instance is gone. A process is this haproxy's, and is signalled, only when its owner (root, or the configuration's user), session, start time, executable and master socket match what start recorded about the master it launched, in the root-only /run/stackha/<resource>/; nothing else is ever signalled. The pid file and the socket are removed only when they are what they should be.
+stop asks for a soft stop (SIGUSR1: existing connections finish) until stop_timeout or the operation's deadline, then SIGTERM, then SIGKILL, and succeeds only when every process of this instance is gone. A process is this haproxy's, and is signalled, only when its owner (root, or the configuration's user), session, start time, executable and master socket match what start recorded about the master it launched, in the root-only /run/stackha/<resource>/; nothing else is ever signalled. When the parameters are invalid, stop works from that record alone (and a probe never reports a recorded instance that runs as stopped); a record that exists but cannot be read fails the stop rather than passing for "nothing runs". The pid file and the socket are removed only when they are what they should be.
 
-Files: the pid file (pidfile), the master socket (master_socket), the record of the master, the server state file and the configuration directory haproxy reads (conf/: a small generated file, with the global server-state-file and a defaults section loading it, then a link to each of the operator's files in load order; the operator's files are never edited) live in /run/stackha/<resource>/ unless set otherwise; the directories of the pid file and the socket must be root's alone. When the operator's own defaults section does not load the state file, the agent restores the saved maintenance, drain and weight settings on the new worker over the runtime API right after the reload. The runtime API is reached through stats_socket, or through the master socket when there is none. Arguments in extra_args are allow-listed and passed as they are, never through a shell.
+Files: the pid file (pidfile), the master socket (master_socket), the record of the master, the server state file and the configuration directory haproxy reads (conf/: a small generated file, with the global server-state-file and a defaults section loading it, then a link to each of the operator's files in load order; the operator's files are never edited) live in /run/stackha/<resource>/ unless set otherwise; the directories of the pid file and the socket must be root's alone. haproxy runs its binary and its configuration as root: the binary, each configuration file and every directory above them must be root's and writable by no one else (links are resolved, and what they point to is checked and used), or validate-all and start refuse them (OCF_ERR_CONFIGURED, naming the file). A server-state-file the configuration names must resolve (with server-state-base, as haproxy does) to an absolute path in directories root's alone: the agent writes it as root before each reload, never through a link. When the operator's own defaults section does not load the state file, the agent restores the saved maintenance, drain and weight settings on the new worker over the runtime API right after the reload. The runtime API is reached through stats_socket, or through the master socket when there is none; the stats socket is believed only when the kernel says this haproxy holds it (SO_PEERCRED), and a question on it gets at most 5 s (never more than half the time left) before the master socket is asked instead. Arguments in extra_args are allow-listed and passed as they are, never through a shell.
 
 A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.ipv6.ip_nonlocal_bind) is 0 and the bind line has no "transparent" is reported by validate-all as a warning (the VIP may simply be elsewhere for now) and explains a failed start.`,
 	Parameters: []metadata.Parameter{
 		{Name: "binary", Type: metadata.String, Default: "/usr/sbin/haproxy",
 			Short: "haproxy binary",
-			Long:  "Path of the haproxy executable (2.6 or later). Changing it restarts haproxy: a master cannot reload into another binary."},
+			Long:  "Absolute path of the haproxy executable (2.6 or later), root's and writable by no one else, in directories only root can write. Changing it restarts haproxy: a master cannot reload into another binary."},
 		{Name: "config", Type: metadata.String, Default: "/etc/haproxy/haproxy.cfg", Unique: true, Reloadable: true,
 			Short: "configuration files or directories",
-			Long:  "Absolute paths of haproxy configuration files or directories, separated by spaces or commas, in load order (a directory stands for its *.cfg files, in lexical order, as haproxy does). A change is applied by a seamless reload."},
+			Long:  "Absolute paths of haproxy configuration files or directories, separated by spaces or commas, in load order (a directory stands for its *.cfg files, in lexical order, as haproxy does). Each file and every directory above it must be root's and writable by no one else: haproxy runs it as root. A change is applied by a seamless reload."},
 		{Name: "pidfile", Type: metadata.String, Unique: true,
 			Short: "pid file of the master",
 			Long:  "Where haproxy writes the master's pid (-p): an absolute, clean path in a directory only root can write. Default: /run/stackha/<resource>/haproxy.pid."},
@@ -89,113 +95,53 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 	},
 }
 
-// maxSocketPath is the longest path a unix socket address holds.
-const maxSocketPath = 107
-
-// instance is one resource's settings, read from its parameters.
-type instance struct {
-	binary      string
-	configs     []string
-	pidfile     string
-	socket      string
-	statsSocket string // as set; "" means from the configuration
-	extraArgs   []string
-	stopTimeout time.Duration
-	backends    []string
-	stateDir    string
-	log         *ocf.Logger
-	probe       bool
-	checkLevel  int
-	view        nodeView
-	rec         *record  // the running master's record, read on first use
-	sum         *summary // the running configuration's summary, read on first use
-	viaMaster   bool     // the stats socket did not answer: ask through the master
+// op is one action on the instance: its settings (from the parameters, or
+// from the record for a stop or probe whose parameters are invalid), and
+// what the action learnt on the way.
+type op struct {
+	*settings
+	name       string // the instance's name (state directory and lock)
+	log        *ocf.Logger
+	checkLevel int
+	view       nodeView
+	exe        string  // the binary, resolved and checked (checkInstalled)
+	rec        *record // the running master's record, read on first use
+	recErr     error   // why the record could not be read
+	recRead    bool
+	sum        *summary // the running configuration's summary, read on first use
+	viaMaster  bool     // the stats socket did not answer: ask through the master
+	// peer judges who holds the stats socket (trustPeer; tests replace it).
+	peer func(*unix.Ucred) error
 }
 
-func withInstance(ctx context.Context, r *ocf.Request, f func(*instance, context.Context) error) error {
-	in, err := newInstance(r)
-	if err != nil {
-		if r.Action == "stop" {
-			r.Log.Warnf("stop with invalid parameters (%v): nothing of ours can be running", err)
-			return nil
+// handle runs f on the instance the request's configuration describes.
+func handle(f func(*op, context.Context) error) ocf.Handler {
+	return func(ctx context.Context, r *ocf.Request) error {
+		s, ok := r.Config.(*settings)
+		if !ok {
+			return fmt.Errorf("haproxy %s: no configuration", r.Action)
 		}
-		if r.Action == "monitor" {
-			if r.Probe() {
-				return ocf.Stopped("invalid parameters: %v", err)
-			}
-			return ocf.Generic("%v", err)
+		name, err := r.Name()
+		if err != nil {
+			return ocf.Configured("%w", err)
 		}
-		return err
+		return f(&op{settings: s, name: name, log: r.Log, checkLevel: r.CheckLevel, view: hostView}, ctx)
 	}
-	return f(in, ctx)
 }
 
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+func (o *op) stateDir() string { return instance.StateDir(o.name) }
+
+// statePath is where haproxy reads the global server state file: the
+// configuration's own, or the agent's in the state directory.
+func (o *op) statePath(c *Config) (string, error) {
+	if c.ServerStateFile == "" {
+		return filepath.Join(o.stateDir(), stateFile), nil
+	}
+	return c.ServerStatePath()
 }
 
-// newInstance reads the parameters; what is wrong there is wrong everywhere
-// (exit 6).
-func newInstance(r *ocf.Request) (*instance, error) {
-	p := r.Params
-	in := &instance{
-		binary:      p.String("binary"),
-		configs:     splitList(p.String("config")),
-		pidfile:     p.String("pidfile"),
-		socket:      p.String("master_socket"),
-		statsSocket: p.String("stats_socket"),
-		backends:    splitList(p.String("check_level_10_backends")),
-		stateDir:    r.StateDir(),
-		log:         r.Log,
-		probe:       r.Probe(),
-		checkLevel:  r.CheckLevel,
-		view:        hostView,
-	}
-	if in.pidfile == "" {
-		in.pidfile = filepath.Join(in.stateDir, "haproxy.pid")
-	}
-	if in.socket == "" {
-		in.socket = filepath.Join(in.stateDir, "master.sock")
-	}
-	var err error
-	if in.stopTimeout, err = boundedDuration(param("stop_timeout"), p.String("stop_timeout")); err != nil {
-		return nil, ocf.Configured("%v", err)
-	}
-	if !filepath.IsAbs(in.binary) {
-		return nil, ocf.Configured("binary=%q: an absolute path is needed", in.binary)
-	}
-	if len(in.configs) == 0 {
-		return nil, ocf.Configured("config is empty: name at least one haproxy configuration file")
-	}
-	for _, c := range in.configs {
-		if !filepath.IsAbs(c) {
-			return nil, ocf.Configured("config=%q: %q is not an absolute path", p.String("config"), c)
-		}
-	}
-	for _, pp := range []struct{ name, v string }{{"binary", in.binary}, {"pidfile", in.pidfile}, {"master_socket", in.socket}, {"stats_socket", in.statsSocket}} {
-		if err := checkPathParam(pp.name, pp.v); err != nil {
-			return nil, ocf.Configured("%v", err)
-		}
-	}
-	if len(in.socket) > maxSocketPath {
-		return nil, ocf.Configured("master_socket %q is longer than a unix socket path can be (%d bytes); set master_socket to a shorter path", in.socket, maxSocketPath)
-	}
-	if strings.ContainsAny(in.socket, ", \t") {
-		return nil, ocf.Configured("master_socket %q: a comma or blank cannot be passed to haproxy -S", in.socket)
-	}
-	in.extraArgs = splitLine(p.String("extra_args"))
-	if err := checkExtraArgs(in.extraArgs); err != nil {
-		return nil, ocf.Configured("extra_args: %v", err)
-	}
-	return in, nil
-}
-
-func (in *instance) statePath(c *Config) string {
-	if p := c.ServerStatePath(); p != "" {
-		return p
-	}
-	return filepath.Join(in.stateDir, "servers.state")
-}
+// stateFile is the agent's server state file in the state directory.
+const stateFile = "servers.state"
 
 // generatedConfig is the text of the generated configuration file.
 func generatedConfig(c *Config, statePath string) string {
@@ -216,18 +162,18 @@ func quoteCfg(s string) string {
 // commandLineChanged reports whether the running master (pid master, ours)
 // runs another binary or command line than this instance's, and what it
 // runs.
-func (in *instance) commandLineChanged(master int) (string, bool) {
-	pi, ok := in.id().check(master)
+func (o *op) commandLineChanged(master int) (string, bool) {
+	pi, ok := o.id().check(master)
 	if !ok {
 		return "", false
 	}
-	exe, _ := filepath.EvalSymlinks(in.binary)
-	changed := pi.Exe != exe || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], in.argv()[1:])
+	changed := pi.Exe != o.exe || len(pi.Argv) == 0 || !slices.Equal(pi.Argv[1:], o.argv()[1:])
 	return strings.Join(pi.Argv, " "), changed
 }
 
-// argv is the command line that starts this instance.
-func (in *instance) argv() []string {
-	a := []string{in.binary, "-W", "-D", "-S", in.socket + ",mode,600", "-p", in.pidfile, "-f", in.confDir()}
-	return append(a, in.extraArgs...)
+// argv is the command line that starts this instance: the checked binary,
+// the master socket, the pid file and the configuration directory.
+func (o *op) argv() []string {
+	a := []string{o.exe, "-W", "-D", "-S", o.socket + ",mode,600", "-p", o.pidfile, "-f", o.confDir()}
+	return append(a, o.extraArgs...)
 }

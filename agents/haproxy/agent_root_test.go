@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/agents/haproxy/haproxytest"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -99,9 +100,9 @@ func TestMonitorThroughMasterWithoutStatsSocket(t *testing.T) {
 		}
 		return nil
 	})
-	in := r.newInstance()
+	o := r.newOp()
 	worker := r.procList().Workers[0].PID
-	out, err := in.runtimeQuery(t.Context(), worker, "show stat")
+	out, err := o.runtimeQuery(t.Context(), worker, "show stat")
 	if err != nil || !strings.Contains(out, "shh-fe,FRONTEND") {
 		t.Fatalf("show stat through the master: %v\n%s", err, out)
 	}
@@ -204,7 +205,7 @@ func TestConfigDirectoryAndFileList(t *testing.T) {
 	r.must("start", ocf.Success, "OCF_RESKEY_config="+dir)
 	pl := r.procList()
 	pi, err := readProc(pl.Master.PID)
-	conf := filepath.Join("/run/stackha", r.instance, "conf")
+	conf := filepath.Join(instance.StateDir(r.instance), "conf")
 	if err != nil || !strings.Contains(strings.Join(pi.Argv, " "), "-f "+conf) {
 		t.Fatalf("master command line %q (%v)", pi.Argv, err)
 	}
@@ -579,6 +580,8 @@ func TestOCFTester(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Cleanup()
+	// The binary keeps its state in the real state root.
+	defer os.RemoveAll(filepath.Join(realRoot, "shh-tester"))
 	args := []string{"-n", "shh-tester", "-o", "config=" + sb.Params["config"],
 		"-o", "pidfile=" + sb.Params["pidfile"], "-o", "master_socket=" + sb.Params["master_socket"], bin}
 	out, err := exec.CommandContext(t.Context(), "ocf-tester", args...).CombinedOutput()

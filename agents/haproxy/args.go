@@ -3,6 +3,8 @@ package haproxy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // extra_args is allow-listed. haproxy 2.6 reads an option by its first
@@ -50,7 +52,7 @@ func checkExtraArgs(args []string) error {
 		}
 		numeric, ok := extraValued(a)
 		if !ok {
-			return fmt.Errorf("%q is not an option extra_args accepts (-V, -q, -L <name>, -n <n>, -N <n>, -m <MB>, -de, -dp, -dS, -dG, -dR, -dV, -dD, -dW, -dr, -dM[<byte>]); the agent sets the others itself", clip(a))
+			return fmt.Errorf("%s is not an option extra_args accepts (-V, -q, -L <name>, -n <n>, -N <n>, -m <MB>, -de, -dp, -dS, -dG, -dR, -dV, -dD, -dW, -dr, -dM[<byte>]); the agent sets the others itself", instance.Quote(a))
 		}
 		if i+1 >= len(args) {
 			return fmt.Errorf("%s needs a value", a)
@@ -59,9 +61,9 @@ func checkExtraArgs(args []string) error {
 		v := args[i]
 		switch {
 		case numeric && (len(v) == 0 || len(v) > 9 || strings.Trim(v, "0123456789") != ""):
-			return fmt.Errorf("%s %q: a number is needed", a, clip(v))
+			return fmt.Errorf("%s %s: a number is needed", a, instance.Quote(v))
 		case !numeric && (v == "" || strings.HasPrefix(v, "-") || strings.IndexFunc(v, isControl) >= 0 || len(v) > 64):
-			return fmt.Errorf("%s %q: a name (not starting with '-', at most 64 bytes) is needed", a, clip(v))
+			return fmt.Errorf("%s %s: a name (not starting with '-', at most 64 bytes) is needed", a, instance.Quote(v))
 		}
 	}
 	return nil

@@ -2,8 +2,10 @@ package haproxy
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 )
 
@@ -54,7 +56,12 @@ func nonlocalBind(v6 bool) (bool, error) {
 	if v6 {
 		p = "/proc/sys/net/ipv6/ip_nonlocal_bind"
 	}
-	b, err := readCapped(p, 64)
+	f, err := os.Open(p)
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", p, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64))
 	if err != nil {
 		return false, fmt.Errorf("reading %s: %w", p, err)
 	}

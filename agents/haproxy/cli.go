@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // The runtime API, spoken directly over haproxy's unix sockets: one
@@ -25,6 +29,13 @@ const defaultCallTimeout = 5 * time.Second
 
 // Query sends one command to the socket at path and returns the answer.
 func Query(ctx context.Context, path, cmd string) (string, error) {
+	return queryPeer(ctx, path, cmd, nil)
+}
+
+// queryPeer is Query that, when peer is set, first asks the kernel who
+// holds the socket (SO_PEERCRED: the process that called listen, and its
+// credentials then) and sends nothing to a peer it refuses.
+func queryPeer(ctx context.Context, path, cmd string, peer func(*unix.Ucred) error) (string, error) {
 	if strings.ContainsAny(cmd, "\n\r") {
 		return "", fmt.Errorf("runtime API command %q: one line only", cmd)
 	}
@@ -43,6 +54,15 @@ func Query(ctx context.Context, path, cmd string) (string, error) {
 	c.SetDeadline(dl)
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	if peer != nil {
+		cred, err := peerCred(c)
+		if err == nil {
+			err = peer(cred)
+		}
+		if err != nil {
+			return "", fmt.Errorf("runtime API %s: %w", path, err)
+		}
+	}
 	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 		return "", fmt.Errorf("runtime API %s: sending %q: %w", path, cmd, err)
 	}
@@ -60,6 +80,30 @@ func Query(ctx context.Context, path, cmd string) (string, error) {
 		return string(b), fmt.Errorf("runtime API %s: %w", path, &AnswerError{Cmd: cmd, Err: err})
 	}
 	return string(b), nil
+}
+
+// peerCred is the credentials of the process that holds the other end of
+// the unix socket connection c.
+func peerCred(c net.Conn) (*unix.Ucred, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil, errors.New("not a unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, fmt.Errorf("asking who holds the socket: %w", cerr)
+	}
+	return cred, nil
 }
 
 // AnswerError says the command was sent but its answer could not be read
@@ -163,7 +207,7 @@ func ParseShowStat(s string) ([]Stat, error) {
 		out = append(out, Stat{Proxy: f[0], Service: f[1], Status: f[2]})
 	}
 	if idx == nil {
-		return nil, fmt.Errorf("show stat: no header in %q", firstLine(s))
+		return nil, fmt.Errorf("show stat: no header in %s", instance.Quote(firstLine(s)))
 	}
 	for n, k := range names {
 		if idx[n] < 0 {
@@ -236,10 +280,10 @@ func ParseServersState(s string) ([]ServerState, error) {
 		st := ServerState{Backend: f[0], Server: f[1]}
 		var err error
 		if st.AdminState, err = strconv.Atoi(f[2]); err != nil {
-			return nil, fmt.Errorf("show servers state: bad srv_admin_state in %q", firstLine(line))
+			return nil, fmt.Errorf("show servers state: bad srv_admin_state in %s", instance.Quote(line))
 		}
 		if st.UserWeight, err = strconv.Atoi(f[3]); err != nil {
-			return nil, fmt.Errorf("show servers state: bad srv_uweight in %q", firstLine(line))
+			return nil, fmt.Errorf("show servers state: bad srv_uweight in %s", instance.Quote(line))
 		}
 		st.InitWeight, _ = strconv.Atoi(f[4])
 		st.OpState, _ = strconv.Atoi(f[5])

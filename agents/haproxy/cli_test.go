@@ -73,11 +73,11 @@ func TestJudgeStats(t *testing.T) {
 		expect   judgement
 	}{
 		{"defaults: every backend with servers", rows, nil, map[string]bool{"off": true},
-			judgement{failed: "backends without a server UP: be (s1 DOWN, s2 MAINT)", degraded: "backends that lost servers but keep one UP: ok (s2 DOWN)"}},
-		{"a disabled frontend not in config", rows, []string{"nochk"}, nil, judgement{failed: "frontends not OPEN: off (STOP)"}},
-		{"chosen backend degraded", rows, []string{"ok", "nochk"}, map[string]bool{"off": true}, judgement{degraded: "backends that lost servers but keep one UP: ok (s2 DOWN)"}},
+			judgement{failed: `backends without a server UP: "be" ("s1" "DOWN", "s2" "MAINT")`, degraded: `backends that lost servers but keep one UP: "ok" ("s2" "DOWN")`}},
+		{"a disabled frontend not in config", rows, []string{"nochk"}, nil, judgement{failed: `frontends not OPEN: "off" ("STOP")`}},
+		{"chosen backend degraded", rows, []string{"ok", "nochk"}, map[string]bool{"off": true}, judgement{degraded: `backends that lost servers but keep one UP: "ok" ("s2" "DOWN")`}},
 		{"chosen backend up", rows, []string{"nochk"}, map[string]bool{"off": true}, judgement{}},
-		{"unknown backend", rows, []string{"gone"}, map[string]bool{"off": true}, judgement{failed: "backends without a server UP: gone (not in the running configuration)"}},
+		{"unknown backend", rows, []string{"gone"}, map[string]bool{"off": true}, judgement{failed: `backends without a server UP: "gone" (not in the running configuration)`}},
 		{"a header and no frontend", headerOnly, nil, nil, judgement{failed: "show stat lists no frontend: the workers serve nothing"}},
 		{"no frontend, backends up", rows[6:], []string{"nochk"}, nil, judgement{failed: "show stat lists no frontend: the workers serve nothing"}},
 	} {

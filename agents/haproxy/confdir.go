@@ -1,65 +1,75 @@
 package haproxy
 
 import (
+	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // haproxy reads its configuration through one directory the agent owns,
 // <state directory>/conf: the generated file first, then a link to each of
-// the operator's files in load order. haproxy's -f takes a directory as its
-// *.cfg files in lexical order, and a master reloads into its own command
-// line; so a change of the config parameter is applied by rewriting the
-// links and reloading, with the master and its pid kept.
+// the operator's files (resolved and checked) in load order. haproxy's -f
+// takes a directory as its *.cfg files in lexical order, and a master
+// reloads into its own command line; so a change of the config parameter is
+// applied by rewriting the links and reloading, with the master and its pid
+// kept.
 
-func (in *instance) confDir() string { return filepath.Join(in.stateDir, "conf") }
+const (
+	confDirName   = "conf"
+	generatedName = "0000-stackha.cfg"
+	summaryName   = "running.json"
+)
 
-// generatedPath is the generated configuration file: the global server
-// state file, and a defaults section that loads it, which a configuration
-// without a defaults section of its own inherits.
-func (in *instance) generatedPath() string { return filepath.Join(in.confDir(), "0000-stackha.cfg") }
+func (o *op) confDir() string { return filepath.Join(o.stateDir(), confDirName) }
 
-// writeConfDir lays out the configuration directory for the configuration
-// c read from in.configs.
-func (in *instance) writeConfDir(c *Config) error {
-	files, err := ConfigFiles(in.configs)
+// writeConfDir lays out the configuration directory in the state
+// directory st for the configuration c, and the summary of c beside it.
+func (o *op) writeConfDir(st *instance.Dir, c *Config) error {
+	statePath, err := o.statePath(c)
 	if err != nil {
-		return fmt.Errorf("haproxy configuration: %w", err)
-	}
-	dir := in.confDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if err := secureDir(dir); err != nil {
 		return err
 	}
-	ents, err := os.ReadDir(dir)
+	conf, err := st.Sub(confDirName, instance.RootOnly, true, 0o700)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", dir, err)
+		return err
 	}
-	for _, e := range ents {
-		if e.IsDir() {
+	defer conf.Close()
+	names, err := readDirNames(conf)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", conf.Path(), err)
+	}
+	for _, n := range names {
+		var fst unix.Stat_t
+		if unix.Fstatat(conf.Fd(), n, &fst, unix.AT_SYMLINK_NOFOLLOW) == nil && fst.Mode&unix.S_IFMT == unix.S_IFDIR {
 			continue
 		}
-		if err := ignoreMissing(os.Remove(filepath.Join(dir, e.Name()))); err != nil {
-			return fmt.Errorf("clearing %s: %w", dir, err)
+		if err := conf.Remove(n); err != nil {
+			return fmt.Errorf("clearing %s: %w", conf.Path(), err)
 		}
 	}
-	if err := writeFileAtomic(in.generatedPath(), []byte(generatedConfig(c, in.statePath(c))), 0o600); err != nil {
+	if err := conf.WriteAtomic(generatedName, []byte(generatedConfig(c, statePath)), 0o600); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(in.summaryPath(), runningSummary(c).encode(), 0o600); err != nil {
+	sum, err := json.Marshal(runningSummary(c))
+	if err != nil {
 		return err
 	}
-	for i, f := range files {
+	if err := st.WriteAtomic(summaryName, sum, 0o600); err != nil {
+		return err
+	}
+	for i, f := range c.Files {
 		base := strings.TrimSuffix(filepath.Base(f), ".cfg")
-		link := filepath.Join(dir, fmt.Sprintf("%04d-%s.cfg", i+1, base))
-		if err := os.Symlink(f, link); err != nil {
-			return fmt.Errorf("linking %s: %w", f, err)
+		link := fmt.Sprintf("%04d-%s.cfg", i+1, base)
+		if err := unix.Symlinkat(f, conf.Fd(), link); err != nil {
+			return fmt.Errorf("linking %s to %s: %w", filepath.Join(conf.Path(), link), f, err)
 		}
 	}
+	o.sum = nil
 	return nil
 }
 
@@ -68,11 +78,9 @@ func (in *instance) writeConfDir(c *Config) error {
 // judges what runs (not a file edited since) without parsing the whole
 // configuration at each call.
 type summary struct {
-	AdminSocket string
-	Disabled    []string
+	AdminSocket string   `json:"admin_socket,omitempty"`
+	Disabled    []string `json:"disabled,omitempty"`
 }
-
-func (in *instance) summaryPath() string { return filepath.Join(in.stateDir, "running.summary") }
 
 func runningSummary(c *Config) summary {
 	s := summary{AdminSocket: c.AdminSocket()}
@@ -84,42 +92,42 @@ func runningSummary(c *Config) summary {
 	return s
 }
 
-func (s summary) encode() []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "admin %s\n", s.AdminSocket)
-	for _, d := range s.Disabled {
-		fmt.Fprintf(&b, "disabled %s\n", d)
-	}
-	return []byte(b.String())
-}
-
 // maxSummary bounds the summary file.
 const maxSummary = 1 << 20
 
-// summary reads the running configuration's summary; when there is none
-// (or it cannot be believed), it is made from the configuration files.
-func (in *instance) summary() summary {
-	if in.sum != nil {
-		return *in.sum
-	}
+// readSummary reads the running configuration's summary from the state
+// directory (root-only).
+func (o *op) readSummary() (summary, error) {
 	var s summary
-	b, err := openTrusted(in.summaryPath(), maxSummary, true)
-	if err == nil {
-		err = secureDir(in.stateDir)
+	st, err := instance.OpenState(o.name, false)
+	if err != nil {
+		return s, err
 	}
-	if err == nil {
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			k, v, _ := strings.Cut(line, " ")
-			switch k {
-			case "admin":
-				s.AdminSocket = v
-			case "disabled":
-				s.Disabled = append(s.Disabled, v)
-			}
+	defer st.Close()
+	b, err := st.ReadFile(summaryName, maxSummary, instance.RootOnly)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", filepath.Join(st.Path(), summaryName), err)
+	}
+	return s, nil
+}
+
+// summary is the running configuration's summary; when there is none (or
+// it cannot be believed), it is made from the configuration files.
+func (o *op) summary() summary {
+	if o.sum != nil {
+		return *o.sum
+	}
+	s, err := o.readSummary()
+	if err != nil {
+		if c, cerr := LoadConfig(o.configs); cerr == nil {
+			s = runningSummary(c)
+		} else {
+			o.log.Debugf("no summary of the running configuration (%v), and the configuration: %v", err, cerr)
 		}
-	} else if c, cerr := LoadConfig(in.configs); cerr == nil {
-		s = runningSummary(c)
 	}
-	in.sum = &s
+	o.sum = &s
 	return s
 }

@@ -5,11 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
 )
 
 // The parts of an haproxy configuration the agent needs to know: where the
@@ -20,7 +16,7 @@ import (
 
 // Config is what the agent read from the configuration files.
 type Config struct {
-	Files        []string // in haproxy's load order
+	Files        []string // in haproxy's load order, resolved and checked
 	StatsSockets []StatsSocket
 	// ServerStateFile and ServerStateBase are the global directives of the
 	// same names, "" when not set.
@@ -119,43 +115,8 @@ func sectionKeyword(kw string) bool {
 	return false
 }
 
-// ConfigFiles expands the configured paths the way haproxy's -f does: a
-// directory stands for its non-hidden regular files ending in ".cfg", in
-// byte order.
-func ConfigFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		ents, err := os.ReadDir(p)
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, e := range ents {
-			n := e.Name()
-			if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cfg") {
-				continue
-			}
-			full := filepath.Join(p, n)
-			if fi, err := os.Stat(full); err != nil || !fi.Mode().IsRegular() {
-				continue
-			}
-			names = append(names, full)
-		}
-		sort.Strings(names)
-		out = append(out, names...)
-	}
-	return out, nil
-}
-
-// LoadConfig reads and parses every file of the configuration.
+// LoadConfig reads and parses every file of the configuration (see
+// ConfigFiles), each under the RootOnly rules: haproxy runs it as root.
 func LoadConfig(paths []string) (*Config, error) {
 	files, err := ConfigFiles(paths)
 	if err != nil {
@@ -164,10 +125,10 @@ func LoadConfig(paths []string) (*Config, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no configuration file in %s (a directory holds *.cfg files)", strings.Join(paths, ", "))
 	}
-	c := &Config{}
+	c := &Config{Files: files}
 	var st parseState
 	for _, f := range files {
-		b, err := readConfigFile(f)
+		b, err := readTrusted(f, maxConfigFile)
 		if err != nil {
 			return nil, err
 		}
@@ -176,31 +137,6 @@ func LoadConfig(paths []string) (*Config, error) {
 		}
 	}
 	return c, nil
-}
-
-// maxConfigFile bounds one configuration file.
-const maxConfigFile = 64 << 20
-
-// readConfigFile reads a configuration file (links followed: the operator
-// names it), refusing what is not a regular file (a FIFO would hang) or is
-// larger than maxConfigFile.
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > maxConfigFile {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxConfigFile>>20)
-	}
-	return io.ReadAll(io.LimitReader(f, maxConfigFile))
 }
 
 // ParseConfig parses one configuration text (name is used in positions).

@@ -118,16 +118,27 @@ func TestLoadStateInheritance(t *testing.T) {
 	}
 }
 
+// Finding 12: the server state file is where haproxy reads it
+// (src/server_state.c, srv_state_get_filepath), and one haproxy would
+// read from its working directory is refused, not written somewhere else.
 func TestServerStatePath(t *testing.T) {
-	for _, tc := range []struct{ file, base, want string }{
-		{"", "", ""},
-		{"/var/lib/haproxy/state", "", "/var/lib/haproxy/state"},
-		{"state", "/var/lib/haproxy", "/var/lib/haproxy/state"},
-		{"/abs", "/var/lib/haproxy", "/abs"},
+	for _, tc := range []struct{ file, base, want, err string }{
+		{"", "", "", ""},
+		{"/var/lib/haproxy/state", "", "/var/lib/haproxy/state", ""},
+		{"state", "/var/lib/haproxy", "/var/lib/haproxy/state", ""},
+		{"state", "/var/lib/haproxy/", "/var/lib/haproxy/state", ""},
+		{"/abs", "/var/lib/haproxy", "/abs", ""},
+		{"sub/state", "/var/lib/haproxy", "/var/lib/haproxy/sub/state", ""},
+		{"state", "", "", "relative"},
+		{"state", "var/lib", "", "relative"},
+		{"../state", "/var/lib/haproxy", "", "clean path"},
+		{"/var/lib//state", "", "", "clean path"},
+		{"${STATE}", "/var/lib", "", "environment"},
 	} {
 		c := &Config{ServerStateFile: tc.file, ServerStateBase: tc.base}
-		if got := c.ServerStatePath(); got != tc.want {
-			t.Errorf("%q %q: %q, want %q", tc.file, tc.base, got, tc.want)
+		got, err := c.ServerStatePath()
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q %q: %q %v, want %q %q", tc.file, tc.base, got, err, tc.want, tc.err)
 		}
 	}
 }
@@ -159,15 +170,15 @@ func TestConfigFilesDirectory(t *testing.T) {
 
 func TestGeneratedConfig(t *testing.T) {
 	own := &Config{}
-	got := generatedConfig(own, "/run/stackha/x/servers.state")
-	for _, want := range []string{"server-state-file '/run/stackha/x/servers.state'", "load-server-state-from-file global"} {
+	got := generatedConfig(own, "/run/shh-x/servers.state")
+	for _, want := range []string{"server-state-file '/run/shh-x/servers.state'", "load-server-state-from-file global"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("generated config lacks %q:\n%s", want, got)
 		}
 	}
 	// What haproxy will read back from it.
 	c, err := ParseConfig("gen", strings.NewReader(got))
-	if err != nil || c.ServerStateFile != "/run/stackha/x/servers.state" {
+	if err != nil || c.ServerStateFile != "/run/shh-x/servers.state" {
 		t.Errorf("reparsed: %v %q", err, c.ServerStateFile)
 	}
 	theirs := &Config{ServerStateFile: "/var/lib/haproxy/state"}

@@ -1,8 +1,10 @@
 package haproxy
 
 import (
-	"path/filepath"
+	"fmt"
 	"strings"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // splitLine splits a configuration line into words the way haproxy does:
@@ -79,15 +81,36 @@ func (c *Config) BackendsWithServers() []string {
 	return out
 }
 
-// ServerStatePath is where haproxy reads the global server state file, ""
-// when the configuration names none.
-func (c *Config) ServerStatePath() string {
+// ServerStatePath is where haproxy reads the global server state file,
+// "" when the configuration names none. haproxy takes server-state-file
+// as it is when it starts with '/' or when there is no server-state-base,
+// else it joins the two (src/server_state.c, srv_state_get_filepath); a
+// path that is still relative then is read from haproxy's working
+// directory, which the agent does not decide on: refused, as are
+// environment variables (which haproxy expands and the agent does not)
+// and a path that is not clean.
+func (c *Config) ServerStatePath() (string, error) {
 	f := c.ServerStateFile
 	if f == "" {
-		return ""
+		return "", nil
 	}
+	p := f
 	if !strings.HasPrefix(f, "/") && c.ServerStateBase != "" {
-		return filepath.Join(c.ServerStateBase, f)
+		sep := "/"
+		if strings.HasSuffix(c.ServerStateBase, "/") {
+			sep = ""
+		}
+		p = c.ServerStateBase + sep + f
 	}
-	return f
+	switch {
+	case strings.Contains(p, "$"):
+		return "", fmt.Errorf("server-state-file %s: environment variables are not supported there", instance.Quote(p))
+	case !strings.HasPrefix(p, "/"):
+		return "", fmt.Errorf("server-state-file %s is relative (server-state-base %s): haproxy would read it from its working directory; give an absolute path",
+			instance.Quote(f), instance.Quote(c.ServerStateBase))
+	}
+	if err := instance.CheckPath("server-state-file", p); err != nil {
+		return "", err
+	}
+	return p, nil
 }

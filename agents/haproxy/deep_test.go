@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -65,17 +67,18 @@ func TestDeepCheckAnswers(t *testing.T) {
 		{"20 MB server name", fe, stateHeader + "3 be 1 " + huge + " 127.0.0.1 0 0 1 1\n", ocf.ErrGeneric, "larger than"},
 		{"7 MB server name", fe, stateHeader + "3 be 1 " + huge[:7<<20] + " 127.0.0.1 0 0 1 1\n", ocf.ErrGeneric, "backends without a server UP"},
 		{"not show stat", "Unknown command.\n", up, ocf.ErrGeneric, "no header"},
-		{"one server down", fe, stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 0 0 1 1\n", ocf.RunningDegraded, "be (s2 DOWN)"},
+		{"one server down", fe, stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 0 0 1 1\n", ocf.RunningDegraded, `"be" ("s2" "DOWN")`},
 		{"one down, one in maintenance", fe, stateHeader + "3 be 1 s1 127.0.0.1 2 0 1 1\n3 be 2 s2 127.0.0.1 0 1 1 1\n", ocf.Success, ""},
-		{"none up", fe, stateHeader + "3 be 1 s1 127.0.0.1 0 0 1 1\n3 be 2 s2 127.0.0.1 0 1 1 1\n", ocf.ErrGeneric, "be (s1 DOWN, s2 MAINT)"},
+		{"none up", fe, stateHeader + "3 be 1 s1 127.0.0.1 0 0 1 1\n3 be 2 s2 127.0.0.1 0 1 1 1\n", ocf.ErrGeneric, `"be" ("s1" "DOWN", "s2" "MAINT")`},
 		{"serving", fe, up, ocf.Success, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := &instance{statsSocket: fakeStats(t, tc.frontends, tc.states), configs: []string{"/nonexistent/haproxy.cfg"},
-				socket: "/nonexistent/master.sock", log: ocf.NewLogger(ocf.LogConfig{Agent: "test"})}
+			o := &op{settings: &settings{statsSocket: fakeStats(t, tc.frontends, tc.states), configs: []string{"/nonexistent/haproxy.cfg"},
+				socket: "/nonexistent/master.sock"}, name: "shh-deep", log: ocf.NewLogger(ocf.LogConfig{Agent: "test"}),
+				peer: func(*unix.Ucred) error { return nil }}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			err := in.deepCheck(ctx, 0)
+			err := o.deepCheck(ctx, 0)
 			if got := ocf.CodeOf(err); got != tc.code {
 				t.Fatalf("code %d, want %d: %.300v", got, tc.code, err)
 			}

@@ -7,87 +7,143 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/ocf"
 )
 
-// Files of ours live in a directory that is root-owned and not writable by
-// others (every ancestor too, unless it is sticky like /tmp), or are opened
-// without following links and checked with fstat before use. A file named
-// by a parameter is removed only when it is what it should be: the master
-// socket when it is a socket, the pid file when it parses as a pid file.
+// Every file the agent reads or writes as root goes through the instance
+// layer's rules (instance.OpenDir, OpenPath, Dir.OpenFile, WriteAtomic): a
+// path is walked component by component without following links, in
+// directories only root can change, and files are checked with fstat. What
+// haproxy runs as root (its binary, its configuration) must be root's alone
+// (instance.RootOnly). A file named by a parameter is removed only when it
+// is what it should be: the master socket when it is a socket, the pid file
+// when it parses as this master's pid file.
 
-// checkPathParam refuses a path parameter that is not absolute and clean
-// (no "..", no "//", no trailing "/").
-func checkPathParam(name, v string) error {
-	if v == "" {
-		return nil
+// fileErr gives a failure to open a file the agent needs its exit code: a
+// file missing here is 5 (it may exist on the other nodes), one root may
+// not read is 4, one that fails the ownership rules is 6, with the reason
+// naming the file.
+func fileErr(what string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ocf.Installed("%s: %w", what, err)
+	case errors.Is(err, fs.ErrPermission):
+		return ocf.Perm("%s: %w", what, err)
+	case errors.As(err, &pe) && !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOTDIR):
+		return ocf.Installed("%s: %w", what, err)
 	}
-	if !filepath.IsAbs(v) || filepath.Clean(v) != v {
-		return fmt.Errorf("%s=%q: an absolute, clean path is needed (no \"..\", \"//\" or trailing \"/\")", name, clip(v))
-	}
-	return nil
+	return ocf.Configured("%s: %w (haproxy runs it as root: it must be root's alone, in directories only root can write)", what, err)
 }
 
-// secureDir checks that dir and its ancestors are directories (not links)
-// that only root can change: root-owned, and not writable by group or
-// others unless sticky (/tmp).
-func secureDir(dir string) error {
-	for d := dir; ; d = filepath.Dir(d) {
-		st, err := os.Lstat(d)
-		if err != nil {
-			return err
-		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		switch {
-		case !st.IsDir():
-			return fmt.Errorf("%s is not a directory", d)
-		case !ok || sys.Uid != 0:
-			return fmt.Errorf("%s is not owned by root", d)
-		case st.Mode().Perm()&0o022 != 0 && (d == dir || st.Mode()&fs.ModeSticky == 0):
-			return fmt.Errorf("%s is writable by users other than root (mode %v)", d, st.Mode().Perm())
-		}
-		if d == "/" || d == "." {
-			return nil
-		}
-	}
-}
+// maxConfigFile bounds one configuration file.
+const maxConfigFile = 64 << 20
 
-// openTrusted opens path for reading without following a link and checks
-// (fstat) that it is a regular file of at most max bytes; when rootOnly,
-// also that only root can have written it.
-func openTrusted(path string, max int64, rootOnly bool) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+// readTrusted reads the file path (resolved: no link in it) under the
+// RootOnly rules, refusing one larger than max before reading it.
+func readTrusted(path string, max int64) ([]byte, error) {
+	if err := instance.CheckPath("file", path); err != nil {
+		return nil, err
+	}
+	d, err := instance.OpenDir(filepath.Dir(path), instance.RootOnly)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f, st, err := d.OpenFile(filepath.Base(path), unix.O_RDONLY, 0, instance.RootOnly)
+	d.Close()
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	if st.Size > max {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, max>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max))
 	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// ConfigFiles expands the configured paths the way haproxy's -f does (a
+// directory stands for its non-hidden regular files ending in ".cfg", in
+// byte order) and resolves each to the file haproxy will read, links
+// followed: the agent checks and hands haproxy those paths, in which no
+// link is left for anyone to swap.
+func ConfigFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Lstat(real)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, real)
+			continue
+		}
+		d, err := instance.OpenDir(real, instance.RootOnly)
+		if err != nil {
+			return nil, err
+		}
+		names, err := readDirNames(d)
+		d.Close()
+		if err != nil {
+			return nil, err
+		}
+		var files []string
+		for _, n := range names {
+			if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cfg") {
+				continue
+			}
+			f, err := filepath.EvalSymlinks(filepath.Join(real, n))
+			if err != nil {
+				continue
+			}
+			if fi, err := os.Lstat(f); err != nil || !fi.Mode().IsRegular() {
+				continue // haproxy skips what is not a regular file
+			}
+			files = append(files, f)
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// readDirNames lists the names in the opened directory d.
+func readDirNames(d *instance.Dir) ([]string, error) {
+	fd, err := unix.Dup(d.Fd())
+	if err != nil {
+		return nil, &os.PathError{Op: "dup", Path: d.Path(), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), d.Path())
+	defer f.Close()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	sys, _ := st.Sys().(*syscall.Stat_t)
-	switch {
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	case st.Size() > max:
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
-	case rootOnly && (sys == nil || sys.Uid != 0 || st.Mode().Perm()&0o022 != 0):
-		return nil, fmt.Errorf("%s is not a root-owned file only root can write", path)
-	}
-	return io.ReadAll(io.LimitReader(f, max))
+	return f.Readdirnames(-1)
 }
 
 // maxPidfile bounds a pid file: haproxy writes one pid per line.
 const maxPidfile = 4096
 
 // readPidfile returns the pid in path; 0 and no error when the file does not
-// exist. A link, a file that is not regular, or one that does not parse is
-// an error.
+// exist. A file in a directory that is not root's alone, a link, a file
+// that is not regular, or one that does not parse is an error.
 func readPidfile(path string) (int, error) {
-	b, err := openTrusted(path, maxPidfile, false)
-	if errors.Is(err, os.ErrNotExist) {
+	b, err := instance.ReadPath(path, maxPidfile, instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
@@ -103,7 +159,7 @@ func parsePidfile(path string, b []byte) (int, error) {
 	for i, l := range lines {
 		n, err := strconv.Atoi(strings.TrimSpace(l))
 		if err != nil || n <= 0 || n > maxPID {
-			return 0, fmt.Errorf("pid file %s holds %q, not a pid file", path, firstLine(string(b)))
+			return 0, fmt.Errorf("pid file %s holds %s, not a pid file", path, instance.Quote(firstLine(string(b))))
 		}
 		if i == 0 {
 			pid = n
@@ -115,27 +171,56 @@ func parsePidfile(path string, b []byte) (int, error) {
 // maxPID is the largest pid Linux hands out (pid_max's limit).
 const maxPID = 1 << 22
 
+// firstLine is the first line of s (to be quoted).
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// openParent opens the directory of path under the RootOnly rules; nil
+// and no error when it does not exist.
+func openParent(path string) (*instance.Dir, error) {
+	d, err := instance.OpenDir(filepath.Dir(path), instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s left alone: %w", path, err)
+	}
+	return d, nil
+}
+
 // removeSocket removes path when it is a socket; anything else is left
 // alone and reported.
 func removeSocket(path string) error {
-	st, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	d, err := openParent(path)
+	if d == nil {
 		return err
 	}
-	if st.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("%s is not a socket (%v): left alone", path, st.Mode().Type())
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(d.Fd(), filepath.Base(path), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	return ignoreMissing(os.Remove(path))
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return fmt.Errorf("%s is not a socket (mode %o): left alone", path, st.Mode)
+	}
+	return d.Remove(filepath.Base(path))
 }
 
 // removePidfile removes path when it is a regular file that parses as a pid
 // file (and, when want is not 0, names want first).
 func removePidfile(path string, want int) error {
-	b, err := openTrusted(path, maxPidfile, false)
-	if errors.Is(err, os.ErrNotExist) {
+	d, err := openParent(path)
+	if d == nil {
+		return err
+	}
+	defer d.Close()
+	b, err := d.ReadFile(filepath.Base(path), maxPidfile, instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
@@ -148,37 +233,17 @@ func removePidfile(path string, want int) error {
 	if want != 0 && pid != want {
 		return fmt.Errorf("pid file %s names pid %d, not this haproxy's master %d: left alone", path, pid, want)
 	}
-	return ignoreMissing(os.Remove(path))
+	return d.Remove(filepath.Base(path))
 }
 
-func ignoreMissing(err error) error {
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
-}
-
-// writeFileAtomic writes data to path through a new temporary file (created
-// exclusively, so never through a planted link) and a rename, which replaces
-// a link rather than following it.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+// writeServerState writes the servers' state where haproxy will read it:
+// with *at calls in a directory chain only root can change (created when
+// missing), never through a link.
+func writeServerState(path string, data []byte) error {
+	d, err := instance.MkdirAll(filepath.Dir(path), instance.RootOnly, 0o700)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fmt.Errorf("server state file %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	defer d.Close()
+	return d.WriteAtomic(filepath.Base(path), data, 0o600)
 }

@@ -8,47 +8,6 @@ import (
 	"testing"
 )
 
-func TestCheckPathParam(t *testing.T) {
-	for _, tc := range []struct {
-		v  string
-		ok bool
-	}{
-		{"", true}, {"/run/haproxy/master.sock", true}, {"/run/x.pid", true},
-		{"/../../etc/passwd", false}, {"/run/x/../../etc/passwd", false}, {"/run//x", false},
-		{"/run/x/", false}, {"run/x", false}, {"./x", false}, {"/run/./x", false},
-	} {
-		if err := checkPathParam("pidfile", tc.v); (err == nil) != tc.ok {
-			t.Errorf("%q: %v, want ok=%v", tc.v, err, tc.ok)
-		}
-	}
-}
-
-func TestSecureDir(t *testing.T) {
-	if err := secureDir("/usr"); err != nil {
-		t.Errorf("/usr: %v", err)
-	}
-	dir := t.TempDir()
-	if os.Geteuid() != 0 {
-		if err := secureDir(dir); err == nil || !strings.Contains(err.Error(), "not owned by root") {
-			t.Errorf("a user's directory: %v", err)
-		}
-		return
-	}
-	os.Chmod(dir, 0o700)
-	if err := secureDir(dir); err != nil {
-		t.Errorf("root's 0700 directory under /tmp: %v", err)
-	}
-	os.Chmod(dir, 0o777)
-	if err := secureDir(dir); err == nil || !strings.Contains(err.Error(), "writable") {
-		t.Errorf("a world-writable directory: %v", err)
-	}
-	link := filepath.Join(t.TempDir(), "link")
-	os.Symlink("/usr", link)
-	if err := secureDir(link); err == nil {
-		t.Error("a link taken for a directory")
-	}
-}
-
 func TestRemoveOnlyWhatItShouldBe(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")

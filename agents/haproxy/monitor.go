@@ -6,34 +6,38 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
-func (in *instance) monitor(ctx context.Context) error {
-	s, err := in.inspect(ctx)
+func (o *op) monitor(ctx context.Context) error {
+	s, err := o.inspect(ctx)
 	if err != nil {
-		return ocf.Generic("%v", err)
+		return err
 	}
 	if s.stale != "" {
-		in.log.Infof("%s", s.stale)
+		o.log.Infof("%s", s.stale)
 	}
 	if s.pidfileOff {
-		in.log.Warnf("the pid file %s does not name the master (pid %d)", in.pidfile, s.master)
+		o.log.Warnf("the pid file %s does not name the master (pid %d)", o.pidfile, s.master)
 	}
-	if err := in.health(s); err != nil {
+	if err := o.health(s); err != nil {
 		if errors.Is(err, errStopped) {
 			if s.stale != "" {
 				return ocf.Stopped("%v: %s", err, s.stale)
 			}
 			return ocf.Stopped("%v", err)
 		}
-		return ocf.Generic("%v", err)
+		return ocf.Generic("%w", err)
 	}
-	if in.checkLevel < 10 {
+	if o.checkLevel < 10 {
 		return nil
 	}
-	return in.deepCheck(ctx, s.worker())
+	return o.deepCheck(ctx, s.worker())
 }
 
 // The depth-10 check asks for the frontends' rows of "show stat" (type 1)
@@ -44,33 +48,77 @@ const (
 	serversCmd   = "show servers state"
 )
 
+// statsTimeout bounds one question on the stats socket: one that does not
+// answer leaves time to ask through the master socket.
+const statsTimeout = 5 * time.Second
+
+// statsBudget is how long a question on the stats socket may take: at
+// most statsTimeout, and at most half of what is left before ctx's
+// deadline (the other half is the fallback's).
+func statsBudget(ctx context.Context) time.Duration {
+	b := statsTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		b = min(b, time.Until(dl)/2)
+	}
+	return b
+}
+
 // runtimeQuery asks the workers' runtime API: through the stats socket
-// when one is set or declared at admin level, else (or when it does not
-// answer) the current worker through the master.
-func (in *instance) runtimeQuery(ctx context.Context, worker int, cmd string) (string, error) {
-	sock := in.statsSocket
+// when one is set or declared at admin level and it is held by this
+// haproxy (trustPeer), else (or when it does not answer in its budget) the
+// current worker through the master.
+func (o *op) runtimeQuery(ctx context.Context, worker int, cmd string) (string, error) {
+	sock := o.statsSocket
 	if sock == "" {
-		sock = in.summary().AdminSocket
+		sock = o.summary().AdminSocket
 	}
-	if sock == "" || in.viaMaster {
-		return in.workerQuery(ctx, worker, cmd)
+	if sock == "" || o.viaMaster {
+		return o.workerQuery(ctx, worker, cmd)
 	}
-	out, err := Query(ctx, sock, cmd)
+	peer := o.peer
+	if peer == nil {
+		peer = o.trustPeer
+	}
+	qctx, cancel := context.WithTimeout(ctx, statsBudget(ctx))
+	out, err := queryPeer(qctx, sock, cmd, peer)
+	cancel()
 	if err == nil || ctx.Err() != nil {
 		return out, err
 	}
-	in.log.Warnf("stats socket: %v; asking the worker through the master socket", err)
-	in.viaMaster = true
-	out, merr := in.workerQuery(ctx, worker, cmd)
+	o.log.Warnf("stats socket: %v; asking the worker through the master socket", err)
+	o.viaMaster = true
+	out, merr := o.workerQuery(ctx, worker, cmd)
 	if merr != nil {
 		return "", fmt.Errorf("stats socket: %w; through the master: %w", err, merr)
 	}
 	return out, nil
 }
 
+// trustPeer accepts the process holding the stats socket (the kernel's
+// SO_PEERCRED: whoever called listen) only when it is this haproxy's, per
+// the record: the launcher start ran (it binds the listeners, as root,
+// before it daemonizes), or one of the instance's live processes, owned by
+// root or the configured user. Anyone who can write the socket's directory
+// could otherwise put a listener there that hangs or forges the answer.
+func (o *op) trustPeer(c *unix.Ucred) error {
+	rec, err := o.record()
+	switch {
+	case err != nil || rec == nil:
+		return fmt.Errorf("no record of this haproxy to check who holds the socket against")
+	case !rec.uidAllowed(c.Uid):
+		return fmt.Errorf("the socket is held by uid %d (pid %d), neither root nor this haproxy's user", c.Uid, c.Pid)
+	case int(c.Pid) == rec.Launcher && c.Uid == 0:
+		return nil
+	}
+	if _, ok := o.id().check(int(c.Pid)); ok {
+		return nil
+	}
+	return fmt.Errorf("the socket is held by pid %d (%s), not by this haproxy", c.Pid, describeProc(int(c.Pid)))
+}
+
 // stats reads the frontends' and the servers' status.
-func (in *instance) stats(ctx context.Context, worker int) ([]Stat, error) {
-	out, err := in.runtimeQuery(ctx, worker, frontendsCmd)
+func (o *op) stats(ctx context.Context, worker int) ([]Stat, error) {
+	out, err := o.runtimeQuery(ctx, worker, frontendsCmd)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +126,7 @@ func (in *instance) stats(ctx context.Context, worker int) ([]Stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	if out, err = in.runtimeQuery(ctx, worker, serversCmd); err != nil {
+	if out, err = o.runtimeQuery(ctx, worker, serversCmd); err != nil {
 		return nil, err
 	}
 	servers, err := ParseServersState(out)
@@ -91,16 +139,16 @@ func (in *instance) stats(ctx context.Context, worker int) ([]Stat, error) {
 	return rows, nil
 }
 
-func (in *instance) deepCheck(ctx context.Context, worker int) error {
-	rows, err := in.stats(ctx, worker)
+func (o *op) deepCheck(ctx context.Context, worker int) error {
+	rows, err := o.stats(ctx, worker)
 	if err != nil {
-		return ocf.Generic("depth 10: %v", err)
+		return ocf.Generic("depth 10: %w", err)
 	}
 	disabled := map[string]bool{}
-	for _, d := range in.summary().Disabled {
+	for _, d := range o.summary().Disabled {
 		disabled[d] = true
 	}
-	j := judgeStats(rows, in.backends, disabled)
+	j := judgeStats(rows, o.backends, disabled)
 	switch {
 	case j.failed != "":
 		return ocf.Generic("depth 10: %s", j.failed)
@@ -140,7 +188,7 @@ type judgement struct{ failed, degraded string }
 // judgeStats judges the statistics: there must be a frontend, every
 // frontend not disabled in the configuration must be OPEN (or FULL), and
 // each backend in want (default: every backend with servers) must have a
-// server UP. Every text from the statistics is clipped.
+// server UP. Every text from the statistics is quoted (instance.Quote).
 func judgeStats(rows []Stat, want []string, disabled map[string]bool) judgement {
 	var badFE []string
 	frontends := 0
@@ -151,7 +199,7 @@ func judgeStats(rows []Stat, want []string, disabled map[string]bool) judgement 
 		case "FRONTEND":
 			frontends++
 			if r.Status != "OPEN" && r.Status != "FULL" && !disabled[r.Proxy] {
-				badFE = append(badFE, fmt.Sprintf("%s (%s)", clip(r.Proxy), clip(r.Status)))
+				badFE = append(badFE, fmt.Sprintf("%s (%s)", instance.Quote(r.Proxy), instance.Quote(r.Status)))
 			}
 		case "BACKEND":
 		default:
@@ -175,7 +223,7 @@ func judgeStats(rows []Stat, want []string, disabled map[string]bool) judgement 
 	for _, b := range want {
 		srv, ok := servers[b]
 		if !ok {
-			badBE = append(badBE, clip(b)+" (not in the running configuration)")
+			badBE = append(badBE, instance.Quote(b)+" (not in the running configuration)")
 			continue
 		}
 		up := false
@@ -184,7 +232,7 @@ func judgeStats(rows []Stat, want []string, disabled map[string]bool) judgement 
 			if serverUp(s.Status) {
 				up = true
 			} else if serverLost(s.Status) {
-				lost = append(lost, clip(s.Service)+" "+clip(s.Status))
+				lost = append(lost, instance.Quote(s.Service)+" "+instance.Quote(s.Status))
 			}
 		}
 		sort.Strings(lost)
@@ -192,12 +240,12 @@ func judgeStats(rows []Stat, want []string, disabled map[string]bool) judgement 
 		case !up:
 			var st []string
 			for _, s := range srv {
-				st = append(st, clip(s.Service)+" "+clip(s.Status))
+				st = append(st, instance.Quote(s.Service)+" "+instance.Quote(s.Status))
 			}
 			sort.Strings(st)
-			badBE = append(badBE, fmt.Sprintf("%s (%s)", clip(b), listCapped(st, ", ")))
+			badBE = append(badBE, fmt.Sprintf("%s (%s)", instance.Quote(b), listCapped(st, ", ")))
 		case len(lost) > 0:
-			lostBE = append(lostBE, fmt.Sprintf("%s (%s)", clip(b), listCapped(lost, ", ")))
+			lostBE = append(lostBE, fmt.Sprintf("%s (%s)", instance.Quote(b), listCapped(lost, ", ")))
 		}
 	}
 	var j judgement

@@ -105,7 +105,7 @@ func TestDegradedBackend(t *testing.T) {
 	r.be[0].down()
 	eventually(t, 5*time.Second, "degraded with s1 down", func() error {
 		code, out := r.run("monitor", "OCF_CHECK_LEVEL=10", "STACKHA_OCF=1.1")
-		if code != ocf.RunningDegraded || !strings.Contains(out, "shh-api (s1 DOWN") {
+		if code != ocf.RunningDegraded || !strings.Contains(out, `"shh-api" ("s1" "DOWN")`) {
 			return fmt.Errorf("exit %d: %s", code, out)
 		}
 		return nil
@@ -120,7 +120,7 @@ func TestDegradedBackend(t *testing.T) {
 		{[]string{"STACKHA_OCF=1.0", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=1"}, ocf.Success},
 	} {
 		code, out := r.run("monitor", append(tc.env, "OCF_CHECK_LEVEL=10")...)
-		if code != tc.want || !strings.Contains(out, "s1 DOWN") {
+		if code != tc.want || !strings.Contains(out, `"s1" "DOWN"`) {
 			t.Errorf("depth 10 with %v: %d, want %d: %s", tc.env, code, tc.want, out)
 		}
 	}

@@ -1,168 +1,51 @@
 package haproxy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
+	"io/fs"
 	"strings"
 	"syscall"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // Processes are identified, never trusted. A process counts as this
 // instance's only when everything about it matches what start recorded, in
 // the instance's root-owned state directory, about the master it launched
-// (see record.go):
+// (see record.go); the facts come from instance's /proc primitives:
 //   - owner: root, or the user the configuration's global "user" or "uid"
 //     names (haproxy's workers drop to it), for the real and effective uid;
 //   - session: the master's (haproxy -D starts its own session; its workers
 //     inherit it, and no other user's process can join it);
 //   - start time: the master's own for the master's pid, not earlier for
 //     the processes it forked;
-//   - executable: /proc/<pid>/exe is the file the master ran;
+//   - executable: the file the master ran;
 //   - master socket: the command line carries -S <the recorded socket>.
 // Without a record nothing is ours. A pid file that points anywhere else is
 // stale, and nothing is ever sent to that pid.
 
-// procRoot is /proc; tests may point it elsewhere.
-var procRoot = "/proc"
-
-// maxProcFile bounds what is read of one /proc file (a command line may be
-// long; ours is short, and one longer than this is not ours).
-const maxProcFile = 64 << 10
-
-// procInfo is what /proc says about a pid.
+// procInfo is what /proc says about a process: instance's facts, and the
+// executable and command line.
 type procInfo struct {
-	PID     int
-	PPID    int
-	State   byte // R, S, D, Z, ...
-	Session int
-	Start   uint64    // clock ticks after boot
-	UIDs    [2]uint32 // real, effective
-	Exe     string
-	Argv    []string
-	Zombie  bool
+	instance.Proc
+	Exe  string
+	Argv []string
 }
 
-// readCapped reads at most max bytes of path. It uses the plain system
-// calls: os.File's poller set-up would double the cost of each of the
-// hundreds of small /proc files a scan reads.
-func readCapped(path string, max int64) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer syscall.Close(fd)
-	buf := make([]byte, 0, 1024)
-	for int64(len(buf)) < max {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		room := buf[len(buf):min(int64(cap(buf)), max)]
-		n, err := syscall.Read(fd, room)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			break
-		}
-		buf = buf[:len(buf)+n]
-	}
-	return buf, nil
-}
-
-// readStat reads /proc/<pid>/stat: state, parent, session and start time.
-func readStat(pid int) (procInfo, error) {
-	pi := procInfo{PID: pid}
-	stat, err := readCapped(filepath.Join(procRoot, strconv.Itoa(pid), "stat"), 4096)
-	if err != nil {
-		return pi, err
-	}
-	// pid (comm) S ppid pgrp session ... starttime (22nd): comm may hold
-	// spaces and parentheses.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return pi, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(stat[i+2:]))
-	if len(f) < 20 || len(f[0]) == 0 {
-		return pi, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	pi.State = f[0][0]
-	pi.Zombie = pi.State == 'Z' || pi.State == 'X'
-	var e1, e2, e3 error
-	pi.PPID, e1 = strconv.Atoi(f[1])
-	pi.Session, e2 = strconv.Atoi(f[3])
-	pi.Start, e3 = strconv.ParseUint(f[19], 10, 64)
-	if err := errors.Join(e1, e2, e3); err != nil {
-		return pi, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return pi, nil
-}
-
-// readUIDs reads the real and effective uid from /proc/<pid>/status.
-func readUIDs(pid int) ([2]uint32, error) {
-	var ids [2]uint32
-	b, err := readCapped(filepath.Join(procRoot, strconv.Itoa(pid), "status"), maxProcFile)
-	if err != nil {
-		return ids, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
-			f := strings.Fields(rest)
-			if len(f) < 2 {
-				break
-			}
-			for i := range ids {
-				n, err := strconv.ParseUint(f[i], 10, 32)
-				if err != nil {
-					return ids, fmt.Errorf("/proc/%d/status: %w", pid, err)
-				}
-				ids[i] = uint32(n)
-			}
-			return ids, nil
-		}
-	}
-	return ids, fmt.Errorf("/proc/%d/status: no Uid line", pid)
-}
-
-// readProc reads all of /proc/<pid> the identity needs. A zombie (which has
-// no executable any more) is reported with Zombie set.
+// readProc reads all of pid the identity needs. A zombie (which has no
+// executable any more) is returned without them.
 func readProc(pid int) (procInfo, error) {
-	pi, err := readStat(pid)
-	if err != nil || pi.Zombie {
+	p, err := instance.ReadProc(pid)
+	pi := procInfo{Proc: p}
+	if err != nil || p.Zombie() {
 		return pi, err
 	}
-	if pi.UIDs, err = readUIDs(pid); err != nil {
+	if pi.Exe, err = instance.Exe(pid); err != nil {
 		return pi, err
 	}
-	if err := pi.readExeArgv(); err != nil {
-		return pi, err
-	}
-	return pi, nil
-}
-
-func (pi *procInfo) readExeArgv() error {
-	dir := filepath.Join(procRoot, strconv.Itoa(pi.PID))
-	exe, err := os.Readlink(filepath.Join(dir, "exe"))
-	if err != nil {
-		return err
-	}
-	pi.Exe = strings.TrimSuffix(exe, " (deleted)")
-	cl, err := readCapped(filepath.Join(dir, "cmdline"), maxProcFile)
-	if err != nil {
-		return err
-	}
-	cl = bytes.TrimRight(cl, "\x00")
-	if len(cl) > 0 {
-		pi.Argv = strings.Split(string(cl), "\x00")
-	}
-	return nil
+	pi.Argv, err = instance.Cmdline(pid)
+	return pi, err
 }
 
 // masterSocketArg returns the socket path of the -S argument in argv, "" when
@@ -181,48 +64,37 @@ func masterSocketArg(argv []string) string {
 // launched; nil when there is none (then nothing is ours).
 type identity struct{ rec *record }
 
-// uidAllowed reports whether uid may own one of our processes.
-func (r *record) uidAllowed(uid uint32) bool {
-	for _, u := range r.UIDs {
-		if u == uid {
-			return true
-		}
-	}
-	return false
+// related reports whether p may be ours by what stat says: alive, in the
+// master's session, not older than the master, and not the master's pid
+// reused.
+func (id identity) related(p instance.Proc) bool {
+	m := id.rec.Master
+	return !p.Zombie() && p.Session == m.Session && p.Start >= m.Start && (p.PID != m.PID || p.Start == m.Start)
+}
+
+// owned reports whether p's real and effective owner may own our processes.
+func (id identity) owned(p instance.Proc) bool {
+	return id.rec.uidAllowed(p.UID) && id.rec.uidAllowed(p.EUID)
 }
 
 // ours reports whether the live process pi belongs to this instance.
 func (id identity) ours(pi procInfo) bool {
-	r := id.rec
-	if r == nil || pi.Zombie || pi.Session != r.Session || pi.Start < r.Start {
-		return false
-	}
-	if pi.PID == r.PID && pi.Start != r.Start {
-		return false // the master's pid, reused
-	}
-	if !r.uidAllowed(pi.UIDs[0]) || !r.uidAllowed(pi.UIDs[1]) {
-		return false
-	}
-	return pi.Exe == r.Exe && masterSocketArg(pi.Argv) == r.Socket
+	return id.rec != nil && id.related(pi.Proc) && id.owned(pi.Proc) &&
+		pi.Exe == id.rec.Master.Exe && masterSocketArg(pi.Argv) == id.rec.Socket
 }
 
 // check reads pid from /proc and reports whether it is ours; the cheap
-// fields are compared first.
+// facts are compared first.
 func (id identity) check(pid int) (procInfo, bool) {
 	if id.rec == nil {
-		return procInfo{PID: pid}, false
+		return procInfo{}, false
 	}
-	pi, err := readStat(pid)
-	if err != nil || pi.Zombie || pi.Session != id.rec.Session {
-		return pi, false
+	p, err := instance.ReadProc(pid)
+	if err != nil || !id.related(p) || !id.owned(p) {
+		return procInfo{Proc: p}, false
 	}
-	if pi.UIDs, err = readUIDs(pid); err != nil {
-		return pi, false
-	}
-	if err := pi.readExeArgv(); err != nil {
-		return pi, false
-	}
-	return pi, id.ours(pi)
+	pi, err := readProc(pid)
+	return pi, err == nil && id.ours(pi)
 }
 
 // instanceProcs lists every live process of this instance.
@@ -230,17 +102,17 @@ func (id identity) instanceProcs() ([]procInfo, error) {
 	if id.rec == nil {
 		return nil, nil
 	}
-	ents, err := os.ReadDir(procRoot)
+	cand, err := instance.Processes(id.related, id.owned)
 	if err != nil {
-		return nil, fmt.Errorf("listing processes: %w", err)
+		return nil, err
 	}
 	var out []procInfo
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
+	for _, p := range cand {
+		pi := procInfo{Proc: p}
+		if pi.Exe, err = instance.Exe(p.PID); err != nil {
 			continue
 		}
-		if pi, ok := id.check(pid); ok {
+		if pi.Argv, err = instance.Cmdline(p.PID); err == nil && id.ours(pi) {
 			out = append(out, pi)
 		}
 	}
@@ -256,4 +128,18 @@ func (id identity) signal(pid int, sig syscall.Signal) error {
 		return fmt.Errorf("sending %s to haproxy pid %d: %w", sig, pid, err)
 	}
 	return nil
+}
+
+// describeProc says what pid is, for a reason or a log line.
+func describeProc(pid int) string {
+	pi, err := readProc(pid)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such process"
+	case err != nil:
+		return err.Error()
+	case pi.Zombie():
+		return "a defunct process"
+	}
+	return fmt.Sprintf("uid %d, executable %s, command line %s", pi.UID, instance.Quote(pi.Exe), instance.Quote(strings.Join(pi.Argv, " ")))
 }

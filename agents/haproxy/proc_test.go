@@ -1,120 +1,125 @@
 package haproxy
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stackha/stackha/instance"
 )
 
-// fakeProc lays out /proc/<pid>/{stat,status,exe,cmdline} for the identity
-// tests.
-func fakeProc(t *testing.T, root string, p fake) {
-	t.Helper()
-	dir := filepath.Join(root, strconv.Itoa(p.pid))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
-	// majflt cmajflt utime stime cutime cstime priority nice threads
-	// itrealvalue starttime ...
-	stat := fmt.Sprintf("%d (hap roxy) %s 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n", p.pid, p.state, p.session, p.session, p.start)
-	os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644)
-	os.WriteFile(filepath.Join(dir, "status"), []byte(fmt.Sprintf("Name:\thaproxy\nUid:\t%d\t%d\t%d\t%d\n", p.uid, p.uid, p.uid, p.uid)), 0o644)
-	if p.exe != "" {
-		os.Symlink(p.exe, filepath.Join(dir, "exe"))
-	}
-	os.WriteFile(filepath.Join(dir, "cmdline"), []byte(strings.Join(p.argv, "\x00")+"\x00"), 0o644)
-}
-
-type fake struct {
-	pid, session int
-	start        uint64
-	uid          uint32
-	state, exe   string
-	argv         []string
-}
-
+// The rule of what is ours, over what /proc says of each process.
 func TestIdentity(t *testing.T) {
-	root := t.TempDir()
-	old := procRoot
-	procRoot = root
-	defer func() { procRoot = old }()
-	const sock = "/run/stackha/api-haproxy/master.sock"
+	const sock = "/run/shh-api-haproxy/master.sock"
 	args := []string{"-W", "-D", "-S", sock + ",mode,600", "-p", "/run/x.pid"}
 	hap := append([]string{"/usr/sbin/haproxy"}, args...)
-	for _, p := range []fake{
-		{pid: 100, session: 100, start: 5000, uid: 0, state: "S", exe: "/usr/sbin/haproxy", argv: hap},
-		{pid: 101, session: 100, start: 5001, uid: 0, state: "Z"},
-		{pid: 102, session: 7, start: 10, uid: 0, state: "S", exe: "/usr/bin/sleep", argv: []string{"sleep", "300"}},
-		{pid: 103, session: 100, start: 5002, uid: 0, state: "S", exe: "/usr/sbin/haproxy", argv: []string{"haproxy", "-W", "-S", "/run/other.sock,mode,600"}},
-		// A worker after a reload that replaced the binary, run as the
-		// configured user.
-		{pid: 104, session: 100, start: 5100, uid: 65534, state: "S", exe: "/usr/sbin/haproxy (deleted)", argv: append([]string{"haproxy", "-sf", "100", "-x", "sockpair@4"}, args...)},
-		// A decoy by another user, in its own session.
-		{pid: 105, session: 105, start: 6000, uid: 1000, state: "S", exe: "/usr/sbin/haproxy", argv: hap},
-		// A decoy by root, in another session.
-		{pid: 106, session: 106, start: 6000, uid: 0, state: "S", exe: "/usr/sbin/haproxy", argv: hap},
-		// Older than the master: not one it forked.
-		{pid: 107, session: 100, start: 4000, uid: 0, state: "S", exe: "/usr/sbin/haproxy", argv: hap},
-		// Another user in the session (a worker's own child, say).
-		{pid: 108, session: 100, start: 5200, uid: 1000, state: "S", exe: "/usr/sbin/haproxy", argv: hap},
-		{pid: 109, session: 100, start: 5200, uid: 0, state: "S", exe: "/usr/bin/python3", argv: append([]string{"python3"}, args...)},
-		{pid: 110, session: 100, start: 5200, uid: 0, state: "S", exe: "/opt/haproxy-2.8/sbin/haproxy", argv: hap},
-	} {
-		fakeProc(t, root, p)
+	proc := func(pid, session int, start uint64, uid uint32, state byte, exe string, argv []string) procInfo {
+		return procInfo{Proc: instance.Proc{PID: pid, Session: session, Start: start, UID: uid, EUID: uid, State: state}, Exe: exe, Argv: argv}
 	}
-	os.MkdirAll(filepath.Join(root, "self"), 0o755)
-
-	rec := &record{PID: 100, Start: 5000, Session: 100, Exe: "/usr/sbin/haproxy", Socket: sock, UIDs: []uint32{0, 65534}}
+	rec := &record{Master: instance.Identity{PID: 100, Start: 5000, Session: 100, Exe: "/usr/sbin/haproxy"}, Launcher: 99,
+		Socket: sock, Pidfile: "/run/x.pid", UIDs: []uint32{0, 65534}}
 	id := identity{rec: rec}
-	procs, err := id.instanceProcs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []int
-	for _, p := range procs {
-		got = append(got, p.PID)
-	}
-	sort.Ints(got)
-	if want := []int{100, 104}; !reflect.DeepEqual(got, want) {
-		t.Errorf("instance processes = %v, want %v", got, want)
-	}
-	for _, pid := range []int{102, 105, 106, 107, 108} {
-		if _, ok := id.check(pid); ok {
-			t.Errorf("pid %d taken for this haproxy", pid)
+	for _, tc := range []struct {
+		name string
+		p    procInfo
+		ours bool
+	}{
+		{"the master", proc(100, 100, 5000, 0, 'S', "/usr/sbin/haproxy", hap), true},
+		{"a zombie of the session", proc(101, 100, 5001, 0, 'Z', "", nil), false},
+		{"another program", proc(102, 7, 10, 0, 'S', "/usr/bin/sleep", []string{"sleep", "300"}), false},
+		{"another master socket", proc(103, 100, 5002, 0, 'S', "/usr/sbin/haproxy", []string{"haproxy", "-W", "-S", "/run/other.sock,mode,600"}), false},
+		// A worker after a reload (its binary replaced on disk: instance.Exe
+		// drops " (deleted)"), run as the configured user.
+		{"a worker as the configured user", proc(104, 100, 5100, 65534, 'S', "/usr/sbin/haproxy", append([]string{"haproxy", "-sf", "100", "-x", "sockpair@4"}, args...)), true},
+		{"a decoy of another user in its own session", proc(105, 105, 6000, 1000, 'S', "/usr/sbin/haproxy", hap), false},
+		{"a decoy of root in another session", proc(106, 106, 6000, 0, 'S', "/usr/sbin/haproxy", hap), false},
+		{"older than the master", proc(107, 100, 4000, 0, 'S', "/usr/sbin/haproxy", hap), false},
+		{"another user in the session", proc(108, 100, 5200, 1000, 'S', "/usr/sbin/haproxy", hap), false},
+		{"another executable", proc(109, 100, 5200, 0, 'S', "/usr/bin/python3", append([]string{"python3"}, args...)), false},
+		{"another haproxy", proc(110, 100, 5200, 0, 'S', "/opt/haproxy-2.8/sbin/haproxy", hap), false},
+		{"the master's pid reused", proc(100, 100, 5300, 0, 'S', "/usr/sbin/haproxy", hap), false},
+	} {
+		if got := id.ours(tc.p); got != tc.ours {
+			t.Errorf("%s: ours = %v, want %v", tc.name, got, tc.ours)
 		}
-		if err := id.signal(pid, 0); err == nil {
-			t.Errorf("signal to pid %d was not refused", pid)
-		}
 	}
-	// The master's pid reused by a later process: nothing is ours.
-	reused := *rec
-	reused.Start = 4999
-	if _, ok := (identity{rec: &reused}).check(100); ok {
-		t.Error("a reused master pid taken for the master")
+	seteuid := proc(111, 100, 5200, 0, 'S', "/usr/sbin/haproxy", hap)
+	seteuid.EUID = 1000
+	if id.ours(seteuid) {
+		t.Error("a process whose effective uid is another user's taken for ours")
 	}
 	// Without a record nothing is ours, and /proc is not even read.
 	if ps, err := (identity{}).instanceProcs(); len(ps) > 0 || err != nil {
 		t.Errorf("no record: %v %v", ps, err)
 	}
+	if _, ok := (identity{}).check(os.Getpid()); ok {
+		t.Error("no record: this process taken for ours")
+	}
 }
 
+// The record goes through the instance layer (a typed, versioned
+// envelope), and a record that cannot describe our master is refused,
+// never taken for "nothing runs".
 func TestRecordRoundTrip(t *testing.T) {
-	r := record{PID: 42, Start: 123456, Session: 42, Exe: "/usr/sbin/haproxy", Socket: "/run/stackha/x/master.sock", UIDs: []uint32{0, 108}}
-	got, err := parseRecord(r.encode())
-	if err != nil || !reflect.DeepEqual(*got, r) {
+	good := record{Master: instance.Identity{PID: 42, Start: 123456, Session: 42, Exe: "/usr/sbin/haproxy"}, Launcher: 41,
+		Socket: "/run/shh-x/master.sock", Pidfile: "/run/shh-x/haproxy.pid", UIDs: []uint32{0, 108}, StopTimeout: 30 * time.Second}
+	name := "shh-record-" + strconv.Itoa(os.Getpid())
+	defer instance.Remove(name, recordKind)
+	if rec, err := loadRecord(name); rec != nil || err != nil {
+		t.Fatalf("no record: %v %v", rec, err)
+	}
+	if err := instance.Save(name, recordKind, &good); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadRecord(name)
+	if err != nil || !reflect.DeepEqual(*got, good) {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
-	for _, bad := range []string{"", "pid 1\n", "pid x\nstart 1\nsession 1\nexe /a\nsocket /b\nuids 0\n",
-		"pid 1\nstart 1\nsession 1\nexe a\nsocket /b\nuids 0\n", "pid 1\nstart 1\nsession 1\nexe /a\nsocket /b\nuids 0\nevil 1\n"} {
-		if _, err := parseRecord([]byte(bad)); err == nil {
-			t.Errorf("record %q accepted", bad)
+	for _, bad := range []func(*record){
+		func(r *record) { r.Master.PID = 0 },
+		func(r *record) { r.Master.Session = 7 },
+		func(r *record) { r.Master.UID = 1000 },
+		func(r *record) { r.Master.Exe = "haproxy" },
+		func(r *record) { r.Launcher = 0 },
+		func(r *record) { r.Socket = "master.sock" },
+		func(r *record) { r.Pidfile = "/run/../x.pid" },
+		func(r *record) { r.UIDs = []uint32{108} },
+		func(r *record) { r.StopTimeout = 1000 * time.Hour },
+	} {
+		r := good
+		r.UIDs = append([]uint32(nil), good.UIDs...)
+		bad(&r)
+		if err := instance.Save(name, recordKind, &r); err != nil {
+			t.Fatal(err)
 		}
+		if rec, err := loadRecord(name); err == nil {
+			t.Errorf("record %+v accepted as %+v", r, rec)
+		}
+	}
+	// A record of another kind or version: an error, not "nothing".
+	if err := instance.Save(name, instance.Kind{Name: "haproxy", Version: 2}, &good); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := loadRecord(name); err == nil {
+		t.Errorf("a version 2 record read as %+v", rec)
+	}
+	// The record of an earlier stackha: not silently forgotten.
+	instance.Remove(name, recordKind)
+	d, err := instance.OpenState(name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	defer d.Remove(legacyRecord)
+	if err := d.WriteAtomic(legacyRecord, []byte("pid 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadRecord(name); err == nil || !strings.Contains(err.Error(), "earlier stackha") {
+		t.Errorf("legacy record: %v", err)
 	}
 }
 

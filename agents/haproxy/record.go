@@ -4,121 +4,125 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 )
 
-// record is what start wrote, in the instance's root-owned state directory,
-// about the master it launched: what makes a process ours (proc.go).
+// recordKind names the record start writes in the instance's state
+// directory (instance.Save): what makes a process this haproxy's (proc.go)
+// and what a stop needs when the parameters cannot be read.
+var recordKind = instance.Kind{Name: "haproxy", Version: 1}
+
+// record is what start learnt about the master it launched.
 type record struct {
-	PID     int
-	Start   uint64 // the master's start time, clock ticks after boot
-	Session int
-	Exe     string
-	Socket  string
-	UIDs    []uint32 // root and the configured user
+	// Master is the master: root, the leader of its own session (haproxy
+	// -D starts one), its start time and executable.
+	Master instance.Identity `json:"master"`
+	// Launcher is the pid of the "haproxy -D" start ran, which bound the
+	// listeners before it daemonized: the peer the kernel names for the
+	// stats socket (SO_PEERCRED), also after reloads.
+	Launcher int      `json:"launcher"`
+	Socket   string   `json:"socket"`  // the master socket (-S)
+	Pidfile  string   `json:"pidfile"` // the pid file (-p)
+	UIDs     []uint32 `json:"uids"`    // root and the configured user
+	// StopTimeout is the stop_timeout in force (start and reload set it).
+	StopTimeout time.Duration `json:"stop_timeout"`
 }
 
-// maxRecord bounds the record file.
-const maxRecord = 4096
-
-func (r *record) encode() []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d\nstart %d\nsession %d\nexe %s\nsocket %s\nuids", r.PID, r.Start, r.Session, r.Exe, r.Socket)
-	for _, u := range r.UIDs {
-		fmt.Fprintf(&b, " %d", u)
+// check refuses a record that cannot describe a master start launched.
+func (r *record) check() error {
+	switch err := r.Master.Valid(); {
+	case err != nil:
+		return err
+	case r.Master.UID != 0 || r.Master.PID != r.Master.Session || !filepath.IsAbs(r.Master.Exe):
+		return fmt.Errorf("the master (pid %d, session %d, uid %d, executable %s) is not a root session leader running a program",
+			r.Master.PID, r.Master.Session, r.Master.UID, instance.Quote(r.Master.Exe))
+	case r.Launcher <= 1:
+		return fmt.Errorf("implausible launcher pid %d", r.Launcher)
+	case !slices.Contains(r.UIDs, 0):
+		return errors.New("root is not among the owners")
+	case r.StopTimeout < 0 || r.StopTimeout > time.Hour:
+		return fmt.Errorf("stop timeout %s out of range", r.StopTimeout)
 	}
-	b.WriteString("\n")
-	return []byte(b.String())
+	if err := instance.CheckPath("socket", r.Socket); err != nil {
+		return err
+	}
+	return instance.CheckPath("pidfile", r.Pidfile)
 }
 
-func parseRecord(b []byte) (*record, error) {
-	r := &record{}
-	seen := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		k, v, _ := strings.Cut(line, " ")
-		seen[k] = true
-		var err error
-		switch k {
-		case "pid":
-			r.PID, err = strconv.Atoi(v)
-		case "start":
-			r.Start, err = strconv.ParseUint(v, 10, 64)
-		case "session":
-			r.Session, err = strconv.Atoi(v)
-		case "exe":
-			r.Exe = v
-		case "socket":
-			r.Socket = v
-		case "uids":
-			for _, f := range strings.Fields(v) {
-				n, perr := strconv.ParseUint(f, 10, 32)
-				err = errors.Join(err, perr)
-				r.UIDs = append(r.UIDs, uint32(n))
-			}
-		default:
-			err = fmt.Errorf("unknown key %q", clip(k))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("line %q: %w", clip(line), err)
-		}
-	}
-	for _, k := range []string{"pid", "start", "session", "exe", "socket", "uids"} {
-		if !seen[k] {
-			return nil, fmt.Errorf("no %s", k)
-		}
-	}
-	if r.PID <= 0 || r.Session <= 0 || !filepath.IsAbs(r.Exe) || !filepath.IsAbs(r.Socket) {
-		return nil, errors.New("implausible values")
-	}
-	return r, nil
+// uidAllowed reports whether uid may own one of our processes.
+func (r *record) uidAllowed(uid uint32) bool { return slices.Contains(r.UIDs, uid) }
+
+// settings are what a stop from the record knows of the instance.
+func (r *record) settings() *settings {
+	return &settings{pidfile: r.Pidfile, socket: r.Socket, stopTimeout: r.StopTimeout}
 }
 
-func (in *instance) recordPath() string { return filepath.Join(in.stateDir, "master.record") }
+// legacyRecord is the record file of the stackha before the instance
+// layer, in a format this one does not read.
+const legacyRecord = "master.record"
 
-// loadRecord reads the record; nil and no error when there is none. A
-// record that is not in a root-only directory, or not a root-only regular
-// file, is not believed.
-func (in *instance) loadRecord() (*record, error) {
-	if _, err := os.Lstat(in.recordPath()); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err := secureDir(in.stateDir); err != nil {
-		return nil, fmt.Errorf("state directory not trusted: %w", err)
-	}
-	b, err := openTrusted(in.recordPath(), maxRecord, true)
+// loadRecord reads the instance's record: nil and no error when there is
+// none. A record that exists but cannot be read or believed, or a state
+// directory that fails its checks, is an error (never "nothing runs").
+func loadRecord(name string) (*record, error) {
+	var rec record
+	found, err := instance.Load(name, recordKind, &rec)
 	if err != nil {
-		return nil, fmt.Errorf("record of the running master: %w", err)
+		return nil, err
 	}
-	r, err := parseRecord(b)
+	if !found {
+		return nil, checkNoLegacy(name)
+	}
+	if err := rec.check(); err != nil {
+		return nil, fmt.Errorf("the haproxy record of %s: %w", instance.Quote(name), err)
+	}
+	return &rec, nil
+}
+
+// checkNoLegacy fails when the state directory holds a record of an
+// earlier stackha: the haproxy it names is not forgotten silently.
+func checkNoLegacy(name string) error {
+	d, err := instance.OpenState(name, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("record of the running master %s: %w", in.recordPath(), err)
+		return err
 	}
-	return r, nil
+	defer d.Close()
+	var st unix.Stat_t
+	if unix.Fstatat(d.Fd(), legacyRecord, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return nil
+	}
+	return fmt.Errorf("%s/%s is the record of an earlier stackha, which this one does not read: stop the haproxy whose pid it names by hand, then remove it",
+		d.Path(), legacyRecord)
 }
 
-// identity is this instance's process identity from its record; a record
-// that cannot be believed is logged and leaves nothing ours.
-func (in *instance) id() identity {
-	if in.rec == nil {
-		r, err := in.loadRecord()
-		if err != nil {
-			in.log.Warnf("%v: no process counts as this haproxy", err)
-		}
-		in.rec = r
+// record is the running master's record, read once per action.
+func (o *op) record() (*record, error) {
+	if !o.recRead {
+		o.rec, o.recErr = loadRecord(o.name)
+		o.recRead = true
 	}
-	return identity{rec: in.rec}
+	return o.rec, o.recErr
 }
 
-func (in *instance) dropRecord() {
-	if err := ignoreMissing(os.Remove(in.recordPath())); err != nil {
-		in.log.Warnf("removing %s: %v", in.recordPath(), err)
+// saveRecord writes rec as the instance's record.
+func (o *op) saveRecord(rec *record) error {
+	if err := instance.Save(o.name, recordKind, rec); err != nil {
+		return fmt.Errorf("recording the haproxy master: %w", err)
 	}
-	in.rec = nil
+	o.rec, o.recErr, o.recRead = rec, nil, true
+	return nil
 }
 
 // allowedUIDs are root and the user the workers run as.
@@ -131,10 +135,10 @@ func allowedUIDs(c *Config) ([]uint32, error) {
 	if err != nil {
 		u, lerr := user.Lookup(c.User)
 		if lerr != nil {
-			return nil, fmt.Errorf("the configuration's user %q: %w", clip(c.User), lerr)
+			return nil, fmt.Errorf("the configuration's user %s: %w", instance.Quote(c.User), lerr)
 		}
 		if n, err = strconv.ParseUint(u.Uid, 10, 32); err != nil {
-			return nil, fmt.Errorf("the configuration's user %q: uid %q", clip(c.User), u.Uid)
+			return nil, fmt.Errorf("the configuration's user %s: uid %s", instance.Quote(c.User), instance.Quote(u.Uid))
 		}
 	}
 	if n != 0 {
@@ -143,23 +147,19 @@ func allowedUIDs(c *Config) ([]uint32, error) {
 	return uids, nil
 }
 
-// adopt finds the master the launcher (pid launcher, started at tick
-// launchStart) left, by the pid file or the master socket, checks it in
-// /proc (root, its own session, not older than the launcher, the binary
-// and socket we gave it) and records it. It waits until ctx ends.
-func (in *instance) adopt(ctx context.Context, launcher int, launchStart uint64, uids []uint32) error {
-	exe, err := filepath.EvalSymlinks(in.binary)
-	if err != nil {
-		return fmt.Errorf("resolving %s: %w", in.binary, err)
-	}
+// findMaster looks for the master the parameters name, by the pid file and
+// by the master socket's "show proc", and checks it in /proc: root, the
+// leader of its own session, started no earlier than minStart, running
+// the checked binary with this master socket. It waits until ctx ends.
+func (o *op) findMaster(ctx context.Context, minStart uint64) (procInfo, error) {
 	var last error
 	for {
 		var cand []int
-		if pid, err := readPidfile(in.pidfile); err == nil && pid > 0 {
+		if pid, err := readPidfile(o.pidfile); err == nil && pid > 0 {
 			cand = append(cand, pid)
 		}
 		qctx, cancel := context.WithTimeout(ctx, time.Second)
-		if answer, err := Query(qctx, in.socket, "show proc"); err == nil {
+		if answer, err := Query(qctx, o.socket, "show proc"); err == nil {
 			if pl, err := ParseShowProc(answer); err == nil {
 				cand = append(cand, pl.Master.PID)
 			}
@@ -170,20 +170,32 @@ func (in *instance) adopt(ctx context.Context, launcher int, launchStart uint64,
 			switch {
 			case err != nil:
 				last = err
-			case pi.Zombie:
+			case pi.Zombie():
 				last = fmt.Errorf("master pid %d exited", pid)
-			case pi.UIDs != [2]uint32{0, 0} || pi.Session != pid || pi.Start < launchStart || pi.Exe != exe || masterSocketArg(pi.Argv) != in.socket:
-				last = fmt.Errorf("pid %d is not the master launched as pid %d (%s)", pid, launcher, describeProc(pid))
+			case pi.UID != 0 || pi.EUID != 0 || pi.Session != pid || pi.Start < minStart || pi.Exe != o.exe || masterSocketArg(pi.Argv) != o.socket:
+				last = fmt.Errorf("pid %d is not the master (%s)", pid, describeProc(pid))
 			default:
-				in.rec = &record{PID: pid, Start: pi.Start, Session: pi.Session, Exe: exe, Socket: in.socket, UIDs: uids}
-				return writeFileAtomic(in.recordPath(), in.rec.encode(), 0o600)
+				return pi, nil
 			}
 		}
 		if last == nil {
 			last = errors.New("no pid file and no answer on the master socket yet")
 		}
 		if sleep(ctx, pollInterval) != nil {
-			return fmt.Errorf("haproxy's master could not be identified: %w", last)
+			return procInfo{}, fmt.Errorf("haproxy's master could not be identified: %w", last)
 		}
 	}
+}
+
+// adopt finds the master the launcher (started at tick launched.Start)
+// left and records it.
+func (o *op) adopt(ctx context.Context, launched instance.Proc, uids []uint32) error {
+	pi, err := o.findMaster(ctx, launched.Start)
+	if err != nil {
+		return err
+	}
+	return o.saveRecord(&record{
+		Master:   instance.Identity{PID: pi.PID, Start: pi.Start, UID: 0, Session: pi.Session, Exe: pi.Exe},
+		Launcher: launched.PID, Socket: o.socket, Pidfile: o.pidfile, UIDs: uids, StopTimeout: o.stopTimeout,
+	})
 }

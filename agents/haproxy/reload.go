@@ -6,75 +6,91 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
-func (in *instance) reload(ctx context.Context) error {
-	c, problems, s, err := in.checkAndInspect(ctx)
+func (o *op) reload(ctx context.Context) error {
+	c, problems, s, err := o.checkAndInspect(ctx)
 	if err != nil {
 		return err // a rejected configuration: the running haproxy is untouched
 	}
-	if err := in.health(s); err != nil {
-		return ocf.Generic("cannot reload: %v", err)
+	if err := o.health(s); err != nil {
+		return ocf.Generic("cannot reload: %w", err)
 	}
 	if len(problems) > 0 {
 		return ocf.Generic("reload refused, the running haproxy is untouched: %s", describeBindProblems(problems))
 	}
-	if running, changed := in.commandLineChanged(s.master); changed {
+	if running, changed := o.commandLineChanged(s.master); changed {
 		// A master reloads into its own command line: a new binary or
 		// new extra arguments need a restart.
-		in.log.Warnf("the command line changed (running %q): restarting haproxy", clip(running))
-		if err := in.stop(ctx); err != nil {
+		o.log.Warnf("the command line changed (running %s): restarting haproxy", instance.Quote(running))
+		if err := o.stop(ctx); err != nil {
 			return err
 		}
-		return in.start(ctx)
+		return o.start(ctx)
 	}
-	if err := in.writeConfDir(c); err != nil {
-		return ocf.Generic("%v", err)
+	statePath, err := o.statePath(c)
+	if err != nil {
+		return ocf.Configured("%w", err)
+	}
+	st, err := instance.OpenState(o.name, false)
+	if err != nil {
+		return fmt.Errorf("the state directory: %w", err)
+	}
+	defer st.Close()
+	if err := o.writeConfDir(st, c); err != nil {
+		return err
+	}
+	if rec := *o.rec; rec.StopTimeout != o.stopTimeout {
+		rec.StopTimeout = o.stopTimeout
+		if err := o.saveRecord(&rec); err != nil {
+			return err
+		}
 	}
 	worker := s.worker()
-	dump, err := in.workerQuery(ctx, worker, "show servers state")
+	dump, err := o.workerQuery(ctx, worker, "show servers state")
 	if err != nil {
-		return ocf.Generic("saving server state before the reload: %v", err)
+		return ocf.Generic("saving server state before the reload: %w", err)
 	}
 	saved, err := ParseServersState(dump)
 	if err != nil {
-		return ocf.Generic("saving server state before the reload: %v", err)
+		return ocf.Generic("saving server state before the reload: %w", err)
 	}
-	if err := writeFileAtomic(in.statePath(c), []byte(dump), 0o600); err != nil {
-		return ocf.Generic("saving server state before the reload: %v", err)
+	if err := writeServerState(statePath, []byte(dump)); err != nil {
+		return ocf.Generic("saving server state before the reload: %w", err)
 	}
 	before := *s.list
 	oldPids := map[int]bool{}
 	for _, w := range append(before.Workers, before.Old...) {
 		oldPids[w.PID] = true
 	}
-	in.log.Infof("reloading haproxy (master pid %d, worker %d)", s.master, worker)
+	o.log.Infof("reloading haproxy (master pid %d, worker %d)", s.master, worker)
 	// The master re-executes itself on "reload" and drops the connection;
 	// what it answers is of no use.
 	var answerErr *AnswerError
-	if _, err := Query(ctx, in.socket, "reload"); err != nil && !errors.As(err, &answerErr) {
-		return ocf.Generic("asking the master to reload: %v", err)
+	if _, err := Query(ctx, o.socket, "reload"); err != nil && !errors.As(err, &answerErr) {
+		return ocf.Generic("asking the master to reload: %w", err)
 	}
-	fresh, err := in.waitNewWorker(ctx, before, oldPids)
+	fresh, err := o.waitNewWorker(ctx, before, oldPids)
 	if err != nil {
 		return err
 	}
-	if err := in.waitServing(ctx, fresh); err != nil {
+	if err := o.waitServing(ctx, fresh); err != nil {
 		return err
 	}
-	in.restoreState(ctx, fresh, saved)
-	in.log.Infof("haproxy reloaded: new worker %d", fresh)
+	o.restoreState(ctx, fresh, saved)
+	o.log.Infof("haproxy reloaded: new worker %d", fresh)
 	return nil
 }
 
 // waitNewWorker waits for the master to report the reload: a failed one
 // (its counter grows) is an error, a successful one lists a worker that did
 // not exist before.
-func (in *instance) waitNewWorker(ctx context.Context, before ProcList, old map[int]bool) (int, error) {
+func (o *op) waitNewWorker(ctx context.Context, before ProcList, old map[int]bool) (int, error) {
 	var last error
 	for {
-		answer, err := Query(ctx, in.socket, "show proc")
+		answer, err := Query(ctx, o.socket, "show proc")
 		if err == nil {
 			var pl ProcList
 			if pl, err = ParseShowProc(answer); err == nil {
@@ -102,17 +118,17 @@ func (in *instance) waitNewWorker(ctx context.Context, before ProcList, old map[
 }
 
 // waitServing waits until the new worker's frontends are all open.
-func (in *instance) waitServing(ctx context.Context, worker int) error {
+func (o *op) waitServing(ctx context.Context, worker int) error {
 	var last string
 	for {
-		out, err := in.workerQuery(ctx, worker, "show stat")
+		out, err := o.workerQuery(ctx, worker, "show stat")
 		if err == nil {
 			var rows []Stat
 			if rows, err = ParseShowStat(out); err == nil {
 				last = ""
 				for _, r := range rows {
 					if r.Service == "FRONTEND" && r.Status != "OPEN" && r.Status != "FULL" && r.Status != "STOP" {
-						last = fmt.Sprintf("frontend %s is %s", r.Proxy, r.Status)
+						last = fmt.Sprintf("frontend %s is %s", instance.Quote(r.Proxy), instance.Quote(r.Status))
 					}
 				}
 				if last == "" {
@@ -133,24 +149,24 @@ func (in *instance) waitServing(ctx context.Context, worker int) error {
 // gave servers (maintenance, drain, weight) when the configuration did not
 // let haproxy load it from the state file itself (a defaults section of its
 // own without "load-server-state-from-file global").
-func (in *instance) restoreState(ctx context.Context, worker int, saved []ServerState) {
-	out, err := in.workerQuery(ctx, worker, "show servers state")
+func (o *op) restoreState(ctx context.Context, worker int, saved []ServerState) {
+	out, err := o.workerQuery(ctx, worker, "show servers state")
 	if err != nil {
-		in.log.Warnf("reading server state after the reload: %v", err)
+		o.log.Warnf("reading server state after the reload: %v", err)
 		return
 	}
 	now, err := ParseServersState(out)
 	if err != nil {
-		in.log.Warnf("reading server state after the reload: %v", err)
+		o.log.Warnf("reading server state after the reload: %v", err)
 		return
 	}
 	for _, cmd := range stateFixes(saved, now) {
-		answer, err := in.workerQuery(ctx, worker, cmd)
+		answer, err := o.workerQuery(ctx, worker, cmd)
 		if a := strings.TrimSpace(answer); err != nil || a != "" {
-			in.log.Warnf("restoring server state: %s: %v %s", cmd, err, a)
+			o.log.Warnf("restoring server state: %s: %v %s", instance.Quote(cmd), err, instance.Quote(a))
 			continue
 		}
-		in.log.Infof("restored server state: %s", cmd)
+		o.log.Infof("restored server state: %s", instance.Quote(cmd))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/agents/haproxy/haproxytest"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
@@ -110,6 +111,8 @@ type cfgOpts struct {
 	StateFromGlobal bool
 	NoStats         bool
 	OwnStateFile    bool
+	StateFile       string // a server-state-file of the operator's
+	StatsSocket     string // the stats socket's path (default: <Dir>/stats.sock)
 	User            string
 }
 
@@ -117,11 +120,16 @@ var cfgTemplate = template.Must(template.New("cfg").Parse(`global
 {{- if .User}}
     user {{.User}}
 {{- end}}
-{{- if not .NoStats}}
+{{- if .StatsSocket}}
+    stats socket {{.StatsSocket}} mode 600 level admin
+{{- else if not .NoStats}}
     stats socket {{.Dir}}/stats.sock mode 600 level admin
 {{- end}}
 {{- if .OwnStateFile}}
     server-state-file {{.Dir}}/operator.state
+{{- end}}
+{{- if .StateFile}}
+    server-state-file {{.StateFile}}
 {{- end}}
 {{- if not .NoDefaults}}
 defaults
@@ -196,7 +204,7 @@ func newRig(t *testing.T) *rig {
 			haproxytest.KillBySocket(r.socket)
 		}
 		os.RemoveAll(dir)
-		os.RemoveAll("/run/stackha/" + r.instance)
+		os.RemoveAll(instance.StateDir(r.instance))
 	})
 	return r
 }
@@ -205,9 +213,10 @@ func newRig(t *testing.T) *rig {
 // rig's master socket, whatever the agent thinks of them.
 func (r *rig) left() []int { return haproxytest.BySocket(r.socket) }
 
-func (r *rig) newInstance() *instance {
-	return &instance{binary: haproxyBin, configs: []string{r.cfg}, pidfile: r.env["OCF_RESKEY_pidfile"],
-		socket: r.socket, stateDir: "/run/stackha/" + r.instance, log: ocf.NewLogger(ocf.LogConfig{Agent: "test"}), view: hostView}
+// newOp is an op on the rig's instance, as the agent's handlers build it.
+func (r *rig) newOp() *op {
+	s := &settings{binary: haproxyBin, configs: []string{r.cfg}, pidfile: r.env["OCF_RESKEY_pidfile"], socket: r.socket}
+	return &op{settings: s, name: r.instance, log: ocf.NewLogger(ocf.LogConfig{Agent: "test"}), view: hostView}
 }
 
 func (r *rig) writeConfig(o cfgOpts) { r.t.Helper(); r.writeConfigTo(r.cfg, o) }

@@ -2,9 +2,7 @@ package haproxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -56,20 +54,25 @@ func (s *state) pids() []int {
 // inspect finds this instance's processes and asks the master what
 // workers it has. The recorded master, when it runs, names its workers
 // itself (each is then checked in /proc); only when it does not is every
-// process scanned for what is left. The pid file is only compared.
-func (in *instance) inspect(ctx context.Context) (*state, error) {
-	id := in.id()
+// process scanned for what is left. The pid file is only compared. A
+// record that cannot be read is an error: never "nothing runs".
+func (o *op) inspect(ctx context.Context) (*state, error) {
+	rec, err := o.record()
+	if err != nil {
+		return nil, err
+	}
+	id := identity{rec: rec}
 	s := &state{}
-	pid, err := readPidfile(in.pidfile)
+	pid, err := readPidfile(o.pidfile)
 	if err != nil {
 		s.stale = err.Error()
 	} else if _, ok := id.check(pid); pid > 0 && !ok {
-		s.stale = fmt.Sprintf("pid file %s names pid %d, which is not this haproxy (%s)", in.pidfile, pid, describeProc(pid))
+		s.stale = fmt.Sprintf("pid file %s names pid %d, which is not this haproxy (%s)", o.pidfile, pid, describeProc(pid))
 	}
 	var master procInfo
 	ok := false
-	if id.rec != nil {
-		master, ok = id.check(id.rec.PID)
+	if rec != nil {
+		master, ok = id.check(rec.Master.PID)
 	}
 	if !ok {
 		procs, err := id.instanceProcs()
@@ -82,18 +85,18 @@ func (in *instance) inspect(ctx context.Context) (*state, error) {
 	s.master, s.procs, s.pidfileOff = master.PID, []procInfo{master}, pid != master.PID
 	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	answer, err := Query(qctx, in.socket, "show proc")
+	answer, err := Query(qctx, o.socket, "show proc")
 	if err != nil {
 		s.listErr = err
 		return s, nil
 	}
 	pl, err := ParseShowProc(answer)
 	if err != nil {
-		s.listErr = fmt.Errorf("master socket %s: %w", in.socket, err)
+		s.listErr = fmt.Errorf("master socket %s: %w", o.socket, err)
 		return s, nil
 	}
 	if pl.Master.PID != s.master {
-		s.listErr = fmt.Errorf("master socket %s is answered by pid %d, not by the master %d", in.socket, pl.Master.PID, s.master)
+		s.listErr = fmt.Errorf("master socket %s is answered by pid %d, not by the master %d", o.socket, pl.Master.PID, s.master)
 		return s, nil
 	}
 	for _, w := range append(pl.Workers, pl.Old...) {
@@ -105,21 +108,15 @@ func (in *instance) inspect(ctx context.Context) (*state, error) {
 	return s, nil
 }
 
-func describeProc(pid int) string {
-	pi, err := readProc(pid)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "no such process"
-	case err != nil:
-		return err.Error()
-	case pi.Zombie:
-		return "a defunct process"
-	}
-	return fmt.Sprintf("uid %d, executable %s, command line %q", pi.UIDs[0], clip(pi.Exe), clip(strings.Join(pi.Argv, " ")))
+// id is this instance's process identity from its record (none when there
+// is no record, or it cannot be read: then nothing is ours).
+func (o *op) id() identity {
+	rec, _ := o.record()
+	return identity{rec: rec}
 }
 
 // health reports why s is not a running instance; nil when it is.
-func (in *instance) health(s *state) error {
+func (o *op) health(s *state) error {
 	switch {
 	case s.master == 0 && len(s.procs) == 0:
 		return errStopped
@@ -151,8 +148,8 @@ func joinInts(ns []int) string {
 }
 
 // workerQuery sends cmd to the worker with this pid through the master CLI.
-func (in *instance) workerQuery(ctx context.Context, pid int, cmd string) (string, error) {
-	return Query(ctx, in.socket, fmt.Sprintf("@!%d %s", pid, cmd))
+func (o *op) workerQuery(ctx context.Context, pid int, cmd string) (string, error) {
+	return Query(ctx, o.socket, fmt.Sprintf("@!%d %s", pid, cmd))
 }
 
 // sleep waits d or until ctx ends.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -18,31 +19,47 @@ import (
 // ends a process by default ends it (so a signal from the agent shows).
 const decoyEnv = "SHH_HAPROXY_DECOY"
 
+// realRoot is instance.Root outside the tests: where the agent binary
+// that ocf-tester runs keeps its state.
+var realRoot string
+
 func TestMain(m *testing.M) {
 	if os.Getenv(decoyEnv) == "1" {
 		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	if path := os.Getenv(fakeStatsEnv); path != "" {
+		serveFakeStats(path, os.Getenv(fakeStatsModeEnv))
+		os.Exit(0)
+	}
+	// The instances' state goes to a directory of the tests' own, never
+	// the real /run/stackha (root-only: /tmp's sticky bit lets it be an
+	// ancestor).
+	dir, err := os.MkdirTemp("/tmp", "shh-state-")
+	if err != nil {
+		panic(err)
+	}
+	realRoot, instance.Root = instance.Root, filepath.Join(dir, "stackha")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
-// startDecoy runs, as nobody in a session of its own, a copy of the test
-// binary named haproxy-x whose command line is this rig's haproxy command
-// line (the master socket included). It returns the decoy's pid; the decoy
-// is killed when the test ends.
-func (r *rig) startDecoy() int {
+// nobodyBinary is a copy of the test binary that nobody can run, in a
+// directory of its own (made once per rig).
+func (r *rig) nobodyBinary(name string) string {
 	r.t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("/tmp", "shh-decoy-")
+	dir, err := os.MkdirTemp("/tmp", "shh-nobody-")
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "haproxy-x")
+	bin := filepath.Join(dir, name)
 	src, err := os.Open(self)
 	if err != nil {
 		r.t.Fatal(err)
@@ -56,21 +73,40 @@ func (r *rig) startDecoy() int {
 		r.t.Fatal(err)
 	}
 	dst.Close()
+	return bin
+}
+
+// runAsNobody runs bin as nobody in a session of its own with the command
+// line argv and the environment env; it is killed when the test ends.
+func (r *rig) runAsNobody(bin string, argv, env []string) *exec.Cmd {
+	r.t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Args = []string{"haproxy-x", "-W", "-D", "-S", r.socket + ",mode,600", "-p", r.env["OCF_RESKEY_pidfile"], "-f", r.cfg}
-	cmd.Env = []string{decoyEnv + "=1"}
+	cmd.Args = argv
+	cmd.Env = env
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("starting a decoy as nobody: %v", err)
+		r.t.Fatalf("starting %s as nobody: %v", bin, err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	r.t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	return cmd
+}
+
+// startDecoy runs, as nobody in a session of its own, a copy of the test
+// binary named haproxy-x whose command line is this rig's haproxy command
+// line (the master socket included). It returns the decoy's pid; the decoy
+// is killed when the test ends.
+func (r *rig) startDecoy() int {
+	r.t.Helper()
+	bin := r.nobodyBinary("haproxy-x")
+	cmd := r.runAsNobody(bin, []string{"haproxy-x", "-W", "-D", "-S", r.socket + ",mode,600", "-p", r.env["OCF_RESKEY_pidfile"], "-f", r.cfg},
+		[]string{decoyEnv + "=1"})
 	// Wait until /proc shows the decoy's command line.
 	eventually(r.t, 5*time.Second, "the decoy runs", func() error {
-		cl, err := os.ReadFile(filepath.Join("/proc", itoa(cmd.Process.Pid), "cmdline"))
-		if err != nil || !strings.Contains(string(cl), r.socket) {
+		cl, err := instance.Cmdline(cmd.Process.Pid)
+		if err != nil || !strings.Contains(strings.Join(cl, " "), r.socket) {
 			return os.ErrNotExist
 		}
 		return nil
@@ -78,11 +114,9 @@ func (r *rig) startDecoy() int {
 	return cmd.Process.Pid
 }
 
-func itoa(n int) string { return joinInts([]int{n}) }
-
 func alive(pid int) bool {
-	st, err := readStat(pid)
-	return err == nil && !st.Zombie
+	p, err := instance.ReadProc(pid)
+	return err == nil && !p.Zombie()
 }
 
 // Finding 3: processes named haproxy* run by another user with this
@@ -161,7 +195,7 @@ func TestFilesNamedByParametersLeftAlone(t *testing.T) {
 	os.Symlink(victim, link)
 	os.Lchown(link, 65534, 65534)
 	code, out = r.run("start", "OCF_RESKEY_pidfile="+link)
-	if code != ocf.ErrPerm || !strings.Contains(out, "not owned by root") {
+	if code != ocf.ErrPerm || !strings.Contains(out, "not by root") {
 		t.Errorf("start with the pid file in nobody's directory: %d %s", code, out)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "intact\n" {

@@ -4,60 +4,74 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
 // checkAndInspect is what start and reload do first: check the
 // configuration (a rejected one stops the action, nothing touched), then
 // look at what runs.
-func (in *instance) checkAndInspect(ctx context.Context) (*Config, []BindProblem, *state, error) {
-	c, problems, err := in.checkConfig(ctx)
+func (o *op) checkAndInspect(ctx context.Context) (*Config, []BindProblem, *state, error) {
+	c, problems, err := o.checkConfig(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, err := in.inspect(ctx)
+	s, err := o.inspect(ctx)
 	if err != nil {
-		return nil, nil, nil, ocf.Generic("%v", err)
+		return nil, nil, nil, err
 	}
 	return c, problems, s, nil
 }
 
-func (in *instance) start(ctx context.Context) error {
-	c, problems, s, err := in.checkAndInspect(ctx)
+// beforeLaunch, when set (tests only), runs right before start launches
+// haproxy, once it has found nothing of the instance running.
+var beforeLaunch func()
+
+// startLog is start's record of what haproxy printed, in the state
+// directory.
+const startLog = "start.log"
+
+func (o *op) start(ctx context.Context) error {
+	c, problems, s, err := o.checkAndInspect(ctx)
 	if err != nil {
 		return err
 	}
-	if in.health(s) == nil {
-		in.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
+	if o.health(s) == nil {
+		o.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
 		return nil
 	}
 	if len(s.procs) > 0 {
-		in.log.Warnf("clearing what is left of a previous run before starting: %v", in.health(s))
-		if err := in.terminate(ctx, 0); err != nil {
+		o.log.Warnf("clearing what is left of a previous run before starting: %v", o.health(s))
+		if err := o.terminate(ctx, 0); err != nil {
 			return err
 		}
 	}
 	for _, p := range problems {
-		in.log.Warnf("%s", p)
+		o.log.Warnf("%s", p)
 	}
-	if err := in.prepare(c); err != nil {
+	if beforeLaunch != nil {
+		beforeLaunch()
+	}
+	st, err := o.prepare(c)
+	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(in.stateDir, "start.log")
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_TRUNC|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	defer st.Close()
+	logf, _, err := st.OpenFile(startLog, unix.O_CREAT|unix.O_TRUNC|unix.O_RDWR, 0o600, instance.RootOnly)
 	if err != nil {
-		return ocf.Generic("creating %s: %w", logPath, err)
+		return fmt.Errorf("creating the start log: %w", err)
 	}
 	defer logf.Close()
-	argv := in.argv()
-	in.log.Infof("starting %s", strings.Join(argv, " "))
+	argv := o.argv()
+	o.log.Infof("starting %s", strings.Join(argv, " "))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = "/"
 	// A file, not a pipe: the daemonized master must not hold a pipe the
@@ -65,19 +79,21 @@ func (in *instance) start(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return ocf.Generic("starting %s: %w", in.binary, err)
+		return fmt.Errorf("starting %s: %w", instance.Quote(o.exe), err)
 	}
 	// The launcher is our child, not reaped yet: its start time bounds the
-	// master's from below.
-	launched, statErr := readStat(cmd.Process.Pid)
+	// master's from below, and it binds the listeners.
+	launched, statErr := instance.ReadProc(cmd.Process.Pid)
 	runErr := cmd.Wait()
 	if statErr != nil && runErr == nil {
 		runErr = statErr
 	}
-	out, _ := readCapped(logPath, maxProcFile)
+	out := make([]byte, maxStartLog)
+	n, _ := logf.ReadAt(out, 0)
+	out = out[:n]
 	if runErr != nil {
-		left := in.reapLeftovers(ctx)
-		msg := firstAlert(string(out))
+		left := o.reapLeftovers(ctx)
+		msg := instance.Quote(firstAlert(string(out)))
 		if len(problems) > 0 {
 			msg += "; " + describeBindProblems(problems)
 		}
@@ -87,62 +103,75 @@ func (in *instance) start(ctx context.Context) error {
 		return ocf.Generic("haproxy failed to start (%v)%s: %s", runErr, left, msg)
 	}
 	for _, a := range alerts(string(out)) {
-		in.log.Warnf("haproxy: %s", a)
+		o.log.Warnf("haproxy: %s", instance.Quote(a))
 	}
 	uids, err := allowedUIDs(c)
 	if err != nil {
-		return ocf.Configured("%v", err)
+		return ocf.Configured("%w", err)
 	}
-	if err := in.adopt(ctx, launched.PID, launched.Start, uids); err != nil {
-		return ocf.Generic("%v; see %s", err, logPath)
+	if err := o.adopt(ctx, launched, uids); err != nil {
+		return ocf.Generic("%w; see %s", err, logf.Name())
 	}
-	return in.waitReady(ctx)
+	return o.waitReady(ctx)
 }
 
-// prepare creates the runtime directory, the generated configuration and
-// an empty server state file (a fresh start takes the state of the
-// configuration), and clears a stale pid file and socket.
-func (in *instance) prepare(c *Config) error {
-	for _, d := range []string{in.stateDir, filepath.Dir(in.pidfile), filepath.Dir(in.socket)} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return ocf.Perm("creating %s: %v", d, err)
-		}
-		// haproxy writes its pid file and binds its socket as root,
-		// following links: only root may have a say in those directories.
-		if err := secureDir(d); err != nil {
-			return ocf.Perm("%v: the state directory, the pid file's and the master socket's must be root's alone", err)
-		}
+// maxStartLog is how much of haproxy's start output is read back.
+const maxStartLog = 64 << 10
+
+// prepare creates the state directory (returned open), the generated
+// configuration and an empty server state file (a fresh start takes the
+// state of the configuration), makes sure only root has a say in the
+// directories of the pid file and the socket (haproxy writes its pid file
+// and binds its socket as root, following links), and clears a stale pid
+// file and socket.
+func (o *op) prepare(c *Config) (*instance.Dir, error) {
+	st, err := instance.OpenState(o.name, true)
+	if err != nil {
+		return nil, ocf.Perm("the state directory: %v", err)
 	}
-	state := in.statePath(c)
-	if err := in.writeConfDir(c); err != nil {
-		return ocf.Generic("%v", err)
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
+	for _, d := range []string{filepath.Dir(o.pidfile), filepath.Dir(o.socket)} {
+		dir, err := instance.MkdirAll(d, instance.RootOnly, 0o700)
+		if err != nil {
+			return nil, ocf.Perm("%v: the pid file's and the master socket's directories must be root's alone", err)
+		}
+		dir.Close()
+	}
+	if err := o.writeConfDir(st, c); err != nil {
+		return nil, err
 	}
 	if c.ServerStateFile == "" {
 		// The format's version line and no server: nothing to restore, and
 		// no warning from haproxy about an empty file.
-		if err := writeFileAtomic(state, []byte("1\n"), 0o600); err != nil {
-			return ocf.Generic("%v", err)
+		if err := st.WriteAtomic(stateFile, []byte("1\n"), 0o600); err != nil {
+			return nil, err
 		}
 	}
-	if err := removePidfile(in.pidfile, 0); err != nil {
-		return ocf.Configured("stale pid file: %v", err)
+	if err := removePidfile(o.pidfile, 0); err != nil {
+		return nil, ocf.Configured("stale pid file: %w", err)
 	}
-	if err := removeSocket(in.socket); err != nil {
-		return ocf.Configured("stale master socket: %v", err)
+	if err := removeSocket(o.socket); err != nil {
+		return nil, ocf.Configured("stale master socket: %w", err)
 	}
-	return nil
+	ok = true
+	return st, nil
 }
 
 // reapLeftovers kills whatever a failed start left; it returns a note for
 // the reason when something had to be killed.
-func (in *instance) reapLeftovers(ctx context.Context) string {
-	s, err := in.inspect(ctx)
+func (o *op) reapLeftovers(ctx context.Context) string {
+	s, err := o.inspect(ctx)
 	if err != nil || len(s.procs) == 0 {
 		return ""
 	}
 	kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := in.terminate(kctx, 0); err != nil {
+	if err := o.terminate(kctx, 0); err != nil {
 		return fmt.Sprintf(" (and its processes %s could not be removed: %v)", joinInts(s.pids()), err)
 	}
 	return fmt.Sprintf(" (its processes %s were removed)", joinInts(s.pids()))
@@ -152,25 +181,25 @@ func (in *instance) reapLeftovers(ctx context.Context) string {
 // Right after `haproxy -D` returns, the daemonized master may not be seen
 // yet: "no process" counts as an exit only after stoppedGrace. Whatever a
 // failed start leaves is removed.
-func (in *instance) waitReady(ctx context.Context) error {
+func (o *op) waitReady(ctx context.Context) error {
 	var last error
 	begun := time.Now()
 	for {
-		s, err := in.inspect(ctx)
+		s, err := o.inspect(ctx)
 		if err == nil {
-			last = in.health(s)
+			last = o.health(s)
 			if last == nil {
-				in.log.Infof("haproxy started: master pid %d, worker %d", s.master, s.worker())
+				o.log.Infof("haproxy started: master pid %d, worker %d", s.master, s.worker())
 				return nil
 			}
 			if errors.Is(last, errStopped) && time.Since(begun) > stoppedGrace {
-				return ocf.Generic("haproxy exited right after starting%s; see %s", in.reapLeftovers(ctx), filepath.Join(in.stateDir, "start.log"))
+				return ocf.Generic("haproxy exited right after starting%s; see %s", o.reapLeftovers(ctx), filepath.Join(o.stateDir(), startLog))
 			}
 		} else {
 			last = err
 		}
 		if sleep(ctx, pollInterval) != nil {
-			return ocf.Generic("haproxy did not become ready in time: %v%s", last, in.reapLeftovers(ctx))
+			return ocf.Generic("haproxy did not become ready in time: %v%s", last, o.reapLeftovers(ctx))
 		}
 	}
 }

@@ -5,53 +5,62 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
-// checkInstalled makes sure the binary exists here (5 when not).
-func (in *instance) checkInstalled() error {
-	st, err := os.Stat(in.binary)
+// checkInstalled makes sure the binary exists here (5 when not), and that
+// it is root's alone (6 when not: haproxy runs as root); it records the
+// resolved path, which the agent runs.
+func (o *op) checkInstalled() error {
+	exe, err := filepath.EvalSymlinks(o.binary)
 	if err != nil {
-		return ocf.Installed("haproxy binary %s: %v", in.binary, err)
+		return ocf.Installed("haproxy binary %s: %w", instance.Quote(o.binary), err)
 	}
-	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-		return ocf.Installed("haproxy binary %s is not an executable file", in.binary)
+	f, st, err := instance.OpenPath(exe, unix.O_RDONLY, 0, instance.RootOnly)
+	if err != nil {
+		return fileErr("haproxy binary "+instance.Quote(o.binary), err)
 	}
+	f.Close()
+	if st.Mode&0o111 == 0 {
+		return ocf.Installed("haproxy binary %s is not an executable file", instance.Quote(exe))
+	}
+	o.exe = exe
 	return nil
 }
 
-// loadConfig reads the configuration files; a file missing on this node is
-// 5 (it may exist on the others), one that cannot be read is 4.
-func (in *instance) loadConfig() (*Config, error) {
-	c, err := LoadConfig(in.configs)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, ocf.Installed("haproxy configuration: %v", err)
-	case errors.Is(err, fs.ErrPermission):
-		return nil, ocf.Perm("haproxy configuration: %v", err)
-	case err != nil:
-		return nil, ocf.Installed("haproxy configuration: %v", err)
+// loadConfig reads the configuration files, each root's alone (see
+// fileErr for the exit codes).
+func (o *op) loadConfig() (*Config, error) {
+	c, err := LoadConfig(o.configs)
+	if err != nil {
+		return nil, fileErr("haproxy configuration", err)
 	}
 	return c, nil
 }
 
 // checkConfig is the whole check done by validate-all and before start and
 // reload: the binary, the files, haproxy -c, the parameters that name parts
-// of the configuration. It returns the parsed configuration and the bind
-// lines this node cannot bind now.
-func (in *instance) checkConfig(ctx context.Context) (*Config, []BindProblem, error) {
-	if err := in.checkInstalled(); err != nil {
+// of the configuration, the server state file. It returns the parsed
+// configuration and the bind lines this node cannot bind now.
+func (o *op) checkConfig(ctx context.Context) (*Config, []BindProblem, error) {
+	if err := o.checkInstalled(); err != nil {
 		return nil, nil, err
 	}
-	c, err := in.loadConfig()
+	c, err := o.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := in.haproxyCheck(ctx); err != nil {
+	if err := checkStatePath(c); err != nil {
+		return nil, nil, err
+	}
+	if err := o.haproxyCheck(ctx, c); err != nil {
 		return nil, nil, err
 	}
 	have := map[string]bool{}
@@ -59,34 +68,65 @@ func (in *instance) checkConfig(ctx context.Context) (*Config, []BindProblem, er
 		have[b] = true
 	}
 	var unknown []string
-	for _, b := range in.backends {
+	for _, b := range o.backends {
 		if !have[b] {
-			unknown = append(unknown, b)
+			unknown = append(unknown, instance.Quote(b))
 		}
 	}
 	if len(unknown) > 0 {
 		return nil, nil, ocf.Configured("check_level_10_backends names %s, not a backend with servers in the configuration (those are: %s)",
-			strings.Join(unknown, ", "), strings.Join(c.BackendsWithServers(), ", "))
+			strings.Join(unknown, ", "), listCapped(quoteAll(c.BackendsWithServers()), ", "))
 	}
-	if in.statsSocket == "" && c.AdminSocket() == "" {
-		in.log.Debugf("no admin-level stats socket in the configuration: the runtime API is reached through the master socket")
+	if o.statsSocket == "" && c.AdminSocket() == "" {
+		o.log.Debugf("no admin-level stats socket in the configuration: the runtime API is reached through the master socket")
 	}
-	problems, err := CheckBinds(c, in.view)
+	problems, err := CheckBinds(c, o.view)
 	if err != nil {
 		return nil, nil, ocf.Generic("checking bind addresses: %w", err)
 	}
 	return c, problems, nil
 }
 
+// checkStatePath refuses a server-state-file the agent could not write
+// safely: one whose path haproxy resolves from its working directory, or
+// in a directory chain someone but root can change (the agent writes it as
+// root before each reload).
+func checkStatePath(c *Config) error {
+	p, err := c.ServerStatePath()
+	if err != nil {
+		return ocf.Configured("%w", err)
+	}
+	if p == "" {
+		return nil
+	}
+	d, err := instance.OpenDir(filepath.Dir(p), instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // created, root's alone, at the first reload
+	}
+	if err != nil {
+		return ocf.Configured("server-state-file %s: %v: the agent writes it as root, so its directories must be root's alone", instance.Quote(p), err)
+	}
+	d.Close()
+	return nil
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = instance.Quote(s)
+	}
+	return out
+}
+
 // haproxyCheck runs haproxy -c on the operator's files with the extra
 // arguments; a rejection is 6, with haproxy's first error line.
-func (in *instance) haproxyCheck(ctx context.Context) error {
+func (o *op) haproxyCheck(ctx context.Context, c *Config) error {
 	args := []string{"-c"}
-	for _, c := range in.configs {
-		args = append(args, "-f", c)
+	for _, f := range c.Files {
+		args = append(args, "-f", f)
 	}
-	args = append(args, in.extraArgs...)
-	cmd := exec.CommandContext(ctx, in.binary, args...)
+	args = append(args, o.extraArgs...)
+	cmd := exec.CommandContext(ctx, o.exe, args...)
 	cmd.Dir = "/"
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -96,10 +136,10 @@ func (in *instance) haproxyCheck(ctx context.Context) error {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return ocf.Configured("haproxy -c rejects the configuration: %s", firstAlert(out.String()))
+		return ocf.Configured("haproxy -c rejects the configuration: %s", instance.Quote(firstAlert(out.String())))
 	}
 	if err != nil {
-		return ocf.Installed("running %s -c: %v", in.binary, err)
+		return ocf.Installed("running %s -c: %w", instance.Quote(o.exe), err)
 	}
 	return nil
 }
@@ -141,14 +181,14 @@ func alerts(out string) []string {
 	return a
 }
 
-// validateAll checks the parameters (done by newInstance) at level 0, what
+// validateAll checks the parameters (done by configure) at level 0, what
 // any node can judge; at level 10 (the default) also this node: the binary,
 // the files, haproxy -c, the bind addresses.
-func (in *instance) validateAll(ctx context.Context) error {
-	if in.checkLevel < 10 {
+func (o *op) validateAll(ctx context.Context) error {
+	if o.checkLevel < 10 {
 		return nil
 	}
-	_, problems, err := in.checkConfig(ctx)
+	_, problems, err := o.checkConfig(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,7 +196,7 @@ func (in *instance) validateAll(ctx context.Context) error {
 	// before haproxy starts (order constraint), and a stopped clone instance
 	// never binds. start reports it if it still holds then.
 	for _, p := range problems {
-		in.log.Warnf("%s", p)
+		o.log.Warnf("%s", p)
 	}
 	return nil
 }

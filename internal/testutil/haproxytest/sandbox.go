@@ -5,16 +5,16 @@
 package haproxytest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/internal/testutil/sandbox"
 )
@@ -75,25 +75,20 @@ func KillBySocket(socket string) {
 // BySocket lists the root-owned haproxy processes whose command line names
 // this master socket (a loose test-side check: what a test left running).
 func BySocket(socket string) []int {
-	ents, _ := os.ReadDir("/proc")
+	ps, _ := instance.Processes(func(instance.Proc) bool { return true }, func(p instance.Proc) bool {
+		if p.UID != 0 {
+			return false
+		}
+		exe, err := instance.Exe(p.PID)
+		if err != nil || !strings.HasPrefix(filepath.Base(exe), "haproxy") {
+			return false
+		}
+		argv, err := instance.Cmdline(p.PID)
+		return err == nil && slices.ContainsFunc(argv, func(a string) bool { return strings.HasPrefix(a, socket+",") })
+	})
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		var st syscall.Stat_t
-		if syscall.Stat("/proc/"+e.Name(), &st) != nil || st.Uid != 0 {
-			continue
-		}
-		exe, _ := os.Readlink("/proc/" + e.Name() + "/exe")
-		if !strings.HasPrefix(filepath.Base(exe), "haproxy") {
-			continue
-		}
-		cl, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if bytes.Contains(cl, []byte("\x00"+socket+",")) {
-			out = append(out, pid)
-		}
+	for _, p := range ps {
+		out = append(out, p.PID)
 	}
 	return out
 }
