@@ -232,22 +232,23 @@ func (d *Dir) OpenFile(name string, flags int, perm uint32, t Trust) (*os.File, 
 }
 
 // openat opens name in d and reports whether it created it: with O_CREAT
-// and without O_EXCL, it tries O_EXCL first (a link is never followed
-// either way: O_EXCL fails on one, and the caller's O_NOFOLLOW without
-// O_CREAT refuses it).
+// and without O_EXCL, it opens an existing file first (the common case: one
+// system call) and creates a missing one with O_EXCL. A link is never
+// followed either way: the caller's O_NOFOLLOW refuses one, O_EXCL fails on
+// one.
 func (d *Dir) openat(name string, flags int, perm uint32) (fd int, created bool, err error) {
 	if flags&unix.O_CREAT == 0 || flags&unix.O_EXCL != 0 {
 		fd, err = unix.Openat(d.fd, name, flags, perm)
 		return fd, err == nil && flags&unix.O_CREAT != 0, err
 	}
-	for range 3 { // a file removed between the two opens is tried again
-		fd, err = unix.Openat(d.fd, name, flags|unix.O_EXCL, perm)
-		if !errors.Is(err, unix.EEXIST) {
-			return fd, err == nil, err
-		}
+	for range 3 { // a file created or removed between the two opens: again
 		fd, err = unix.Openat(d.fd, name, flags&^unix.O_CREAT, 0)
 		if !errors.Is(err, unix.ENOENT) {
 			return fd, false, err
+		}
+		fd, err = unix.Openat(d.fd, name, flags|unix.O_EXCL, perm)
+		if !errors.Is(err, unix.EEXIST) {
+			return fd, err == nil, err
 		}
 	}
 	return -1, false, err

@@ -18,6 +18,9 @@ import (
 // unlinked); /run is emptied at boot.
 const lockDir = ".locks"
 
+// noteWidth is the size of the holder's note in the lock file.
+const noteWidth = 100
+
 // ErrBusy says another action of the same instance holds its lock.
 var ErrBusy = errors.New("another action of this instance is running")
 
@@ -63,10 +66,9 @@ func Lock(ctx context.Context, name, action string) (release func(), err error) 
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
-	note := strconv.Itoa(os.Getpid()) + " " + action + " " + time.Now().UTC().Format(time.RFC3339) + "\n"
-	if err := f.Truncate(0); err == nil {
-		f.WriteAt([]byte(note), 0)
-	}
+	// One write of a fixed width replaces the last holder's note.
+	note := fmt.Sprintf("%-*s\n", noteWidth-1, strconv.Itoa(os.Getpid())+" "+action+" "+time.Now().UTC().Format(time.RFC3339))
+	f.WriteAt([]byte(note[:noteWidth-1]+"\n"), 0)
 	return func() { f.Close() }, nil
 }
 
