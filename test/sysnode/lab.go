@@ -273,6 +273,13 @@ func (l *Lab) Node(name string) *Node {
 // ClientAddr is the client's address.
 func (l *Lab) ClientAddr() netip.Addr { return l.client }
 
+// The main goroutine keeps the main thread: a goroutine that entered the
+// client's namespace (DialContext) ends with its thread locked, which ends
+// the thread, but the main thread cannot end, and would stay in the
+// namespace (keeping it alive) for the rest of the process. Locked here,
+// before main, no other goroutine ever runs on it.
+func init() { runtime.LockOSThread() }
+
 // DialContext dials from the client's network namespace: a goroutine locks
 // its OS thread, enters the namespace, makes the connection (the socket
 // belongs to the namespace it was made in) and ends without unlocking, so

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Memory is what a running node costs in memory: its processes (every
@@ -88,6 +89,54 @@ func (n *Node) Memory() (Memory, error) {
 		}
 	}
 	return m, nil
+}
+
+// CPUTime is the processor time (user and system) the node's processes
+// that run now have used, their reaped children's included.
+func (n *Node) CPUTime() (time.Duration, error) {
+	pid := n.Pid()
+	if pid == 0 {
+		return 0, fmt.Errorf("%s is off", n.Name)
+	}
+	pidNS, err := inode(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return 0, err
+	}
+	var ticks uint64
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		if ino, err := inode(p + "/ns/pid"); err != nil || ino != pidNS {
+			continue
+		}
+		data, err := os.ReadFile(p + "/stat")
+		if err != nil {
+			continue
+		}
+		ticks += statTicks(string(data))
+	}
+	// USER_HZ is 100 on Linux for every architecture Go supports.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// statTicks sums utime, stime, cutime and cstime (fields 14-17) of
+// /proc/<pid>/stat; the command name (field 2) may hold spaces and
+// parentheses, so fields are counted after its last ')'.
+func statTicks(stat string) uint64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime is field 14, f[11].
+	if len(f) < 15 {
+		return 0
+	}
+	var sum uint64
+	for _, s := range f[11:15] {
+		v, _ := strconv.ParseUint(s, 10, 64)
+		sum += v
+	}
+	return sum
 }
 
 // smapsRollup reads Rss and Pss (in bytes) from /proc/<pid>/smaps_rollup.

@@ -47,8 +47,8 @@ func (l *Lab) Close() error {
 	return nil
 }
 
-// saveLogs copies each running node's journal of this boot and each
-// node's init log and console into LogDir.
+// saveLogs copies each running node's journal of this boot, and each
+// node's /var/log (what it wrote there), init log and console into LogDir.
 func (l *Lab) saveLogs(ctx context.Context) {
 	if l.opts.LogDir == "" {
 		return
@@ -63,6 +63,10 @@ func (l *Lab) saveLogs(ctx context.Context) {
 			out, _ := n.Run(jctx, "journalctl", "--no-pager", "-b", "-o", "short-precise")
 			cancel()
 			os.WriteFile(filepath.Join(dst, "journal.txt"), []byte(out), 0o644)
+		}
+		// What the node wrote in its /var/log (keystone's log, ...), from its disk.
+		if _, err := os.Stat(filepath.Join(n.paths.upper, "var/log")); err == nil {
+			run(ctx, "cp", "-a", filepath.Join(n.paths.upper, "var/log"), filepath.Join(dst, "var-log"))
 		}
 		for _, f := range []string{"init.log", "console.log"} {
 			if data, err := os.ReadFile(filepath.Join(n.dir(), f)); err == nil {

@@ -178,3 +178,10 @@ func TestShq(t *testing.T) {
 		}
 	}
 }
+
+func TestStatTicks(t *testing.T) {
+	stat := "1234 (uwsgi (x) y) S 1 2 3 4 5 6 7 8 9 10 100 20 3 4 20 0 1 0 5 6 7"
+	if got := statTicks(stat); got != 127 {
+		t.Errorf("got %d, want 127", got)
+	}
+}
