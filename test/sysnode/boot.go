@@ -12,24 +12,36 @@ import (
 // <hierarchy>/stackha-sysnode/<node>.
 const cgroupName = "stackha-sysnode"
 
-// cgroups is the machine's cgroup layout, as far as a node needs it. Only
-// the hybrid layout (Debian 12's default without systemd.unified_cgroup_
-// hierarchy, and what this machine has) is supported: each node's systemd
-// gets a subtree of its own in the named "systemd" v1 hierarchy (and in the
-// cgroup2 one when mounted), and sees the controller hierarchies read-only,
-// so it can neither move its units out of the machine's memory accounting
-// nor collide with another node's units of the same name.
+// cgroups is the machine's cgroup layout, as far as a node needs it. Each
+// node's systemd gets a subtree of its own (<hierarchy>/stackha-sysnode/
+// <node>, entered before it takes a cgroup namespace rooted there), so
+// that two nodes' units of the same name never share a cgroup.
+//
+// On the hybrid layout (this project's machines: controllers on v1
+// hierarchies, the named "systemd" v1 hierarchy, cgroup2 without
+// controllers on /sys/fs/cgroup/unified) the node gets its subtree of the
+// named hierarchy and of cgroup2, and sees the controller hierarchies
+// read-only: it can neither move its units out of the machine's memory
+// accounting nor collide with another node.
+//
+// On a pure cgroup2 machine (Debian 12 run by systemd: CI) the node gets a
+// subtree at the root of the one hierarchy, as docker's cgroupfs driver
+// does, mounted read-write as its /sys/fs/cgroup; its systemd may enable
+// the controllers there. That path is tested here only without
+// controllers (Options.cgroup2Only on a hybrid machine: TestBootCgroup2).
 type cgroups struct {
-	named       string   // mount point of the v1 name=systemd hierarchy
+	named       string   // mount point of the v1 name=systemd hierarchy, "" on pure cgroup2
 	unified     string   // mount point of cgroup2, "" when not mounted
 	controllers []string // v1 controller hierarchies ("cpu", "cpu,cpuacct")
 }
 
-// ErrNoHybridCgroups says the machine lacks the v1 name=systemd hierarchy
-// (a pure cgroup2 machine). A node would need a delegated cgroup2 subtree
-// there (systemd-run --scope -p Delegate=yes on a machine run by systemd);
-// that is not built yet.
-var ErrNoHybridCgroups = errors.New("this machine has no cgroup v1 name=systemd hierarchy (pure cgroup2): sysnode supports the hybrid cgroup layout only")
+// ErrNoCgroups says the machine has neither the v1 name=systemd hierarchy
+// nor cgroup2 mounted: no systemd can run there.
+var ErrNoCgroups = errors.New("this machine has neither a cgroup v1 name=systemd hierarchy nor cgroup2 mounted")
+
+// cgroup2Only is the layout a pure cgroup2 machine has, made of this
+// machine's cgroup2 hierarchy.
+func (cg cgroups) cgroup2Only() cgroups { return cgroups{unified: cg.unified} }
 
 // detectCgroups reads the layout from /proc/self/mountinfo.
 func detectCgroups() (cgroups, error) {
@@ -78,8 +90,11 @@ func parseCgroups(mountinfo string) (cgroups, error) {
 			}
 		}
 	}
+	if cg.named == "" && cg.unified == "" {
+		return cg, ErrNoCgroups
+	}
 	if cg.named == "" {
-		return cg, ErrNoHybridCgroups
+		cg.controllers = nil // none on v1 without the named hierarchy: a pure cgroup2 machine
 	}
 	return cg, nil
 }
@@ -92,18 +107,20 @@ var knownController = map[string]bool{
 
 // nodeDirs are node name's cgroup directories on the machine.
 func (cg cgroups) nodeDirs(name string) []string {
-	dirs := []string{filepath.Join(cg.named, cgroupName, name)}
-	if cg.unified != "" {
-		dirs = append(dirs, filepath.Join(cg.unified, cgroupName, name))
+	var dirs []string
+	for _, r := range cg.roots() {
+		dirs = append(dirs, filepath.Join(r, name))
 	}
 	return dirs
 }
 
 // roots are the lab's cgroup directories on the machine.
 func (cg cgroups) roots() []string {
-	dirs := []string{filepath.Join(cg.named, cgroupName)}
-	if cg.unified != "" {
-		dirs = append(dirs, filepath.Join(cg.unified, cgroupName))
+	var dirs []string
+	for _, h := range []string{cg.named, cg.unified} {
+		if h != "" {
+			dirs = append(dirs, filepath.Join(h, cgroupName))
+		}
 	}
 	return dirs
 }
@@ -176,18 +193,23 @@ func stage2(cg cgroups, p nodePaths) string {
 	w(`if [ -e "$R/proc/sysrq-trigger" ]; then mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"; mount -o remount,bind,ro "$R/proc/sysrq-trigger"; fi`)
 	// A fresh sysfs shows the node's own network devices; read-only.
 	w(`mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"`)
-	w(`mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"`)
-	for _, c := range cg.controllers {
-		w(`mkdir "$R/sys/fs/cgroup/%s"`, c)
-		w(`mount -t cgroup -o ro,nosuid,nodev,noexec,%s cgroup "$R/sys/fs/cgroup/%s"`, c, c)
+	if cg.named == "" {
+		// Pure cgroup2: the node's subtree is its whole hierarchy.
+		w(`mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"`)
+	} else {
+		w(`mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"`)
+		for _, c := range cg.controllers {
+			w(`mkdir "$R/sys/fs/cgroup/%s"`, c)
+			w(`mount -t cgroup -o ro,nosuid,nodev,noexec,%s cgroup "$R/sys/fs/cgroup/%s"`, c, c)
+		}
+		w(`mkdir "$R/sys/fs/cgroup/systemd"`)
+		w(`mount -t cgroup -o nosuid,nodev,noexec,none,name=systemd cgroup "$R/sys/fs/cgroup/systemd"`)
+		if cg.unified != "" {
+			w(`mkdir "$R/sys/fs/cgroup/unified"`)
+			w(`mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup/unified"`)
+		}
+		w(`mount -o remount,ro "$R/sys/fs/cgroup"`)
 	}
-	w(`mkdir "$R/sys/fs/cgroup/systemd"`)
-	w(`mount -t cgroup -o nosuid,nodev,noexec,none,name=systemd cgroup "$R/sys/fs/cgroup/systemd"`)
-	if cg.unified != "" {
-		w(`mkdir "$R/sys/fs/cgroup/unified"`)
-		w(`mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup/unified"`)
-	}
-	w(`mount -o remount,ro "$R/sys/fs/cgroup"`)
 	// /dev: a few of the machine's device nodes, its own ptys, shared
 	// memory (libqb) and message queues (its IPC namespace's); the
 	// console is a file in the node's directory.

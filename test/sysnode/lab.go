@@ -58,6 +58,10 @@ type Options struct {
 	// LogDir, when set, receives each running node's journal and console
 	// at Close.
 	LogDir string
+	// cgroup2Only gives the nodes the layout of a pure cgroup2 machine on
+	// a hybrid one (its cgroup2 hierarchy, without controllers): the test
+	// of that path.
+	cgroup2Only bool
 }
 
 // Spec describes a node.
@@ -107,6 +111,12 @@ func New(ctx context.Context, opts Options) (_ *Lab, err error) {
 	cg, err := detectCgroups()
 	if err != nil {
 		return nil, err
+	}
+	if opts.cgroup2Only {
+		if cg.unified == "" {
+			return nil, errors.New("no cgroup2 hierarchy on this machine")
+		}
+		cg = cg.cgroup2Only()
 	}
 	if _, err := os.Stat(SystemdPath); err != nil {
 		return nil, fmt.Errorf("a node runs systemd: %w", err)

@@ -15,13 +15,13 @@ import (
 )
 
 // needNodes makes the test need what a node needs: root, systemd, the
-// programs the boot runs and the hybrid cgroup layout.
+// programs the boot runs and cgroups a systemd can use.
 func needNodes(t *testing.T) {
 	t.Helper()
 	require.Root(t)
 	require.File(t, SystemdPath)
 	require.Command(t, "nsenter", "unshare", "pivot_root", "ip", "mount", "umount", "runuser", "systemctl", "journalctl")
-	if _, err := detectCgroups(); errors.Is(err, ErrNoHybridCgroups) {
+	if _, err := detectCgroups(); errors.Is(err, ErrNoCgroups) {
 		if require.InCI() {
 			t.Fatalf("CI=true and this test needs %v", err)
 		}
@@ -40,7 +40,12 @@ func (w testLog) Write(p []byte) (int, error) {
 // leak check fails the test.
 func newLab(t *testing.T, ctx context.Context, specs ...Spec) *Lab {
 	t.Helper()
-	opts := Options{Nodes: specs, Log: testLog{t}}
+	return newLabOpts(t, ctx, Options{Nodes: specs})
+}
+
+func newLabOpts(t *testing.T, ctx context.Context, opts Options) *Lab {
+	t.Helper()
+	opts.Log = testLog{t}
 	if d := os.Getenv("SYSNODE_LOGS"); d != "" {
 		opts.LogDir = filepath.Join(d, t.Name())
 	}
@@ -188,6 +193,49 @@ func TestBootPowerOff(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s is left after Close", p)
 		}
+	}
+}
+
+// TestBootCgroup2 boots a node with the cgroup layout of a pure cgroup2
+// machine (CI's Debian 12 run by systemd), made of this machine's cgroup2
+// hierarchy (which has no controllers here): its systemd runs in unified
+// mode, its units in its own subtree.
+func TestBootCgroup2(t *testing.T) {
+	needNodes(t)
+	cg, _ := detectCgroups()
+	if cg.named == "" {
+		t.Skip("this machine is pure cgroup2: every test boots that way")
+	}
+	if cg.unified == "" {
+		t.Skip("SKIP: this machine has no cgroup2 hierarchy")
+	}
+	tmpMarker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l := newLabOpts(t, ctx, Options{cgroup2Only: true, Nodes: []Spec{{Name: "n1", Addr: netip.MustParseAddr("192.0.2.11")}}})
+	n := l.Node("n1")
+	rep, err := n.Boot(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.System != "running" {
+		t.Errorf("booted %s, want running (failed units: %v)", rep.System, rep.Failed)
+	}
+	if err := n.WriteFile(ctx, "/etc/systemd/system/sysnode-hello.service", File{Data: []byte("[Service]\nExecStart=/bin/sleep infinity\n")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := n.Script(ctx, `systemctl daemon-reload
+systemctl start sysnode-hello.service
+stat -f -c %T /sys/fs/cgroup
+grep "^0::" /proc/$(systemctl show -p MainPID --value sysnode-hello.service)/cgroup`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(out), "cgroup2fs\n0::/system.slice/sysnode-hello.service"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(cg.unified, cgroupName, "n1", "system.slice", "sysnode-hello.service")); err != nil {
+		t.Errorf("the unit's cgroup is not in the node's subtree: %v", err)
 	}
 }
 

@@ -35,9 +35,19 @@ func TestParseCgroups(t *testing.T) {
 	if got := cg.nodeDirs("n1"); !reflect.DeepEqual(got, []string{"/sys/fs/cgroup/systemd/stackha-sysnode/n1", "/sys/fs/cgroup/unified/stackha-sysnode/n1"}) {
 		t.Errorf("node dirs: %v", got)
 	}
-	_, err = parseCgroups("30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
-	if !errors.Is(err, ErrNoHybridCgroups) {
-		t.Errorf("pure cgroup2: got %v, want ErrNoHybridCgroups", err)
+	cg, err = parseCgroups("30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
+	if err != nil || !reflect.DeepEqual(cg, cgroups{unified: "/sys/fs/cgroup"}) {
+		t.Errorf("pure cgroup2: got %+v, %v", cg, err)
+	}
+	if got := cg.nodeDirs("n1"); !reflect.DeepEqual(got, []string{"/sys/fs/cgroup/stackha-sysnode/n1"}) {
+		t.Errorf("pure cgroup2 node dirs: %v", got)
+	}
+	s := stage2(cg, pathsOf("n1"))
+	if !strings.Contains(s, `mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"`+"\n") || strings.Contains(s, "name=systemd") {
+		t.Errorf("pure cgroup2 stage2:\n%s", s)
+	}
+	if _, err := parseCgroups("22 27 0:21 / /proc rw,relatime - proc proc rw\n"); !errors.Is(err, ErrNoCgroups) {
+		t.Errorf("no cgroups: got %v, want ErrNoCgroups", err)
 	}
 }
 
