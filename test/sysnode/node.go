@@ -79,8 +79,8 @@ func (n *Node) LastBoot() BootReport {
 // that mounts the node's root, stage1 and stage2 in boot.go) execs
 // systemd, which boots to NodeTarget. Boot returns when `systemctl
 // is-system-running` says running or degraded (the report names the
-// failed units), within timeout.
-func (n *Node) Boot(ctx context.Context, timeout time.Duration) (BootReport, error) {
+// failed units), within timeout. A boot that fails leaves the node off.
+func (n *Node) Boot(ctx context.Context, timeout time.Duration) (_ BootReport, err error) {
 	l := n.lab
 	l.mu.Lock()
 	closed := l.closed
@@ -142,6 +142,13 @@ func (n *Node) Boot(ctx context.Context, timeout time.Duration) (BootReport, err
 	n.boots++
 	boot := n.boots
 	n.mu.Unlock()
+	defer func() {
+		if err != nil {
+			if perr := n.PowerOff(context.Background()); perr != nil {
+				err = fmt.Errorf("%w (and powering it off: %v)", err, perr)
+			}
+		}
+	}()
 	if err := n.recordNS(pid, boot); err != nil {
 		return BootReport{}, err
 	}
@@ -312,6 +319,7 @@ func (n *Node) PowerOff(ctx context.Context) error {
 	if cmd == nil {
 		return nil
 	}
+	t0 := time.Now()
 	var errs []error
 	cmd.Process.Kill()
 	select {
@@ -338,7 +346,7 @@ func (n *Node) PowerOff(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	n.lab.log.Printf("%s powered off", n.Name)
+	n.lab.log.Printf("%s powered off (%s)", n.Name, time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -364,7 +372,10 @@ func (n *Node) exec(ctx context.Context, stdin string, argv ...string) (string, 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	code := cmd.ProcessState.ExitCode()
+	code := -1
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
 	if err != nil {
 		return out.String(), code, fmt.Errorf("%s: %s: %w: %s", n.Name, strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
 	}
