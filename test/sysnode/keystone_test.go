@@ -193,7 +193,7 @@ func TestKeystoneTwoNodes(t *testing.T) {
 	defer cancel()
 	// Two uwsgi workers a node (the node's own ini), not Debian's 8: on
 	// this project's two-CPU machines each worker loads keystone for
-	// itself (lazy-apps), and 8 workers cost about 27 s of CPU and 950 MiB
+	// itself (lazy-apps), and 8 workers cost 25-28.5 s of CPU and 950 MiB
 	// a node before the first answer, 2 workers about 7 s and 260 MiB
 	// (docs/testing.md). SYSNODE_KEYSTONE_PROCESSES=0 runs Debian's 8.
 	procs := 2
