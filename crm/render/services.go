@@ -131,7 +131,7 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	case s.Credentials == "" && rs.depth == 20:
 		x.bad.add(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
 	}
-	rs.extra = extraParams(&x.bad, f+".params", s.Params, paramMode, paramPort, paramURL, paramCredentials)
+	rs.extra = extraParams(&x.bad, f+".params", s.Params, serviceFix(f), paramMode, paramPort, paramURL, paramCredentials)
 	return rs
 }
 
@@ -179,7 +179,7 @@ func (x *resolver) haproxy() {
 	if h.MonitorInterval == 0 {
 		h.MonitorInterval = defaultHAProxyInterval
 	}
-	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, paramHAProxyConfig)
+	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig)
 	if h.MonitorDepth == nil {
 		z := 0
 		h.MonitorDepth = &z

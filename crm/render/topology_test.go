@@ -439,6 +439,9 @@ func FuzzParse(f *testing.F) {
 		for _, m := range maps {
 			for k, v := range m {
 				vals = append(vals, k, v)
+				if secretWord(k) != "" && !secretRef(k) {
+					t.Fatalf("a secret's name %q accepted", k)
+				}
 			}
 		}
 		for _, s := range vals {
