@@ -120,6 +120,7 @@ func (x *resolver) fencing() {
 		if f.PriorityDelay == 0 {
 			f.PriorityDelay = defaultPriorityDelay
 		}
+		x.span("fencing.priority_delay", f.PriorityDelay, minPriorityDelay, maxPriorityDelay)
 	} else if f.PriorityDelay != 0 {
 		x.bad.add("fencing.priority_delay", "set, but used on two nodes only (with more, the majority fences)")
 	}
@@ -153,6 +154,7 @@ func (x *resolver) device(f string, d *Device, nodes map[string]bool) *resolvedD
 		r.every = defaultFenceInterval
 		d.MonitorInterval = r.every
 	}
+	x.span(f+".monitor_interval", r.every, minFenceMonitor, maxMonitor)
 	r.params = extraParams(&x.bad, f+".params", d.Params, fenceFix(f, r.id), fenceTaken...)
 	if s := x.password(f, d); s != "" {
 		r.params = append(r.params, [2]string{"password_script", s})

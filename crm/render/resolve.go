@@ -95,6 +95,7 @@ func (x *resolver) vip() {
 	if v.MonitorInterval == 0 {
 		v.MonitorInterval = defaultVIPInterval
 	}
+	x.span("vip.monitor_interval", v.MonitorInterval, minMonitor, maxMonitor)
 	x.r.vipEvery = v.MonitorInterval
 	x.r.vipExtra = extraParams(&x.bad, "vip.params", v.Params, noSecretFix, paramVIPAddress, paramVIPPrefix, paramVIPNIC)
 }
@@ -231,16 +232,18 @@ func (x *resolver) cluster() {
 		v := defaultStickiness
 		c.Stickiness = &v
 	}
+	x.between("cluster.stickiness", *c.Stickiness, 0, maxScore)
 	if c.FailureTimeout == nil {
 		var z Duration
 		c.FailureTimeout = &z
+	} else if *c.FailureTimeout != 0 {
+		x.span("cluster.failure_timeout", *c.FailureTimeout, minFailureTimeout, maxFailureTimeout)
 	}
 	if c.MigrationThreshold == nil {
 		v := defaultMigration
 		c.MigrationThreshold = &v
-	} else if *c.MigrationThreshold < 0 {
-		x.bad.add("cluster.migration_threshold", "%d is negative", *c.MigrationThreshold)
 	}
+	x.between("cluster.migration_threshold", *c.MigrationThreshold, 0, maxScore)
 }
 
 func (x *resolver) region() {
