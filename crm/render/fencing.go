@@ -155,7 +155,7 @@ func (x *resolver) device(f string, d *Device, nodes map[string]bool) *resolvedD
 		d.MonitorInterval = r.every
 	}
 	x.span(f+".monitor_interval", r.every, minFenceMonitor, maxMonitor)
-	r.params = extraParams(&x.bad, f+".params", d.Params, fenceFix(f, r.id), fenceTaken...)
+	r.params = extraParams(&x.bad, f+".params", d.Params, fenceFix(f, r.id, d.Agent), fenceTaken...)
 	if s := x.password(f, d); s != "" {
 		r.params = append(r.params, [2]string{"password_script", s})
 	}

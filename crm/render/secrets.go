@@ -18,10 +18,11 @@ import "strings"
 //   - is kg (IPMI's Kg key: hexadecimal_kg) or psk (a pre-shared key).
 //
 // Names that only point at a secret pass: a last part file, path, dir or
-// script (identity_file, token_file, snmp_priv_passwd_script), and
+// script (token_file, key_file, snmp_priv_passwd_script), and
 // fence_docker's tlskey (the path of its client key); their value must be
 // an absolute path, so the secret itself cannot be written there instead.
-// Certificates (tlscert, cacert) are public and pass. One name matches
+// identity_file (an ssh key's path) and certificates (tlscert, cacert,
+// public) have no such word and pass as any parameter. One name matches
 // and is no secret: fence_scsi's key_value (how its reservation key is
 // made, id or hash).
 
@@ -73,19 +74,23 @@ func secretRef(name string) bool {
 // for the params map it is in.
 type secretFix func(name string, password bool) string
 
-// fenceFix is a fencing device's: its password_file or password_script; any
-// other secret set on the nodes with cibsecret, which Pacemaker's fencer
-// reads back (the CIB keeps only a hash), or the agent's own credentials.
-func fenceFix(field, id string) secretFix {
+// fenceFix is a fencing device's (field, its resource id and agent): its
+// password_file or password_script; any other secret set on the nodes with
+// cibsecret, which Pacemaker's fencer reads back (the CIB keeps only a
+// hash), or, for fence_aws, the AWS credentials of the nodes.
+func fenceFix(field, id, agent string) secretFix {
 	return func(name string, password bool) string {
 		if password {
 			return "put it in a root-only file (mode 0600, the same path on every node) and name it in " + field +
 				".password_file, or give a " + field + ".password_script"
 		}
-		return "leave it out and give it on the nodes: a password through " + field + ".password_file or .password_script; " +
-			"another secret after loading with `cibsecret set " + id + " " + name + " VALUE` (a root-only file on every node, " +
-			"only its hash in the CIB), or through the agent's own credentials (fence_aws without access_key and secret_key " +
-			"reads /root/.aws/credentials or the instance's role)"
+		s := "leave it out and give it on the nodes: a password through " + field + ".password_file or .password_script; " +
+			"another secret after each load with `cibsecret set " + id + " " + name + " VALUE` (a root-only file on every node, " +
+			"only its hash in the CIB)"
+		if agent == "fence_aws" {
+			s += "; or leave access_key and secret_key out: fence_aws then reads /root/.aws/credentials or the instance's role"
+		}
+		return s
 	}
 }
 

@@ -49,7 +49,7 @@ func TestSecretParams(t *testing.T) {
 		// fence-agents' secrets the old list of names missed.
 		{"fence", "fence_aws", "secret_key", value, []string{"fencing.devices[0].params.secret_key: " + say("secret"), "`cibsecret set fence-a secret_key VALUE`", "/root/.aws/credentials"}},
 		{"fence", "fence_aws", "access_key", value, []string{"fencing.devices[0].params.access_key: " + say("key")}},
-		{"fence", "fence_ipmilan", "hexadecimal_kg", "0123456789abcdef", []string{"fencing.devices[0].params.hexadecimal_kg: " + say("kg")}},
+		{"fence", "fence_ipmilan", "hexadecimal_kg", "0123456789abcdef", []string{"fencing.devices[0].params.hexadecimal_kg: " + say("kg"), "`cibsecret set fence-a hexadecimal_kg VALUE`"}},
 		{"fence", "fence_ibm_vpc", "apikey", value, []string{"fencing.devices[0].params.apikey: " + say("key")}},
 		{"fence", "fence_ibm_powervs", "token", value, []string{"fencing.devices[0].params.token: " + say("token")}},
 		{"fence", "fence_apc_snmp", "community", value, []string{"fencing.devices[0].params.community: " + say("community")}},
@@ -167,9 +167,9 @@ func TestSecretNamesOfFenceAgents(t *testing.T) {
 			for _, p := range md.Parameters {
 				var bad problems
 				switch {
-				case !secretParam(&bad, p.Name, p.Name, "/etc/x", fenceFix("f", "fence-a")):
+				case !secretParam(&bad, p.Name, p.Name, "/etc/x", fenceFix("f", "fence-a", tc.agent)):
 					refused = append(refused, p.Name)
-				case !secretParam(&bad, p.Name, p.Name, "x", fenceFix("f", "fence-a")):
+				case !secretParam(&bad, p.Name, p.Name, "x", fenceFix("f", "fence-a", tc.agent)):
 					paths = append(paths, p.Name)
 				}
 			}
