@@ -109,11 +109,10 @@ func (x *resolver) corosync() {
 	x.text("corosync.cluster_name", &c.ClusterName, defaultClusterName, clusterNamePattern, "a cluster name (up to 32 letters, digits, '_' or '-')")
 	if c.Token == 0 {
 		c.Token = defaultToken
-	} else if c.Token < minToken || c.Token > maxToken {
-		x.bad.add("corosync.token", "%s is out of range %s-%s", c.Token, minToken, maxToken)
 	}
-	if c.TokenCoefficient != nil && *c.TokenCoefficient > maxToken {
-		x.bad.add("corosync.token_coefficient", "%s is out of range 0-%s", c.TokenCoefficient, maxToken)
+	x.span("corosync.token", c.Token, minToken, maxToken)
+	if c.TokenCoefficient != nil {
+		x.span("corosync.token_coefficient", *c.TokenCoefficient, 0, maxToken)
 	}
 	if c.Consensus != 0 && (c.Consensus < c.Token*6/5 || c.Consensus > maxConsensus) {
 		x.bad.add("corosync.consensus", "%s is out of range: at least 1.2 × token (%s), at most %s", c.Consensus, c.Token*6/5, maxConsensus)

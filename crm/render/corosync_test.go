@@ -146,7 +146,7 @@ func TestTokenCoefficient(t *testing.T) {
 		{"{token: 500ms, token_coefficient: 0}", "with 3 nodes: 500 ms in all", ""},
 		{"{token: 1s, token_coefficient: 200ms}", "with 3 nodes: 1200 ms in all", ""},
 		{"{token: 1s}", "3 nodes corosync adds token_coefficient (650 ms)", ""},
-		{"{token: 1s, token_coefficient: 2m}", "", "corosync.token_coefficient: 120s is out of range 0-60s"},
+		{"{token: 1s, token_coefficient: 2m}", "", "corosync.token_coefficient: 2m is out of range 0-1m"},
 	} {
 		files, err := renderTopology(t, nodes+"corosync: "+tc.corosync+"\n")
 		if tc.err != "" {

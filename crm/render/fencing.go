@@ -43,7 +43,9 @@ type Device struct {
 	// MonitorInterval is how often the device is checked (default 60s).
 	MonitorInterval Duration `yaml:"monitor_interval"`
 	// Params are the agent's further parameters (ip, username, lanplus,
-	// ssl_insecure, devices, ...). Passwords are refused here.
+	// ssl_insecure, devices, ...). A name that looks like a secret's
+	// (password, secret_key, hexadecimal_kg, apikey, token, ...) is
+	// refused here: see secrets.go.
 	Params map[string]string `yaml:"params"`
 }
 
@@ -54,10 +56,6 @@ var (
 	plugPattern          = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`}
 	idPattern            = &lazyRegexp{expr: `^[A-Za-z][A-Za-z0-9._-]{0,62}$`}
 )
-
-// The fence-agents parameters that hold a password as such: refused in a
-// topology, whose every value is written into the CIB and the files.
-var literalSecrets = []string{"passwd", "password", "snmp_priv_passwd", "snmp_auth_passwd", "community"}
 
 // The parameters a device's own fields set.
 var fenceTaken = []string{"passwd_script", "password_script", "pcmk_host_list", "pcmk_host_map", "pcmk_host_check", "plug", "port"}
@@ -122,6 +120,7 @@ func (x *resolver) fencing() {
 		if f.PriorityDelay == 0 {
 			f.PriorityDelay = defaultPriorityDelay
 		}
+		x.span("fencing.priority_delay", f.PriorityDelay, minPriorityDelay, maxPriorityDelay)
 	} else if f.PriorityDelay != 0 {
 		x.bad.add("fencing.priority_delay", "set, but used on two nodes only (with more, the majority fences)")
 	}
@@ -155,16 +154,8 @@ func (x *resolver) device(f string, d *Device, nodes map[string]bool) *resolvedD
 		r.every = defaultFenceInterval
 		d.MonitorInterval = r.every
 	}
-	rest := map[string]string{}
-	for k, v := range d.Params {
-		if oneOf(k, literalSecrets) {
-			x.bad.add(f+".params."+k, "a literal password would be written into the CIB and every rendered file: "+
-				"put it in a root-only file (mode 0600, the same path on every node) and name it in %s.password_file, or give a password_script", f)
-			continue
-		}
-		rest[k] = v
-	}
-	r.params = extraParams(&x.bad, f+".params", rest, fenceTaken...)
+	x.span(f+".monitor_interval", r.every, minFenceMonitor, maxMonitor)
+	r.params = extraParams(&x.bad, f+".params", d.Params, fenceFix(f, r.id, d.Agent), fenceTaken...)
 	if s := x.password(f, d); s != "" {
 		r.params = append(r.params, [2]string{"password_script", s})
 	}

@@ -1,8 +1,8 @@
 // Package render turns one topology file (the VIP, the controllers, the
 // OpenStack API services) into a whole cluster configuration: cluster.crm
 // (crmsh), cluster.pcs.sh (the same as pcs commands), corosync.conf,
-// haproxy.cfg and endpoints.sh (the keystone catalog at the VIP). It registers the
-// `stackha render` command.
+// haproxy.cfg and endpoints.sh (the keystone catalog at the VIP). The
+// `stackha render` command (cmd/stackha/cli) is RenderFile behind flags.
 package render
 
 import (

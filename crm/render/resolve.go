@@ -95,8 +95,9 @@ func (x *resolver) vip() {
 	if v.MonitorInterval == 0 {
 		v.MonitorInterval = defaultVIPInterval
 	}
+	x.span("vip.monitor_interval", v.MonitorInterval, minMonitor, maxMonitor)
 	x.r.vipEvery = v.MonitorInterval
-	x.r.vipExtra = extraParams(&x.bad, "vip.params", v.Params, paramVIPAddress, paramVIPPrefix, paramVIPNIC)
+	x.r.vipExtra = extraParams(&x.bad, "vip.params", v.Params, noSecretFix, paramVIPAddress, paramVIPPrefix, paramVIPNIC)
 }
 
 // vipAddress checks the VIP's address a with its prefix.
@@ -231,16 +232,18 @@ func (x *resolver) cluster() {
 		v := defaultStickiness
 		c.Stickiness = &v
 	}
+	x.between("cluster.stickiness", *c.Stickiness, 0, maxScore)
 	if c.FailureTimeout == nil {
 		var z Duration
 		c.FailureTimeout = &z
+	} else if *c.FailureTimeout != 0 {
+		x.span("cluster.failure_timeout", *c.FailureTimeout, minFailureTimeout, maxFailureTimeout)
 	}
 	if c.MigrationThreshold == nil {
 		v := defaultMigration
 		c.MigrationThreshold = &v
-	} else if *c.MigrationThreshold < 0 {
-		x.bad.add("cluster.migration_threshold", "%d is negative", *c.MigrationThreshold)
 	}
+	x.between("cluster.migration_threshold", *c.MigrationThreshold, 0, maxScore)
 }
 
 func (x *resolver) region() {
@@ -272,15 +275,17 @@ func oneOf(v string, set []string) bool {
 }
 
 // extraParams checks a params map and returns it sorted by name; the
-// parameters this package sets itself (taken) come from their own fields.
-func extraParams(bad *problems, field string, m map[string]string, taken ...string) [][2]string {
+// parameters this package sets itself (taken) come from their own fields,
+// and a secret is refused (fix says where it goes instead).
+func extraParams(bad *problems, field string, m map[string]string, fix secretFix, taken ...string) [][2]string {
 	var out [][2]string
 	for k, v := range m {
 		switch {
-		case !paramNamePattern.re().MatchString(k):
-			bad.add(field, "%q is not a parameter name (lower case letters, digits, '_')", k)
 		case oneOf(k, taken):
 			bad.add(field+"."+k, "set by the topology's own field, not here")
+		case !secretParam(bad, field+"."+k, k, v, fix):
+		case !paramNamePattern.re().MatchString(k):
+			bad.add(field, "%q is not a parameter name (lower case letters, digits, '_')", k)
 		case !paramValuePattern.re().MatchString(v):
 			bad.add(field+"."+k, "%q: want letters, digits and ._/:@,+=- only", v)
 		default:

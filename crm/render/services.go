@@ -124,14 +124,18 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	if s.MonitorInterval != 0 {
 		rs.every = s.MonitorInterval
 	}
-	rs.deepEvery = deepInterval(&x.bad, f, rs.depth, rs.every, s.DeepMonitorInterval, defaultAPIDeepInterval)
+	x.span(f+".monitor_interval", rs.every, minMonitor, maxMonitor)
+	rs.deepEvery = x.deepInterval(f, rs.depth, rs.every, s.DeepMonitorInterval, defaultAPIDeepInterval)
+	if s.TimeoutServer != 0 {
+		x.span(f+".timeout_server", s.TimeoutServer, minLongTimeout, maxLongTimeout)
+	}
 	switch {
 	case s.Credentials != "" && !pathPattern.re().MatchString(s.Credentials):
 		x.bad.add(f+".credentials", "%q is not "+plainPath, s.Credentials)
 	case s.Credentials == "" && rs.depth == 20:
 		x.bad.add(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
 	}
-	rs.extra = extraParams(&x.bad, f+".params", s.Params, paramMode, paramPort, paramURL, paramCredentials)
+	rs.extra = extraParams(&x.bad, f+".params", s.Params, serviceFix(f), paramMode, paramPort, paramURL, paramCredentials)
 	return rs
 }
 
@@ -145,11 +149,13 @@ func (x *resolver) haproxy() {
 	}
 	if h.MaxConn == 0 {
 		h.MaxConn = defaultMaxConn
-	} else if h.MaxConn < 0 {
-		x.bad.add("haproxy.maxconn", "%d is negative", h.MaxConn)
 	}
+	x.between("haproxy.maxconn", h.MaxConn, minMaxConn, maxMaxConn)
 	x.count("haproxy.check.rise", &h.Check.Rise, defaultRise)
 	x.count("haproxy.check.fall", &h.Check.Fall, defaultFall)
+	if h.Timeouts.Server != 0 {
+		x.span("haproxy.timeouts.server", h.Timeouts.Server, minLongTimeout, maxLongTimeout)
+	}
 	// A service's own timeout server unless the topology sets one for all
 	// (timeouts.server stays 0 otherwise: resolving again gives the same).
 	for i := range x.r.services {
@@ -165,55 +171,58 @@ func (x *resolver) haproxy() {
 		}
 	}
 	for _, d := range []struct {
-		v   *Duration
-		def Duration
+		field  string
+		v      *Duration
+		def    Duration
+		lo, hi Duration
 	}{
-		{&h.Check.Inter, defaultCheck.Inter}, {&h.Check.FastInter, defaultCheck.FastInter}, {&h.Check.DownInter, defaultCheck.DownInter},
-		{&h.Timeouts.Connect, defaultTimeouts.Connect}, {&h.Timeouts.Client, defaultTimeouts.Client},
-		{&h.Timeouts.Check, defaultTimeouts.Check},
+		{"check.inter", &h.Check.Inter, defaultCheck.Inter, minCheckInter, maxCheckInter},
+		{"check.fastinter", &h.Check.FastInter, defaultCheck.FastInter, minCheckInter, maxCheckInter},
+		{"check.downinter", &h.Check.DownInter, defaultCheck.DownInter, minCheckInter, maxCheckInter},
+		{"timeouts.connect", &h.Timeouts.Connect, defaultTimeouts.Connect, minShortTimeout, maxShortTimeout},
+		{"timeouts.client", &h.Timeouts.Client, defaultTimeouts.Client, minLongTimeout, maxLongTimeout},
+		{"timeouts.check", &h.Timeouts.Check, defaultTimeouts.Check, minShortTimeout, maxShortTimeout},
+		{"monitor_interval", &h.MonitorInterval, defaultHAProxyInterval, minMonitor, maxMonitor},
 	} {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+		x.span("haproxy."+d.field, *d.v, d.lo, d.hi)
 	}
-	if h.MonitorInterval == 0 {
-		h.MonitorInterval = defaultHAProxyInterval
-	}
-	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, paramHAProxyConfig)
+	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig)
 	if h.MonitorDepth == nil {
 		z := 0
 		h.MonitorDepth = &z
 	} else if *h.MonitorDepth != 0 && *h.MonitorDepth != 10 {
 		x.bad.add("haproxy.monitor_depth", "%d: want 0 or 10", *h.MonitorDepth)
 	}
-	x.r.haproxyDeepEvery = deepInterval(&x.bad, "haproxy", *h.MonitorDepth, h.MonitorInterval, h.DeepMonitorInterval, defaultHAProxyDeepInterval)
+	x.r.haproxyDeepEvery = x.deepInterval("haproxy", *h.MonitorDepth, h.MonitorInterval, h.DeepMonitorInterval, defaultHAProxyDeepInterval)
 }
 
-// count fills a count's default (when 0) or refuses a negative one.
+// count fills a count's default (when 0) and checks its range.
 func (x *resolver) count(field string, v *int, def int) {
-	switch {
-	case *v == 0:
+	if *v == 0 {
 		*v = def
-	case *v < 0:
-		x.bad.add(field, "%d is negative", *v)
 	}
+	x.between(field, *v, minChecks, maxChecks)
 }
 
 // deepInterval checks the interval of a deeper second monitor: set only
-// with a depth, and not the first monitor's (Pacemaker tells a resource's
-// monitors apart by their interval).
-func deepInterval(bad *problems, f string, depth int, every, set, def Duration) Duration {
+// with a depth, in the monitors' range, and not the first monitor's
+// (Pacemaker tells a resource's monitors apart by their interval).
+func (x *resolver) deepInterval(f string, depth int, every, set, def Duration) Duration {
 	switch {
 	case depth == 0 && set != 0:
-		bad.add(f+".deep_monitor_interval", "set, but monitor_depth is 0")
+		x.bad.add(f+".deep_monitor_interval", "set, but monitor_depth is 0")
 		return 0
 	case depth == 0:
 		return 0
 	case set == 0:
 		set = def
 	}
+	x.span(f+".deep_monitor_interval", set, minMonitor, maxMonitor)
 	if set == every {
-		bad.add(f+".deep_monitor_interval", "%s is also monitor_interval; Pacemaker needs two different intervals", set)
+		x.bad.add(f+".deep_monitor_interval", "%s is also monitor_interval; Pacemaker needs two different intervals", set)
 	}
 	return set
 }

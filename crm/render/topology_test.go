@@ -140,7 +140,7 @@ func TestParseErrors(t *testing.T) {
 		{"devices with stonith off", vip + nodes + "cluster: {stonith_enabled: false}\nfencing: {devices: [" + ipmi("a") + ", " + ipmi("b") + "]}\n",
 			[]string{"cluster.stonith_enabled: false, but fencing.devices are given"}},
 		{"unknown fencing key", vip + nodes + "fencing: {devices: [{node: a, agent: fence_ipmilan, pasword_file: /p}]}\n", []string{"field pasword_file not found in fencing.devices[]"}},
-		{"token", vip + nodes + "corosync: {token: 50ms}\n", []string{"corosync.token: 50ms is out of range 100ms-60s"}},
+		{"token", vip + nodes + "corosync: {token: 50ms}\n", []string{"corosync.token: 50ms is out of range 100ms-1m"}},
 		{"consensus", vip + nodes + "corosync: {token: 2s, consensus: 2s}\n", []string{"corosync.consensus: 2s is out of range: at least 1.2 × token (2400ms)"}},
 		{"cluster name", vip + nodes + "corosync: {cluster_name: 'a b'}\n", []string{"corosync.cluster_name"}},
 		{"key file", vip + nodes + "corosync: {key_file: authkey}\n", []string{"corosync.key_file"}},
@@ -396,7 +396,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(seedYAML))
 	f.Add([]byte("vip: {address: '2001:db8::1', prefix: 64, nic: eth0}\nnodes: [{name: x, address: '2001:db8::2'}, {name: y, address: '2001:db8::3'}]\nservices: [{name: quantum-server, port: 1}]\n"))
 	f.Add([]byte("vip: {address: 192.0.2.100, params: {arp_count: '2'}}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nservices: [{name: heat-api, params: {user: heat}}]\n"))
-	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nhaproxy: {config: /x, check: {inter: 1ms}}\ncluster: {failure_timeout: 60s}\n"))
+	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1}, {name: m, address: 192.0.2.2}]\nhaproxy: {config: /x, check: {inter: 100ms}}\ncluster: {failure_timeout: 60s}\n"))
 	f.Add([]byte("vip: {address: 192.0.2.100}\nnodes: [{name: n, address: 192.0.2.1, ring1_addr: 10.0.0.1}, {name: m, address: 192.0.2.2, ring1_addr: 10.0.0.2}]\n" +
 		"fencing: {devices: [{node: n, agent: fence_ipmilan, password_file: /p, params: {ip: 10.1.1.1}}, {node: m, agent: fence_virsh, plug: vm-m, password_script: /s}]}\n" +
 		"corosync: {token: 1s, crypto: false}\n"))
@@ -439,6 +439,9 @@ func FuzzParse(f *testing.F) {
 		for _, m := range maps {
 			for k, v := range m {
 				vals = append(vals, k, v)
+				if secretWord(k) != "" && !secretRef(k) {
+					t.Fatalf("a secret's name %q accepted", k)
+				}
 			}
 		}
 		for _, s := range vals {
