@@ -4,6 +4,7 @@
 package all
 
 import (
+	_ "github.com/stackha/stackha/agents/dummy"
 	_ "github.com/stackha/stackha/agents/haproxy"
 	_ "github.com/stackha/stackha/agents/openstack"
 	_ "github.com/stackha/stackha/agents/vip"

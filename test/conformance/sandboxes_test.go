@@ -5,6 +5,7 @@ package conformance
 // the walk finds them with sandbox.Lookup. A new agent's <x>test package is
 // imported here.
 import (
+	_ "github.com/stackha/stackha/internal/testutil/dummytest"
 	_ "github.com/stackha/stackha/internal/testutil/haproxytest"
 	_ "github.com/stackha/stackha/internal/testutil/openstacktest"
 	_ "github.com/stackha/stackha/internal/testutil/viptest"
