@@ -165,11 +165,15 @@ func monitor(ctx context.Context, r *ocf.Request, c *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := checkVersions(ctx, client, c); err != nil {
+	a, err := getVersions(ctx, client, c)
+	if err != nil {
 		return err
 	}
 	if r.CheckLevel >= 20 {
-		return checkAuthenticated(ctx, client, c, r.Log)
+		if err := checkAuthenticated(ctx, client, c, r.Log); err != nil {
+			return err
+		}
 	}
-	return nil
+	// degraded only when every check of this depth passed
+	return slowAnswer(c, a)
 }

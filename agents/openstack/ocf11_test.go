@@ -22,7 +22,7 @@ func TestProbeTimeout(t *testing.T) {
 	client, _ := newClient("")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = checkVersions(ctx, client, c)
+	_, err = getVersions(ctx, client, c)
 	if err == nil || ocf.CodeOf(err) != ocf.ErrGeneric {
 		t.Fatalf("hung service: %v (%s), want exit 1", err, ocf.CodeOf(err))
 	}
@@ -37,7 +37,7 @@ func TestProbeTimeout(t *testing.T) {
 	c.ProbeTimeout = time.Minute
 	short, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel2()
-	if err := checkVersions(short, client, c); err == nil || !strings.Contains(err.Error(), "operation's timeout") {
+	if _, err := getVersions(short, client, c); err == nil || !strings.Contains(err.Error(), "operation's timeout") {
 		t.Errorf("short operation: %v, want the operation's timeout named", err)
 	}
 }

@@ -154,13 +154,10 @@ func redact(u string) string {
 	return u
 }
 
-// checkVersions runs depth 0: GET the version document at c.URL, within
-// probe_timeout, and judge it as the profile says.
-func checkVersions(ctx context.Context, client *http.Client, c *Config) error {
-	a, err := getVersions(ctx, client, c)
-	if err != nil {
-		return err
-	}
+// slowAnswer is the degraded state (OCF 1.1) of a version document that
+// came slower than degraded_ms. The caller asks it last: degraded says
+// every check passed.
+func slowAnswer(c *Config, a *answer) error {
 	if c.DegradedAfter > 0 && a.took > c.DegradedAfter {
 		return ocf.Degraded("GET %s answered in %d ms, slower than degraded_ms=%d", redact(c.URL.String()),
 			a.took.Milliseconds(), c.DegradedAfter.Milliseconds())
@@ -168,6 +165,8 @@ func checkVersions(ctx context.Context, client *http.Client, c *Config) error {
 	return nil
 }
 
+// getVersions runs depth 0: GET the version document at c.URL, within
+// probe_timeout, and judge it as the profile says.
 func getVersions(ctx context.Context, client *http.Client, c *Config) (*answer, error) {
 	req, err := http.NewRequest(http.MethodGet, c.URL.String(), nil)
 	if err != nil {
