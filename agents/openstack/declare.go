@@ -52,7 +52,10 @@ var paramTable = [...]metadata.Parameter{
 		Long: "When not 0, a monitor whose version document answers correctly but slower than this many milliseconds reports the " +
 			"service degraded (OCF_DEGRADED, 190) to an OCF 1.1 caller; a 1.0 caller sees success and the agent logs a warning."},
 	{Name: "ca_file", Type: metadata.String, Short: "CA bundle for https", Reloadable: true,
-		Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's."},
+		Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's. " +
+			"Root reads it to decide whom to trust, so it must be a regular file owned by root that no one else can write, in " +
+			"directories owned by root that no one else can write (e.g. /etc/ssl/certs/ca-certificates.crt); a symbolic link " +
+			"is refused, never followed: name the file it points to."},
 	{Name: "pidfile", Type: metadata.String, Short: "pid file (run_mode=process)",
 		Long: "Where the agent writes the service's pid, for operators and tools (a clean absolute path). Default: " +
 			"/run/stackha/<resource>/<agent>.pid. The agent never trusts it: what it started is recorded (pid, start time, owner, " +

@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -61,4 +62,60 @@ func TestDegradedHidesNothing(t *testing.T) {
 	mu.Unlock()
 	d20.env = v11
 	wantCode(t, "tokens, slow, 1.1", runAgent(t, "keystone", "monitor", p, d20), ocf.RunningDegraded)
+}
+
+// "ca_file is read following links with no owner check": root decides
+// whom to trust from it, so it must be root's, on a path of root's
+// directories no one else can write, and a link is refused, never
+// followed (the bundle's own path, /etc/ssl/certs/ca-certificates.crt, is
+// a regular file; name that, not a link in /etc/ssl/certs).
+func TestCAFileTrust(t *testing.T) {
+	require.Root(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	bundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ca.pem")
+	os.WriteFile(good, bundle, 0o644)
+	if _, err := newClient(good); err != nil {
+		t.Fatalf("a root-owned bundle: %v", err)
+	}
+	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
+		if _, err := newClient("/etc/ssl/certs/ca-certificates.crt"); err != nil {
+			t.Errorf("the system's bundle: %v", err)
+		}
+	}
+	theirs := nobodyDir(t)
+	cases := map[string]func() string{
+		"a link": func() string {
+			l := filepath.Join(dir, "link.pem")
+			os.Symlink(good, l)
+			return l
+		},
+		"owned by nobody": func() string {
+			f := filepath.Join(dir, "nobody.pem")
+			os.WriteFile(f, bundle, 0o644)
+			os.Chown(f, nobody, nobody)
+			return f
+		},
+		"writable by others": func() string {
+			f := filepath.Join(dir, "open.pem")
+			os.WriteFile(f, bundle, 0o644)
+			os.Chmod(f, 0o666)
+			return f
+		},
+		"in a directory nobody owns": func() string {
+			f := filepath.Join(theirs, "ca.pem")
+			os.WriteFile(f, bundle, 0o644)
+			return f
+		},
+	}
+	for what, mk := range cases {
+		path := mk()
+		_, err := newClient(path)
+		if err == nil || ocf.CodeOf(err) != ocf.ErrInstalled {
+			t.Errorf("ca_file %s: %v, want exit 5 with the reason", what, err)
+		}
+		t.Logf("%s: %v", what, err)
+	}
 }

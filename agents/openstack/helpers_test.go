@@ -13,14 +13,14 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-// instance is the resource name the tests run the agents as: its state
-// directory, /run/stackha/<instance>, is this test binary's own.
-var instance = fmt.Sprintf("sho-os-%d", os.Getpid())
+// testInstance is the resource name the tests run the agents as: its state
+// directory, /run/stackha/<testInstance>, is this test binary's own.
+var testInstance = fmt.Sprintf("sho-os-%d", os.Getpid())
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	openstacktest.RemoveTemplates()
-	os.RemoveAll(filepath.Join(stateRoot, instance))
+	os.RemoveAll(filepath.Join(stateRoot, testInstance))
 	os.Exit(code)
 }
 
@@ -58,7 +58,7 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	if !ok {
 		t.Fatalf("agent %s is not registered", name)
 	}
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": instance, "HA_LOGFACILITY": "none"}
+	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": testInstance, "HA_LOGFACILITY": "none"}
 	for k, v := range params {
 		env["OCF_RESKEY_"+k] = v
 	}

@@ -408,5 +408,5 @@ func mustStat(t *testing.T, pid int) procStat {
 
 // recordPath is where start records the process of agent name.
 func recordPath(name string) string {
-	return filepath.Join(stateRoot, instance, name+".stackha")
+	return filepath.Join(stateRoot, testInstance, name+".stackha")
 }
