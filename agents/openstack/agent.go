@@ -38,16 +38,14 @@ func init() {
 // declareNamed is the declaration of the profile of that name.
 func declareNamed(name string) metadata.Agent {
 	p, _ := profile(name)
-	m, _ := declare(p, nil)
-	return m
+	return declare(p)
 }
 
 // NewAgent builds the agent of a profile that is not one of Profiles (a
 // test's fake service) and makes its name known to the handlers.
 func NewAgent(p *Profile) *ocf.Agent {
 	extra = append(extra, p)
-	meta, _ := declare(p, nil)
-	return &ocf.Agent{Meta: meta, Aliases: p.Aliases, Handlers: handlers()}
+	return &ocf.Agent{Meta: declare(p), Aliases: p.Aliases, Handlers: handlers()}
 }
 
 // handlers serve every profile: the request names the agent.

@@ -18,7 +18,7 @@ func newConfig(t *testing.T, name string, values map[string]string) (*Config, er
 	if !ok {
 		t.Fatalf("no profile %s", name)
 	}
-	meta, _ := declare(p, nil)
+	meta := declare(p)
 	params, err := ocf.NewParams(&meta, values)
 	if err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func isPrintable(s string) bool {
 // the profile shows in it.
 func TestMetaDataEveryAgent(t *testing.T) {
 	for _, p := range Profiles {
-		meta, _ := declare(p, nil)
+		meta := declare(p)
 		b, err := meta.XML()
 		if err != nil {
 			t.Fatalf("%s: %v", p.Name, err)

@@ -19,8 +19,7 @@ const (
 const defaultProbeTimeout = 3 * time.Second
 
 // paramTable is the declaration every profile shares; declare fills in the
-// profile's defaults. Its text is constant so that building an agent's
-// declaration at start-up copies it and allocates nothing per parameter.
+// profile's defaults.
 var paramTable = [...]metadata.Parameter{
 	{Name: "run_mode", Type: metadata.String, Default: "systemd", Short: "systemd or process", Options: []string{"systemd", "process"},
 		Long: "How the service runs. `systemd`: the agent starts, stops and watches the systemd unit named by `unit`, over D-Bus " +
@@ -120,19 +119,17 @@ const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a
 	"start returns when depth 0 passes; a service that dies while starting reports the end of its log. The parameters only " +
 	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
 
-// declare is the declaration of one profile's agent. Its parameters are
-// appended to buf (which callers may share between profiles so that
-// declaring every agent costs one allocation).
-func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.Parameter) {
-	n := len(paramTable) - 1 // bind_host is last
-	if p.WSGIScript {
-		n++
-	}
-	start := len(buf)
-	buf = append(buf, paramTable[:n]...)
-	params := buf[start:len(buf):len(buf)]
-	for i := range params {
-		switch q := &params[i]; q.Name {
+// declare is the declaration of one profile's agent: the shared
+// parameters with the profile's defaults, bind_host only for a WSGI
+// script. It runs on an agent's first use, never at start-up.
+func declare(p *Profile) metadata.Agent {
+	params := make([]metadata.Parameter, 0, len(paramTable))
+	for _, q := range paramTable {
+		switch q.Name {
+		case "bind_host":
+			if !p.WSGIScript {
+				continue
+			}
 		case "unit":
 			q.Default = p.Unit
 		case "binary":
@@ -154,6 +151,7 @@ func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.P
 				q.Long = keystoneLongSelf
 			}
 		}
+		params = append(params, q)
 	}
 	return metadata.Agent{
 		Name:       p.Name,
@@ -162,5 +160,5 @@ func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.P
 		Long:       agentLong,
 		Parameters: params,
 		Actions:    actions,
-	}, buf
+	}
 }

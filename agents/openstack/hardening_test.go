@@ -189,7 +189,7 @@ func TestWriteFileAtomicLinks(t *testing.T) {
 // that would leave /run/stackha is refused.
 func TestInstanceEscapes(t *testing.T) {
 	p, _ := profile("keystone")
-	meta, _ := declare(p, nil)
+	meta := declare(p)
 	params, err := ocf.NewParams(&meta, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func TestDegraded(t *testing.T) {
 func TestReloadAgent(t *testing.T) {
 	monitorOnly := []string{"url", "probe_timeout", "degraded_ms", "ca_file", "keystone_url", "credentials", "cloud", "auth_path"}
 	for _, p := range Profiles {
-		meta, _ := declare(p, nil)
+		meta := declare(p)
 		if _, ok := meta.Action("reload-agent"); !ok {
 			t.Errorf("%s declares no reload-agent", p.Name)
 		}
