@@ -25,7 +25,9 @@ var paramTable = [...]metadata.Parameter{
 		Long: "How the service runs. `systemd`: the agent starts, stops and watches the systemd unit named by `unit`, over D-Bus " +
 			"(a node without systemd fails with OCF_ERR_INSTALLED). `process`: the agent starts `binary` itself, without a shell, " +
 			"as `user`, in a session of its own, with its output in `log_file` and its pid in `pidfile`; stop signals only a " +
-			"process whose pid, start time, owner, program and session the agent recorded in its root-owned state directory."},
+			"process whose pid, start time, owner and session the agent recorded in its root-owned state directory " +
+			"(/run/stackha/<resource>), or what is left of that session. What start started (the process, or the unit) is " +
+			"stopped even when the parameters have become invalid."},
 	{Name: "unit", Type: metadata.String, Short: "systemd unit (run_mode=systemd)",
 		Long: "The systemd unit of the service, used when run_mode=systemd."},
 	{Name: "binary", Type: metadata.String, Short: "program to run (run_mode=process)",
@@ -58,12 +60,13 @@ var paramTable = [...]metadata.Parameter{
 	{Name: "pidfile", Type: metadata.String, Short: "pid file (run_mode=process)",
 		Long: "Where the agent writes the service's pid, for operators and tools (a clean absolute path). Default: " +
 			"/run/stackha/<resource>/<agent>.pid. The agent never trusts it: what it started is recorded (pid, start time, owner, " +
-			"program, session) in /run/stackha/<resource>, a directory only root can write."},
+			"session) in /run/stackha/<resource>, a directory only root can write. Its directory is opened component by component " +
+			"without following a link, and must be owned by root or `user` and writable by no one else."},
 	{Name: "log_file", Type: metadata.String, Short: "output of the service (run_mode=process)",
 		Long: "The file the service's standard output and error go to (appended). Default: /var/log/stackha/<resource>.log. " +
 			"It is opened without following a link, and must be a regular file with one link, owned by root or `user`, in a " +
 			"directory no other user can write. A service that dies while starting has the last lines of this file " +
-			"(control characters removed, shortened) in the failure reason."},
+			"(each quoted, with control characters escaped, and shortened) in the failure reason."},
 	{Name: "keystone_url", Type: metadata.String, Short: "keystone v3 endpoint (depth 20)", Reloadable: true},
 	{Name: "credentials", Type: metadata.String, Short: "credentials file (depth 20)", Reloadable: true,
 		Long: "The file monitor depth 20 reads its user name and password from: either a clouds.yaml (the cloud named by `cloud`) or " +
