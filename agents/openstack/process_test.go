@@ -397,6 +397,55 @@ func TestProcessMode(t *testing.T) {
 	})
 }
 
+// An upgrade without a reboot: what a stackha from before the instance
+// layer started, recorded in <agent>.stackha, is still found, probed and
+// stopped, from its pid, start time, owner and session.
+func TestLegacyRecord(t *testing.T) {
+	require.Root(t)
+	const name = "sho-fake-api"
+	op := runOpts{timeoutMS: 10000}
+	p, port := fakeParams(t, t.TempDir(), "serve")
+	killLeft(t, strconv.Itoa(port))
+	wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+	rec, err := loadRecord(testInstance, name)
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v", err)
+	}
+	id := rec.Process
+	old := fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":"/usr/bin/env","uid":%d,"gid":%d,"sid":%d,"argv":["x"],"pidfile":%q,"started":"2026-12-01T00:00:00Z"}`,
+		id.PID, id.Start, id.UID, rec.GID, id.Session, rec.PIDFile)
+	legacy := filepath.Join(instance.StateDir(testInstance), name+".stackha")
+	writeLegacy := func(b string) {
+		t.Helper()
+		if err := instance.Remove(testInstance, recordKind(name)); err != nil {
+			t.Fatal(err)
+		}
+		d, err := instance.OpenState(testInstance, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.WriteAtomic(name+".stackha", []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeLegacy(old)
+	wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.Success)
+	wantCode(t, "probe, invalid parameters", runAgent(t, name, "monitor", merge(p, map[string]string{"os_password": "x"}), runOpts{timeoutMS: 5000}),
+		ocf.ErrGeneric, "configuration is invalid")
+	wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	if left := helperProcs(t, strconv.Itoa(port)); len(left) > 0 {
+		t.Errorf("%v still run after stop", left)
+	}
+	if _, err := os.Lstat(legacy); !os.IsNotExist(err) {
+		t.Errorf("the earlier record is still there after stop: %v", err)
+	}
+	// one that does not parse fails the stop, with the reason
+	writeLegacy("{")
+	t.Cleanup(func() { removeRecord(testInstance, name) })
+	wantCode(t, "stop, broken earlier record", runAgent(t, name, "stop", p, op), ocf.ErrGeneric, "earlier stackha")
+}
+
 func waitDead(t *testing.T, pid int) {
 	t.Helper()
 	for i := 0; i < 200; i++ {

@@ -1,11 +1,11 @@
 package openstack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/instance"
 )
@@ -64,8 +64,8 @@ func (r *record) check() error {
 
 // loadRecord reads the record agent keeps for the instance name: nil (and
 // no error) when there is none. A record that exists but cannot be read,
-// is not trusted, or does not describe what start did is an error, and so
-// is a record of an earlier stackha, which this one does not read.
+// is not trusted, or does not describe what start did is an error. Without
+// one, the record of an earlier stackha is read (legacyRecord).
 func loadRecord(name, agent string) (*record, error) {
 	var rec record
 	found, err := instance.Load(name, recordKind(agent), &rec)
@@ -73,7 +73,7 @@ func loadRecord(name, agent string) (*record, error) {
 		return nil, fmt.Errorf("the record of what start did cannot be read: %w", err)
 	}
 	if !found {
-		return nil, legacyRecord(name, agent)
+		return legacyRecord(name, agent)
 	}
 	if err := rec.check(); err != nil {
 		return nil, fmt.Errorf("the record of what start did in %s is broken: %w", instance.StateDir(name), err)
@@ -81,27 +81,61 @@ func loadRecord(name, agent string) (*record, error) {
 	return &rec, nil
 }
 
-// legacyRecord reports a record of stackha before the instance layer
-// (<agent>.stackha): what it names may run, and this stackha cannot tell.
-func legacyRecord(name, agent string) error {
+// legacyRecord reads the record of a stackha from before the instance
+// layer (<agent>.stackha, in the same root-only directory), so that an
+// upgrade without a reboot keeps track of what the older agent started:
+// its pid, start time, owner and session make an instance.Identity (the
+// program it also kept is not used). nil when there is none. To be
+// deleted once no node can have one (a reboot empties /run).
+func legacyRecord(name, agent string) (*record, error) {
 	d, err := instance.OpenState(name, false)
 	if err != nil {
-		return nil // no state directory: Load has said so already
+		return nil, nil // Load has opened or missed it already
 	}
 	defer d.Close()
-	var st unix.Stat_t
-	old := agent + ".stackha"
-	if unix.Fstatat(d.Fd(), old, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return nil
+	file := legacyName(agent)
+	b, err := d.ReadFile(file, instance.MaxRecord, instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	return fmt.Errorf("%s/%s is the record of an earlier stackha, which this one does not read: "+
-		"stop the service it names by hand, then remove the file", d.Path(), old)
+	if err != nil {
+		return nil, fmt.Errorf("the record of an earlier stackha: %w", err)
+	}
+	var old struct {
+		PID       int      `json:"pid"`
+		StartTime uint64   `json:"start_time"`
+		UID       uint32   `json:"uid"`
+		GID       int      `json:"gid"`
+		SID       int      `json:"sid"`
+		Argv      []string `json:"argv"`
+		PIDFile   string   `json:"pidfile"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, does not parse: %w", d.Path(), file, err)
+	}
+	rec := &record{Mode: ModeProcess, GID: old.GID, Argv: old.Argv, PIDFile: old.PIDFile,
+		Process: &instance.Identity{PID: old.PID, Start: old.StartTime, UID: old.UID, Session: old.SID}}
+	if err := rec.check(); err != nil {
+		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, is broken: %w", d.Path(), file, err)
+	}
+	return rec, nil
 }
+
+func legacyName(agent string) string { return agent + ".stackha" }
 
 func saveRecord(name, agent string, rec *record) error {
 	return instance.Save(name, recordKind(agent), rec)
 }
 
+// removeRecord removes the record (and one of an earlier stackha), then
+// the state directory if nothing else is left in it.
 func removeRecord(name, agent string) error {
+	if d, err := instance.OpenState(name, false); err == nil {
+		err = d.Remove(legacyName(agent))
+		d.Close()
+		if err != nil {
+			return err
+		}
+	}
 	return instance.Remove(name, recordKind(agent))
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -258,24 +257,4 @@ func TestSystemdFromState(t *testing.T) {
 	wantCode(t, "start, truncated record", runAgent(t, "keystone", "start", p, op), ocf.ErrGeneric, "record")
 	os.Remove(recordPath("keystone"))
 	wantCode(t, "stop, no record", runAgent(t, "keystone", "stop", p, op), ocf.Success)
-}
-
-// A record of stackha before the instance layer is not read, and not
-// taken for "nothing runs" either.
-func TestLegacyRecord(t *testing.T) {
-	useSystemd(t, &fakeSystemd{units: map[string]*UnitState{"sho.service": loaded("inactive")}}, nil)
-	d, err := instance.OpenState(testInstance, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.WriteAtomic("keystone.stackha", []byte(`{"pid":12345}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Remove("keystone.stackha"); removeRecord(testInstance, "keystone") })
-	p := map[string]string{"run_mode": "systemd", "unit": "sho.service", "url": "http://127.0.0.1:1/"}
-	op := runOpts{timeoutMS: 5000}
-	wantCode(t, "stop", runAgent(t, "keystone", "stop", p, op), ocf.ErrGeneric, "earlier stackha")
-	wantCode(t, "stop from state", runAgent(t, "keystone", "stop", merge(p, map[string]string{"os_password": "x"}), op), ocf.ErrGeneric, "earlier stackha")
-	wantCode(t, "probe from state", runAgent(t, "keystone", "monitor", merge(p, map[string]string{"os_password": "x"}), op), ocf.ErrGeneric, "earlier stackha")
 }
