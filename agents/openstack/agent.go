@@ -7,18 +7,20 @@
 // from a root-only file and makes one authenticated call.
 //
 // The agent runs as root and the service as its own user, who can write
-// its log, its run directory and whatever pid file it is pointed at. So:
-// a process is ours only if its pid, start time, owner, program and session
-// all match what start recorded in the instance's root-owned state directory
-// (/run/stackha/<instance>); the files the service user can write are opened
-// without following links and checked (fstat) before use, never chowned
-// through a link, and what is copied from them into a reason is stripped of
-// control bytes and capped; every number from outside has bounds.
+// its log, its run directory and whatever pid file it is pointed at. So
+// the agent stands on the instance layer: what start did (the unit, or the
+// process's pid, start time, owner and session) is recorded in the
+// instance's root-only state, and a process is ours only when it matches
+// that record; the files the service user can write are opened component
+// by component without following links and checked before use, never
+// chowned through a link, and quoted (instance.Quote) before they reach a
+// reason; every number from outside has bounds. Stop and probe work from
+// the record when the parameters do not parse.
 package openstack
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
 
 	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
@@ -26,31 +28,24 @@ import (
 
 func init() {
 	// Names only: an agent's declaration is built when it runs (Declare),
-	// so a run of vip or haproxy never pays for the API agents'.
+	// so a run of vip or haproxy never pays for the API agents'. The
+	// handlers are functions without state, shared by every profile.
 	agents := make([]ocf.Agent, len(Profiles))
 	h := handlers()
 	for i, p := range Profiles {
-		agents[i] = ocf.Agent{Meta: metadata.Agent{Name: p.Name}, Aliases: p.Aliases, Handlers: h, Declare: declareNamed}
+		agents[i] = ocf.Agent{Meta: metadata.Agent{Name: p.Name}, Aliases: p.Aliases, Handlers: h, Declare: declareNamed,
+			Configure: configure, StopFromState: stopFromState, ProbeFromState: probeFromState}
 		ocf.Register(&agents[i])
 	}
 }
 
 // declareNamed is the declaration of the profile of that name.
 func declareNamed(name string) metadata.Agent {
-	p, _ := profile(name)
-	m, _ := declare(p, nil)
-	return m
+	return declare(profile(name))
 }
 
-// NewAgent builds the agent of a profile that is not one of Profiles (a
-// test's fake service) and makes its name known to the handlers.
-func NewAgent(p *Profile) *ocf.Agent {
-	extra = append(extra, p)
-	meta, _ := declare(p, nil)
-	return &ocf.Agent{Meta: meta, Aliases: p.Aliases, Handlers: handlers()}
-}
-
-// handlers serve every profile: the request names the agent.
+// handlers serve every profile: Configure has put the profile's
+// configuration in the request.
 func handlers() map[string]ocf.Handler {
 	return map[string]ocf.Handler{
 		"start":        func(ctx context.Context, r *ocf.Request) error { return handle(ctx, r, start) },
@@ -63,45 +58,43 @@ func handlers() map[string]ocf.Handler {
 
 type action func(ctx context.Context, r *ocf.Request, c *Config) error
 
-// handle reads the configuration and runs one action on it.
+// handle runs one action on the configuration Configure made.
 func handle(ctx context.Context, r *ocf.Request, act action) error {
-	p, ok := profile(r.Agent)
-	if !ok {
-		return ocf.Installed("no OpenStack profile named %s", r.Agent)
-	}
-	c, err := NewConfig(p, r.Params, r.StateDir())
-	if err != nil {
-		switch {
-		case r.Action == "stop":
-			// What start recorded is stopped whatever today's parameters
-			// say; without a record nothing of ours runs, and a failed stop
-			// gets the node fenced.
-			if svc := recorded(p, r.StateDir(), r.Log); svc != nil {
-				r.Log.Warnf("stop with an invalid configuration (%v): stopping what start recorded", err)
-				return svc.stop(ctx)
-			}
-			r.Log.Warnf("stop with an invalid configuration (%v): nothing of ours runs", err)
-			return nil
-		case r.Action == "monitor" && r.Probe():
-			return ocf.Stopped("invalid configuration: %v", err)
-		case r.Action == "monitor":
-			return ocf.Generic("%v", err)
-		}
-		return err
+	c, ok := r.Config.(*Config)
+	if !ok || c == nil {
+		return errors.New("internal error: no configuration")
 	}
 	return act(ctx, r, c)
 }
 
-// recorded is the process service start recorded in stateDir, or nil.
-func recorded(p *Profile, stateDir string, log *ocf.Logger) *processService {
-	if !validStateDir(stateDir) {
-		return nil
+// configure is every profile's ocf.Agent.Configure: the request names the
+// agent.
+func configure(r *ocf.Request) (any, error) {
+	p := profile(r.Agent)
+	if p == nil {
+		return nil, ocf.Installed("no OpenStack profile named %s", r.Agent)
 	}
-	svc := &processService{c: &Config{Profile: p, StateDir: stateDir, Instance: filepath.Base(stateDir)}, log: log}
-	rec, err := svc.readRecord()
+	return configureProfile(p, r)
+}
+
+// configureProfile checks the parameters of one request for the profile p.
+func configureProfile(p *Profile, r *ocf.Request) (any, error) {
+	name, err := r.Name()
 	if err != nil {
-		return nil
+		return nil, ocf.Args("%v", err)
 	}
-	svc.c.PIDFile = rec.PIDFile
-	return svc
+	c, err := NewConfig(p, r.Params, name)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// profileName is the profile's own name for an agent name (an alias
+// answers as its profile), or the name itself.
+func profileName(agent string) string {
+	if p := profile(agent); p != nil {
+		return p.Name
+	}
+	return agent
 }

@@ -84,7 +84,7 @@ func TestBenchMonitor(t *testing.T) {
 	sid := pidOf(t, k.PIDFile)
 	agent := buildAgent(t, "keystone")
 
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=" + instance,
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=" + testInstance,
 		"OCF_RESKEY_CRM_meta_timeout=20000", "OCF_RESKEY_CRM_meta_interval=10000", "HA_LOGFACILITY=none"}
 	for k, v := range params {
 		env = append(env, "OCF_RESKEY_"+k+"="+v)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -24,8 +25,7 @@ const (
 // Config is one resource's parameters, checked and with defaults applied.
 type Config struct {
 	Profile     *Profile
-	Instance    string // the resource's name, for messages
-	StateDir    string // root-owned: /run/stackha/<instance>
+	Instance    string // the instance's name: its state and lock (ocf.Request.Name)
 	Mode        Mode
 	Unit        string
 	Binary      string
@@ -49,21 +49,17 @@ type Config struct {
 	DegradedAfter time.Duration
 }
 
-// stateRoot holds a state directory per resource instance.
-const stateRoot = "/run/stackha"
-
-// NewConfig checks the parameters of one resource; stateDir is the
-// instance's state directory (ocf.Request.StateDir), the only path built
-// from the instance's name. Errors are configuration errors (exit 6): they
-// are the same on every node.
-func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) {
-	if !validStateDir(stateDir) {
-		return nil, ocf.Configured("state directory %q: the resource's name must be a plain name (no '/', not '.' or '..')", stateDir)
+// NewConfig checks the parameters of one resource; name is the instance's
+// name (ocf.Request.Name), which only its state directory and the default
+// pid and log files are built from. Errors are configuration errors (exit
+// 6): they are the same on every node.
+func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
+	if err := instance.CheckID(name); err != nil || name == "" {
+		return nil, ocf.Configured("instance name %s: not a resource id", instance.Quote(name))
 	}
 	c := &Config{
 		Profile:     p,
-		Instance:    filepath.Base(stateDir),
-		StateDir:    stateDir,
+		Instance:    name,
 		Mode:        Mode(params.String("run_mode")),
 		Unit:        params.String("unit"),
 		Binary:      params.String("binary"),
@@ -135,9 +131,9 @@ func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) 
 			return nil, ocf.Configured("%s %q: want a clean absolute path (no '..', '.', '//' or trailing '/')", f.name, f.v)
 		}
 	}
-	if c.PIDFile != "" && filepath.Dir(c.PIDFile) == c.StateDir {
-		if b := filepath.Base(c.PIDFile); b == recordName(p) || strings.HasPrefix(b, ".") {
-			return nil, ocf.Configured("pidfile %s: that name in the state directory is the agent's own", c.PIDFile)
+	if c.PIDFile != "" {
+		if err := checkPIDFile(c.PIDFile, name); err != nil {
+			return nil, err
 		}
 	}
 	if p.ConfigDirEnv != "" && c.ConfigFile != "" && filepath.Base(c.ConfigFile) != filepath.Base(p.Config) {
@@ -145,22 +141,28 @@ func NewConfig(p *Profile, params ocf.Params, stateDir string) (*Config, error) 
 			c.ConfigFile, filepath.Base(p.Binary), filepath.Base(p.Config), p.ConfigDirEnv, filepath.Base(p.Config))
 	}
 	if c.PIDFile == "" {
-		c.PIDFile = filepath.Join(c.StateDir, p.Name+".pid")
+		c.PIDFile = filepath.Join(instance.StateDir(name), p.Name+".pid")
 	}
 	if c.LogFile == "" {
-		c.LogFile = filepath.Join("/var/log/stackha", filepath.Base(c.StateDir)+".log")
+		c.LogFile = filepath.Join("/var/log/stackha", name+".log")
 	}
 	return c, nil
 }
 
-// validStateDir is /run/stackha/<a plain name>.
-func validStateDir(d string) bool {
-	return filepath.Clean(d) == d && filepath.Dir(d) == stateRoot && validName(filepath.Base(d))
-}
-
-// validName is a resource name that can be one element of a path.
-func validName(s string) bool {
-	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\x00")
+// checkPIDFile refuses a pid file among stackha's state (instance.Root)
+// anywhere but in the instance's own state directory, and there under the
+// name of a record or of a temporary file: writing it would replace a
+// record or a lock.
+func checkPIDFile(path, name string) error {
+	root, dir, base := filepath.Clean(instance.Root), filepath.Dir(path), filepath.Base(path)
+	if dir != root && !strings.HasPrefix(dir, root+"/") {
+		return nil
+	}
+	if dir == instance.StateDir(name) && !strings.HasPrefix(base, ".") && !strings.HasSuffix(base, ".record") {
+		return nil
+	}
+	return ocf.Configured("pidfile %s: that name is among stackha's own state; only %s/<name>.pid is free there",
+		path, instance.StateDir(name))
 }
 
 // parseHTTPURL accepts an absolute http or https URL with a host.

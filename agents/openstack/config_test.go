@@ -9,21 +9,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
 func newConfig(t *testing.T, name string, values map[string]string) (*Config, error) {
 	t.Helper()
-	p, ok := profile(name)
-	if !ok {
+	p := profile(name)
+	if p == nil {
 		t.Fatalf("no profile %s", name)
 	}
-	meta, _ := declare(p, nil)
+	meta := declare(p)
 	params, err := ocf.NewParams(&meta, values)
 	if err != nil {
 		return nil, err
 	}
-	return NewConfig(p, params, "/run/stackha/res1")
+	return NewConfig(p, params, "res1")
 }
 
 func TestConfigDefaults(t *testing.T) {
@@ -35,7 +36,7 @@ func TestConfigDefaults(t *testing.T) {
 		pid    string
 	}{
 		{"keystone", nil, "http://127.0.0.1:5000/",
-			"/usr/bin/keystone-wsgi-public --port 5000 -- --config-file /etc/keystone/keystone.conf", "/run/stackha/res1/keystone.pid"},
+			"/usr/bin/keystone-wsgi-public --port 5000 -- --config-file /etc/keystone/keystone.conf", instance.StateDir("res1") + "/keystone.pid"},
 		{"keystone", map[string]string{"port": "35001", "bind_host": "192.0.2.10", "extra_args": `--debug "--log-file /tmp/a b"`},
 			"http://192.0.2.10:35001/",
 			"/usr/bin/keystone-wsgi-public --host 192.0.2.10 --port 35001 -- --config-file /etc/keystone/keystone.conf --debug --log-file /tmp/a b", ""},
@@ -86,7 +87,10 @@ func TestConfigRefused(t *testing.T) {
 		{map[string]string{"pidfile": "/../../etc/passwd"}, "pidfile \"/../../etc/passwd\": want a clean absolute path", ""},
 		{map[string]string{"log_file": "/var/log/keystone/../../../etc/shadow"}, "log_file", ""},
 		{map[string]string{"credentials": "/root//admin.rc"}, "credentials", ""},
-		{map[string]string{"pidfile": "/run/stackha/res1/keystone.stackha"}, "the agent's own", ""},
+		{map[string]string{"pidfile": instance.StateDir("res1") + "/openstack.record"}, "among stackha's own state", ""},
+		{map[string]string{"pidfile": instance.StateDir("res1") + "/.openstack.record.1.tmp"}, "among stackha's own state", ""},
+		{map[string]string{"pidfile": instance.StateDir("other") + "/keystone.pid"}, "among stackha's own state", ""},
+		{map[string]string{"pidfile": instance.Root + "/.locks/res1"}, "among stackha's own state", ""},
 		// every number has bounds
 		{map[string]string{"probe_timeout": "50ms"}, `probe_timeout: "50ms" is outside the range`, ""},
 		{map[string]string{"probe_timeout": "9223372036854775807"}, "probe_timeout", ""},
@@ -237,7 +241,7 @@ func isPrintable(s string) bool {
 // the profile shows in it.
 func TestMetaDataEveryAgent(t *testing.T) {
 	for _, p := range Profiles {
-		meta, _ := declare(p, nil)
+		meta := declare(p)
 		b, err := meta.XML()
 		if err != nil {
 			t.Fatalf("%s: %v", p.Name, err)

@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -42,12 +44,23 @@ func (c Credentials) GoString() string { return "Credentials{" + c.String() + "}
 const maxCredentials = 1 << 20
 
 // LoadCredentials reads the credentials file: a regular file (a link, a
-// FIFO or a device is refused at once, without blocking), owned by root,
+// FIFO or a device is refused at once, without blocking) in directories
+// owned by root that no one else can write, owned by root,
 // readable and writable by root only (mode 0600 or 0400: a group may not
 // read it either), at most 1 MiB; a clouds.yaml or key=value lines. Errors
 // are configuration errors (exit 6) and never quote the file's content.
 func LoadCredentials(path, cloud string) (Credentials, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err := instance.CheckPath("credentials", path); err != nil {
+		return Credentials{}, ocf.Configured("%v", err)
+	}
+	// its directories as root reads them (instance.RootOnly): root's, and
+	// no one else can write them, opened one by one without a link
+	d, err := instance.OpenDir(filepath.Dir(path), instance.RootOnly)
+	if err != nil {
+		return Credentials{}, ocf.Configured("credentials file %s: %v", path, err)
+	}
+	defer d.Close()
+	fd, err := unix.Openat(d.Fd(), filepath.Base(path), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
 			return Credentials{}, ocf.Configured("credentials file %s is a symbolic link: name the file itself", path)

@@ -19,14 +19,15 @@ const (
 const defaultProbeTimeout = 3 * time.Second
 
 // paramTable is the declaration every profile shares; declare fills in the
-// profile's defaults. Its text is constant so that building an agent's
-// declaration at start-up copies it and allocates nothing per parameter.
+// profile's defaults.
 var paramTable = [...]metadata.Parameter{
 	{Name: "run_mode", Type: metadata.String, Default: "systemd", Short: "systemd or process", Options: []string{"systemd", "process"},
 		Long: "How the service runs. `systemd`: the agent starts, stops and watches the systemd unit named by `unit`, over D-Bus " +
 			"(a node without systemd fails with OCF_ERR_INSTALLED). `process`: the agent starts `binary` itself, without a shell, " +
 			"as `user`, in a session of its own, with its output in `log_file` and its pid in `pidfile`; stop signals only a " +
-			"process whose pid, start time, owner, program and session the agent recorded in its root-owned state directory."},
+			"process whose pid, start time, owner and session the agent recorded in its root-owned state directory " +
+			"(/run/stackha/<resource>), or what is left of that session. What start started (the process, or the unit) is " +
+			"stopped even when the parameters have become invalid."},
 	{Name: "unit", Type: metadata.String, Short: "systemd unit (run_mode=systemd)",
 		Long: "The systemd unit of the service, used when run_mode=systemd."},
 	{Name: "binary", Type: metadata.String, Short: "program to run (run_mode=process)",
@@ -52,16 +53,20 @@ var paramTable = [...]metadata.Parameter{
 		Long: "When not 0, a monitor whose version document answers correctly but slower than this many milliseconds reports the " +
 			"service degraded (OCF_DEGRADED, 190) to an OCF 1.1 caller; a 1.0 caller sees success and the agent logs a warning."},
 	{Name: "ca_file", Type: metadata.String, Short: "CA bundle for https", Reloadable: true,
-		Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's."},
+		Long: "A PEM file of CA certificates to verify the service's and keystone's certificates with, instead of the system's. " +
+			"Root reads it to decide whom to trust, so it must be a regular file owned by root that no one else can write, in " +
+			"directories owned by root that no one else can write (e.g. /etc/ssl/certs/ca-certificates.crt); a symbolic link " +
+			"is refused, never followed: name the file it points to."},
 	{Name: "pidfile", Type: metadata.String, Short: "pid file (run_mode=process)",
 		Long: "Where the agent writes the service's pid, for operators and tools (a clean absolute path). Default: " +
 			"/run/stackha/<resource>/<agent>.pid. The agent never trusts it: what it started is recorded (pid, start time, owner, " +
-			"program, session) in /run/stackha/<resource>, a directory only root can write."},
+			"session) in /run/stackha/<resource>, a directory only root can write. Its directory is opened component by component " +
+			"without following a link, and must be owned by root or `user` and writable by no one else."},
 	{Name: "log_file", Type: metadata.String, Short: "output of the service (run_mode=process)",
 		Long: "The file the service's standard output and error go to (appended). Default: /var/log/stackha/<resource>.log. " +
 			"It is opened without following a link, and must be a regular file with one link, owned by root or `user`, in a " +
 			"directory no other user can write. A service that dies while starting has the last lines of this file " +
-			"(control characters removed, shortened) in the failure reason."},
+			"(each quoted, with control characters escaped, and shortened) in the failure reason."},
 	{Name: "keystone_url", Type: metadata.String, Short: "keystone v3 endpoint (depth 20)", Reloadable: true},
 	{Name: "credentials", Type: metadata.String, Short: "credentials file (depth 20)", Reloadable: true,
 		Long: "The file monitor depth 20 reads its user name and password from: either a clouds.yaml (the cloud named by `cloud`) or " +
@@ -117,19 +122,17 @@ const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a
 	"start returns when depth 0 passes; a service that dies while starting reports the end of its log. The parameters only " +
 	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
 
-// declare is the declaration of one profile's agent. Its parameters are
-// appended to buf (which callers may share between profiles so that
-// declaring every agent costs one allocation).
-func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.Parameter) {
-	n := len(paramTable) - 1 // bind_host is last
-	if p.WSGIScript {
-		n++
-	}
-	start := len(buf)
-	buf = append(buf, paramTable[:n]...)
-	params := buf[start:len(buf):len(buf)]
-	for i := range params {
-		switch q := &params[i]; q.Name {
+// declare is the declaration of one profile's agent: the shared
+// parameters with the profile's defaults, bind_host only for a WSGI
+// script. It runs on an agent's first use, never at start-up.
+func declare(p *Profile) metadata.Agent {
+	params := make([]metadata.Parameter, 0, len(paramTable))
+	for _, q := range paramTable {
+		switch q.Name {
+		case "bind_host":
+			if !p.WSGIScript {
+				continue
+			}
 		case "unit":
 			q.Default = p.Unit
 		case "binary":
@@ -151,6 +154,7 @@ func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.P
 				q.Long = keystoneLongSelf
 			}
 		}
+		params = append(params, q)
 	}
 	return metadata.Agent{
 		Name:       p.Name,
@@ -159,5 +163,5 @@ func declare(p *Profile, buf []metadata.Parameter) (metadata.Agent, []metadata.P
 		Long:       agentLong,
 		Parameters: params,
 		Actions:    actions,
-	}, buf
+	}
 }

@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/stackha/stackha/ocf"
@@ -20,13 +21,14 @@ type service interface {
 	died(ctx context.Context) (bool, string)
 	// diagnosis says what to look at after a failed start.
 	diagnosis() string
-	stop(ctx context.Context) error
 	close()
 }
 
+// newService is how c runs the service; stopping is stop's (state.go),
+// from what start recorded.
 func newService(c *Config, log *ocf.Logger) service {
 	if c.Mode == ModeSystemd {
-		return &unitService{c: c, log: log}
+		return &unitService{unit: c.Unit, log: log}
 	}
 	return &processService{c: c, log: log}
 }
@@ -35,10 +37,10 @@ func newService(c *Config, log *ocf.Logger) service {
 // check bounded by probe_timeout).
 const startPoll = 250 * time.Millisecond
 
-// validate is validate-all: at OCF_CHECK_LEVEL 0 the parameters only (they
-// parsed, or handle would not have called it), safe on any node; at 10 (the
-// default) also this node: the program, its user and configuration file,
-// the credentials and CA files.
+// validate is validate-all: at OCF_CHECK_LEVEL 0 the parameters only
+// (they parsed, or the runtime would not have called it), safe on any
+// node; at 10 (the default) also this node: the program, its user and
+// configuration file, the credentials and CA files.
 func validate(ctx context.Context, r *ocf.Request, c *Config) error {
 	if r.CheckLevel < 10 {
 		return nil
@@ -74,11 +76,21 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 	if err != nil {
 		return err
 	}
+	if err := guardRecord(ctx, c, r.Log); err != nil {
+		return err
+	}
 	svc := newService(c, r.Log)
 	defer svc.close()
 	up, err := svc.running(ctx)
 	if err != nil {
 		r.Log.Warnf("before start: %v", err)
+	}
+	if c.Mode == ModeSystemd {
+		// Recorded before the unit starts: a stop whose parameters no
+		// longer parse stops what start started.
+		if err := saveRecord(c.Instance, c.Profile.Name, &record{Mode: ModeSystemd, Unit: c.Unit}); err != nil {
+			return fmt.Errorf("recording unit %s: %w", c.Unit, err)
+		}
 	}
 	if !up {
 		if c.Mode == ModeProcess {
@@ -135,12 +147,6 @@ func reloadAgent(ctx context.Context, r *ocf.Request, c *Config) error {
 	return nil
 }
 
-func stop(ctx context.Context, r *ocf.Request, c *Config) error {
-	svc := newService(c, r.Log)
-	defer svc.close()
-	return svc.stop(ctx)
-}
-
 func monitor(ctx context.Context, r *ocf.Request, c *Config) error {
 	svc := newService(c, r.Log)
 	defer svc.close()
@@ -165,11 +171,15 @@ func monitor(ctx context.Context, r *ocf.Request, c *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := checkVersions(ctx, client, c); err != nil {
+	a, err := getVersions(ctx, client, c)
+	if err != nil {
 		return err
 	}
 	if r.CheckLevel >= 20 {
-		return checkAuthenticated(ctx, client, c, r.Log)
+		if err := checkAuthenticated(ctx, client, c, r.Log); err != nil {
+			return err
+		}
 	}
-	return nil
+	// degraded only when every check of this depth passed
+	return slowAnswer(c, a)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
@@ -146,21 +147,21 @@ func TestPIDFileReplaced(t *testing.T) {
 	}
 }
 
-// Issue 11 #2: writeFileAtomic never writes through a link planted at the
-// old fixed temporary name or at the target.
-func TestWriteFileAtomicLinks(t *testing.T) {
+// Issue 11 #2: the pid file is never written through a link planted at
+// an old fixed temporary name or at the pid file itself.
+func TestPIDFileLinks(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
 	os.WriteFile(victim, []byte("victim\n"), 0o600)
 	target := filepath.Join(dir, "x.pid")
 	os.Symlink(victim, target+".tmp")
 	os.Symlink(victim, filepath.Join(dir, ".x.pid.tmp"))
-	if err := writeFileAtomic(target, []byte("42\n"), 0o644, trust{uid: os.Geteuid()}); err != nil {
+	if err := writePIDFile(target, 42, instance.RootOnly); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(target)
 	os.Symlink(victim, target)
-	if err := writeFileAtomic(target, []byte("43\n"), 0o644, trust{uid: os.Geteuid()}); err != nil {
+	if err := writePIDFile(target, 43, instance.RootOnly); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "victim\n" {
@@ -180,23 +181,23 @@ func TestWriteFileAtomicLinks(t *testing.T) {
 	open := filepath.Join(dir, "open")
 	os.Mkdir(open, 0o777)
 	os.Chmod(open, 0o777)
-	if err := writeFileAtomic(filepath.Join(open, "x.pid"), []byte("1\n"), 0o644, trust{uid: os.Geteuid()}); err == nil {
+	if err := writePIDFile(filepath.Join(open, "x.pid"), 1, instance.RootOnly); err == nil {
 		t.Error("wrote into a directory others can write")
 	}
 }
 
 // Issue 11 #6: the instance name builds only the state directory, and one
-// that would leave /run/stackha is refused.
+// that would leave it is refused.
 func TestInstanceEscapes(t *testing.T) {
-	p, _ := profile("keystone")
-	meta, _ := declare(p, nil)
+	p := profile("keystone")
+	meta := declare(p)
 	params, err := ocf.NewParams(&meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sd := range []string{"/run/stackha/../../etc", "/run/stackha/..", "/run/stackha/a/b", "/run/stackha/", "/tmp/x"} {
-		if _, err := NewConfig(p, params, sd); err == nil || ocf.CodeOf(err) != ocf.ErrConfigured {
-			t.Errorf("state directory %s: %v, want exit 6", sd, err)
+	for _, name := range []string{"../../etc", "..", "a/b", "", "."} {
+		if _, err := NewConfig(p, params, name); err == nil || ocf.CodeOf(err) != ocf.ErrConfigured {
+			t.Errorf("instance %q: %v, want exit 6", name, err)
 		}
 	}
 	fake := &fakeSystemd{units: map[string]*UnitState{"sho.service": loaded("active")}}
@@ -211,12 +212,12 @@ func TestInstanceEscapes(t *testing.T) {
 	}
 }
 
-// Who may own and write the directories of the agent's files: root or the
-// service user owns them, others cannot write them, and a group that can is
-// root's or the service's.
+// Who may own and write the directories of the service's files (its
+// instance.Trust): root or the service user owns them, others cannot
+// write them, and a group that can is root's or the service's.
 func TestTrustedDir(t *testing.T) {
 	require.Root(t)
-	svc := trust{uid: nobody, gid: nobody}
+	svc := account{uid: nobody, gid: nobody}.trust()
 	cases := []struct {
 		uid, gid int
 		mode     os.FileMode
@@ -235,17 +236,15 @@ func TestTrustedDir(t *testing.T) {
 		os.Mkdir(d, 0o700)
 		os.Chown(d, tc.uid, tc.gid)
 		os.Chmod(d, tc.mode)
-		h, err := openDir(d, svc)
+		h, err := instance.OpenDir(d, svc)
 		if (err == nil) != tc.ok {
 			t.Errorf("%d:%d %o: %v, want ok=%v", tc.uid, tc.gid, tc.mode, err, tc.ok)
 		}
-		if h != nil {
-			h.close()
-		}
+		h.Close()
 	}
 	link := filepath.Join(t.TempDir(), "link")
 	os.Symlink(t.TempDir(), link)
-	if _, err := openDir(link, svc); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := instance.OpenDir(link, svc); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a link to a directory: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package openstack
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,18 +11,65 @@ import (
 	"testing"
 
 	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
-// instance is the resource name the tests run the agents as: its state
-// directory, /run/stackha/<instance>, is this test binary's own.
-var instance = fmt.Sprintf("sho-os-%d", os.Getpid())
+// testInstance is the resource name the tests run the agents as.
+var testInstance = fmt.Sprintf("sho-os-%d", os.Getpid())
 
+// TestMain points the instance layer's state (instance.Root) at a
+// directory of this test binary's own: the agents run in-process never
+// touch /run/stackha (the real binary, run by the ocf-tester and
+// benchmark tests, does).
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.NArg() > 0 { // a helper (TestHelperService), not the tests
+		os.Exit(m.Run())
+	}
+	root, err := os.MkdirTemp("", "sho-os-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	instance.Root = filepath.Join(root, "stackha")
 	code := m.Run()
 	openstacktest.RemoveTemplates()
-	os.RemoveAll(filepath.Join(stateRoot, instance))
+	os.RemoveAll(root)
 	os.Exit(code)
+}
+
+// recordPath is where start records what agent did.
+func recordPath(agent string) string {
+	return filepath.Join(instance.StateDir(testInstance), agent+".record")
+}
+
+// alive reports whether pid runs (not a zombie), and what /proc says of it.
+func alive(pid int) (instance.Proc, bool) {
+	p, err := instance.ReadProc(pid)
+	return p, err == nil && !p.Zombie()
+}
+
+// sessionPIDs lists the live processes of session sid.
+func sessionPIDs(t *testing.T, sid int) []int {
+	t.Helper()
+	ps, err := instance.Processes(func(p instance.Proc) bool { return p.Session == sid }, func(instance.Proc) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, p := range ps {
+		out = append(out, p.PID)
+	}
+	return out
+}
+
+// testAgent is the agent of a profile that is not one of Profiles (a
+// test's fake service), wired as init wires the real ones.
+func testAgent(p *Profile) *ocf.Agent {
+	return &ocf.Agent{Meta: declare(p), Aliases: p.Aliases, Handlers: handlers(),
+		Configure:     func(r *ocf.Request) (any, error) { return configureProfile(p, r) },
+		StopFromState: stopFromState, ProbeFromState: probeFromState}
 }
 
 // result is one action run through the real runtime.
@@ -58,7 +106,7 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	if !ok {
 		t.Fatalf("agent %s is not registered", name)
 	}
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": instance, "HA_LOGFACILITY": "none"}
+	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": testInstance, "HA_LOGFACILITY": "none"}
 	for k, v := range params {
 		env["OCF_RESKEY_"+k] = v
 	}
@@ -106,4 +154,10 @@ func wantCode(t *testing.T, what string, r result, code ocf.Code, reasonHas ...s
 			t.Fatalf("%s: reason %q lacks %q; stderr:\n%s", what, r.reason(), s, r.stderr)
 		}
 	}
+}
+
+// procFile reads /proc/<pid>/<name> (environ, cmdline) for a test's
+// assertion; the agent reads processes only through package instance.
+func procFile(pid int, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), name))
 }

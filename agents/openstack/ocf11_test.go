@@ -22,7 +22,7 @@ func TestProbeTimeout(t *testing.T) {
 	client, _ := newClient("")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = checkVersions(ctx, client, c)
+	_, err = getVersions(ctx, client, c)
 	if err == nil || ocf.CodeOf(err) != ocf.ErrGeneric {
 		t.Fatalf("hung service: %v (%s), want exit 1", err, ocf.CodeOf(err))
 	}
@@ -37,7 +37,7 @@ func TestProbeTimeout(t *testing.T) {
 	c.ProbeTimeout = time.Minute
 	short, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel2()
-	if err := checkVersions(short, client, c); err == nil || !strings.Contains(err.Error(), "operation's timeout") {
+	if _, err := getVersions(short, client, c); err == nil || !strings.Contains(err.Error(), "operation's timeout") {
 		t.Errorf("short operation: %v, want the operation's timeout named", err)
 	}
 }
@@ -73,7 +73,7 @@ func TestDegraded(t *testing.T) {
 func TestReloadAgent(t *testing.T) {
 	monitorOnly := []string{"url", "probe_timeout", "degraded_ms", "ca_file", "keystone_url", "credentials", "cloud", "auth_path"}
 	for _, p := range Profiles {
-		meta, _ := declare(p, nil)
+		meta := declare(p)
 		if _, ok := meta.Action("reload-agent"); !ok {
 			t.Errorf("%s declares no reload-agent", p.Name)
 		}

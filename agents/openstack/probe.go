@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -48,9 +48,11 @@ func newClient(caFile string) (*http.Client, error) {
 		TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	if caFile != "" {
-		pem, err := readCAFile(caFile)
+		// Root decides whom to trust from it: a root-owned file no one else
+		// can write, on a path of such directories, no link followed.
+		pem, err := instance.ReadPath(caFile, maxCAFile, instance.RootOnly)
 		if err != nil {
-			return nil, ocf.Installed("ca_file: %v", err)
+			return nil, ocf.Installed("ca_file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -67,22 +69,6 @@ func newClient(caFile string) (*http.Client, error) {
 // maxCAFile bounds what is read of ca_file (a bundle of every public CA is
 // about 200 KiB).
 const maxCAFile = 4 << 20
-
-// readCAFile reads ca_file, refusing at once (O_NONBLOCK) what is not a
-// regular file.
-func readCAFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return readLimited(f, maxCAFile)
-}
 
 // answer is what came back from one request.
 type answer struct {
@@ -154,13 +140,10 @@ func redact(u string) string {
 	return u
 }
 
-// checkVersions runs depth 0: GET the version document at c.URL, within
-// probe_timeout, and judge it as the profile says.
-func checkVersions(ctx context.Context, client *http.Client, c *Config) error {
-	a, err := getVersions(ctx, client, c)
-	if err != nil {
-		return err
-	}
+// slowAnswer is the degraded state (OCF 1.1) of a version document that
+// came slower than degraded_ms. The caller asks it last: degraded says
+// every check passed.
+func slowAnswer(c *Config, a *answer) error {
 	if c.DegradedAfter > 0 && a.took > c.DegradedAfter {
 		return ocf.Degraded("GET %s answered in %d ms, slower than degraded_ms=%d", redact(c.URL.String()),
 			a.took.Milliseconds(), c.DegradedAfter.Milliseconds())
@@ -168,6 +151,8 @@ func checkVersions(ctx context.Context, client *http.Client, c *Config) error {
 	return nil
 }
 
+// getVersions runs depth 0: GET the version document at c.URL, within
+// probe_timeout, and judge it as the profile says.
 func getVersions(ctx context.Context, client *http.Client, c *Config) (*answer, error) {
 	req, err := http.NewRequest(http.MethodGet, c.URL.String(), nil)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -57,6 +58,10 @@ type account struct {
 	home     string
 }
 
+// trust is what the service user may own and write: its log's and pid
+// file's directories.
+func (a account) trust() instance.Trust { return instance.Trust{UID: a.uid, GID: a.gid} }
+
 func lookupUser(name string) (account, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
@@ -78,39 +83,33 @@ func lookupUser(name string) (account, error) {
 	return a, nil
 }
 
-// ours returns the record of the process this agent started, verified: the
-// record is in the root-owned state directory, and the recorded pid runs,
-// with the recorded start time (clock ticks since boot: a reused pid cannot
-// match it), owner and program, and still leads the session the agent gave
-// it. The command line is not compared: services may rewrite their process
-// title. Anything else is "not ours" (ok false) with the reason why.
-func (p *processService) ours() (record, bool, string) {
-	rec, err := p.readRecord()
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return rec, false, "no record of a process started by this agent"
-		}
-		return rec, false, fmt.Sprintf("no trusted record: %v", err)
+// ours reads the record and reports whether the process it names still
+// runs: the recorded pid with the recorded start time (a reused pid cannot
+// have it), owner and session (instance.Identity.Check). The program is
+// not compared (it changes when a wrapper execs), nor the command line
+// (services rewrite their process title). A record that cannot be read is
+// an error, never "not running".
+func (p *processService) ours() (*record, bool, string, error) {
+	rec, err := loadRecord(p.c.Instance, p.c.Profile.Name)
+	switch {
+	case err != nil:
+		return nil, false, "", err
+	case rec == nil:
+		return nil, false, "no record of a process started by this agent", nil
+	case rec.Mode != ModeProcess:
+		return rec, false, "the record names unit " + rec.Unit + ", not a process", nil
 	}
-	st, ok := alive(rec.PID)
-	if !ok {
-		return rec, false, fmt.Sprintf("pid %d is gone", rec.PID)
+	if err := rec.Process.Check(); err != nil {
+		return rec, false, err.Error(), nil
 	}
-	switch exe, uid := procExe(rec.PID), procUID(rec.PID); {
-	case st.StartTime != rec.StartTime:
-		return rec, false, fmt.Sprintf("pid %d is another process now (started at tick %d, ours at %d)", rec.PID, st.StartTime, rec.StartTime)
-	case uid != rec.UID:
-		return rec, false, fmt.Sprintf("pid %d belongs to uid %d, ours to uid %d: not ours", rec.PID, uid, rec.UID)
-	case exe != rec.Exe:
-		return rec, false, fmt.Sprintf("pid %d runs %q, ours ran %q: not ours", rec.PID, exe, rec.Exe)
-	case st.SID != rec.PID || st.PGID != rec.PID:
-		return rec, false, fmt.Sprintf("pid %d no longer leads its own session (sid %d, pgid %d): not ours", rec.PID, st.SID, st.PGID)
-	}
-	return rec, true, ""
+	return rec, true, "", nil
 }
 
 func (p *processService) running(ctx context.Context) (bool, error) {
-	_, ok, why := p.ours()
+	_, ok, why, err := p.ours()
+	if err != nil {
+		return false, err
+	}
 	if !ok {
 		p.log.Debugf("not running: %s", why)
 	}
@@ -122,9 +121,9 @@ func (p *processService) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logf, err := openLog(p.c.LogFile, u.uid, u.gid)
+	logf, err := openLog(p.c.LogFile, u.trust())
 	if err != nil {
-		return ocf.Generic("%v", err)
+		return fmt.Errorf("log_file: %w", err)
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "--- %s stackha %s: starting %s\n", time.Now().Format(time.RFC3339), p.c.Instance, p.c.Binary)
@@ -151,121 +150,137 @@ func (p *processService) start(ctx context.Context) error {
 		return ocf.Generic("starting %s: %w", argv[0], err)
 	}
 	pid := cmd.Process.Pid
+	// Identified before anything reaps it: the pid cannot be reused yet.
+	// Never its program: a wrapper or an env script has not made its last
+	// exec yet.
+	id, err := instance.Identify(pid, false)
+	if err == nil && (id.Session != pid || id.UID != uint32(u.uid)) {
+		err = fmt.Errorf("pid %d is in session %d as uid %d", pid, id.Session, id.UID)
+	}
+	if err != nil {
+		syscall.Kill(-pid, syscall.SIGKILL) // not reaped: still ours
+		status := exitStatus(cmd.Wait())
+		if status == "signal: killed" {
+			return ocf.Generic("started %s as pid %d but could not identify it (%v): killed it", argv[0], pid, err)
+		}
+		return ocf.Generic("%s ended while starting (%s); %s", p.c.Profile.Name, status, p.diagnosis())
+	}
 	p.exited = make(chan error, 1)
 	go func() { p.exited <- cmd.Wait() }()
-	st, err := readStat(pid)
-	if err != nil {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		return ocf.Generic("started %s as pid %d but cannot read it: %w", argv[0], pid, err)
+	rec := &record{Mode: ModeProcess, Process: &id, GID: u.gid, Argv: argv, PIDFile: p.c.PIDFile}
+	if err := saveRecord(p.c.Instance, p.c.Profile.Name, rec); err != nil {
+		id.SignalSession(syscall.SIGKILL)
+		return fmt.Errorf("recording pid %d (killed it): %w", pid, err)
 	}
-	rec := record{PID: pid, StartTime: st.StartTime, Exe: procExe(pid), UID: u.uid, GID: u.gid, SID: pid, Argv: argv, PIDFile: p.c.PIDFile}
-	if err := p.writeRecord(rec); err != nil {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		return ocf.Generic("recording pid %d: %w", pid, err)
-	}
-	if err := writePIDFile(p.c.PIDFile, pid, trust{u.uid, u.gid}); err != nil {
-		syscall.Kill(-pid, syscall.SIGKILL)
-		p.removeRecord()
-		return ocf.Generic("writing pidfile: %w", err)
+	if err := writePIDFile(p.c.PIDFile, pid, u.trust()); err != nil {
+		id.SignalSession(syscall.SIGKILL)
+		if id.WaitGone(ctx, time.Now().Add(2*time.Second)) {
+			if rerr := removeRecord(p.c.Instance, p.c.Profile.Name); rerr != nil {
+				p.log.Warnf("%v", rerr)
+			}
+		}
+		return fmt.Errorf("pidfile (killed pid %d): %w", pid, err)
 	}
 	p.log.Infof("started %s as pid %d (user %s, log %s)", strings.Join(argv, " "), pid, p.c.User, p.c.LogFile)
 	return nil
 }
 
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
 // died reports whether the process we just started is gone, and why.
 func (p *processService) died(ctx context.Context) (bool, string) {
 	if p.exited == nil {
-		_, ok, why := p.ours()
+		_, ok, why, err := p.ours()
+		if err != nil {
+			return true, err.Error()
+		}
 		return !ok, why
 	}
 	select {
 	case err := <-p.exited:
 		p.exited = nil // the next call checks the record
-		status := "exit status 0"
-		if err != nil {
-			status = err.Error()
-		}
-		return true, status
+		return true, exitStatus(err)
 	default:
 		return false, ""
 	}
 }
 
 // diagnosis is the end of the service's log, for a failed start: read as
-// untrusted data (see tailLog), capped.
+// untrusted data (see tailLog).
 func (p *processService) diagnosis() string {
 	u, err := lookupUser(p.c.User)
 	if err != nil {
 		return "log " + p.c.LogFile + " not read"
 	}
-	lines, err := tailLog(p.c.LogFile, trust{u.uid, u.gid})
+	tail, err := tailLog(p.c.LogFile, u.trust())
 	switch {
 	case err != nil:
 		return fmt.Sprintf("log not read: %v", err)
-	case len(lines) == 0:
+	case tail == "":
 		return "log " + p.c.LogFile + " is empty"
 	}
-	return truncate("last lines of "+p.c.LogFile+": "+strings.Join(lines, " | "), reasonMax)
+	return "last lines of " + p.c.LogFile + ": " + tail
 }
 
-// stop ends the process we started: SIGTERM (then SIGCONT, for a stopped
-// one) to its session, a wait until the deadline less a share kept for
-// SIGKILL, then SIGKILL. It succeeds only when nothing of the session is
-// left. Only a process verified as ours (see ours), or what is left of its
-// session under its owner when the leader is gone, is ever signalled.
-func (p *processService) stop(ctx context.Context) error {
-	rec, leader, why := p.ours()
-	if !leader && (rec.PID <= 1 || len(sessionMembers(rec.PID, rec.UID)) == 0 || isAlive(rec.PID)) {
-		// no record; or nothing of its session left; or its pid is another
-		// process now (a live leader that ours() did not accept)
-		p.log.Infof("nothing to stop: %s", why)
-		p.cleanup(rec)
+// sessionLeft says what is left of the recorded session: whether its
+// leader still is the recorded process, and the live members (owned by
+// the recorded user). When the recorded pid runs but is another process,
+// nothing of our session is left: a session id is not reused while any
+// process is in it.
+func sessionLeft(id instance.Identity) (leader bool, members []instance.Proc, err error) {
+	if id.Check() == nil {
+		leader = true
+	} else if p, err := instance.ReadProc(id.PID); err == nil && !p.Zombie() {
+		return false, nil, nil
+	}
+	members, err = id.Members()
+	return leader, members, err
+}
+
+// stopSession ends the recorded session: SIGTERM (then SIGCONT, for a
+// stopped process) to its members, a wait until the deadline less a share
+// kept for SIGKILL, then SIGKILL. It succeeds only when nothing of the
+// session is left. Only the recorded process, or what is left of its
+// session under its owner, is ever signalled (instance.Identity).
+func stopSession(ctx context.Context, id instance.Identity, log *ocf.Logger) error {
+	leader, members, err := sessionLeft(id)
+	if err != nil {
+		return fmt.Errorf("the session of pid %d: %w", id.PID, err)
+	}
+	if !leader && len(members) == 0 {
+		log.Infof("nothing to stop: no process of the session of pid %d is left", id.PID)
 		return nil
 	}
-	sid, uid := rec.PID, rec.UID
 	killAt := time.Now().Add(5 * time.Second)
 	if dl, ok := ctx.Deadline(); ok {
 		killAt = dl.Add(-min(time.Until(dl)/4, 5*time.Second))
 	}
-	p.log.Infof("stopping the session of pid %d with SIGTERM", sid)
-	if err := signalSession(sid, uid, leader, syscall.SIGTERM); err != nil {
-		return ocf.Generic("SIGTERM to the session of pid %d: %w", sid, err)
+	log.Infof("stopping the session of pid %d with SIGTERM", id.PID)
+	if err := id.SignalSession(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("SIGTERM to the session of pid %d: %w", id.PID, err)
 	}
 	// A hung (stopped) process acts on SIGTERM only once continued.
-	if err := signalSession(sid, uid, leader, syscall.SIGCONT); err != nil {
-		p.log.Warnf("SIGCONT to the session of pid %d: %v", sid, err)
+	if err := id.SignalSession(syscall.SIGCONT); err != nil {
+		log.Warnf("SIGCONT to the session of pid %d: %v", id.PID, err)
 	}
-	if waitGone(ctx, sid, uid, killAt) {
-		p.cleanup(rec)
+	if id.WaitGone(ctx, killAt) {
 		return nil
 	}
-	p.log.Warnf("the session of pid %d still runs after SIGTERM; sending SIGKILL", sid)
-	if err := signalSession(sid, uid, leader, syscall.SIGKILL); err != nil {
-		return ocf.Generic("SIGKILL to the session of pid %d: %w", sid, err)
+	log.Warnf("the session of pid %d still runs after SIGTERM; sending SIGKILL", id.PID)
+	if err := id.SignalSession(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("SIGKILL to the session of pid %d: %w", id.PID, err)
 	}
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = time.Now().Add(5 * time.Second)
 	}
-	if waitGone(ctx, sid, uid, dl) {
-		p.cleanup(rec)
+	if id.WaitGone(ctx, dl) {
 		return nil
 	}
-	return ocf.Generic("pid %d (or a process of its session) still runs after SIGKILL", sid)
-}
-
-func isAlive(pid int) bool {
-	_, ok := alive(pid)
-	return ok
-}
-
-// cleanup removes the record and the pid file start wrote (only if it
-// still holds the recorded pid).
-func (p *processService) cleanup(rec record) {
-	if rec.PID > 1 {
-		if err := removePIDFile(p.c.PIDFile, rec.PID, trust{rec.UID, rec.GID}); err != nil {
-			p.log.Warnf("%v", err)
-		}
-	}
-	p.removeRecord()
+	return ocf.Generic("pid %d (or a process of its session) still runs after SIGKILL", id.PID)
 }

@@ -3,6 +3,7 @@ package openstack
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
@@ -27,7 +31,7 @@ var fakeProfile = &Profile{
 	Binary: "/nonexistent", User: "root", VersionPath: "/",
 }
 
-func init() { ocf.Register(NewAgent(fakeProfile)) }
+func init() { ocf.Register(testAgent(fakeProfile)) }
 
 // TestHelperService is not a test: run by the agent with arguments after
 // "--", it plays an API service.
@@ -97,6 +101,14 @@ func TestHelperService(t *testing.T) {
 	case "worker":
 		signal.Ignore(syscall.SIGTERM)
 		select {}
+	case "swap":
+		// run as the hostile service user: exchange two names for ever
+		// for ever, a random short while apart, so that some walks
+		// pass between two swaps
+		for {
+			unix.Renameat2(unix.AT_FDCWD, args[1], unix.AT_FDCWD, args[2], unix.RENAME_EXCHANGE)
+			time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+		}
 	case "fork-group":
 		// a worker that moves to a process group of its own, in our session
 		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
@@ -146,18 +158,15 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.NotRunning)
 		wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
 		pid := pidOf(t, p["pidfile"])
-		rec, err := os.ReadFile(recordPath(name))
-		if err != nil || !strings.Contains(string(rec), `"pid":`+strconv.Itoa(pid)) {
-			t.Fatalf("record: %v %s", err, rec)
+		rec, err := loadRecord(testInstance, name)
+		if err != nil || rec == nil || rec.Process.PID != pid || rec.Process.Exe != "" {
+			t.Fatalf("record: %v %+v", err, rec)
 		}
-		if _, err := os.Stat(p["pidfile"] + ".stackha"); err == nil {
-			t.Errorf("a record next to the pidfile, where the service user could write it")
+		st, _ := alive(pid)
+		if st.Session != pid {
+			t.Errorf("pid %d is not in a session of its own (sid %d)", pid, st.Session)
 		}
-		st, _ := readStat(pid)
-		if st.SID != pid {
-			t.Errorf("pid %d is not in a session of its own (sid %d)", pid, st.SID)
-		}
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		env, _ := procFile(pid, "environ")
 		if strings.Contains(string(env), "OCF_") {
 			t.Errorf("the service inherited the agent's environment: %q", env)
 		}
@@ -288,8 +297,9 @@ func TestProcessMode(t *testing.T) {
 
 	// Issue 11 #2: the record that makes a pid ours is root's, in the
 	// state directory; nothing next to the pidfile is trusted, and a record
-	// whose process differs in start time, owner, program or session is not
-	// ours either. The victim is a root process in a session of its own.
+	// whose process differs in start time, owner or session is not ours
+	// either. The victim is a root process in a session of its own. A
+	// record that cannot be read fails stop and monitor (finding 8).
 	t.Run("pid not ours", func(t *testing.T) {
 		dir := t.TempDir()
 		p, _ := fakeParams(t, dir, "serve")
@@ -300,35 +310,36 @@ func TestProcessMode(t *testing.T) {
 		}
 		defer func() { victim.Process.Kill(); victim.Wait() }()
 		pid := victim.Process.Pid
-		st := mustStat(t, pid)
-		exe := procExe(pid)
-		// nobody owns the pidfile's directory and plants both files there
+		good, err := instance.Identify(pid, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// nobody owns the pidfile's directory and plants the pidfile there
 		run := filepath.Dir(p["pidfile"])
 		os.MkdirAll(run, 0o755)
 		os.Chown(run, 65534, 65534)
-		plant := func(path, content string) {
-			t.Helper()
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			os.Chown(path, 65534, 65534)
+		os.WriteFile(p["pidfile"], []byte(strconv.Itoa(pid)+"\n"), 0o644)
+		os.Chown(p["pidfile"], 65534, 65534)
+		self, err := instance.Identify(os.Getpid(), false)
+		if err != nil {
+			t.Fatal(err)
 		}
-		good := fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d,"argv":["sleep","60"]}`, pid, st.StartTime, exe, pid)
-		plant(p["pidfile"], strconv.Itoa(pid)+"\n")
-		plant(p["pidfile"]+".stackha", good)
-		cases := map[string]string{
-			"no record":           "",
-			"other start time":    fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d}`, pid, st.StartTime+1, exe, pid),
-			"other owner":         fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":65534,"sid":%d}`, pid, st.StartTime, exe, pid),
-			"other program":       fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":"/usr/bin/keystone-wsgi-public","uid":0,"sid":%d}`, pid, st.StartTime, pid),
-			"not its own session": fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":%q,"uid":0,"sid":%d}`, os.Getpid(), mustStat(t, os.Getpid()).StartTime, procExe(os.Getpid()), os.Getpid()),
-			"garbage":             "{",
+		self.Session = self.PID // as a record of a session leader would say
+		with := func(f func(id *instance.Identity)) *instance.Identity {
+			id := good
+			f(&id)
+			return &id
 		}
-		for what, rec := range cases {
-			os.Remove(recordPath(name))
-			if rec != "" {
-				os.MkdirAll(filepath.Dir(recordPath(name)), 0o700)
-				if err := os.WriteFile(recordPath(name), []byte(rec), 0o600); err != nil {
+		cases := map[string]*instance.Identity{
+			"no record":           nil,
+			"other start time":    with(func(id *instance.Identity) { id.Start++ }),
+			"other owner":         with(func(id *instance.Identity) { id.UID = 65534 }),
+			"not its own session": &self,
+		}
+		for what, id := range cases {
+			removeRecord(testInstance, name)
+			if id != nil {
+				if err := saveRecord(testInstance, name, &record{Mode: ModeProcess, Process: id, PIDFile: p["pidfile"]}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -338,15 +349,27 @@ func TestProcessMode(t *testing.T) {
 				t.Fatalf("%s: stop signalled pid %d, which is not ours", what, pid)
 			}
 		}
-		// the right record, but in a state directory others can write
-		os.WriteFile(recordPath(name), []byte(good), 0o600)
+		// a record that does not parse: monitor and stop fail, and signal nothing
+		os.MkdirAll(filepath.Dir(recordPath(name)), 0o700)
+		os.WriteFile(recordPath(name), []byte("{"), 0o600)
+		wantCode(t, "garbage: monitor", runAgent(t, name, "monitor", p, mon), ocf.ErrGeneric, "record")
+		wantCode(t, "garbage: stop", runAgent(t, name, "stop", p, op), ocf.ErrGeneric, "record")
+		// the right record, but in a state directory others can write:
+		// nothing in it can be ours
+		saveRecord(testInstance, name, &record{Mode: ModeProcess, Process: &good, PIDFile: p["pidfile"]})
 		os.Chmod(filepath.Dir(recordPath(name)), 0o777)
 		defer os.Chmod(filepath.Dir(recordPath(name)), 0o700)
 		wantCode(t, "writable state directory: stop", runAgent(t, name, "stop", p, op), ocf.Success)
+		wantCode(t, "writable state directory: stop, invalid parameters",
+			runAgent(t, name, "stop", merge(p, map[string]string{"probe_timeout": "500s"}), op), ocf.ErrGeneric, "not trusted")
 		if _, ok := alive(pid); !ok {
 			t.Fatalf("stop trusted a record in a directory others can write and signalled pid %d", pid)
 		}
+		os.Chmod(filepath.Dir(recordPath(name)), 0o700)
 		os.Remove(recordPath(name))
+		if _, ok := alive(pid); !ok {
+			t.Fatalf("pid %d was signalled", pid)
+		}
 	})
 
 	t.Run("someone else answers at the url", func(t *testing.T) {
@@ -374,6 +397,55 @@ func TestProcessMode(t *testing.T) {
 	})
 }
 
+// An upgrade without a reboot: what a stackha from before the instance
+// layer started, recorded in <agent>.stackha, is still found, probed and
+// stopped, from its pid, start time, owner and session.
+func TestLegacyRecord(t *testing.T) {
+	require.Root(t)
+	const name = "sho-fake-api"
+	op := runOpts{timeoutMS: 10000}
+	p, port := fakeParams(t, t.TempDir(), "serve")
+	killLeft(t, strconv.Itoa(port))
+	wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+	rec, err := loadRecord(testInstance, name)
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v", err)
+	}
+	id := rec.Process
+	old := fmt.Sprintf(`{"pid":%d,"start_time":%d,"exe":"/usr/bin/env","uid":%d,"gid":%d,"sid":%d,"argv":["x"],"pidfile":%q,"started":"2026-12-01T00:00:00Z"}`,
+		id.PID, id.Start, id.UID, rec.GID, id.Session, rec.PIDFile)
+	legacy := filepath.Join(instance.StateDir(testInstance), name+".stackha")
+	writeLegacy := func(b string) {
+		t.Helper()
+		if err := instance.Remove(testInstance, recordKind(name)); err != nil {
+			t.Fatal(err)
+		}
+		d, err := instance.OpenState(testInstance, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.WriteAtomic(name+".stackha", []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeLegacy(old)
+	wantCode(t, "probe", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 5000}), ocf.Success)
+	wantCode(t, "probe, invalid parameters", runAgent(t, name, "monitor", merge(p, map[string]string{"os_password": "x"}), runOpts{timeoutMS: 5000}),
+		ocf.ErrGeneric, "configuration is invalid")
+	wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	if left := helperProcs(t, strconv.Itoa(port)); len(left) > 0 {
+		t.Errorf("%v still run after stop", left)
+	}
+	if _, err := os.Lstat(legacy); !os.IsNotExist(err) {
+		t.Errorf("the earlier record is still there after stop: %v", err)
+	}
+	// one that does not parse fails the stop, with the reason
+	writeLegacy("{")
+	t.Cleanup(func() { removeRecord(testInstance, name) })
+	wantCode(t, "stop, broken earlier record", runAgent(t, name, "stop", p, op), ocf.ErrGeneric, "earlier stackha")
+}
+
 func waitDead(t *testing.T, pid int) {
 	t.Helper()
 	for i := 0; i < 200; i++ {
@@ -395,18 +467,4 @@ func waitSession(t *testing.T, sid, n int) []int {
 	}
 	t.Fatalf("session %d never had %d processes: %v", sid, n, sessionPIDs(t, sid))
 	return nil
-}
-
-func mustStat(t *testing.T, pid int) procStat {
-	t.Helper()
-	st, err := readStat(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// recordPath is where start records the process of agent name.
-func recordPath(name string) string {
-	return filepath.Join(stateRoot, instance, name+".stackha")
 }

@@ -109,20 +109,9 @@ var Profiles = []*Profile{
 	},
 }
 
-// extra are profiles registered by NewAgent beyond Profiles (tests' fakes).
-var extra []*Profile
-
-// profile returns the profile of an agent name (or alias).
-func profile(name string) (*Profile, bool) {
-	if p := find(Profiles, name); p != nil {
-		return p, true
-	}
-	p := find(extra, name)
-	return p, p != nil
-}
-
-func find(ps []*Profile, name string) *Profile {
-	for _, p := range ps {
+// profile returns the profile of an agent name (or alias), or nil.
+func profile(name string) *Profile {
+	for _, p := range Profiles {
 		if p.Name == name {
 			return p
 		}

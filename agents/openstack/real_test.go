@@ -15,27 +15,11 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
-
-// sessionPIDs lists the live processes of session sid.
-func sessionPIDs(t *testing.T, sid int) []int {
-	t.Helper()
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := alive(pid); ok && st.SID == sid {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
 
 func pidOf(t *testing.T, pidfile string) int {
 	t.Helper()
@@ -52,16 +36,11 @@ func pidOf(t *testing.T, pidfile string) int {
 
 func uidOf(t *testing.T, pid int) string {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := instance.ReadProc(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Uid:"); ok {
-			return strings.Fields(v)[0]
-		}
-	}
-	return ""
+	return strconv.Itoa(int(p.UID))
 }
 
 // record fetches a document from a real service and compares it with (or,
@@ -132,8 +111,8 @@ func TestKeystoneReal(t *testing.T) {
 	do("start", "start", params, op, ocf.Success)
 
 	pid := pidOf(t, k.PIDFile)
-	if st, _ := readStat(pid); st.SID != pid {
-		t.Errorf("keystone pid %d is not the leader of its own session (sid %d)", pid, st.SID)
+	if st, _ := alive(pid); st.Session != pid {
+		t.Errorf("keystone pid %d is not the leader of its own session (sid %d)", pid, st.Session)
 	}
 	if uid := uidOf(t, pid); uid != lookupUID(t, "keystone") {
 		t.Errorf("keystone runs as uid %s, want the keystone user", uid)
@@ -185,12 +164,12 @@ func TestKeystoneReal(t *testing.T) {
 		// no process of the service's session has it in argv or environment
 		for _, p := range sessionPIDs(t, pid) {
 			for _, f := range []string{"cmdline", "environ"} {
-				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", p, f))
+				b, err := procFile(p, f)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if strings.Contains(string(b), k.Password) {
-					t.Errorf("the password is in /proc/%d/%s", p, f)
+					t.Errorf("the password is in the %s of pid %d", f, p)
 				}
 			}
 		}
@@ -227,7 +206,11 @@ func TestKeystoneReal(t *testing.T) {
 			ocf.ErrGeneric, "(probe_timeout 1s): the service hangs")
 	})
 
-	do("stop", "stop", params, op, ocf.Success)
+	// finding 2: parameters the runtime rejects: the probe does not say
+	// 7, and the stop stops what start recorded
+	bad := merge(params, map[string]string{"probe_timeout": "500s"})
+	do("probe with a rejected parameter", "monitor", bad, runOpts{timeoutMS: 20000, logFile: agentLog}, ocf.ErrGeneric, "configuration is invalid")
+	do("stop with a rejected parameter", "stop", bad, op, ocf.Success)
 	if left := sessionPIDs(t, pid); len(left) > 0 {
 		t.Errorf("processes of keystone's session still run after stop: %v", left)
 	}

@@ -4,113 +4,138 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"time"
+	"io/fs"
+	"strings"
+
+	"github.com/stackha/stackha/instance"
 )
 
-// record is what start keeps about the process it started, in the
-// instance's root-owned state directory: enough to tell that a pid still is
-// that process. The pid file the operator names is only written for others
-// to read; it is never trusted.
+// recordKind names the record of the agent (a profile's own name, never
+// an alias) in the instance's state directory: <agent>.record.
+func recordKind(agent string) instance.Kind { return instance.Kind{Name: agent, Version: 1} }
+
+// record is what start did, kept in the instance's root-only state
+// (instance.Save): what stop stops whatever the parameters say later, and
+// the only thing that makes a process ours. The pid file the operator names
+// is written for others to read; it is never trusted.
 type record struct {
-	PID       int      `json:"pid"`
-	StartTime uint64   `json:"start_time"` // /proc/<pid>/stat field 22, clock ticks after boot
-	Exe       string   `json:"exe"`        // /proc/<pid>/exe when started
-	UID       int      `json:"uid"`        // the service user
-	GID       int      `json:"gid"`        // and its group
-	SID       int      `json:"sid"`        // the session it leads (= PID)
-	Argv      []string `json:"argv"`
-	PIDFile   string   `json:"pidfile"`
-	Started   string   `json:"started"`
+	Mode Mode `json:"mode"`
+	// Unit is the systemd unit start started (run_mode=systemd).
+	Unit string `json:"unit,omitempty"`
+	// Process is the session leader start started (run_mode=process):
+	// pid, start time, owner and session, never its program (a wrapper
+	// that execs, or a "#!/usr/bin/env python3" script, changes that after
+	// start).
+	Process *instance.Identity `json:"process,omitempty"`
+	GID     int                `json:"gid,omitempty"`
+	Argv    []string           `json:"argv,omitempty"`
+	PIDFile string             `json:"pidfile,omitempty"`
 }
 
-// recordName is the record's file name in the state directory.
-func recordName(p *Profile) string { return p.Name + ".stackha" }
-
-// maxRecord bounds what is read of a record.
-const maxRecord = 64 << 10
-
-// ensureStateDir creates the state directory (and /run/stackha) if needed
-// and opens it, checking both are root's and that no one else can write
-// them.
-func ensureStateDir(path string) (*dir, error) {
-	root := trust{uid: os.Geteuid()}
-	for _, d := range []string{filepath.Dir(path), path} {
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("state directory: %w", err)
+// check refuses a record that cannot describe what start did: a broken
+// record is an error, never "nothing runs".
+func (r *record) check() error {
+	switch r.Mode {
+	case ModeSystemd:
+		if r.Unit == "" || len(r.Unit) > 256 || strings.ContainsAny(r.Unit, "/\x00\n") {
+			return fmt.Errorf("it names no valid unit (%s)", instance.Quote(r.Unit))
 		}
-		h, err := openDir(d, root)
-		if err != nil {
-			return nil, fmt.Errorf("state directory: %w", err)
+	case ModeProcess:
+		switch {
+		case r.Process == nil:
+			return errors.New("it names no process")
+		case r.Process.Valid() != nil:
+			return r.Process.Valid()
+		case r.Process.Session != r.Process.PID:
+			return fmt.Errorf("pid %d was recorded in session %d: start records a session leader", r.Process.PID, r.Process.Session)
+		case r.GID < 0:
+			return fmt.Errorf("gid %d", r.GID)
 		}
-		if d == path {
-			return h, nil
+		if r.PIDFile != "" {
+			if err := instance.CheckPath("pidfile", r.PIDFile); err != nil {
+				return err
+			}
 		}
-		h.close()
+	default:
+		return fmt.Errorf("run mode %s", instance.Quote(string(r.Mode)))
 	}
-	panic("unreachable")
+	return nil
 }
 
-// openStateDir opens an existing state directory (see ensureStateDir);
-// os.ErrNotExist when there is none.
-func openStateDir(path string) (*dir, error) {
-	root := trust{uid: os.Geteuid()}
-	p, err := openDir(filepath.Dir(path), root)
-	if err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	p.close()
-	h, err := openDir(path, root)
-	if err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	return h, nil
-}
-
-func (p *processService) writeRecord(rec record) error {
-	d, err := ensureStateDir(p.c.StateDir)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	rec.Started = time.Now().UTC().Format(time.RFC3339)
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return d.writeAtomic(recordName(p.c.Profile), append(b, '\n'), 0o600)
-}
-
-// readRecord reads the record start made, from the root-owned state
-// directory only, as a root-owned regular file.
-func (p *processService) readRecord() (record, error) {
+// loadRecord reads the record agent keeps for the instance name: nil (and
+// no error) when there is none. A record that exists but cannot be read,
+// is not trusted, or does not describe what start did is an error. Without
+// one, the record of an earlier stackha is read (legacyRecord).
+func loadRecord(name, agent string) (*record, error) {
 	var rec record
-	d, err := openStateDir(p.c.StateDir)
+	found, err := instance.Load(name, recordKind(agent), &rec)
 	if err != nil {
-		return rec, err
+		return nil, fmt.Errorf("the record of what start did cannot be read: %w", err)
 	}
-	defer d.close()
-	b, err := d.readSmall(recordName(p.c.Profile), maxRecord, trust{uid: os.Geteuid()})
+	if !found {
+		return legacyRecord(name, agent)
+	}
+	if err := rec.check(); err != nil {
+		return nil, fmt.Errorf("the record of what start did in %s is broken: %w", instance.StateDir(name), err)
+	}
+	return &rec, nil
+}
+
+// legacyRecord reads the record of a stackha from before the instance
+// layer (<agent>.stackha, in the same root-only directory), so that an
+// upgrade without a reboot keeps track of what the older agent started:
+// its pid, start time, owner and session make an instance.Identity (the
+// program it also kept is not used). nil when there is none. To be
+// deleted once no node can have one (a reboot empties /run).
+func legacyRecord(name, agent string) (*record, error) {
+	d, err := instance.OpenState(name, false)
 	if err != nil {
-		return rec, err
+		return nil, nil // Load has opened or missed it already
 	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return rec, fmt.Errorf("record %s: %w", filepath.Join(p.c.StateDir, recordName(p.c.Profile)), err)
+	defer d.Close()
+	file := legacyName(agent)
+	b, err := d.ReadFile(file, instance.MaxRecord, instance.RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	if rec.PID <= 1 || rec.SID != rec.PID || rec.UID < 0 || rec.Exe == "" {
-		return rec, fmt.Errorf("record %s is incomplete", filepath.Join(p.c.StateDir, recordName(p.c.Profile)))
+	if err != nil {
+		return nil, fmt.Errorf("the record of an earlier stackha: %w", err)
+	}
+	var old struct {
+		PID       int      `json:"pid"`
+		StartTime uint64   `json:"start_time"`
+		UID       uint32   `json:"uid"`
+		GID       int      `json:"gid"`
+		SID       int      `json:"sid"`
+		Argv      []string `json:"argv"`
+		PIDFile   string   `json:"pidfile"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, does not parse: %w", d.Path(), file, err)
+	}
+	rec := &record{Mode: ModeProcess, GID: old.GID, Argv: old.Argv, PIDFile: old.PIDFile,
+		Process: &instance.Identity{PID: old.PID, Start: old.StartTime, UID: old.UID, Session: old.SID}}
+	if err := rec.check(); err != nil {
+		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, is broken: %w", d.Path(), file, err)
 	}
 	return rec, nil
 }
 
-func (p *processService) removeRecord() {
-	d, err := openStateDir(p.c.StateDir)
-	if err != nil {
-		return
+func legacyName(agent string) string { return agent + ".stackha" }
+
+func saveRecord(name, agent string, rec *record) error {
+	return instance.Save(name, recordKind(agent), rec)
+}
+
+// removeRecord removes the record (and one of an earlier stackha), then
+// the state directory if nothing else is left in it.
+func removeRecord(name, agent string) error {
+	if d, err := instance.OpenState(name, false); err == nil {
+		err = d.Remove(legacyName(agent))
+		d.Close()
+		if err != nil {
+			return err
+		}
 	}
-	defer d.close()
-	if err := d.remove(recordName(p.c.Profile)); err != nil {
-		p.log.Warnf("%v", err)
-	}
+	return instance.Remove(name, recordKind(agent))
 }

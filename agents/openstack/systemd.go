@@ -82,7 +82,7 @@ func (d *dbusSystemd) Close() { d.conn.Close() }
 
 // unitService runs the service as a systemd unit (run_mode=systemd).
 type unitService struct {
-	c    *Config
+	unit string
 	log  *ocf.Logger
 	sd   Systemd
 	last UnitState
@@ -111,9 +111,9 @@ func (u *unitService) state(ctx context.Context) (UnitState, error) {
 	if err := u.connect(ctx); err != nil {
 		return UnitState{}, err
 	}
-	s, err := u.sd.State(ctx, u.c.Unit)
+	s, err := u.sd.State(ctx, u.unit)
 	if err != nil {
-		return s, ocf.Generic("reading the state of unit %s: %w", u.c.Unit, err)
+		return s, ocf.Generic("reading the state of unit %s: %w", u.unit, err)
 	}
 	u.last = s
 	return s, nil
@@ -128,11 +128,11 @@ func (u *unitService) installed(ctx context.Context) error {
 	case "loaded":
 		return nil
 	case "not-found", "":
-		return ocf.Installed("unit %s is not installed on this node", u.c.Unit)
+		return ocf.Installed("unit %s is not installed on this node", u.unit)
 	case "masked":
-		return ocf.Installed("unit %s is masked on this node", u.c.Unit)
+		return ocf.Installed("unit %s is masked on this node", u.unit)
 	}
-	return ocf.Installed("unit %s cannot be loaded (%s)", u.c.Unit, s.LoadState)
+	return ocf.Installed("unit %s cannot be loaded (%s)", u.unit, s.LoadState)
 }
 
 // validate has nothing to add to installed: the unit carries the rest.
@@ -151,24 +151,24 @@ func (u *unitService) running(ctx context.Context) (bool, error) {
 	case "inactive", "":
 		return false, nil
 	case "failed":
-		return false, ocf.Generic("unit %s failed (%s, result %s)", u.c.Unit, s.SubState, s.Result)
+		return false, ocf.Generic("unit %s failed (%s, result %s)", u.unit, s.SubState, s.Result)
 	}
-	return false, ocf.Generic("unit %s is %s (%s)", u.c.Unit, s.ActiveState, s.SubState)
+	return false, ocf.Generic("unit %s is %s (%s)", u.unit, s.ActiveState, s.SubState)
 }
 
 func (u *unitService) start(ctx context.Context) error {
 	if err := u.connect(ctx); err != nil {
 		return err
 	}
-	res, err := u.sd.Start(ctx, u.c.Unit)
+	res, err := u.sd.Start(ctx, u.unit)
 	if err != nil {
-		return ocf.Generic("starting unit %s: %w", u.c.Unit, err)
+		return ocf.Generic("starting unit %s: %w", u.unit, err)
 	}
 	if res != "done" {
 		s, _ := u.state(ctx)
-		return ocf.Generic("starting unit %s: job %s (%s/%s, result %s)", u.c.Unit, res, s.ActiveState, s.SubState, s.Result)
+		return ocf.Generic("starting unit %s: job %s (%s/%s, result %s)", u.unit, res, s.ActiveState, s.SubState, s.Result)
 	}
-	u.log.Infof("unit %s started", u.c.Unit)
+	u.log.Infof("unit %s started", u.unit)
 	return nil
 }
 
@@ -179,13 +179,13 @@ func (u *unitService) died(ctx context.Context) (bool, string) {
 	}
 	switch s.ActiveState {
 	case "failed", "inactive":
-		return true, fmt.Sprintf("unit %s is %s (%s, result %s)", u.c.Unit, s.ActiveState, s.SubState, s.Result)
+		return true, fmt.Sprintf("unit %s is %s (%s, result %s)", u.unit, s.ActiveState, s.SubState, s.Result)
 	}
 	return false, ""
 }
 
 func (u *unitService) diagnosis() string {
-	return fmt.Sprintf("unit %s is %s/%s; see journalctl -u %s", u.c.Unit, u.last.ActiveState, u.last.SubState, u.c.Unit)
+	return fmt.Sprintf("unit %s is %s/%s; see journalctl -u %s", u.unit, u.last.ActiveState, u.last.SubState, u.unit)
 }
 
 func (u *unitService) stop(ctx context.Context) error {
@@ -201,19 +201,19 @@ func (u *unitService) stop(ctx context.Context) error {
 		return err
 	}
 	if s.LoadState != "loaded" || s.ActiveState == "inactive" || s.ActiveState == "failed" {
-		u.log.Infof("unit %s is %s/%s: nothing to stop", u.c.Unit, s.LoadState, s.ActiveState)
+		u.log.Infof("unit %s is %s/%s: nothing to stop", u.unit, s.LoadState, s.ActiveState)
 		return nil
 	}
-	res, err := u.sd.Stop(ctx, u.c.Unit)
+	res, err := u.sd.Stop(ctx, u.unit)
 	if err != nil {
-		return ocf.Generic("stopping unit %s: %w", u.c.Unit, err)
+		return ocf.Generic("stopping unit %s: %w", u.unit, err)
 	}
 	s, err = u.state(ctx)
 	if err != nil {
 		return err
 	}
 	if s.ActiveState != "inactive" && s.ActiveState != "failed" {
-		return ocf.Generic("stopping unit %s: job %s, unit still %s/%s", u.c.Unit, res, s.ActiveState, s.SubState)
+		return ocf.Generic("stopping unit %s: job %s, unit still %s/%s", u.unit, res, s.ActiveState, s.SubState)
 	}
 	return nil
 }

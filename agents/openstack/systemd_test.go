@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +89,12 @@ func useSystemd(t *testing.T, f *fakeSystemd, err error) {
 		}
 		return f, nil
 	}
-	t.Cleanup(func() { DialSystemd = old })
+	t.Cleanup(func() {
+		DialSystemd = old
+		for _, p := range Profiles {
+			removeRecord(testInstance, p.Name)
+		}
+	})
 }
 
 func loaded(active string) *UnitState {
@@ -195,4 +201,60 @@ func shortCalls(calls []string) []string {
 		out = append(out, strings.Fields(c)[0])
 	}
 	return out
+}
+
+// Finding 2 (systemd): start records the unit it started, so a stop whose
+// parameters the runtime rejects stops that unit, and a probe with such
+// parameters of a unit that runs is never 7. A record that cannot be read
+// (finding 8) fails the stop after the configured unit is stopped.
+func TestSystemdFromState(t *testing.T) {
+	srv := versionServer(t, 300, keystoneDoc)
+	unit := "sho-keystone.service"
+	fake := &fakeSystemd{units: map[string]*UnitState{unit: loaded("inactive")}}
+	useSystemd(t, fake, nil)
+	p := map[string]string{"run_mode": "systemd", "unit": unit, "url": srv}
+	op := runOpts{timeoutMS: 5000}
+	t.Cleanup(func() { removeRecord(testInstance, "keystone") })
+	for _, bad := range []map[string]string{{"probe_timeout": "500s"}, {"degraded_ms": "999999"}, {"os_password": "x"}} {
+		wantCode(t, "start", runAgent(t, "keystone", "start", p, op), ocf.Success)
+		r := runAgent(t, "keystone", "monitor", merge(p, bad), op)
+		wantCode(t, fmt.Sprintf("probe with %v", bad), r, ocf.ErrGeneric, "runs (as its record shows) but its configuration is invalid")
+		fake.calls = nil
+		wantCode(t, fmt.Sprintf("stop with %v", bad), runAgent(t, "keystone", "stop", merge(p, bad), op), ocf.Success)
+		if got := strings.Join(fake.calls, ", "); !strings.Contains(got, "stop "+unit) {
+			t.Errorf("stop with %v drove %s, want a stop of %s", bad, got, unit)
+		}
+		if s := fake.units[unit]; s.ActiveState != "inactive" {
+			t.Errorf("unit %s is %s after stop", unit, s.ActiveState)
+		}
+		wantCode(t, "probe after stop", runAgent(t, "keystone", "monitor", merge(p, bad), op), ocf.NotRunning)
+	}
+	// the record names the unit start started, even when the parameters
+	// name another now
+	wantCode(t, "start", runAgent(t, "keystone", "start", p, op), ocf.Success)
+	fake.units["sho-other.service"] = loaded("inactive")
+	fake.calls = nil
+	wantCode(t, "stop, unit changed", runAgent(t, "keystone", "stop", merge(p, map[string]string{"unit": "sho-other.service"}), op), ocf.Success)
+	if fake.units[unit].ActiveState != "inactive" {
+		t.Errorf("stop with another unit configured left the recorded %s %s", unit, fake.units[unit].ActiveState)
+	}
+	// a record that cannot be read: the configured unit is stopped, and
+	// the stop fails with the reason
+	wantCode(t, "start", runAgent(t, "keystone", "start", p, op), ocf.Success)
+	b, err := os.ReadFile(recordPath("keystone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(recordPath("keystone"), b[:len(b)/2], 0o600)
+	wantCode(t, "stop, truncated record", runAgent(t, "keystone", "stop", p, op), ocf.ErrGeneric, "record")
+	if fake.units[unit].ActiveState != "inactive" {
+		t.Errorf("stop with a truncated record did not stop the configured unit")
+	}
+	wantCode(t, "stop from state, truncated record", runAgent(t, "keystone", "stop", merge(p, map[string]string{"os_password": "x"}), op),
+		ocf.ErrGeneric, "record")
+	wantCode(t, "probe, truncated record", runAgent(t, "keystone", "monitor", merge(p, map[string]string{"os_password": "x"}), op),
+		ocf.ErrGeneric, "record")
+	wantCode(t, "start, truncated record", runAgent(t, "keystone", "start", p, op), ocf.ErrGeneric, "record")
+	os.Remove(recordPath("keystone"))
+	wantCode(t, "stop, no record", runAgent(t, "keystone", "stop", p, op), ocf.Success)
 }

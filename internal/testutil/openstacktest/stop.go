@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // StopSession ends what a sandbox's service left running: the session led
@@ -25,7 +27,7 @@ func StopSession(pidfile, program string) {
 	if err != nil || pid <= 1 || sessionOf(pid) != pid {
 		return
 	}
-	if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err != nil || !sameProgram(exe, program) {
+	if exe, err := instance.Exe(pid); err != nil || !sameProgram(exe, program) {
 		return
 	}
 	syscall.Kill(-pid, syscall.SIGTERM)
@@ -64,28 +66,14 @@ func sameProgram(exe, program string) bool {
 
 // sessionOf is the session id of pid, or 0.
 func sessionOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	p, err := instance.ReadProc(pid)
+	if err != nil || p.Zombie() {
 		return 0
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 4 || f[0] == "Z" {
-		return 0
-	}
-	sid, _ := strconv.Atoi(f[3])
-	return sid
+	return p.Session
 }
 
 func sessionAlive(sid int) bool {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if pid, err := strconv.Atoi(e.Name()); err == nil && sessionOf(pid) == sid {
-			return true
-		}
-	}
-	return false
+	ps, err := instance.Processes(func(p instance.Proc) bool { return p.Session == sid }, func(instance.Proc) bool { return true })
+	return err == nil && len(ps) > 0
 }
