@@ -20,17 +20,11 @@ type Handler func(ctx context.Context, r *Request) error
 // meta-data, usage and help are provided by the runtime; validate-all runs
 // the declared parameters' parsing and then Handlers["validate-all"] if set.
 type Agent struct {
-	Meta metadata.Agent
-	// Declare, when set, builds Meta (for Meta.Name) on the agent's first
-	// use (Lookup, Agents, Check, Run); Register needs only Meta.Name. Every
-	// process start pays for each package's init, so an agent whose
-	// declaration is built (not a literal) declares it here: a run of
-	// another agent never builds it.
-	Declare  func(name string) metadata.Agent
-	declared sync.Once
+	Meta     metadata.Agent
 	Handlers map[string]Handler
-	// Aliases are further names the agent answers to (e.g. quantum-server).
-	// An alias's meta-data says it is replaced by the agent's own name.
+	// Aliases are further names the agent answers to (e.g. quantum-server),
+	// as registered. An alias's meta-data says it is replaced by the
+	// agent's own name.
 	Aliases []string
 	// Configure, when set, turns the parsed parameters into the agent's
 	// configuration (kept in r.Config) before every action but meta-data
@@ -102,7 +96,7 @@ func (r *Request) Name() (string, error) { return instance.Name(r.Agent, r.Insta
 // on first use so that the runtime does no work of its own at init.
 var (
 	regMu    sync.RWMutex
-	registry map[string]*Agent
+	registry map[string]*registered
 	helpers  map[string]HelperFunc
 )
 
@@ -135,53 +129,54 @@ func Helper(name string) (HelperFunc, bool) {
 	return h, ok
 }
 
-// Register adds an agent; call it from the agent package's init. It only
-// records the agent: every process start pays for each init, so the
-// consistency check (Check) runs in the tests (test/conformance), and the
-// declaration's own check (metadata.Agent.Check) when meta-data is rendered.
-// A duplicate name panics at start-up.
-func Register(a *Agent) {
+// registered is one agent of the registry: its name, its further names
+// and what builds it.
+type registered struct {
+	name    string
+	aliases []string
+	build   func() *Agent
+}
+
+// Register adds the agent build makes, under name and its aliases; call it
+// from the agent package's init. build runs when the agent is looked up, not
+// at init: every process start pays for each package's init, and a run of
+// one agent never builds another's declaration. The agent build returns
+// must be named name. The consistency check (Check) runs in the tests
+// (test/conformance), the declaration's own (metadata.Agent.Check) when
+// meta-data is rendered. A duplicate name panics at start-up.
+func Register(name string, build func() *Agent, aliases ...string) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	if registry == nil {
-		registry = map[string]*Agent{}
+		registry = map[string]*registered{}
 	}
-	for _, n := range append([]string{a.Meta.Name}, a.Aliases...) {
+	e := &registered{name: name, aliases: aliases, build: build}
+	for _, n := range append([]string{name}, aliases...) {
 		if _, dup := registry[n]; dup {
 			panic("agent registered twice: " + n)
 		}
-		registry[n] = a
+		registry[n] = e
 	}
 }
 
-// Unregister removes an agent (for tests that register their own).
-func Unregister(name string) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if a, ok := registry[name]; ok {
-		delete(registry, a.Meta.Name)
-		for _, al := range a.Aliases {
-			delete(registry, al)
-		}
-	}
-}
-
-// Lookup finds an agent by name or alias.
+// Lookup builds the agent of a name or alias.
 func Lookup(name string) (*Agent, bool) {
 	regMu.RLock()
-	a, ok := registry[name]
+	e, ok := registry[name]
 	regMu.RUnlock()
-	if ok {
-		a.declare()
+	if !ok {
+		return nil, false
 	}
-	return a, ok
+	return e.agent(), true
 }
 
-// declare builds Meta from Declare, once.
-func (a *Agent) declare() {
-	if a.Declare != nil {
-		a.declared.Do(func() { a.Meta = a.Declare(a.Meta.Name) })
+func (e *registered) agent() *Agent {
+	a := e.build()
+	if a.Meta.Name != e.name {
+		panic("agent registered as " + e.name + " builds " + a.Meta.Name)
 	}
+	a.Aliases = e.aliases
+	return a
 }
 
 // Names lists every name agents answer to (aliases included), sorted.
@@ -200,7 +195,6 @@ func Names() []string {
 // declaration (metadata.Agent.Check), a handler without a declared action, a
 // declared action without a handler.
 func (a *Agent) Check() error {
-	a.declare()
 	if err := a.Meta.Check(); err != nil {
 		return err
 	}
@@ -217,20 +211,15 @@ func (a *Agent) Check() error {
 	return nil
 }
 
-// Agents lists the registered agents once each, sorted by name.
+// Agents builds every registered agent once, sorted by name.
 func Agents() []*Agent {
 	regMu.RLock()
 	defer regMu.RUnlock()
-	seen := map[*Agent]bool{}
 	var out []*Agent
-	for _, a := range registry {
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
+	for n, e := range registry {
+		if n == e.name {
+			out = append(out, e.agent())
 		}
-	}
-	for _, a := range out {
-		a.declare()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Meta.Name < out[j].Meta.Name })
 	return out

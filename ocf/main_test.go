@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/stackha/stackha/metadata"
 )
 
+func init() { Register("testagent", testAgent, "testalias") }
+
 func TestMainArgs(t *testing.T) {
-	a := testAgent()
-	a.Aliases = []string{"testalias"}
-	Register(a)
-	defer Unregister("testagent")
 	cases := []struct {
 		argv   []string
 		want   Code
@@ -72,8 +68,6 @@ func TestAgentCheck(t *testing.T) {
 
 // An agent or helper never reaches the Tool; anything else does, unchanged.
 func TestDispatchBeforeTool(t *testing.T) {
-	Register(testAgent())
-	defer Unregister("testagent")
 	var got []string
 	tool := func(argv []string, env Env, s Streams) Code { got = argv; return 42 }
 	var out, errb bytes.Buffer
@@ -89,37 +83,41 @@ func TestDispatchBeforeTool(t *testing.T) {
 	}
 }
 
-// An agent registered with Declare is built on its first use, once, and
-// not at all by a run of another agent.
-func TestDeclareOnFirstUse(t *testing.T) {
-	calls := 0
-	a := &Agent{Meta: metadata.Agent{Name: "lazyagent"}, Handlers: testAgent().Handlers,
-		Declare: func(name string) metadata.Agent {
-			calls++
-			m := testAgent().Meta
-			m.Name = name
-			return m
-		}}
-	Register(a)
-	defer Unregister("lazyagent")
-	Register(testAgent())
-	defer Unregister("testagent")
+// An agent is built when it is looked up, not at init, and a run of one
+// agent never builds another.
+func init() {
+	Register("lazyagent", func() *Agent {
+		lazyBuilds++
+		a := testAgent()
+		a.Meta.Name = "lazyagent"
+		return a
+	})
+}
+
+var lazyBuilds int
+
+func TestBuiltOnUse(t *testing.T) {
+	lazyBuilds = 0
 	var out, errb bytes.Buffer
 	s := Streams{Stdout: &out, Stderr: &errb}
-	if code := MainArgs([]string{"stackha", "testagent", "meta-data"}, MapEnv{}, s, nil); code != Success || calls != 0 {
-		t.Fatalf("another agent's meta-data: code %d, %d declarations built (want 0)", code, calls)
+	if code := MainArgs([]string{"stackha", "testagent", "meta-data"}, MapEnv{}, s, nil); code != Success || lazyBuilds != 0 {
+		t.Fatalf("another agent's meta-data: code %d, %d builds (want 0)", code, lazyBuilds)
 	}
-	for range 2 {
-		out.Reset()
-		if code := MainArgs([]string{"/x/lazyagent", "meta-data"}, MapEnv{}, s, nil); code != Success ||
-			!strings.Contains(out.String(), `name="lazyagent"`) {
-			t.Fatalf("lazyagent meta-data: code %d, %q %q", code, out.String(), errb.String())
+	out.Reset()
+	if code := MainArgs([]string{"/x/lazyagent", "meta-data"}, MapEnv{}, s, nil); code != Success ||
+		!strings.Contains(out.String(), `name="lazyagent"`) || lazyBuilds != 1 {
+		t.Fatalf("lazyagent meta-data: code %d, %d builds, %q %q", code, lazyBuilds, out.String(), errb.String())
+	}
+}
+
+// An agent that builds under another name than it was registered by is a
+// bug found at once.
+func TestRegisteredNameMustMatch(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
 		}
-	}
-	if calls != 1 {
-		t.Errorf("declaration built %d times, want 1", calls)
-	}
-	if err := a.Check(); err != nil {
-		t.Error(err)
-	}
+	}()
+	e := &registered{name: "other", build: testAgent}
+	e.agent()
 }

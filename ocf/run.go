@@ -56,7 +56,6 @@ type Streams struct {
 // the action) and the environment env, and returns the exit code. It never
 // panics: a panic in the agent becomes OCF_ERR_GENERIC with a reason.
 func Run(a *Agent, name string, args []string, env Env, s Streams) Code {
-	a.declare()
 	if len(args) == 0 {
 		usage(a, name, s.Stderr)
 		return exitReason(s.Stderr, env, ErrArgs, "no action given; see usage")

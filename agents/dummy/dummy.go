@@ -39,13 +39,15 @@ const maxState = 4096
 var remove = instance.Remove
 
 func init() {
-	ocf.Register(&ocf.Agent{
-		Meta: Meta,
-		Handlers: map[string]ocf.Handler{"start": start, "stop": stop, "monitor": monitor,
-			"reload-agent": reload, "validate-all": validate},
-		Configure:      configure,
-		StopFromState:  stopFromState,
-		ProbeFromState: probeFromState,
+	ocf.Register("dummy", func() *ocf.Agent {
+		return &ocf.Agent{
+			Meta: Meta,
+			Handlers: map[string]ocf.Handler{"start": start, "stop": stop, "monitor": monitor,
+				"reload-agent": reload, "validate-all": validate},
+			Configure:      configure,
+			StopFromState:  stopFromState,
+			ProbeFromState: probeFromState,
+		}
 	})
 }
 

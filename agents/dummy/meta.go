@@ -10,9 +10,8 @@ import (
 // ranges, and the actions with Pacemaker's advisory timeouts. meta-data,
 // the man page and the parameters' checks all come from it.
 var Meta = metadata.Agent{
-	Name:    "dummy",
-	Version: "1.0",
-	Short:   "A resource that only records that it runs (for testing constraints; the template agent)",
+	Name:  "dummy",
+	Short: "A resource that only records that it runs (for testing constraints; the template agent)",
 	Long: `Runs nothing: start records the instance's parameters in its root-only state directory (/run/stackha/<resource>/), monitor reports the resource running while that record exists, stop removes it. Like ocf:pacemaker:Dummy it lets an operator try constraints, ordering, failover and timeouts without a service; it is also the smallest complete stackha agent, the one docs/adding-an-agent.md walks through.
 
 Every action is idempotent. When the parameters are invalid, stop and a probe work from the record alone. A record that exists but cannot be read fails stop and monitor, with a reason; remove it by hand (nothing else of the resource runs).

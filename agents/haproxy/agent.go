@@ -21,27 +21,28 @@ import (
 )
 
 func init() {
-	ocf.Register(&ocf.Agent{
-		Meta:      Meta,
-		Configure: configure,
-		Handlers: map[string]ocf.Handler{
-			"start":        handle((*op).start),
-			"stop":         handle((*op).stop),
-			"monitor":      handle((*op).monitor),
-			"reload":       handle((*op).reload),
-			"reload-agent": handle((*op).reload),
-			"validate-all": handle((*op).validateAll),
-		},
-		StopFromState:  stopFromState,
-		ProbeFromState: probeFromState,
+	ocf.Register("haproxy", func() *ocf.Agent {
+		return &ocf.Agent{
+			Meta:      Meta,
+			Configure: configure,
+			Handlers: map[string]ocf.Handler{
+				"start":        handle((*op).start),
+				"stop":         handle((*op).stop),
+				"monitor":      handle((*op).monitor),
+				"reload":       handle((*op).reload),
+				"reload-agent": handle((*op).reload),
+				"validate-all": handle((*op).validateAll),
+			},
+			StopFromState:  stopFromState,
+			ProbeFromState: probeFromState,
+		}
 	})
 }
 
 // Meta is the agent's declaration.
 var Meta = metadata.Agent{
-	Name:    "haproxy",
-	Version: "1.0",
-	Short:   "HAProxy in master-worker mode: checked start, seamless reload, runtime-API monitor",
+	Name:  "haproxy",
+	Short: "HAProxy in master-worker mode: checked start, seamless reload, runtime-API monitor",
 	Long: `Runs HAProxy in master-worker mode (-W -D -S <master socket>) for Pacemaker.
 
 start refuses a configuration that "haproxy -c" rejects (OCF_ERR_CONFIGURED, with haproxy's first error line) and returns only once the master answers on its socket and a worker runs; a listener that cannot bind (the VIP not on this node yet) fails the start with haproxy's own message and leaves no process behind.

@@ -22,26 +22,23 @@ import (
 	"context"
 	"errors"
 
-	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
 )
 
 func init() {
-	// Names only: an agent's declaration is built when it runs (Declare),
-	// so a run of vip or haproxy never pays for the API agents'. The
-	// handlers are functions without state, shared by every profile.
-	agents := make([]ocf.Agent, len(Profiles))
-	h := handlers()
-	for i, p := range Profiles {
-		agents[i] = ocf.Agent{Meta: metadata.Agent{Name: p.Name}, Aliases: p.Aliases, Handlers: h, Declare: declareNamed,
-			Configure: configure, StopFromState: stopFromState, ProbeFromState: probeFromState}
-		ocf.Register(&agents[i])
+	// An agent's declaration is built when it runs (ocf.Register's build),
+	// so a run of vip or haproxy never pays for the API agents'.
+	for _, p := range Profiles {
+		ocf.Register(p.Name, func() *ocf.Agent { return newAgent(p) }, p.Aliases...)
 	}
 }
 
-// declareNamed is the declaration of the profile of that name.
-func declareNamed(name string) metadata.Agent {
-	return declare(profile(name))
+// newAgent is the agent of a profile. The handlers are functions without
+// state, shared by every profile: Configure puts the profile's
+// configuration in the request.
+func newAgent(p *Profile) *ocf.Agent {
+	return &ocf.Agent{Meta: declare(p), Handlers: handlers(),
+		Configure: configure, StopFromState: stopFromState, ProbeFromState: probeFromState}
 }
 
 // handlers serve every profile: Configure has put the profile's

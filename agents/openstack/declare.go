@@ -158,7 +158,6 @@ func declare(p *Profile) metadata.Agent {
 	}
 	return metadata.Agent{
 		Name:       p.Name,
-		Version:    "1.0",
 		Short:      p.Title,
 		Long:       agentLong,
 		Parameters: params,

@@ -13,19 +13,21 @@ package vip
 import "github.com/stackha/stackha/ocf"
 
 func init() {
-	ocf.Register(&ocf.Agent{
-		Meta: Meta,
-		Handlers: map[string]ocf.Handler{
-			"start":        start,
-			"stop":         stop,
-			"monitor":      monitor,
-			"status":       monitor,
-			"validate-all": validate,
-			"reload-agent": reload,
-		},
-		Configure:      configure,
-		StopFromState:  StopFromState,
-		ProbeFromState: ProbeFromState,
+	ocf.Register("vip", func() *ocf.Agent {
+		return &ocf.Agent{
+			Meta: Meta,
+			Handlers: map[string]ocf.Handler{
+				"start":        start,
+				"stop":         stop,
+				"monitor":      monitor,
+				"status":       monitor,
+				"validate-all": validate,
+				"reload-agent": reload,
+			},
+			Configure:      configure,
+			StopFromState:  StopFromState,
+			ProbeFromState: ProbeFromState,
+		}
 	})
 	ocf.RegisterHelper(announceCmd, announceHelper)
 }

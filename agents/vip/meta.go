@@ -9,9 +9,8 @@ import (
 // Meta declares the agent: IPaddr2's parameters with their names, defaults
 // and meaning, plus check_link_status.
 var Meta = metadata.Agent{
-	Name:    "vip",
-	Version: "1.0",
-	Short:   "Manages a virtual IPv4 or IPv6 address (IPaddr2 drop-in on netlink)",
+	Name:  "vip",
+	Short: "Manages a virtual IPv4 or IPv6 address (IPaddr2 drop-in on netlink)",
 	Long: `Adds a virtual IP address to a network interface, announces it to the neighbours (gratuitous ARP for IPv4, unsolicited neighbour advertisements for IPv6) and removes it on stop. A drop-in replacement for ocf:heartbeat:IPaddr2: the same parameter names, defaults and meaning.
 
 Everything is done in process through netlink and packet sockets: no ip, arping, send_arp or shell child processes. The only process it may start is a detached copy of itself that finishes the announcements when arp_bg is true.

@@ -24,7 +24,6 @@ func testAgent() *ocf.Agent {
 				{Name: "meta-data", Timeout: 5 * time.Second},
 			},
 		},
-		Aliases: []string{"clitestalias"},
 		Handlers: map[string]ocf.Handler{
 			"start":   func(context.Context, *ocf.Request) error { return nil },
 			"stop":    func(context.Context, *ocf.Request) error { return nil },
@@ -33,9 +32,10 @@ func testAgent() *ocf.Agent {
 	}
 }
 
+// The test agent is registered once for the test binary, as agents are.
+func init() { ocf.Register("clitestagent", testAgent, "clitestalias") }
+
 func TestCommands(t *testing.T) {
-	ocf.Register(testAgent())
-	defer ocf.Unregister("clitestagent")
 	cases := []struct {
 		argv   []string
 		want   ocf.Code
