@@ -11,15 +11,6 @@ type Env interface {
 	Lookup(name string) (string, bool)
 }
 
-// MapEnv is an Env backed by a map.
-type MapEnv map[string]string
-
-// Lookup implements Env.
-func (m MapEnv) Lookup(name string) (string, bool) {
-	v, ok := m[name]
-	return v, ok
-}
-
 type osEnv struct{}
 
 func (osEnv) Lookup(name string) (string, bool) { return os.LookupEnv(name) }

@@ -68,17 +68,6 @@ func ParseParams(a *metadata.Agent, env Env) (Params, []string, error) {
 	return p, warnings, nil
 }
 
-// NewParams builds Params from a map, for agents' own tests and for callers
-// outside Pacemaker.
-func NewParams(a *metadata.Agent, values map[string]string) (Params, error) {
-	env := MapEnv{}
-	for k, v := range values {
-		env["OCF_RESKEY_"+k] = v
-	}
-	p, _, err := ParseParams(a, env)
-	return p, err
-}
-
 func (p Params) value(name string, want metadata.Type) metadata.Value {
 	d, ok := p.decl[name]
 	if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 // TestMain keeps the instances' state (instance.Root) in a temporary
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 // error (the log lines and the ocf-exit-reason line).
 func run(t *testing.T, inst, action string, env map[string]string) (ocf.Code, string) {
 	t.Helper()
-	e := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": inst, "HA_LOGFACILITY": "none"}
+	e := ocftest.Env{"OCF_RESOURCE_INSTANCE": inst, "HA_LOGFACILITY": "none"}
 	for k, v := range env {
 		e[k] = v
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 // haproxyOptions is a model, for the tests, of how haproxy 2.6 reads its
@@ -157,7 +158,7 @@ func TestParameterErrors(t *testing.T) {
 		{"extra_args", "-stX 1", "not an option extra_args accepts"},
 	} {
 		var errb bytes.Buffer
-		env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": "shh-params", "OCF_RESKEY_" + tc.key: tc.value, "HA_LOGFACILITY": "none", "OCF_CHECK_LEVEL": "0"}
+		env := ocftest.Env{"OCF_RESOURCE_INSTANCE": "shh-params", "OCF_RESKEY_" + tc.key: tc.value, "HA_LOGFACILITY": "none", "OCF_CHECK_LEVEL": "0"}
 		code := ocf.Run(a, "haproxy", []string{"validate-all"}, env, ocf.Streams{Stdout: &bytes.Buffer{}, Stderr: &errb})
 		said := false
 		for _, r := range strings.Split(tc.reason, "|") {
@@ -177,7 +178,7 @@ func FuzzStopTimeout(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		p, err := ocf.NewParams(&Meta, map[string]string{"stop_timeout": raw})
+		p, err := ocftest.Params(&Meta, map[string]string{"stop_timeout": raw})
 		if err != nil {
 			return
 		}

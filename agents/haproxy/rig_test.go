@@ -20,6 +20,7 @@ import (
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -96,7 +97,7 @@ type rig struct {
 	fePort   int
 	fe2Port  int
 	be       []*backend
-	env      ocf.MapEnv
+	env      ocftest.Env
 	socket   string
 }
 
@@ -189,7 +190,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.fePort, r.fe2Port = ports[0], ports[1]
 	r.be = []*backend{newBackend(t, "s1"), newBackend(t, "s2")}
-	r.env = ocf.MapEnv{
+	r.env = ocftest.Env{
 		"OCF_RESOURCE_INSTANCE":       r.instance,
 		"OCF_RESKEY_config":           r.cfg,
 		"OCF_RESKEY_pidfile":          filepath.Join(dir, "haproxy.pid"),
@@ -237,7 +238,7 @@ func (r *rig) writeConfigTo(path string, o cfgOpts) {
 // run runs one action; env entries "K=V" override the rig's.
 func (r *rig) run(action string, env ...string) (ocf.Code, string) {
 	r.t.Helper()
-	e := ocf.MapEnv{}
+	e := ocftest.Env{}
 	for k, v := range r.env {
 		e[k] = v
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 func newConfig(t *testing.T, name string, values map[string]string) (*Config, error) {
@@ -20,7 +21,7 @@ func newConfig(t *testing.T, name string, values map[string]string) (*Config, er
 		t.Fatalf("no profile %s", name)
 	}
 	meta := declare(p)
-	params, err := ocf.NewParams(&meta, values)
+	params, err := ocftest.Params(&meta, values)
 	if err != nil {
 		return nil, err
 	}

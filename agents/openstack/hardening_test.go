@@ -10,6 +10,7 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -191,7 +192,7 @@ func TestPIDFileLinks(t *testing.T) {
 func TestInstanceEscapes(t *testing.T) {
 	p := profile("keystone")
 	meta := declare(p)
-	params, err := ocf.NewParams(&meta, nil)
+	params, err := ocftest.Params(&meta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stackha/stackha/agents/openstack/openstacktest"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 // testInstance is the resource name the tests run the agents as.
@@ -106,7 +107,7 @@ func runAgent(t *testing.T, name, action string, params map[string]string, o run
 	if !ok {
 		t.Fatalf("agent %s is not registered", name)
 	}
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": testInstance, "HA_LOGFACILITY": "none"}
+	env := ocftest.Env{"OCF_RESOURCE_INSTANCE": testInstance, "HA_LOGFACILITY": "none"}
 	for k, v := range params {
 		env["OCF_RESKEY_"+k] = v
 	}

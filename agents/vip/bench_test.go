@@ -8,6 +8,7 @@ import (
 
 	"github.com/stackha/stackha/agents/vip/viptest"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkMonitor(b *testing.B) {
 	defer l.Close()
 	a, _ := ocf.Lookup("vip")
 	req := func(action string, interval time.Duration) *ocf.Request {
-		p, err := ocf.NewParams(&Meta, map[string]string{"ip": "192.0.2.70", "cidr_netmask": "24", "network_namespace": l.NS, "arp_count": "1"})
+		p, err := ocftest.Params(&Meta, map[string]string{"ip": "192.0.2.70", "cidr_netmask": "24", "network_namespace": l.NS, "arp_count": "1"})
 		if err != nil {
 			b.Fatal(err)
 		}

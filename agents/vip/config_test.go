@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 func params(t testing.TB, kv map[string]string) ocf.Params {
 	t.Helper()
-	p, err := ocf.NewParams(&Meta, kv)
+	p, err := ocftest.Params(&Meta, kv)
 	if err != nil {
 		t.Fatalf("params %v: %v", kv, err)
 	}
@@ -19,9 +20,9 @@ func params(t testing.TB, kv map[string]string) ocf.Params {
 }
 
 // parseAll is what the runtime and the agent do together: the declared
-// types, ranges and options (ocf.NewParams), then the agent's own checks.
+// types, ranges and options (ocftest.Params), then the agent's own checks.
 func parseAll(kv map[string]string, clone ocf.Clone) (*Config, error) {
-	p, err := ocf.NewParams(&Meta, kv)
+	p, err := ocftest.Params(&Meta, kv)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +223,7 @@ func TestParseConfig(t *testing.T) {
 // The unsupported CLUSTERIP parameters are refused by the runtime with 6.
 func TestUnsupportedParameters(t *testing.T) {
 	for _, p := range []string{"mac", "clusterip_hash", "unique_clone_address"} {
-		_, err := ocf.NewParams(&Meta, map[string]string{"ip": "192.0.2.10", p: "1"})
+		_, err := ocftest.Params(&Meta, map[string]string{"ip": "192.0.2.10", p: "1"})
 		if ocf.CodeOf(err) != ocf.ErrConfigured {
 			t.Errorf("%s set: %v, want a configuration error", p, err)
 		}
@@ -288,7 +289,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("2001:db8::1", "eth0:lbl", "64", "x", "+")
 	f.Add("fe80::1", "", "", "", "")
 	f.Fuzz(func(t *testing.T, ip, nic, mask, label, brd string) {
-		p, err := ocf.NewParams(&Meta, map[string]string{"ip": ip, "nic": nic, "cidr_netmask": mask, "iflabel": label, "broadcast": brd})
+		p, err := ocftest.Params(&Meta, map[string]string{"ip": ip, "nic": nic, "cidr_netmask": mask, "iflabel": label, "broadcast": brd})
 		if err != nil {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 // TestMain keeps the instances' state (instance.Root) in a temporary
@@ -56,7 +57,7 @@ func stateRoot(t *testing.T) string {
 // 7), everything the agent logged. A negative level leaves
 // OCF_CHECK_LEVEL unset.
 func ocfRun(log io.Writer, inst, action string, interval time.Duration, level int, params map[string]string) error {
-	env := ocf.MapEnv{"OCF_RESOURCE_INSTANCE": inst, "HA_LOGFACILITY": "none"}
+	env := ocftest.Env{"OCF_RESOURCE_INSTANCE": inst, "HA_LOGFACILITY": "none"}
 	if interval > 0 {
 		env["OCF_RESKEY_CRM_meta_interval"] = strconv.FormatInt(interval.Milliseconds(), 10)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stackha/stackha/cmd/stackha/cli"
 	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 func testAgent() *ocf.Agent {
@@ -55,7 +56,7 @@ func TestCommands(t *testing.T) {
 	for _, c := range cases {
 		t.Run(strings.Join(c.argv, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := ocf.MainArgs(c.argv, ocf.MapEnv{}, ocf.Streams{Stdout: &out, Stderr: &errb}, cli.Run)
+			code := ocf.MainArgs(c.argv, ocftest.Env{}, ocf.Streams{Stdout: &out, Stderr: &errb}, cli.Run)
 			if code != c.want || !strings.Contains(out.String(), c.stdout) || !strings.Contains(errb.String(), c.stderr) {
 				t.Fatalf("code %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, c.want, out.String(), c.stdout, errb.String(), c.stderr)
 			}

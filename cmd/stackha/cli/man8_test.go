@@ -9,6 +9,7 @@ import (
 	_ "github.com/stackha/stackha/agents/all"
 	"github.com/stackha/stackha/cmd/stackha/cli"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestManPage8(t *testing.T) {
 	for _, args := range [][]string{{"stackha", "man"}, {"stackha", "man", "stackha"}} {
 		var out, errb bytes.Buffer
-		if code := cli.Run(args, ocf.MapEnv{}, ocf.Streams{Stdout: &out, Stderr: &errb}); code != ocf.Success {
+		if code := cli.Run(args, ocftest.Env{}, ocf.Streams{Stdout: &out, Stderr: &errb}); code != ocf.Success {
 			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
 		}
 		page := out.String()
@@ -43,7 +44,7 @@ func TestManPage8(t *testing.T) {
 func TestManPage8Groff(t *testing.T) {
 	require.Command(t, "groff")
 	var out bytes.Buffer
-	cli.Run([]string{"stackha", "man"}, ocf.MapEnv{}, ocf.Streams{Stdout: &out, Stderr: &bytes.Buffer{}})
+	cli.Run([]string{"stackha", "man"}, ocftest.Env{}, ocf.Streams{Stdout: &out, Stderr: &bytes.Buffer{}})
 	cmd := exec.Command("groff", "-ww", "-man", "-Tutf8")
 	cmd.Stdin = &out
 	var stderr bytes.Buffer

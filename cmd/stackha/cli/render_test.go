@@ -9,6 +9,7 @@ import (
 
 	"github.com/stackha/stackha/cmd/stackha/cli"
 	"github.com/stackha/stackha/ocf"
+	"github.com/stackha/stackha/ocf/ocftest"
 )
 
 const seed = "../../../crm/examples/seed.yaml"
@@ -42,7 +43,7 @@ func TestRender(t *testing.T) {
 				argv = append(argv, strings.ReplaceAll(a, "OUT", out))
 			}
 			var stdout, stderr bytes.Buffer
-			code := ocf.MainArgs(argv, ocf.MapEnv{}, ocf.Streams{Stdout: &stdout, Stderr: &stderr}, cli.Run)
+			code := ocf.MainArgs(argv, ocftest.Env{}, ocf.Streams{Stdout: &stdout, Stderr: &stderr}, cli.Run)
 			if (code == ocf.Success) != tc.ok {
 				t.Fatalf("exit %d, want success=%t; stderr: %s", code, tc.ok, stderr.String())
 			}
