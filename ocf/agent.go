@@ -229,12 +229,3 @@ func Agents() []*Agent {
 func builtin(action string) bool {
 	return action == "meta-data" || action == "usage" || action == "validate-all"
 }
-
-// StateDir is the instance's state directory (instance.StateDir).
-func (r *Request) StateDir() string {
-	name, err := r.Name()
-	if err != nil {
-		name = "_invalid"
-	}
-	return instance.StateDir(name)
-}

@@ -16,7 +16,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/stackha/stackha/agents/haproxy/haproxytest"
+	"github.com/stackha/stackha/internal/testutil/haproxytest"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"

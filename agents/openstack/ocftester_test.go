@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/agents/openstack/openstacktest"
-	"github.com/stackha/stackha/internal/sandbox"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/sandbox"
 	"github.com/stackha/stackha/test/require"
 )
 

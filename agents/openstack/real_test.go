@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/agents/openstack/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/agents/vip/viptest"
+	"github.com/stackha/stackha/internal/testutil/viptest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"

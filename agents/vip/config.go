@@ -157,7 +157,11 @@ func ParsePrefix(s string, v6 bool) (bits int, warning string, err error) {
 	}
 	n, _ := strconv.Atoi(s)
 	if n < 1 || n > max {
-		return 0, "", fmt.Errorf("prefix length %d is out of range for %s (1-%d)", n, map[bool]string{false: "IPv4", true: "IPv6"}[v6], max)
+		family := "IPv4"
+		if v6 {
+			family = "IPv6"
+		}
+		return 0, "", fmt.Errorf("prefix length %d is out of range for %s (1-%d)", n, family, max)
 	}
 	return n, "", nil
 }
@@ -356,8 +360,11 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 	c.CheckLink = p.Bool("check_link_status")
 	// Parameters of one family set for the other: IPaddr2 ignores them
 	// silently; say so.
-	only := map[bool][]string{true: {"nodad", "preferred_lft"}, false: {"run_arping", "lvs_support"}}
-	for _, name := range only[!c.V6] {
+	otherFamily := []string{"nodad", "preferred_lft"} // IPv6 only
+	if c.V6 {
+		otherFamily = []string{"run_arping", "lvs_support"} // IPv4 only
+	}
+	for _, name := range otherFamily {
 		if p.IsSet(name) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s=%s is ignored for an %s address", name, p.String(name), c.family()))
 		}
