@@ -161,7 +161,9 @@ func Load(name string, k Kind, data any) (found bool, err error) {
 }
 
 // Remove deletes the instance's record of kind k, then its state directory
-// when nothing else is left in it. A missing record is no error.
+// when nothing else is left in it. A missing record is no error; the error
+// says the record is still there. The directory is only tidied: a failure
+// to remove it is not reported (Root is emptied at boot).
 func Remove(name string, k Kind) error {
 	d, err := openState(name, false)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -175,12 +177,18 @@ func Remove(name string, k Kind) error {
 	if err != nil {
 		return err
 	}
-	root, err := OpenDir(Root, RootOnly)
-	if err != nil {
-		return stateErr(err)
+	if root, err := OpenDir(Root, RootOnly); err == nil {
+		root.RemoveDir(name)
+		root.Close()
 	}
-	defer root.Close()
-	return root.RemoveDir(name)
+	return nil
+}
+
+// Untrusted reports whether err says that the state directory (or Root)
+// fails the ownership rules (UntrustedError): nothing in it can be ours.
+func Untrusted(err error) bool {
+	var u *UntrustedError
+	return errors.As(err, &u)
 }
 
 // OpenState opens the instance's state directory for files of the agent's

@@ -108,8 +108,7 @@ func stop(ctx context.Context, r *ocf.Request) error {
 		return err
 	}
 	err := stopFromState(ctx, r)
-	var untrusted *instance.UntrustedError
-	if errors.As(err, &untrusted) {
+	if instance.Untrusted(err) {
 		r.Log.Warnf("stop: %v: nothing in it can be ours", err)
 		return nil
 	}
@@ -117,20 +116,14 @@ func stop(ctx context.Context, r *ocf.Request) error {
 }
 
 // stopFromState is stop from the record alone: no record is success, one
-// that cannot be read fails the stop (it is never taken for "nothing").
-// A removal that fails once the record is gone is a warning.
+// that cannot be read fails the stop (it is never taken for "nothing"), and
+// so does one that cannot be removed (it is the resource).
 func stopFromState(_ context.Context, r *ocf.Request) error {
 	name, rec, err := load(r)
 	if err != nil || rec == nil {
 		return err
 	}
-	if err := remove(name, kind); err != nil {
-		if _, rec, lerr := load(r); rec != nil || lerr != nil {
-			return fmt.Errorf("the record is still there: %w", err)
-		}
-		r.Log.Warnf("stop: the record is gone, but: %v", err)
-	}
-	return nil
+	return remove(name, kind)
 }
 
 // validate is validate-all beyond the parameters (the runtime checked
