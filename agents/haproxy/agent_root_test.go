@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/internal/testutil/haproxytest"
 	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/internal/testutil/haproxytest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )

@@ -16,9 +16,9 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/stackha/stackha/internal/testutil/haproxytest"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/haproxytest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
 	"github.com/stackha/stackha/test/require"

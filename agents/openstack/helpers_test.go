@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
 )

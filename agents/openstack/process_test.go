@@ -31,7 +31,9 @@ var fakeProfile = &Profile{
 	Binary: "/nonexistent", User: "root", VersionPath: "/",
 }
 
-func init() { ocf.Register(fakeProfile.Name, func() *ocf.Agent { return testAgent(fakeProfile) }, fakeProfile.Aliases...) }
+func init() {
+	ocf.Register(fakeProfile.Name, func() *ocf.Agent { return testAgent(fakeProfile) }, fakeProfile.Aliases...)
+}
 
 // TestHelperService is not a test: run by the agent with arguments after
 // "--", it plays an API service.

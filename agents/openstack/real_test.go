@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/openstacktest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/test/require"
 )
