@@ -78,7 +78,7 @@ func configure(r *ocf.Request) (any, error) {
 func configureProfile(p *Profile, r *ocf.Request) (any, error) {
 	name, err := r.Name()
 	if err != nil {
-		return nil, ocf.Args("%v", err)
+		return nil, ocf.Args("instance: %w", err)
 	}
 	c, err := NewConfig(p, r.Params, name)
 	if err != nil {

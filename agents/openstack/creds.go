@@ -51,7 +51,7 @@ const maxCredentials = 1 << 20
 // are configuration errors (exit 6) and never quote the file's content.
 func LoadCredentials(path, cloud string) (Credentials, error) {
 	if err := instance.CheckPath("credentials", path); err != nil {
-		return Credentials{}, ocf.Configured("%v", err)
+		return Credentials{}, ocf.Configured("%w", err)
 	}
 	// its directories as root reads them (instance.RootOnly): root's, and
 	// no one else can write them, opened one by one without a link

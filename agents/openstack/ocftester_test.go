@@ -67,11 +67,28 @@ func TestOCFTester(t *testing.T) {
 			t.Cleanup(svc.Stop)
 			params := svc.Params()
 			agent := buildAgent(t, name)
+			// ocf-tester aborts without a stop when an action fails: the
+			// agent's own stop then ends the service and removes its record
+			// from /run/stackha (this test runs the real binary)
+			t.Cleanup(func() { stopAgent(t, agent, "sho-"+name, params) })
 			out, err := sandbox.RunOCFTester(ctx, "sho-"+name, agent, params)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			t.Logf("%s", strings.TrimSpace(string(out)))
 		})
+	}
+}
+
+// stopAgent runs the agent binary's stop for instance, as Pacemaker would.
+func stopAgent(t *testing.T, agent, instance string, params map[string]string) {
+	cmd := exec.Command(agent, "stop")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=" + instance,
+		"OCF_RESKEY_CRM_meta_timeout=30000", "HA_LOGFACILITY=none"}
+	for k, v := range params {
+		cmd.Env = append(cmd.Env, "OCF_RESKEY_"+k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("stop of %s after ocf-tester: %v\n%s", instance, err, out)
 	}
 }
