@@ -167,6 +167,10 @@ func (c *Config) scanRefs(st *parseState, w []string, pos Pos) {
 	}
 	first := 0 // where a bind or server line's options start
 	switch kw {
+	case "stats":
+		if arg(1) == "socket" { // takes the bind options (ssl crt ...)
+			first, kw = 3, "stats socket"
+		}
 	case "bind":
 		first = 2
 	case "server", "peer":

@@ -28,8 +28,8 @@ func TestScanRefs(t *testing.T) {
 		{"lua", "global\n lua-load /etc/haproxy/a.lua\n lua-load-per-thread b.lua\n lua-prepend-path /usr/share/hx/?.lua\n lua-prepend-path /x/lib?.so cpath\n", []string{
 			"lua-load /etc/haproxy/a.lua 0", "lua-load-per-thread /b.lua 0",
 			"lua-prepend-path /usr/share/hx 5", "lua-prepend-path /x 5"}},
-		{"globals", "global\n ssl-dh-param-file /etc/dh.pem\n h1-case-adjust-file /etc/h1\n issuers-chain-path /etc/iss\n ssl-provider-path /opt/prov\n httpclient.ssl.ca-file @system-ca\n", []string{
-			"ssl-dh-param-file /etc/dh.pem 1", "h1-case-adjust-file /etc/h1 1", "issuers-chain-path /etc/iss 5", "ssl-provider-path /opt/prov 5"}},
+		{"globals", "global\n ssl-dh-param-file /etc/dh.pem\n h1-case-adjust-file /etc/h1\n issuers-chain-path /etc/iss\n ssl-provider-path /opt/prov\n httpclient.ssl.ca-file @system-ca\n stats socket ipv4@:9999 ssl crt /s.pem level admin\n", []string{
+			"ssl-dh-param-file /etc/dh.pem 1", "h1-case-adjust-file /etc/h1 1", "issuers-chain-path /etc/iss 5", "ssl-provider-path /opt/prov 5", "stats socket crt /s.pem 3"}},
 		{"bases", "global\n crt-base /etc/ssl/hx\n ca-base /etc/ssl/ca\nfrontend f\n bind :443 ssl crt site.pem crt /abs.pem ca-file ca.pem crl-file /crl.pem crt-list list.txt tls-ticket-keys /t.keys ca-sign-file sign.pem ca-verify-file v.pem\n", []string{
 			"bind crt /etc/ssl/hx/site.pem 3", "bind crt /abs.pem 3", "bind ca-file /etc/ssl/ca/ca.pem 1", "bind crl-file /crl.pem 1",
 			"bind crt-list /list.txt 4", "bind tls-ticket-keys /t.keys 2", "bind ca-sign-file /etc/ssl/ca/sign.pem 2", "bind ca-verify-file /etc/ssl/ca/v.pem 1"}},
