@@ -26,6 +26,9 @@ type Config struct {
 	// run as, "" when not set (they stay root).
 	User    string
 	Proxies []*Proxy
+	// Refs are the files the configuration makes haproxy read as root
+	// (configrefs.go), in configuration order.
+	Refs []FileRef
 }
 
 // StatsSocket is a global "stats socket" line.
@@ -155,6 +158,9 @@ type parseState struct {
 	defaultsLoad string            // load-server-state-from-file of the last defaults
 	named        map[string]string // named defaults sections' value
 	currentDef   string            // name of the defaults section being parsed
+	bases        bases             // what relative paths are resolved with
+	defPath      string            // the global default-path's mode
+	origin       string            // and its directory, for "origin"
 }
 
 const maxLine = 1 << 20
@@ -163,6 +169,7 @@ func (c *Config) parse(st *parseState, name string, r io.Reader) error {
 	if st.named == nil {
 		st.named = map[string]string{}
 	}
+	st.defaultPath(name)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	n := 0
@@ -178,6 +185,7 @@ func (c *Config) parse(st *parseState, name string, r io.Reader) error {
 			c.startSection(st, kw, words[1:], pos)
 			continue
 		}
+		c.scanRefs(st, words, pos)
 		switch st.section {
 		case "global":
 			c.globalLine(words, pos)

@@ -72,7 +72,7 @@ func (o *op) runtimeQuery(ctx context.Context, worker int, cmd string) (string, 
 	if sock == "" {
 		sock = o.summary().AdminSocket
 	}
-	if sock == "" || o.viaMaster {
+	if sock == "" || o.viaMaster || o.launcherUnknown() {
 		return o.workerQuery(ctx, worker, cmd)
 	}
 	peer := o.peer
@@ -94,6 +94,15 @@ func (o *op) runtimeQuery(ctx context.Context, worker int, cmd string) (string, 
 	return out, nil
 }
 
+// launcherUnknown reports a record converted from stackha 0.2's, which
+// did not know the launcher that holds the stats socket: the socket cannot
+// be told from another, so the runtime API is asked through the master
+// until haproxy is restarted.
+func (o *op) launcherUnknown() bool {
+	rec, err := o.record()
+	return err == nil && rec != nil && rec.Launcher == 0
+}
+
 // trustPeer accepts the process holding the stats socket (the kernel's
 // SO_PEERCRED: whoever called listen) only when it is this haproxy's, per
 // the record: the launcher start ran (it binds the listeners, as root,
@@ -107,7 +116,7 @@ func (o *op) trustPeer(c *unix.Ucred) error {
 		return fmt.Errorf("no record of this haproxy to check who holds the socket against")
 	case !rec.uidAllowed(c.Uid):
 		return fmt.Errorf("the socket is held by uid %d (pid %d), neither root nor this haproxy's user", c.Uid, c.Pid)
-	case int(c.Pid) == rec.Launcher && c.Uid == 0:
+	case rec.Launcher > 0 && int(c.Pid) == rec.Launcher && c.Uid == 0:
 		return nil
 	}
 	if _, ok := o.id().check(int(c.Pid)); ok {

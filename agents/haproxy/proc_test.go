@@ -69,13 +69,13 @@ func TestRecordRoundTrip(t *testing.T) {
 		Socket: "/run/shh-x/master.sock", Pidfile: "/run/shh-x/haproxy.pid", UIDs: []uint32{0, 108}, StopTimeout: 30 * time.Second}
 	name := "shh-record-" + strconv.Itoa(os.Getpid())
 	defer instance.Remove(name, recordKind)
-	if rec, err := loadRecord(name); rec != nil || err != nil {
+	if rec, err := loadRecord(name, nil, nil); rec != nil || err != nil {
 		t.Fatalf("no record: %v %v", rec, err)
 	}
 	if err := instance.Save(name, recordKind, &good); err != nil {
 		t.Fatal(err)
 	}
-	got, err := loadRecord(name)
+	got, err := loadRecord(name, nil, nil)
 	if err != nil || !reflect.DeepEqual(*got, good) {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
@@ -96,7 +96,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		if err := instance.Save(name, recordKind, &r); err != nil {
 			t.Fatal(err)
 		}
-		if rec, err := loadRecord(name); err == nil {
+		if rec, err := loadRecord(name, nil, nil); err == nil {
 			t.Errorf("record %+v accepted as %+v", r, rec)
 		}
 	}
@@ -104,21 +104,21 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err := instance.Save(name, instance.Kind{Name: "haproxy", Version: 2}, &good); err != nil {
 		t.Fatal(err)
 	}
-	if rec, err := loadRecord(name); err == nil {
+	if rec, err := loadRecord(name, nil, nil); err == nil {
 		t.Errorf("a version 2 record read as %+v", rec)
 	}
-	// The record of an earlier stackha: not silently forgotten.
+	// A record of stackha 0.2 that does not parse: an error, never "nothing".
 	instance.Remove(name, recordKind)
 	d, err := instance.OpenState(name, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	defer d.Remove(legacyRecord)
-	if err := d.WriteAtomic(legacyRecord, []byte("pid 1\n"), 0o600); err != nil {
+	defer d.Remove(legacyName)
+	if err := d.WriteAtomic(legacyName, []byte("pid 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadRecord(name); err == nil || !strings.Contains(err.Error(), "earlier stackha") {
+	if _, err := loadRecord(name, nil, nil); err == nil || !strings.Contains(err.Error(), "stackha 0.2") {
 		t.Errorf("legacy record: %v", err)
 	}
 }

@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/ocf"
 )
 
 // recordKind names the record start writes in the instance's state
@@ -35,6 +33,9 @@ type record struct {
 	UIDs     []uint32 `json:"uids"`    // root and the configured user
 	// StopTimeout is the stop_timeout in force (start and reload set it).
 	StopTimeout time.Duration `json:"stop_timeout"`
+	// Converted: made from the record of stackha 0.2 (legacy.go), which did
+	// not know the launcher (Launcher is 0).
+	Converted bool `json:"converted,omitempty"`
 }
 
 // check refuses a record that cannot describe a master start launched.
@@ -45,7 +46,7 @@ func (r *record) check() error {
 	case r.Master.UID != 0 || r.Master.PID != r.Master.Session || !filepath.IsAbs(r.Master.Exe):
 		return fmt.Errorf("the master (pid %d, session %d, uid %d, executable %s) is not a root session leader running a program",
 			r.Master.PID, r.Master.Session, r.Master.UID, instance.Quote(r.Master.Exe))
-	case r.Launcher <= 1:
+	case r.Launcher <= 1 && !(r.Converted && r.Launcher == 0):
 		return fmt.Errorf("implausible launcher pid %d", r.Launcher)
 	case !slices.Contains(r.UIDs, 0):
 		return errors.New("root is not among the owners")
@@ -66,21 +67,19 @@ func (r *record) settings() *settings {
 	return &settings{pidfile: r.Pidfile, socket: r.Socket, stopTimeout: r.StopTimeout}
 }
 
-// legacyRecord is the record file of the stackha before the instance
-// layer, in a format this one does not read.
-const legacyRecord = "master.record"
-
-// loadRecord reads the instance's record: nil and no error when there is
-// none. A record that exists but cannot be read or believed, or a state
-// directory that fails its checks, is an error (never "nothing runs").
-func loadRecord(name string) (*record, error) {
+// loadRecord reads the instance's record, or converts the one stackha 0.2
+// wrote (legacy.go; s are the parameters in force, nil for a stop or probe
+// from the record): nil and no error when there is neither. A record that
+// exists but cannot be read or believed, or a state directory that fails
+// its checks, is an error (never "nothing runs").
+func loadRecord(name string, s *settings, log *ocf.Logger) (*record, error) {
 	var rec record
 	found, err := instance.Load(name, recordKind, &rec)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, checkNoLegacy(name)
+		return upgradeRecord(name, s, log)
 	}
 	if err := rec.check(); err != nil {
 		return nil, fmt.Errorf("the haproxy record of %s: %w", instance.Quote(name), err)
@@ -88,29 +87,10 @@ func loadRecord(name string) (*record, error) {
 	return &rec, nil
 }
 
-// checkNoLegacy fails when the state directory holds a record of an
-// earlier stackha: the haproxy it names is not forgotten silently.
-func checkNoLegacy(name string) error {
-	d, err := instance.OpenState(name, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	var st unix.Stat_t
-	if unix.Fstatat(d.Fd(), legacyRecord, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return nil
-	}
-	return fmt.Errorf("%s/%s is the record of an earlier stackha, which this one does not read: stop the haproxy whose pid it names by hand, then remove it",
-		d.Path(), legacyRecord)
-}
-
 // record is the running master's record, read once per action.
 func (o *op) record() (*record, error) {
 	if !o.recRead {
-		o.rec, o.recErr = loadRecord(o.name)
+		o.rec, o.recErr = loadRecord(o.name, o.settings, o.log)
 		o.recRead = true
 	}
 	return o.rec, o.recErr

@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	realRoot, instance.Root = instance.Root, filepath.Join(dir, "stackha")
 	code := m.Run()
 	os.RemoveAll(dir)
+	if binary02 != "" { // stackha 0.2, built by TestUpgradeFrom02
+		os.RemoveAll(filepath.Dir(binary02))
+	}
 	os.Exit(code)
 }
 

@@ -123,7 +123,7 @@ func fromState(r *ocf.Request) (*op, *record, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err := loadRecord(name)
+	rec, err := loadRecord(name, nil, r.Log)
 	if err != nil || rec == nil {
 		return nil, nil, err
 	}

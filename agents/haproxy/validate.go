@@ -46,7 +46,8 @@ func (o *op) loadConfig() (*Config, error) {
 }
 
 // checkConfig is the whole check done by validate-all and before start and
-// reload: the binary, the files, haproxy -c, the parameters that name parts
+// reload: the binary, the files (the configuration's and those it names:
+// trust.go), haproxy -c, the parameters that name parts
 // of the configuration, the server state file. It returns the parsed
 // configuration and the bind lines this node cannot bind now.
 func (o *op) checkConfig(ctx context.Context) (*Config, []BindProblem, error) {
@@ -58,6 +59,10 @@ func (o *op) checkConfig(ctx context.Context) (*Config, []BindProblem, error) {
 		return nil, nil, err
 	}
 	if err := checkStatePath(c); err != nil {
+		return nil, nil, err
+	}
+	// Before haproxy -c, which reads them as root and runs the Lua code.
+	if err := checkRefs(c); err != nil {
 		return nil, nil, err
 	}
 	if err := o.haproxyCheck(ctx, c); err != nil {
