@@ -280,8 +280,6 @@ func (l *Lab) Node(name string) *Node {
 	return nil
 }
 
-// ClientAddr is the client's address.
-func (l *Lab) ClientAddr() netip.Addr { return l.client }
 
 // The main goroutine keeps the main thread: a goroutine that entered the
 // client's namespace (DialContext) ends with its thread locked, which ends
