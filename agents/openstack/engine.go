@@ -117,6 +117,9 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 		}
 		if _, last = getVersions(ctx, client, c); last == nil {
 			r.Log.Infof("%s answers at %s after %s", c.Profile.Name, c.URL, time.Since(t0).Round(time.Millisecond))
+			if us, ok := svc.(*unitService); ok {
+				return us.listensEverywhere(c.Port)
+			}
 			return nil
 		}
 		r.Log.Debugf("not answering yet: %v", last)

@@ -142,8 +142,17 @@ func (u *unitService) installed(ctx context.Context) error {
 	return ocf.Installed("unit %s cannot be loaded (%s)", u.unit, s.LoadState)
 }
 
-// validate has nothing to add to installed: the unit carries the rest.
-func (u *unitService) validate(ctx context.Context) error { return nil }
+// validate: beyond installed, the unit must not listen, nor be about to
+// listen, on every address (listen.go).
+func (u *unitService) validate(ctx context.Context) error {
+	if err := u.wouldListenEverywhere(); err != nil {
+		return err
+	}
+	if u.last.ActiveState == "active" {
+		return u.listensEverywhere(u.c.Port)
+	}
+	return nil
+}
 
 // running: active or reloading is running; inactive is cleanly stopped;
 // failed is stopped too, with the unit's result, as Pacemaker's systemd

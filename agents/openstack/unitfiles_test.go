@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,63 @@ func TestSystemdDropIn(t *testing.T) {
 	wantCode(t, "start, drop-in root writable by others", runAgent(t, "keystone", "start", p, op), ocf.ErrGeneric, "drop-in")
 	if strings.Contains(strings.Join(fake.calls, ","), "start") {
 		t.Errorf("unit started without its drop-in: %v", fake.calls)
+	}
+}
+
+// validate-all and start say how to make a Debian unit listen on one
+// address, from /etc/default/<name> (uwsgi) or bind_host (eventlet).
+func TestSystemdWouldListenEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	old := [2]string{InitScripts, Defaults}
+	InitScripts, Defaults = filepath.Join(dir, "init.d"), filepath.Join(dir, "default")
+	t.Cleanup(func() { InitScripts, Defaults = old[0], old[1] })
+	os.Mkdir(InitScripts, 0o755)
+	os.Mkdir(Defaults, 0o755)
+	script := "#!/bin/sh\nUWSGI_PORT=5000\nUWSGI_INI_PATH=/etc/keystone/keystone-uwsgi.ini\n"
+	os.WriteFile(filepath.Join(InitScripts, "keystone"), []byte(script), 0o755)
+	glanceConf := filepath.Join(dir, "glance-api.conf")
+	u := func(unit, conf string) *unitService {
+		return &unitService{unit: unit, c: &Config{Port: 5000, ConfigFile: conf, URL: &url.URL{Host: "192.0.2.11:5000"}}}
+	}
+	cases := []struct {
+		name, unit, defaults, conf string
+		want                       string // "" wants nil
+	}{
+		{"no defaults", "keystone.service", "", "", `write DAEMON_ARGS="--http-socket 192.0.2.11:5000 --ini /etc/keystone/keystone-uwsgi.ini" in ` + Defaults + "/keystone"},
+		{"no DAEMON_ARGS", "keystone.service", "# nothing\n", "", "sets no DAEMON_ARGS"},
+		{"wildcard", "keystone.service", `DAEMON_ARGS="--http-socket 0.0.0.0:5000 --ini x"` + "\n", "", "has no --http-socket on an address"},
+		{"v6 wildcard", "keystone.service", `DAEMON_ARGS="--http-socket [::]:5000"` + "\n", "", "has no --http-socket on an address"},
+		{"appends", "keystone.service", `DAEMON_ARGS="${DAEMON_ARGS} --http-socket 192.0.2.11:5000"` + "\n", "", "has no --http-socket"},
+		{"one address", "keystone.service", `DAEMON_ARGS="--http-socket 192.0.2.11:5000 --ini x"` + "\n", "", ""},
+		{"not uwsgi, no config", "glance-api.service", "", "", ""},
+		{"eventlet default", "glance-api.service", "", "[DEFAULT]\nbind_port = 9292\n", "set bind_host = 192.0.2.11 in [DEFAULT] of " + glanceConf},
+		{"eventlet bound", "glance-api.service", "", "[DEFAULT]\nbind_host = 192.0.2.11\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(filepath.Join(Defaults, "keystone"))
+			if tc.defaults != "" {
+				os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(tc.defaults), 0o644)
+			}
+			conf := ""
+			if tc.conf != "" {
+				conf = glanceConf
+				os.WriteFile(conf, []byte(tc.conf), 0o640)
+			}
+			err := u(tc.unit, conf).wouldListenEverywhere()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("got %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || ocf.CodeOf(err) != ocf.ErrConfigured):
+				t.Fatalf("got %v (%v), want exit 6 with %q", err, ocf.CodeOf(err), tc.want)
+			}
+		})
+	}
+	// a defaults file others can write is not read
+	os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(`DAEMON_ARGS="--http-socket 192.0.2.11:5000"`), 0o666)
+	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)
+	if err := u("keystone.service", "").wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "cannot be trusted") {
+		t.Errorf("a defaults file others can write: %v", err)
 	}
 }
 
