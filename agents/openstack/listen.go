@@ -41,7 +41,7 @@ func (u *unitService) wouldListenEverywhere() error {
 	if err != nil || !strings.Contains(string(script), "UWSGI_PORT=") {
 		return u.eventletEverywhere()
 	}
-	port, ini := shellValue(string(script), "UWSGI_PORT"), shellValue(string(script), "UWSGI_INI_PATH")
+	port, ini := literalValue(string(script), "UWSGI_PORT"), literalValue(string(script), "UWSGI_INI_PATH")
 	if port == "" {
 		port = strconv.Itoa(u.c.Port)
 	}
@@ -149,7 +149,14 @@ func wildcard(h string) bool {
 
 // shellValue is the last assignment NAME=value (optionally exported) in a
 // shell file, its quotes removed; "" when there is none.
-func shellValue(s, name string) string {
+func shellValue(s, name string) string { return assigned(s, name, false) }
+
+// literalValue is the last assignment of a value without expansions: the
+// init script's own setting (UWSGI_PORT=5000), not what it reads later
+// (UWSGI_PORT=${RET}).
+func literalValue(s, name string) string { return assigned(s, name, true) }
+
+func assigned(s, name string, literal bool) string {
 	val := ""
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimPrefix(strings.TrimSpace(l), "export ")
@@ -163,6 +170,9 @@ func shellValue(s, name string) string {
 			}
 		} else if i := strings.IndexAny(v, " \t#;"); i >= 0 {
 			v = v[:i]
+		}
+		if literal && strings.Contains(v, "$") {
+			continue
 		}
 		val = v
 	}

@@ -124,11 +124,24 @@ var unitJournal = func(ctx context.Context, unit string, since time.Time) string
 	// reserve it leaves, within budget
 	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	args := []string{"-u", unit, "-n", strconv.Itoa(journalLines), "-o", "cat", "--no-pager", "-q"}
+	// What the service's own processes wrote first: -u also matches
+	// systemd's messages about the unit, and each daemon-reload logs one
+	// about Debian's units ("Dependency After=keystone.service is
+	// dropped"), which push the service's lines out of the last five.
+	if out := journalctl(jctx, since, "_SYSTEMD_UNIT="+unit); out != "" {
+		return out
+	}
+	return journalctl(jctx, since, "-u", unit)
+}
+
+// journalctl runs journalctl with a fixed environment, its output and
+// time bounded, and quotes its last lines.
+func journalctl(ctx context.Context, since time.Time, match ...string) string {
+	args := append(match, "-n", strconv.Itoa(journalLines), "-o", "cat", "--no-pager", "-q")
 	if !since.IsZero() {
 		args = append(args, "--since", "@"+strconv.FormatInt(since.Unix(), 10))
 	}
-	cmd := exec.CommandContext(jctx, Journalctl, args...)
+	cmd := exec.CommandContext(ctx, Journalctl, args...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0"}
 	cmd.WaitDelay = 200 * time.Millisecond
 	out := &capped{max: journalMax}

@@ -62,7 +62,7 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 	t.Cleanup(func() { InitScripts, Defaults = old[0], old[1] })
 	os.Mkdir(InitScripts, 0o755)
 	os.Mkdir(Defaults, 0o755)
-	script := "#!/bin/sh\nUWSGI_PORT=5000\nUWSGI_INI_PATH=/etc/keystone/keystone-uwsgi.ini\n"
+	script := "#!/bin/sh\nUWSGI_PORT=5000\nUWSGI_INI_PATH=/etc/keystone/keystone-uwsgi.ini\n\tUWSGI_PORT=${RET}\n"
 	os.WriteFile(filepath.Join(InitScripts, "keystone"), []byte(script), 0o755)
 	glanceConf := filepath.Join(dir, "glance-api.conf")
 	u := func(unit, conf string) *unitService {
