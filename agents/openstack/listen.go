@@ -60,7 +60,7 @@ func (u *unitService) wouldListenEverywhere() error {
 		return ocf.Configured("unit %s would listen on every address (uwsgi --http-socket :%s): %s sets no DAEMON_ARGS; write %s there",
 			u.unit, port, file, want)
 	}
-	fields := strings.Fields(args)
+	fields, bound := strings.Fields(args), false
 	for i, f := range fields {
 		var sock string
 		switch {
@@ -71,9 +71,15 @@ func (u *unitService) wouldListenEverywhere() error {
 		default:
 			continue
 		}
-		if h, _, err := net.SplitHostPort(sock); err == nil && !wildcard(h) && !strings.Contains(args, "$") {
-			return nil
+		h, _, err := net.SplitHostPort(sock)
+		if err != nil || wildcard(h) {
+			bound = false
+			break
 		}
+		bound = true
+	}
+	if bound && !strings.Contains(args, "$") {
+		return nil
 	}
 	return ocf.Configured("unit %s would listen on every address: DAEMON_ARGS in %s (%s) has no --http-socket on an address; write %s there",
 		u.unit, file, instance.Quote(args), want)

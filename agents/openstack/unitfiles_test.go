@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,6 +78,7 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 		{"wildcard", "keystone.service", `DAEMON_ARGS="--http-socket 0.0.0.0:5000 --ini x"` + "\n", "", "has no --http-socket on an address"},
 		{"v6 wildcard", "keystone.service", `DAEMON_ARGS="--http-socket [::]:5000"` + "\n", "", "has no --http-socket on an address"},
 		{"appends", "keystone.service", `DAEMON_ARGS="${DAEMON_ARGS} --http-socket 192.0.2.11:5000"` + "\n", "", "has no --http-socket"},
+		{"and a wildcard", "keystone.service", `DAEMON_ARGS="--http-socket 192.0.2.11:5000 --http-socket=:5000"` + "\n", "", "has no --http-socket"},
 		{"one address", "keystone.service", `DAEMON_ARGS="--http-socket 192.0.2.11:5000 --ini x"` + "\n", "", ""},
 		{"not uwsgi, no config", "glance-api.service", "", "", ""},
 		{"eventlet default", "glance-api.service", "", "[DEFAULT]\nbind_port = 9292\n", "set bind_host = 192.0.2.11 in [DEFAULT] of " + glanceConf},
@@ -107,6 +109,30 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)
 	if err := u("keystone.service", "").wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "cannot be trusted") {
 		t.Errorf("a defaults file others can write: %v", err)
+	}
+}
+
+// After start, a socket listening on a wildcard address at the port is
+// exit 6 with what to change; one on an address is not.
+func TestSystemdListensEverywhere(t *testing.T) {
+	u := &unitService{unit: "sho-keystone.service", c: &Config{Port: 5000, URL: &url.URL{Host: "127.0.0.1:5000"}}}
+	for _, addr := range []string{"127.0.0.1:0", "0.0.0.0:0", "[::]:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		err = u.listensEverywhere(port)
+		ln.Close()
+		if addr == "127.0.0.1:0" {
+			if err != nil {
+				t.Errorf("%s: %v", addr, err)
+			}
+			continue
+		}
+		if ocf.CodeOf(err) != ocf.ErrConfigured || !strings.Contains(err.Error(), "listens on every address") {
+			t.Errorf("listening on %s: %v, want exit 6", ln.Addr(), err)
+		}
 	}
 }
 
