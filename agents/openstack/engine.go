@@ -20,7 +20,7 @@ type service interface {
 	// died reports whether it ended after start, and how.
 	died(ctx context.Context) (bool, string)
 	// diagnosis says what to look at after a failed start.
-	diagnosis() string
+	diagnosis(ctx context.Context) string
 	close()
 }
 
@@ -28,7 +28,7 @@ type service interface {
 // from what start recorded.
 func newService(c *Config, log *ocf.Logger) service {
 	if c.Mode == ModeSystemd {
-		return &unitService{unit: c.Unit, log: log}
+		return &unitService{unit: c.Unit, c: c, log: log}
 	}
 	return &processService{c: c, log: log}
 }
@@ -113,20 +113,23 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 	var last error
 	for {
 		if dead, why := svc.died(ctx); dead {
-			return ocf.Generic("%s ended while starting (%s); %s", c.Profile.Name, why, svc.diagnosis())
+			return ocf.Generic("%s ended while starting (%s); %s", c.Profile.Name, why, svc.diagnosis(ctx))
 		}
 		if _, last = getVersions(ctx, client, c); last == nil {
 			r.Log.Infof("%s answers at %s after %s", c.Profile.Name, c.URL, time.Since(t0).Round(time.Millisecond))
+			if us, ok := svc.(*unitService); ok {
+				return us.listensEverywhere(c.Port)
+			}
 			return nil
 		}
 		r.Log.Debugf("not answering yet: %v", last)
 		select {
 		case <-ctx.Done():
-			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis())
+			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis(ctx))
 		case <-time.After(startPoll):
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*reserve {
-			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis())
+			return ocf.Generic("%s did not answer within %s: %v; %s", c.Profile.Name, time.Since(t0).Round(time.Millisecond), last, svc.diagnosis(ctx))
 		}
 	}
 }

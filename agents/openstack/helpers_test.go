@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	instance.Root = filepath.Join(root, "stackha")
+	// the systemd mode's drop-ins, and no init script nor defaults
+	DropInRoot, InitScripts, Defaults = filepath.Join(root, "systemd"), filepath.Join(root, "init.d"), filepath.Join(root, "default")
+	os.Mkdir(DropInRoot, 0o755)
 	code := m.Run()
 	openstacktest.RemoveTemplates()
 	os.RemoveAll(root)

@@ -163,7 +163,7 @@ func (p *processService) start(ctx context.Context) error {
 		if status == "signal: killed" {
 			return ocf.Generic("started %s as pid %d but could not identify it (%v): killed it", argv[0], pid, err)
 		}
-		return ocf.Generic("%s ended while starting (%s); %s", p.c.Profile.Name, status, p.diagnosis())
+		return ocf.Generic("%s ended while starting (%s); %s", p.c.Profile.Name, status, p.diagnosis(ctx))
 	}
 	p.exited = make(chan error, 1)
 	go func() { p.exited <- cmd.Wait() }()
@@ -212,7 +212,7 @@ func (p *processService) died(ctx context.Context) (bool, string) {
 
 // diagnosis is the end of the service's log, for a failed start: read as
 // untrusted data (see tailLog).
-func (p *processService) diagnosis() string {
+func (p *processService) diagnosis(context.Context) string {
 	u, err := lookupUser(p.c.User)
 	if err != nil {
 		return "log " + p.c.LogFile + " not read"

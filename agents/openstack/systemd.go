@@ -3,6 +3,7 @@ package openstack
 import (
 	"context"
 	"fmt"
+	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 
@@ -25,6 +26,8 @@ type Systemd interface {
 	// ("done", "failed", "timeout", "canceled", "dependency", "skipped").
 	Start(ctx context.Context, unit string) (string, error)
 	Stop(ctx context.Context, unit string) (string, error)
+	// Reload is daemon-reload: systemd reads the units and drop-ins again.
+	Reload(ctx context.Context) error
 	Close()
 }
 
@@ -78,14 +81,18 @@ func (d *dbusSystemd) Stop(ctx context.Context, unit string) (string, error) {
 	return d.job(ctx, d.conn.StopUnitContext, unit)
 }
 
+func (d *dbusSystemd) Reload(ctx context.Context) error { return d.conn.ReloadContext(ctx) }
+
 func (d *dbusSystemd) Close() { d.conn.Close() }
 
 // unitService runs the service as a systemd unit (run_mode=systemd).
 type unitService struct {
-	unit string
-	log  *ocf.Logger
-	sd   Systemd
-	last UnitState
+	unit  string
+	c     *Config // nil when stopping from the record
+	log   *ocf.Logger
+	sd    Systemd
+	last  UnitState
+	since time.Time // when start began: the journal lines of this start
 }
 
 // connect opens the D-Bus connection; no systemd on this node is exit 5.
@@ -135,11 +142,23 @@ func (u *unitService) installed(ctx context.Context) error {
 	return ocf.Installed("unit %s cannot be loaded (%s)", u.unit, s.LoadState)
 }
 
-// validate has nothing to add to installed: the unit carries the rest.
-func (u *unitService) validate(ctx context.Context) error { return nil }
+// validate: beyond installed, the unit must not listen, nor be about to
+// listen, on every address (listen.go).
+func (u *unitService) validate(ctx context.Context) error {
+	if err := u.wouldListenEverywhere(); err != nil {
+		return err
+	}
+	if u.last.ActiveState == "active" {
+		return u.listensEverywhere(u.c.Port)
+	}
+	return nil
+}
 
 // running: active or reloading is running; inactive is cleanly stopped;
-// failed is stopped with an error; anything in between is an error too.
+// failed is stopped too, with the unit's result, as Pacemaker's systemd
+// class answers (ActiveState other than active, reloading, activating,
+// deactivating: not running, the state as the reason); activating and
+// deactivating (which Pacemaker takes for pending) are errors here.
 func (u *unitService) running(ctx context.Context) (bool, error) {
 	s, err := u.state(ctx)
 	if err != nil {
@@ -151,14 +170,26 @@ func (u *unitService) running(ctx context.Context) (bool, error) {
 	case "inactive", "":
 		return false, nil
 	case "failed":
-		return false, ocf.Generic("unit %s failed (%s, result %s)", u.unit, s.SubState, s.Result)
+		return false, ocf.Stopped("unit %s failed (%s, result %s)", u.unit, s.SubState, s.Result)
 	}
 	return false, ocf.Generic("unit %s is %s (%s)", u.unit, s.ActiveState, s.SubState)
 }
 
+// start puts the drop-in (unitfiles.go) in front of the unit, reloads
+// systemd when it changed, and waits for the start job.
 func (u *unitService) start(ctx context.Context) error {
 	if err := u.connect(ctx); err != nil {
 		return err
+	}
+	u.since = time.Now()
+	changed, err := writeDropIn(u.unit)
+	if err != nil {
+		return ocf.Generic("unit %s: the drop-in that keeps systemd from restarting it: %w", u.unit, err)
+	}
+	if changed {
+		if err := u.sd.Reload(ctx); err != nil {
+			return ocf.Generic("reloading systemd after writing %s/%s.d/%s: %w", DropInRoot, u.unit, dropInName, err)
+		}
 	}
 	res, err := u.sd.Start(ctx, u.unit)
 	if err != nil {
@@ -166,7 +197,8 @@ func (u *unitService) start(ctx context.Context) error {
 	}
 	if res != "done" {
 		s, _ := u.state(ctx)
-		return ocf.Generic("starting unit %s: job %s (%s/%s, result %s)", u.unit, res, s.ActiveState, s.SubState, s.Result)
+		return ocf.Generic("starting unit %s: job %s (%s/%s, result %s)%s", u.unit, res, s.ActiveState, s.SubState, s.Result,
+			journalReason(ctx, u.unit, u.since))
 	}
 	u.log.Infof("unit %s started", u.unit)
 	return nil
@@ -184,8 +216,9 @@ func (u *unitService) died(ctx context.Context) (bool, string) {
 	return false, ""
 }
 
-func (u *unitService) diagnosis() string {
-	return fmt.Sprintf("unit %s is %s/%s; see journalctl -u %s", u.unit, u.last.ActiveState, u.last.SubState, u.unit)
+func (u *unitService) diagnosis(ctx context.Context) string {
+	return fmt.Sprintf("unit %s is %s/%s, result %s%s", u.unit, u.last.ActiveState, u.last.SubState, u.last.Result,
+		journalReason(ctx, u.unit, u.since))
 }
 
 func (u *unitService) stop(ctx context.Context) error {
@@ -202,7 +235,7 @@ func (u *unitService) stop(ctx context.Context) error {
 	}
 	if s.LoadState != "loaded" || s.ActiveState == "inactive" || s.ActiveState == "failed" {
 		u.log.Infof("unit %s is %s/%s: nothing to stop", u.unit, s.LoadState, s.ActiveState)
-		return nil
+		return u.forgetDropIn(ctx)
 	}
 	res, err := u.sd.Stop(ctx, u.unit)
 	if err != nil {
@@ -214,6 +247,21 @@ func (u *unitService) stop(ctx context.Context) error {
 	}
 	if s.ActiveState != "inactive" && s.ActiveState != "failed" {
 		return ocf.Generic("stopping unit %s: job %s, unit still %s/%s", u.unit, res, s.ActiveState, s.SubState)
+	}
+	return u.forgetDropIn(ctx)
+}
+
+// forgetDropIn removes the drop-in once the unit is inactive, and reloads
+// systemd when there was one: the unit is the distribution's again.
+func (u *unitService) forgetDropIn(ctx context.Context) error {
+	removed, err := removeDropIn(u.unit)
+	if err != nil {
+		return ocf.Generic("unit %s stopped, but its drop-in stays: %w", u.unit, err)
+	}
+	if removed {
+		if err := u.sd.Reload(ctx); err != nil {
+			return ocf.Generic("unit %s stopped, its drop-in removed, but reloading systemd failed: %w", u.unit, err)
+		}
 	}
 	return nil
 }

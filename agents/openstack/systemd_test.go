@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stackha/stackha/ocf"
 )
@@ -15,14 +16,15 @@ import (
 // fakeSystemd plays systemd's D-Bus API: a unit's state, and what start and
 // stop jobs do to it.
 type fakeSystemd struct {
-	mu       sync.Mutex
-	units    map[string]*UnitState
-	startRes string     // job result of Start ("done" when empty)
-	afterRun *UnitState // state a done start job leaves (active when nil)
-	stopRes  string
-	stopKeep bool // a stop job that leaves the unit running
-	stateErr error
-	calls    []string
+	mu        sync.Mutex
+	units     map[string]*UnitState
+	startRes  string     // job result of Start ("done" when empty)
+	afterRun  *UnitState // state a done start job leaves (active when nil)
+	stopRes   string
+	stopKeep  bool // a stop job that leaves the unit running
+	stateErr  error
+	reloadErr error
+	calls     []string
 }
 
 func (f *fakeSystemd) log(format string, args ...any) {
@@ -77,6 +79,13 @@ func (f *fakeSystemd) Stop(ctx context.Context, unit string) (string, error) {
 	return res, nil
 }
 
+func (f *fakeSystemd) Reload(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("reload")
+	return f.reloadErr
+}
+
 func (f *fakeSystemd) Close() {}
 
 // useSystemd makes the agents dial f (or fail with err) for the test.
@@ -91,6 +100,8 @@ func useSystemd(t *testing.T, f *fakeSystemd, err error) {
 	}
 	t.Cleanup(func() {
 		DialSystemd = old
+		os.RemoveAll(DropInRoot)
+		os.Mkdir(DropInRoot, 0o755)
 		for _, p := range Profiles {
 			removeRecord(testInstance, p.Name)
 		}
@@ -149,11 +160,11 @@ func TestSystemdMode(t *testing.T) {
 			{"stop", op, ocf.Success, ""},
 			{"monitor", mon, ocf.NotRunning, ""},
 			{"stop", op, ocf.Success, ""},
-		}, calls: "state state | state state start state | state state | state state state | state stop state | state state | state"},
+		}, calls: "state state | state state reload start state | state state | state state state | state stop state reload | state state | state"},
 		{name: "start job fails", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("inactive")}, startRes: "failed"}, steps: []step{
-			{"start", op, ocf.ErrGeneric, "job failed (failed/failed, result exit-code)"},
-			{"monitor", mon, ocf.ErrGeneric, "unit sho-keystone.service failed"},
-			{"monitor", probe, ocf.ErrGeneric, "failed"},
+			{"start", op, ocf.ErrGeneric, `job failed (failed/failed, result exit-code); last lines of its journal: "line 1"; "bad \x1b[31m"`},
+			{"monitor", mon, ocf.NotRunning, ""}, // as Pacemaker's systemd class
+			{"monitor", probe, ocf.NotRunning, ""},
 			{"stop", op, ocf.Success, ""},
 		}},
 		{name: "unit dies after its start job", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("inactive")},
@@ -166,11 +177,19 @@ func TestSystemdMode(t *testing.T) {
 		{name: "activating", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("activating")}}, steps: []step{
 			{"monitor", mon, ocf.ErrGeneric, "is activating"},
 		}},
+		{name: "reload fails", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("inactive")}, reloadErr: errors.New("org.freedesktop.DBus.Error.AccessDenied")}, steps: []step{
+			{"start", op, ocf.ErrGeneric, "reloading systemd after writing"},
+		}, calls: "state state reload"},
 		{name: "D-Bus error", fake: &fakeSystemd{units: map[string]*UnitState{}, stateErr: errors.New("org.freedesktop.DBus.Error.AccessDenied")}, steps: []step{
 			{"monitor", mon, ocf.ErrGeneric, "AccessDenied"},
 			{"stop", op, ocf.ErrGeneric, "AccessDenied"},
 		}},
 	}
+	oldJournal := unitJournal
+	unitJournal = func(ctx context.Context, unit string, since time.Time) string {
+		return quoteLines("line 0\nline 1\n\nbad \x1b[31m\n", 2, 100)
+	}
+	t.Cleanup(func() { unitJournal = oldJournal })
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			useSystemd(t, tc.fake, tc.dial)
