@@ -77,6 +77,7 @@ frontend whoami
   bind %s:%d
   http-request return status 200 content-type text/plain lf-string "%%H\n" hdr X-Served-By "%%H"
 `, VIP, WhoamiPort)
+	b.WriteString(slowFrontend("  "))
 	if keystone {
 		fmt.Fprintf(&b, `
 frontend keystone
@@ -340,6 +341,16 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	return AddWhoami(string(h)), string(cr), nil
 }
 
+// slowFrontend is the harness's frontend on the VIP whose backend is the
+// slow server in the client namespace (SlowPort): a request there is held
+// open by haproxy on the VIP's node. No health check: the server listens
+// only while a fault holds a request.
+func slowFrontend(indent string) string {
+	return fmt.Sprintf("\n# Added by the cluster harness: a request held open through the VIP.\n"+
+		"frontend shc-slow\n%[1]sbind %[2]s:%[3]d\n%[1]shttp-response set-header X-Served-By \"%%H\"\n%[1]sdefault_backend shc-slow\n"+
+		"\nbackend shc-slow\n%[1]sserver client %[4]s:%[3]d no-check\n", indent, VIP, SlowPort, ClientAddr)
+}
+
 // AddWhoami adds the harness's node identification to a haproxy.cfg.
 func AddWhoami(cfg string) string {
 	var b strings.Builder
@@ -351,5 +362,6 @@ func AddWhoami(cfg string) string {
 	}
 	fmt.Fprintf(&b, "\n# Added by the cluster harness: who answers.\nfrontend whoami\n    bind %s:%d\n"+
 		"    http-request return status 200 content-type text/plain lf-string \"%%H\\n\" hdr X-Served-By \"%%H\"\n", VIP, WhoamiPort)
+	b.WriteString(slowFrontend("    "))
 	return b.String()
 }

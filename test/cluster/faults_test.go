@@ -71,6 +71,9 @@ func testSets(t *testing.T) []AgentSet {
 func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
 	t.Helper()
 	opts.Log = testWriter{t}
+	if opts.Load == nil {
+		opts.Load = LoadFromEnv()
+	}
 	logs := t.TempDir()
 	opts.LogDir = logs
 	c, err := Up(ctx, opts)
@@ -81,7 +84,8 @@ func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
 		if err := c.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
-		if t.Failed() {
+		// SHC_LOGS_ALWAYS=1: a passing run's logs too (to compare).
+		if t.Failed() || os.Getenv("SHC_LOGS_ALWAYS") == "1" {
 			if dst := os.Getenv("SHC_LOGS"); dst != "" {
 				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
 			}

@@ -350,8 +350,8 @@ func TestAddWhoami(t *testing.T) {
 		"frontend keystone-vip\n    bind 192.0.2.100:5000\n    default_backend keystone-api\n\n" +
 		"backend keystone-api\n    server node1 192.0.2.11:5000 check\n"
 	cfg := AddWhoami(rendered)
-	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 1 {
-		t.Errorf("%d X-Served-By headers, want 1 (one frontend):\n%s", n, cfg)
+	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 2 {
+		t.Errorf("%d X-Served-By headers, want 2 (the rendered frontend and the slow one):\n%s", n, cfg)
 	}
 	f := filepath.Join(t.TempDir(), "haproxy.cfg")
 	os.WriteFile(f, []byte(cfg), 0o644)
