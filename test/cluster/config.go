@@ -100,7 +100,7 @@ backend keystone
 // CRMConfig is the cluster's crmsh configuration for an agent set, built
 // like `stackha render`'s (crm/README.md): the seed's properties and
 // defaults, the VIP, the haproxy clone on every node with the VIP colocated
-// with it and ordered after it (a failover moves only the address), and,
+// with it and stopped before it (a failover moves only the address), and,
 // with keystone, the keystone clone. Every agent set gets the same
 // constraints: only the agents differ.
 func CRMConfig(set AgentSet, p Paths, keystone bool) string {
@@ -118,7 +118,9 @@ func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 	if set.SeedOrder {
 		b.WriteString("order haproxy-after-vip Mandatory: " + VIPResource + " haproxy-clone\n")
 	} else {
-		b.WriteString("order haproxy-before-vip Mandatory: haproxy-clone " + VIPResource + "\n")
+		// render's: the VIP's stop before haproxy's, no start order (a
+		// moving VIP never waits for haproxy's drain: crm/render).
+		b.WriteString("order vip-stops-before-haproxy Mandatory: " + VIPResource + ":stop haproxy-clone:stop symmetrical=false\n")
 	}
 	return b.String()
 }
