@@ -425,6 +425,9 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if len(moved) > 0 {
 		r.Outcome += "; VIP moves: " + strings.Join(moved, "; ")
 	}
+	if gap := Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
+		r.Outcome += fmt.Sprintf("; longest time without an answer %.2f s", gap.Seconds())
+	}
 	if worst > moveLimit && r.Bad == "" {
 		r.Bad = fmt.Sprintf("the VIP answered from another node only %.2f s after its holder's standby (limit %s)", worst.Seconds(), moveLimit)
 	}
@@ -435,15 +438,16 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 // answer from another node, whatever the holder's haproxy still drains.
 const moveLimit = 2 * time.Second
 
-// holdFor is how long the slow server holds the request fault 14 keeps
-// open through the VIP holder ($SHC_HOLD, 15 s by default): longer than
-// any move may take, shorter than haproxy's stop_timeout (30 s) so the
-// drain ends by itself.
+// holdFor is how long the slow server holds the request faults 14 and 15
+// keep open through the VIP holder ($SHC_HOLD, 5 s by default): longer
+// than a move may take (moveLimit), so a move that waited for the drain
+// fails; short, as every drain lengthens the fault (SHC_HOLD=35s makes
+// haproxy's soft stop run to its stop_timeout of 30 s).
 func holdFor() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("SHC_HOLD")); err == nil && d > 0 {
 		return d
 	}
-	return 15 * time.Second
+	return 5 * time.Second
 }
 
 // window is a span of time.
