@@ -173,6 +173,25 @@ cluster-faults: deps build
 	SHC_AGENTS=both SHC_MATRIX=1 SHC_RESULTS=$(CURDIR)/bin/cluster-faults.md $(GO) test -count=1 -v -timeout 90m -run 'TestFaults$$' ./test/cluster/
 	@cat bin/cluster-faults.md
 
+# Faults 14 (rolling restart) and 15 (the VIP's node in standby as another
+# comes back, a request held open through the VIP) on three fenced nodes
+# with keystone and CPU and I/O load inside every node (SHC_LOAD=1: a busy
+# controller; Pacemaker then throttles to one action at a time), once
+# (cluster-loaded, in CI, about 6 minutes) or ROLLING_RUNS times on one
+# cluster (bench-rolling: a table per run and the worst figures, in
+# bin/bench-rolling.md) (root).
+ROLLING_RUNS ?= 20
+LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3 SHC_FENCING=1
+.PHONY: cluster-loaded bench-rolling
+cluster-loaded: deps build
+	chmod -R go+rX bin
+	$(LOADED) SHC_FAULTS=14 SHC_RESULTS=$(CURDIR)/bin/cluster-loaded.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/
+	@cat bin/cluster-loaded.md
+bench-rolling: deps build
+	chmod -R go+rX bin
+	$(LOADED) SHC_FAULTS=14 SHC_REPEAT=$(ROLLING_RUNS) SHC_RESULTS=$(CURDIR)/bin/bench-rolling.md $(GO) test -count=1 -v -timeout 600m -run 'TestFaults$$' ./test/cluster/
+	@cat bin/bench-rolling.md
+
 # `make demo` timed on a fresh Debian 12 tree (debootstrap), install included.
 bench-fresh-demo:
 	test/fresh/demo.sh

@@ -8,7 +8,6 @@ import "fmt"
 // orderComment explains the order chosen between haproxy and the VIP. It is
 // written into cluster.crm and cluster.pcs.sh; the README says the same.
 var orderComment = []string{
-	"Order: haproxy runs everywhere first, then the VIP joins a running instance.",
 	"Every node runs haproxy all the time, its frontends bound to the VIP even",
 	"where the VIP is absent: that needs net.ipv4.ip_nonlocal_bind=1 (and",
 	"net.ipv6.ip_nonlocal_bind=1 for an IPv6 VIP) on every node, the seed's",
@@ -18,16 +17,25 @@ var orderComment = []string{
 	"other way round: `colocation haproxy-with-vip inf: haproxy-clone api-vip`",
 	"would pin the whole clone to the VIP's node and leave one haproxy in all.",
 	"",
-	"The other order, the seed's `order haproxy-after-IP mandatory: api-vip",
-	"haproxy`, fails here: with haproxy a clone, every move of the VIP stops and",
-	"restarts haproxy on every node (the clone is ordered after the VIP), so a",
-	"failover becomes a full outage of every API for haproxy's stop and start",
-	"time; and without non-local bind the instances on nodes without the VIP",
-	"cannot bind at all, fail to start, and reach migration-threshold.",
-	"Failure of one haproxy instance here: on a node without the VIP it is",
-	"restarted there alone; on the VIP's node the VIP is stopped, haproxy",
-	"restarted, the VIP started again (after migration-threshold failures the",
-	"node is banned for haproxy and the VIP moves).",
+	"Order: stops only. On a node that loses the VIP, the VIP goes first, then",
+	"haproxy soft-stops (its listeners close while the address is already",
+	"elsewhere; it finishes the sessions it holds, up to its stop_timeout). No",
+	"start order: `order haproxy-clone then api-vip` tied the VIP's start to the",
+	"clone as a whole, so in a transition that also started haproxy on some node",
+	"(a node coming back while the VIP's node went into standby) the VIP's start",
+	"waited for the clone's stop on the old node, that is for haproxy's drain:",
+	"up to 30 s with no node answering for the VIP. The VIP now starts as soon as",
+	"it has left its old node.",
+	"",
+	"The seed's order, `order haproxy-after-IP mandatory: api-vip haproxy`, fails",
+	"here: with haproxy a clone, every move of the VIP stops and restarts haproxy",
+	"on every node (the clone is ordered after the VIP), so a failover becomes a",
+	"full outage of every API for haproxy's stop and start time; and without",
+	"non-local bind the instances on nodes without the VIP cannot bind at all,",
+	"fail to start, and reach migration-threshold.",
+	"Failure of one haproxy instance: Pacemaker restarts it where it ran; the VIP",
+	"stays (after migration-threshold failures the node is banned for haproxy",
+	"and the VIP moves).",
 }
 
 var defaultsComment = []string{

@@ -19,13 +19,14 @@ type dialect interface {
 // constraintFormats are a dialect's constraints, each a format taking the
 // constraint's id and two resources or a resource and a node: avoid (id,
 // rsc, node: keeps rsc off node, score -INFINITY), colocation (id, rsc,
-// with) and order (id, first, then; both started).
+// with) and stopOrder (id, first, then: first's stop before then's, and
+// nothing about starts: symmetrical=false).
 type constraintFormats [3]string
 
 const (
 	avoid = iota
 	colocation
-	order
+	stopOrder
 )
 
 // body writes what cluster.crm and cluster.pcs.sh share, in d's language.
@@ -73,7 +74,7 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	b.WriteString("\n")
 	comment(b, orderComment)
 	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
-	fmt.Fprintf(b, d.constraints()[order], idOrder, idHAProxyClone, idVIP)
+	fmt.Fprintf(b, d.constraints()[stopOrder], idStopOrder, idVIP, idHAProxyClone)
 }
 
 // modeLine says at the top of a file whether the cluster fences.

@@ -70,7 +70,7 @@ func (crmsh) primitive(b *strings.Builder, p primitive, clone string) {
 }
 
 func (crmsh) constraints() constraintFormats {
-	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s %s\n"}
+	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s:stop %s:stop symmetrical=false\n"}
 }
 
 // CRM renders the crmsh configuration (`crm configure load update FILE`).
@@ -83,6 +83,9 @@ func (r *resolved) CRM() string {
 	b.WriteString("#   crm configure delete haproxy-with-vip haproxy-after-IP\n")
 	b.WriteString("# or `load update` keeps those two, pointed at the haproxy clone: a colocation\n")
 	b.WriteString("# the wrong way round and an order loop with the one below.\n")
+	b.WriteString("# On a cluster loaded from an earlier render, first run\n")
+	b.WriteString("#   crm configure delete " + idOldOrder + "\n")
+	b.WriteString("# (`load update` keeps it: that start order made a moving VIP wait for haproxy's drain).\n")
 	b.WriteString("# Nodes: ")
 	for i, n := range r.nodes {
 		if i > 0 {

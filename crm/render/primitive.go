@@ -11,7 +11,10 @@ const (
 	idHAProxy      = "haproxy"
 	idHAProxyClone = "haproxy-clone"
 	idColocation   = "vip-with-haproxy"
-	idOrder        = "haproxy-before-vip"
+	idStopOrder    = "vip-stops-before-haproxy"
+	// idOldOrder is the start order render wrote before: a `load update`
+	// keeps it, so the header says to delete it.
+	idOldOrder = "haproxy-before-vip"
 )
 
 func cloneID(rsc string) string { return rsc + "-clone" }

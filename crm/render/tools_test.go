@@ -225,7 +225,7 @@ func TestOtherChoicesFail(t *testing.T) {
 	}
 
 	t.Run("vip-then-haproxy", func(t *testing.T) {
-		cib := load(t, replace(t, "order haproxy-before-vip Mandatory: haproxy-clone api-vip",
+		cib := load(t, replace(t, "order vip-stops-before-haproxy Mandatory: api-vip:stop haproxy-clone:stop symmetrical=false",
 			"order haproxy-after-IP Mandatory: api-vip haproxy-clone"))
 		up := filepath.Join(t.TempDir(), "up.xml")
 		cibtest.Simulate(t, cib, up, nodes...)
@@ -419,5 +419,86 @@ func TestDepth10BackendsExist(t *testing.T) {
 		if strings.Contains(m[1], legacy) {
 			t.Errorf("check_level_10_backends requires the legacy backend %s", legacy)
 		}
+	}
+}
+
+// TestVIPMoveWaitsForNoDrain: the VIP's start on its new node depends on
+// nothing of haproxy's, in the transition where it matters most: the VIP's
+// node goes into standby while another node comes back (one CIB change, so
+// one transition that both stops haproxy on the old holder and starts it on
+// the returning node). haproxy's stop on the old holder is its soft stop,
+// which waits for the sessions it holds up to stop_timeout (30 s); a VIP
+// start behind it leaves no node answering for the VIP that long. With
+// `order haproxy-clone then api-vip` the chain was: api-vip stop, the
+// clone's stop, haproxy's stop (the drain), the clone's stopped, the
+// clone's start, haproxy's start on the returning node, the clone's
+// running, and only then api-vip's start (docs/faults.md, fault 14).
+//
+// Two examples (two nodes, three with fencing): every example renders the
+// same constraints (TestGolden), and each crmsh load costs seconds, which
+// crm/render's run under go test's default 10-minute timeout cannot spare
+// on a busy machine.
+func TestVIPMoveWaitsForNoDrain(t *testing.T) {
+	for _, name := range []string{"testnet-two-node", "three-node-fenced"} {
+		t.Run(name, func(t *testing.T) {
+			dir, cib := loadRendered(t, name)
+			nodes := nodesOf(t, dir)
+			tmp := t.TempDir()
+			up := filepath.Join(tmp, "up.xml")
+			cibtest.Simulate(t, cib, up, nodes...)
+			holder := cibtest.Placement(t, up)["api-vip"][0]
+			back := nodes[0]
+			if back == holder {
+				back = nodes[1]
+			}
+			cibtest.Standby(t, up, back, true)
+			away := filepath.Join(tmp, "away.xml")
+			cibtest.Simulate(t, up, away)
+			cibtest.Standby(t, away, back, false)
+			cibtest.Standby(t, away, holder, true)
+			dot := filepath.Join(tmp, "move.dot")
+			rep, err := cibtest.Run(t, "", "crm_simulate", "-x", away, "-S", "-O", filepath.Join(tmp, "moved.xml"), "-D", dot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acts := cibtest.Actions(rep)
+			if !slices.ContainsFunc(acts, func(a string) bool {
+				return strings.HasPrefix(a, "Start haproxy:") && strings.Contains(a, back) || strings.HasPrefix(a, "Move haproxy:")
+			}) || !slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "Move api-vip ") }) {
+				t.Fatalf("the transition should move the VIP off %s and start haproxy on %s; actions %q", holder, back, acts)
+			}
+			g, err := os.ReadFile(dot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := map[string][]string{} // action -> the actions it waits for
+			start := ""
+			for _, m := range regexp.MustCompile(`(?m)^"([^"]+)" -> "([^"]+)"`).FindAllStringSubmatch(string(g), -1) {
+				before[m[2]] = append(before[m[2]], m[1])
+				if strings.HasPrefix(m[2], "api-vip_start_0 ") {
+					start = m[2]
+				}
+			}
+			if start == "" {
+				t.Fatalf("no api-vip start in the graph:\n%s", g)
+			}
+			var waits []string
+			seen := map[string]bool{}
+			var walk func(a string)
+			walk = func(a string) {
+				for _, b := range before[a] {
+					if !seen[b] {
+						seen[b] = true
+						waits = append(waits, b)
+						walk(b)
+					}
+				}
+			}
+			walk(start)
+			if slices.ContainsFunc(waits, func(a string) bool { return strings.HasPrefix(a, "haproxy") }) {
+				slices.Sort(waits)
+				t.Errorf("%s waits for %q: a haproxy stop among them is a drain (up to stop_timeout) with no node holding the VIP", start, waits)
+			}
+		})
 	}
 }

@@ -73,6 +73,9 @@ type Options struct {
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
 	// logs at teardown (kept after the run for a failed test).
 	LogDir string
+	// Load, when set, keeps CPU and I/O pressure inside every node (see
+	// Load): Pacemaker then throttles, as on a busy controller.
+	Load *Load
 }
 
 // Cluster is a running two-node cluster and its client.

@@ -77,6 +77,7 @@ frontend whoami
   bind %s:%d
   http-request return status 200 content-type text/plain lf-string "%%H\n" hdr X-Served-By "%%H"
 `, VIP, WhoamiPort)
+	b.WriteString(slowFrontend("  "))
 	if keystone {
 		fmt.Fprintf(&b, `
 frontend keystone
@@ -99,7 +100,7 @@ backend keystone
 // CRMConfig is the cluster's crmsh configuration for an agent set, built
 // like `stackha render`'s (crm/README.md): the seed's properties and
 // defaults, the VIP, the haproxy clone on every node with the VIP colocated
-// with it and ordered after it (a failover moves only the address), and,
+// with it and stopped before it (a failover moves only the address), and,
 // with keystone, the keystone clone. Every agent set gets the same
 // constraints: only the agents differ.
 func CRMConfig(set AgentSet, p Paths, keystone bool) string {
@@ -117,7 +118,9 @@ func CRMConfig(set AgentSet, p Paths, keystone bool) string {
 	if set.SeedOrder {
 		b.WriteString("order haproxy-after-vip Mandatory: " + VIPResource + " haproxy-clone\n")
 	} else {
-		b.WriteString("order haproxy-before-vip Mandatory: haproxy-clone " + VIPResource + "\n")
+		// render's: the VIP's stop before haproxy's, no start order (a
+		// moving VIP never waits for haproxy's drain: crm/render).
+		b.WriteString("order vip-stops-before-haproxy Mandatory: " + VIPResource + ":stop haproxy-clone:stop symmetrical=false\n")
 	}
 	return b.String()
 }
@@ -340,6 +343,16 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	return AddWhoami(string(h)), string(cr), nil
 }
 
+// slowFrontend is the harness's frontend on the VIP whose backend is the
+// slow server in the client namespace (SlowPort): a request there is held
+// open by haproxy on the VIP's node. No health check: the server listens
+// only while a fault holds a request.
+func slowFrontend(indent string) string {
+	return fmt.Sprintf("\n# Added by the cluster harness: a request held open through the VIP.\n"+
+		"frontend shc-slow\n%[1]sbind %[2]s:%[3]d\n%[1]shttp-response set-header X-Served-By \"%%H\"\n%[1]sdefault_backend shc-slow\n"+
+		"\nbackend shc-slow\n%[1]sserver client %[4]s:%[3]d no-check\n", indent, VIP, SlowPort, ClientAddr)
+}
+
 // AddWhoami adds the harness's node identification to a haproxy.cfg.
 func AddWhoami(cfg string) string {
 	var b strings.Builder
@@ -351,5 +364,6 @@ func AddWhoami(cfg string) string {
 	}
 	fmt.Fprintf(&b, "\n# Added by the cluster harness: who answers.\nfrontend whoami\n    bind %s:%d\n"+
 		"    http-request return status 200 content-type text/plain lf-string \"%%H\\n\" hdr X-Served-By \"%%H\"\n", VIP, WhoamiPort)
+	b.WriteString(slowFrontend("    "))
 	return b.String()
 }

@@ -128,6 +128,9 @@ var Faults = []Fault{
 	// SYN retransmission (1 s): the rolling restart's client waits 3 s.
 	{ID: 14, Name: "rolling restart of Pacemaker under client load (3 s client timeout)", Expect: always, Inject: faultRolling,
 		ClientTimeout: 3 * time.Second},
+	// A drain on the old holder must not hold the VIP's move.
+	{ID: 15, Name: "VIP's node in standby as another comes back, a request held open through the VIP (3 s client timeout)", Expect: always,
+		Inject: faultDrainMove, ClientTimeout: 3 * time.Second},
 	{ID: 4, Name: "active node's link down (switch port down: no carrier)", Expect: func(s Setup) (Expectation, string) {
 		if !s.Set.Stackha("vip") {
 			return NoRecovery, "IPaddr2 does not look at the link"

@@ -71,6 +71,9 @@ func testSets(t *testing.T) []AgentSet {
 func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
 	t.Helper()
 	opts.Log = testWriter{t}
+	if opts.Load == nil {
+		opts.Load = LoadFromEnv()
+	}
 	logs := t.TempDir()
 	opts.LogDir = logs
 	c, err := Up(ctx, opts)
@@ -81,7 +84,8 @@ func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
 		if err := c.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
-		if t.Failed() {
+		// SHC_LOGS_ALWAYS=1: a passing run's logs too (to compare).
+		if t.Failed() || os.Getenv("SHC_LOGS_ALWAYS") == "1" {
 			if dst := os.Getenv("SHC_LOGS"); dst != "" {
 				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
 			}
@@ -163,26 +167,31 @@ func TestFaults(t *testing.T) {
 				continue
 			}
 			t.Run(strings.NewReplacer(", ", "_", " ", "-").Replace(setup.Label()), func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(max(repeat(), 1))*20*time.Minute)
 				defer cancel()
 				if set.Note != "" {
 					t.Logf("agents: %s", set.Note)
 				}
 				c := up(t, ctx, sh.opts)
-				rows := RunFaults(ctx, c, sel, testWriter{t})
+				// SHC_REPEAT=N: the selected faults N times on this cluster
+				// (make bench-rolling), one row per run.
+				var rows []FaultResult
+				for rep := 0; rep < max(repeat(), 1); rep++ {
+					rows = append(rows, RunFaults(ctx, c, sel, testWriter{t})...)
+				}
 				all = append(all, rows...)
 				for _, r := range rows {
 					if !r.OK {
 						t.Errorf("fault %d (%s), %s: %s", r.ID, r.Name, r.Set, rowText(r))
 					}
 				}
-				if len(sel) == 0 && len(rows) != len(Faults) {
+				if len(sel) == 0 && repeat() <= 1 && len(rows) != len(Faults) {
 					t.Errorf("ran %d of %d faults", len(rows), len(Faults))
 				}
 			})
 		}
 	}
-	table := FormatResults(all)
+	table := FormatResults(all) + Worst(all)
 	t.Logf("results:\n%s", table)
 	if dst := os.Getenv("SHC_RESULTS"); dst != "" {
 		if err := os.WriteFile(dst, []byte(table), 0o644); err != nil {
@@ -199,4 +208,10 @@ func anyApplies(setup Setup, sel map[int]bool) bool {
 		}
 	}
 	return false
+}
+
+// repeat is $SHC_REPEAT (0 when unset).
+func repeat() int {
+	n, _ := strconv.Atoi(os.Getenv("SHC_REPEAT"))
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -326,13 +327,51 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	r.NoDetect = true
 	f.T0 = time.Now()
 	var moves []window // while the VIP moved away from a node in standby
+	var moved []string // each move: how long until another node answered
+	var worst time.Duration
 	for _, n := range f.C.Nodes {
 		before, _ := f.C.VIPNode(ctx)
+		var held *Held
+		if before == n {
+			// A client holds a long request open through the VIP: the
+			// holder's haproxy has a session to drain when it stops, and
+			// the VIP's move must not wait for it.
+			h, err := HoldThroughVIP(ctx, holdFor())
+			if err != nil {
+				return nil, err
+			}
+			held = h
+		}
 		t := time.Now()
 		if err := f.C.Standby(ctx, n, true); err != nil {
+			if held != nil {
+				held.Close()
+			}
 			return nil, err
 		}
-		if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
+		var moveAt time.Duration
+		var to string
+		if held != nil {
+			wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+			a, err := f.P.WaitFor(wctx, t, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != n.Name })
+			cancel()
+			if err == nil {
+				moveAt, to = a.End.Sub(t), a.Node
+			}
+		}
+		err := f.C.WaitSettled(ctx, 90*time.Second)
+		if held != nil {
+			settled := time.Since(t)
+			held.Close()
+			if to == "" {
+				moved = append(moved, fmt.Sprintf("no node answered after %s's standby", n.Name))
+			} else {
+				moved = append(moved, fmt.Sprintf("%s -> %s answered %.2f s after the standby (its haproxy drained a held request; settled at %.1f s)",
+					n.Name, to, moveAt.Seconds(), settled.Seconds()))
+			}
+			worst = max(worst, moveAt)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if before == n {
@@ -346,7 +385,7 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 			return nil, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err := f.C.WaitExit(wctx, n, "pacemakerd")
+		err = f.C.WaitExit(wctx, n, "pacemakerd")
 		cancel()
 		if err != nil {
 			return nil, err
@@ -383,7 +422,32 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if reset > 0 {
 		r.Outcome += fmt.Sprintf(", and %d reset by TCP while in flight as the VIP moved (the new holder knows no such connection)", reset)
 	}
+	if len(moved) > 0 {
+		r.Outcome += "; VIP moves: " + strings.Join(moved, "; ")
+	}
+	if gap := Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
+		r.Outcome += fmt.Sprintf("; longest time without an answer %.2f s", gap.Seconds())
+	}
+	if worst > moveLimit && r.Bad == "" {
+		r.Bad = fmt.Sprintf("the VIP answered from another node only %.2f s after its holder's standby (limit %s)", worst.Seconds(), moveLimit)
+	}
 	return nil, nil
+}
+
+// moveLimit bounds the time from the VIP holder's standby to the first
+// answer from another node, whatever the holder's haproxy still drains.
+const moveLimit = 2 * time.Second
+
+// holdFor is how long the slow server holds the request faults 14 and 15
+// keep open through the VIP holder ($SHC_HOLD, 5 s by default): longer
+// than a move may take (moveLimit), so a move that waited for the drain
+// fails; short, as every drain lengthens the fault (SHC_HOLD=35s makes
+// haproxy's soft stop run to its stop_timeout of 30 s).
+func holdFor() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SHC_HOLD")); err == nil && d > 0 {
+		return d
+	}
+	return 5 * time.Second
 }
 
 // window is a span of time.

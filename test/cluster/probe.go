@@ -156,11 +156,26 @@ type Summary struct {
 	// FirstFail and LastFail are when the first and the last failed
 	// request started, from t0.
 	FirstFail, LastFail time.Duration
+	// MaxGap is the longest time between two successive answers (by the
+	// time each ended): the longest span in which the VIP answered no
+	// one, whatever failed or not meanwhile. With a request every 50 ms a
+	// healthy cluster keeps it near 50 ms.
+	MaxGap time.Duration
 }
 
 // Summarize sums up the attempts started at or after t0.
 func Summarize(as []Attempt, t0 time.Time) Summary {
 	s := Summary{Total: len(as), Recovered: true}
+	var ends []time.Time
+	for _, a := range as {
+		if a.OK {
+			ends = append(ends, a.End)
+		}
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	for i := 1; i < len(ends); i++ {
+		s.MaxGap = max(s.MaxGap, ends[i].Sub(ends[i-1]))
+	}
 	var lastFail time.Time
 	for _, a := range as {
 		if a.OK {

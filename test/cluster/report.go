@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -69,4 +70,50 @@ func rowText(r FaultResult) string {
 		s += " ERROR: " + r.Err.Error()
 	}
 	return s
+}
+
+// Worst sums up the rows per fault when a fault ran more than once: runs,
+// failed runs, the worst client outage and the worst time from the fault to
+// recovery ("" when every fault ran once).
+func Worst(rows []FaultResult) string {
+	type agg struct {
+		runs, bad int
+		outage    time.Duration
+		gap       time.Duration
+		recovery  time.Duration
+		name, set string
+	}
+	byKey := map[string]*agg{}
+	var keys []string
+	for _, r := range rows {
+		if r.Skip != "" {
+			continue
+		}
+		k := fmt.Sprintf("%s|%d", r.Set, r.ID)
+		a, ok := byKey[k]
+		if !ok {
+			a = &agg{name: fmt.Sprintf("%d (%s)", r.ID, r.Name), set: r.Set}
+			byKey[k] = a
+			keys = append(keys, k)
+		}
+		a.runs++
+		if !r.OK {
+			a.bad++
+		}
+		if r.Client.Failed > 0 && (r.Client.Outage > a.outage || !r.Client.Recovered) {
+			a.outage = r.Client.Outage
+		}
+		a.recovery = max(a.recovery, r.Recovery)
+		a.gap = max(a.gap, r.Client.MaxGap)
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		a := byKey[k]
+		if a.runs < 2 && os.Getenv("SHC_REPEAT") == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s, fault %s: %d runs, %d failed; longest time without an answer through the VIP %.2f s; worst client outage %s; worst recovery %s\n",
+			a.set, a.name, a.runs, a.bad, a.gap.Seconds(), dur(a.outage, a.outage > 0), dur(a.recovery, true))
+	}
+	return b.String()
 }

@@ -28,7 +28,10 @@ func (c *Cluster) startDaemons(n *Node) error {
 	if err := c.spawn(n, "corosync", filepath.Join(n.dir, "log", "corosync.log"), "corosync", "-f"); err != nil {
 		return err
 	}
-	return c.StartPacemaker(n)
+	if err := c.StartPacemaker(n); err != nil {
+		return err
+	}
+	return c.startLoad(n)
 }
 
 // StartPacemaker starts pacemakerd on node n (its corosync running).

@@ -34,6 +34,8 @@ func (c *Cluster) Close() error {
 	c.waitPower()
 	if len(c.procs) > 0 {
 		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
+		// The load first: the stops need not wait for the CPU.
+		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))
 		c.stopResources(ctx)
 		errs = append(errs, c.stopDaemons(ctx, "pacemakerd", 60*time.Second))
 		errs = append(errs, c.stopDaemons(ctx, "corosync", 20*time.Second))
@@ -143,6 +145,20 @@ func (c *Cluster) saveLogs() {
 		for _, src := range []string{"log/corosync.log", "log/pacemakerd.log", "log-pacemaker/pacemaker.log"} {
 			if data, err := os.ReadFile(filepath.Join(n.dir, src)); err == nil {
 				os.WriteFile(filepath.Join(dst, filepath.Base(src)), data, 0o644)
+			}
+		}
+	}
+	// The scheduler's inputs (pe-input-N.bz2): crm_simulate -x replays
+	// each transition the DC ran, its graph included.
+	for _, n := range c.Nodes {
+		src := filepath.Join(n.dir, "lib-pacemaker", "pengine")
+		if ents, err := os.ReadDir(src); err == nil && len(ents) > 0 {
+			dst := filepath.Join(c.opts.LogDir, n.Name, "pengine")
+			os.MkdirAll(dst, 0o755)
+			for _, e := range ents {
+				if data, err := os.ReadFile(filepath.Join(src, e.Name())); err == nil {
+					os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
+				}
 			}
 		}
 	}

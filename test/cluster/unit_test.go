@@ -141,12 +141,12 @@ func TestSummarize(t *testing.T) {
 		as   []Attempt
 		want Summary
 	}{
-		{"all fine", []Attempt{at(0, 5, true), at(50, 55, true)}, Summary{Total: 2, Recovered: true}},
+		{"all fine", []Attempt{at(0, 5, true), at(50, 55, true)}, Summary{Total: 2, Recovered: true, MaxGap: 50 * time.Millisecond}},
 		{"outage", []Attempt{at(0, 5, true), at(50, 550, false), at(100, 600, false), at(700, 710, true)},
-			Summary{Total: 4, Failed: 2, Outage: 710 * time.Millisecond, Recovered: true}},
+			Summary{Total: 4, Failed: 2, Outage: 710 * time.Millisecond, Recovered: true, MaxGap: 705 * time.Millisecond}},
 		// A success that started before the last failure does not end the outage.
 		{"overlap", []Attempt{at(0, 900, false), at(100, 150, true), at(200, 300, false), at(400, 420, true)},
-			Summary{Total: 4, Failed: 2, Outage: 420 * time.Millisecond, Recovered: true}},
+			Summary{Total: 4, Failed: 2, Outage: 420 * time.Millisecond, Recovered: true, MaxGap: 270 * time.Millisecond}},
 		{"never recovered", []Attempt{at(0, 5, true), at(50, 550, false)}, Summary{Total: 2, Failed: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,8 +350,8 @@ func TestAddWhoami(t *testing.T) {
 		"frontend keystone-vip\n    bind 192.0.2.100:5000\n    default_backend keystone-api\n\n" +
 		"backend keystone-api\n    server node1 192.0.2.11:5000 check\n"
 	cfg := AddWhoami(rendered)
-	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 1 {
-		t.Errorf("%d X-Served-By headers, want 1 (one frontend):\n%s", n, cfg)
+	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 2 {
+		t.Errorf("%d X-Served-By headers, want 2 (the rendered frontend and the slow one):\n%s", n, cfg)
 	}
 	f := filepath.Join(t.TempDir(), "haproxy.cfg")
 	os.WriteFile(f, []byte(cfg), 0o644)
