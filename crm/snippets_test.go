@@ -68,7 +68,8 @@ func TestSnippetsLoadAlone(t *testing.T) {
 }
 
 // TestSnippetsAreTheSeedRendered: all snippets together make the same
-// configuration as `stackha render` of the seed's topology.
+// configuration as `stackha render` of the lab topology
+// (examples/seed.yaml).
 func TestSnippetsAreTheSeedRendered(t *testing.T) {
 	cibtest.Require(t)
 	all := snippets(t)
@@ -91,9 +92,9 @@ func TestSnippetsAreTheSeedRendered(t *testing.T) {
 		al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
 		for i := 0; i < len(al) && i < len(bl); i++ {
 			if al[i] != bl[i] {
-				t.Fatalf("snippets and rendered seed differ at line %d:\nsnippets: %s\nrendered: %s", i+1, al[i], bl[i])
+				t.Fatalf("snippets and the rendered lab topology (seed.yaml) differ at line %d:\nsnippets: %s\nrendered: %s", i+1, al[i], bl[i])
 			}
 		}
-		t.Fatalf("snippets and rendered seed differ in length: %d and %d lines", len(al), len(bl))
+		t.Fatalf("snippets and the rendered lab topology (seed.yaml) differ in length: %d and %d lines", len(al), len(bl))
 	}
 }

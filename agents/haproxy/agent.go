@@ -1,8 +1,8 @@
 // Package haproxy is the ocf:stackha:haproxy resource agent: HAProxy in
 // master-worker mode with a checked start, a seamless reload that keeps the
 // servers' runtime state, a monitor that looks through the runtime API, and
-// a soft stop with a deadline. It replaces the seed's init script run as
-// lsb:haproxy.
+// a soft stop with a deadline. It replaces the init script the how-to runs
+// as lsb:haproxy.
 package haproxy
 
 import (

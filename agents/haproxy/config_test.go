@@ -31,6 +31,8 @@ func TestSplitLine(t *testing.T) {
 	}
 }
 
+// seedLike is the how-to's haproxy.cfg in shape (keystone behind its VIP)
+// with more sockets and sections to parse; "seed.cfg" is its name below.
 const seedLike = `global
     daemon
     stats socket /run/haproxy/user.sock mode 660

@@ -13,8 +13,8 @@ import (
 )
 
 // BenchmarkMonitor is one monitor handler in process (no process start, no
-// runtime), with the seed's parameters, against a lab address: what the
-// agent itself costs.
+// runtime), with the how-to's parameters (ip, cidr_netmask), against a
+// lab address: what the agent itself costs.
 func BenchmarkMonitor(b *testing.B) {
 	require.Root(b)
 	l, err := viptest.NewLab("b")

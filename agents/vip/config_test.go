@@ -189,7 +189,8 @@ func TestParseConfig(t *testing.T) {
 		{"lft", map[string]string{"ip": "2001:db8::10", "preferred_lft": "soon"}, ocf.Clone{}, "preferred_lft", nil},
 		{"netns", map[string]string{"ip": "192.0.2.10", "network_namespace": "../x"}, ocf.Clone{}, "network_namespace", nil},
 		{"clone", map[string]string{"ip": "192.0.2.10"}, ocf.Clone{IsClone: true, Max: 2}, "CLUSTERIP", nil},
-		// Every number has bounds: nothing wraps (issue 11 #8).
+		// Every number has bounds: nothing wraps (docs/security.md,
+		// "Numbers and input").
 		{"interval overflow", map[string]string{"ip": "192.0.2.10", "arp_interval": "9223372036854775807"}, ocf.Clone{}, "1..60000", nil},
 		{"interval max", map[string]string{"ip": "192.0.2.10", "arp_interval": "60000"}, ocf.Clone{}, "", func(c *Config) bool { return c.ArpInterval == 60000 }},
 		{"count overflow", map[string]string{"ip": "192.0.2.10", "arp_count": "9223372036854775807"}, ocf.Clone{}, "1..1000", nil},

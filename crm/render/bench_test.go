@@ -48,8 +48,9 @@ func TestBigTopology(t *testing.T) {
 }
 
 // BenchmarkRender: `stackha render`'s work (parse, check, render every
-// file) for the seed's two nodes and for the 16-node topology with every
-// service, side by side; "file" also writes the files as RenderFile does.
+// file) for the lab topology's two nodes (crm/examples/seed.yaml) and for
+// the 16-node topology with every service, side by side; "file" also
+// writes the files as RenderFile does.
 //
 //	go test ./crm/render -run '^$' -bench BenchmarkRender -benchmem
 func BenchmarkRender(b *testing.B) {

@@ -10,7 +10,7 @@ import "fmt"
 var orderComment = []string{
 	"Every node runs haproxy all the time, its frontends bound to the VIP even",
 	"where the VIP is absent: that needs net.ipv4.ip_nonlocal_bind=1 (and",
-	"net.ipv6.ip_nonlocal_bind=1 for an IPv6 VIP) on every node, the seed's",
+	"net.ipv6.ip_nonlocal_bind=1 for an IPv6 VIP) on every node, the how-to's",
 	"first step. A failover is then only the address moving (plus its gratuitous",
 	"ARP): the haproxy that takes the traffic is already up, its health checks",
 	"already current. The colocation puts the VIP where haproxy runs, never the",
@@ -27,7 +27,7 @@ var orderComment = []string{
 	"up to 30 s with no node answering for the VIP. The VIP now starts as soon as",
 	"it has left its old node.",
 	"",
-	"The seed's order, `order haproxy-after-IP mandatory: api-vip haproxy`, fails",
+	"The how-to's order, `order haproxy-after-IP mandatory: api-vip haproxy`, fails",
 	"here: with haproxy a clone, every move of the VIP stops and restarts haproxy",
 	"on every node (the clone is ordered after the VIP), so a failover becomes a",
 	"full outage of every API for haproxy's stop and start time; and without",
@@ -40,7 +40,7 @@ var orderComment = []string{
 
 var defaultsComment = []string{
 	"resource-stickiness: a recovered node does not pull resources back (no",
-	"second interruption). failure-timeout=0 (the seed's) keeps failures until",
+	"second interruption). failure-timeout=0 (the how-to's) keeps failures until",
 	"`crm resource cleanup`; migration-threshold moves a resource away from a",
 	"node after that many failures there.",
 }
@@ -70,7 +70,7 @@ func (r *resolved) propertyComment() []string {
 	if len(r.fencing) == 0 {
 		return []string{
 			"Fencing and quorum: LAB MODE. The topology has no fencing devices, so the",
-			"seed's lab settings apply: stonith-enabled=false and no-quorum-policy=ignore",
+			"how-to's lab settings apply: stonith-enabled=false and no-quorum-policy=ignore",
 			"let a cluster run without fencing hardware. A node that loses corosync then",
 			"keeps its resources: a split brain runs the VIP on two nodes and ARP flaps",
 			"between them. Production gives fencing.devices in the topology (one per",

@@ -79,7 +79,7 @@ func (r *resolved) CRM() string {
 	header(&b, "#", "The cluster's configuration for crmsh")
 	b.WriteString("# " + r.modeLine() + "\n")
 	b.WriteString("# Load it with: crm configure load update cluster.crm\n")
-	b.WriteString("# On a cluster configured as the seed, first run\n")
+	b.WriteString("# On a cluster configured as in the how-to stackha started from, first run\n")
 	b.WriteString("#   crm configure delete haproxy-with-vip haproxy-after-IP\n")
 	b.WriteString("# or `load update` keeps those two, pointed at the haproxy clone: a colocation\n")
 	b.WriteString("# the wrong way round and an order loop with the one below.\n")

@@ -28,7 +28,7 @@ func (r *resolved) Endpoints() string {
 # endpoint at %s (keystone v3 URLs). Running it again changes
 # nothing. An endpoint of the same service and interface at another URL (the
 # old per-node one) is reported, not deleted: check, then remove it with
-# `+"`openstack endpoint delete ID`"+` (the seed's step 3).
+# `+"`openstack endpoint delete ID`"+` (the how-to's step 3).
 set -euo pipefail
 
 region=%s

@@ -67,7 +67,7 @@ func TestEndpointsScript(t *testing.T) {
 	}
 
 	// An empty catalog: every service and endpoint is created, at the VIP,
-	// with keystone v3 URLs (and the seed's admin port for keystone).
+	// with keystone v3 URLs (and the how-to's admin port for keystone).
 	got, _ := runEndpoints(t, script)
 	want := []string{
 		`service create --name keystone --description OpenStack\ Identity identity`,
@@ -95,7 +95,7 @@ func TestEndpointsScript(t *testing.T) {
 		t.Errorf("calls on an empty catalog:\n%s", lineDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
 	}
 
-	// Run again on the catalog it made, plus the seed's old per-node
+	// Run again on the catalog it made, plus the how-to's old per-node
 	// keystone endpoint: nothing is created, nothing deleted, and the old
 	// endpoint is reported with the command that removes it.
 	cat := filepath.Join(t.TempDir(), "catalog")

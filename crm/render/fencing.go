@@ -8,7 +8,7 @@ import (
 
 // Fencing is the cluster's fencing: one device per node. With it the
 // cluster runs as production needs (stonith-enabled=true,
-// no-quorum-policy=stop); without it, in the seed's lab mode.
+// no-quorum-policy=stop); without it, in the how-to's lab mode.
 type Fencing struct {
 	Devices []Device `yaml:"devices"`
 	// PriorityDelay is priority-fencing-delay, set on two nodes only

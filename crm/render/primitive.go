@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Resource ids. api-vip and haproxy are the seed's.
+// Resource ids. api-vip and haproxy are the how-to's own.
 const (
 	idVIP          = "api-vip"
 	idHAProxy      = "haproxy"

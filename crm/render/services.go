@@ -40,7 +40,7 @@ func (x *resolver) services() {
 		}
 	}
 	if len(t.Services) == 0 {
-		x.bad.add("services", "empty: name at least one service, or leave the key out for the seed's set")
+		x.bad.add("services", "empty: name at least one service, or leave the key out for the how-to's set")
 	}
 	seen := map[string]int{}
 	ports := map[int]string{}

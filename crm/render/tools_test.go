@@ -199,7 +199,7 @@ func TestFailover(t *testing.T) {
 
 // TestOtherChoicesFail shows, in crm_simulate, the failure modes the
 // comment in cluster.crm (and the README) describes for the choices not
-// made: the seed's order (VIP, then haproxy) restarts the survivor's
+// made: the how-to's order (VIP, then haproxy) restarts the survivor's
 // haproxy on failover; a colocation the wrong way round leaves one haproxy.
 func TestOtherChoicesFail(t *testing.T) {
 	cibtest.Require(t)
@@ -265,7 +265,7 @@ esac
 // TestPCSMatchesCRM: cluster.pcs.sh, run by the real pcs, builds the same
 // configuration as cluster.crm loaded by crmsh: into a CIB file (CIB_FILE)
 // for every example, and pushed in one step to a (stand-in) live cluster
-// for the seed's.
+// for the lab topology's (crm/examples/seed.yaml).
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
 	realPCS, _ := exec.LookPath("pcs")
@@ -299,7 +299,7 @@ func TestPCSMatchesCRM(t *testing.T) {
 				}
 			})
 			if name != "seed" {
-				return // the push path is the same script for every example: checked on seed
+				return // the push path is the same script for every example: checked on seed.yaml
 			}
 			t.Run("live", func(t *testing.T) {
 				bin, tmp := t.TempDir(), t.TempDir()
@@ -346,7 +346,8 @@ func TestHAProxyCheck(t *testing.T) {
 	}
 }
 
-// seedLive is the seed's own configuration, as its write-up builds it.
+// seedLive is the how-to's own cluster configuration, as it builds it by
+// hand.
 const seedLive = `property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore
 rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10
 primitive api-vip ocf:heartbeat:IPaddr2 params ip=10.10.102.45 cidr_netmask=24 op monitor interval=5s
@@ -355,8 +356,8 @@ colocation haproxy-with-vip INFINITY: haproxy api-vip
 order haproxy-after-IP mandatory: api-vip haproxy
 `
 
-// TestMigrateFromSeed: on a cluster configured as the seed, deleting the
-// seed's two constraints and then loading cluster.crm gives exactly the
+// TestMigrateFromSeed: on a cluster configured as in the how-to, deleting
+// the how-to's two constraints and then loading cluster.crm gives exactly the
 // rendered configuration. Without the delete, `load update` keeps them,
 // pointed at the clone: the wrong-way colocation and an order loop (what
 // the README and cluster.crm's header warn about).
@@ -391,7 +392,7 @@ func TestMigrateFromSeed(t *testing.T) {
 		conf := cibtest.Configuration(t, cib)
 		for _, w := range []string{"rsc_colocation id=haproxy-with-vip rsc=haproxy-clone", "rsc_order first=api-vip id=haproxy-after-IP then=haproxy-clone"} {
 			if !strings.Contains(conf, w) {
-				t.Errorf("expected the seed's constraint to survive as %q; configuration:\n%s", w, conf)
+				t.Errorf("expected the how-to's constraint to survive as %q; configuration:\n%s", w, conf)
 			}
 		}
 	})

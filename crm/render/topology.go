@@ -15,7 +15,7 @@ import (
 // Topology is the one file an operator writes: the VIP, the controllers,
 // the API services and, for production, the fencing devices. Every field
 // but vip and nodes has a default; without fencing the defaults give the
-// seed's lab cluster.
+// how-to's lab shape (crm/examples/seed.yaml).
 type Topology struct {
 	VIP      VIP       `yaml:"vip"`
 	Nodes    []Node    `yaml:"nodes"`
@@ -63,7 +63,7 @@ type Service struct {
 	Port int    `yaml:"port"` // default: the service's usual port
 	// Legacy also balances the service's listener of older releases
 	// (keystone admin 35357, nova EC2 8773). Default: on when the services
-	// list is omitted (the seed's set), off otherwise.
+	// list is omitted (the how-to's set), off otherwise.
 	Legacy     *bool `yaml:"legacy"`
 	LegacyPort int   `yaml:"legacy_port"`
 	// RunMode is how the agent runs the service: systemd (default) or
@@ -119,8 +119,8 @@ type Timeouts struct {
 
 // Cluster holds the properties and resource defaults.
 type Cluster struct {
-	StonithEnabled     *bool     `yaml:"stonith_enabled"`     // default: true with fencing devices, else false (the seed's)
-	NoQuorumPolicy     string    `yaml:"no_quorum_policy"`    // default: stop with fencing devices, else ignore (the seed's)
+	StonithEnabled     *bool     `yaml:"stonith_enabled"`     // default: true with fencing devices, else false (the how-to's)
+	NoQuorumPolicy     string    `yaml:"no_quorum_policy"`    // default: stop with fencing devices, else ignore (the how-to's)
 	Stickiness         *int      `yaml:"stickiness"`          // default 100
 	FailureTimeout     *Duration `yaml:"failure_timeout"`     // default 0: failures never expire
 	MigrationThreshold *int      `yaml:"migration_threshold"` // default 10
@@ -166,7 +166,7 @@ func (d Duration) String() string {
 	return strconv.FormatInt(int64(v/time.Millisecond), 10) + "ms"
 }
 
-// Defaults: the seed's values for the cluster's properties, resource
+// Defaults: the how-to's values for the cluster's properties, resource
 // defaults and names; monitor intervals and haproxy's checks and timeouts
 // chosen to find a failed service in seconds (crm/README.md explains each).
 const (

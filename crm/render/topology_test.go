@@ -223,7 +223,8 @@ func TestDefaults(t *testing.T) {
 	if again, err := topo.resolve(); err != nil || fmt.Sprint(*again) != fmt.Sprint(*r) {
 		t.Errorf("resolving again gives another result (%v):\n%+v\n%+v", err, *again, *r)
 	}
-	// The seed's nine frontends, by port (its glance names swapped back).
+	// The nine frontends of the how-to's haproxy.cfg, by port (its glance
+	// names swapped back).
 	var got []string
 	for _, s := range r.services {
 		for _, l := range s.listeners() {
@@ -237,14 +238,15 @@ func TestDefaults(t *testing.T) {
 	}
 	c := topo.Cluster
 	if *c.StonithEnabled || c.NoQuorumPolicy != "ignore" || *c.Stickiness != 100 || *c.FailureTimeout != 0 || *c.MigrationThreshold != 10 {
-		t.Errorf("cluster defaults are not the seed's: %+v", c)
+		t.Errorf("cluster defaults are not the how-to's: %+v", c)
 	}
 	h := topo.HAProxy
 	if h.Balance != "roundrobin" || h.MaxConn != 10000 {
-		t.Errorf("haproxy balance and maxconn are not the seed's: %+v", h)
+		t.Errorf("haproxy balance and maxconn are not those of the how-to's haproxy.cfg: %+v", h)
 	}
-	// Not the seed's: the checks and timeouts that route around a failed
-	// backend in about a second (issue 14), and the monitor intervals.
+	// Not the how-to's: the checks and timeouts that route around a failed
+	// backend in about a second (crm/README.md explains each), and the
+	// monitor intervals.
 	if got := fmt.Sprintf("%+v %+v", h.Check, h.Timeouts); got != "{Inter:1s FastInter:250ms DownInter:1s Rise:2 Fall:2} {Connect:250ms Client:60s Server:0s Check:500ms}" {
 		t.Errorf("haproxy checks and timeouts: %s", got)
 	}

@@ -14,8 +14,8 @@ import (
 // The budget of package initialisation an agent run pays before main, as
 // GODEBUG=inittrace=1 reports it for `stackha vip usage` (allocations and
 // bytes, never times: they are exact and the same on every run of one
-// build). Set from the binary after the start-up rounds of issue 14
-// (go1.26.8: 693 allocations, 106,944 bytes, the API agents' declarations
+// build). Set from the binary after the start-up rounds docs/benchmarks.md
+// describes (go1.26.8: 693 allocations, 106,944 bytes, the API agents' declarations
 // built on first use; 694 and 155,808 before that, 1121 and 236,080 before
 // the first round), with a little room. To re-measure:
 //

@@ -280,7 +280,6 @@ func (l *Lab) Node(name string) *Node {
 	return nil
 }
 
-
 // The main goroutine keeps the main thread: a goroutine that entered the
 // client's namespace (DialContext) ends with its thread locked, which ends
 // the thread, but the main thread cannot end, and would stay in the

@@ -1,8 +1,9 @@
 // Package haproxy is the haproxy agent's benchmark: the agent against the
-// seed's init script, requests lost while haproxy reloads under a steady
-// HTTP load and how long a monitor takes (Run, `make bench-haproxy`), and
-// the depth-10 monitor as the configuration grows (RunScale, `make
-// bench-haproxy-scale`). docs/benchmarks.md's haproxy section quotes both.
+// how-to's init script (lsb:haproxy), requests lost while haproxy reloads
+// under a steady HTTP load and how long a monitor takes (Run, `make
+// bench-haproxy`), and the depth-10 monitor as the configuration grows
+// (RunScale, `make bench-haproxy-scale`). docs/benchmarks.md's haproxy
+// section quotes both.
 package haproxy
 
 import (
@@ -119,7 +120,7 @@ func (b *backends) close() {
 	}
 }
 
-// writeConfig writes the seed's shape of configuration (one frontend, one
+// writeConfig writes the how-to's shape of haproxy.cfg (one frontend, one
 // backend of two servers with health checks) on loopback.
 func writeConfig(path string, port int, be *backends, stats string) error {
 	text := fmt.Sprintf(`global
@@ -188,11 +189,12 @@ func (a agent) runCPU(action string, extra ...string) (int, string, time.Duratio
 	return 0, out.String(), took, cpu
 }
 
-// seed is the seed's init script, step by step, without its shell: start is
-// "haproxy -c -q -f cfg" then "haproxy -D -f cfg -p pidfile"; reload is its
-// restart: the check, stop (SIGUSR1, not waited for, pid file removed),
-// start. (The script's killproc finds haproxy by name; here the pid file
-// of this very instance is used so that no other haproxy is touched.)
+// seed is the how-to's haproxy init script, step by step, without its
+// shell: start is "haproxy -c -q -f cfg" then "haproxy -D -f cfg -p
+// pidfile"; reload is its restart: the check, stop (SIGUSR1, not waited
+// for, pid file removed), start. (The script's killproc finds haproxy by
+// name; here the pid file of this very instance is used so that no other
+// haproxy is touched.)
 type seed struct {
 	haproxy, cfg, pidfile string
 }
@@ -249,8 +251,8 @@ func (s seed) restart() error {
 	return s.start()
 }
 
-// status is the seed's "status": a kill -0 of the pid in the pid file,
-// through a shell as the init script does.
+// status is the init script's "status": a kill -0 of the pid in the pid
+// file, through a shell as the script does.
 func (s seed) status() (int, time.Duration) {
 	start := time.Now()
 	err := exec.Command("/bin/sh", "-c", `pid=$(cat "$1") && kill -0 "$pid"`, "status", s.pidfile).Run()

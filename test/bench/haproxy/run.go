@@ -47,7 +47,7 @@ func Run(opt Options) error {
 	results = append(results, r)
 	r, err = benchSeedReload(dir, be, opt)
 	if err != nil {
-		return fmt.Errorf("seed restart: %w", err)
+		return fmt.Errorf("init script restart: %w", err)
 	}
 	results = append(results, r)
 	mons, err := benchMonitor(dir, be, opt)
@@ -136,10 +136,10 @@ func benchSeedReload(dir string, be *backends, opt Options) (reloadResult, error
 		err := s.restart()
 		return time.Since(start), err
 	})
-	return reloadResult{method: "seed restart (check, SIGUSR1, haproxy -D)", c: c, durations: ds, failures: failed}, nil
+	return reloadResult{method: "init script restart (check, SIGUSR1, haproxy -D)", c: c, durations: ds, failures: failed}, nil
 }
 
-// cleanup ends whatever the seed's method left (soft-stopping old
+// cleanup ends whatever the init script's restart left (soft-stopping old
 // processes included), by pid, verified against this configuration.
 func (s seed) cleanup() {
 	s.stop()
@@ -165,7 +165,7 @@ func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error
 		return nil, fmt.Errorf("start: %d %s", code, out)
 	}
 	defer a.run("stop")
-	// The seed runs the same configuration as a plain daemon: its status
+	// The init script runs the same configuration as a plain daemon: its status
 	// reads that instance's pid file.
 	seedCfg := filepath.Join(dir, "monitor-seed.cfg")
 	if err := writeConfig(seedCfg, seedPort, be, filepath.Join(dir, "monitor-seed-stats.sock")); err != nil {
@@ -181,7 +181,7 @@ func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error
 	res := []monitorResult{
 		{check: "stackha monitor, depth 0 (pid verified, master CLI show proc)"},
 		{check: "stackha monitor, depth 10 (+ runtime API: frontends, backends)"},
-		{check: "seed status: kill -0 $(cat pidfile) in sh"},
+		{check: "init script status: kill -0 $(cat pidfile) in sh"},
 	}
 	for i := 0; i < opt.Monitors; i++ {
 		for j, level := range []string{"0", "10"} {
@@ -193,7 +193,7 @@ func benchMonitor(dir string, be *backends, opt Options) ([]monitorResult, error
 		}
 		code, d := s.status()
 		if code != 0 {
-			return nil, fmt.Errorf("seed status: %d", code)
+			return nil, fmt.Errorf("init script status: %d", code)
 		}
 		res[2].times = append(res[2].times, d)
 	}

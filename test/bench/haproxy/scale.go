@@ -28,11 +28,11 @@ type scaleResult struct {
 	backends          int
 	statBytes         int
 	wall, cpu, hapCPU []time.Duration // per monitor: wall, the agent's CPU, haproxy's
-	seedWall, seedCPU []time.Duration // the seed's status on the same instance
+	seedWall, seedCPU []time.Duration // the init script's status on the same instance
 }
 
 // RunScale times the depth-10 monitor of an haproxy serving Sizes backends
-// of 3 servers each, and the seed's init-script status (kill -0 on the pid
+// of 3 servers each, and the how-to's init-script status (kill -0 on the pid
 // file) of the same haproxy, in one run (make bench-haproxy-scale).
 func RunScale(o ScaleOptions) error {
 	dir, err := os.MkdirTemp("/tmp", "shh-scale-")
@@ -109,7 +109,7 @@ func scaleOne(dir string, n int, srvs []string, o ScaleOptions) (scaleResult, er
 		r.hapCPU = append(r.hapCPU, haproxyCPU(stats)-h0)
 		scode, swall, scpu := s.statusCPU()
 		if scode != 0 {
-			return r, fmt.Errorf("seed status: exit %d", scode)
+			return r, fmt.Errorf("init script status: exit %d", scode)
 		}
 		r.seedWall, r.seedCPU = append(r.seedWall, swall), append(r.seedCPU, scpu)
 	}
@@ -165,10 +165,10 @@ func haproxyCPU(stats string) time.Duration {
 
 func reportScale(w io.Writer, res []scaleResult) {
 	fmt.Fprintln(w, "haproxy depth-10 monitor (the stackha binary exec'd as Pacemaker does) as the configuration grows,")
-	fmt.Fprintln(w, "3 servers per backend, medians; beside it the seed's init-script status (kill -0 $(cat pidfile) in sh)")
+	fmt.Fprintln(w, "3 servers per backend, medians; beside it the how-to's init-script status (kill -0 $(cat pidfile) in sh)")
 	fmt.Fprintln(w, "on the same haproxy in the same run. \"answers\": what the monitor reads from the runtime API.")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backends\tservers\tanswers\tmonitor wall\tp90\tagent CPU\thaproxy CPU\twall growth\tCPU growth\tseed status wall\tseed CPU\t")
+	fmt.Fprintln(tw, "backends\tservers\tanswers\tmonitor wall\tp90\tagent CPU\thaproxy CPU\twall growth\tCPU growth\tinit script status wall\tinit script CPU\t")
 	for i, r := range res {
 		growth, cpuGrowth := "", ""
 		if i > 0 {

@@ -100,9 +100,9 @@ func TestParseInterval(t *testing.T) {
 	}
 }
 
-// The seed as render renders it today: the VIP, haproxy, and the API
-// agents, each with a recurring monitor. The intervals are render's, not
-// this test's.
+// The lab topology (crm/examples/seed.yaml) as render renders it today:
+// the VIP, haproxy, and the API agents, each with a recurring monitor. The
+// intervals are render's, not this test's.
 func TestMonitorsOfSeed(t *testing.T) {
 	ms, err := Monitors("../../../crm/examples/seed.yaml")
 	if err != nil {
@@ -119,6 +119,6 @@ func TestMonitorsOfSeed(t *testing.T) {
 		t.Errorf("monitors per agent: %v", count)
 	}
 	if n := len(APIAgents(ms)); n != 7 {
-		t.Errorf("%d API agents in the seed, want 7: %v", n, APIAgents(ms))
+		t.Errorf("%d API agents in the lab topology, want 7: %v", n, APIAgents(ms))
 	}
 }

@@ -175,7 +175,7 @@ func (g *rig) check(rows []Row, key string) (Check, error) {
 			return cmd, nil
 		}, g.vipNS)
 	case key == OldInitStatus:
-		// test/bench/haproxy's definition of the seed's status
+		// test/bench/haproxy's definition of the init script's status
 		c.Run = run(func() (*exec.Cmd, error) {
 			return exec.Command("/bin/sh", "-c", `pid=$(cat "$1") && kill -0 "$pid"`, "status", g.haproxy["pidfile"]), nil
 		}, "")

@@ -132,7 +132,7 @@ func inNetns(name string, f func() error) error {
 
 // setupVIP makes vip's sandbox (an address on a veth in a namespace) and
 // starts the address with vip's own start. Both agents then run inside the
-// namespace with the same parameters, the seed's way (no network_namespace).
+// namespace with the same parameters, the how-to's way (no network_namespace).
 func (g *rig) setupVIP(ctx context.Context) error {
 	f, ok := sandbox.Lookup(agentVIP)
 	if !ok {

@@ -85,9 +85,9 @@ func printFloor(vips []agent, env, monitorEnv []string, runs int) error {
 		fmt.Printf("| `%s` | %s | %s | %d | %s |\n", s.name, ms(median(samples[i], wallOf)), ms(median(samples[i], cpuOf)),
 			medianFaults(samples[i]), in)
 	}
-	// The aim of issue 14: an agent run at the cost of an empty Go program;
-	// the net/http floor is what no binary holding the API agents can go
-	// below.
+	// The start-up aim (docs/benchmarks.md): an agent run at the cost of an
+	// empty Go program; the net/http floor is what no binary holding the API
+	// agents can go below.
 	fmt.Println()
 	for _, f := range floors {
 		if f == 0 {

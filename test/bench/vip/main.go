@@ -110,7 +110,7 @@ func run(bin, ipaddr2string, alt, altName string, runs, floorRuns int) error {
 	base := []string{
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RA_VERSION_MAJOR=1", "OCF_RA_VERSION_MINOR=0",
 		"OCF_RESOURCE_INSTANCE=shv-bench", "HA_LOGFACILITY=none", "HA_LOGFILE=/dev/null", "HA_RSCTMP=" + dir,
-		// The seed's configuration: ip and cidr_netmask, the interface found
+		// The how-to's configuration: ip and cidr_netmask, the interface found
 		// from the routing table.
 		"OCF_RESKEY_ip=192.0.2.50", "OCF_RESKEY_cidr_netmask=24",
 		"OCF_RESKEY_CRM_meta_timeout=20000",

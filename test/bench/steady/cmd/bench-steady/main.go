@@ -1,6 +1,7 @@
 // Command bench-steady measures the cost of watching a node: the CPU per
-// hour of every monitor of one node of the rendered seed cluster, stackha
-// against the agents it replaces, in one run. Root; `make bench-steady`.
+// hour of every monitor of one node of the rendered lab topology
+// (crm/examples/seed.yaml), stackha against the agents it replaces, in one
+// run. Root; `make bench-steady`.
 package main
 
 import (
