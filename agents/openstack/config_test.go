@@ -84,7 +84,7 @@ func TestConfigRefused(t *testing.T) {
 	}{
 		{map[string]string{"run_mode": "docker"}, `run_mode: "docker" is not one of`, ""},
 		{map[string]string{"run_mode": "process", "binary": "keystone-wsgi-public"}, "want a clean absolute path", ""},
-		// issue 11 #7: clean absolute paths only
+		// docs/security.md, "Files": clean absolute paths only
 		{map[string]string{"pidfile": "/../../etc/passwd"}, "pidfile \"/../../etc/passwd\": want a clean absolute path", ""},
 		{map[string]string{"log_file": "/var/log/keystone/../../../etc/shadow"}, "log_file", ""},
 		{map[string]string{"credentials": "/root//admin.rc"}, "credentials", ""},

@@ -110,7 +110,7 @@ func TestCredentialFilePermissions(t *testing.T) {
 	}{
 		{0o600, 0, 0, ""},
 		{0o400, 0, 0, ""},
-		// issue 11 #5: a group may not read it either
+		// docs/security.md, "Files": a group may not read it either
 		{0o640, 0, 65534, "has mode 0640: group and others must have no access"},
 		{0o660, 0, 0, "has mode 0660"},
 		{0o644, 0, 0, "has mode 0644: group and others must have no access"},
@@ -239,7 +239,7 @@ func FuzzParseKeyValue(f *testing.F) {
 	})
 }
 
-// Issue 11 #5: a FIFO as credentials file is refused at once with exit 6;
+// docs/security.md, "Files": a FIFO as credentials file is refused at once with exit 6;
 // before, opening it blocked validate and monitor until their deadline.
 // (The guard below is a hang detector, not a timing assertion.)
 func TestCredentialsFIFO(t *testing.T) {

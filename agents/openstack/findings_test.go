@@ -23,7 +23,7 @@ import (
 	"github.com/stackha/stackha/test/require"
 )
 
-// The findings of the security review of 2026-12 (issue 21), each with the
+// The findings of the security review of 2026-12, each with the
 // test that failed before its fix.
 
 // helperProcs lists the live processes whose command line holds all of

@@ -55,7 +55,7 @@ func wantUntouched(t *testing.T, path string) {
 	}
 }
 
-// Issue 11 #1: a link (symbolic or hard) the service user plants as its
+// docs/security.md, "Files": a link (symbolic or hard) the service user plants as its
 // log is refused: the root file it points at is neither chowned, nor
 // written, nor quoted.
 func TestLogFilePlanted(t *testing.T) {
@@ -101,7 +101,7 @@ func TestLogFilePlanted(t *testing.T) {
 	})
 }
 
-// Issue 11 #1: what the service wrote in its log reaches the exit reason
+// docs/security.md, "Files": what the service wrote in its log reaches the exit reason
 // without control bytes and capped.
 func TestLogReasonSanitised(t *testing.T) {
 	require.Root(t)
@@ -123,7 +123,7 @@ func TestLogReasonSanitised(t *testing.T) {
 	}
 }
 
-// Issue 11 #7: stop removes the pid file only if it still holds the pid it
+// docs/security.md, "Processes": stop removes the pid file only if it still holds the pid it
 // recorded; a file put in its place is left alone.
 func TestPIDFileReplaced(t *testing.T) {
 	require.Root(t)
@@ -148,7 +148,7 @@ func TestPIDFileReplaced(t *testing.T) {
 	}
 }
 
-// Issue 11 #2: the pid file is never written through a link planted at
+// docs/security.md, "Processes": the pid file is never written through a link planted at
 // an old fixed temporary name or at the pid file itself.
 func TestPIDFileLinks(t *testing.T) {
 	dir := t.TempDir()
@@ -187,7 +187,7 @@ func TestPIDFileLinks(t *testing.T) {
 	}
 }
 
-// Issue 11 #6: the instance name builds only the state directory, and one
+// docs/security.md, "The resource id and the state directory": the instance name builds only the state directory, and one
 // that would leave it is refused.
 func TestInstanceEscapes(t *testing.T) {
 	p := profile("keystone")

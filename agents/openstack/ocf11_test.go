@@ -12,7 +12,7 @@ import (
 	"github.com/stackha/stackha/ocf"
 )
 
-// Issue 14: probe_timeout bounds the version request, so a hung service
+// probe_timeout bounds the version request, so a hung service
 // fails its monitor on its own limit, not at the operation's deadline.
 func TestProbeTimeout(t *testing.T) {
 	c, err := newConfig(t, "keystone", map[string]string{"url": silentServer(t), "probe_timeout": "200ms"})
@@ -42,7 +42,7 @@ func TestProbeTimeout(t *testing.T) {
 	}
 }
 
-// Issue 13: a version document slower than degraded_ms is "degraded": 190
+// OCF 1.1: a version document slower than degraded_ms is "degraded": 190
 // to an OCF 1.1 caller, 0 to a 1.0 one.
 func TestDegraded(t *testing.T) {
 	fake := &fakeSystemd{units: map[string]*UnitState{"sho.service": loaded("active")}}
@@ -68,7 +68,7 @@ func TestDegraded(t *testing.T) {
 	wantCode(t, "threshold off", runAgent(t, "keystone", "monitor", params, mon), ocf.Success)
 }
 
-// Issue 13: exactly the parameters monitor alone reads are reloadable, and
+// OCF 1.1: exactly the parameters monitor alone reads are reloadable, and
 // reload-agent checks them without touching the service.
 func TestReloadAgent(t *testing.T) {
 	monitorOnly := []string{"url", "probe_timeout", "degraded_ms", "ca_file", "keystone_url", "credentials", "cloud", "auth_path"}
@@ -100,7 +100,7 @@ func TestReloadAgent(t *testing.T) {
 	wantCode(t, "reload-agent, bad value", runAgent(t, "keystone", "reload-agent", params, runOpts{timeoutMS: 10000}), ocf.ErrConfigured, "probe_timeout")
 }
 
-// Issue 13: validate-all at level 0 checks the parameters only; at 10
+// OCF 1.1: validate-all at level 0 checks the parameters only; at 10
 // (the default) this node too.
 func TestValidateLevels(t *testing.T) {
 	params := map[string]string{"run_mode": "process", "binary": "/nonexistent/sho-api", "user": "root"}

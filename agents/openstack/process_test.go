@@ -227,7 +227,7 @@ func TestProcessMode(t *testing.T) {
 		wantCode(t, "start", runAgent(t, name, "start", p, runOpts{timeoutMS: 4000}), ocf.ErrGeneric,
 			"did not answer within", "no answer in")
 		wantCode(t, "monitor", runAgent(t, name, "monitor", p, runOpts{timeoutMS: 1500, intervalMS: 10000}), ocf.ErrGeneric, "no answer in")
-		// issue 14: a hung service fails on probe_timeout, not at the deadline
+		// probe_timeout: a hung service fails on probe_timeout, not at the deadline
 		wantCode(t, "monitor", runAgent(t, name, "monitor", merge(p, map[string]string{"probe_timeout": "300ms"}),
 			runOpts{timeoutMS: 60000, intervalMS: 10000}), ocf.ErrGeneric, "(probe_timeout 300ms): the service hangs")
 		wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
@@ -297,7 +297,7 @@ func TestProcessMode(t *testing.T) {
 		}
 	})
 
-	// Issue 11 #2: the record that makes a pid ours is root's, in the
+	// docs/security.md, "Processes": the record that makes a pid ours is root's, in the
 	// state directory; nothing next to the pidfile is trusted, and a record
 	// whose process differs in start time, owner or session is not ours
 	// either. The victim is a root process in a session of its own. A

@@ -197,7 +197,7 @@ func TestKeystoneReal(t *testing.T) {
 		recordDocument(t, fmt.Sprintf("http://127.0.0.1:%d/v3", k.Port), "keystone-v3")
 	})
 
-	// issue 14: a hung keystone (SIGSTOP) fails its monitor on
+	// probe_timeout: a hung keystone (SIGSTOP) fails its monitor on
 	// probe_timeout, well before the operation's timeout
 	t.Run("hung", func(t *testing.T) {
 		syscall.Kill(-pid, syscall.SIGSTOP)

@@ -67,10 +67,10 @@ type AgentSet struct {
 	Keystone func(cfg Paths) string
 	// Note says which agents of the set are not yet stackha's own.
 	Note string
-	// SeedOrder writes the seed's order (the VIP first, then haproxy)
+	// SeedOrder writes the how-to's order (the VIP first, then haproxy)
 	// instead of stackha render's (haproxy first, then the VIP): with a
 	// haproxy clone it restarts haproxy on every move of the VIP. Only for
-	// measuring what the seed's cluster did.
+	// measuring what the how-to's cluster did.
 	SeedOrder bool
 	// Render: the binary has `stackha render`; with all three agents the
 	// cluster loads the configuration it renders (see Cluster.render).
@@ -89,7 +89,7 @@ type Paths struct {
 }
 
 // Heartbeat is the set stackha replaces: IPaddr2, and haproxy and keystone
-// run by ocf:heartbeat:anything (the seed's init-script way).
+// run by ocf:heartbeat:anything (the how-to's init-script way).
 func Heartbeat() AgentSet {
 	return AgentSet{
 		Name:            "heartbeat",
@@ -107,7 +107,7 @@ func Heartbeat() AgentSet {
 	}
 }
 
-// HeartbeatSeedOrder is the heartbeat set with the seed's constraints.
+// HeartbeatSeedOrder is the heartbeat set with the how-to's constraints.
 func HeartbeatSeedOrder() AgentSet {
 	s := Heartbeat()
 	s.Name, s.SeedOrder = "heartbeat-seed-order", true

@@ -20,7 +20,7 @@ type BenchResult struct {
 // AgentTime is the time the agents ran during a failover: the sum of the
 // start/stop operations' exec times Pacemaker recorded. With vipOnly, only
 // the VIP's stop and start (the failover's critical path under stackha
-// render's order; the seed's order adds haproxy's stop and start to it).
+// render's order; the how-to's order adds haproxy's stop and start to it).
 func (r FailoverResult) AgentTime(vipOnly bool) time.Duration {
 	var d time.Duration
 	for _, o := range r.Ops {
@@ -107,7 +107,7 @@ func FormatBench(results []BenchResult) string {
 		case r.Set.Name == "stackha":
 			name = "(a) stackha vip + haproxy"
 		case r.Set.SeedOrder:
-			name = "(b') IPaddr2 + haproxy via anything, the seed's order (VIP, then haproxy)"
+			name = "(b') IPaddr2 + haproxy via anything, the how-to's order (VIP, then haproxy)"
 		default:
 			name = "(b) IPaddr2 + haproxy via anything"
 		}

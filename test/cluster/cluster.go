@@ -49,7 +49,7 @@ type Options struct {
 	// Fencing turns fencing on: the harness's power switch, one
 	// stonith:fence_shc device per node, stonith-enabled=true,
 	// no-quorum-policy=stop and, on two nodes, priority-fencing-delay (the
-	// VIP holder wins a fence race). Off: the seed's lab mode
+	// VIP holder wins a fence race). Off: the how-to's lab mode
 	// (stonith-enabled=false, no-quorum-policy=ignore).
 	Fencing bool
 	// Keepalived runs the comparison instead of Pacemaker: haproxy and

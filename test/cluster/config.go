@@ -98,7 +98,7 @@ backend keystone
 }
 
 // CRMConfig is the cluster's crmsh configuration for an agent set, built
-// like `stackha render`'s (crm/README.md): the seed's properties and
+// like `stackha render`'s (crm/README.md): the how-to's properties and
 // defaults, the VIP, the haproxy clone on every node with the VIP colocated
 // with it and stopped before it (a failover moves only the address), and,
 // with keystone, the keystone clone. Every agent set gets the same
@@ -160,7 +160,7 @@ func (c *Cluster) writeConfig(ctx context.Context) error {
 }
 
 // setupKeystone makes the one keystone database and key repositories both
-// nodes share (the seed's "MySQL is already HA", in miniature) and each
+// nodes share (the how-to's "MySQL is already HA", in miniature) and each
 // node's start script (keystone on the node's own address).
 func (c *Cluster) setupKeystone(ctx context.Context) error {
 	dir := filepath.Join(BaseDir, "keystone")
@@ -288,7 +288,7 @@ func (c *Cluster) rendered() bool {
 // addresses above, keystone run by the agent as a process (no systemd in
 // the nodes), as root (the shared sqlite file and keys are root's), short
 // intervals, render's own haproxy check and timeout defaults (the ones an
-// operator gets), and haproxy's maxconn at 2000 (the seed's 10000 needs 20042
+// operator gets), and haproxy's maxconn at 2000 (the how-to's 10000 needs 20042
 // open files, more than some machines' hard limit, which a container's
 // root may not raise). With fencing, each node gets a fence_shc device on
 // the harness's power switch: render writes the devices, keeps each off its

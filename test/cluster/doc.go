@@ -5,13 +5,13 @@
 // (198.51.100.0/24).
 //
 // Each node's init is pid 1 of the node's PID namespace, started by the
-// harness itself (so the recorded pid is the init's: issue 16). Killing
+// harness itself (so the recorded pid is the init's: the recorded init (once unshare's short-lived helper)). Killing
 // it is a power loss: every process of the node dies at once, and its
 // switch ports lose their carrier (PowerOff); PowerOn boots the node again
 // (same network namespace, new PID, mount and UTS namespaces, corosync and
 // pacemakerd) and it rejoins.
 //
-// Two modes: the seed's lab mode (stonith-enabled=false,
+// Two modes: the how-to's lab mode (stonith-enabled=false,
 // no-quorum-policy=ignore) and fencing (Options.Fencing): a power switch
 // served by the test process on a unix socket (package fence), the
 // test-only fence agent fence_shc in each node's /usr/sbin, one

@@ -43,7 +43,7 @@ func FencingCRM(nodes []NodeSpec, sock string) string {
 	return b.String()
 }
 
-// fencingProperties switches the CIB file at cib from the seed's lab mode
+// fencingProperties switches the CIB file at cib from the how-to's lab mode
 // to fencing: stonith-enabled=true, no-quorum-policy=stop, transition-delay
 // and, on two nodes, priority-fencing-delay with the VIP's priority (what
 // render writes with fencing: a rendered configuration has them already,

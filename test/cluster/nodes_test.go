@@ -15,7 +15,7 @@ import (
 // TestNodesUpDown brings the nodes' namespaces and inits up and tears them
 // down, again and again (SHC_CYCLES, 200 by default), and checks each time
 // that every node's init is really its node's (its hostname, its own pid 1,
-// its own /run) and that teardown leaves nothing. Issue 16: the recorded
+// its own /run) and that teardown leaves nothing. the recorded init (once unshare's short-lived helper): the recorded
 // init could be a helper process of unshare, gone a moment later, about
 // once in a few hundred starts. No Pacemaker needed.
 func TestNodesUpDown(t *testing.T) {

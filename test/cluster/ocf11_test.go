@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Issue 13 on the harness cluster: two nodes in lab mode, stackha's vip
+// OCF 1.1 on the harness cluster: two nodes in lab mode, stackha's vip
 // and haproxy, no keystone (the client asks haproxy's whoami frontend
 // through the VIP). One bring-up for the three checks, in order:
 //  1. a new haproxy configuration set with crm_resource is applied by
@@ -203,7 +203,7 @@ func failCounts(ctx context.Context, c *Cluster) ([]string, error) {
 	return regexp.MustCompile(`<nvpair[^>]*name="fail-count-[^"]*"[^>]*/>`).FindAllString(out, -1), nil
 }
 
-// TestOCF11Cluster runs issue 13's cluster checks.
+// TestOCF11Cluster runs OCF 1.1's cluster checks.
 func TestOCF11Cluster(t *testing.T) {
 	requireCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)

@@ -110,7 +110,7 @@ while :; do sleep 3600 & wait $!; done`
 // mistaken for it. (It used to run `unshare --pid --fork --mount=FILE`,
 // and take "the only child of unshare" for the init; but unshare first
 // forks a short-lived helper that binds FILE, so the only child could be
-// that helper, gone a moment later: issue 16.) The harness waits until
+// that helper, gone a moment later: the recorded init (once unshare's short-lived helper).) The harness waits until
 // the init has mounted its /proc and said so on a pipe, checks that the
 // pid is in the node's network namespace and in namespaces of its own,
 // then binds its mount namespace on a file in nsDir (found again by the

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Issue 15: a new build of stackha installed on one node of a running
+// a new build of stackha installed on one node of a running
 // cluster the way dpkg installs a file (written beside the old one as
 // <file>.dpkg-new, then renamed over it) causes no failed operation, and
 // the agents that node runs next are the new build.

@@ -34,7 +34,7 @@ func main() {
 	out := flag.String("out", "", "also write the results (markdown) to this file")
 	only := flag.String("variants", "", "crash: only these variants, by number from 0 (e.g. 0,4: token 500 ms against keepalived), power loss only")
 	logs := flag.String("logs", "", "crash: keep each variant's node logs (Pacemaker, corosync) under this directory, one subdirectory per variant number")
-	seed := flag.Bool("seed-order", true, "standby: also measure the old agents with the seed's constraints (VIP first, then haproxy)")
+	seed := flag.Bool("seed-order", true, "standby: also measure the old agents with the how-to's constraints (VIP first, then haproxy)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,7 +75,7 @@ func standby(ctx context.Context, bin string, runs int, seed bool) (string, erro
 	res, err := cluster.BenchFailover(ctx, os.Stdout, sets, runs)
 	return fmt.Sprintf("\nFailover: from `crm node standby` (crm_attribute) of the node holding the VIP to the first successful\n"+
 		"HTTP request through the VIP answered by the other node, %d runs per agent set, same harness, same run.\n"+
-		"Constraints as `stackha render` writes them (haproxy clone first, then the VIP) unless marked as the seed's.\n"+
+		"Constraints as `stackha render` writes them (haproxy clone first, then the VIP) unless marked as the how-to's.\n"+
 		"Agent times are Pacemaker's exec-time of each start/stop in the transition.\n\n%s", runs, cluster.FormatBench(res)), err
 }
 
