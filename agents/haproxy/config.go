@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -161,6 +162,7 @@ type parseState struct {
 	bases        bases             // what relative paths are resolved with
 	defPath      string            // the global default-path's mode
 	origin       string            // and its directory, for "origin"
+	mapRE        *regexp.Regexp    // mapConverterRE, compiled for the first line that needs it
 }
 
 const maxLine = 1 << 20

@@ -79,41 +79,52 @@ func (st *parseState) defaultPath(file string) {
 	}
 }
 
-// sslFiles are the bind and server options that name a file, and the base
-// a relative one is joined with.
-var sslFiles = map[string]struct {
-	kind RefKind
-	base string // "crt", "ca" or ""
-}{
-	"crt": {RefCert, "crt"}, "crt-list": {RefCrtList, ""}, "tls-ticket-keys": {RefKey, ""},
-	"ca-file": {RefData, "ca"}, "ca-verify-file": {RefData, "ca"}, "crl-file": {RefData, "ca"},
-	"ca-sign-file": {RefKey, "ca"}, // the CA's certificate and private key
+// sslFile says whether a bind or server option names a file, of which kind,
+// and the base a relative one is joined with ("crt", "ca" or ""). A switch,
+// not a table: the agents' init does no work (test/install's budget).
+func sslFile(opt string) (kind RefKind, base string, ok bool) {
+	switch opt {
+	case "crt":
+		return RefCert, "crt", true
+	case "crt-list":
+		return RefCrtList, "", true
+	case "tls-ticket-keys":
+		return RefKey, "", true
+	case "ca-file", "ca-verify-file", "crl-file":
+		return RefData, "ca", true
+	case "ca-sign-file": // the CA's certificate and private key
+		return RefKey, "ca", true
+	}
+	return 0, "", false
 }
 
-// optionArgs are the bind and server options that take one argument
+// optionArgWords are the bind and server options that take one argument
 // (haproxy 2.6's keyword table, `haproxy -dKall`; TestOptionArgsMatchHaproxy
 // compares): their argument is never read as an option.
-var optionArgs = wordSet(`accept-netscaler-cip addr agent-addr agent-inter agent-port agent-send
+const optionArgWords = `accept-netscaler-cip addr agent-addr agent-inter agent-port agent-send
 alpn backlog ca-ignore-err ca-sign-pass check-alpn check-proto check-sni ciphers ciphersuites
 cookie crt-ignore-err curves downinter ecdhe error-limit expose-fd fall fastinter gid group id
 init-addr inter interface level log-proto max-reuse maxconn maxqueue minconn mode mss name
 namespace nice npn observe on-error on-marked-down on-marked-up pool-low-conn pool-max-conn
 pool-purge-delay port process proto proxy-v2-options redir resolve-net resolve-opts
 resolve-prefer resolvers rise severity-output shards slowstart sni socks4 source ssl-max-ver
-ssl-min-ver tcp-ut thread track uid user verify verifyhost weight ws`)
+ssl-min-ver tcp-ut thread track uid user verify verifyhost weight ws`
 
-func wordSet(s string) map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(s) {
-		m[w] = true
+// takesArg reports whether opt is one of optionArgWords.
+func takesArg(opt string) bool {
+	for _, w := range strings.Fields(optionArgWords) {
+		if w == opt {
+			return true
+		}
 	}
-	return m
+	return false
 }
 
-// mapConverter finds the map converters (map, map_str, map_beg_ip, ...),
+// mapConverterRE finds the map converters (map, map_str, map_beg_ip, ...),
 // whose first argument is a file; set-map and the like name a file some
-// other line loads, and read none.
-var mapConverter = regexp.MustCompile(`(?:^|[^a-zA-Z0-9_.-])(map(?:_[a-z]+)*)\(`)
+// other line loads, and read none. Compiled when a configuration is read,
+// not at init.
+const mapConverterRE = `(?:^|[^a-zA-Z0-9_.-])(map(?:_[a-z]+)*)\(`
 
 // scanRefs records the files line w names (see the top of this file).
 func (c *Config) scanRefs(st *parseState, w []string, pos Pos) {
@@ -199,10 +210,10 @@ func (c *Config) scanRefs(st *parseState, w []string, pos Pos) {
 		}
 	}
 	for i := first; first > 0 && i < len(w); i++ {
-		if f, ok := sslFiles[w[i]]; ok && i+1 < len(w) {
-			add(kw+" "+w[i], w[i+1], f.kind, f.base)
+		if kind, base, ok := sslFile(w[i]); ok && i+1 < len(w) {
+			add(kw+" "+w[i], w[i+1], kind, base)
 			i++
-		} else if optionArgs[w[i]] {
+		} else if takesArg(w[i]) {
 			i++
 		}
 	}
@@ -214,7 +225,10 @@ func (c *Config) scanRefs(st *parseState, w []string, pos Pos) {
 		if acl && word == "-f" && i+1 < len(w) {
 			add("acl -f", w[i+1], RefData, "")
 		}
-		for _, m := range mapConverter.FindAllStringSubmatchIndex(word, -1) {
+		if st.mapRE == nil {
+			st.mapRE = regexp.MustCompile(mapConverterRE)
+		}
+		for _, m := range st.mapRE.FindAllStringSubmatchIndex(word, -1) {
 			add(word[m[2]:m[3]], convArg(word[m[1]:]), RefData, "")
 		}
 	}

@@ -92,11 +92,11 @@ func TestOptionArgsMatchHaproxy(t *testing.T) {
 	}
 	var missing, extra []string
 	for k := range have {
-		if _, file := sslFiles[k]; !optionArgs[k] && !file {
+		if _, _, file := sslFile(k); !takesArg(k) && !file {
 			missing = append(missing, k)
 		}
 	}
-	for k := range optionArgs {
+	for _, k := range strings.Fields(optionArgWords) {
 		if !have[k] {
 			extra = append(extra, k)
 		}

@@ -56,7 +56,7 @@ func parseCrtList(b []byte) []crtEntry {
 			case (w == "ca-file" || w == "ca-verify-file" || w == "crl-file") && i+1 < optEnd:
 				e.files = append(e.files, [2]string{w, words[i+1]})
 				i++
-			case optionArgs[w]:
+			case takesArg(w):
 				i++
 			}
 		}
