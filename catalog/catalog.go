@@ -96,7 +96,8 @@ type Service struct {
 	// script's DAEMON.
 	UnitProgram string
 	// BindOption is the option of Config that sets the listening address
-	// of a service that is not run by uwsgi ("[DEFAULT] bind_host").
+	// of Binary (run_mode=process, unless WSGIScript: the agent passes
+	// --host) and of a unit that is not run by uwsgi (glance-api).
 	BindOption string
 
 	// haproxy and the keystone catalog (render).
@@ -164,6 +165,7 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v2.1/flavors?limit=1",
 		Package: "nova-api", InitName: "nova-api", UWSGIIni: "/etc/nova/nova-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/nova-api-wsgi",
+		BindOption:  "[DEFAULT] osapi_compute_listen",
 		Proxy:       "nova", HealthPath: "/",
 		// The EC2 API left nova in Mitaka; the seed still balances it.
 		Legacy: &Listener{Proxy: "nova-ec2", Port: 8773},
@@ -191,6 +193,7 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v3/{project_id}/types",
 		Package: "cinder-api", InitName: "cinder-api", UWSGIIni: "/etc/cinder/cinder-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/cinder-wsgi",
+		BindOption:  "[DEFAULT] osapi_volume_listen",
 		Proxy:       "cinder", HealthPath: "/",
 		Entry: &Entry{Type: "volumev3", Name: "cinderv3", Path: "/v3/%(project_id)s", Description: "OpenStack Block Storage"},
 	},
@@ -206,6 +209,7 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v2.0/networks?limit=1",
 		Package: "neutron-api", InitName: "neutron-server", UWSGIIni: "/etc/neutron/neutron-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/neutron-api",
+		BindOption:  "[DEFAULT] bind_host",
 		Proxy:       "neutron", HealthPath: "/",
 		Entry:      &Entry{Type: "network", Name: "neutron", Description: "OpenStack Networking"},
 		SlowServer: 2 * time.Minute,
@@ -229,6 +233,7 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v1/{project_id}/stacks?limit=1",
 		Package: "heat-api", InitName: "heat-api", UWSGIIni: "/etc/heat/heat-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/heat-wsgi-api",
+		BindOption:  "[heat_api] bind_host",
 		Proxy:       "heat", HealthPath: "/",
 		Entry:      &Entry{Type: "orchestration", Name: "heat", Path: "/v1/%(tenant_id)s", Description: "Orchestration"},
 		SlowServer: 2 * time.Minute,

@@ -108,6 +108,9 @@ func TestDebian12(t *testing.T) {
 					t.Errorf("no %s, nor its template in %s-common", s.Config, project)
 				}
 			}
+			if (s.BindOption == "") != s.WSGIScript {
+				t.Errorf("BindOption %q with WSGIScript %v: want one of them", s.BindOption, s.WSGIScript)
+			}
 			for _, p := range []string{s.Binary, s.UnitProgram} {
 				if _, ok := find(p); !ok {
 					common := packageRoots(t, debs, project+"-common")
