@@ -24,6 +24,7 @@ services:
   - {name: quantum-server, port: 9697}
   - {name: glance-api}
   - {name: placement-api, run_mode: process}
+  - {name: nova-metadata, run_mode: process}
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +56,16 @@ services:
 			t.Errorf("%s sourced: %q (%v), want %q", name, out, err, args)
 		}
 	}
+	if crm := string(files["cluster.crm"]); strings.Count(crm, "bind_host=2001:db8::1") != 2 {
+		t.Errorf("cluster.crm: want bind_host for placement-api and nova-metadata on node a:\n%s", crm)
+	}
 	readme := string(files["nodes/a/README"])
 	for _, s := range []string{
 		"set [DEFAULT] bind_host = 2001:db8::1 in /etc/glance/glance-api.conf",
 		"run_mode=process: the agent passes bind_host=2001:db8::1",
+		// The agent declares bind_host for every WSGI script, render passes
+		// it to each (nova-metadata's once diverged).
+		"nova-metadata (port 8775):\n#   run_mode=process: the agent passes bind_host=2001:db8::1",
 		"install etc/default/neutron-server as /etc/default/neutron-server:\n#   neutron-api.service's init script",
 	} {
 		if !strings.Contains(readme, s) {
