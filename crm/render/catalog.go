@@ -2,8 +2,10 @@ package render
 
 import (
 	"sort"
+	"strconv"
 	"sync"
-	"time"
+
+	svccatalog "github.com/stackha/stackha/catalog"
 )
 
 // The names of the stackha agents and of the parameters this package writes
@@ -83,13 +85,13 @@ type profile struct {
 	// why (written into haproxy.cfg).
 	slowServer Duration
 	slowWhy    string
+	// service is the catalog's row.
+	service *svccatalog.Service
 }
 
 // catalog returns what this package knows of every service the agents of
-// agents/openstack manage, built on first use (no init work). Ports and
-// version paths are the upstream defaults. Note that the seed's
-// haproxy.cfg swaps the glance names: glance-api is 9292, glance-registry
-// 9191.
+// agents/openstack manage, read from the one table (stackha/catalog) on
+// first use (no init work).
 func catalog() map[string]profile {
 	catalogOnce.Do(func() { catalogMap = catalogTable() })
 	return catalogMap
@@ -101,75 +103,38 @@ var (
 )
 
 func catalogTable() map[string]profile {
-	// One row per service: its name, its listener (haproxy name, port,
-	// health-check path), the path its agent's monitor GETs, and its
-	// catalog entry (type, name, URL path, description; none: no entry).
-	rows := []struct {
-		name, proxy string
-		port        int
-		check, mon  string
-		entry       [4]string
-	}{
-		{"keystone", "keystone", 5000, "/v3", "/", [4]string{"identity", "keystone", "/v3", "OpenStack Identity"}},
-		{"glance-api", "glance", 9292, "/versions", "/", [4]string{"image", "glance", "", "OpenStack Image"}},
-		// The registry answers no version document without a token; its
-		// oslo healthcheck middleware answers /healthcheck.
-		{"glance-registry", "glance-registry", 9191, "/healthcheck", "/healthcheck", [4]string{}},
-		{"nova-api", "nova", 8774, "/", "/", [4]string{"compute", "nova", "/v2.1", "OpenStack Compute"}},
-		// The metadata service lists its versions at / without naming an
-		// instance.
-		{"nova-metadata", "nova-metadata", 8775, "/", "/", [4]string{}},
-		{"cinder-api", "cinder", 8776, "/", "/", [4]string{"volumev3", "cinderv3", "/v3/%(project_id)s", "OpenStack Block Storage"}},
-		{"neutron-server", "neutron", 9696, "/", "/", [4]string{"network", "neutron", "", "OpenStack Networking"}},
-		{"placement-api", "placement", 8778, "/", "/", [4]string{"placement", "placement", "", "Placement API"}},
-		{"heat-api", "heat", 8004, "/", "/", [4]string{"orchestration", "heat", "/v1/%(tenant_id)s", "Orchestration"}},
-	}
 	m := map[string]profile{}
-	for _, r := range rows {
-		p := profile{name: r.name, main: listener{name: r.proxy, port: r.port, check: r.check}, monitorPath: r.mon}
-		if r.entry[0] != "" {
-			p.catalog = &endpoint{serviceType: r.entry[0], serviceName: r.entry[1], path: r.entry[2], description: r.entry[3]}
+	for _, c := range svccatalog.Services {
+		port, err := strconv.Atoi(c.Port)
+		if err != nil {
+			panic("catalog: " + c.Name + ": port " + c.Port + " is not a number")
 		}
-		m[r.name] = p
+		p := profile{
+			name:        c.Name,
+			main:        listener{name: c.Proxy, port: port, check: c.HealthPath},
+			legacyAdmin: c.LegacyAdmin,
+			why:         c.NoEntryWhy,
+			monitorPath: c.VersionPath,
+			bindHost:    c.WSGIScript,
+			slowServer:  Duration(c.SlowServer),
+			slowWhy:     c.SlowWhy,
+			service:     c,
+		}
+		if l := c.Legacy; l != nil {
+			p.legacy = &listener{name: l.Proxy, port: l.Port, check: l.HealthPath}
+		}
+		if e := c.Entry; e != nil {
+			p.catalog = &endpoint{serviceType: e.Type, serviceName: e.Name, path: e.Path, description: e.Description}
+		}
+		m[c.Name] = p
 	}
-	set := func(name string, f func(p *profile)) {
-		p := m[name]
-		f(&p)
-		m[name] = p
-	}
-	set("keystone", func(p *profile) {
-		p.bindHost = true
-		p.legacy = &listener{name: "keystone-admin", port: 35357, check: "/v3"}
-		p.legacyAdmin = true
-	})
-	set("placement-api", func(p *profile) { p.bindHost = true })
-	// The EC2 API left nova in Mitaka; the seed still balances it.
-	set("nova-api", func(p *profile) { p.legacy = &listener{name: "nova-ec2", port: 8773} })
-	set("glance-registry", func(p *profile) {
-		p.why = "glance-registry is reached by glance-api through its own configuration (registry_host = the VIP), not through the catalog"
-	})
-	set("nova-metadata", func(p *profile) {
-		p.why = "nova-metadata is reached by the neutron metadata agent (nova_metadata_host = the VIP), not through the catalog"
-	})
-	set("glance-api", func(p *profile) {
-		p.slowServer = Duration(10 * time.Minute)
-		p.slowWhy = "Image data: after an upload's last byte glance may still be writing to its store before it answers."
-	})
-	set("neutron-server", func(p *profile) {
-		p.slowServer = Duration(2 * time.Minute)
-		p.slowWhy = "Bulk port and security-group calls on a large cloud take more than a minute."
-	})
-	set("heat-api", func(p *profile) {
-		p.slowServer = Duration(2 * time.Minute)
-		p.slowWhy = "Validating a large template calls the other APIs while the request waits."
-	})
 	return m
 }
 
 // alias maps an older name accepted in a topology file to the current one.
 func alias(name string) string {
-	if name == "quantum-server" {
-		return "neutron-server"
+	if c := svccatalog.Lookup(name); c != nil {
+		return c.Name
 	}
 	return name
 }

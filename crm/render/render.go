@@ -1,7 +1,9 @@
 // Package render turns one topology file (the VIP, the controllers, the
 // OpenStack API services) into a whole cluster configuration: cluster.crm
 // (crmsh), cluster.pcs.sh (the same as pcs commands), corosync.conf,
-// haproxy.cfg and endpoints.sh (the keystone catalog at the VIP). The
+// haproxy.cfg, endpoints.sh (the keystone catalog at the VIP) and, per
+// node, nodes/<node>/: the /etc/default files that make Debian's uwsgi
+// services listen on the node's address, and a README. The
 // `stackha render` command (cmd/stackha/cli) is RenderFile behind flags.
 package render
 
@@ -37,13 +39,17 @@ func Render(t *Topology) (Files, error) {
 			return nil, err
 		}
 	}
-	return Files{
+	f := Files{
 		"cluster.crm":    []byte(r.CRM()),
 		"cluster.pcs.sh": []byte(r.PCS()),
 		"corosync.conf":  []byte(r.Corosync()),
 		"haproxy.cfg":    []byte(r.HAProxy()),
 		"endpoints.sh":   []byte(r.Endpoints()),
-	}, nil
+	}
+	for name, data := range r.NodeFiles() {
+		f[name] = data
+	}
+	return f, nil
 }
 
 // Names lists the files in a stable order.
@@ -74,6 +80,9 @@ func (f Files) Write(dir string) (err error) {
 	}()
 	for _, name := range f.Names() {
 		mode := mode(name)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, name)), 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
 		if err := os.WriteFile(filepath.Join(tmp, name), f[name], mode); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
@@ -89,6 +98,11 @@ func (f Files) Write(dir string) (err error) {
 	}
 	var errs []error
 	for _, name := range f.Names() {
+		// A per-node file's directories (nodes/<node>/etc/default).
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %w", name, err))
+			continue
+		}
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %w", name, err))
 		}
