@@ -119,7 +119,7 @@ type Service struct {
 }
 
 // Services are the services stackha manages, one agent each. Ports and
-// version paths are the upstream defaults (note that the seed's
+// version paths are the upstream defaults (note that the how-to's haproxy.cfg
 // haproxy.cfg swaps the glance names: glance-api is 9292, glance-registry
 // 9191).
 var Services = []*Service{
@@ -167,7 +167,7 @@ var Services = []*Service{
 		UnitProgram: "/usr/bin/nova-api-wsgi",
 		BindOption:  "[DEFAULT] osapi_compute_listen",
 		Proxy:       "nova", HealthPath: "/",
-		// The EC2 API left nova in Mitaka; the seed still balances it.
+		// The EC2 API left nova in Mitaka; the how-to's haproxy.cfg still balances it.
 		Legacy: &Listener{Proxy: "nova-ec2", Port: 8773},
 		Entry:  &Entry{Type: "compute", Name: "nova", Path: "/v2.1", Description: "OpenStack Compute"},
 	},

@@ -46,7 +46,7 @@ const (
 // frontend/backend pair.
 type listener struct {
 	// name is the base of the haproxy proxy names: frontend <name>-vip,
-	// backend <name>-api (the seed's naming).
+	// backend <name>-api (the how-to's haproxy.cfg naming).
 	name string
 	port int
 	// check is the path of a version document answered without a token,
@@ -139,7 +139,7 @@ func alias(name string) string {
 	return name
 }
 
-// seedServices is the seed's set, in the seed's order, used when a topology
+// seedServices is the how-to's set, in its order, used when a topology
 // names no services: its nine frontends, legacy ports included.
 var seedServices = []string{"keystone", "neutron-server", "glance-api", "glance-registry", "nova-api", "nova-metadata", "cinder-api"}
 
