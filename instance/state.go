@@ -194,3 +194,25 @@ func Untrusted(err error) bool {
 // OpenState opens the instance's state directory for files of the agent's
 // own beside its record (created with create); see Load for the errors.
 func OpenState(name string, create bool) (*Dir, error) { return openState(name, create) }
+
+// ReadStateFile reads file, one of the agent's own beside its record in
+// the instance's state directory (a record of an earlier stackha, say), as
+// a record is read: root's alone, at most MaxRecord bytes. b is nil and err
+// nil when there is no state directory or no such file; path names the
+// file for messages.
+func ReadStateFile(name, file string) (b []byte, path string, err error) {
+	d, err := openState(name, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	defer d.Close()
+	path = filepath.Join(d.path, file)
+	b, err = d.ReadFile(file, MaxRecord, RootOnly)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, path, nil
+	}
+	return b, path, err
+}

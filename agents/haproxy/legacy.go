@@ -3,7 +3,6 @@ package haproxy
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -113,24 +112,16 @@ func parseLegacy(b []byte) (*legacyRecord, error) {
 
 // loadLegacy reads 0.2's record: nil and no error when there is none.
 func loadLegacy(name string) (*legacyRecord, error) {
-	d, err := instance.OpenState(name, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	b, err := d.ReadFile(legacyName, maxLegacy, instance.RootOnly)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	b, p, err := instance.ReadStateFile(name, legacyName)
 	if err != nil {
 		return nil, fmt.Errorf("the record of stackha 0.2: %w", err)
 	}
+	if b == nil {
+		return nil, nil
+	}
 	l, err := parseLegacy(b)
 	if err != nil {
-		return nil, fmt.Errorf("record %s (of stackha 0.2): %w", filepath.Join(d.Path(), legacyName), err)
+		return nil, fmt.Errorf("record %s (of stackha 0.2): %w", p, err)
 	}
 	return l, nil
 }

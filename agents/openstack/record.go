@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/stackha/stackha/instance"
@@ -88,18 +87,12 @@ func loadRecord(name, agent string) (*record, error) {
 // program it also kept is not used). nil when there is none. To be
 // deleted once no node can have one (a reboot empties /run).
 func legacyRecord(name, agent string) (*record, error) {
-	d, err := instance.OpenState(name, false)
-	if err != nil {
-		return nil, nil // Load has opened or missed it already
-	}
-	defer d.Close()
-	file := legacyName(agent)
-	b, err := d.ReadFile(file, instance.MaxRecord, instance.RootOnly)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	b, p, err := instance.ReadStateFile(name, legacyName(agent))
 	if err != nil {
 		return nil, fmt.Errorf("the record of an earlier stackha: %w", err)
+	}
+	if b == nil {
+		return nil, nil
 	}
 	var old struct {
 		PID       int      `json:"pid"`
@@ -111,12 +104,12 @@ func legacyRecord(name, agent string) (*record, error) {
 		PIDFile   string   `json:"pidfile"`
 	}
 	if err := json.Unmarshal(b, &old); err != nil {
-		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, does not parse: %w", d.Path(), file, err)
+		return nil, fmt.Errorf("%s, the record of an earlier stackha, does not parse: %w", p, err)
 	}
 	rec := &record{Mode: ModeProcess, GID: old.GID, Argv: old.Argv, PIDFile: old.PIDFile,
 		Process: &instance.Identity{PID: old.PID, Start: old.StartTime, UID: old.UID, Session: old.SID}}
 	if err := rec.check(); err != nil {
-		return nil, fmt.Errorf("%s/%s, the record of an earlier stackha, is broken: %w", d.Path(), file, err)
+		return nil, fmt.Errorf("%s, the record of an earlier stackha, is broken: %w", p, err)
 	}
 	return rec, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"path/filepath"
 	"strings"
 
 	"github.com/stackha/stackha/instance"
@@ -30,21 +29,12 @@ const legacyName = "vip.json"
 // legacyRecord reads vip.json: nil, nil when there is none; like
 // loadRecord, one that cannot be read is an error.
 func legacyRecord(name string) (*record, error) {
-	d, err := instance.OpenState(name, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	b, err := d.ReadFile(legacyName, instance.MaxRecord, instance.RootOnly)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	p := filepath.Join(d.Path(), legacyName)
+	b, p, err := instance.ReadStateFile(name, legacyName)
 	if err != nil {
 		return nil, fmt.Errorf("the record of an earlier stackha: %w", err)
+	}
+	if b == nil {
+		return nil, nil
 	}
 	var rec record
 	dec := json.NewDecoder(bytes.NewReader(b))
