@@ -157,13 +157,13 @@ demo: deps-demo build
 # faults 10-12 on both with the split-brain watcher; table in bin/.
 RUNS ?= 7
 KIND ?= standby
-# KIND=crash VARIANTS=0,4: only those crash variants (numbered in cmd/bench-failover).
+# KIND=crash VARIANTS=0,4: only those crash variants (numbered in test/bench/failover).
 VARIANTS ?=
 # LOGS=dir: keep each crash variant's node logs (Pacemaker, corosync) in dir/<variant>.
 LOGS ?=
 bench-failover: deps build
 	chmod -R go+rX bin
-	$(GO) run $(BUILDFLAGS) ./test/cluster/cmd/bench-failover -stackha $(BIN) -runs $(RUNS) -kind $(KIND) -variants "$(VARIANTS)" -logs "$(LOGS)" -out bin/bench-failover-$(KIND).md
+	$(GO) run $(BUILDFLAGS) ./test/bench/failover -stackha $(BIN) -runs $(RUNS) -kind $(KIND) -variants "$(VARIANTS)" -logs "$(LOGS)" -out bin/bench-failover-$(KIND).md
 
 # The cluster fault tests, the full matrix: both agent sets, each on the
 # lab two-node cluster, three nodes with fencing and two nodes with

@@ -1,4 +1,4 @@
-// Command bench-failover is `make bench-failover`: failover time through
+// Command failover is `make bench-failover`: failover time through
 // the VIP on real Pacemaker clusters in namespaces on this machine, with
 // what stackha replaces measured in the same harness and the same run.
 // Needs root.
