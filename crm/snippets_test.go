@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stackha/stackha/crm/cibtest"
 	"github.com/stackha/stackha/crm/render"
+	"github.com/stackha/stackha/internal/testutil/cibtest"
 )
 
 func snippets(t *testing.T) []string {

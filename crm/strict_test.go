@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/crm/cibtest"
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/cibtest"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // TestAgainstInstalledAgents runs the tests that hand the generated

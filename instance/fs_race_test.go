@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"golang.org/x/sys/unix"
 )
 

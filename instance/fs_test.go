@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"golang.org/x/sys/unix"
 )
 

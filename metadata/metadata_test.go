@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil"
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 const (

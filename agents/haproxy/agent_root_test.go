@@ -15,8 +15,8 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil/haproxytest"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 func TestLifecycleAndMonitorDepths(t *testing.T) {

@@ -19,9 +19,9 @@ import (
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/internal/testutil/haproxytest"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
-	"github.com/stackha/stackha/test/require"
 )
 
 // The root tests drive the registered agent through the OCF runtime (as

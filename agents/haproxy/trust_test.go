@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // pemCertKey is a self-signed certificate for 127.0.0.1 and its private

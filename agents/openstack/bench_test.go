@@ -12,8 +12,8 @@ import (
 
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/internal/testutil/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // serverCPU is the CPU time keystone's session has used so far.

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // The findings of the security review of 2026-12, each with the

@@ -9,9 +9,9 @@ import (
 	"unicode"
 
 	"github.com/stackha/stackha/instance"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
-	"github.com/stackha/stackha/test/require"
 )
 
 // nobody is the unprivileged user that plays a compromised service user.

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/internal/testutil/sandbox"
-	"github.com/stackha/stackha/test/require"
 )
 
 // buildAgent compiles stackha into a directory everyone can read (ocf-tester

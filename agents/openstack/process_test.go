@@ -20,8 +20,8 @@ import (
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // fakeProfile is a service played by this test binary (TestHelperService):

@@ -17,8 +17,8 @@ import (
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/internal/testutil/openstacktest"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 func pidOf(t *testing.T, pidfile string) int {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 	"github.com/stackha/stackha/test/sysnode"
 )
 

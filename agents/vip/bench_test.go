@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/internal/testutil/viptest"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
-	"github.com/stackha/stackha/test/require"
 )
 
 // BenchmarkMonitor is one monitor handler in process (no process start, no

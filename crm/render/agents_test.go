@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	_ "github.com/stackha/stackha/agents/all" // the agents the configuration names
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/metadata"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // primitiveUse is what a cluster.crm asks of one agent.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/stackha/stackha/crm/render"
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // stonithUse is one fencing device of a crmsh text: its agent and the

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stackha/stackha/crm/cibtest"
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/cibtest"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // agentsOf lists the ocf:stackha agents a crmsh file uses.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // TestNodesUpDown brings the nodes' namespaces and inits up and tears them

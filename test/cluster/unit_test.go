@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/test/cluster/watch"
-	"github.com/stackha/stackha/test/require"
 )
 
 func TestParseStatus(t *testing.T) {

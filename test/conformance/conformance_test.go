@@ -7,7 +7,7 @@
 // parameter; and, where the agent's test-support package registered a
 // sandbox (internal/testutil/sandbox), ocf-tester passes. A new agent joins by
 // registering. Programs or files this machine lacks make a test skip, naming
-// them, and fail under CI=true (test/require).
+// them, and fail under CI=true (internal/testutil/require).
 package conformance
 
 import (
@@ -23,9 +23,9 @@ import (
 	"time"
 
 	_ "github.com/stackha/stackha/agents/all"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/internal/testutil/sandbox"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 const (

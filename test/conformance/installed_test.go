@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 const ocfRoot = "/usr/lib/ocf/resource.d"

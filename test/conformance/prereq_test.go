@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 // prerequisite reports whether err, from a sandbox set up under dir, says
@@ -39,7 +39,7 @@ func within(path, dir string) bool {
 }
 
 // missing skips the test naming what this machine lacks, and fails it under
-// CI (the rule of test/require, for prerequisites found only by running).
+// CI (the rule of internal/testutil/require, for prerequisites found only by running).
 func missing(t *testing.T, what string) {
 	t.Helper()
 	if require.InCI() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // A Go runtime fatal error, or a panic outside a handler, must not end an

@@ -12,8 +12,8 @@ import (
 
 	_ "github.com/stackha/stackha/agents/all"
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
-	"github.com/stackha/stackha/test/require"
 )
 
 func makeCmd(t *testing.T, args ...string) string {

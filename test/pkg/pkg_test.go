@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/stackha/stackha/internal/testutil"
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 func run(t *testing.T, name string, args ...string) string {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // needNodes makes the test need what a node needs: root, systemd, the

@@ -8,9 +8,9 @@ import (
 
 	_ "github.com/stackha/stackha/agents/all"
 	"github.com/stackha/stackha/cmd/stackha/cli"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
-	"github.com/stackha/stackha/test/require"
 )
 
 // stackha(8) comes from the command definitions: every command and agent

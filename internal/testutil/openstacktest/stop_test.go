@@ -1,7 +1,7 @@
 package openstacktest
 
 import (
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 	"os"
 	"os/exec"
 	"path/filepath"

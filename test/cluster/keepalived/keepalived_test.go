@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 var (

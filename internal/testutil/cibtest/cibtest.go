@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackha/stackha/test/require"
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // Tools are the programs this package runs.
