@@ -147,7 +147,7 @@ bench-openstack:
 AGENTS ?= auto
 demo: deps-demo build
 	chmod -R go+rX bin
-	$(GO) run $(BUILDFLAGS) ./test/cluster/cmd/demo -stackha $(BIN) -agents $(AGENTS)
+	$(GO) run $(BUILDFLAGS) ./test/cluster/demo -stackha $(BIN) -agents $(AGENTS)
 
 # Failover time through the VIP, same harness, same run (root).
 # KIND=standby: stackha's vip + haproxy against IPaddr2 + haproxy via

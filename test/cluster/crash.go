@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/test/cluster/harness"
 	"github.com/stackha/stackha/test/cluster/watch"
 )
 
@@ -17,7 +18,7 @@ import (
 // cluster it runs on.
 type CrashVariant struct {
 	Label string
-	Opts  Options
+	Opts  harness.Options
 }
 
 // CrashRun is one power loss of the VIP holder.
@@ -85,7 +86,7 @@ func crashVariant(ctx context.Context, w io.Writer, v CrashVariant, runs int) (_
 	res := CrashResult{Variant: v}
 	opts := v.Opts
 	opts.Log = w
-	c, err := Up(ctx, opts)
+	c, err := harness.Up(ctx, opts)
 	if err != nil {
 		return res, err
 	}
@@ -94,59 +95,59 @@ func crashVariant(ctx context.Context, w io.Writer, v CrashVariant, runs int) (_
 			err = cerr
 		}
 	}()
-	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), crashPoll, crashTimeout)
+	p, err := harness.StartProber(fmt.Sprintf("http://%s:%d/", harness.VIP, harness.WhoamiPort), crashPoll, crashTimeout)
 	if err != nil {
 		return res, err
 	}
 	defer p.Stop()
 	for i := 1; i <= runs; i++ {
-		r, err := c.crashOnce(ctx, p)
+		r, err := crashOnce(ctx, c, p)
 		if err != nil {
 			return res, fmt.Errorf("run %d: %w", i, err)
 		}
 		res.Runs = append(res.Runs, r)
 		fmt.Fprintf(w, "run %d: power off %s -> first answer from %s after %.0f ms (fenced at %.0f ms, first: %v; %d failed requests, %d split-brain samples; the lost node was the DC: %v)\n",
-			i, r.From, r.To, ms(r.Failover), ms(r.Fenced), r.FencedFirst, r.Failed, r.Split, r.LostDC)
+			i, r.From, r.To, harness.Millis(r.Failover), harness.Millis(r.Fenced), r.FencedFirst, r.Failed, r.Split, r.LostDC)
 	}
 	return res, nil
 }
 
 // holder returns the node holding the VIP: Pacemaker's view, or, for
 // keepalived, the one node with the address.
-func (c *Cluster) holder(ctx context.Context) (*Node, error) {
-	if c.opts.Keepalived {
-		return c.waitVIPHolder(ctx, 30*time.Second)
+func holder(ctx context.Context, c *harness.Cluster) (*harness.Node, error) {
+	if c.Opts().Keepalived {
+		return c.WaitVIPHolder(ctx, 30*time.Second)
 	}
 	return c.VIPNode(ctx)
 }
 
 // dcIs reports whether n is the cluster's DC (crmadmin on n; false when
 // it cannot tell).
-func (c *Cluster) dcIs(ctx context.Context, n *Node) bool {
+func dcIs(ctx context.Context, c *harness.Cluster, n *harness.Node) bool {
 	out, err := n.Run(ctx, "crmadmin", "-D", "-t", "2000")
 	return err == nil && strings.Contains(out, "is: "+n.Name)
 }
 
-func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
-	from, err := c.holder(ctx)
+func crashOnce(ctx context.Context, c *harness.Cluster, p *harness.Prober) (CrashRun, error) {
+	from, err := holder(ctx, c)
 	if err != nil {
 		return CrashRun{}, err
 	}
-	wt, err := watch.Start(ctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	wt, err := watch.Start(ctx, watch.Options{NetNS: harness.ClientNetNS(), VIP: netip.MustParseAddr(harness.VIP)})
 	if err != nil {
 		return CrashRun{}, err
 	}
 	defer wt.Stop()
 	r := CrashRun{From: from.Name}
-	if !c.opts.Keepalived {
-		r.LostDC = c.dcIs(ctx, from)
+	if !c.Opts().Keepalived {
+		r.LostDC = dcIs(ctx, c, from)
 	}
 	t0 := time.Now()
 	if err := c.PowerOff(ctx, from); err != nil {
 		return r, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	a, err := p.WaitFor(wctx, t0, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != from.Name })
+	a, err := p.WaitFor(wctx, t0, func(a harness.Attempt) bool { return a.OK && a.Node != "" && a.Node != from.Name })
 	cancel()
 	if err != nil {
 		return r, fmt.Errorf("no survivor answered after %s lost power: %w", from.Name, err)
@@ -157,14 +158,14 @@ func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
 			r.Failed++
 		}
 	}
-	if c.opts.Fencing {
-		env := &FaultEnv{C: c, T0: t0}
+	if c.Opts().Fencing {
+		env := &faultEnv{C: c, T0: t0}
 		if t := env.fencedAt(from, t0); !t.IsZero() {
 			r.Fenced, r.FencedFirst = t.Sub(t0), t.Before(a.End)
 		}
 	}
 	// Back to steady state: the lost node powered on again, one holder.
-	if c.opts.Keepalived {
+	if c.Opts().Keepalived {
 		if err := c.PowerOn(ctx, from); err != nil {
 			return r, err
 		}
@@ -172,7 +173,7 @@ func (c *Cluster) crashOnce(ctx context.Context, p *Prober) (CrashRun, error) {
 			return r, err
 		}
 	} else {
-		env := &FaultEnv{C: c, T0: t0}
+		env := &faultEnv{C: c, T0: t0}
 		if err := env.waitRebooted(ctx, from); err != nil {
 			return r, err
 		}
@@ -211,7 +212,7 @@ func ReplayKeepalived(ctx context.Context, w io.Writer, window time.Duration) ([
 }
 
 func replayOn(ctx context.Context, w io.Writer, nodes int, window time.Duration) (_ []Replay, err error) {
-	c, err := Up(ctx, Options{Keepalived: true, Nodes: nodes, Log: w})
+	c, err := harness.Up(ctx, harness.Options{Keepalived: true, Nodes: nodes, Log: w})
 	if err != nil {
 		return nil, err
 	}
@@ -223,25 +224,29 @@ func replayOn(ctx context.Context, w io.Writer, nodes int, window time.Duration)
 	type cut struct {
 		fault int
 		name  string
-		links func(holder *Node) (*Node, []Link)
+		links func(holder *harness.Node) (*harness.Node, []harness.Link)
 	}
 	var cuts []cut
 	if nodes == 3 {
 		cuts = []cut{
-			{10, "VIP holder cut from the ring (VRRP) network only", func(h *Node) (*Node, []Link) { return h, []Link{Ring} }},
-			{11, "VIP holder cut from everything", func(h *Node) (*Node, []Link) { return h, []Link{Service, Ring} }},
+			{10, "VIP holder cut from the ring (VRRP) network only", func(h *harness.Node) (*harness.Node, []harness.Link) { return h, []harness.Link{harness.Ring} }},
+			{11, "VIP holder cut from everything", func(h *harness.Node) (*harness.Node, []harness.Link) {
+				return h, []harness.Link{harness.Service, harness.Ring}
+			}},
 		}
 	} else {
-		cuts = []cut{{12, "two nodes, ring (VRRP) network cut", func(h *Node) (*Node, []Link) { return c.Others(h)[0], []Link{Ring} }}}
+		cuts = []cut{{12, "two nodes, ring (VRRP) network cut", func(h *harness.Node) (*harness.Node, []harness.Link) {
+			return c.Others(h)[0], []harness.Link{harness.Ring}
+		}}}
 	}
 	label := fmt.Sprintf("keepalived + haproxy, %d nodes", nodes)
 	var out []Replay
 	for _, ct := range cuts {
-		h, err := c.waitVIPHolder(ctx, 30*time.Second)
+		h, err := c.WaitVIPHolder(ctx, 30*time.Second)
 		if err != nil {
 			return out, err
 		}
-		r, err := c.replay(ctx, label, ct.fault, ct.name, h, ct.links, window)
+		r, err := replay(ctx, c, label, ct.fault, ct.name, h, ct.links, window)
 		out = append(out, r)
 		fmt.Fprintf(w, "replay of fault %d (%s): %s; %d/%d failed requests; %s\n", r.Fault, r.Name, r.Split, r.Failed, r.Total, r.Outcome)
 		if err != nil {
@@ -251,15 +256,15 @@ func replayOn(ctx context.Context, w io.Writer, nodes int, window time.Duration)
 	return out, nil
 }
 
-func (c *Cluster) replay(ctx context.Context, label string, fault int, name string, h *Node,
-	links func(*Node) (*Node, []Link), window time.Duration) (Replay, error) {
+func replay(ctx context.Context, c *harness.Cluster, label string, fault int, name string, h *harness.Node,
+	links func(*harness.Node) (*harness.Node, []harness.Link), window time.Duration) (Replay, error) {
 	r := Replay{Label: label, Fault: fault, Name: name}
-	wt, err := watch.Start(ctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	wt, err := watch.Start(ctx, watch.Options{NetNS: harness.ClientNetNS(), VIP: netip.MustParseAddr(harness.VIP)})
 	if err != nil {
 		return r, err
 	}
 	defer wt.Stop()
-	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), 50*time.Millisecond, time.Second)
+	p, err := harness.StartProber(fmt.Sprintf("http://%s:%d/", harness.VIP, harness.WhoamiPort), 50*time.Millisecond, time.Second)
 	if err != nil {
 		return r, err
 	}
@@ -332,18 +337,18 @@ func FormatCrash(results []CrashResult) string {
 		}
 		fence, firstS := "-", "- (no fencing)"
 		if r.Variant.Opts.Fencing {
-			fence, firstS = fmt.Sprintf("%.0f ms", ms(testutil.Median(fe))), fmt.Sprintf("%d of %d", first, len(r.Runs))
+			fence, firstS = fmt.Sprintf("%.0f ms", harness.Millis(testutil.Median(fe))), fmt.Sprintf("%d of %d", first, len(r.Runs))
 		}
 		dc := "-"
 		if r.Variant.Opts.Keepalived {
 			dc = "- (no DC)"
 		} else if len(dcFo) > 0 {
-			dc = fmt.Sprintf("%d: %.0f ms", len(dcFo), ms(testutil.Median(dcFo)))
+			dc = fmt.Sprintf("%d: %.0f ms", len(dcFo), harness.Millis(testutil.Median(dcFo)))
 		} else {
 			dc = "0"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %s | %s | %d | %d | %s |\n", r.Variant.Label, len(fo),
-			ms(testutil.Median(fo)), ms(slices.Min(fo)), ms(slices.Max(fo)), fence, firstS, int64(testutil.Median(failed)), split, dc)
+			harness.Millis(testutil.Median(fo)), harness.Millis(slices.Min(fo)), harness.Millis(slices.Max(fo)), fence, firstS, int64(testutil.Median(failed)), split, dc)
 	}
 	return b.String()
 }

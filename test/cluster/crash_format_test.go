@@ -4,18 +4,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // FormatCrash: medians per variant, and the runs that lost the DC apart.
 func TestFormatCrash(t *testing.T) {
 	ms := time.Millisecond
 	res := []CrashResult{
-		{Variant: CrashVariant{Label: "fenced", Opts: Options{Fencing: true}}, Runs: []CrashRun{
+		{Variant: CrashVariant{Label: "fenced", Opts: harness.Options{Fencing: true}}, Runs: []CrashRun{
 			{Failover: 1300 * ms, Fenced: 1100 * ms, FencedFirst: true},
 			{Failover: 2300 * ms, Fenced: 2100 * ms, FencedFirst: true, LostDC: true},
 			{Failover: 2500 * ms, Fenced: 2200 * ms, FencedFirst: true, LostDC: true, Split: 0},
 		}},
-		{Variant: CrashVariant{Label: "keepalived", Opts: Options{Keepalived: true}}, Runs: []CrashRun{
+		{Variant: CrashVariant{Label: "keepalived", Opts: harness.Options{Keepalived: true}}, Runs: []CrashRun{
 			{Failover: 3700 * ms, Split: 2},
 		}},
 		{Variant: CrashVariant{Label: "empty"}},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackha/stackha/test/cluster/harness"
 	"github.com/stackha/stackha/test/cluster/watch"
 )
 
@@ -32,7 +33,7 @@ type FaultResult struct {
 	Name     string
 	Expect   Expectation
 	Skip     string // why it did not run
-	Client   Summary
+	Client   harness.Summary
 	Detected time.Duration // from the fault to Pacemaker's first failure record; 0: none
 	Recovery time.Duration // from the fault to recovered; 0: not recovered
 	Outcome  string
@@ -56,20 +57,20 @@ type Fault struct {
 	// Inject does the harm and observes; it fills Detected, Recovery and
 	// Outcome, and returns a function that undoes what the cluster does
 	// not undo itself (nil when nothing is left to undo).
-	Inject func(ctx context.Context, f *FaultEnv, r *FaultResult) (restore func(context.Context) error, err error)
+	Inject func(ctx context.Context, f *faultEnv, r *FaultResult) (restore func(context.Context) error, err error)
 	// ClientTimeout bounds each client request (1 s when zero).
 	ClientTimeout time.Duration
 }
 
-// FaultEnv is what a fault works with.
-type FaultEnv struct {
-	C      *Cluster
-	P      *Prober // keystone through the VIP, answers name the node
-	Set    AgentSet
+// faultEnv is what a fault works with.
+type faultEnv struct {
+	C      *harness.Cluster
+	P      *harness.Prober // keystone through the VIP, answers name the node
+	Set    harness.AgentSet
 	Setup  Setup
 	T0     time.Time
-	client *Client
-	log    *logger
+	client *harness.Client
+	log    *harness.Logger
 }
 
 // observation window for faults a set cannot recover from, and the limit
@@ -83,7 +84,7 @@ func always(Setup) (Expectation, string) { return Recover, "" }
 
 // Setup is the cluster a fault runs on: its agents, nodes and fencing.
 type Setup struct {
-	Set     AgentSet
+	Set     harness.AgentSet
 	Nodes   int
 	Fencing bool
 	// Keystone: the cluster runs keystone (faults 5 and 6 need it).
@@ -99,9 +100,9 @@ func (s Setup) Label() string {
 	return fmt.Sprintf("%s, %d nodes, %s", s.Set.Name, s.Nodes, mode)
 }
 
-// Setup returns the cluster's setup.
-func (c *Cluster) Setup() Setup {
-	return Setup{Set: c.opts.Agents, Nodes: len(c.Nodes), Fencing: c.opts.Fencing, Keystone: c.opts.Keystone}
+// setupOf returns the cluster's setup.
+func setupOf(c *harness.Cluster) Setup {
+	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -186,11 +187,11 @@ func needsExactly(nodes int, fencing bool) func(Setup) (Expectation, string) {
 // watcher on, and returns a row per fault. only, when non-empty, selects
 // faults by ID. It stops at the first fault that leaves the cluster
 // unusable.
-func RunFaults(ctx context.Context, c *Cluster, only map[int]bool, log io.Writer) []FaultResult {
-	l := &logger{w: log, start: time.Now()}
-	setup := c.Setup()
+func RunFaults(ctx context.Context, c *harness.Cluster, only map[int]bool, log io.Writer) []FaultResult {
+	l := harness.NewLogger(log)
+	setup := setupOf(c)
 	var rows []FaultResult
-	cl, err := NewClient(ClientNetNS(), 2)
+	cl, err := harness.NewClient(harness.ClientNetNS(), 2)
 	if err != nil {
 		return []FaultResult{{Set: setup.Label(), Name: "client", Err: err}}
 	}
@@ -222,18 +223,18 @@ func RunFaults(ctx context.Context, c *Cluster, only map[int]bool, log io.Writer
 	return rows
 }
 
-// ProbeURL is what the fault client requests through the VIP.
-func (c *Cluster) ProbeURL() string {
-	if c.opts.Keystone {
-		return fmt.Sprintf("http://%s:%d/v3", VIP, KeystonePort)
+// probeURL is what the fault client requests through the VIP.
+func probeURL(c *harness.Cluster) string {
+	if c.Opts().Keystone {
+		return fmt.Sprintf("http://%s:%d/v3", harness.VIP, harness.KeystonePort)
 	}
-	return fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort)
+	return fmt.Sprintf("http://%s:%d/", harness.VIP, harness.WhoamiPort)
 }
 
-func runFault(ctx context.Context, c *Cluster, setup Setup, cl *Client, f Fault, r FaultResult, l *logger) FaultResult {
+func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.Client, f Fault, r FaultResult, l *harness.Logger) FaultResult {
 	fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	w, err := watch.Start(fctx, watch.Options{NetNS: ClientNetNS(), VIP: netip.MustParseAddr(VIP)})
+	w, err := watch.Start(fctx, watch.Options{NetNS: harness.ClientNetNS(), VIP: netip.MustParseAddr(harness.VIP)})
 	if err != nil {
 		r.Err = fmt.Errorf("starting the split-brain watcher: %w", err)
 		return r
@@ -243,26 +244,26 @@ func runFault(ctx context.Context, c *Cluster, setup Setup, cl *Client, f Fault,
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	p, err := StartProber(c.ProbeURL(), 50*time.Millisecond, timeout)
+	p, err := harness.StartProber(probeURL(c), 50*time.Millisecond, timeout)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	// A healthy start: a successful answer before the fault.
 	warm, wcancel := context.WithTimeout(fctx, 20*time.Second)
-	_, err = p.WaitFor(warm, time.Now(), func(a Attempt) bool { return a.OK })
+	_, err = p.WaitFor(warm, time.Now(), func(a harness.Attempt) bool { return a.OK })
 	wcancel()
 	if err != nil {
 		p.Stop()
 		r.Err = fmt.Errorf("no answer through the VIP before the fault: %w", err)
 		return r
 	}
-	env := &FaultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
+	env := &faultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
 	restore, err := f.Inject(fctx, env, &r)
 	// Keep watching a moment after the outcome: late failures count.
 	time.Sleep(time.Second)
 	p.Stop()
-	r.Client = Summarize(p.Attempts(env.T0), env.T0)
+	r.Client = harness.Summarize(p.Attempts(env.T0), env.T0)
 	if err != nil {
 		r.Err = err
 	}
@@ -299,11 +300,11 @@ func runFault(ctx context.Context, c *Cluster, setup Setup, cl *Client, f Fault,
 }
 
 // since returns the time since the fault.
-func (f *FaultEnv) since() time.Duration { return time.Since(f.T0) }
+func (f *faultEnv) since() time.Duration { return time.Since(f.T0) }
 
 // waitUntil polls cond every 100 ms up to limit; it returns the time from
 // the fault at which cond first held, 0 when it never did.
-func (f *FaultEnv) waitUntil(ctx context.Context, limit time.Duration, cond func(context.Context) bool) time.Duration {
+func (f *faultEnv) waitUntil(ctx context.Context, limit time.Duration, cond func(context.Context) bool) time.Duration {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if cond(ctx) {
@@ -320,36 +321,36 @@ func (f *FaultEnv) waitUntil(ctx context.Context, limit time.Duration, cond func
 
 // failed reports whether Pacemaker has recorded a failure of resource on
 // node (any operation).
-func (f *FaultEnv) failed(ctx context.Context, resource, node string) bool {
+func (f *faultEnv) failed(ctx context.Context, resource, node string) bool {
 	_, ok := f.failure(ctx, resource, node)
 	return ok
 }
 
 // failure returns the failure Pacemaker recorded for resource on node.
-func (f *FaultEnv) failure(ctx context.Context, resource, node string) (Failure, bool) {
+func (f *faultEnv) failure(ctx context.Context, resource, node string) (harness.Failure, bool) {
 	st, err := f.C.Status(ctx)
 	if err != nil {
-		return Failure{}, false
+		return harness.Failure{}, false
 	}
 	for _, fl := range st.Failures {
 		if strings.HasPrefix(fl.OpKey, resource+"_") && fl.Node == node {
 			return fl, true
 		}
 	}
-	return Failure{}, false
+	return harness.Failure{}, false
 }
 
-func (f *FaultEnv) settled(ctx context.Context) bool {
+func (f *faultEnv) settled(ctx context.Context) bool {
 	st, err := f.C.Status(ctx)
 	return err == nil && f.C.Settled(st) == nil
 }
 
 // answeredBy waits for a successful request through the VIP, started after
 // the fault, answered by node; it returns when it ended (0: none in limit).
-func (f *FaultEnv) answeredBy(ctx context.Context, node string, limit time.Duration) time.Duration {
+func (f *faultEnv) answeredBy(ctx context.Context, node string, limit time.Duration) time.Duration {
 	wctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	a, err := f.P.WaitFor(wctx, f.T0, func(a Attempt) bool { return a.OK && a.Node == node })
+	a, err := f.P.WaitFor(wctx, f.T0, func(a harness.Attempt) bool { return a.OK && a.Node == node })
 	if err != nil {
 		return 0
 	}
@@ -359,10 +360,10 @@ func (f *FaultEnv) answeredBy(ctx context.Context, node string, limit time.Durat
 // answeredByOther waits for a successful request through the VIP, started
 // after the fault, answered by a node other than not; it returns when it
 // ended (0: none in limit) and the node.
-func (f *FaultEnv) answeredByOther(ctx context.Context, not *Node, limit time.Duration) (time.Duration, *Node) {
+func (f *faultEnv) answeredByOther(ctx context.Context, not *harness.Node, limit time.Duration) (time.Duration, *harness.Node) {
 	wctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	a, err := f.P.WaitFor(wctx, f.T0, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != not.Name })
+	a, err := f.P.WaitFor(wctx, f.T0, func(a harness.Attempt) bool { return a.OK && a.Node != "" && a.Node != not.Name })
 	if err != nil {
 		return 0, nil
 	}
@@ -370,16 +371,16 @@ func (f *FaultEnv) answeredByOther(ctx context.Context, not *Node, limit time.Du
 }
 
 // keystoneUp reports whether keystone answers on node's own address.
-func (f *FaultEnv) keystoneUp(ctx context.Context, n *Node) bool {
-	r, err := f.client.Get(ctx, fmt.Sprintf("http://%s:%d/v3", n.Addr, KeystonePort), 500*time.Millisecond)
+func (f *faultEnv) keystoneUp(ctx context.Context, n *harness.Node) bool {
+	r, err := f.client.Get(ctx, fmt.Sprintf("http://%s:%d/v3", n.Addr, harness.KeystonePort), 500*time.Millisecond)
 	return err == nil && r.Status == 200
 }
 
-func (f *FaultEnv) active(ctx context.Context) (*Node, error) { return f.C.VIPNode(ctx) }
+func (f *faultEnv) active(ctx context.Context) (*harness.Node, error) { return f.C.VIPNode(ctx) }
 
 // detect waits for Pacemaker's first failure record of resource on node
 // and records when it came; false, with the outcome said, if it never did.
-func (f *FaultEnv) detect(ctx context.Context, r *FaultResult, resource, node string) bool {
+func (f *faultEnv) detect(ctx context.Context, r *FaultResult, resource, node string) bool {
 	r.Detected = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool { return f.failed(ctx, resource, node) })
 	if r.Detected == 0 {
 		r.Outcome = "not detected"

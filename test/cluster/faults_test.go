@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil/require"
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 func requireCluster(t *testing.T) {
@@ -41,19 +42,19 @@ func buildStackha(t *testing.T) string {
 // heartbeat or both; by default stackha's when the binary offers its vip
 // or haproxy agent, else the heartbeat set (so the harness itself is
 // always exercised).
-func testSets(t *testing.T) []AgentSet {
+func testSets(t *testing.T) []harness.AgentSet {
 	t.Helper()
 	ctx := context.Background()
 	which := os.Getenv("SHC_AGENTS")
-	var sets []AgentSet
+	var sets []harness.AgentSet
 	if which == "" || which == "both" || which == "heartbeat" {
-		sets = append(sets, Heartbeat())
+		sets = append(sets, harness.Heartbeat())
 	}
 	if which == "" || which == "both" || which == "stackha" {
-		set, err := Stackha(ctx, buildStackha(t))
+		set, err := harness.Stackha(ctx, buildStackha(t))
 		switch {
 		case err == nil && which == "":
-			sets = []AgentSet{set}
+			sets = []harness.AgentSet{set}
 		case err == nil:
 			sets = append(sets, set)
 		case which == "stackha":
@@ -68,15 +69,15 @@ func testSets(t *testing.T) []AgentSet {
 // up brings a cluster up for a test, torn down (and leak-checked) by
 // t.Cleanup even when the test fails. Its logs go to the test's output
 // directory on failure.
-func up(t *testing.T, ctx context.Context, opts Options) *Cluster {
+func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluster {
 	t.Helper()
 	opts.Log = testWriter{t}
 	if opts.Load == nil {
-		opts.Load = LoadFromEnv()
+		opts.Load = harness.LoadFromEnv()
 	}
 	logs := t.TempDir()
 	opts.LogDir = logs
-	c, err := Up(ctx, opts)
+	c, err := harness.Up(ctx, opts)
 	if err != nil {
 		t.Fatalf("bringing the cluster up: %v", err)
 	}
@@ -103,7 +104,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // shape is one cluster TestFaults brings up, and the faults it runs there.
 type shape struct {
-	opts   Options
+	opts   harness.Options
 	faults map[int]bool // nil: every fault (those that do not apply skip)
 }
 
@@ -123,23 +124,23 @@ type shape struct {
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
 //     haproxy balances.
-func faultShapes(set AgentSet) []shape {
+func faultShapes(set harness.AgentSet) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
 	if nodes != 0 || fencing {
 		if nodes == 0 {
 			nodes = 2
 		}
-		return []shape{{opts: Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing || (nodes == 3 && set.Render)}}}
+		return []shape{{opts: harness.Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing || (nodes == 3 && set.Render)}}}
 	}
-	lab := shape{opts: Options{Agents: set, Keystone: true}}
+	lab := shape{opts: harness.Options{Agents: set, Keystone: true}}
 	if os.Getenv("SHC_MATRIX") == "1" {
-		return []shape{lab, {opts: Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: Options{Agents: set, Nodes: 2, Fencing: true}}}
+		return []shape{lab, {opts: harness.Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}}}
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
 	return []shape{lab,
-		{opts: Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
-		{opts: Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
+		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+		{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
-func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultStandby(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	from, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -19,7 +21,7 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if err := f.C.Standby(ctx, from, true); err != nil {
 		return nil, err
 	}
-	var to *Node
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, from, recoveryLimit)
 	if r.Recovery == 0 {
 		return nil, fmt.Errorf("no answer from another node after %s went to standby", from.Name)
@@ -58,8 +60,8 @@ func faultStandby(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	return nil, nil
 }
 
-func faultKillHAProxy(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
-	n, err := f.killService(ctx, r, "haproxy", (*Node).HAProxyMaster, func(ctx context.Context, n *Node, old Proc) bool {
+func faultKillHAProxy(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.killService(ctx, r, "haproxy", (*harness.Node).HAProxyMaster, func(ctx context.Context, n *harness.Node, old harness.Proc) bool {
 		nm, err := n.HAProxyMaster()
 		return err == nil && nm.Pid != old.Pid && f.settled(ctx)
 	})
@@ -74,8 +76,8 @@ func faultKillHAProxy(ctx context.Context, f *FaultEnv, r *FaultResult) (func(co
 // for Pacemaker's failure record of resource there (Detected) and then for
 // recovered (Recovery). It returns the node; the outcome says "not
 // detected" when Pacemaker recorded nothing.
-func (f *FaultEnv) killService(ctx context.Context, r *FaultResult, resource string, find func(*Node) (Proc, error),
-	recovered func(ctx context.Context, n *Node, old Proc) bool) (*Node, error) {
+func (f *faultEnv) killService(ctx context.Context, r *FaultResult, resource string, find func(*harness.Node) (harness.Proc, error),
+	recovered func(ctx context.Context, n *harness.Node, old harness.Proc) bool) (*harness.Node, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -95,26 +97,21 @@ func (f *FaultEnv) killService(ctx context.Context, r *FaultResult, resource str
 	return n, nil
 }
 
-func vipOn(ctx context.Context, n *Node) bool {
-	out, err := n.Run(ctx, "ip", "-brief", "-4", "addr", "show", "dev", "eth0")
-	return err == nil && strings.Contains(out, " "+VIP+"/")
-}
-
-func faultDeleteVIP(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultDeleteVIP(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
 	}
 	f.T0 = time.Now()
-	if _, err := run(ctx, "ip", "-n", Prefix+n.Name, "addr", "del", fmt.Sprintf("%s/%d", VIP, VIPPrefix), "dev", "eth0"); err != nil {
+	if _, err := harness.Run(ctx, "ip", "-n", harness.Prefix+n.Name, "addr", "del", fmt.Sprintf("%s/%d", harness.VIP, harness.VIPPrefix), "dev", "eth0"); err != nil {
 		return nil, err
 	}
-	if !f.detect(ctx, r, VIPResource, n.Name) {
+	if !f.detect(ctx, r, harness.VIPResource, n.Name) {
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
 		for _, m := range f.C.Nodes {
-			if vipOn(ctx, m) {
+			if harness.VIPOn(ctx, m) {
 				return f.settled(ctx)
 			}
 		}
@@ -127,8 +124,8 @@ func faultDeleteVIP(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 	return nil, nil
 }
 
-func faultKillKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
-	n, err := f.killService(ctx, r, "keystone", (*Node).Keystone, func(ctx context.Context, n *Node, _ Proc) bool {
+func faultKillKeystone(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
+	n, err := f.killService(ctx, r, "keystone", (*harness.Node).Keystone, func(ctx context.Context, n *harness.Node, _ harness.Proc) bool {
 		return f.keystoneUp(ctx, n)
 	})
 	if n != nil {
@@ -137,7 +134,7 @@ func faultKillKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	return nil, err
 }
 
-func faultStopKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultStopKeystone(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -153,7 +150,7 @@ func faultStopKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	// The hung process must not outlive the fault: SIGCONT if it is still
 	// the same process inside the node.
 	restore := func(context.Context) error {
-		if inNetNS(k.Pid, n.netIno()) {
+		if harness.InNetNS(k.Pid, n.NetIno()) {
 			return n.Signal(k.Pid, syscall.SIGCONT)
 		}
 		return nil
@@ -185,7 +182,7 @@ func faultStopKeystone(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 	return restore, nil
 }
 
-func faultBrokenReload(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultBrokenReload(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -240,16 +237,16 @@ func faultBrokenReload(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 // dead switch port does: the switch's end of the node's veth goes down, so
 // the node's eth0 loses its carrier (an administrative "ip link set eth0
 // down" inside the node is undone by any agent's start, as IPaddr2's is).
-func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultLinkDown(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
 	}
 	f.T0 = time.Now()
-	if err := f.C.Unplug(ctx, n, Service); err != nil {
+	if err := f.C.Unplug(ctx, n, harness.Service); err != nil {
 		return nil, err
 	}
-	restore := func(ctx context.Context) error { return f.C.Plug(ctx, n, Service) }
+	restore := func(ctx context.Context) error { return f.C.Plug(ctx, n, harness.Service) }
 	limit := recoveryLimit
 	if r.Expect == NoRecovery {
 		limit = noRecoveryWindow
@@ -257,9 +254,9 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 	detected := make(chan time.Duration, 1)
 	dctx, cancel := context.WithCancel(ctx)
 	go func() {
-		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, VIPResource, n.Name) })
+		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, harness.VIPResource, n.Name) })
 	}()
-	var other *Node
+	var other *harness.Node
 	r.Recovery, other = f.answeredByOther(ctx, n, limit)
 	if r.Recovery > 0 {
 		// Detection, when it comes, comes before the move.
@@ -280,7 +277,7 @@ func faultLinkDown(ctx context.Context, f *FaultEnv, r *FaultResult) (func(conte
 	return restore, nil
 }
 
-func faultKillCorosync(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultKillCorosync(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -302,7 +299,7 @@ func faultKillCorosync(ctx context.Context, f *FaultEnv, r *FaultResult) (func(c
 		ns, ok := st.Node(n.Name)
 		return ok && !ns.Online
 	})
-	var to *Node
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, n, recoveryLimit)
 	if r.Recovery == 0 {
 		r.Outcome = "no other node took over"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // faultDrainMove (15): the VIP's node goes into standby while another
@@ -16,7 +18,7 @@ import (
 // moveLimit, whatever the drain takes. With render's former start order
 // (haproxy-clone, then the VIP) the VIP's start waited for the clone's stop
 // on the old node: the drain, with no node answering for the VIP.
-func faultDrainMove(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultDrainMove(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	r.NoDetect = true
 	holder, err := f.C.VIPNode(ctx)
 	if err != nil {
@@ -29,22 +31,22 @@ func faultDrainMove(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 	if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
 		return nil, err
 	}
-	held, err := HoldThroughVIP(ctx, holdFor())
+	held, err := harness.HoldThroughVIP(ctx, holdFor())
 	if err != nil {
 		return nil, err
 	}
 	defer held.Close()
-	ids, err := f.C.nodeIDs(ctx)
+	ids, err := nodeIDs(ctx, f.C)
 	if err != nil {
 		return nil, err
 	}
 	f.T0 = time.Now()
-	if err := f.C.standbyMany(ctx, ids, map[*Node]bool{back: false, holder: true}); err != nil {
+	if err := standbyMany(ctx, f.C, ids, map[*harness.Node]bool{back: false, holder: true}); err != nil {
 		return nil, err
 	}
 	restore := func(ctx context.Context) error { return f.C.Standby(ctx, holder, false) }
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	a, err := f.P.WaitFor(wctx, f.T0, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != holder.Name })
+	a, err := f.P.WaitFor(wctx, f.T0, func(a harness.Attempt) bool { return a.OK && a.Node != "" && a.Node != holder.Name })
 	cancel()
 	if err != nil {
 		r.Outcome = fmt.Sprintf("no node but %s answered through the VIP in 60 s", holder.Name)
@@ -64,7 +66,7 @@ func faultDrainMove(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 }
 
 // nodeIDs returns each node's Pacemaker node id (crm_node -l).
-func (c *Cluster) nodeIDs(ctx context.Context) (map[string]string, error) {
+func nodeIDs(ctx context.Context, c *harness.Cluster) (map[string]string, error) {
 	out, err := c.Ctl().Run(ctx, "crm_node", "-l")
 	if err != nil {
 		return nil, err
@@ -79,7 +81,7 @@ func (c *Cluster) nodeIDs(ctx context.Context) (map[string]string, error) {
 }
 
 // standbyMany sets several nodes' standby attribute in one CIB change.
-func (c *Cluster) standbyMany(ctx context.Context, ids map[string]string, on map[*Node]bool) error {
+func standbyMany(ctx context.Context, c *harness.Cluster, ids map[string]string, on map[*harness.Node]bool) error {
 	var b strings.Builder
 	b.WriteString("<nodes>")
 	for n, v := range on {

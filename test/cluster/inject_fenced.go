@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // fenceLimit bounds the wait for a fencing action and for a node's reboot.
@@ -15,7 +17,7 @@ const fenceLimit = 60 * time.Second
 
 // fencedAt returns when the power switch was first asked about node n
 // (status, off or on: a fencing action under way) since t; zero when not.
-func (f *FaultEnv) fencedAt(n *Node, t time.Time) time.Time {
+func (f *faultEnv) fencedAt(n *harness.Node, t time.Time) time.Time {
 	sw := f.C.Switch()
 	if sw == nil {
 		return time.Time{}
@@ -31,7 +33,7 @@ func (f *FaultEnv) fencedAt(n *Node, t time.Time) time.Time {
 
 // waitFenced waits for fencedAt(n, f.T0); it returns the time from the
 // fault (0: not fenced within limit).
-func (f *FaultEnv) waitFenced(ctx context.Context, n *Node, limit time.Duration) time.Duration {
+func (f *faultEnv) waitFenced(ctx context.Context, n *harness.Node, limit time.Duration) time.Duration {
 	f.waitUntil(ctx, limit, func(context.Context) bool { return !f.fencedAt(n, f.T0).IsZero() })
 	if t := f.fencedAt(n, f.T0); !t.IsZero() {
 		return t.Sub(f.T0)
@@ -40,7 +42,7 @@ func (f *FaultEnv) waitFenced(ctx context.Context, n *Node, limit time.Duration)
 }
 
 // waitRebooted waits until the fenced node n is powered on again.
-func (f *FaultEnv) waitRebooted(ctx context.Context, n *Node) error {
+func (f *faultEnv) waitRebooted(ctx context.Context, n *harness.Node) error {
 	if f.waitUntil(ctx, fenceLimit, func(context.Context) bool { return f.C.IsOn(n) }) == 0 && !f.C.IsOn(n) {
 		return fmt.Errorf("%s was not powered on again within %s", n.Name, fenceLimit)
 	}
@@ -49,7 +51,7 @@ func (f *FaultEnv) waitRebooted(ctx context.Context, n *Node) error {
 
 // confirmed checks the fencing history on survivor: a successful fencing
 // of n.
-func (f *FaultEnv) confirmed(ctx context.Context, survivor, n *Node) (string, error) {
+func (f *faultEnv) confirmed(ctx context.Context, survivor, n *harness.Node) (string, error) {
 	var hist string
 	f.waitUntil(ctx, 10*time.Second, func(ctx context.Context) bool {
 		h, err := f.C.FenceHistory(ctx, survivor, n.Name)
@@ -66,7 +68,7 @@ func (f *FaultEnv) confirmed(ctx context.Context, survivor, n *Node) (string, er
 // faultPowerLoss (9): the VIP holder loses power; a survivor fences it,
 // confirmed before the VIP answers from a survivor; the reboot powers it
 // on and it rejoins; nothing moves back.
-func faultPowerLoss(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultPowerLoss(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -75,7 +77,7 @@ func faultPowerLoss(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 	if err := f.C.PowerOff(ctx, n); err != nil {
 		return nil, err
 	}
-	var to *Node
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
 	r.Detected = f.waitFenced(ctx, n, time.Second)
 	if r.Recovery == 0 {
@@ -109,17 +111,17 @@ func faultPowerLoss(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 // faultRingCut (10): the VIP holder loses the corosync ring only (its
 // service link, and so its VIP copy, stay up): the majority fences it
 // before it takes the VIP; no sample sees two holders.
-func faultRingCut(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultRingCut(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
 	}
 	f.T0 = time.Now()
-	if err := f.C.Cut(ctx, n, Ring); err != nil {
+	if err := f.C.Cut(ctx, n, harness.Ring); err != nil {
 		return nil, err
 	}
-	restore := func(ctx context.Context) error { return f.C.Mend(ctx, n, Ring) }
-	var to *Node
+	restore := func(ctx context.Context) error { return f.C.Mend(ctx, n, harness.Ring) }
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
 	r.Detected = f.waitFenced(ctx, n, time.Second)
 	if r.Recovery == 0 {
@@ -148,7 +150,7 @@ func faultRingCut(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 // haproxy instance, whose stop is ordered after the VIP's on the unclean
 // majority). The majority does not start the VIP until it has fenced the
 // minority, which it does once the device works.
-func faultIsolate(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultIsolate(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -157,10 +159,10 @@ func faultIsolate(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	sw.SetFailing(errors.New("held back by fault 11 while the minority is watched"))
 	restore := func(ctx context.Context) error {
 		sw.SetFailing(nil)
-		return errors.Join(f.C.Mend(ctx, n, Service), f.C.Mend(ctx, n, Ring))
+		return errors.Join(f.C.Mend(ctx, n, harness.Service), f.C.Mend(ctx, n, harness.Ring))
 	}
 	f.T0 = time.Now()
-	if err := errors.Join(f.C.Cut(ctx, n, Service), f.C.Cut(ctx, n, Ring)); err != nil {
+	if err := errors.Join(f.C.Cut(ctx, n, harness.Service), f.C.Cut(ctx, n, harness.Ring)); err != nil {
 		return restore, err
 	}
 	var left []string
@@ -182,7 +184,7 @@ func faultIsolate(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	}
 	back := time.Now()
 	sw.SetFailing(nil)
-	var to *Node
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
 	fenced := f.fencedAt(n, back)
 	if r.Recovery == 0 || fenced.IsZero() {
@@ -199,7 +201,7 @@ func faultIsolate(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 
 // answeredByOtherSince returns a node other than n that answered through
 // the VIP since t ("" when none did).
-func (f *FaultEnv) answeredByOtherSince(t time.Time, n *Node) string {
+func (f *faultEnv) answeredByOtherSince(t time.Time, n *harness.Node) string {
 	for _, a := range f.P.Attempts(t) {
 		if a.OK && a.Node != "" && a.Node != n.Name {
 			return a.Node
@@ -212,24 +214,24 @@ func (f *FaultEnv) answeredByOtherSince(t time.Time, n *Node) string {
 // Each side would fence the other; priority-fencing-delay holds back the
 // fencing aimed at the VIP holder, so the VIP holder survives and the
 // other node is fenced. No split brain.
-func faultFenceRace(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultFenceRace(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
 	}
 	o := f.C.Others(n)[0]
 	f.T0 = time.Now()
-	if err := f.C.Cut(ctx, o, Ring); err != nil {
+	if err := f.C.Cut(ctx, o, harness.Ring); err != nil {
 		return nil, err
 	}
-	restore := func(ctx context.Context) error { return f.C.Mend(ctx, o, Ring) }
+	restore := func(ctx context.Context) error { return f.C.Mend(ctx, o, harness.Ring) }
 	r.Detected = f.waitFenced(ctx, o, fenceLimit)
 	if r.Detected == 0 {
 		r.Outcome = fmt.Sprintf("%s was not fenced", o.Name)
 		return restore, nil
 	}
 	// The delayed fencing of the VIP holder must never come.
-	delay, _ := time.ParseDuration(PriorityFencingDelay)
+	delay, _ := time.ParseDuration(harness.PriorityFencingDelay)
 	time.Sleep(delay + 2*time.Second)
 	if t := f.fencedAt(n, f.T0); !t.IsZero() {
 		r.Outcome = fmt.Sprintf("the VIP holder %s was fenced too (at %.2f s)", n.Name, t.Sub(f.T0).Seconds())
@@ -252,7 +254,7 @@ func faultFenceRace(ctx context.Context, f *FaultEnv, r *FaultResult) (func(cont
 // holder loses power: the cluster must not start the VIP elsewhere while
 // it cannot fence (crm_mon says why); when the device works again,
 // fencing succeeds and the VIP moves.
-func faultDeviceFails(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultDeviceFails(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	n, err := f.active(ctx)
 	if err != nil {
 		return nil, err
@@ -278,7 +280,7 @@ func faultDeviceFails(ctx context.Context, f *FaultEnv, r *FaultResult) (func(co
 	time.Sleep(5 * time.Second)
 	// (crm_mon still lists it "Started" on the lost, unclean node.)
 	if st, err := f.C.Status(ctx); err == nil {
-		for _, w := range st.Where(VIPResource) {
+		for _, w := range st.Where(harness.VIPResource) {
 			if w != n.Name {
 				r.Bad = fmt.Sprintf("the VIP started on %s before %s was fenced", w, n.Name)
 			}
@@ -289,7 +291,7 @@ func faultDeviceFails(ctx context.Context, f *FaultEnv, r *FaultResult) (func(co
 	}
 	t1 := time.Now()
 	sw.SetFailing(nil)
-	var to *Node
+	var to *harness.Node
 	r.Recovery, to = f.answeredByOther(ctx, n, fenceLimit)
 	if r.Recovery == 0 {
 		r.Outcome = fmt.Sprintf("crm_mon: %q; no survivor took the VIP after the device recovered", why)
@@ -323,7 +325,7 @@ func failedFencingLine(out, node string) string {
 
 // faultRolling (14): each node in turn in standby, its Pacemaker stopped
 // and started, back online, under client load: no request may fail.
-func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(context.Context) error, error) {
+func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	r.NoDetect = true
 	f.T0 = time.Now()
 	var moves []window // while the VIP moved away from a node in standby
@@ -331,12 +333,12 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	var worst time.Duration
 	for _, n := range f.C.Nodes {
 		before, _ := f.C.VIPNode(ctx)
-		var held *Held
+		var held *harness.Held
 		if before == n {
 			// A client holds a long request open through the VIP: the
 			// holder's haproxy has a session to drain when it stops, and
 			// the VIP's move must not wait for it.
-			h, err := HoldThroughVIP(ctx, holdFor())
+			h, err := harness.HoldThroughVIP(ctx, holdFor())
 			if err != nil {
 				return nil, err
 			}
@@ -353,7 +355,7 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 		var to string
 		if held != nil {
 			wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-			a, err := f.P.WaitFor(wctx, t, func(a Attempt) bool { return a.OK && a.Node != "" && a.Node != n.Name })
+			a, err := f.P.WaitFor(wctx, t, func(a harness.Attempt) bool { return a.OK && a.Node != "" && a.Node != n.Name })
 			cancel()
 			if err == nil {
 				moveAt, to = a.End.Sub(t), a.Node
@@ -425,7 +427,7 @@ func faultRolling(ctx context.Context, f *FaultEnv, r *FaultResult) (func(contex
 	if len(moved) > 0 {
 		r.Outcome += "; VIP moves: " + strings.Join(moved, "; ")
 	}
-	if gap := Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
+	if gap := harness.Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
 		r.Outcome += fmt.Sprintf("; longest time without an answer %.2f s", gap.Seconds())
 	}
 	if worst > moveLimit && r.Bad == "" {
@@ -458,7 +460,7 @@ type window struct{ from, to time.Time }
 // client's next segment reached the new holder, which answers an unknown
 // connection with RST. No HA layer without connection tracking sync avoids
 // it; it is counted apart, every other failure fails the fault.
-func resetByMove(a Attempt, moves []window) bool {
+func resetByMove(a harness.Attempt, moves []window) bool {
 	if !strings.Contains(a.Err, "connection reset") {
 		return false
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // OCF 1.1 on the harness cluster: two nodes in lab mode, stackha's vip
@@ -38,16 +40,16 @@ const (
 // ocf11Set is stackha's agent set with a second, depth-10 monitor on
 // haproxy (its check_level_10_backends left to the default until check 2
 // names the backend).
-func ocf11Set(t *testing.T, ctx context.Context) AgentSet {
+func ocf11Set(t *testing.T, ctx context.Context) harness.AgentSet {
 	t.Helper()
-	set, err := Stackha(ctx, buildStackha(t))
+	set, err := harness.Stackha(ctx, buildStackha(t))
 	if err != nil {
 		t.Fatalf("stackha's agents: %v", err)
 	}
 	if !set.Stackha("vip") || !set.Stackha("haproxy") {
 		t.Fatalf("the stackha binary lacks the vip or haproxy agent (%s)", set.Note)
 	}
-	set.HAProxy = func(p Paths) string {
+	set.HAProxy = func(p harness.Paths) string {
 		return fmt.Sprintf("primitive haproxy ocf:stackha:haproxy params config=%s "+
 			"op monitor interval=1s timeout=10s "+
 			"op monitor interval=%s timeout=10s OCF_CHECK_LEVEL=10 "+
@@ -59,13 +61,13 @@ func ocf11Set(t *testing.T, ctx context.Context) AgentSet {
 // secondConfig is the harness's haproxy.cfg (the same frontends) with a
 // backend "pair" of two servers in the client's namespace, checked every
 // 500 ms.
-func secondConfig(c *Cluster) string {
-	return HAProxyConfig(false, c.Specs()) + fmt.Sprintf(`
+func secondConfig(c *harness.Cluster) string {
+	return harness.HAProxyConfig(false, c.Specs()) + fmt.Sprintf(`
 backend pair
   default-server inter 500ms fall 2 rise 1
   server a %s:%d check
   server b %s:%d check
-`, ClientAddr, pairPortA, ClientAddr, pairPortB)
+`, harness.ClientAddr, pairPortA, harness.ClientAddr, pairPortB)
 }
 
 // nsListener is an HTTP server listening inside the client's namespace.
@@ -76,16 +78,16 @@ type nsListener struct {
 
 // listenInClient opens an HTTP server on addr inside the client's network
 // namespace (the socket is created by a thread of cl, which lives there).
-func listenInClient(cl *Client, addr string) (*nsListener, error) {
+func listenInClient(cl *harness.Client, addr string) (*nsListener, error) {
 	type res struct {
 		ln  net.Listener
 		err error
 	}
 	ch := make(chan res, 1)
-	cl.jobs <- func() {
+	cl.InNamespace(func() {
 		ln, err := net.Listen("tcp", addr)
 		ch <- res{ln, err}
-	}
+	})
 	r := <-ch
 	if r.err != nil {
 		return nil, fmt.Errorf("listening on %s in the client namespace: %w", addr, r.err)
@@ -99,7 +101,7 @@ func listenInClient(cl *Client, addr string) (*nsListener, error) {
 func (l *nsListener) Close() { l.srv.Close() }
 
 // masters returns every node's haproxy master pid.
-func masters(t *testing.T, c *Cluster) map[string]int {
+func masters(t *testing.T, c *harness.Cluster) map[string]int {
 	t.Helper()
 	m := map[string]int{}
 	for _, n := range c.Nodes {
@@ -113,7 +115,7 @@ func masters(t *testing.T, c *Cluster) map[string]int {
 }
 
 // setParam sets a parameter of the haproxy primitive as an operator does.
-func setParam(ctx context.Context, c *Cluster, name, value string) error {
+func setParam(ctx context.Context, c *harness.Cluster, name, value string) error {
 	_, err := c.Ctl().Run(ctx, "crm_resource", "--resource", "haproxy", "--set-parameter", name, "--parameter-value", value)
 	return err
 }
@@ -121,7 +123,7 @@ func setParam(ctx context.Context, c *Cluster, name, value string) error {
 // logMark is where each node's Pacemaker log ends now.
 type logMark map[string]int64
 
-func markLogs(c *Cluster) logMark {
+func markLogs(c *harness.Cluster) logMark {
 	m := logMark{}
 	for _, n := range c.Nodes {
 		if fi, err := os.Stat(pacemakerLogPath(n)); err == nil {
@@ -131,14 +133,16 @@ func markLogs(c *Cluster) logMark {
 	return m
 }
 
-func pacemakerLogPath(n *Node) string { return filepath.Join(n.dir, "log-pacemaker", "pacemaker.log") }
+func pacemakerLogPath(n *harness.Node) string {
+	return filepath.Join(n.Dir(), "log-pacemaker", "pacemaker.log")
+}
 
 // results returns the operations on resource whose results each node's
 // controller logged since mark ("Result of reload-agent operation for
 // haproxy on node1: ok"). The CIB status cannot tell a reload-agent from a start: Pacemaker records a
 // reload-agent's result as the resource's last start (so that its digests
 // are updated).
-func results(c *Cluster, mark logMark, resource string) []logResult {
+func results(c *harness.Cluster, mark logMark, resource string) []logResult {
 	re := regexp.MustCompile(`Result of (\S+) operation for ` + regexp.QuoteMeta(resource) + ` on (\S+): (.*?) \|`)
 	var out []logResult
 	for _, n := range c.Nodes {
@@ -176,7 +180,7 @@ func resultsOn(rs []logResult, op string) map[string]int {
 
 // waitResults waits (up to limit) until the results logged since mark
 // satisfy ok, and returns them.
-func waitResults(ctx context.Context, c *Cluster, mark logMark, resource string, limit time.Duration, ok func([]logResult) bool) ([]logResult, error) {
+func waitResults(ctx context.Context, c *harness.Cluster, mark logMark, resource string, limit time.Duration, ok func([]logResult) bool) ([]logResult, error) {
 	deadline := time.Now().Add(limit)
 	for {
 		rs := results(c, mark, resource)
@@ -195,7 +199,7 @@ func waitResults(ctx context.Context, c *Cluster, mark logMark, resource string,
 }
 
 // failCounts lists the fail-count attributes in the CIB status.
-func failCounts(ctx context.Context, c *Cluster) ([]string, error) {
+func failCounts(ctx context.Context, c *harness.Cluster) ([]string, error) {
 	out, err := c.Ctl().Run(ctx, "cibadmin", "--query", "--scope", "status")
 	if err != nil {
 		return nil, err
@@ -210,10 +214,10 @@ func TestOCF11Cluster(t *testing.T) {
 	defer cancel()
 	set := ocf11Set(t, ctx)
 
-	c := up(t, ctx, Options{Agents: set})
+	c := up(t, ctx, harness.Options{Agents: set})
 	// The backend's servers, in the client namespace (there once the
 	// cluster is up).
-	lcl, err := NewClient(ClientNetNS(), 1)
+	lcl, err := harness.NewClient(harness.ClientNetNS(), 1)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -221,7 +225,7 @@ func TestOCF11Cluster(t *testing.T) {
 	var lmu sync.Mutex
 	listeners := map[int]*nsListener{}
 	for _, port := range []int{pairPortA, pairPortB} {
-		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", ClientAddr, port))
+		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", harness.ClientAddr, port))
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
@@ -234,7 +238,7 @@ func TestOCF11Cluster(t *testing.T) {
 			l.Close()
 		}
 	}()
-	cfg2 := filepath.Join(BaseDir, "haproxy-second.cfg")
+	cfg2 := filepath.Join(harness.BaseDir, "haproxy-second.cfg")
 	if err := os.WriteFile(cfg2, []byte(secondConfig(c)), 0o644); err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -242,7 +246,7 @@ func TestOCF11Cluster(t *testing.T) {
 	ok := t.Run("config change is reload-agent", func(t *testing.T) {
 		pids := masters(t, c)
 		mark := markLogs(c)
-		p, err := StartProber(c.ProbeURL(), 50*time.Millisecond, time.Second)
+		p, err := harness.StartProber(probeURL(c), 50*time.Millisecond, time.Second)
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
@@ -266,7 +270,7 @@ func TestOCF11Cluster(t *testing.T) {
 		// Everything logged since the change, the monitors restarted
 		// after the reload included.
 		rs := results(c, mark, "haproxy")
-		sum := Summarize(p.Attempts(t0), t0)
+		sum := harness.Summarize(p.Attempts(t0), t0)
 		now := masters(t, c)
 		t.Logf("haproxy operations the controllers logged: %v", rs)
 		t.Logf("haproxy masters before %v, after %v; client: %d requests through the VIP, %d failed", pids, now, sum.Total, sum.Failed)
@@ -315,7 +319,7 @@ func TestOCF11Cluster(t *testing.T) {
 		t0 := time.Now()
 		// Server b is DOWN after 2 failed checks 500 ms apart, then the
 		// next depth-10 monitor (every 2 s) reports it on each node.
-		var st Status
+		var st harness.Status
 		var degraded map[string]bool
 		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 			if st, err = c.Status(ctx); err == nil {
@@ -353,7 +357,7 @@ func TestOCF11Cluster(t *testing.T) {
 		// Pacemaker keeps listing the degraded result (the resource's
 		// last failure) until a cleanup; it counted no failure.
 		back := markLogs(c)
-		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", ClientAddr, pairPortB))
+		l, err := listenInClient(lcl, fmt.Sprintf("%s:%d", harness.ClientAddr, pairPortB))
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
@@ -440,7 +444,7 @@ func TestOCF11Cluster(t *testing.T) {
 // Resource Actions" as "haproxy_monitor_2000 on node1 'OCF_DEGRADED' (190):
 // ... status='complete'" (with --show-detail; without: "haproxy 2s-interval
 // monitor on node1 returned 'OCF_DEGRADED' at <time>"), until a monitor returns 0 again.
-func degradedNodes(st Status) map[string]bool {
+func degradedNodes(st harness.Status) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range st.Failures {
 		if strings.HasPrefix(f.OpKey, "haproxy_monitor_") && f.ExitCode == 190 && f.ExitStatus == "OCF_DEGRADED" {
@@ -452,7 +456,7 @@ func degradedNodes(st Status) map[string]bool {
 
 // checkNoFailures fails t when crm_mon lists a failed action or the CIB
 // holds a fail count.
-func checkNoFailures(t *testing.T, ctx context.Context, c *Cluster) {
+func checkNoFailures(t *testing.T, ctx context.Context, c *harness.Cluster) {
 	t.Helper()
 	st, err := c.Status(ctx)
 	if err != nil {

@@ -3,6 +3,8 @@ package cluster
 import (
 	"testing"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // Only a reset that overlaps the VIP's move is counted apart.
@@ -12,21 +14,21 @@ func TestResetByMove(t *testing.T) {
 	moves := []window{{at(1000), at(2000)}}
 	cases := []struct {
 		name string
-		a    Attempt
+		a    harness.Attempt
 		want bool
 	}{
-		{"reset during the move", Attempt{Start: at(990), End: at(1010), Err: "read: connection reset by peer"}, true},
-		{"reset before the move", Attempt{Start: at(100), End: at(200), Err: "read: connection reset by peer"}, false},
-		{"reset after the move", Attempt{Start: at(2100), End: at(2200), Err: "read: connection reset by peer"}, false},
-		{"timeout during the move", Attempt{Start: at(1100), End: at(1400), Err: "context deadline exceeded"}, false},
-		{"refused during the move", Attempt{Start: at(1100), End: at(1101), Err: "connect: connection refused"}, false},
+		{"reset during the move", harness.Attempt{Start: at(990), End: at(1010), Err: "read: connection reset by peer"}, true},
+		{"reset before the move", harness.Attempt{Start: at(100), End: at(200), Err: "read: connection reset by peer"}, false},
+		{"reset after the move", harness.Attempt{Start: at(2100), End: at(2200), Err: "read: connection reset by peer"}, false},
+		{"timeout during the move", harness.Attempt{Start: at(1100), End: at(1400), Err: "context deadline exceeded"}, false},
+		{"refused during the move", harness.Attempt{Start: at(1100), End: at(1101), Err: "connect: connection refused"}, false},
 	}
 	for _, c := range cases {
 		if got := resetByMove(c.a, moves); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
-	if resetByMove(Attempt{Start: at(1500), End: at(1600), Err: "connection reset by peer"}, nil) {
+	if resetByMove(harness.Attempt{Start: at(1500), End: at(1600), Err: "connection reset by peer"}, nil) {
 		t.Error("no move, yet counted as reset by one")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 // a new build of stackha installed on one node of a running
@@ -49,7 +51,7 @@ func buildVersion(t *testing.T, version string) string {
 // agentVersion is resource-agent@version of the agent's meta-data as
 // Pacemaker's executor gets it on node n (crm_resource runs the agent as
 // an OCF 1.1 caller).
-func agentVersion(ctx context.Context, n *Node, agent string) (string, error) {
+func agentVersion(ctx context.Context, n *harness.Node, agent string) (string, error) {
 	out, err := n.Run(ctx, "crm_resource", "--show-metadata", "ocf:stackha:"+agent)
 	if err != nil {
 		return "", err
@@ -67,9 +69,9 @@ func agentVersion(ctx context.Context, n *Node, agent string) (string, error) {
 // ownBinDir gives node n its own copy of the installed stackha directory,
 // bound over BaseDir/bin inside n only, and returns its path as the node
 // sees it (BaseDir/bin).
-func ownBinDir(ctx context.Context, n *Node) (string, error) {
-	shared := filepath.Join(BaseDir, "bin")
-	own := filepath.Join(n.dir, "stackha-bin")
+func ownBinDir(ctx context.Context, n *harness.Node) (string, error) {
+	shared := filepath.Join(harness.BaseDir, "bin")
+	own := filepath.Join(n.Dir(), "stackha-bin")
 	if err := os.MkdirAll(own, 0o755); err != nil {
 		return "", err
 	}
@@ -93,7 +95,7 @@ func ownBinDir(ctx context.Context, n *Node) (string, error) {
 
 // dpkgInstall installs the file src as dst inside node n as dpkg does:
 // dst.dpkg-new written and synced beside dst, then renamed over it.
-func dpkgInstall(ctx context.Context, n *Node, src, dst string) error {
+func dpkgInstall(ctx context.Context, n *harness.Node, src, dst string) error {
 	_, err := n.Script(ctx, fmt.Sprintf("cp %s %s.dpkg-new\nchmod 0755 %s.dpkg-new\nsync %s.dpkg-new\nmv -f %s.dpkg-new %s\n",
 		src, dst, dst, dst, dst, dst))
 	return err
@@ -105,14 +107,14 @@ func TestLiveUpgrade(t *testing.T) {
 	requireCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	set, err := Stackha(ctx, buildStackha(t))
+	set, err := harness.Stackha(ctx, buildStackha(t))
 	if err != nil {
 		t.Fatalf("stackha's agents: %v", err)
 	}
 	if !set.Stackha("vip") || !set.Stackha("haproxy") {
 		t.Fatalf("the stackha binary lacks the vip or haproxy agent (%s)", set.Note)
 	}
-	c := up(t, ctx, Options{Agents: set})
+	c := up(t, ctx, harness.Options{Agents: set})
 	// The VIP holder: both its vip and haproxy monitors run every second.
 	target, err := c.VIPNode(ctx)
 	if err != nil {
@@ -141,9 +143,9 @@ func TestLiveUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	oldIno := inode(filepath.Join(target.dir, "stackha-bin", "stackha"))
+	oldIno := inode(filepath.Join(target.Dir(), "stackha-bin", "stackha"))
 	sampler := sampleAgents(target)
-	p, err := StartProber(c.ProbeURL(), 100*time.Millisecond, time.Second)
+	p, err := harness.StartProber(probeURL(c), 100*time.Millisecond, time.Second)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -172,15 +174,15 @@ func TestLiveUpgrade(t *testing.T) {
 	}
 	p.Stop()
 	runs := sampler.stop()
-	newIno := inode(filepath.Join(target.dir, "stackha-bin", "stackha"))
+	newIno := inode(filepath.Join(target.Dir(), "stackha-bin", "stackha"))
 	t.Logf("agent processes seen on %s (sampled every 50 ms): %d of the old build (inode %d), %d of the new (inode %d)",
 		target.Name, runs[oldIno], oldIno, runs[newIno], newIno)
-	sum := Summarize(p.Attempts(t0), t0)
+	sum := harness.Summarize(p.Attempts(t0), t0)
 	after, err := c.Ops(ctx)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	ops := NewOps(before, after)
+	ops := harness.NewOps(before, after)
 	newV, err := agentVersion(ctx, target, "vip")
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -194,7 +196,7 @@ func TestLiveUpgrade(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	t.Logf("after %s of monitors (%d crm_mon polls): %s runs vip %s, haproxy %s; %s runs vip %s; operations other than monitors: %q; client: %d requests through the VIP, %d failed",
-		upgradeWatch, polls, target.Name, newV, hv, other.Name, otherV, FormatOps(ops), sum.Total, sum.Failed)
+		upgradeWatch, polls, target.Name, newV, hv, other.Name, otherV, harness.FormatOps(ops), sum.Total, sum.Failed)
 	for _, f := range failures {
 		t.Errorf("%s", f)
 	}
@@ -206,7 +208,7 @@ func TestLiveUpgrade(t *testing.T) {
 		t.Errorf("%s reports %s, want the old build's %s (the upgrade was on %s only)", other.Name, otherV, old, target.Name)
 	}
 	if len(ops) != 0 {
-		t.Errorf("the upgrade caused operations: %s", FormatOps(ops))
+		t.Errorf("the upgrade caused operations: %s", harness.FormatOps(ops))
 	}
 	if sum.Failed > 0 || sum.Total == 0 {
 		t.Errorf("client through the VIP: %d requests, %d failed (last: %s)", sum.Total, sum.Failed, sum.LastErr)
@@ -228,12 +230,12 @@ type agentSampler struct {
 	res  chan map[uint64]int
 }
 
-func sampleAgents(n *Node) *agentSampler {
+func sampleAgents(n *harness.Node) *agentSampler {
 	s := &agentSampler{done: make(chan struct{}), res: make(chan map[uint64]int, 1)}
 	go func() {
 		seen := map[int]uint64{}
 		for {
-			for _, p := range n.Procs(func(p Proc) bool { return p.Comm == "vip" || p.Comm == "haproxy" }) {
+			for _, p := range n.Procs(func(p harness.Proc) bool { return p.Comm == "vip" || p.Comm == "haproxy" }) {
 				if _, ok := seen[p.Pid]; !ok {
 					if ino := inode(fmt.Sprintf("/proc/%d/exe", p.Pid)); ino != 0 {
 						seen[p.Pid] = ino

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/test/cluster"
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
 func main() {
@@ -63,37 +64,37 @@ func main() {
 }
 
 func standby(ctx context.Context, bin string, runs int, seed bool) (string, error) {
-	sets := []cluster.AgentSet{cluster.Heartbeat()}
+	sets := []harness.AgentSet{harness.Heartbeat()}
 	if seed {
-		sets = append(sets, cluster.HeartbeatSeedOrder())
+		sets = append(sets, harness.HeartbeatSeedOrder())
 	}
-	if set, err := cluster.Stackha(ctx, bin); err != nil {
+	if set, err := harness.Stackha(ctx, bin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-failover: stackha's agents not measured: %v\n", err)
 	} else {
-		sets = append([]cluster.AgentSet{set}, sets...)
+		sets = append([]harness.AgentSet{set}, sets...)
 	}
-	res, err := cluster.BenchFailover(ctx, os.Stdout, sets, runs)
+	res, err := harness.BenchFailover(ctx, os.Stdout, sets, runs)
 	return fmt.Sprintf("\nFailover: from `crm node standby` (crm_attribute) of the node holding the VIP to the first successful\n"+
 		"HTTP request through the VIP answered by the other node, %d runs per agent set, same harness, same run.\n"+
 		"Constraints as `stackha render` writes them (haproxy clone first, then the VIP) unless marked as the how-to's.\n"+
-		"Agent times are Pacemaker's exec-time of each start/stop in the transition.\n\n%s", runs, cluster.FormatBench(res)), err
+		"Agent times are Pacemaker's exec-time of each start/stop in the transition.\n\n%s", runs, harness.FormatBench(res)), err
 }
 
 func crash(ctx context.Context, bin string, runs int, only, logs string) (string, error) {
 	abs, _ := filepath.Abs(bin)
-	set, err := cluster.Stackha(ctx, abs)
+	set, err := harness.Stackha(ctx, abs)
 	if err != nil {
 		return "", err
 	}
 	// Fenced variants run with render's transition-delay (100 ms with
 	// fencing) unless their label says otherwise.
 	variants := []cluster.CrashVariant{
-		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 500 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true}},
-		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms, token_coefficient 0", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second, ExactToken: true}},
-		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
-		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
-		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: cluster.Options{Keepalived: true, Nodes: 3}},
-		{Label: "(a) as the first, without transition-delay (Pacemaker's default 0s: the DC's 1 s sleep)", Opts: cluster.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true, TransitionDelay: -1}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 500 ms, token_coefficient 0", Opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms, token_coefficient 0", Opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second, ExactToken: true}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 1000 ms (+650 ms for the third node)", Opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Token: time.Second}},
+		{Label: "(a) stackha vip + haproxy, 3 nodes, fencing, corosync token 3000 ms (default)", Opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Token: 3 * time.Second}},
+		{Label: "(b) keepalived + haproxy, 3 nodes, VRRP advert_int 1 (Kolla's), no fencing", Opts: harness.Options{Keepalived: true, Nodes: 3}},
+		{Label: "(a) as the first, without transition-delay (Pacemaker's default 0s: the DC's 1 s sleep)", Opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Token: 500 * time.Millisecond, ExactToken: true, TransitionDelay: -1}},
 	}
 	if logs != "" {
 		for i := range variants {
@@ -138,7 +139,7 @@ func crash(ctx context.Context, bin string, runs int, only, logs string) (string
 		nodes  int
 		faults map[int]bool
 	}{{3, map[int]bool{10: true, 11: true}}, {2, map[int]bool{12: true}}} {
-		c, err := cluster.Up(ctx, cluster.Options{Agents: set, Nodes: sh.nodes, Fencing: true, Log: os.Stdout})
+		c, err := harness.Up(ctx, harness.Options{Agents: set, Nodes: sh.nodes, Fencing: true, Log: os.Stdout})
 		if err != nil {
 			return b.String(), err
 		}

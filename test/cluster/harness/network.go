@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 func (c *Cluster) buildNetwork(ctx context.Context) error {
 	for _, ns := range c.nsNames() {
-		if _, err := run(ctx, "ip", "netns", "add", ns); err != nil {
+		if _, err := Run(ctx, "ip", "netns", "add", ns); err != nil {
 			return err
 		}
 		var st syscall.Stat_t
@@ -50,7 +50,7 @@ func (c *Cluster) buildNetwork(ctx context.Context) error {
 			return err
 		}
 		// haproxy binds the VIP on every node, before the VIP is there.
-		if _, err := run(ctx, "ip", "netns", "exec", Prefix+n.Name, "sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"); err != nil {
+		if _, err := Run(ctx, "ip", "netns", "exec", Prefix+n.Name, "sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"); err != nil {
 			return err
 		}
 	}
@@ -72,6 +72,6 @@ func ipBatch(ctx context.Context, ns string, cmds []string) error {
 		return err
 	}
 	f.Close()
-	_, err = run(ctx, "ip", "-n", ns, "-batch", f.Name())
+	_, err = Run(ctx, "ip", "-n", ns, "-batch", f.Name())
 	return err
 }

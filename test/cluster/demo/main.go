@@ -11,8 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/stackha/stackha/test/cluster"
 )
 
 func main() {
@@ -22,7 +20,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cluster.Demo(ctx, os.Stdout, *agents, *bin, *logs); err != nil {
+	if err := runDemo(ctx, os.Stdout, *agents, *bin, *logs); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}

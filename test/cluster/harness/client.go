@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"bufio"
@@ -155,7 +155,7 @@ func (c *Client) Get(ctx context.Context, url string, timeout time.Duration) (*R
 // token; it returns the token and the node that answered.
 func (c *Client) Token(ctx context.Context, url string) (token, servedBy string, err error) {
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin",`+
-		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, KeystonePassword)
+		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, keystonePassword)
 	req, err := http.NewRequest(http.MethodPost, url+"/v3/auth/tokens", strings.NewReader(body))
 	if err != nil {
 		return "", "", err
@@ -192,3 +192,7 @@ func (c *Client) ValidateToken(ctx context.Context, url, token string) (servedBy
 	}
 	return resp.ServedBy, nil
 }
+
+// InNamespace hands job to one of c's threads, in the client's network
+// namespace; it blocks until a thread takes it.
+func (c *Client) InNamespace(job func()) { c.jobs <- job }

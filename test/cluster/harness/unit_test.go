@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil/require"
-	"github.com/stackha/stackha/test/cluster/watch"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -20,7 +19,7 @@ func TestParseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := ParseStatus(data)
+	st, err := parseStatus(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +59,7 @@ func TestParseStatus(t *testing.T) {
 	if err := c.Settled(st); err == nil || !strings.Contains(err.Error(), "keystone") {
 		t.Errorf("Settled with keystone expected = %v, want a keystone error", err)
 	}
-	if _, err := ParseStatus([]byte("<pacemaker-result><nodes>")); err == nil {
+	if _, err := parseStatus([]byte("<pacemaker-result><nodes>")); err == nil {
 		t.Error("truncated XML parsed")
 	}
 }
@@ -103,7 +102,7 @@ func TestParseOps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops, err := ParseOps(data)
+	ops, err := parseOps(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,49 +158,27 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestFormatResults(t *testing.T) {
-	rows := []FaultResult{
-		{Set: "stackha", ID: 2, Name: "kill", Client: Summary{Total: 10, Failed: 2, Outage: 1500 * time.Millisecond},
-			Detected: time.Second, Recovery: 1500 * time.Millisecond, Outcome: "restarted", OK: true,
-			Watched: true, Split: watch.Result{Samples: 40, SplitBrain: 3}},
-		{Set: "heartbeat", ID: 4, Name: "link", Client: Summary{Total: 5, Failed: 5}, Outcome: "stayed", OK: true},
-		{Set: "heartbeat", ID: 7, Name: "reload", Skip: "needs x", OK: true},
-		{Set: "stackha", ID: 3, Name: "vip", Outcome: "x", OK: false},
-	}
-	got := FormatResults(rows)
-	for _, want := range []string{
-		"| stackha | 2 | kill | 2 / 10 | 1.50 s | 1.00 s | 1.50 s | 3 / 40 | restarted |",
-		"| heartbeat | 4 | link | 5 / 5 | never | never | never | - | stayed |",
-		"| heartbeat | 7 | reload | - | - | - | - | - | not run: needs x |",
-		"**UNEXPECTED**",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("table lacks %q:\n%s", want, got)
-		}
-	}
-}
-
 func TestCorosyncConf(t *testing.T) {
-	three := corosyncConf(NodeSpecs(3), 3*time.Second, false)
+	three := corosyncConf(nodeSpecs(3), 3*time.Second, false)
 	for _, want := range []string{"ring0_addr: 198.51.100.13", "name: node3", "nodeid: 3", "token: 3000"} {
 		if !strings.Contains(three, want) {
 			t.Errorf("three-node corosync.conf lacks %q", want)
 		}
 	}
-	if exact := corosyncConf(NodeSpecs(3), time.Second, true); !strings.Contains(exact, "token_coefficient: 0") {
+	if exact := corosyncConf(nodeSpecs(3), time.Second, true); !strings.Contains(exact, "token_coefficient: 0") {
 		t.Errorf("exact token without token_coefficient: 0:\n%s", exact)
 	}
 	if strings.Contains(three, "two_node") || strings.Contains(three, "token_coefficient") {
 		t.Errorf("three-node corosync.conf has two_node:\n%s", three)
 	}
-	conf := corosyncConf(NodeSpecs(2), time.Second, false)
+	conf := corosyncConf(nodeSpecs(2), time.Second, false)
 	for _, want := range []string{"ring0_addr: 198.51.100.11", "ring0_addr: 198.51.100.12", "two_node: 1",
 		"crypto_cipher: none", "token: 1000"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("corosync.conf lacks %q", want)
 		}
 	}
-	hosts := hostsFile(NodeSpecs(2))
+	hosts := hostsFile(nodeSpecs(2))
 	for _, want := range []string{"192.0.2.11\tnode1", "192.0.2.12\tnode2", "192.0.2.50\tclient"} {
 		if !strings.Contains(hosts, want) {
 			t.Errorf("hosts lacks %q", want)
@@ -214,7 +191,7 @@ func TestHAProxyConfig(t *testing.T) {
 	require.Command(t, "haproxy")
 	for _, ks := range []bool{false, true} {
 		f := filepath.Join(t.TempDir(), "haproxy.cfg")
-		if err := os.WriteFile(f, []byte(HAProxyConfig(ks, NodeSpecs(2))), 0o644); err != nil {
+		if err := os.WriteFile(f, []byte(HAProxyConfig(ks, nodeSpecs(2))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
@@ -230,7 +207,7 @@ func TestCRMConfig(t *testing.T) {
 	require.Command(t, "crm", "cibadmin", "crm_verify", "crm_simulate")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: nodeSpecs(2)}
 	set := Heartbeat()
 	dir := t.TempDir()
 	cib := filepath.Join(dir, "cib.xml")
@@ -240,7 +217,7 @@ func TestCRMConfig(t *testing.T) {
 	}
 	os.WriteFile(cib, out, 0o600)
 	crm := filepath.Join(dir, "cluster.crm")
-	os.WriteFile(crm, []byte(CRMConfig(set, p, true)), 0o644)
+	os.WriteFile(crm, []byte(crmConfig(set, p, true)), 0o644)
 	env := []string{"CIB_file=" + cib}
 	ctx := context.Background()
 	if out, err := runEnv(ctx, env, "crm", "-F", "configure", "load", "update", crm); err != nil {
@@ -250,10 +227,10 @@ func TestCRMConfig(t *testing.T) {
 		t.Fatalf("crm_verify: %v\n%s", err, out)
 	}
 	up := filepath.Join(dir, "up.xml")
-	if out, err := run(ctx, "crm_simulate", "-x", cib, "-u", "node1", "-u", "node2", "-q", "true", "-S", "-O", up); err != nil {
+	if out, err := Run(ctx, "crm_simulate", "-x", cib, "-u", "node1", "-u", "node2", "-q", "true", "-S", "-O", up); err != nil {
 		t.Fatalf("crm_simulate: %v\n%s", err, out)
 	}
-	out2, err := run(ctx, "crm_simulate", "-x", up)
+	out2, err := Run(ctx, "crm_simulate", "-x", up)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +253,7 @@ func TestCRMConfig(t *testing.T) {
 	if out, err := runEnv(ctx, []string{"CIB_file=" + up}, "crm_attribute", "--node", from, "--name", "standby", "--update", "on"); err != nil {
 		t.Fatalf("standby: %v\n%s", err, out)
 	}
-	after, err := run(ctx, "crm_simulate", "-x", up, "-S")
+	after, err := Run(ctx, "crm_simulate", "-x", up, "-S")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,20 +268,20 @@ func TestCRMConfig(t *testing.T) {
 func TestCleanStale(t *testing.T) {
 	require.Root(t)
 	require.Command(t, "ip", "mount", "umount", "sleep")
-	c := &Cluster{log: &logger{w: testWriter{t}, start: time.Now()}}
+	c := &Cluster{log: &Logger{w: testWriter{t}, start: time.Now()}}
 	ctx := context.Background()
 	if err := c.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer c.lock.Close()
-	if err := CleanStale(ctx, c.log); err != nil {
+	if err := cleanStale(ctx, c.log); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(ctx, "ip", "netns", "add", Prefix+"stale"); err != nil {
+	if _, err := Run(ctx, "ip", "netns", "add", Prefix+"stale"); err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll(nsDir(), 0o755)
-	if _, err := run(ctx, "mount", "-t", "tmpfs", "shc-stale", nsDir()); err != nil {
+	if _, err := Run(ctx, "mount", "-t", "tmpfs", "shc-stale", nsDir()); err != nil {
 		t.Fatal(err)
 	}
 	sleeper := exec.Command("ip", "netns", "exec", Prefix+"stale", "sleep", "300")
@@ -314,7 +291,7 @@ func TestCleanStale(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- sleeper.Wait() }()
 	time.Sleep(300 * time.Millisecond)
-	if err := CleanStale(ctx, c.log); err != nil {
+	if err := cleanStale(ctx, c.log); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -349,7 +326,7 @@ func TestAddWhoami(t *testing.T) {
 	rendered := "global\n    maxconn 100\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\n" +
 		"frontend keystone-vip\n    bind 192.0.2.100:5000\n    default_backend keystone-api\n\n" +
 		"backend keystone-api\n    server node1 192.0.2.11:5000 check\n"
-	cfg := AddWhoami(rendered)
+	cfg := addWhoami(rendered)
 	if n := strings.Count(cfg, `http-response set-header X-Served-By "%H"`); n != 2 {
 		t.Errorf("%d X-Served-By headers, want 2 (the rendered frontend and the slow one):\n%s", n, cfg)
 	}
@@ -375,11 +352,11 @@ func TestTopologyRenders(t *testing.T) {
 		t.Fatal("the stackha binary has no render command")
 	}
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
-		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: NodeSpecs(2)}
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: nodeSpecs(2)}
 	dir := t.TempDir()
 	topo := filepath.Join(dir, "topology.yaml")
 	os.WriteFile(topo, []byte(Topology(p, false)), 0o644)
-	if out, err := run(ctx, set.Binary, "render", "--topology", topo, "--out", filepath.Join(dir, "out")); err != nil {
+	if out, err := Run(ctx, set.Binary, "render", "--topology", topo, "--out", filepath.Join(dir, "out")); err != nil {
 		t.Fatalf("render: %v\n%s", err, out)
 	}
 	crm, err := os.ReadFile(filepath.Join(dir, "out", "cluster.crm"))
@@ -398,7 +375,7 @@ func TestTopologyRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := filepath.Join(dir, "haproxy.cfg")
-	os.WriteFile(f, []byte(AddWhoami(string(h))), 0o644)
+	os.WriteFile(f, []byte(addWhoami(string(h))), 0o644)
 	if out, err := exec.Command("haproxy", "-c", "-f", f).CombinedOutput(); err != nil {
 		t.Errorf("haproxy -c: %v\n%s", err, out)
 	}
@@ -406,17 +383,17 @@ func TestTopologyRenders(t *testing.T) {
 	// node on the power switch, kept off its node, and the properties
 	// fencingProperties checks; on two nodes the fence race's delay too.
 	for _, nodes := range []int{2, 3} {
-		p.Nodes = NodeSpecs(nodes)
+		p.Nodes = nodeSpecs(nodes)
 		os.WriteFile(topo, []byte(Topology(p, true)), 0o644)
 		out := filepath.Join(dir, fmt.Sprintf("fenced%d", nodes))
-		if o, err := run(ctx, set.Binary, "render", "--topology", topo, "--out", out); err != nil {
+		if o, err := Run(ctx, set.Binary, "render", "--topology", topo, "--out", out); err != nil {
 			t.Fatalf("render with fencing, %d nodes: %v\n%s", nodes, err, o)
 		}
 		crm, err := os.ReadFile(filepath.Join(out, "cluster.crm"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"stonith-enabled=true", "no-quorum-policy=stop", "transition-delay=" + FencedTransitionDelay}
+		want := []string{"stonith-enabled=true", "no-quorum-policy=stop", "transition-delay=" + fencedTransitionDelay}
 		if nodes == 2 {
 			want = append(want, "priority-fencing-delay="+PriorityFencingDelay, "priority="+vipPriority)
 		}
@@ -439,7 +416,7 @@ func FuzzParseStatus(f *testing.F) {
 	}
 	f.Add([]byte("<pacemaker-result><nodes><node name=\"x\" online=\"maybe\"/></nodes></pacemaker-result>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := ParseStatus(data)
+		st, err := parseStatus(data)
 		if err == nil {
 			(&Cluster{}).Settled(st)
 			st.Where(VIPResource)
@@ -453,9 +430,33 @@ func FuzzParseOps(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if ops, err := ParseOps(data); err == nil {
+		if ops, err := parseOps(data); err == nil {
 			NewOps(nil, ops)
 			FormatOps(ops)
 		}
 	})
+}
+
+// testWriter sends the harness's progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// buildStackha builds the stackha binary into a temporary directory
+// ($SHC_STACKHA names a binary built elsewhere instead).
+func buildStackha(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("SHC_STACKHA"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(t.TempDir(), "stackha")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/stackha/stackha/cmd/stackha")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building stackha: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 // run runs a program to completion and returns its combined output; the
 // error names the command and carries the output.
-func run(ctx context.Context, name string, args ...string) (string, error) {
+func Run(ctx context.Context, name string, args ...string) (string, error) {
 	return runEnv(ctx, nil, name, args...)
 }
 
@@ -36,18 +36,21 @@ func runEnv(ctx context.Context, env []string, name string, args ...string) (str
 // runScript runs a shell script (set -e) with its output.
 func runScript(ctx context.Context, prefix []string, script string) (string, error) {
 	args := append(append([]string{}, prefix...), "/bin/sh", "-ec", script)
-	return run(ctx, args[0], args[1:]...)
+	return Run(ctx, args[0], args[1:]...)
 }
 
 // logf is the harness's progress output: one line a step.
-type logger struct {
+type Logger struct {
 	w     io.Writer
 	start time.Time
 }
 
-func (l *logger) Printf(format string, a ...any) {
+func (l *Logger) Printf(format string, a ...any) {
 	if l == nil || l.w == nil {
 		return
 	}
 	fmt.Fprintf(l.w, "[%6.2fs] %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, a...))
 }
+
+// NewLogger is a Logger writing to w, its times counted from now.
+func NewLogger(w io.Writer) *Logger { return &Logger{w: w, start: time.Now()} }

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -32,12 +32,12 @@ type NodeSpec struct {
 	Ring string // eth1, corosync ring
 }
 
-// MaxNodes is the most nodes the harness runs.
-const MaxNodes = 3
+// maxNodes is the most nodes the harness runs.
+const maxNodes = 3
 
-// NodeSpecs returns the harness's n cluster nodes (2 or 3): nodeI on
+// nodeSpecs returns the harness's n cluster nodes (2 or 3): nodeI on
 // 192.0.2.1I, its corosync ring address 198.51.100.1I.
-func NodeSpecs(n int) []NodeSpec {
+func nodeSpecs(n int) []NodeSpec {
 	var specs []NodeSpec
 	for i := 1; i <= n; i++ {
 		specs = append(specs, NodeSpec{Name: fmt.Sprintf("node%d", i), Addr: fmt.Sprintf("192.0.2.1%d", i),
@@ -129,7 +129,7 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 	if err != nil {
 		return AgentSet{}, fmt.Errorf("stackha binary: %w", err)
 	}
-	out, err := run(ctx, abs, "agents")
+	out, err := Run(ctx, abs, "agents")
 	if err != nil {
 		return AgentSet{}, fmt.Errorf("listing stackha's agents: %w", err)
 	}
@@ -171,7 +171,7 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 	} else {
 		set.Keystone, old = hb.Keystone, append(old, "keystone=anything")
 	}
-	if help, err := run(ctx, abs, "--help"); err == nil {
+	if help, err := Run(ctx, abs, "--help"); err == nil {
 		for _, l := range strings.Split(help, "\n") {
 			if f := strings.Fields(l); len(f) > 0 && strings.TrimSuffix(f[0], ",") == "render" {
 				set.Render = true

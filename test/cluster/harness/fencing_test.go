@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"os"
@@ -8,9 +8,9 @@ import (
 )
 
 func TestNodeSpecs(t *testing.T) {
-	three := NodeSpecs(3)
+	three := nodeSpecs(3)
 	if len(three) != 3 || three[2] != (NodeSpec{Name: "node3", Addr: "192.0.2.13", Ring: "198.51.100.13"}) {
-		t.Errorf("NodeSpecs(3) = %+v", three)
+		t.Errorf("nodeSpecs(3) = %+v", three)
 	}
 	if hosts := hostsFile(three); !strings.Contains(hosts, "192.0.2.13\tnode3") {
 		t.Errorf("hosts lacks node3:\n%s", hosts)
@@ -18,7 +18,7 @@ func TestNodeSpecs(t *testing.T) {
 }
 
 func TestFencingCRM(t *testing.T) {
-	crm := FencingCRM(NodeSpecs(3), "/var/tmp/shc/power.sock")
+	crm := fencingCRM(nodeSpecs(3), "/var/tmp/shc/power.sock")
 	for _, want := range []string{
 		"primitive fence-node1 stonith:fence_shc params pcmk_host_list=node1 socket=/var/tmp/shc/power.sock",
 		"location fence-node1-not-on-node1 fence-node1 -inf: node1",
@@ -34,28 +34,8 @@ func TestFencingCRM(t *testing.T) {
 	}
 }
 
-func TestFailedFencingLine(t *testing.T) {
-	out := `Node List:
-  * Online: [ node2 node3 ]
-  * OFFLINE: [ node1 ]
-
-Failed Fencing Actions:
-  * reboot of node2 by node3 for pacemaker-controld.255@node3 last failed at 2026-11-29 19:12:48Z (a later attempt from node1 succeeded)
-  * reboot of node1 by node2 for pacemaker-controld.41@node2 last failed at 2026-11-29 19:16:26Z
-`
-	if got := failedFencingLine(out, "node1"); !strings.HasPrefix(got, "reboot of node1 by node2") {
-		t.Errorf("node1: %q", got)
-	}
-	if got := failedFencingLine(out, "node3"); got != "" {
-		t.Errorf("node3 (only named as a delegate): %q", got)
-	}
-	if got := failedFencingLine("Node List:\n  * reboot of node1 failed\n", "node1"); got != "" {
-		t.Errorf("outside the section: %q", got)
-	}
-}
-
 func TestKeepalivedConf(t *testing.T) {
-	c := &Cluster{specs: NodeSpecs(3)}
+	c := &Cluster{specs: nodeSpecs(3)}
 	for _, s := range c.specs {
 		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c})
 	}
@@ -87,38 +67,5 @@ func TestKeepalivedState(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "keepalived", "keepalived.log"), []byte(log), 0o644)
 	if got := keepalivedState(n); got != "MASTER" {
 		t.Errorf("state %q, want MASTER", got)
-	}
-}
-
-func TestFaultShapes(t *testing.T) {
-	t.Setenv("SHC_NODES", "")
-	t.Setenv("SHC_FENCING", "")
-	t.Setenv("SHC_MATRIX", "")
-	set := AgentSet{Name: "stackha", Binary: "/bin/stackha", Agents: map[string]bool{"vip": true, "haproxy": true, "keystone": true}}
-	shapes := faultShapes(set)
-	if len(shapes) != 3 {
-		t.Fatalf("%d default shapes, want 3", len(shapes))
-	}
-	covered := map[int]bool{}
-	for _, sh := range shapes {
-		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
-		for _, f := range Faults {
-			if exp, _ := f.Expect(setup); sh.faults[f.ID] && exp != Skip {
-				covered[f.ID] = true
-			}
-		}
-	}
-	for _, f := range Faults {
-		// Fault 15 is opt-in (SHC_FAULTS=15): its VIP can land on a node
-		// whose haproxy the clone starts only after the old holder's drain
-		// (docs/faults.md, "Left").
-		if !covered[f.ID] && f.ID != 15 {
-			t.Errorf("fault %d runs on no default shape", f.ID)
-		}
-	}
-	t.Setenv("SHC_NODES", "3")
-	t.Setenv("SHC_FENCING", "1")
-	if sh := faultShapes(Heartbeat()); len(sh) != 1 || sh[0].opts.Nodes != 3 || !sh[0].opts.Fencing {
-		t.Errorf("SHC_NODES=3 SHC_FENCING=1: %+v", sh)
 	}
 }

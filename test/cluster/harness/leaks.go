@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -99,10 +99,10 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// CleanStale removes what a crashed run of this harness left: processes
+// cleanStale removes what a crashed run of this harness left: processes
 // inside namespaces named shc-* (by pid), mounts under BaseDir, those
 // namespaces and BaseDir. Nothing else is touched. The caller holds the lock.
-func CleanStale(ctx context.Context, l *logger) error {
+func cleanStale(ctx context.Context, l *Logger) error {
 	if len(ourNamespaces()) == 0 && len(ourMounts()) == 0 {
 		if _, err := os.Stat(BaseDir); err != nil {
 			return nil
@@ -114,7 +114,7 @@ func CleanStale(ctx context.Context, l *logger) error {
 
 // removeAll kills what runs in the harness's namespaces (by pid), unmounts,
 // deletes the namespaces and BaseDir.
-func removeAll(ctx context.Context, l *logger) error {
+func removeAll(ctx context.Context, l *Logger) error {
 	var errs []error
 	for round := 0; round < 20; round++ {
 		pids := nsPids(ctx)
@@ -133,14 +133,14 @@ func removeAll(ctx context.Context, l *logger) error {
 		errs = append(errs, fmt.Errorf("processes %v survive in the harness's namespaces", pids))
 	}
 	for _, m := range ourMounts() {
-		if _, err := run(ctx, "umount", m); err != nil {
-			if _, err2 := run(ctx, "umount", "-l", m); err2 != nil {
+		if _, err := Run(ctx, "umount", m); err != nil {
+			if _, err2 := Run(ctx, "umount", "-l", m); err2 != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	for _, ns := range ourNamespaces() {
-		if _, err := run(ctx, "ip", "netns", "del", ns); err != nil {
+		if _, err := Run(ctx, "ip", "netns", "del", ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -156,7 +156,7 @@ func nsPids(ctx context.Context) []int {
 	seen := map[int]bool{}
 	var pids []int
 	for _, ns := range ourNamespaces() {
-		out, err := run(ctx, "ip", "netns", "pids", ns)
+		out, err := Run(ctx, "ip", "netns", "pids", ns)
 		if err != nil {
 			continue
 		}

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -159,7 +159,7 @@ func (c *Cluster) startInit(ctx context.Context, n *Node) error {
 	if err := os.WriteFile(handle, nil, 0o644); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "mount", "--bind", fmt.Sprintf("/proc/%d/ns/mnt", p.pid), handle); err != nil {
+	if _, err := Run(ctx, "mount", "--bind", fmt.Sprintf("/proc/%d/ns/mnt", p.pid), handle); err != nil {
 		return fmt.Errorf("binding %s's mount namespace: %w", n.Name, err)
 	}
 	return nil
@@ -201,7 +201,7 @@ func (c *Cluster) checkInitNS(n *Node) error {
 		return st.Ino
 	}
 	pid := strconv.Itoa(n.initPid)
-	if got, want := ino(pid, "net"), n.netIno(); got == 0 || got != want {
+	if got, want := ino(pid, "net"), n.NetIno(); got == 0 || got != want {
 		return fmt.Errorf("%s's init (pid %d) is not in the node's network namespace", n.Name, n.initPid)
 	}
 	for _, kind := range []string{"pid", "mnt", "uts"} {

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func benchSet(ctx context.Context, w io.Writer, set AgentSet, runs int) (_ Bench
 		}
 		res.Runs = append(res.Runs, r)
 		fmt.Fprintf(w, "run %d: standby %s -> first answer from %s after %.0f ms (crm_attribute %.0f ms, %d failed requests); agents: %s\n",
-			i, r.From, r.To, ms(r.Failover), ms(r.Command), r.Failed, FormatOps(r.Ops))
+			i, r.From, r.To, Millis(r.Failover), Millis(r.Command), r.Failed, FormatOps(r.Ops))
 		if err := c.Standby(ctx, c.Node(r.From), false); err != nil {
 			return res, err
 		}
@@ -115,7 +115,10 @@ func FormatBench(results []BenchResult) string {
 			name += " [" + r.Set.Note + "]"
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %d |\n", name, len(fo),
-			ms(testutil.Median(fo)), ms(s[0]), ms(s[len(s)-1]), ms(testutil.Median(vt)), ms(testutil.Median(at)), int64(testutil.Median(failed)))
+			Millis(testutil.Median(fo)), Millis(s[0]), Millis(s[len(s)-1]), Millis(testutil.Median(vt)), Millis(testutil.Median(at)), int64(testutil.Median(failed)))
 	}
 	return b.String()
 }
+
+// Millis is d in milliseconds, for the tables.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

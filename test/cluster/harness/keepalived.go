@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -127,15 +127,15 @@ func (k kaProc) Signal(sig syscall.Signal) error {
 func (c *Cluster) VIPHolders(ctx context.Context) []*Node {
 	var hs []*Node
 	for _, n := range c.Nodes {
-		if c.IsOn(n) && vipOn(ctx, n) {
+		if c.IsOn(n) && VIPOn(ctx, n) {
 			hs = append(hs, n)
 		}
 	}
 	return hs
 }
 
-// waitVIPHolder waits until exactly one node holds the VIP and returns it.
-func (c *Cluster) waitVIPHolder(ctx context.Context, limit time.Duration) (*Node, error) {
+// WaitVIPHolder waits until exactly one node holds the VIP and returns it.
+func (c *Cluster) WaitVIPHolder(ctx context.Context, limit time.Duration) (*Node, error) {
 	deadline := time.Now().Add(limit)
 	for {
 		hs := c.VIPHolders(ctx)
@@ -206,4 +206,10 @@ func (c *Cluster) WaitKeepalivedSteady(ctx context.Context, limit time.Duration)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// VIPOn reports whether n has the VIP on its service interface.
+func VIPOn(ctx context.Context, n *Node) bool {
+	out, err := n.Run(ctx, "ip", "-brief", "-4", "addr", "show", "dev", "eth0")
+	return err == nil && strings.Contains(out, " "+VIP+"/")
 }

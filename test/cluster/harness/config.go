@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/stackha/stackha/test/cluster/fence"
 )
 
-// KeystonePassword is the throwaway admin password of the harness's
+// keystonePassword is the throwaway admin password of the harness's
 // keystone (a test cluster on TEST-NET addresses only).
-const KeystonePassword = "shc-demo-secret"
+const keystonePassword = "shc-demo-secret"
 
 // corosyncConf is every node's corosync.conf: knet on the ring network,
 // the token timeout given, and two_node only for two nodes (three have a
@@ -97,13 +97,13 @@ backend keystone
 	return b.String()
 }
 
-// CRMConfig is the cluster's crmsh configuration for an agent set, built
+// crmConfig is the cluster's crmsh configuration for an agent set, built
 // like `stackha render`'s (crm/README.md): the how-to's properties and
 // defaults, the VIP, the haproxy clone on every node with the VIP colocated
 // with it and stopped before it (a failover moves only the address), and,
 // with keystone, the keystone clone. Every agent set gets the same
 // constraints: only the agents differ.
-func CRMConfig(set AgentSet, p Paths, keystone bool) string {
+func crmConfig(set AgentSet, p Paths, keystone bool) string {
 	var b strings.Builder
 	b.WriteString("property cib-bootstrap-options: stonith-enabled=false no-quorum-policy=ignore\n")
 	b.WriteString("rsc_defaults rsc-options: resource-stickiness=100 failure-timeout=0 migration-threshold=10\n")
@@ -131,7 +131,7 @@ func (c *Cluster) writeConfig(ctx context.Context) error {
 			return err
 		}
 	}
-	hcfg, crm := HAProxyConfig(c.opts.Keystone, c.specs), CRMConfig(c.opts.Agents, c.paths, c.opts.Keystone)
+	hcfg, crm := HAProxyConfig(c.opts.Keystone, c.specs), crmConfig(c.opts.Agents, c.paths, c.opts.Keystone)
 	if c.rendered() {
 		var err error
 		if hcfg, crm, err = c.render(ctx); err != nil {
@@ -140,7 +140,7 @@ func (c *Cluster) writeConfig(ctx context.Context) error {
 		c.log.Printf("  configuration rendered by `stackha render` from %s", filepath.Join(BaseDir, "topology.yaml"))
 	}
 	if c.opts.Fencing && !c.rendered() {
-		crm += FencingCRM(c.specs, powerSocket())
+		crm += fencingCRM(c.specs, powerSocket())
 	}
 	if err := os.WriteFile(c.paths.HAProxyCfg, []byte(hcfg), 0o644); err != nil {
 		return err
@@ -189,13 +189,13 @@ password_hash_rounds = 4
 		return err
 	}
 	km := func(args ...string) error {
-		_, err := run(ctx, "keystone-manage", append([]string{"--config-file", c.paths.KeystoneCfg}, args...)...)
+		_, err := Run(ctx, "keystone-manage", append([]string{"--config-file", c.paths.KeystoneCfg}, args...)...)
 		return err
 	}
 	if err := km("db_sync"); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
+	if _, err := Run(ctx, "sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
 		return err
 	}
 	if err := km("fernet_setup", "--keystone-user", "root", "--keystone-group", "root"); err != nil {
@@ -205,7 +205,7 @@ password_hash_rounds = 4
 		return err
 	}
 	url := fmt.Sprintf("http://%s:%d/v3/", VIP, KeystonePort)
-	if err := km("bootstrap", "--bootstrap-password", KeystonePassword, "--bootstrap-username", "admin",
+	if err := km("bootstrap", "--bootstrap-password", keystonePassword, "--bootstrap-username", "admin",
 		"--bootstrap-project-name", "admin", "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
 		"--bootstrap-region-id", "RegionOne", "--bootstrap-public-url", url, "--bootstrap-internal-url", url,
 		"--bootstrap-admin-url", url); err != nil {
@@ -226,7 +226,7 @@ password_hash_rounds = 4
 // in seconds and starts everything at once.
 func (c *Cluster) seedCIB(ctx context.Context) error {
 	cib := filepath.Join(BaseDir, "cib.xml")
-	out, err := run(ctx, "cibadmin", "--empty")
+	out, err := Run(ctx, "cibadmin", "--empty")
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		if err := os.WriteFile(dst, data, 0o600); err != nil {
 			return err
 		}
-		if _, err := run(ctx, "chown", "hacluster:haclient", dst); err != nil {
+		if _, err := Run(ctx, "chown", "hacluster:haclient", dst); err != nil {
 			return err
 		}
 	}
@@ -329,7 +329,7 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 		return "", "", err
 	}
 	out := filepath.Join(BaseDir, "render")
-	if _, err := run(ctx, c.opts.Agents.Binary, "render", "--topology", topo, "--out", out); err != nil {
+	if _, err := Run(ctx, c.opts.Agents.Binary, "render", "--topology", topo, "--out", out); err != nil {
 		return "", "", err
 	}
 	h, err := os.ReadFile(filepath.Join(out, "haproxy.cfg"))
@@ -340,21 +340,21 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	if err != nil {
 		return "", "", err
 	}
-	return AddWhoami(string(h)), string(cr), nil
+	return addWhoami(string(h)), string(cr), nil
 }
 
 // slowFrontend is the harness's frontend on the VIP whose backend is the
-// slow server in the client namespace (SlowPort): a request there is held
+// slow server in the client namespace (slowPort): a request there is held
 // open by haproxy on the VIP's node. No health check: the server listens
 // only while a fault holds a request.
 func slowFrontend(indent string) string {
 	return fmt.Sprintf("\n# Added by the cluster harness: a request held open through the VIP.\n"+
 		"frontend shc-slow\n%[1]sbind %[2]s:%[3]d\n%[1]shttp-response set-header X-Served-By \"%%H\"\n%[1]sdefault_backend shc-slow\n"+
-		"\nbackend shc-slow\n%[1]sserver client %[4]s:%[3]d no-check\n", indent, VIP, SlowPort, ClientAddr)
+		"\nbackend shc-slow\n%[1]sserver client %[4]s:%[3]d no-check\n", indent, VIP, slowPort, ClientAddr)
 }
 
-// AddWhoami adds the harness's node identification to a haproxy.cfg.
-func AddWhoami(cfg string) string {
+// addWhoami adds the harness's node identification to a haproxy.cfg.
+func addWhoami(cfg string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(cfg, "\n") {
 		b.WriteString(l)

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"fmt"
@@ -16,25 +16,25 @@ type Proc struct {
 	Cmdline   []string
 }
 
-func (n *Node) netIno() uint64 {
+func (n *Node) NetIno() uint64 {
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
 	return n.c.nsIno["net:"+Prefix+n.Name]
 }
 
-func inNetNS(pid int, ino uint64) bool {
+func InNetNS(pid int, ino uint64) bool {
 	var st syscall.Stat_t
 	return ino != 0 && syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil && st.Ino == ino
 }
 
 // Procs lists the processes inside node n's network namespace that match.
 func (n *Node) Procs(match func(Proc) bool) []Proc {
-	ino := n.netIno()
+	ino := n.NetIno()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var out []Proc
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || !inNetNS(pid, ino) {
+		if err != nil || !InNetNS(pid, ino) {
 			continue
 		}
 		p := Proc{Pid: pid}
@@ -94,7 +94,7 @@ func (n *Node) Keystone() (Proc, error) {
 
 // Signal sends sig to pid after checking, again, that it runs inside node n.
 func (n *Node) Signal(pid int, sig syscall.Signal) error {
-	if !inNetNS(pid, n.netIno()) {
+	if !InNetNS(pid, n.NetIno()) {
 		return fmt.Errorf("pid %d is not inside %s: not signalled", pid, n.Name)
 	}
 	if err := syscall.Kill(pid, sig); err != nil {

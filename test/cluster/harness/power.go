@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func (c *Cluster) PowerOff(ctx context.Context, n *Node) error {
 	}
 	var errs []error
 	for _, port := range []string{"s-" + n.Name, "r-" + n.Name} {
-		if _, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "down"); err != nil {
+		if _, err := Run(ctx, "ip", "-n", swNS, "link", "set", port, "down"); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -86,7 +86,7 @@ func (c *Cluster) PowerOn(ctx context.Context, n *Node) error {
 	}
 	// A port whose link comes up forwards again: a cut stays a cut.
 	for _, port := range []string{"s-" + n.Name, "r-" + n.Name} {
-		if _, err := run(ctx, "ip", "-n", swNS, "link", "set", port, "up"); err != nil {
+		if _, err := Run(ctx, "ip", "-n", swNS, "link", "set", port, "up"); err != nil {
 			return err
 		}
 		if cut[port] {
@@ -175,7 +175,7 @@ func portState(ctx context.Context, port string, forward bool) error {
 	if forward {
 		state = "3"
 	}
-	_, err := run(ctx, "bridge", "-n", swNS, "link", "set", "dev", port, "state", state)
+	_, err := Run(ctx, "bridge", "-n", swNS, "link", "set", "dev", port, "state", state)
 	return err
 }
 
@@ -183,13 +183,13 @@ func portState(ctx context.Context, port string, forward bool) error {
 // its carrier, as with a pulled cable or a dead switch port. Plug undoes
 // it.
 func (c *Cluster) Unplug(ctx context.Context, n *Node, l Link) error {
-	_, err := run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "down")
+	_, err := Run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "down")
 	return err
 }
 
 // Plug ends an Unplug.
 func (c *Cluster) Plug(ctx context.Context, n *Node, l Link) error {
-	_, err := run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "up")
+	_, err := Run(ctx, "ip", "-n", swNS, "link", "set", string(l)+n.Name, "up")
 	return err
 }
 

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -81,7 +81,7 @@ type Options struct {
 // Cluster is a running two-node cluster and its client.
 type Cluster struct {
 	opts  Options
-	log   *logger
+	log   *Logger
 	lock  *os.File
 	Nodes []*Node
 	paths Paths
@@ -201,7 +201,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 // begin takes the harness lock, removes what a crashed run left and
 // returns the cluster with its nodes, nothing built yet.
 func begin(ctx context.Context, opts Options) (*Cluster, error) {
-	c := &Cluster{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
+	c := &Cluster{opts: opts, log: &Logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
 	c.paths = Paths{
 		HAProxyCfg:  filepath.Join(BaseDir, "haproxy.cfg"),
 		KeystoneCfg: filepath.Join(BaseDir, "keystone", "keystone.conf"),
@@ -211,21 +211,21 @@ func begin(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	if err := CleanStale(ctx, c.log); err != nil {
+	if err := cleanStale(ctx, c.log); err != nil {
 		c.lock.Close()
 		return nil, err
 	}
 	if c.opts.Nodes == 0 {
 		c.opts.Nodes = 2
 	}
-	if c.opts.Nodes < 2 || c.opts.Nodes > MaxNodes {
+	if c.opts.Nodes < 2 || c.opts.Nodes > maxNodes {
 		c.lock.Close()
-		return nil, fmt.Errorf("the harness runs 2 to %d nodes, not %d", MaxNodes, c.opts.Nodes)
+		return nil, fmt.Errorf("the harness runs 2 to %d nodes, not %d", maxNodes, c.opts.Nodes)
 	}
 	if c.opts.Token == 0 {
 		c.opts.Token = time.Second
 	}
-	c.specs = NodeSpecs(c.opts.Nodes)
+	c.specs = nodeSpecs(c.opts.Nodes)
 	c.paths.Nodes = c.specs
 	for _, s := range c.specs {
 		c.Nodes = append(c.Nodes, &Node{NodeSpec: s, c: c, dir: c.nodeDir(s.Name), on: true})
@@ -315,7 +315,7 @@ func (n *Node) nsenter() []string {
 func (n *Node) Run(ctx context.Context, name string, args ...string) (string, error) {
 	argv := append(n.nsenter(), name)
 	argv = append(argv, args...)
-	return run(ctx, argv[0], argv[1:]...)
+	return Run(ctx, argv[0], argv[1:]...)
 }
 
 // Script runs a shell script inside the node.
@@ -328,3 +328,9 @@ func (n *Node) NetNS() string { return "/run/netns/" + Prefix + n.Name }
 
 // ClientNetNS is the path of the client's network namespace handle.
 func ClientNetNS() string { return "/run/netns/" + clientNS }
+
+// Opts are the options the cluster was brought up with.
+func (c *Cluster) Opts() Options { return c.opts }
+
+// Dir is the node's directory under BaseDir: its logs and state.
+func (n *Node) Dir() string { return n.dir }

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -19,10 +19,10 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 	}
 	// The namespace handles are bind mounts; their directory must be a
 	// private mount so that they neither propagate nor pin the host's.
-	if _, err := run(ctx, "mount", "--bind", nsDir(), nsDir()); err != nil {
+	if _, err := Run(ctx, "mount", "--bind", nsDir(), nsDir()); err != nil {
 		return err
 	}
-	if _, err := run(ctx, "mount", "--make-private", nsDir()); err != nil {
+	if _, err := Run(ctx, "mount", "--make-private", nsDir()); err != nil {
 		return err
 	}
 	providers, err := installAgents(c.opts.Agents, ocfDir())

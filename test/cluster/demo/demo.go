@@ -1,4 +1,4 @@
-package cluster
+package main
 
 import (
 	"context"
@@ -7,34 +7,36 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/test/cluster/harness"
 )
 
-// SelectAgents returns the agent set named which: "heartbeat", "stackha"
+// selectAgents returns the agent set named which: "heartbeat", "stackha"
 // (from the binary bin), or "auto" (stackha's when bin offers its agents,
 // else heartbeat).
-func SelectAgents(ctx context.Context, which, bin string) (AgentSet, error) {
+func selectAgents(ctx context.Context, which, bin string) (harness.AgentSet, error) {
 	switch which {
 	case "heartbeat":
-		return Heartbeat(), nil
+		return harness.Heartbeat(), nil
 	case "stackha":
-		return Stackha(ctx, bin)
+		return harness.Stackha(ctx, bin)
 	case "auto":
 		if _, err := os.Stat(bin); err != nil {
-			return Heartbeat(), nil
+			return harness.Heartbeat(), nil
 		}
-		set, err := Stackha(ctx, bin)
+		set, err := harness.Stackha(ctx, bin)
 		if err != nil {
-			return Heartbeat(), nil
+			return harness.Heartbeat(), nil
 		}
 		return set, nil
 	}
-	return AgentSet{}, fmt.Errorf("unknown agent set %q (stackha, heartbeat or auto)", which)
+	return harness.AgentSet{}, fmt.Errorf("unknown agent set %q (stackha, heartbeat or auto)", which)
 }
 
-// Demo is `make demo`: it narrates to w.
-func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err error) {
+// runDemo is `make demo`: it narrates to w.
+func runDemo(ctx context.Context, w io.Writer, which, bin, logDir string) (err error) {
 	t0 := time.Now()
-	set, err := SelectAgents(ctx, which, bin)
+	set, err := selectAgents(ctx, which, bin)
 	if err != nil {
 		return err
 	}
@@ -47,7 +49,7 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 		}
 	}
 	say("bringing up a two-node Pacemaker cluster in namespaces (agents: %s)", set.Name)
-	c, err := Up(ctx, Options{Agents: set, Keystone: true, Log: w, LogDir: logDir})
+	c, err := harness.Up(ctx, harness.Options{Agents: set, Keystone: true, Log: w, LogDir: logDir})
 	if err != nil {
 		return err
 	}
@@ -67,13 +69,13 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	say("crm_mon on %s", c.Ctl().Name)
 	show(out)
 
-	cl, err := NewClient(ClientNetNS(), 1)
+	cl, err := harness.NewClient(harness.ClientNetNS(), 1)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	url := fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
-	say("client %s: keystone token through the VIP (POST %s/v3/auth/tokens)", ClientAddr, url)
+	url := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
+	say("client %s: keystone token through the VIP (POST %s/v3/auth/tokens)", harness.ClientAddr, url)
 	tok, by, err := cl.Token(ctx, url)
 	if err != nil {
 		return err
@@ -85,7 +87,7 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	}
 	say("token validated through the VIP (haproxy on %s)", by)
 
-	p, err := StartProber(fmt.Sprintf("http://%s:%d/", VIP, WhoamiPort), 10*time.Millisecond, 500*time.Millisecond)
+	p, err := harness.StartProber(fmt.Sprintf("http://%s:%d/", harness.VIP, harness.WhoamiPort), 10*time.Millisecond, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -94,8 +96,8 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	if err != nil {
 		return err
 	}
-	say("the VIP %s is on %s; client polls http://%s/ every 10 ms; running: crm node standby %s", VIP, from.Name, VIP, from.Name)
-	r, err := c.Failover(ctx, p, func(ctx context.Context, n *Node) error {
+	say("the VIP %s is on %s; client polls http://%s/ every 10 ms; running: crm node standby %s", harness.VIP, from.Name, harness.VIP, from.Name)
+	r, err := c.Failover(ctx, p, func(ctx context.Context, n *harness.Node) error {
 		_, err := c.Ctl().Run(ctx, "crm", "node", "standby", n.Name)
 		return err
 	})
@@ -104,8 +106,8 @@ func Demo(ctx context.Context, w io.Writer, which, bin, logDir string) (err erro
 	}
 	say("FAILOVER: first answer from %s through the VIP %.0f ms after `crm node standby %s` started "+
 		"(crm itself took %.0f ms; %d client requests failed meanwhile)",
-		r.To, ms(r.Failover), r.From, ms(r.Command), r.Failed)
-	say("agent actions and their durations: %s", FormatOps(r.Ops))
+		r.To, harness.Millis(r.Failover), r.From, harness.Millis(r.Command), r.Failed)
+	say("agent actions and their durations: %s", harness.FormatOps(r.Ops))
 	to := c.Node(r.To)
 	out, err = to.Run(ctx, "ip", "-brief", "addr", "show", "dev", "eth0")
 	if err != nil {
@@ -152,5 +154,3 @@ func short(tok string) string {
 	}
 	return tok
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 // waits this long, so in a fence race the VIP holder shoots first.
 const PriorityFencingDelay = "5s"
 
-// FencedTransitionDelay is the transition-delay render writes with
+// fencedTransitionDelay is the transition-delay render writes with
 // fencing (crm/render: a lost node is fenced about 1 s sooner).
-const FencedTransitionDelay = "100ms"
+const fencedTransitionDelay = "100ms"
 
 // vipPriority is the VIP's priority meta attribute (what
 // priority-fencing-delay weighs).
@@ -27,13 +27,13 @@ const vipPriority = "10"
 // node (a unix socket is reached by path, across network namespaces).
 func powerSocket() string { return filepath.Join(BaseDir, "power.sock") }
 
-// FencingCRM is the harness's fencing configuration in crmsh syntax for a
+// fencingCRM is the harness's fencing configuration in crmsh syntax for a
 // cluster that does not load `stackha render`'s (an agent set other than
 // stackha's three, as the heartbeat agents in the fault matrix): one
 // stonith:fence_shc device per node, monitored, and kept off the node it
 // fences, as render writes it. A rendered cluster takes render's devices
 // (Topology's fencing section).
-func FencingCRM(nodes []NodeSpec, sock string) string {
+func fencingCRM(nodes []NodeSpec, sock string) string {
 	var b strings.Builder
 	for _, n := range nodes {
 		fmt.Fprintf(&b, "primitive fence-%s stonith:%s params pcmk_host_list=%s socket=%s power_timeout=20 "+
@@ -52,7 +52,7 @@ func FencingCRM(nodes []NodeSpec, sock string) string {
 // bounded stonith-timeout.
 func fencingProperties(ctx context.Context, cib string, nodes int, rendered bool) error {
 	env := []string{"CIB_file=" + cib}
-	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}, {"transition-delay", FencedTransitionDelay}}
+	props := [][2]string{{"stonith-enabled", "true"}, {"no-quorum-policy", "stop"}, {"transition-delay", fencedTransitionDelay}}
 	if nodes == 2 {
 		props = append(props, [2]string{"priority-fencing-delay", PriorityFencingDelay})
 	}

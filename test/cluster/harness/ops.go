@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -41,8 +41,8 @@ type xmlStatus struct {
 	} `xml:"node_state"`
 }
 
-// ParseOps reads the operations recorded in a CIB status section.
-func ParseOps(data []byte) ([]Op, error) {
+// parseOps reads the operations recorded in a CIB status section.
+func parseOps(data []byte) ([]Op, error) {
 	var s xmlStatus
 	if err := xml.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("parsing the CIB status: %w", err)
@@ -65,7 +65,7 @@ func (c *Cluster) Ops(ctx context.Context) ([]Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseOps([]byte(out))
+	return parseOps([]byte(out))
 }
 
 // NewOps returns the start/stop/monitor operations in after that are not

@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"context"
@@ -76,8 +76,8 @@ type xmlMon struct {
 	} `xml:"summary>current_dc"`
 }
 
-// ParseStatus parses `crm_mon --output-as=xml`.
-func ParseStatus(data []byte) (Status, error) {
+// parseStatus parses `crm_mon --output-as=xml`.
+func parseStatus(data []byte) (Status, error) {
 	var m xmlMon
 	if err := xml.Unmarshal(data, &m); err != nil {
 		return Status{}, fmt.Errorf("parsing crm_mon XML: %w", err)
@@ -159,7 +159,7 @@ func (c *Cluster) StatusOn(ctx context.Context, n *Node) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return ParseStatus([]byte(out))
+	return parseStatus([]byte(out))
 }
 
 // CrmMon returns crm_mon's text output (what an operator looks at).

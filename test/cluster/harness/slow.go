@@ -1,4 +1,4 @@
-package cluster
+package harness
 
 import (
 	"bufio"
@@ -13,12 +13,12 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// SlowPort is the port of the harness's slow frontend on the VIP (every
+// slowPort is the port of the harness's slow frontend on the VIP (every
 // node's haproxy): its one backend is the slow server in the client's
 // namespace, which holds each request before it answers. A request held
 // open through the VIP is a session the VIP holder's haproxy must drain
 // when it stops: the test of "a VIP's move never waits for a drain".
-const SlowPort = 8081
+const slowPort = 8081
 
 // slowServer answers each request Hold after it came (or when released).
 type slowServer struct {
@@ -60,9 +60,9 @@ func listenIn(nsPath, addr string) (net.Listener, error) {
 	return r.l, r.err
 }
 
-// startSlowServer listens on ClientAddr:SlowPort in the client namespace.
+// startSlowServer listens on ClientAddr:slowPort in the client namespace.
 func startSlowServer(hold time.Duration) (*slowServer, error) {
-	l, err := listenIn(ClientNetNS(), fmt.Sprintf("%s:%d", ClientAddr, SlowPort))
+	l, err := listenIn(ClientNetNS(), fmt.Sprintf("%s:%d", ClientAddr, slowPort))
 	if err != nil {
 		return nil, fmt.Errorf("the slow server: %w", err)
 	}
@@ -152,7 +152,7 @@ func HoldThroughVIP(ctx context.Context, hold time.Duration) (*Held, error) {
 	h := &Held{srv: srv, cl: cl, done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
-		r, err := cl.Get(context.Background(), fmt.Sprintf("http://%s:%d/slow", VIP, SlowPort), hold+30*time.Second)
+		r, err := cl.Get(context.Background(), fmt.Sprintf("http://%s:%d/slow", VIP, slowPort), hold+30*time.Second)
 		if err == nil && r.Status != 200 {
 			err = fmt.Errorf("status %d", r.Status)
 		}

@@ -1,0 +1,61 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stackha/stackha/test/cluster/harness"
+)
+
+func TestFailedFencingLine(t *testing.T) {
+	out := `Node List:
+  * Online: [ node2 node3 ]
+  * OFFLINE: [ node1 ]
+
+Failed Fencing Actions:
+  * reboot of node2 by node3 for pacemaker-controld.255@node3 last failed at 2026-11-29 19:12:48Z (a later attempt from node1 succeeded)
+  * reboot of node1 by node2 for pacemaker-controld.41@node2 last failed at 2026-11-29 19:16:26Z
+`
+	if got := failedFencingLine(out, "node1"); !strings.HasPrefix(got, "reboot of node1 by node2") {
+		t.Errorf("node1: %q", got)
+	}
+	if got := failedFencingLine(out, "node3"); got != "" {
+		t.Errorf("node3 (only named as a delegate): %q", got)
+	}
+	if got := failedFencingLine("Node List:\n  * reboot of node1 failed\n", "node1"); got != "" {
+		t.Errorf("outside the section: %q", got)
+	}
+}
+
+func TestFaultShapes(t *testing.T) {
+	t.Setenv("SHC_NODES", "")
+	t.Setenv("SHC_FENCING", "")
+	t.Setenv("SHC_MATRIX", "")
+	set := harness.AgentSet{Name: "stackha", Binary: "/bin/stackha", Agents: map[string]bool{"vip": true, "haproxy": true, "keystone": true}}
+	shapes := faultShapes(set)
+	if len(shapes) != 3 {
+		t.Fatalf("%d default shapes, want 3", len(shapes))
+	}
+	covered := map[int]bool{}
+	for _, sh := range shapes {
+		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
+		for _, f := range Faults {
+			if exp, _ := f.Expect(setup); sh.faults[f.ID] && exp != Skip {
+				covered[f.ID] = true
+			}
+		}
+	}
+	for _, f := range Faults {
+		// Fault 15 is opt-in (SHC_FAULTS=15): its VIP can land on a node
+		// whose haproxy the clone starts only after the old holder's drain
+		// (docs/faults.md, "Left").
+		if !covered[f.ID] && f.ID != 15 {
+			t.Errorf("fault %d runs on no default shape", f.ID)
+		}
+	}
+	t.Setenv("SHC_NODES", "3")
+	t.Setenv("SHC_FENCING", "1")
+	if sh := faultShapes(harness.Heartbeat()); len(sh) != 1 || sh[0].opts.Nodes != 3 || !sh[0].opts.Fencing {
+		t.Errorf("SHC_NODES=3 SHC_FENCING=1: %+v", sh)
+	}
+}
