@@ -14,7 +14,7 @@ import (
 // safe rule is to accept exact spellings of the options that change nothing
 // the agent relies on, each with the value it takes, and refuse the rest.
 
-// extraFlags are the options extra_args may carry without a value: -V
+// extraFlag reports the options extra_args may carry without a value: -V
 // (verbose), -q (quiet), and the -d switches that turn a feature off or
 // relax a check (those Debian's build has: epoll, poll, splice,
 // getaddrinfo, SO_REUSEPORT), -dM[<byte>] (memory poisoning).
@@ -29,7 +29,7 @@ func extraFlag(a string) bool {
 	return false
 }
 
-// extraValued are the options extra_args may carry with a value: -L <local
+// extraValued reports the options extra_args may carry with a value: -L <local
 // peer name>, -n <maxconn>, -N <default per-proxy maxconn>, -m <memory
 // limit in MB>.
 func extraValued(a string) (numeric, ok bool) {

@@ -40,7 +40,11 @@ func (r FailoverResult) AgentTime(vipOnly bool) time.Duration {
 func BenchFailover(ctx context.Context, w io.Writer, sets []AgentSet, runs int) ([]BenchResult, error) {
 	var results []BenchResult
 	for _, set := range sets {
-		fmt.Fprintf(w, "\n## %s agents%s\n", set.Name, map[bool]string{true: " (" + set.Note + ")", false: ""}[set.Note != ""])
+		note := ""
+		if set.Note != "" {
+			note = " (" + set.Note + ")"
+		}
+		fmt.Fprintf(w, "\n## %s agents%s\n", set.Name, note)
 		res, err := benchSet(ctx, w, set, runs)
 		if err != nil {
 			return results, fmt.Errorf("%s agents: %w", set.Name, err)
