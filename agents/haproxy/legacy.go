@@ -33,9 +33,6 @@ import (
 // legacyName is 0.2's record file.
 const legacyName = "master.record"
 
-// maxLegacy is 0.2's bound on its record.
-const maxLegacy = 4096
-
 // defaultStopTimeout is stop_timeout's default, for a record converted
 // without the parameters (0.2 did not record it).
 const defaultStopTimeout = 30 * time.Second
