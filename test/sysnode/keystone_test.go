@@ -178,8 +178,19 @@ func TestKeystone(t *testing.T) {
 	if err := n.Stop(ctx, "keystone.service"); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := n.ActiveState(ctx, "keystone.service"); st != "inactive" {
-		t.Errorf("keystone.service is %q after stop, want inactive", st)
+	// Debian's uwsgi sometimes hangs on SIGTERM (a worker deadlocks in
+	// Python's shutdown): systemd then kills it after the unit's
+	// TimeoutStopSec and the unit ends "failed" with result "timeout"
+	// (docs/openstack.md, the systemd mode). Down either way.
+	switch st, _ := n.ActiveState(ctx, "keystone.service"); st {
+	case "inactive":
+	case "failed":
+		res, _ := n.Systemctl(ctx, "show", "--property=Result", "--value", "keystone.service")
+		if strings.TrimSpace(res) != "timeout" {
+			t.Errorf("keystone.service failed at stop with result %q; only uwsgi's stop timeout is expected", strings.TrimSpace(res))
+		}
+	default:
+		t.Errorf("keystone.service is %q after stop, want inactive (or failed by the stop timeout)", st)
 	}
 }
 
