@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stackha/stackha/internal/testutil/require"
 )
 
 // TestDebian12 checks every row against Debian 12's packages: the installed
@@ -126,10 +128,10 @@ func TestDebian12(t *testing.T) {
 
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("STACKHA_ALL_TIERS") == "1" {
+	if require.InCI() {
 		t.Fatalf(format, args...)
 	}
-	t.Skipf("SKIPPED (set STACKHA_ALL_TIERS=1 to fail instead): "+format, args...)
+	t.Skipf("SKIPPED (CI=true or STACKHA_ALL_TIERS=1 fail instead): "+format, args...)
 }
 
 // packageRoots are the trees that hold pkg's files: / when it is
