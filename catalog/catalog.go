@@ -57,9 +57,13 @@ type Service struct {
 	Title   string   // what the service is (the agent's short description)
 	Port    string   // default API port, decimal, as the agent declares it
 	Unit    string   // systemd unit (Debian 12's)
-	Binary  string   // program the agent starts in run_mode=process
-	Config  string   // configuration file (--config-file in run_mode=process)
-	User    string   // service user (the unit's User=)
+	// Binary is the service's own program: what run_mode=process starts
+	// for a service without a uwsgi ini (UWSGIIni ""), or when the
+	// operator empties the agent's uwsgi_ini. Under uwsgi the ini's
+	// wsgi-file (UnitProgram) runs instead.
+	Binary string
+	Config string // configuration file (--config-file in run_mode=process)
+	User   string // service user (the unit's User=)
 	// VersionPath is the path of the version document the depth-0 monitor
 	// GETs (also render's per-node url).
 	VersionPath string
@@ -68,16 +72,17 @@ type Service struct {
 	// replaced by the token's project); "" means depth 20 checks only that
 	// keystone issues the token (the service itself takes no token).
 	AuthPath string
-	// WSGIScript marks a pbr-generated WSGI script (keystone-wsgi-public,
-	// placement-api, nova-metadata-wsgi): it takes --host and --port, and
-	// the service's own arguments after "--". The agent then declares
-	// bind_host, and render passes each node's address in it in
-	// run_mode=process.
+	// WSGIScript marks a service whose Binary is a pbr-generated WSGI
+	// script (keystone-wsgi-public, placement-api, nova-metadata-wsgi):
+	// run directly it is pbr's single-threaded wsgiref test server ("For
+	// testing only"), so the agent runs it only under uwsgi. render passes
+	// each node's address in bind_host in run_mode=process.
 	WSGIScript bool
-	// ConfigDirEnv names the environment variable through which the
-	// program learns its configuration directory, for a program that
-	// ignores --config-file (placement-api reads $OS_PLACEMENT_CONFIG_DIR/
-	// placement.conf). The config file must then keep Config's base name.
+	// ConfigDirEnv names the environment variable through which the WSGI
+	// application under uwsgi learns its configuration directory
+	// (keystone reads $OS_KEYSTONE_CONFIG_DIR/keystone.conf): the config
+	// file must then keep Config's base name. "": the application parses
+	// --config-file from its arguments (uwsgi's --pyargv).
 	ConfigDirEnv string
 	// Deprecated, when not empty, says why the service is only rendered on
 	// request (and its agent's description says so).
@@ -127,7 +132,7 @@ var Services = []*Service{
 		Name: "keystone", Title: "OpenStack Identity (keystone)", Port: "5000",
 		Unit: "keystone.service", Binary: "/usr/bin/keystone-wsgi-public",
 		Config: "/etc/keystone/keystone.conf", User: "keystone",
-		VersionPath: "/", AuthPath: "/v3/auth/tokens", WSGIScript: true,
+		VersionPath: "/", AuthPath: "/v3/auth/tokens", WSGIScript: true, ConfigDirEnv: "OS_KEYSTONE_CONFIG_DIR",
 		Package: "keystone", InitName: "keystone", UWSGIIni: "/etc/keystone/keystone-uwsgi.ini",
 		UnitProgram: "/usr/bin/keystone-wsgi-public",
 		Proxy:       "keystone", HealthPath: "/v3",
@@ -162,7 +167,7 @@ var Services = []*Service{
 		Name: "nova-api", Title: "OpenStack Compute API (nova-api)", Port: "8774",
 		Unit: "nova-api.service", Binary: "/usr/bin/nova-api",
 		Config: "/etc/nova/nova.conf", User: "nova",
-		VersionPath: "/", AuthPath: "/v2.1/flavors?limit=1",
+		VersionPath: "/", AuthPath: "/v2.1/flavors?limit=1", ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api", UWSGIIni: "/etc/nova/nova-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/nova-api-wsgi",
 		BindOption:  "[DEFAULT] osapi_compute_listen",
@@ -175,7 +180,7 @@ var Services = []*Service{
 		Name: "nova-metadata", Title: "OpenStack Compute metadata service (nova-api-metadata)", Port: "8775",
 		// Debian ships no nova-api-metadata program: its unit runs the WSGI
 		// script under uwsgi, and the script reads nova.conf and
-		// api-paste.ini from $OS_NOVA_CONFIG_DIR.
+		// api-paste.ini from $OS_NOVA_CONFIG_DIR (so does nova-api-wsgi).
 		Unit: "nova-api-metadata.service", Binary: "/usr/bin/nova-metadata-wsgi",
 		Config: "/etc/nova/nova.conf", User: "nova",
 		VersionPath: "/", Check: VersionList, WSGIScript: true, ConfigDirEnv: "OS_NOVA_CONFIG_DIR",

@@ -29,6 +29,10 @@ type Config struct {
 	Mode        Mode
 	Unit        string
 	Binary      string
+	// UWSGIIni is the package's uwsgi ini run_mode=process runs Binary
+	// with when Binary is uwsgi, as the service's unit does; "": Binary is
+	// the service's own server, run directly.
+	UWSGIIni    string
 	ConfigFile  string
 	ExtraArgs   []string
 	User        string
@@ -80,8 +84,11 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 		c.ProbeTimeout = defaultProbeTimeout
 	}
 	c.DegradedAfter = time.Duration(params.Int("degraded_ms")) * time.Millisecond
-	if p.WSGIScript {
+	if bindHostDeclared(p) {
 		c.BindHost = params.String("bind_host")
+	}
+	if p.UWSGIIni != "" && isUWSGI(c.Binary) {
+		c.UWSGIIni = params.String("uwsgi_ini")
 	}
 	switch c.Mode {
 	case ModeSystemd:
@@ -125,10 +132,15 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 	if c.AuthPath != "" && !strings.HasPrefix(c.AuthPath, "/") {
 		return nil, ocf.Configured("auth_path %q: want a path starting with /", c.AuthPath)
 	}
-	for _, f := range []struct{ name, v string }{{"binary", c.Binary}, {"config", c.ConfigFile}, {"ca_file", c.CAFile},
+	for _, f := range []struct{ name, v string }{{"binary", c.Binary}, {"uwsgi_ini", c.UWSGIIni}, {"config", c.ConfigFile}, {"ca_file", c.CAFile},
 		{"pidfile", c.PIDFile}, {"log_file", c.LogFile}, {"credentials", c.Credentials}} {
 		if f.v != "" && (!filepath.IsAbs(f.v) || filepath.Clean(f.v) != f.v) {
 			return nil, ocf.Configured("%s %q: want a clean absolute path (no '..', '.', '//' or trailing '/')", f.name, f.v)
+		}
+	}
+	if c.Mode == ModeProcess {
+		if err := c.checkServer(); err != nil {
+			return nil, err
 		}
 	}
 	if c.PIDFile != "" {
@@ -136,9 +148,10 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 			return nil, err
 		}
 	}
-	if p.ConfigDirEnv != "" && c.ConfigFile != "" && filepath.Base(c.ConfigFile) != filepath.Base(p.Config) {
-		return nil, ocf.Configured("config %s: %s reads only %s in the directory named by %s; name the file %s",
-			c.ConfigFile, filepath.Base(p.Binary), filepath.Base(p.Config), p.ConfigDirEnv, filepath.Base(p.Config))
+	if c.Mode == ModeProcess && c.UWSGIIni != "" && c.ConfigFile != "" {
+		if err := c.checkUWSGIConfig(); err != nil {
+			return nil, err
+		}
 	}
 	if c.PIDFile == "" {
 		c.PIDFile = filepath.Join(instance.StateDir(name), p.Name+".pid")
@@ -218,28 +231,17 @@ func (c *Config) keystoneV3(fromCreds string) (string, error) {
 	return s, nil
 }
 
-// argv is the program and arguments run_mode=process starts.
+// argv is the program and arguments run_mode=process starts: uwsgi with
+// the package's ini (uwsgi.go), or the service's own server.
 func (c *Config) argv() []string {
-	argv := []string{c.Binary}
-	if c.Profile.WSGIScript {
-		if c.BindHost != "" {
-			argv = append(argv, "--host", c.BindHost)
-		}
-		argv = append(argv, "--port", strconv.Itoa(c.Port), "--")
+	if c.UWSGIIni != "" {
+		return c.uwsgiArgv()
 	}
-	if c.ConfigFile != "" && c.Profile.ConfigDirEnv == "" {
+	argv := []string{c.Binary}
+	if c.ConfigFile != "" {
 		argv = append(argv, "--config-file", c.ConfigFile)
 	}
 	return append(argv, c.ExtraArgs...)
-}
-
-// env is the service's environment beyond the fixed minimum: where a
-// program that takes no --config-file finds its configuration.
-func (c *Config) env() []string {
-	if c.Profile.ConfigDirEnv != "" && c.ConfigFile != "" {
-		return []string{c.Profile.ConfigDirEnv + "=" + filepath.Dir(c.ConfigFile)}
-	}
-	return nil
 }
 
 // SplitArgs splits s into arguments the way a shell splits words, without

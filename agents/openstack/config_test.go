@@ -36,22 +36,30 @@ func TestConfigDefaults(t *testing.T) {
 		argv   string
 		pid    string
 	}{
-		{"keystone", nil, "http://127.0.0.1:5000/",
-			"/usr/bin/keystone-wsgi-public --port 5000 -- --config-file /etc/keystone/keystone.conf", instance.StateDir("res1") + "/keystone.pid"},
-		{"keystone", map[string]string{"port": "35001", "bind_host": "192.0.2.10", "extra_args": `--debug "--log-file /tmp/a b"`},
+		{"keystone", map[string]string{"run_mode": "process"}, "http://127.0.0.1:5000/",
+			"/usr/bin/uwsgi_python3 --http-socket :5000 --ini /etc/keystone/keystone-uwsgi.ini", instance.StateDir("res1") + "/keystone.pid"},
+		{"keystone", map[string]string{"run_mode": "process", "port": "35001", "bind_host": "192.0.2.10", "extra_args": `--processes 2 "--logto /tmp/a b"`},
 			"http://192.0.2.10:35001/",
-			"/usr/bin/keystone-wsgi-public --host 192.0.2.10 --port 35001 -- --config-file /etc/keystone/keystone.conf --debug --log-file /tmp/a b", ""},
-		{"glance-api", nil, "http://127.0.0.1:9292/", "/usr/bin/glance-api --config-file /etc/glance/glance-api.conf", ""},
-		{"keystone", map[string]string{"bind_host": "2001:db8::5"}, "http://[2001:db8::5]:5000/", "", ""},
+			"/usr/bin/uwsgi_python3 --http-socket 192.0.2.10:35001 --ini /etc/keystone/keystone-uwsgi.ini --processes 2 --logto /tmp/a b", ""},
+		{"glance-api", map[string]string{"run_mode": "process"}, "http://127.0.0.1:9292/", "/usr/bin/glance-api --config-file /etc/glance/glance-api.conf", ""},
+		{"keystone", map[string]string{"run_mode": "process", "bind_host": "2001:db8::5"}, "http://[2001:db8::5]:5000/",
+			"/usr/bin/uwsgi_python3 --http-socket [2001:db8::5]:5000 --ini /etc/keystone/keystone-uwsgi.ini", ""},
 		{"keystone", map[string]string{"bind_host": "0.0.0.0"}, "http://127.0.0.1:5000/", "", ""},
 		{"glance-registry", nil, "http://127.0.0.1:9191/healthcheck", "", ""},
-		{"nova-api", nil, "http://127.0.0.1:8774/", "/usr/bin/nova-api --config-file /etc/nova/nova.conf", ""},
-		{"nova-metadata", nil, "http://127.0.0.1:8775/", "/usr/bin/nova-metadata-wsgi --port 8775 --", ""},
-		{"cinder-api", nil, "http://127.0.0.1:8776/", "", ""},
-		{"neutron-server", map[string]string{"extra_args": "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"}, "http://127.0.0.1:9696/",
-			"/usr/bin/neutron-server --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini", ""},
+		{"nova-api", map[string]string{"run_mode": "process"}, "http://127.0.0.1:8774/", "/usr/bin/uwsgi_python3 --http-socket :8774 --ini /etc/nova/nova-api-uwsgi.ini", ""},
+		// a service with a server of its own may still run it
+		{"nova-api", map[string]string{"run_mode": "process", "binary": "/usr/bin/nova-api"}, "http://127.0.0.1:8774/",
+			"/usr/bin/nova-api --config-file /etc/nova/nova.conf", ""},
+		{"nova-metadata", map[string]string{"run_mode": "process", "bind_host": "192.0.2.10"}, "http://192.0.2.10:8775/",
+			"/usr/bin/uwsgi_python3 --http-socket 192.0.2.10:8775 --ini /etc/nova/nova-api-metadata-uwsgi.ini", ""},
+		// an application that parses its arguments gets a config of its own through --pyargv
+		{"cinder-api", map[string]string{"run_mode": "process", "config": "/srv/c/cinder.conf", "bind_host": "192.0.2.10"}, "http://192.0.2.10:8776/",
+			"/usr/bin/uwsgi_python3 --http-socket 192.0.2.10:8776 --ini /etc/cinder/cinder-api-uwsgi.ini --pyargv --config-file /srv/c/cinder.conf", ""},
+		{"neutron-server", map[string]string{"run_mode": "process", "extra_args": `--pyargv "--config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini"`},
+			"http://127.0.0.1:9696/",
+			"/usr/bin/uwsgi_python3 --http-socket :9696 --ini /etc/neutron/neutron-api-uwsgi.ini --pyargv --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini", ""},
 		{"quantum-server", nil, "http://127.0.0.1:9696/", "", ""},
-		{"placement-api", nil, "http://127.0.0.1:8778/", "/usr/bin/placement-api --port 8778 --", ""},
+		{"placement-api", map[string]string{"run_mode": "process"}, "http://127.0.0.1:8778/", "/usr/bin/uwsgi_python3 --http-socket :8778 --ini /etc/placement/placement-api-uwsgi.ini", ""},
 		{"heat-api", map[string]string{"url": "https://192.0.2.5:8004/"}, "https://192.0.2.5:8004/", "", ""},
 	}
 	for _, tc := range cases {
@@ -69,7 +77,7 @@ func TestConfigDefaults(t *testing.T) {
 		if tc.pid != "" && c.PIDFile != tc.pid {
 			t.Errorf("%s: pidfile %s, want %s", tc.agent, c.PIDFile, tc.pid)
 		}
-		if c.Mode != ModeSystemd {
+		if c.Mode != ModeSystemd && tc.params["run_mode"] == "" {
 			t.Errorf("%s: default mode %s", tc.agent, c.Mode)
 		}
 	}
@@ -110,7 +118,18 @@ func TestConfigRefused(t *testing.T) {
 		{map[string]string{"credentials": "admin.rc"}, "credentials", ""},
 		{map[string]string{"auth_path": "v3/projects"}, "auth_path", ""},
 		{map[string]string{"os_password": "hunter2"}, "must not be stored in the CIB", ""},
-		{map[string]string{"config": "/etc/placement/api.conf"}, "name the file placement.conf", "placement-api"},
+		{map[string]string{"run_mode": "process", "config": "/etc/placement/api.conf"}, "name the file placement.conf", "placement-api"},
+		{map[string]string{"run_mode": "process", "config": "/srv/ks/ks.conf"}, "name the file keystone.conf", ""},
+		// no test server: a WSGI script runs under uwsgi or not at all
+		{map[string]string{"run_mode": "process", "binary": "/usr/bin/keystone-wsgi-public"}, "pbr's single-threaded test server", ""},
+		{map[string]string{"run_mode": "process", "binary": "/usr/bin/keystone-wsgi-public"}, "set binary to uwsgi (default /usr/bin/uwsgi_python3)", ""},
+		{map[string]string{"run_mode": "process", "binary": "/usr/local/bin/run-placement"}, "with uwsgi_ini (/etc/placement/placement-api-uwsgi.ini)", "placement-api"},
+		{map[string]string{"run_mode": "process", "binary": "/usr/bin/uwsgi"}, "binary /usr/bin/uwsgi is uwsgi: glance-api has no uwsgi ini here", "glance-api"},
+		{map[string]string{"run_mode": "process", "binary": "/usr/bin/cinder-api", "bind_host": "192.0.2.1"},
+			"bind_host is uwsgi's --http-socket: /usr/bin/cinder-api listens where [DEFAULT] osapi_volume_listen of /etc/cinder/cinder.conf says", "cinder-api"},
+		{map[string]string{"run_mode": "process", "extra_args": "--daemonize2 /tmp/x"}, "uwsgi must stay the process the agent started", ""},
+		{map[string]string{"run_mode": "process", "uwsgi_ini": "etc/keystone/keystone-uwsgi.ini"}, "uwsgi_ini", ""},
+		{map[string]string{"run_mode": "process", "config": "/srv/my cinder/cinder.conf"}, "--pyargv, which splits on white space", "cinder-api"},
 		{map[string]string{"os_auth_url": "http://127.0.0.1:35357/v2.0"}, "keystone v2.0 is gone", ""},
 	}
 	for _, tc := range cases {
@@ -247,7 +266,14 @@ func TestMetaDataEveryAgent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p.Name, err)
 		}
-		for _, want := range []string{`name="` + p.Name + `"`, `default="` + p.Unit + `"`, `default="` + p.Binary + `"`, `depth="20"`} {
+		binary, ini := p.Binary, `name="binary"` // a service without a uwsgi ini runs its own server
+		if p.UWSGIIni != "" {
+			binary, ini = uwsgiProgram, `default="`+p.UWSGIIni+`"`
+		}
+		if bytes.Contains(b, []byte(`name="uwsgi_ini"`)) != (p.UWSGIIni != "") {
+			t.Errorf("%s: uwsgi_ini declared without a uwsgi ini, or missing", p.Name)
+		}
+		for _, want := range []string{`name="` + p.Name + `"`, `default="` + p.Unit + `"`, `default="` + binary + `"`, ini, `depth="20"`} {
 			if !bytes.Contains(b, []byte(want)) {
 				t.Errorf("%s meta-data lacks %s", p.Name, want)
 			}
@@ -260,25 +286,38 @@ func TestMetaDataEveryAgent(t *testing.T) {
 	}
 }
 
-// TestConfigEnv: a program that takes no --config-file learns its
-// configuration directory from its environment.
+// TestConfigEnv: under uwsgi, an application that takes no --config-file
+// learns its configuration directory from its environment; a service's own
+// server gets --config-file.
 func TestConfigEnv(t *testing.T) {
-	cases := []struct{ agent, config, env string }{
-		{"placement-api", "/srv/pl/placement.conf", "OS_PLACEMENT_CONFIG_DIR=/srv/pl"},
-		{"nova-metadata", "", "OS_NOVA_CONFIG_DIR=/etc/nova"},
-		{"keystone", "/srv/ks/keystone.conf", ""},
-		{"glance-api", "", ""},
+	cases := []struct{ agent, uwsgiIni, config, env string }{
+		{"placement-api", "/etc/placement/placement-api-uwsgi.ini", "/srv/pl/placement.conf", "OS_PLACEMENT_CONFIG_DIR=/srv/pl"},
+		{"nova-metadata", "/etc/nova/nova-api-metadata-uwsgi.ini", "", "OS_NOVA_CONFIG_DIR=/etc/nova"},
+		{"keystone", "/etc/keystone/keystone-uwsgi.ini", "/srv/ks/keystone.conf", "OS_KEYSTONE_CONFIG_DIR=/srv/ks"},
+		{"nova-api", "", "/srv/n/nova.conf", ""},
+		{"glance-api", "", "", ""},
 	}
 	for _, tc := range cases {
-		c, err := newConfig(t, tc.agent, map[string]string{"config": tc.config})
+		p := map[string]string{"run_mode": "process", "config": tc.config}
+		if tc.agent == "nova-api" {
+			p["binary"] = "/usr/bin/nova-api" // its own (eventlet) server
+		}
+		c, err := newConfig(t, tc.agent, p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.UWSGIIni != tc.uwsgiIni {
+			t.Errorf("%s: uwsgi_ini %q, want %q", tc.agent, c.UWSGIIni, tc.uwsgiIni)
 		}
 		if got := strings.Join(c.env(), " "); got != tc.env {
 			t.Errorf("%s: env %q, want %q", tc.agent, got, tc.env)
 		}
-		if tc.env != "" && strings.Contains(strings.Join(c.argv(), " "), "--config-file") {
-			t.Errorf("%s: argv %q passes --config-file to a program that ignores it", tc.agent, c.argv())
+		argv := strings.Join(c.argv(), " ")
+		if tc.env != "" && strings.Contains(argv, "--config-file") {
+			t.Errorf("%s: argv %q passes --config-file to an application that ignores it", tc.agent, argv)
+		}
+		if tc.uwsgiIni == "" && tc.config != "" && !strings.Contains(argv, "--config-file "+tc.config) {
+			t.Errorf("%s: argv %q lacks --config-file %s", tc.agent, argv, tc.config)
 		}
 	}
 }
@@ -303,4 +342,41 @@ func FuzzParseHTTPURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUWSGIFiles: what a failed start quotes under uwsgi (the log its ini
+// or extra_args names, read only when the service user owns it) and the
+// refusal of a pbr WSGI script run directly.
+func TestUWSGIFiles(t *testing.T) {
+	dir := t.TempDir()
+	ini := filepath.Join(dir, "svc-uwsgi.ini")
+	os.WriteFile(ini, []byte("[uwsgi]\nmaster = true\nlogto = "+dir+"/svc.log\n[other]\nlogto = /elsewhere\n"), 0o644)
+	me := instance.Trust{UID: os.Getuid(), GID: os.Getgid()}
+	c := &Config{UWSGIIni: ini}
+	if got, err := c.uwsgiLog(me); err != nil || got != dir+"/svc.log" {
+		t.Errorf("logto from the ini: %q, %v", got, err)
+	}
+	c.ExtraArgs = []string{"--logto", "/a", "--logto=" + dir + "/x.log"}
+	if got, _ := c.uwsgiLog(me); got != dir+"/x.log" {
+		t.Errorf("logto from extra_args: %q", got)
+	}
+	os.WriteFile(dir+"/svc.log", []byte("spawned uWSGI worker 1\n\x1b[31mno fernet keys\n"), 0o640)
+	if got, err := uwsgiTail(dir+"/svc.log", me); err != nil || !strings.Contains(got, `"spawned uWSGI worker 1" | "\x1b[31mno fernet keys"`) {
+		t.Errorf("tail: %q, %v", got, err)
+	}
+	if os.Getuid() == 0 {
+		// an ini that names a file of root's gets nothing of it
+		if got, err := uwsgiTail(dir+"/svc.log", instance.Trust{UID: 65534, GID: 65534}); err == nil || !strings.Contains(err.Error(), "not by the service user") {
+			t.Errorf("root's file read for the service user: %q, %v", got, err)
+		}
+	}
+	script := filepath.Join(dir, "api-wsgi")
+	os.WriteFile(script, []byte("#! /usr/bin/python3\n#PBR Generated from 'wsgi_scripts'\n\nimport threading\n"), 0o755)
+	if err := checkProgram(script); ocf.CodeOf(err) != ocf.ErrConfigured || !strings.Contains(err.Error(), "pbr's single-threaded test server") {
+		t.Errorf("a WSGI script: %v", err)
+	}
+	os.WriteFile(script, []byte("#! /usr/bin/python3\n# PBR Generated from 'console_scripts'\n"), 0o755)
+	if err := checkProgram(script); err != nil {
+		t.Errorf("a console script: %v", err)
+	}
 }

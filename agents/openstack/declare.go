@@ -22,24 +22,41 @@ const defaultProbeTimeout = 3 * time.Second
 // profile's defaults.
 var paramTable = [...]metadata.Parameter{
 	{Name: "run_mode", Type: metadata.String, Default: "systemd", Short: "systemd or process", Options: []string{"systemd", "process"},
-		Long: "How the service runs. `systemd`: the agent starts, stops and watches the systemd unit named by `unit`, over D-Bus " +
-			"(a node without systemd fails with OCF_ERR_INSTALLED). `process`: the agent starts `binary` itself, without a shell, " +
-			"as `user`, in a session of its own, with its output in `log_file` and its pid in `pidfile`; stop signals only a " +
-			"process whose pid, start time, owner and session the agent recorded in its root-owned state directory " +
-			"(/run/stackha/<resource>), or what is left of that session. What start started (the process, or the unit) is " +
-			"stopped even when the parameters have become invalid."},
+		Long: "How the service runs. `systemd` is for production on a distribution that ships the service's unit (Debian 12): the " +
+			"agent starts, stops and watches the unit named by `unit` over D-Bus, as Pacemaker's systemd: class does (a runtime " +
+			"drop-in sets Restart=no; a failure quotes the unit's result and its last journal lines); a node without systemd fails " +
+			"with OCF_ERR_INSTALLED. `process` is for a node without systemd (a container, a lab): the agent starts the service " +
+			"itself as its unit would, without a shell, as `user`, in a session of its own, with its early output in `log_file` and " +
+			"its pid in `pidfile`. A WSGI service runs under uwsgi with the package's own ini, as Debian's unit runs it " +
+			"(`binary` --http-socket <bind_host>:<port> --ini <uwsgi_ini>); a service without a uwsgi ini (glance-api) runs its " +
+			"own server (`binary` --config-file <config>). Never a WSGI script directly: that is pbr's single-threaded test " +
+			"server, and the agent refuses it (OCF_ERR_CONFIGURED). Stop signals only a process whose pid, start time, owner and " +
+			"session the agent recorded in its root-owned state directory (/run/stackha/<resource>), or what is left of that " +
+			"session: uwsgi's master gets SIGINT (it ends its workers), and what is left after a few seconds SIGKILL. What start " +
+			"started (the process, or the unit) is stopped even when the parameters have become invalid."},
 	{Name: "unit", Type: metadata.String, Short: "systemd unit (run_mode=systemd)",
 		Long: "The systemd unit of the service, used when run_mode=systemd."},
 	{Name: "binary", Type: metadata.String, Short: "program to run (run_mode=process)",
-		Long: "The service's program (a clean absolute path), started when run_mode=process. It is also how a probe tells whether the service is installed on this node."},
+		Long: "The program run_mode=process starts (a clean absolute path). uwsgi (a program named uwsgi*, the default for a " +
+			"service whose package ships a uwsgi ini) runs with `uwsgi_ini`; any other program is the service's own server " +
+			"(glance-api's; nova-api's, cinder-api's, heat-api's or neutron-server's eventlet server if named here), run with " +
+			"--config-file. A pbr WSGI script (keystone-wsgi-public, placement-api, nova-metadata-wsgi, cinder-wsgi, ...) is " +
+			"refused. It is also how a probe tells whether the service is installed on this node."},
+	{Name: "uwsgi_ini", Type: metadata.String, Short: "the package's uwsgi ini (run_mode=process)",
+		Long: "The uwsgi ini run_mode=process runs `binary` (uwsgi) with, as the package's unit does: the ini names the WSGI " +
+			"application, the workers and threads and the log (logto). The agent adds --http-socket <bind_host>:<port> before " +
+			"it and `extra_args` after it (so that e.g. --processes 2 there overrides the ini's). Used when `binary` is uwsgi."},
 	{Name: "config", Type: metadata.String, Short: "configuration file",
-		Long: "The service's configuration file (a clean absolute path), passed as --config-file when run_mode=process."},
+		Long: "The service's configuration file (a clean absolute path), for run_mode=process: under uwsgi the application finds " +
+			"it through its environment (keystone, nova, placement: the file must keep its packaged base name) or uwsgi's " +
+			"--pyargv --config-file; a service's own server gets --config-file."},
 	{Name: "extra_args", Type: metadata.String, Short: "more arguments (run_mode=process)",
 		Long: "More arguments for the program, split on white space; single or double quotes keep white space inside one argument " +
 			"and a backslash escapes the next character. No shell ever sees them. Example: " +
 			"--config-file /etc/neutron/plugins/ml2/ml2_conf.ini"},
 	{Name: "user", Type: metadata.String, Short: "service user (run_mode=process)",
-		Long: "The user the program runs as, with that user's primary group and supplementary groups."},
+		Long: "The user the program runs as, with that user's primary group and supplementary groups (uwsgi started as " +
+			"that user does not change user again, and does not need root)."},
 	{Name: "port", Type: metadata.Integer, Short: "API port", Range: &metadata.Range{Min: 1, Max: 65535}},
 	{Name: "url", Type: metadata.String, Short: "URL of the version document", Reloadable: true,
 		Long: "What monitor depth 0 asks, without a token. Default: http://127.0.0.1:<port>/ (glance-registry: /healthcheck), " +
@@ -64,6 +81,8 @@ var paramTable = [...]metadata.Parameter{
 			"without following a link, and must be owned by root or `user` and writable by no one else."},
 	{Name: "log_file", Type: metadata.String, Short: "output of the service (run_mode=process)",
 		Long: "The file the service's standard output and error go to (appended). Default: /var/log/stackha/<resource>.log. " +
+			"uwsgi writes there only until it has read its ini; then it logs where the ini's logto says (or a --logto of " +
+			"`extra_args`), as under its unit, and a failed start quotes that log too (read only if the service user owns it). " +
 			"It is opened without following a link, and must be a regular file with one link, owned by root or `user`, in a " +
 			"directory no other user can write. A service that dies while starting has the last lines of this file " +
 			"(each quoted, with control characters escaped, and shortened) in the failure reason."},
@@ -89,13 +108,14 @@ var paramTable = [...]metadata.Parameter{
 		Long: "The old openstack-resource-agents took the project here (keystone v2.0).", Unsupported: "put OS_PROJECT_NAME in the file named by `credentials`"},
 	{Name: "os_auth_url", Type: metadata.String, Short: "not supported: use keystone_url",
 		Long: "The old openstack-resource-agents' keystone v2.0 endpoint.", Unsupported: "keystone v2.0 is gone; set `keystone_url` to a v3 endpoint"},
-	// only for a WSGI script (declare leaves it out otherwise)
+	// only under uwsgi (declare leaves it out otherwise)
 	{Name: "bind_host", Type: metadata.String, Short: "address to listen on (run_mode=process)",
-		Long: "The address the program listens on (--host). Empty: the program's default, every address."},
+		Long: "The address uwsgi listens on (--http-socket <bind_host>:<port>): this node's own, so that haproxy can bind the " +
+			"VIP's port on the same node. Empty: every address, as the package's unit does."},
 }
 
 const (
-	portLongWSGI   = "The port the service's API listens on; it makes the default `url` and is passed to the program as --port in run_mode=process."
+	portLongWSGI   = "The port the service's API listens on; it makes the default `url` and is uwsgi's --http-socket port in run_mode=process."
 	portLongConfig = "The port the service's API listens on; it makes the default `url`; the service itself takes its port from its configuration file."
 	keystoneLong   = "The keystone v3 endpoint monitor depth 20 gets its token from, e.g. http://192.0.2.10:5000/v3 (\"/v3\" is added when missing). " +
 		"Default: the credentials file's auth_url"
@@ -123,20 +143,28 @@ const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a
 	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
 
 // declare is the declaration of one profile's agent: the shared
-// parameters with the profile's defaults, bind_host only for a WSGI
-// script. It runs on an agent's first use, never at start-up.
+// parameters with the profile's defaults, uwsgi_ini and bind_host only
+// for a service run under uwsgi. It runs on an agent's first use, never at start-up.
 func declare(p *Profile) metadata.Agent {
 	params := make([]metadata.Parameter, 0, len(paramTable))
 	for _, q := range paramTable {
 		switch q.Name {
 		case "bind_host":
-			if !p.WSGIScript {
+			if !bindHostDeclared(p) {
 				continue
 			}
+		case "uwsgi_ini":
+			if p.UWSGIIni == "" {
+				continue
+			}
+			q.Default = p.UWSGIIni
 		case "unit":
 			q.Default = p.Unit
 		case "binary":
 			q.Default = p.Binary
+			if p.UWSGIIni != "" {
+				q.Default = uwsgiProgram
+			}
 		case "config":
 			q.Default = p.Config
 		case "user":
@@ -145,7 +173,7 @@ func declare(p *Profile) metadata.Agent {
 			q.Default = p.AuthPath
 		case "port":
 			q.Default, q.Long = p.Port, portLongConfig
-			if p.WSGIScript {
+			if p.UWSGIIni != "" {
 				q.Long = portLongWSGI
 			}
 		case "keystone_url":

@@ -103,10 +103,14 @@ func TestReloadAgent(t *testing.T) {
 // OCF 1.1: validate-all at level 0 checks the parameters only; at 10
 // (the default) this node too.
 func TestValidateLevels(t *testing.T) {
-	params := map[string]string{"run_mode": "process", "binary": "/nonexistent/sho-api", "user": "root"}
+	params := map[string]string{"run_mode": "process", "binary": "/nonexistent/uwsgi", "user": "root"}
 	level0 := runOpts{timeoutMS: 10000, env: map[string]string{"OCF_CHECK_LEVEL": "0"}}
 	wantCode(t, "level 0, program missing", runAgent(t, "keystone", "validate-all", params, level0), ocf.Success)
-	wantCode(t, "level 10 (unset), program missing", runAgent(t, "keystone", "validate-all", params, runOpts{timeoutMS: 10000}), ocf.ErrInstalled, "/nonexistent/sho-api")
+	wantCode(t, "level 10 (unset), program missing", runAgent(t, "keystone", "validate-all", params, runOpts{timeoutMS: 10000}), ocf.ErrInstalled, "/nonexistent/uwsgi")
 	params["pidfile"] = "/../../etc/passwd"
 	wantCode(t, "level 0, bad parameter", runAgent(t, "keystone", "validate-all", params, level0), ocf.ErrConfigured, "clean absolute path")
+	// a test server is refused at every level: the parameters say it
+	delete(params, "pidfile")
+	params["binary"] = "/usr/bin/keystone-wsgi-public"
+	wantCode(t, "level 0, test server", runAgent(t, "keystone", "validate-all", params, level0), ocf.ErrConfigured, "pbr's single-threaded test server")
 }

@@ -47,6 +47,12 @@ func (p *processService) validate(ctx context.Context) error {
 			return ocf.Installed("config %s: %v", p.c.ConfigFile, errors.Unwrap(err))
 		}
 	}
+	if p.c.UWSGIIni == "" {
+		return checkProgram(p.c.Binary)
+	}
+	if _, err := os.Stat(p.c.UWSGIIni); err != nil {
+		return ocf.Installed("uwsgi_ini %s: %v", p.c.UWSGIIni, errors.Unwrap(err))
+	}
 	return nil
 }
 
@@ -167,7 +173,7 @@ func (p *processService) start(ctx context.Context) error {
 	}
 	p.exited = make(chan error, 1)
 	go func() { p.exited <- cmd.Wait() }()
-	rec := &record{Mode: ModeProcess, Process: &id, GID: u.gid, Argv: argv, PIDFile: p.c.PIDFile}
+	rec := &record{Mode: ModeProcess, Process: &id, UWSGI: p.c.UWSGIIni != "", GID: u.gid, Argv: argv, PIDFile: p.c.PIDFile}
 	if err := saveRecord(p.c.Instance, p.c.Profile.Name, rec); err != nil {
 		id.SignalSession(syscall.SIGKILL)
 		return fmt.Errorf("recording pid %d (killed it): %w", pid, err)
@@ -211,20 +217,35 @@ func (p *processService) died(ctx context.Context) (bool, string) {
 }
 
 // diagnosis is the end of the service's log, for a failed start: read as
-// untrusted data (see tailLog).
+// untrusted data (see tailLog). Under uwsgi, log_file has what uwsgi
+// wrote before it read its options; the rest is in the log its ini (or
+// extra_args) names (uwsgiLog).
 func (p *processService) diagnosis(context.Context) string {
 	u, err := lookupUser(p.c.User)
 	if err != nil {
 		return "log " + p.c.LogFile + " not read"
 	}
-	tail, err := tailLog(p.c.LogFile, u.trust())
+	out := logLines(p.c.LogFile, u.trust(), tailLog)
+	if p.c.UWSGIIni != "" {
+		switch l, err := p.c.uwsgiLog(u.trust()); {
+		case err != nil:
+			out += fmt.Sprintf("; uwsgi's log not found: %v", err)
+		case l != "":
+			out += "; " + logLines(l, u.trust(), uwsgiTail)
+		}
+	}
+	return out
+}
+
+func logLines(path string, t instance.Trust, tail func(string, instance.Trust) (string, error)) string {
+	s, err := tail(path, t)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("log not read: %v", err)
-	case tail == "":
-		return "log " + p.c.LogFile + " is empty"
+		return fmt.Sprintf("log %s not read: %v", path, err)
+	case s == "":
+		return "log " + path + " is empty"
 	}
-	return "last lines of " + p.c.LogFile + ": " + tail
+	return "last lines of " + path + ": " + s
 }
 
 // sessionLeft says what is left of the recorded session: whether its
@@ -272,6 +293,12 @@ func stopSession(ctx context.Context, id instance.Identity, log *ocf.Logger) err
 		return nil
 	}
 	log.Warnf("the session of pid %d still runs after SIGTERM; sending SIGKILL", id.PID)
+	return killSession(ctx, id)
+}
+
+// killSession sends SIGKILL to what is left of the recorded session and
+// waits, until the deadline, for it to be gone.
+func killSession(ctx context.Context, id instance.Identity) error {
 	if err := id.SignalSession(syscall.SIGKILL); err != nil {
 		return fmt.Errorf("SIGKILL to the session of pid %d: %w", id.PID, err)
 	}

@@ -26,6 +26,8 @@ type record struct {
 	// that execs, or a "#!/usr/bin/env python3" script, changes that after
 	// start).
 	Process *instance.Identity `json:"process,omitempty"`
+	// UWSGI: Process is uwsgi's master (stopUWSGI stops it).
+	UWSGI   bool               `json:"uwsgi,omitempty"`
 	GID     int                `json:"gid,omitempty"`
 	Argv    []string           `json:"argv,omitempty"`
 	PIDFile string             `json:"pidfile,omitempty"`

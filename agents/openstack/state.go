@@ -133,7 +133,11 @@ func stopRecorded(ctx context.Context, log *ocf.Logger, rec *record) error {
 		return u.stop(ctx)
 	}
 	id := *rec.Process
-	if err := stopSession(ctx, id, log); err != nil {
+	stopper := stopSession
+	if rec.UWSGI {
+		stopper = stopUWSGI
+	}
+	if err := stopper(ctx, id, log); err != nil {
 		return err
 	}
 	if rec.PIDFile != "" {
