@@ -24,11 +24,11 @@ const (
 
 // Config is one resource's parameters, checked and with defaults applied.
 type Config struct {
-	Profile     *Profile
-	Instance    string // the instance's name: its state and lock (ocf.Request.Name)
-	Mode        Mode
-	Unit        string
-	Binary      string
+	Profile  *Profile
+	Instance string // the instance's name: its state and lock (ocf.Request.Name)
+	Mode     Mode
+	Unit     string
+	Binary   string
 	// UWSGIIni is the package's uwsgi ini run_mode=process runs Binary
 	// with when Binary is uwsgi, as the service's unit does; "": Binary is
 	// the service's own server, run directly.

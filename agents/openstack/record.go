@@ -27,10 +27,10 @@ type record struct {
 	// start).
 	Process *instance.Identity `json:"process,omitempty"`
 	// UWSGI: Process is uwsgi's master (stopUWSGI stops it).
-	UWSGI   bool               `json:"uwsgi,omitempty"`
-	GID     int                `json:"gid,omitempty"`
-	Argv    []string           `json:"argv,omitempty"`
-	PIDFile string             `json:"pidfile,omitempty"`
+	UWSGI   bool     `json:"uwsgi,omitempty"`
+	GID     int      `json:"gid,omitempty"`
+	Argv    []string `json:"argv,omitempty"`
+	PIDFile string   `json:"pidfile,omitempty"`
 }
 
 // check refuses a record that cannot describe what start did: a broken
