@@ -80,7 +80,7 @@ func recordDocument(t *testing.T, url, name string) {
 // 127.0.0.1) with the agent in run_mode=process, through the OCF runtime.
 func TestKeystoneReal(t *testing.T) {
 	require.Root(t)
-	require.Command(t, "keystone-manage", "keystone-wsgi-public", "sqlite3")
+	require.Command(t, "keystone-manage", "keystone-wsgi-public", "uwsgi_python3", "sqlite3")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -118,8 +118,15 @@ func TestKeystoneReal(t *testing.T) {
 		t.Errorf("keystone runs as uid %s, want the keystone user", uid)
 	}
 
+	// keystone as its unit runs it: uwsgi's master with the package's ini,
+	// its workers in the master's session, all as keystone
+	checkUWSGI(t, pid, "/etc/keystone/keystone-uwsgi.ini", lookupUID(t, "keystone"))
+
 	do("monitor depth 0", "monitor", params, mon, ocf.Success)
 	do("probe while running", "monitor", params, runOpts{timeoutMS: 20000, logFile: agentLog}, ocf.Success)
+	d10 := mon
+	d10.depth = 10
+	do("monitor depth 10", "monitor", params, d10, ocf.Success)
 	d20 := mon
 	d20.depth = 20
 	do("monitor depth 20", "monitor", params, d20, ocf.Success)
@@ -206,6 +213,30 @@ func TestKeystoneReal(t *testing.T) {
 			ocf.ErrGeneric, "(probe_timeout 1s): the service hangs")
 	})
 
+	// kill -9 of uwsgi's master: monitor says stopped; the recovery's stop
+	// leaves nothing of the session (its workers), and a start brings it back
+	t.Run("kill -9 of the master", func(t *testing.T) {
+		procs := sessionPIDs(t, pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+		// the kernel ends it asynchronously: monitor asks once it has
+		for i := 0; i < 200; i++ {
+			if _, ok := alive(pid); !ok {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		do("monitor after kill -9", "monitor", params, mon, ocf.NotRunning)
+		do("stop after kill -9", "stop", params, op, ocf.Success)
+		for _, p := range procs {
+			if _, ok := alive(p); ok {
+				t.Errorf("pid %d of the killed master's session survived stop", p)
+			}
+		}
+		do("start after kill -9", "start", params, op, ocf.Success)
+		pid = pidOf(t, k.PIDFile)
+		do("monitor after the restart", "monitor", params, mon, ocf.Success)
+	})
+
 	// finding 2: parameters the runtime rejects: the probe does not say
 	// 7, and the stop stops what start recorded
 	bad := merge(params, map[string]string{"probe_timeout": "500s"})
@@ -220,14 +251,39 @@ func TestKeystoneReal(t *testing.T) {
 	do("monitor after stop", "monitor", params, mon, ocf.NotRunning)
 	do("stop again", "stop", params, op, ocf.Success)
 
-	t.Run("dies at start", func(t *testing.T) {
-		bad := filepath.Join(dir, "broken.conf")
+	// under uwsgi a keystone that cannot load stays up without an
+	// application: start fails on its timeout, quoting uwsgi's log
+	t.Run("broken config", func(t *testing.T) {
+		bdir := filepath.Join(k.Dir, "broken")
+		os.Mkdir(bdir, 0o755)
+		bad := filepath.Join(bdir, "keystone.conf")
 		os.WriteFile(bad, []byte("[DEFAULT]\nthis is not an ini file [\n"), 0o644)
 		p := merge(params, map[string]string{"config": bad, "log_file": filepath.Join(dir, "log", "broken.log")})
-		do("start with a broken config", "start", p, op, ocf.ErrGeneric, "ended while starting", "last lines of")
-		do("monitor", "monitor", p, mon, ocf.NotRunning)
+		do("start with a broken config", "start", p, runOpts{timeoutMS: 20000, logFile: agentLog}, ocf.ErrGeneric,
+			"last lines of "+filepath.Join(k.Dir, "uwsgi.log"))
 		do("stop", "stop", p, op, ocf.Success)
+		do("monitor", "monitor", p, mon, ocf.NotRunning)
 	})
+}
+
+// checkUWSGI: pid is uwsgi's master run with ini, leading a session of
+// more than one process (its workers), every one of them owned by uid.
+func checkUWSGI(t *testing.T, pid int, ini, uid string) {
+	t.Helper()
+	cmd, _ := procFile(pid, "cmdline")
+	if args := strings.Split(string(cmd), "\x00"); len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "uwsgi") ||
+		!strings.Contains(string(cmd), "--ini\x00"+ini) {
+		t.Errorf("pid %d runs %q, want uwsgi --ini %s", pid, cmd, ini)
+	}
+	procs := sessionPIDs(t, pid)
+	if len(procs) < 2 {
+		t.Errorf("uwsgi's session has %v: want its master and workers", procs)
+	}
+	for _, p := range procs {
+		if got := uidOf(t, p); got != uid {
+			t.Errorf("pid %d of uwsgi's session runs as uid %s, want %s", p, got, uid)
+		}
+	}
 }
 
 func lookupUID(t *testing.T, name string) string {

@@ -146,7 +146,7 @@ func SetupKeystone(ctx context.Context, dir string, shared bool) (*Keystone, err
 		return nil, err
 	}
 	k := &Keystone{Password: password, Service: Service{Agent: "keystone", User: "keystone", Binary: binary,
-		Dir: kdir, Config: filepath.Join(kdir, "keystone.conf"), BindHost: "127.0.0.1",
+		Dir: kdir, Config: filepath.Join(kdir, "keystone.conf"), BindHost: "127.0.0.1", ExtraArgs: uwsgiArgs(binary, kdir),
 		PIDFile: filepath.Join(dir, "run", "keystone.pid"), LogFile: filepath.Join(dir, "log", "keystone.log"),
 		Credentials: filepath.Join(dir, "admin.rc")}}
 	if err := os.WriteFile(k.Config, []byte(keystoneConf(kdir)), 0o640); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/stackha/stackha/internal/testutil"
 	"github.com/stackha/stackha/ocf"
@@ -22,6 +23,11 @@ type Service struct {
 	Port                          int
 	BindHost                      string // "" for a service that takes its address from Config
 	Credentials                   string // root-only key=value file of the admin, or ""
+	// ExtraArgs, under uwsgi: fewer workers than the package's ini asks
+	// (8 or 16, each loading the application: too many for a test
+	// machine's cores), and uwsgi's log in the service's directory
+	// instead of the package's /var/log/<service>.
+	ExtraArgs string
 }
 
 // Params are the agent parameters that run this service.
@@ -36,7 +42,19 @@ func (s *Service) Params() map[string]string {
 	if s.Credentials != "" {
 		p["credentials"] = s.Credentials
 	}
+	if s.ExtraArgs != "" {
+		p["extra_args"] = s.ExtraArgs
+	}
 	return p
+}
+
+// uwsgiArgs are the ExtraArgs of a service the agent runs under uwsgi
+// (its default binary is uwsgi) with its files in dir; "" for another.
+func uwsgiArgs(binary, dir string) string {
+	if !strings.HasPrefix(filepath.Base(binary), "uwsgi") {
+		return ""
+	}
+	return "--processes 2 --threads 4 --logto " + filepath.Join(dir, "uwsgi.log")
 }
 
 // Stop ends whatever of this service still runs (see StopSession).
@@ -81,7 +99,7 @@ func setupService(ctx context.Context, dir string, sp spec) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{Agent: sp.agent, User: sp.user, Binary: binary, Dir: sdir, Config: filepath.Join(sdir, sp.confName),
-		Port: port, BindHost: sp.bindHost,
+		Port: port, BindHost: sp.bindHost, ExtraArgs: uwsgiArgs(binary, sdir),
 		PIDFile: filepath.Join(dir, "run", sp.agent+".pid"), LogFile: filepath.Join(dir, "log", sp.agent+".log")}
 	if err := os.WriteFile(s.Config, []byte(sp.conf(sdir, port)), 0o640); err != nil {
 		return nil, err
@@ -152,7 +170,7 @@ func SetupPlacement(ctx context.Context, dir string, k *Keystone) (*Service, err
 // worker) on a free port of 127.0.0.1; with k it checks tokens with that
 // keystone, else it takes none (noauth).
 func SetupCinder(ctx context.Context, dir string, k *Keystone) (*Service, error) {
-	return setupService(ctx, dir, spec{agent: "cinder-api", user: "cinder", confName: "cinder.conf", tool: "cinder-manage",
+	return setupService(ctx, dir, spec{agent: "cinder-api", user: "cinder", confName: "cinder.conf", tool: "cinder-manage", bindHost: "127.0.0.1",
 		conf: func(d string, port int) string {
 			conf := fmt.Sprintf("[DEFAULT]\nuse_stderr = true\nosapi_volume_listen = 127.0.0.1\nosapi_volume_listen_port = %d\n"+
 				"osapi_volume_workers = 1\nstate_path = %[2]s\n", port, d)
@@ -172,7 +190,7 @@ func SetupCinder(ctx context.Context, dir string, k *Keystone) (*Service, error)
 // SetupHeat prepares a heat-api on a free port of 127.0.0.1: it answers its
 // version document without a database or a heat-engine.
 func SetupHeat(ctx context.Context, dir string) (*Service, error) {
-	return setupService(ctx, dir, spec{agent: "heat-api", user: "heat", confName: "heat.conf",
+	return setupService(ctx, dir, spec{agent: "heat-api", user: "heat", confName: "heat.conf", bindHost: "127.0.0.1",
 		conf: func(d string, port int) string {
 			return fmt.Sprintf("[DEFAULT]\nuse_stderr = true\n[heat_api]\nbind_host = 127.0.0.1\nbind_port = %d\nworkers = 1\n"+
 				"[database]\nconnection = sqlite:///%s/heat.db\n", port, d)

@@ -40,9 +40,10 @@ func StopSession(pidfile, program string) {
 	}
 }
 
-// sameProgram accepts the program itself or, for a script, its interpreter.
+// sameProgram accepts the program itself (through its links: uwsgi_python3
+// is uwsgi-core) or, for a script, its interpreter.
 func sameProgram(exe, program string) bool {
-	if exe == program {
+	if real, err := filepath.EvalSymlinks(program); exe == program || err == nil && real == exe {
 		return true
 	}
 	head, err := os.ReadFile(program)
