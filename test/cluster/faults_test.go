@@ -18,7 +18,7 @@ func requireCluster(t *testing.T) {
 	t.Helper()
 	require.Root(t)
 	require.Command(t, "corosync", "pacemakerd", "crm", "crm_mon", "cibadmin", "crm_attribute", "crm_resource",
-		"haproxy", "keystone-manage", "keystone-wsgi-public", "sqlite3", "nsenter", "ip", "bridge")
+		"haproxy", "keystone-manage", "uwsgi_python3", "setpriv", "sqlite3", "nsenter", "ip", "bridge")
 	require.File(t, "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/lib/ocf/resource.d/heartbeat/anything")
 }
 

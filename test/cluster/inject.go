@@ -139,21 +139,30 @@ func faultStopKeystone(ctx context.Context, f *faultEnv, r *FaultResult) (func(c
 	if err != nil {
 		return nil, err
 	}
-	k, err := n.Keystone()
-	if err != nil {
+	// keystone hangs whole: uwsgi's master and every worker (a stopped
+	// master alone leaves its workers answering)
+	if _, err := n.Keystone(); err != nil {
 		return nil, err
 	}
+	ks := n.KeystoneAll()
 	f.T0 = time.Now()
-	if err := n.Signal(k.Pid, syscall.SIGSTOP); err != nil {
-		return nil, err
-	}
-	// The hung process must not outlive the fault: SIGCONT if it is still
-	// the same process inside the node.
-	restore := func(context.Context) error {
-		if harness.InNetNS(k.Pid, n.NetIno()) {
-			return n.Signal(k.Pid, syscall.SIGCONT)
+	for _, k := range ks {
+		if err := n.Signal(k.Pid, syscall.SIGSTOP); err != nil {
+			return nil, err
 		}
-		return nil
+	}
+	// The hung processes must not outlive the fault: SIGCONT to each that
+	// is still inside the node.
+	restore := func(context.Context) error {
+		var first error
+		for _, k := range ks {
+			if harness.InNetNS(k.Pid, n.NetIno()) {
+				if err := n.Signal(k.Pid, syscall.SIGCONT); err != nil && first == nil {
+					first = err
+				}
+			}
+		}
+		return first
 	}
 	limit := recoveryLimit
 	if r.Expect == NoRecovery {

@@ -81,7 +81,7 @@ type AgentSet struct {
 type Paths struct {
 	HAProxyCfg  string
 	KeystoneCfg string
-	KeystoneRun string // per-node script: exec keystone-wsgi-public on the node's address
+	KeystoneRun string // per-node script (the heartbeat set): uwsgi with keystone's ini on the node's address
 	RunDir      string // per-node private directory (on the node's /run)
 	// Nodes are the cluster's nodes (the keystone primitive binds each
 	// node's own address).
@@ -164,9 +164,10 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 			for _, n := range p.Nodes {
 				rules += fmt.Sprintf("params rule 0: #uname eq %s bind_host=%s url=http://%s:%d/ ", n.Name, n.Addr, n.Addr, KeystonePort)
 			}
-			return fmt.Sprintf("primitive keystone ocf:stackha:keystone %sparams run_mode=process user=root port=%d config=%s "+
-				"pidfile=%s/keystone.pid log_file=%s/keystone.out "+
-				"op monitor interval=2s timeout=10s op start timeout=120s op stop timeout=60s", rules, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir)
+			return fmt.Sprintf("primitive keystone ocf:stackha:keystone %sparams run_mode=process user=keystone port=%d config=%s "+
+				"pidfile=%s/keystone.pid log_file=%s/keystone.out extra_args=\"%s\" "+
+				"op monitor interval=2s timeout=10s op start timeout=120s op stop timeout=60s",
+				rules, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneUWSGIArgs(p))
 		}
 	} else {
 		set.Keystone, old = hb.Keystone, append(old, "keystone=anything")

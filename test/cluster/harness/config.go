@@ -198,10 +198,10 @@ password_hash_rounds = 4
 	if _, err := Run(ctx, "sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
 		return err
 	}
-	if err := km("fernet_setup", "--keystone-user", "root", "--keystone-group", "root"); err != nil {
+	if err := km("fernet_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"); err != nil {
 		return err
 	}
-	if err := km("credential_setup", "--keystone-user", "root", "--keystone-group", "root"); err != nil {
+	if err := km("credential_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"); err != nil {
 		return err
 	}
 	url := fmt.Sprintf("http://%s:%d/v3/", VIP, KeystonePort)
@@ -211,14 +211,40 @@ password_hash_rounds = 4
 		"--bootstrap-admin-url", url); err != nil {
 		return err
 	}
+	// keystone runs as keystone, as its unit does: the database, its WAL
+	// and the keys are keystone's
+	if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
+		return err
+	}
 	for _, n := range c.Nodes {
-		script := fmt.Sprintf("#!/bin/sh\nexec keystone-wsgi-public --host %s --port %d -- --config-file %s\n",
-			n.Addr, KeystonePort, c.paths.KeystoneCfg)
-		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", c.paths.KeystoneRun, script, c.paths.KeystoneRun)); err != nil {
+		// the heartbeat set's start script: the unit's uwsgi command as
+		// the keystone user (uwsgi as root stops at the ini's AppArmor
+		// profile on a kernel without AppArmor)
+		script := fmt.Sprintf("#!/bin/sh\nexec setpriv --reuid keystone --regid keystone --init-groups env OS_KEYSTONE_CONFIG_DIR=%s "+
+			"/usr/bin/uwsgi_python3 --http-socket %s:%d --ini %s %s\n",
+			filepath.Dir(c.paths.KeystoneCfg), n.Addr, KeystonePort, keystoneIni, keystoneUWSGIArgs(c.paths))
+		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\ninstall -d -o keystone -g keystone -m 0750 %s\n",
+			c.paths.KeystoneRun, script, c.paths.KeystoneRun, keystoneLogDir(c.paths))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// keystoneIni is the uwsgi ini of Debian's keystone package: the harness
+// runs keystone as its unit does, never pbr's test server.
+const keystoneIni = "/etc/keystone/keystone-uwsgi.ini"
+
+// keystoneLogDir is each node's directory for uwsgi's log (the
+// keystone user's, on the node's own /run): the package's
+// /var/log/keystone is shared by the nodes.
+func keystoneLogDir(p Paths) string { return filepath.Join(p.RunDir, "keystone") }
+
+// keystoneUWSGIArgs follow the ini's options: two workers of four
+// threads instead of the ini's eight workers of 32 (each worker loads
+// keystone: about 130 MiB and seconds of CPU), and the node's log.
+func keystoneUWSGIArgs(p Paths) string {
+	return "--processes 2 --threads 4 --logto " + filepath.Join(keystoneLogDir(p), "uwsgi.log")
 }
 
 // seedCIB writes each node's initial CIB: a short DC dead time, no
@@ -286,7 +312,7 @@ func (c *Cluster) rendered() bool {
 
 // Topology is the harness's cluster as a `stackha render` topology: the
 // addresses above, keystone run by the agent as a process (no systemd in
-// the nodes), as root (the shared sqlite file and keys are root's), short
+// the nodes: under uwsgi with the package's ini, as keystone), short
 // intervals, render's own haproxy check and timeout defaults (the ones an
 // operator gets), and haproxy's maxconn at 2000 (the how-to's 10000 needs 20042
 // open files, more than some machines' hard limit, which a container's
@@ -304,12 +330,12 @@ func Topology(p Paths, fencing bool) string {
     port: %d
     run_mode: process
     monitor_interval: 2s
-    params: {user: root, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out}
+    params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_args: "%s"}
 haproxy:
   config: %s
   maxconn: 2000
   monitor_interval: 1s
-`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, p.HAProxyCfg)
+`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneUWSGIArgs(p), p.HAProxyCfg)
 	if fencing {
 		b.WriteString("fencing:\n  devices:\n")
 		for _, n := range p.Nodes {

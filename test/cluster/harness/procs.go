@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,16 +77,22 @@ func (n *Node) HAProxyMaster() (Proc, error) {
 	return masters[0], nil
 }
 
-// Keystone returns the keystone process listening on node n.
+// KeystoneAll returns keystone's uwsgi processes on node n (the master
+// and its workers): those run with keystone's uwsgi ini.
+func (n *Node) KeystoneAll() []Proc {
+	return n.Procs(func(p Proc) bool { return slices.Contains(p.Cmdline, keystoneIni) })
+}
+
+// Keystone returns keystone's uwsgi master on node n: the one of
+// KeystoneAll whose parent is not one of them (its workers' is).
 func (n *Node) Keystone() (Proc, error) {
-	ps := n.Procs(func(p Proc) bool {
-		for _, a := range p.Cmdline {
-			if strings.HasSuffix(a, "keystone-wsgi-public") {
-				return true
-			}
+	all := n.KeystoneAll()
+	var ps []Proc
+	for _, p := range all {
+		if !slices.ContainsFunc(all, func(q Proc) bool { return q.Pid == p.PPid }) {
+			ps = append(ps, p)
 		}
-		return false
-	})
+	}
 	if len(ps) != 1 {
 		return Proc{}, fmt.Errorf("%d keystone processes on %s", len(ps), n.Name)
 	}
