@@ -31,8 +31,16 @@ var fakeProfile = &Profile{
 	Binary: "/nonexistent", User: "root", VersionPath: "/",
 }
 
+// fakeUWSGIProfile is a service its package runs under uwsgi, played by
+// this test binary behind a script named uwsgi-* (TestUWSGIStop).
+var fakeUWSGIProfile = &Profile{
+	Name: "sho-fake-uwsgi", Title: "a fake uwsgi service for tests", Port: "1", Unit: "sho-fake.service",
+	Binary: "/nonexistent", User: "root", VersionPath: "/", UWSGIIni: "/nonexistent/sho-uwsgi.ini",
+}
+
 func init() {
 	ocf.Register(fakeProfile.Name, func() *ocf.Agent { return testAgent(fakeProfile) }, fakeProfile.Aliases...)
+	ocf.Register(fakeUWSGIProfile.Name, func() *ocf.Agent { return testAgent(fakeUWSGIProfile) })
 }
 
 // TestHelperService is not a test: run by the agent with arguments after
@@ -45,6 +53,7 @@ func init() {
 //	stubborn PORT      serve, and ignore SIGTERM
 //	graceful PORT      serve, and log SIGTERM before exiting
 //	fork PORT          serve, with a worker (stubborn) in the same session
+//	uwsgi PORT         a uwsgi master whose worker hangs when ended
 func TestHelperService(t *testing.T) {
 	args := flag.Args()
 	if len(args) == 0 {
@@ -92,6 +101,31 @@ func TestHelperService(t *testing.T) {
 			os.Exit(0)
 		}()
 		serve(args[1], true)
+	case "uwsgi":
+		// a master as Debian 12's uwsgi behaves: SIGTERM reloads (without
+		// die-on-term), SIGINT ends the workers, and a worker hangs in its
+		// teardown while the master waits for it
+		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "uwsgi-worker")
+		w.Stdout, w.Stderr = os.Stdout, os.Stderr
+		if err := w.Start(); err != nil {
+			os.Exit(5)
+		}
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		go func() {
+			for s := range sigs {
+				fmt.Printf("helper: master got %v\n", s)
+				if s == syscall.SIGINT {
+					w.Process.Signal(syscall.SIGINT)
+					w.Wait()
+					os.Exit(0)
+				}
+			}
+		}()
+		serve(args[1], true)
+	case "uwsgi-worker":
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+		select {}
 	case "fork":
 		w := exec.Command(os.Args[0], "-test.run=^TestHelperService$", "--", "worker")
 		w.Stdout, w.Stderr = os.Stdout, os.Stderr
@@ -469,4 +503,47 @@ func waitSession(t *testing.T, sid, n int) []int {
 	}
 	t.Fatalf("session %d never had %d processes: %v", sid, n, sessionPIDs(t, sid))
 	return nil
+}
+
+// TestUWSGIStop: stop of a uwsgi sends its master SIGINT, never SIGTERM
+// (which reloads a uwsgi without die-on-term), and kills what is left of
+// the session when a worker hangs in its teardown (Debian 12's uwsgi with
+// keystone), well within the stop's timeout.
+func TestUWSGIStop(t *testing.T) {
+	require.Root(t)
+	const name = "sho-fake-uwsgi"
+	dir := t.TempDir()
+	p, port := fakeParams(t, dir, "uwsgi")
+	self, _ := os.Executable()
+	prog := filepath.Join(dir, "uwsgi-sho")
+	os.WriteFile(prog, []byte(fmt.Sprintf("#!/bin/sh\nexec %s -test.run=^TestHelperService$ -- uwsgi %d\n", self, port)), 0o755)
+	ini := filepath.Join(dir, "sho-uwsgi.ini")
+	os.WriteFile(ini, []byte("[uwsgi]\nmaster = true\n"), 0o644)
+	delete(p, "extra_args")
+	p["binary"], p["uwsgi_ini"], p["bind_host"], p["port"] = prog, ini, "127.0.0.1", strconv.Itoa(port)
+	op := runOpts{timeoutMS: 30000}
+	t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+	wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
+	pid := pidOf(t, p["pidfile"])
+	if rec, err := loadRecord(testInstance, name); err != nil || rec == nil || !rec.UWSGI {
+		t.Fatalf("record: %v %+v", err, rec)
+	}
+	cmd, _ := procFile(pid, "cmdline")
+	if !strings.Contains(string(cmd), "\x00uwsgi\x00") {
+		t.Fatalf("pid %d runs %q", pid, cmd)
+	}
+	procs := sessionPIDs(t, pid)
+	if len(procs) != 2 {
+		t.Fatalf("session of pid %d: %v, want the master and its worker", pid, procs)
+	}
+	wantCode(t, "stop", runAgent(t, name, "stop", p, op), ocf.Success)
+	for _, q := range procs {
+		if _, ok := alive(q); ok {
+			t.Errorf("pid %d of the session survived stop", q)
+		}
+	}
+	log, _ := os.ReadFile(p["log_file"])
+	if !strings.Contains(string(log), "master got interrupt") || strings.Contains(string(log), "master got terminated") {
+		t.Errorf("the master did not get SIGINT alone:\n%s", log)
+	}
 }
