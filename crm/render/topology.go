@@ -62,8 +62,8 @@ type Service struct {
 	Name string `yaml:"name"`
 	Port int    `yaml:"port"` // default: the service's usual port
 	// Legacy also balances the service's listener of older releases
-	// (keystone admin 35357, nova EC2 8773). Default: on when the services
-	// list is omitted (the how-to's set), off otherwise.
+	// (keystone admin 35357, nova EC2 8773), which Debian 12's services no
+	// longer serve. Default: off.
 	Legacy     *bool `yaml:"legacy"`
 	LegacyPort int   `yaml:"legacy_port"`
 	// RunMode is how the agent runs the service: systemd (default) or
