@@ -75,6 +75,7 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	comment(b, orderComment)
 	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
 	fmt.Fprintf(b, d.constraints()[stopOrder], idStopOrder, idVIP, idHAProxyClone)
+	r.statefulBody(b, d)
 }
 
 // modeLine says at the top of a file whether the cluster fences.

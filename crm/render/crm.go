@@ -65,7 +65,9 @@ func (crmsh) primitive(b *strings.Builder, p primitive, clone string) {
 	}
 	b.WriteString("\n")
 	if clone != "" {
-		fmt.Fprintf(b, "clone %s %s \\\n\tmeta interleave=true\n", clone, p.id)
+		fmt.Fprintf(b, "clone %s %s \\\n\tmeta", clone, p.id)
+		crmAttrs(b, p.clonesMeta())
+		b.WriteString("\n")
 	}
 }
 

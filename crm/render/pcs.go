@@ -63,7 +63,7 @@ func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
 		pcsAttrs(b, p.meta)
 	}
 	if clone != "" {
-		fmt.Fprintf(b, " \\\n    clone %s interleave=true", clone)
+		pcsClone(b, clone, p.clonesMeta())
 	}
 	b.WriteString("\n")
 	// pcs has no syntax for rule-based instance attributes: write them with

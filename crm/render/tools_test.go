@@ -80,6 +80,9 @@ func fenceDevices(crm string) map[string]string {
 func TestFailover(t *testing.T) {
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
+			if name == statefulExample {
+				t.Skip("Galera is promoted by the master scores its agent sets, which crm_simulate does not run: TestStatefulOrder simulates this example")
+			}
 			dir, cib := loadRendered(t, name)
 			crm, err := os.ReadFile(filepath.Join(dir, "cluster.crm"))
 			if err != nil {

@@ -24,6 +24,10 @@ type Topology struct {
 	Cluster  Cluster   `yaml:"cluster"`
 	Fencing  Fencing   `yaml:"fencing"`
 	Corosync Corosync  `yaml:"corosync"`
+	// Database and Messaging are the stateful tier (stateful.go): nil, the
+	// services' own configuration as before.
+	Database  *Database  `yaml:"database"`
+	Messaging *Messaging `yaml:"messaging"`
 	// Region is the keystone region of the endpoints (default RegionOne).
 	Region string `yaml:"region"`
 
@@ -233,6 +237,7 @@ func section(goType string) string {
 		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
 		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
+		"Database": "database", "Messaging": "messaging",
 	}[goType]
 }
 
