@@ -130,9 +130,9 @@ func TestStatefulRender(t *testing.T) {
 					"rabbit_quorum_queue = true",
 				},
 				"nodes/b/etc/mysql/mariadb.conf.d/70-stackha-galera.cnf": {"bind-address = 10.0.0.2", "wsrep_node_address = 10.0.0.2", "wsrep_sst_method = rsync"},
-				"nodes/b/etc/systemd/system/galera-check.socket":          {"ListenStream=10.0.0.2:9200", "Accept=yes"},
-				"nodes/b/etc/systemd/system/galera-check@.service":        {"DynamicUser=yes", "User=clustercheck"},
-				"nodes/b/usr/local/lib/stackha/galera-check.sh":           {"wsrep_local_state"},
+				"nodes/b/etc/systemd/system/galera-check.socket":         {"ListenStream=10.0.0.2:9200", "Accept=yes"},
+				"nodes/b/etc/systemd/system/galera-check@.service":       {"DynamicUser=yes", "User=clustercheck"},
+				"nodes/b/usr/local/lib/stackha/galera-check.sh":          {"wsrep_local_state"},
 			},
 			map[string][]string{"cluster.crm": {`set_policy=`, `clone nova-api-clone nova-api \\\n\tmeta interleave=true`}}},
 		{"two nodes, external database", stateVIP + stateNodes2 + "services: [{name: cinder-api}]\n" +
