@@ -54,8 +54,9 @@ func (r *resolved) statefulNodeFiles(f Files, n resolvedNode, dir string, readme
 #   rabbitmqctl set_permissions %s ".*" ".*" ".*".
 `, r.mq.user, r.mq.passwordFile, r.mq.user)
 	}
+	r.keystoneKeyFiles(f, n, dir, readme)
 	fmt.Fprintf(readme, "#   Then, as root, with the services' packages installed: ./%s\n", openstackConf)
-	fmt.Fprintf(readme, "#   It writes each service's connection strings (%s, below).\n", confSnippet)
+	fmt.Fprintf(readme, "#   It writes each service's connection strings into /etc/PROJECT/PROJECT.conf.d/%s.\n", confSnippet)
 	f[path.Join(dir, openstackConf)] = []byte(r.openstackConfScript(n))
 }
 
