@@ -45,7 +45,7 @@ func (u *unitService) wouldListenEverywhere() error {
 	if port == "" {
 		port = strconv.Itoa(u.c.Port)
 	}
-	file := filepath.Join(Defaults, name)
+	file := filepath.Join(Defaults, scriptName(string(script), name))
 	want := fmt.Sprintf(`DAEMON_ARGS="--http-socket %s:%s --ini %s"`, u.address(), port, ini)
 	b, err := instance.ReadPath(file, maxDefaults, instance.RootOnly)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -83,6 +83,21 @@ func (u *unitService) wouldListenEverywhere() error {
 	}
 	return ocf.Configured("unit %s would listen on every address: DAEMON_ARGS in %s (%s) has no --http-socket on an address; write %s there",
 		u.unit, file, instance.Quote(args), want)
+}
+
+// scriptName is the init script's NAME, whose /etc/default/$NAME it
+// sources: openstack-pkg-tools scripts say NAME=${PROJECT_NAME}<suffix>
+// (neutron-api.service's is neutron-server). fallback (the unit's name)
+// when the script says nothing this reads.
+func scriptName(script, fallback string) string {
+	v := shellValue(script, "NAME")
+	if p := literalValue(script, "PROJECT_NAME"); p != "" {
+		v = strings.NewReplacer("${PROJECT_NAME}", p, "$PROJECT_NAME", p).Replace(v)
+	}
+	if v == "" || strings.ContainsAny(v, "$/`\\") || v == "." || v == ".." {
+		return fallback
+	}
+	return v
 }
 
 // eventletEverywhere: a service that binds bind_host of its config file

@@ -104,6 +104,19 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 			}
 		})
 	}
+	// neutron-api.service's script sources /etc/default/$NAME, and its NAME
+	// is ${PROJECT_NAME}-server: neutron-server, not the unit's name
+	script = "#!/bin/sh\nPROJECT_NAME=neutron\nNAME=${PROJECT_NAME}-server\nUWSGI_PORT=9696\nUWSGI_INI_PATH=/etc/neutron/neutron-api-uwsgi.ini\n"
+	os.WriteFile(filepath.Join(InitScripts, "neutron-api"), []byte(script), 0o755)
+	bound := `DAEMON_ARGS="--http-socket 192.0.2.11:9696 --ini /etc/neutron/neutron-api-uwsgi.ini"` + "\n"
+	os.WriteFile(filepath.Join(Defaults, "neutron-api"), []byte(bound), 0o644)
+	if err := u("neutron-api.service", "").wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "in "+Defaults+"/neutron-server") {
+		t.Errorf("neutron-api with only /etc/default/neutron-api (its script reads neutron-server): %v", err)
+	}
+	os.WriteFile(filepath.Join(Defaults, "neutron-server"), []byte(bound), 0o644)
+	if err := u("neutron-api.service", "").wouldListenEverywhere(); err != nil {
+		t.Errorf("neutron-api with /etc/default/neutron-server: %v", err)
+	}
 	// a defaults file others can write is not read
 	os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(`DAEMON_ARGS="--http-socket 192.0.2.11:5000"`), 0o666)
 	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)
