@@ -32,7 +32,7 @@ const (
 // wouldListenEverywhere reads how the unit u would bind its port: for an
 // openstack-pkg-tools uwsgi unit (Debian's keystone, placement, nova,
 // cinder, heat, neutron APIs), the DAEMON_ARGS of /etc/default/<name>; for
-// another (glance-api, eventlet), bind_host in [DEFAULT] of its config.
+// another (glance-api, eventlet), the catalog's BindOption in its config.
 // A reason (exit 6) says what to write; nil when it binds an address, or
 // when nothing here tells.
 func (u *unitService) wouldListenEverywhere() error {
@@ -100,9 +100,11 @@ func scriptName(script, fallback string) string {
 	return v
 }
 
-// eventletEverywhere: a service that binds bind_host of its config file
-// ([DEFAULT], default 0.0.0.0), read root-only; nil when the file cannot
-// be read (the unit will say).
+// eventletEverywhere: a service that binds the option of its config file
+// that the catalog names (BindOption: cinder's osapi_volume_listen,
+// heat's [heat_api] bind_host; [DEFAULT] bind_host when it names none;
+// default 0.0.0.0), read root-only; nil when the file cannot be read (the
+// unit will say).
 func (u *unitService) eventletEverywhere() error {
 	if u.c.ConfigFile == "" {
 		return nil
@@ -111,12 +113,18 @@ func (u *unitService) eventletEverywhere() error {
 	if err != nil {
 		return nil
 	}
-	host := iniValue(string(b), "DEFAULT", "bind_host")
+	section, key := "DEFAULT", "bind_host"
+	if p := u.c.Profile; p != nil {
+		if s, k, ok := strings.Cut(strings.TrimPrefix(p.BindOption, "["), "] "); ok && s != "" && k != "" {
+			section, key = s, k
+		}
+	}
+	host := iniValue(string(b), section, key)
 	if !wildcard(host) {
 		return nil
 	}
-	return ocf.Configured("unit %s would listen on every address (bind_host %s): set bind_host = %s in [DEFAULT] of %s",
-		u.unit, instance.Quote(host), u.address(), u.c.ConfigFile)
+	return ocf.Configured("unit %s would listen on every address (%s %s): set %s = %s in [%s] of %s",
+		u.unit, key, instance.Quote(host), key, u.address(), section, u.c.ConfigFile)
 }
 
 // address is the address to suggest: bind_host, else url's host unless it

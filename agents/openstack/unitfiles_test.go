@@ -117,6 +117,18 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 	if err := u("neutron-api.service", "").wouldListenEverywhere(); err != nil {
 		t.Errorf("neutron-api with /etc/default/neutron-server: %v", err)
 	}
+	// an eventlet unit binds the option its catalog row names (an RDO
+	// cinder-api: osapi_volume_listen), not always [DEFAULT] bind_host
+	cinder := u("openstack-cinder-api.service", glanceConf)
+	cinder.c.Profile = profile("cinder-api")
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nosapi_volume_listen = 192.0.2.11\n"), 0o640)
+	if err := cinder.wouldListenEverywhere(); err != nil {
+		t.Errorf("cinder-api bound by osapi_volume_listen: %v", err)
+	}
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nbind_host = 192.0.2.11\n"), 0o640)
+	if err := cinder.wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "set osapi_volume_listen = 192.0.2.11 in [DEFAULT]") {
+		t.Errorf("cinder-api with only bind_host: %v", err)
+	}
 	// a defaults file others can write is not read
 	os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(`DAEMON_ARGS="--http-socket 192.0.2.11:5000"`), 0o666)
 	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)
