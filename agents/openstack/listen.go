@@ -38,12 +38,16 @@ const (
 func (u *unitService) wouldListenEverywhere() error {
 	name := strings.TrimSuffix(u.unit, ".service")
 	script, err := instance.ReadPath(filepath.Join(InitScripts, name), maxScript, instance.RootOnly)
-	if err != nil || !strings.Contains(string(script), "UWSGI_PORT=") {
-		return u.eventletEverywhere()
+	// Every openstack-pkg-tools script carries the uwsgi branch
+	// (UWSGI_PORT=${RET}); it runs uwsgi only when the script's own part
+	// sets UWSGI_PORT and UWSGI_INI_PATH (glance-api's says
+	// "#UWSGI_PORT=9292": eventlet).
+	var port, ini string
+	if err == nil {
+		port, ini = literalValue(string(script), "UWSGI_PORT"), literalValue(string(script), "UWSGI_INI_PATH")
 	}
-	port, ini := literalValue(string(script), "UWSGI_PORT"), literalValue(string(script), "UWSGI_INI_PATH")
-	if port == "" {
-		port = strconv.Itoa(u.c.Port)
+	if port == "" || ini == "" {
+		return u.eventletEverywhere()
 	}
 	file := filepath.Join(Defaults, scriptName(string(script), name))
 	want := fmt.Sprintf(`DAEMON_ARGS="--http-socket %s:%s --ini %s"`, u.address(), port, ini)

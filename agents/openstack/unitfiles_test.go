@@ -129,6 +129,16 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 	if err := cinder.wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "set osapi_volume_listen = 192.0.2.11 in [DEFAULT]") {
 		t.Errorf("cinder-api with only bind_host: %v", err)
 	}
+	// glance-api's script has the uwsgi branch of openstack-pkg-tools
+	// (UWSGI_PORT=${RET}) but its own UWSGI_PORT commented out: eventlet,
+	// judged by bind_host
+	script = "#!/bin/sh\nPROJECT_NAME=glance\nNAME=${PROJECT_NAME}-api\n#UWSGI_PORT=9292\n" +
+		"if [ -n \"${UWSGI_PORT}\" ] ; then\n\tUWSGI_PORT=${RET}\nfi\n"
+	os.WriteFile(filepath.Join(InitScripts, "glance-api"), []byte(script), 0o755)
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nbind_host = 192.0.2.11\n"), 0o640)
+	if err := u("glance-api.service", glanceConf).wouldListenEverywhere(); err != nil {
+		t.Errorf("Debian's glance-api (eventlet) bound by bind_host: %v", err)
+	}
 	// a defaults file others can write is not read
 	os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(`DAEMON_ARGS="--http-socket 192.0.2.11:5000"`), 0o666)
 	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)
