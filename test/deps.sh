@@ -17,7 +17,8 @@ demo_pkgs=(pacemaker pacemaker-cli-utils corosync crmsh resource-agents haproxy
 # (keystone packaged as a service; the openstack CLI for bench-openstack).
 test_pkgs=(libxml2-utils file groff-base man-db gcc libc6-dev psmisc time hyperfine
            wrk strace pcs keepalived socat fence-agents lintian rpm
-           keystone python3-openstackclient glance-api placement-api cinder-api heat-api)
+           keystone python3-openstackclient glance-api placement-api cinder-api heat-api
+           nova-api neutron-api heat-engine rabbitmq-server)
 
 case "$what" in
 demo) want=("${demo_pkgs[@]}") ;;
