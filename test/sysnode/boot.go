@@ -177,7 +177,10 @@ func stage1(cg cgroups, name, stage2Path string) string {
 // then empties the node's. The script checks that before it execs
 // systemd, and exits (the node's pid 1 ends: no systemd) if anything is
 // not as it should be.
-func stage2(cg cgroups, p nodePaths) string {
+//
+// binds are the machine's directories bound at the same path in the node
+// (Spec.Binds), before the lab's own directory is hidden.
+func stage2(cg cgroups, p nodePaths, binds []string) string {
 	R := shq(p.root)
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
@@ -224,6 +227,12 @@ func stage2(cg cgroups, p nodePaths) string {
 	w(`ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"`)
 	w(`mount -t tmpfs -o mode=755,nosuid,nodev sysnode-run "$R/run"`)
 	w(`mount -t tmpfs -o mode=1777,nosuid,nodev sysnode-tmp "$R/tmp"`)
+	// What the caller shares with the node (not recursive: nothing mounted
+	// below a shared directory comes along).
+	for _, d := range binds {
+		w(`mkdir -p "$R"%s`, shq(d))
+		w(`mount --bind %s "$R"%s`, shq(d), shq(d))
+	}
 	// The lab's own directories (every node's disk) are not the node's.
 	w(`mount -t tmpfs -o ro,mode=755 sysnode-hide "$R%s"`, BaseDir)
 	w(`cd "$R"`)
