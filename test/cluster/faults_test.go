@@ -124,9 +124,16 @@ type shape struct {
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
 //     haproxy balances.
-func faultShapes(set harness.AgentSet) []shape {
+func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
+	if kind == harness.SystemdNodes {
+		// Systemd nodes run what render writes, keystone included.
+		if nodes != 0 || fencing {
+			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind}}}
+		}
+		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind}}}
+	}
 	if nodes != 0 || fencing {
 		if nodes == 0 {
 			nodes = 2
@@ -138,10 +145,20 @@ func faultShapes(set harness.AgentSet) []shape {
 		return []shape{lab, {opts: harness.Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}}}
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
-	return []shape{lab,
+	shapes := []shape{lab,
 		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
 		{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
+	if set.Render {
+		// The production shape on nodes that boot systemd: render's
+		// files, corosync, Pacemaker and keystone from Debian's units.
+		shapes = append(shapes,
+			shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes},
+				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+			shape{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: harness.SystemdNodes},
+				faults: map[int]bool{12: true}})
+	}
+	return shapes
 }
 
 // TestFaults runs the faults of the issues on the clusters of faultShapes,
@@ -156,14 +173,18 @@ func TestFaults(t *testing.T) {
 			only[id] = true
 		}
 	}
+	kind, err := harness.NodesKindFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var all []FaultResult
 	for _, set := range testSets(t) {
-		for _, sh := range faultShapes(set) {
+		for _, sh := range faultShapes(set, kind) {
 			sel := sh.faults
 			if len(only) > 0 {
 				sel = only
 			}
-			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind}
 			if !anyApplies(setup, sel) {
 				continue
 			}

@@ -1,0 +1,244 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/stackha/stackha/test/sysnode"
+)
+
+// NodeKind is what a cluster node is.
+type NodeKind string
+
+const (
+	// LabNodes are the harness's own nodes: namespaces whose init is a
+	// shell, corosync and pacemakerd spawned by the harness (spawn.go).
+	LabNodes NodeKind = ""
+	// SystemdNodes are nodes that boot systemd (package sysnode), on the
+	// harness's networks: corosync, Pacemaker and keystone run from
+	// Debian's units inside each node, with the files `stackha render`
+	// writes in the node's own /etc.
+	SystemdNodes NodeKind = "systemd"
+)
+
+// NodesKindFromEnv is $SHC_NODES_KIND: "systemd", or "" / "lab".
+func NodesKindFromEnv() (NodeKind, error) {
+	switch k := os.Getenv("SHC_NODES_KIND"); k {
+	case "", "lab":
+		return LabNodes, nil
+	case "systemd":
+		return SystemdNodes, nil
+	default:
+		return "", fmt.Errorf("SHC_NODES_KIND=%q: want lab or systemd", k)
+	}
+}
+
+// bootLimit bounds one boot of a systemd node (to `running`).
+const bootLimit = 60 * time.Second
+
+// keystoneWorkers is how many uwsgi processes each node's keystone runs:
+// Debian's ini says 8 (about 950 MiB and a minute to the first answer on
+// this project's 2-core machines, per node); the harness's nodes run 2,
+// through an ini of their own read after Debian's (keystoneWorkersIni).
+const keystoneWorkers = 2
+
+// keystoneWorkersIni is the node's own uwsgi ini for keystone: the one
+// thing the harness adds to what render writes for keystone.
+const keystoneWorkersIni = "/etc/keystone/shc-workers.ini"
+
+func (c *Cluster) systemd() bool { return c.opts.Kind == SystemdNodes }
+
+// prepareSystemd lays out, in BaseDir (which every systemd node shares,
+// Spec.Binds), the stackha binary and, with fencing, the fence agent that
+// each node installs at its first boot (installInNode).
+func (c *Cluster) prepareSystemd(ctx context.Context) error {
+	if !c.rendered() {
+		return errors.New("systemd nodes run what `stackha render` writes: they need the stackha agent set (vip, haproxy, keystone, render) with keystone on")
+	}
+	if _, err := installAgents(c.opts.Agents, ocfDir()); err != nil {
+		return err
+	}
+	if c.opts.Fencing {
+		return c.buildFenceAgent(ctx)
+	}
+	return nil
+}
+
+// nodeFiles are node n's own files, from `stackha render`'s output in
+// out: corosync.conf (every node's) with the authkey it names, and the
+// node's nodes/<name>/etc/default/*; keystone's configuration (its
+// database and keys are the shared ones in BaseDir) and its workers'
+// ini.
+func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sysnode.File, error) {
+	files := map[string]sysnode.File{
+		"/etc/corosync/authkey": {Data: authkey, Mode: 0o400},
+		"/etc/keystone/keystone.conf": {Mode: 0o640, Owner: "root:keystone", Data: []byte(
+			"# cluster harness: every node's keystone on the one shared database and key repositories\n" +
+				keystoneConf(filepath.Join(BaseDir, "keystone"), "log_dir = /var/log/keystone"))},
+		keystoneWorkersIni: {Data: []byte(fmt.Sprintf("# cluster harness: %d uwsgi processes, not Debian's 8 (read after keystone-uwsgi.ini)\n[uwsgi]\nprocesses = %d\n",
+			keystoneWorkers, keystoneWorkers))},
+	}
+	conf, err := os.ReadFile(filepath.Join(out, "corosync.conf"))
+	if err != nil {
+		return nil, err
+	}
+	files["/etc/corosync/corosync.conf"] = sysnode.File{Data: conf}
+	dir := filepath.Join(out, "nodes", n.Name, "etc", "default")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("render wrote no per-node files for %s: %w", n.Name, err)
+	}
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if e.Name() == "keystone" {
+			if data, err = withWorkersIni(data); err != nil {
+				return nil, err
+			}
+		}
+		files["/etc/default/"+e.Name()] = sysnode.File{Data: data}
+	}
+	return files, nil
+}
+
+var daemonArgsRE = regexp.MustCompile(`(?m)^DAEMON_ARGS="([^"$]*)"$`)
+
+// withWorkersIni adds the harness's workers ini to render's DAEMON_ARGS
+// for keystone (one literal line, as the agent reads it: --ini after
+// Debian's, whose processes = 8 would override a --processes before it).
+func withWorkersIni(defaults []byte) ([]byte, error) {
+	m := daemonArgsRE.FindSubmatchIndex(defaults)
+	if m == nil {
+		return nil, fmt.Errorf("render's /etc/default/keystone has no literal DAEMON_ARGS line:\n%s", defaults)
+	}
+	var b []byte
+	b = append(b, defaults[:m[3]]...)
+	b = append(b, " --ini "+keystoneWorkersIni...)
+	b = append(b, defaults[m[3]:]...)
+	return append(b, fmt.Sprintf("# Added by the cluster harness: --ini %s (%d uwsgi processes).\n", keystoneWorkersIni, keystoneWorkers)...), nil
+}
+
+// bootSystemd makes a systemd node in each node's network namespace, with
+// its own files (nodeFiles) and BaseDir shared, boots them and installs
+// the agents in each (on its disk: they survive a power cycle).
+func (c *Cluster) bootSystemd(ctx context.Context) error {
+	authkey := make([]byte, 256)
+	if _, err := rand.Read(authkey); err != nil {
+		return err
+	}
+	out := filepath.Join(BaseDir, "render")
+	var specs []sysnode.Spec
+	for _, n := range c.Nodes {
+		files, err := c.nodeFiles(n, out, authkey)
+		if err != nil {
+			return err
+		}
+		addr, err := netip.ParseAddr(n.Addr)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, sysnode.Spec{Name: n.Name, Addr: addr, NetNS: n.NetNS(), Binds: []string{BaseDir}, Files: files})
+	}
+	lab, err := sysnode.New(ctx, sysnode.Options{Nodes: specs, Log: c.log.w, LogDir: c.opts.LogDir})
+	if err != nil {
+		return err
+	}
+	c.lab = lab
+	for _, n := range c.Nodes {
+		n.sys = lab.Node(n.Name)
+		if err := c.bootNode(ctx, n); err != nil {
+			return err
+		}
+		if _, err := n.Script(ctx, c.installScript()); err != nil {
+			return fmt.Errorf("installing the agents on %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// installScript installs stackha's agents (links to the shared binary)
+// and, with fencing, the fence agent in a node.
+func (c *Cluster) installScript() string {
+	var b strings.Builder
+	b.WriteString("mkdir -p /usr/lib/ocf/resource.d/stackha\n")
+	for _, a := range keys(c.opts.Agents.Agents) {
+		fmt.Fprintf(&b, "ln -sfn %s /usr/lib/ocf/resource.d/stackha/%s\n", filepath.Join(BaseDir, "bin", "stackha"), a)
+	}
+	if c.opts.Fencing {
+		fmt.Fprintf(&b, "install -m 0755 %s /usr/sbin/\n", filepath.Join(sbinDir(), "fence_shc"))
+	}
+	return b.String()
+}
+
+// bootSysnode boots systemd node n (to `running`) and records its pid 1.
+func (c *Cluster) bootSysnode(ctx context.Context, n *Node) error {
+	rep, err := n.sys.Boot(ctx, bootLimit)
+	if err != nil {
+		return err
+	}
+	if rep.System != "running" {
+		c.log.Printf("  %s: %s, failed units: %s", n.Name, rep.System, strings.Join(rep.Failed, ", "))
+	}
+	c.mu.Lock()
+	n.initPid = n.sys.Pid()
+	c.mu.Unlock()
+	return nil
+}
+
+// startUnits starts corosync, then Pacemaker, from their units in node n.
+func (c *Cluster) startUnits(ctx context.Context, n *Node) error {
+	return n.sys.Start(ctx, "corosync.service", "pacemaker.service")
+}
+
+// stopUnits stops Pacemaker, then corosync, in every node that is on, as
+// a shutdown of the node would.
+func (c *Cluster) stopUnits(ctx context.Context) error {
+	var errs []error
+	for _, n := range c.Nodes {
+		if n.sys == nil || n.sys.Pid() == 0 {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		errs = append(errs, n.sys.Stop(sctx, "pacemaker.service"), n.sys.Stop(sctx, "corosync.service"))
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// unitPid is the pid (as the machine sees it) of the process named comm
+// whose parent is node n's systemd: a unit's main process. 0 when none.
+func (n *Node) unitPid(comm string) int {
+	n.c.mu.Lock()
+	init := n.initPid
+	n.c.mu.Unlock()
+	if init == 0 {
+		return 0
+	}
+	ps := n.Procs(func(p Proc) bool { return p.Comm == comm && p.PPid == init })
+	if len(ps) != 1 {
+		return 0
+	}
+	return ps[0].Pid
+}
+
+// waitUnitExit waits until node n runs no main process named comm.
+func (n *Node) waitUnitExit(ctx context.Context, comm string) error {
+	for n.unitPid(comm) != 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to exit on %s: %w", comm, n.Name, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
