@@ -221,6 +221,11 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.log.Printf("all resources started (%s)", time.Since(t0).Round(time.Millisecond))
+	if c.systemd() {
+		if err := c.checkUnits(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

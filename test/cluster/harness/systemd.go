@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/stackha/stackha/test/sysnode"
@@ -241,4 +244,47 @@ func (n *Node) waitUnitExit(ctx context.Context, comm string) error {
 		}
 	}
 	return nil
+}
+
+// checkUnits verifies, once every resource has started, that each systemd
+// node runs the cluster and keystone from Debian's units: corosync,
+// pacemaker and keystone.service active, keystone's uwsgi run by the
+// keystone user, and logs what each node costs in memory.
+func (c *Cluster) checkUnits(ctx context.Context) error {
+	for _, n := range c.Nodes {
+		out, err := n.sys.Systemctl(ctx, "show", "--property=ActiveState", "--value", "corosync.service", "pacemaker.service", "keystone.service")
+		if err != nil {
+			return err
+		}
+		if st := strings.Fields(out); len(st) != 3 || st[0] != "active" || st[1] != "active" || st[2] != "active" {
+			return fmt.Errorf("%s: corosync, pacemaker, keystone units are %v, want active", n.Name, st)
+		}
+		k, err := n.Keystone()
+		if err != nil {
+			return err
+		}
+		if k.Comm != "uwsgi" {
+			return fmt.Errorf("%s: keystone runs as %q, want Debian's uwsgi", n.Name, k.Comm)
+		}
+		if u, err := procUser(k.Pid); err != nil || u != "keystone" {
+			return fmt.Errorf("%s: keystone's uwsgi (pid %d) runs as %q (%v), want keystone (User= of the unit)", n.Name, k.Pid, u, err)
+		}
+		if m, err := n.sys.Memory(); err == nil {
+			c.log.Printf("  %s: corosync, pacemaker and keystone.service (uwsgi) active; %s", n.Name, m)
+		}
+	}
+	return nil
+}
+
+// procUser is the name of the user a process runs as.
+func procUser(pid int) (string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(pid), &st); err != nil {
+		return "", err
+	}
+	u, err := user.LookupId(strconv.Itoa(int(st.Uid)))
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
 }
