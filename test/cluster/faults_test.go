@@ -123,16 +123,22 @@ type shape struct {
 //     stopping keystone dropped (docs/faults.md). The other fenced clusters
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
-//     haproxy balances.
+//     haproxy balances. With a stackha binary that renders, the
+//     production shape again on nodes that boot systemd (kind), corosync,
+//     Pacemaker, keystone and the services of SHC_SERVICES from their
+//     Debian units: three fenced nodes with faults 9, 10, 11, 13 and 14,
+//     two with fault 12.
+//   - SHC_NODES_KIND=systemd: every shape above on systemd nodes (three
+//     fenced nodes unless SHC_NODES or SHC_FENCING say otherwise).
 func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
 	if kind == harness.SystemdNodes {
 		// Systemd nodes run what render writes, keystone included.
 		if nodes != 0 || fencing {
-			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind}}}
+			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind, Services: services()}}}
 		}
-		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind}}}
+		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()}}}
 	}
 	if nodes != 0 || fencing {
 		if nodes == 0 {
@@ -153,12 +159,26 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		// The production shape on nodes that boot systemd: render's
 		// files, corosync, Pacemaker and keystone from Debian's units.
 		shapes = append(shapes,
-			shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes},
+			shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes, Services: services()},
 				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
 			shape{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: harness.SystemdNodes},
 				faults: map[int]bool{12: true}})
 	}
 	return shapes
+}
+
+// services are the API services besides keystone that systemd nodes run:
+// $SHC_SERVICES (comma-separated, "none" for keystone alone), by default
+// every one the harness has (glance-api, placement-api).
+func services() []string {
+	switch v := os.Getenv("SHC_SERVICES"); v {
+	case "":
+		return harness.ServiceNames()
+	case "none":
+		return nil
+	default:
+		return strings.Split(v, ",")
+	}
 }
 
 // TestFaults runs the faults of the issues on the clusters of faultShapes,

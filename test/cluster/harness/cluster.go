@@ -82,6 +82,10 @@ type Options struct {
 	// what `stackha render` writes, corosync, Pacemaker and keystone from
 	// Debian's units.
 	Kind NodeKind
+	// Services are API services besides keystone that systemd nodes run
+	// from their Debian units behind haproxy (ServiceNames: glance-api,
+	// placement-api; services.go).
+	Services []string
 }
 
 // Cluster is a running two-node cluster and its client.

@@ -358,8 +358,10 @@ haproxy:
 // each node's eth1 only (ring0_addr: a fault on the service network is
 // not also a node loss), render's corosync.conf with its authkey, and
 // corosync's token as the harness's lab nodes run it (token; exact sets
-// token_coefficient 0) so that both kinds of nodes compare.
-func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool) string {
+// token_coefficient 0) so that both kinds of nodes compare; services are
+// the API services besides keystone (Options.Services), each on its
+// Debian unit too.
+func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, services []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
 	for _, n := range p.Nodes {
@@ -374,11 +376,15 @@ func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool) str
     port: %d
     run_mode: systemd
     monitor_interval: 2s
-haproxy:
+`, KeystonePort)
+	for _, s := range services {
+		fmt.Fprintf(&b, "  - {name: %s, run_mode: systemd, monitor_interval: 2s}\n", s)
+	}
+	fmt.Fprintf(&b, `haproxy:
   config: %s
   maxconn: 2000
   monitor_interval: 1s
-`, KeystonePort, p.HAProxyCfg)
+`, p.HAProxyCfg)
 	if fencing {
 		b.WriteString("fencing:\n  devices:\n")
 		for _, n := range p.Nodes {
@@ -396,7 +402,7 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	topo := filepath.Join(BaseDir, "topology.yaml")
 	t := Topology(c.paths, c.opts.Fencing)
 	if c.systemd() {
-		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken)
+		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services)
 	}
 	if err := os.WriteFile(topo, []byte(t), 0o644); err != nil {
 		return "", "", err

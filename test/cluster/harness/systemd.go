@@ -47,15 +47,15 @@ func NodesKindFromEnv() (NodeKind, error) {
 // bootLimit bounds one boot of a systemd node (to `running`).
 const bootLimit = 60 * time.Second
 
-// keystoneWorkers is how many uwsgi processes each node's keystone runs:
-// Debian's ini says 8 (about 950 MiB and a minute to the first answer on
-// this project's 2-core machines, per node); the harness's nodes run 2,
-// through an ini of their own read after Debian's (keystoneWorkersIni).
-const keystoneWorkers = 2
+// uwsgiWorkers is how many uwsgi processes each node's uwsgi services
+// (keystone, placement-api) run: Debian's inis say 8 (for keystone about
+// 950 MiB and a minute to the first answer on this project's 2-core
+// machines, per node); the harness's nodes run 2, through an ini of their
+// own read after Debian's (workersIni).
+const uwsgiWorkers = 2
 
-// keystoneWorkersIni is the node's own uwsgi ini for keystone: the one
-// thing the harness adds to what render writes for keystone.
-const keystoneWorkersIni = "/etc/keystone/shc-workers.ini"
+// workersIniName is the node's own uwsgi ini, beside Debian's.
+const workersIniName = "shc-workers.ini"
 
 func (c *Cluster) systemd() bool { return c.opts.Kind == SystemdNodes }
 
@@ -86,8 +86,6 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 		"/etc/keystone/keystone.conf": {Mode: 0o640, Owner: "root:keystone", Data: []byte(
 			"# cluster harness: every node's keystone on the one shared database and key repositories\n" +
 				keystoneConf(filepath.Join(BaseDir, "keystone"), "log_dir = /var/log/keystone"))},
-		keystoneWorkersIni: {Data: []byte(fmt.Sprintf("# cluster harness: %d uwsgi processes, not Debian's 8 (read after keystone-uwsgi.ini)\n[uwsgi]\nprocesses = %d\n",
-			keystoneWorkers, keystoneWorkers))},
 	}
 	conf, err := os.ReadFile(filepath.Join(out, "corosync.conf"))
 	if err != nil {
@@ -104,31 +102,50 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 		if err != nil {
 			return nil, err
 		}
-		if e.Name() == "keystone" {
-			if data, err = withWorkersIni(data); err != nil {
-				return nil, err
-			}
+		data, ini, err := withWorkersIni(data)
+		if err != nil {
+			return nil, fmt.Errorf("render's /etc/default/%s: %w", e.Name(), err)
 		}
 		files["/etc/default/"+e.Name()] = sysnode.File{Data: data}
+		files[ini] = sysnode.File{Data: []byte(fmt.Sprintf("# cluster harness: %d uwsgi processes, not Debian's 8 (read after Debian's ini)\n[uwsgi]\nprocesses = %d\n",
+			uwsgiWorkers, uwsgiWorkers))}
+	}
+	for _, svc := range c.opts.Services {
+		f, err := serviceFiles(svc, n)
+		if err != nil {
+			return nil, err
+		}
+		for p, data := range f {
+			files[p] = data
+		}
 	}
 	return files, nil
 }
 
-var daemonArgsRE = regexp.MustCompile(`(?m)^DAEMON_ARGS="([^"$]*)"$`)
+var (
+	daemonArgsRE = regexp.MustCompile(`(?m)^DAEMON_ARGS="([^"$]*)"$`)
+	iniArgRE     = regexp.MustCompile(`--ini (/etc/[a-z]+)/[^ /]+\.ini`)
+)
 
 // withWorkersIni adds the harness's workers ini to render's DAEMON_ARGS
-// for keystone (one literal line, as the agent reads it: --ini after
-// Debian's, whose processes = 8 would override a --processes before it).
-func withWorkersIni(defaults []byte) ([]byte, error) {
+// for a uwsgi service (one literal line, as the agent reads it: --ini
+// after Debian's, whose processes = 8 would override a --processes before
+// it), and returns where that ini goes: beside Debian's.
+func withWorkersIni(defaults []byte) ([]byte, string, error) {
 	m := daemonArgsRE.FindSubmatchIndex(defaults)
 	if m == nil {
-		return nil, fmt.Errorf("render's /etc/default/keystone has no literal DAEMON_ARGS line:\n%s", defaults)
+		return nil, "", fmt.Errorf("no literal DAEMON_ARGS line:\n%s", defaults)
 	}
+	ini := iniArgRE.FindSubmatch(defaults[m[2]:m[3]])
+	if ini == nil {
+		return nil, "", fmt.Errorf("DAEMON_ARGS names no Debian ini in /etc:\n%s", defaults)
+	}
+	path := string(ini[1]) + "/" + workersIniName
 	var b []byte
 	b = append(b, defaults[:m[3]]...)
-	b = append(b, " --ini "+keystoneWorkersIni...)
+	b = append(b, " --ini "+path...)
 	b = append(b, defaults[m[3]:]...)
-	return append(b, fmt.Sprintf("# Added by the cluster harness: --ini %s (%d uwsgi processes).\n", keystoneWorkersIni, keystoneWorkers)...), nil
+	return append(b, fmt.Sprintf("# Added by the cluster harness: --ini %s (%d uwsgi processes).\n", path, uwsgiWorkers)...), path, nil
 }
 
 // bootSystemd makes a systemd node in each node's network namespace, with
@@ -166,7 +183,7 @@ func (c *Cluster) bootSystemd(ctx context.Context) error {
 			return fmt.Errorf("installing the agents on %s: %w", n.Name, err)
 		}
 	}
-	return nil
+	return c.setupServices(ctx)
 }
 
 // installScript installs stackha's agents (links to the shared binary)
@@ -252,12 +269,21 @@ func (n *Node) waitUnitExit(ctx context.Context, comm string) error {
 // keystone user, and logs what each node costs in memory.
 func (c *Cluster) checkUnits(ctx context.Context) error {
 	for _, n := range c.Nodes {
-		out, err := n.sys.Systemctl(ctx, "show", "--property=ActiveState", "--value", "corosync.service", "pacemaker.service", "keystone.service")
+		units := []string{"corosync.service", "pacemaker.service", "keystone.service"}
+		for _, s := range c.opts.Services {
+			units = append(units, s+".service")
+		}
+		out, err := n.sys.Systemctl(ctx, append([]string{"show", "--property=ActiveState", "--value"}, units...)...)
 		if err != nil {
 			return err
 		}
-		if st := strings.Fields(out); len(st) != 3 || st[0] != "active" || st[1] != "active" || st[2] != "active" {
-			return fmt.Errorf("%s: corosync, pacemaker, keystone units are %v, want active", n.Name, st)
+		st := strings.Fields(out)
+		bad := len(st) != len(units)
+		for _, s := range st {
+			bad = bad || s != "active"
+		}
+		if bad {
+			return fmt.Errorf("%s: units %s are %v, want active", n.Name, strings.Join(units, ", "), st)
 		}
 		k, err := n.Keystone()
 		if err != nil {
@@ -270,7 +296,7 @@ func (c *Cluster) checkUnits(ctx context.Context) error {
 			return fmt.Errorf("%s: keystone's uwsgi (pid %d) runs as %q (%v), want keystone (User= of the unit)", n.Name, k.Pid, u, err)
 		}
 		if m, err := n.sys.Memory(); err == nil {
-			c.log.Printf("  %s: corosync, pacemaker and keystone.service (uwsgi) active; %s", n.Name, m)
+			c.log.Printf("  %s: %s active (keystone: uwsgi as keystone); %s", n.Name, strings.Join(units, ", "), m)
 		}
 	}
 	return nil
