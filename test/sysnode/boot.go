@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stackha/stackha/test/labcheck"
 )
 
 // cgroupName names the node's subtree in the machine's cgroup hierarchies:
@@ -61,7 +63,7 @@ func parseCgroups(mountinfo string) (cgroups, error) {
 		if !ok || len(f) < 5 || len(g) < 3 {
 			continue
 		}
-		mp := unescapeMount(f[4])
+		mp := labcheck.UnescapeMount(f[4])
 		switch g[0] {
 		case "cgroup2":
 			if cg.unified == "" {
@@ -257,31 +259,4 @@ func shq(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + byte(c-'0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
