@@ -289,7 +289,7 @@ func (c *Cluster) checkUnits(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if k.Comm != "uwsgi" {
+		if !strings.HasPrefix(k.Comm, "uwsgi") {
 			return fmt.Errorf("%s: keystone runs as %q, want Debian's uwsgi", n.Name, k.Comm)
 		}
 		if u, err := procUser(k.Pid); err != nil || u != "keystone" {
