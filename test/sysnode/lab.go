@@ -58,6 +58,11 @@ type Options struct {
 	// LogDir, when set, receives each running node's journal and console
 	// at Close.
 	LogDir string
+	// LockHeld says the caller already holds the machine's lock for labs
+	// of nodes (a cluster harness that builds its clusters of these nodes
+	// under one lock shared with sysnode): New then takes none, and
+	// removes a crashed lab's state under the caller's.
+	LockHeld bool
 	// cgroup2Only gives the nodes the layout of a pure cgroup2 machine on
 	// a hybrid one (its cgroup2 hierarchy, without controllers): the test
 	// of that path.
@@ -107,6 +112,10 @@ type Lab struct {
 	// the lab has no switch and no client.
 	external bool
 
+	// built: the lab took (or was given) the lock and may have made
+	// namespaces, cgroups and disks: Close checks for leaks.
+	built bool
+
 	mu     sync.Mutex
 	closed bool
 	// nsIno are the inodes of every namespace the lab made ("net:ssn-sw",
@@ -147,9 +156,12 @@ func New(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
 		return nil, err
 	}
-	if l.lock, err = takeLock(ctx, lockPath); err != nil {
-		return nil, err
+	if !opts.LockHeld {
+		if l.lock, err = takeLock(ctx, lockPath); err != nil {
+			return nil, err
+		}
 	}
+	l.built = true
 	defer func() {
 		if err != nil {
 			if cerr := l.Close(); cerr != nil {

@@ -38,8 +38,10 @@ func (l *Lab) Close() error {
 		errs = append(errs, n.PowerOff(ctx))
 	}
 	errs = append(errs, removeAll(ctx, l.log, l.cg))
-	if l.lock != nil {
+	if l.built {
 		errs = append(errs, l.leakCheck())
+	}
+	if l.lock != nil {
 		l.lock.Close()
 	}
 	if err := errors.Join(errs...); err != nil {
