@@ -123,13 +123,13 @@ type shape struct {
 //     stopping keystone dropped (docs/faults.md). The other fenced clusters
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
-//     haproxy balances. With a stackha binary that renders, the
-//     production shape again on nodes that boot systemd (kind), corosync,
-//     Pacemaker, keystone and the services of SHC_SERVICES from their
-//     Debian units: three fenced nodes with faults 9, 10, 11, 13 and 14,
-//     two with fault 12.
-//   - SHC_NODES_KIND=systemd: every shape above on systemd nodes (three
-//     fenced nodes unless SHC_NODES or SHC_FENCING say otherwise).
+//     haproxy balances.
+//   - SHC_NODES_KIND=systemd (make check's second step, in CI): the
+//     production shape on nodes that boot systemd, what render writes
+//     with corosync, Pacemaker, keystone and the services of SHC_SERVICES
+//     from their Debian units: three fenced nodes with faults 9, 10, 11,
+//     13 and 14, two with fault 12; with SHC_NODES or SHC_FENCING, that
+//     one shape with every fault.
 func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
@@ -138,7 +138,11 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		if nodes != 0 || fencing {
 			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind, Services: services()}}}
 		}
-		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()}}}
+		return []shape{
+			{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()},
+				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+			{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: kind}, faults: map[int]bool{12: true}},
+		}
 	}
 	if nodes != 0 || fencing {
 		if nodes == 0 {
@@ -151,20 +155,10 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		return []shape{lab, {opts: harness.Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}}}
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
-	shapes := []shape{lab,
+	return []shape{lab,
 		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
 		{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
-	if set.Render {
-		// The production shape on nodes that boot systemd: render's
-		// files, corosync, Pacemaker and keystone from Debian's units.
-		shapes = append(shapes,
-			shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes, Services: services()},
-				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
-			shape{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: harness.SystemdNodes},
-				faults: map[int]bool{12: true}})
-	}
-	return shapes
 }
 
 // services are the API services besides keystone that systemd nodes run:
@@ -196,6 +190,14 @@ func TestFaults(t *testing.T) {
 	kind, err := harness.NodesKindFromEnv()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if kind == harness.SystemdNodes {
+		// The units the nodes run, as Debian 12 ships them.
+		for _, u := range append([]string{"corosync", "pacemaker", "keystone"}, services()...) {
+			require.File(t, "/lib/systemd/system/"+u+".service")
+		}
+		require.File(t, "/lib/systemd/systemd")
+		require.Command(t, "runuser", "systemctl", "journalctl")
 	}
 	var all []FaultResult
 	for _, set := range testSets(t) {

@@ -36,17 +36,15 @@ func TestFaultShapes(t *testing.T) {
 	if len(shapes) != 3 {
 		t.Fatalf("%d default shapes, want 3", len(shapes))
 	}
-	set.Render = true
-	shapes = faultShapes(set, harness.LabNodes)
+	rendering := set
+	rendering.Render = true
 	sys := map[int]bool{}
-	for _, sh := range shapes {
-		if sh.opts.Kind == harness.SystemdNodes {
-			if !sh.opts.Fencing || !sh.opts.Keystone {
-				t.Errorf("a systemd shape without fencing or keystone: %+v", sh.opts)
-			}
-			for id := range sh.faults {
-				sys[id] = true
-			}
+	for _, sh := range faultShapes(rendering, harness.SystemdNodes) {
+		if sh.opts.Kind != harness.SystemdNodes || !sh.opts.Fencing || !sh.opts.Keystone {
+			t.Errorf("SHC_NODES_KIND=systemd: a shape not on fenced systemd nodes with keystone: %+v", sh.opts)
+		}
+		for id := range sh.faults {
+			sys[id] = true
 		}
 	}
 	for id := 9; id <= 14; id++ {
