@@ -77,6 +77,16 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	}
 	logs := t.TempDir()
 	opts.LogDir = logs
+	// After the teardown (cleanups run last first), before the logs'
+	// removal: a cluster that failed to come up keeps its logs too.
+	t.Cleanup(func() {
+		// SHC_LOGS_ALWAYS=1: a passing run's logs too (to compare).
+		if t.Failed() || os.Getenv("SHC_LOGS_ALWAYS") == "1" {
+			if dst := os.Getenv("SHC_LOGS"); dst != "" {
+				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
+			}
+		}
+	})
 	c, err := harness.Up(ctx, opts)
 	if err != nil {
 		t.Fatalf("bringing the cluster up: %v", err)
@@ -84,12 +94,6 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
-		}
-		// SHC_LOGS_ALWAYS=1: a passing run's logs too (to compare).
-		if t.Failed() || os.Getenv("SHC_LOGS_ALWAYS") == "1" {
-			if dst := os.Getenv("SHC_LOGS"); dst != "" {
-				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
-			}
 		}
 	})
 	return c

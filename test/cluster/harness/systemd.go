@@ -268,26 +268,19 @@ func (n *Node) waitUnitExit(ctx context.Context, comm string) error {
 }
 
 // checkUnits verifies, once every resource has started, that each systemd
-// node runs the cluster and keystone from Debian's units: corosync,
-// pacemaker and keystone.service active, keystone's uwsgi run by the
-// keystone user, and logs what each node costs in memory.
+// node runs the cluster and the services from Debian's units: corosync,
+// pacemaker, keystone.service and each of Options.Services active (within
+// unitsLimit: a monitor may be restarting one), keystone's uwsgi run by
+// the keystone user, and logs what each node costs in memory. A unit that
+// stays down is reported with its status and last journal lines.
 func (c *Cluster) checkUnits(ctx context.Context) error {
+	units := []string{"corosync.service", "pacemaker.service", "keystone.service"}
+	for _, s := range c.opts.Services {
+		units = append(units, s+".service")
+	}
 	for _, n := range c.Nodes {
-		units := []string{"corosync.service", "pacemaker.service", "keystone.service"}
-		for _, s := range c.opts.Services {
-			units = append(units, s+".service")
-		}
-		out, err := n.sys.Systemctl(ctx, append([]string{"show", "--property=ActiveState", "--value"}, units...)...)
-		if err != nil {
+		if err := n.waitUnitsActive(ctx, units, unitsLimit); err != nil {
 			return err
-		}
-		st := strings.Fields(out)
-		bad := len(st) != len(units)
-		for _, s := range st {
-			bad = bad || s != "active"
-		}
-		if bad {
-			return fmt.Errorf("%s: units %s are %v, want active", n.Name, strings.Join(units, ", "), st)
 		}
 		k, err := n.Keystone()
 		if err != nil {
@@ -304,6 +297,44 @@ func (c *Cluster) checkUnits(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// unitsLimit bounds checkUnits' wait for a node's units.
+const unitsLimit = 60 * time.Second
+
+// waitUnitsActive waits until every unit is active on node n; after limit,
+// the error has the status and journal of those that are not.
+func (n *Node) waitUnitsActive(ctx context.Context, units []string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		out, err := n.sys.Systemctl(ctx, append([]string{"show", "--property=ActiveState", "--value"}, units...)...)
+		if err != nil {
+			return err
+		}
+		st := strings.Fields(out)
+		var down []string
+		for i, u := range units {
+			if i >= len(st) || st[i] != "active" {
+				down = append(down, u)
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, u := range down {
+				status, _ := n.sys.Systemctl(ctx, "status", "--lines=25", u)
+				fmt.Fprintf(&b, "\n%s", status)
+			}
+			return fmt.Errorf("%s: units %s are %v after %s, want active:%s", n.Name, strings.Join(units, ", "), st, limit, b.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // procUser is the name of the user a process runs as.
