@@ -167,11 +167,11 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 
 // services are the API services besides keystone that systemd nodes run:
 // $SHC_SERVICES (comma-separated, "none" for keystone alone), by default
-// every one the harness has (glance-api, placement-api).
+// harness.DefaultServices (cinder-api, placement-api; glance-api on request).
 func services() []string {
 	switch v := os.Getenv("SHC_SERVICES"); v {
 	case "":
-		return harness.ServiceNames()
+		return harness.DefaultServices
 	case "none":
 		return nil
 	default:

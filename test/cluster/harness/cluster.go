@@ -83,7 +83,7 @@ type Options struct {
 	// Debian's units.
 	Kind NodeKind
 	// Services are API services besides keystone that systemd nodes run
-	// from their Debian units behind haproxy (ServiceNames: glance-api,
+	// from their Debian units behind haproxy (ServiceNames: cinder-api, glance-api,
 	// placement-api; services.go).
 	Services []string
 }

@@ -43,6 +43,14 @@ var apiServices = map[string]apiService{
 		},
 		schemaSetup: "runuser -u placement -- placement-manage db sync",
 	},
+	"cinder-api": {
+		user:   "cinder",
+		dropIn: "/etc/cinder/cinder.conf.d/shc.conf",
+		dropInData: func(dir string) string {
+			return "[DEFAULT]\nstate_path = /var/lib/cinder\n[database]\nconnection = sqlite:///" + dir + "/cinder.db\n"
+		},
+		schemaSetup: "runuser -u cinder -- cinder-manage db sync",
+	},
 	"glance-api": {
 		user:   "glance",
 		dropIn: "/etc/glance/glance.conf.d/shc.conf",
@@ -57,6 +65,13 @@ var apiServices = map[string]apiService{
 		schemaSetup: "runuser -u glance -- glance-manage db_sync",
 	},
 }
+
+// DefaultServices are the services the systemd tier runs besides
+// keystone. Not glance-api: the agent takes its init script (the
+// openstack-pkg-tools template, uwsgi block unused) for a uwsgi one and
+// refuses to start it without a DAEMON_ARGS for uwsgi (exit 6), although
+// glance-api.service runs eventlet and binds bind_host (agents/openstack).
+var DefaultServices = []string{"cinder-api", "placement-api"}
 
 // ServiceNames are the services Options.Services may name, sorted.
 func ServiceNames() []string {
