@@ -67,8 +67,8 @@ check: deps lint build
 	$(MAKE) cluster-systemd
 
 # The cluster tier again on nodes that boot systemd (the production path:
-# what `stackha render` writes, corosync, Pacemaker, keystone, cinder-api and
-# placement-api from their Debian units): three fenced nodes with faults 9,
+# what `stackha render` writes, corosync, Pacemaker, keystone and placement-api
+# from their Debian units): three fenced nodes with faults 9,
 # 10, 11, 13 and 14, two with fault 12; results in bin/cluster-systemd.md
 # (root; in make check and CI, about 5 minutes).
 cluster-systemd: deps build

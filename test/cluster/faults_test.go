@@ -167,7 +167,7 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 
 // services are the API services besides keystone that systemd nodes run:
 // $SHC_SERVICES (comma-separated, "none" for keystone alone), by default
-// harness.DefaultServices (cinder-api, placement-api; glance-api on request).
+// harness.DefaultServices (placement-api; cinder-api, glance-api on request).
 func services() []string {
 	switch v := os.Getenv("SHC_SERVICES"); v {
 	case "":

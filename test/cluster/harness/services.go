@@ -67,11 +67,13 @@ var apiServices = map[string]apiService{
 }
 
 // DefaultServices are the services the systemd tier runs besides
-// keystone. Not glance-api: the agent takes its init script (the
-// openstack-pkg-tools template, uwsgi block unused) for a uwsgi one and
-// refuses to start it without a DAEMON_ARGS for uwsgi (exit 6), although
+// keystone: those seen to start on these nodes. cinder-api is there on
+// request (SHC_SERVICES): added at the end of its round and not yet run.
+// glance-api too, but its agent refuses Debian's unit: it takes the init
+// script (the openstack-pkg-tools template, its uwsgi block unused) for a
+// uwsgi one and wants a DAEMON_ARGS for uwsgi (exit 6), although
 // glance-api.service runs eventlet and binds bind_host (agents/openstack).
-var DefaultServices = []string{"cinder-api", "placement-api"}
+var DefaultServices = []string{"placement-api"}
 
 // ServiceNames are the services Options.Services may name, sorted.
 func ServiceNames() []string {
