@@ -33,7 +33,7 @@ LDFLAGS  := -s -w -X github.com/stackha/stackha/ocf.Version=$(VERSION) -X github
 export CGO_ENABLED := 0
 
 .PHONY: all build test check deps deps-demo lint install uninstall bench demo clean readme bench-openstack deb rpm
-.PHONY: bench-failover cluster-faults bench-fresh-demo
+.PHONY: bench-failover cluster-faults bench-fresh-demo cluster-systemd
 
 all: build
 
@@ -64,6 +64,18 @@ lint:
 check: deps lint build
 	chmod -R go+rX bin
 	CGO_ENABLED=1 STACKHA_ALL_TIERS=1 $(GO) test -race -p 1 -count=1 -timeout 40m ./...
+	$(MAKE) cluster-systemd
+
+# The cluster tier again on nodes that boot systemd (the production path:
+# what `stackha render` writes, corosync, Pacemaker, keystone and placement-api
+# from their Debian units): three fenced nodes with faults 9,
+# 10, 11, 13 and 14, two with fault 12; results in bin/cluster-systemd.md
+# (root; in make check and CI, about 5 minutes).
+cluster-systemd: deps build
+	chmod -R go+rX bin
+	SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd STACKHA_ALL_TIERS=1 SHC_RESULTS=$(CURDIR)/bin/cluster-systemd.md \
+		$(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/
+	@cat bin/cluster-systemd.md
 
 deps:
 	@bash test/deps.sh check
@@ -141,13 +153,18 @@ bench-steady: build
 bench-openstack:
 	STACKHA_BENCH=1 $(GO) test -count=1 -run '^TestBenchMonitor$$' -v ./agents/openstack | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS'
 
-# A throwaway two-node Pacemaker cluster in namespaces on this machine (root):
-# VIP + haproxy clone + keystone, a token through the VIP, node1 in standby,
+# A throwaway two-node Pacemaker cluster on this machine (root): VIP +
+# haproxy clone + keystone, a token through the VIP, node1 in standby,
 # failover timed, node1 back, teardown. Agent set: AGENTS=auto|stackha|heartbeat.
+# Nodes: NODES=auto (nodes that boot systemd, running what `stackha render`
+# writes with corosync, Pacemaker and Debian's keystone.service from their
+# units, when the agents are stackha's), systemd, or lab (the harness's
+# lighter namespaces).
 AGENTS ?= auto
+NODES ?= auto
 demo: deps-demo build
 	chmod -R go+rX bin
-	$(GO) run $(BUILDFLAGS) ./test/cluster/demo -stackha $(BIN) -agents $(AGENTS)
+	$(GO) run $(BUILDFLAGS) ./test/cluster/demo -stackha $(BIN) -agents $(AGENTS) -nodes $(NODES)
 
 # Failover time through the VIP, same harness, same run (root).
 # KIND=standby: stackha's vip + haproxy against IPaddr2 + haproxy via

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/test/cluster/fence"
+	"github.com/stackha/stackha/test/sysnode"
 )
 
 // BaseDir holds everything a run writes; it is removed at teardown.
@@ -76,6 +77,15 @@ type Options struct {
 	// Load, when set, keeps CPU and I/O pressure inside every node (see
 	// Load): Pacemaker then throttles, as on a busy controller.
 	Load *Load
+	// Kind is what the nodes are: the harness's lab nodes (the default)
+	// or nodes that boot systemd (SystemdNodes, systemd.go), which run
+	// what `stackha render` writes, corosync, Pacemaker and keystone from
+	// Debian's units.
+	Kind NodeKind
+	// Services are API services besides keystone that systemd nodes run
+	// from their Debian units behind haproxy (ServiceNames: cinder-api, glance-api,
+	// placement-api; services.go).
+	Services []string
 }
 
 // Cluster is a running two-node cluster and its client.
@@ -95,6 +105,8 @@ type Cluster struct {
 	powerMu sync.Mutex // one power action at a time
 	procs   []*proc
 	closed  bool
+	// lab holds the systemd nodes (SystemdNodes only).
+	lab *sysnode.Lab
 }
 
 // Node is one cluster node.
@@ -107,8 +119,11 @@ type Node struct {
 	// a real machine). initPid is its pid as the host sees it.
 	init    *proc
 	initPid int
-	on      bool            // powered on (under c.mu)
-	cut     map[string]bool // switch ports a fault took down (under c.mu)
+	// sys is the node when it boots systemd (SystemdNodes): its pid 1 is
+	// initPid while it is on.
+	sys *sysnode.Node
+	on  bool            // powered on (under c.mu)
+	cut map[string]bool // switch ports a fault took down (under c.mu)
 }
 
 // proc is a process the harness started: cmd is nsenter, pid
@@ -167,6 +182,21 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Keepalived {
 		steps = append(steps[:2], step{"haproxy and keepalived (VRRP adverts on the ring network, the VIP on eth0) on every node", c.startKeepaliveds, false})
 	}
+	if c.systemd() {
+		if opts.Keepalived {
+			return nil, errors.New("the keepalived comparison runs on lab nodes only")
+		}
+		steps = []step{
+			steps[0],
+			{"stackha's agents and the fence agent laid out in " + BaseDir + " (shared with every node)", c.prepareSystemd, false},
+			{"configuration rendered by `stackha render`: corosync.conf, haproxy.cfg, per-node /etc/default files", c.writeConfig, false},
+			{"keystone: one sqlite database (WAL) and one fernet key repository for every node, owned by keystone", c.setupKeystone, false},
+			{"systemd nodes " + strings.Join(c.names(), ", ") + " booted, each with its own files in /etc and the agents installed", c.bootSystemd, false},
+			{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
+			steps[5],
+			{"corosync and pacemaker started from their units in every node", c.startStack, false},
+		}
+	}
 	for _, s := range steps {
 		if s.skip {
 			continue
@@ -195,6 +225,11 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.log.Printf("all resources started (%s)", time.Since(t0).Round(time.Millisecond))
+	if c.systemd() {
+		if err := c.checkUnits(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -308,6 +343,10 @@ func (c *Cluster) acquire(ctx context.Context) error {
 func (n *Node) nsenter() []string {
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
+	if n.sys != nil {
+		// Every namespace of the node's systemd, its cgroup one included.
+		return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--all", "--"}
+	}
 	return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--net", "--mount", "--uts", "--pid", "--"}
 }
 

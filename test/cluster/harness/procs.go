@@ -76,16 +76,28 @@ func (n *Node) HAProxyMaster() (Proc, error) {
 	return masters[0], nil
 }
 
-// Keystone returns the keystone process listening on node n.
+// Keystone returns the keystone process listening on node n: the one
+// keystone-wsgi-public of a lab node, the uwsgi master of Debian's
+// keystone.service (not its workers) on a systemd node.
 func (n *Node) Keystone() (Proc, error) {
-	ps := n.Procs(func(p Proc) bool {
+	all := n.Procs(func(p Proc) bool {
 		for _, a := range p.Cmdline {
-			if strings.HasSuffix(a, "keystone-wsgi-public") {
+			if strings.HasSuffix(a, "keystone-wsgi-public") || strings.HasSuffix(a, "/keystone-uwsgi.ini") {
 				return true
 			}
 		}
 		return false
 	})
+	pids := map[int]bool{}
+	for _, p := range all {
+		pids[p.Pid] = true
+	}
+	var ps []Proc
+	for _, p := range all {
+		if !pids[p.PPid] {
+			ps = append(ps, p)
+		}
+	}
 	if len(ps) != 1 {
 		return Proc{}, fmt.Errorf("%d keystone processes on %s", len(ps), n.Name)
 	}

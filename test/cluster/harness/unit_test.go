@@ -311,16 +311,6 @@ func TestCleanStale(t *testing.T) {
 	}
 }
 
-func TestUnescapeMount(t *testing.T) {
-	for in, want := range map[string]string{`/a/b`: "/a/b", `/a\040b`: "/a b", `/x\134y`: `/x\y`, `/t\`: `/t\`} {
-		if got := unescapeMount(in); got != want {
-			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// TestAddWhoami checks the harness's additions to a rendered haproxy.cfg
-// with haproxy itself.
 func TestAddWhoami(t *testing.T) {
 	require.Command(t, "haproxy")
 	rendered := "global\n    maxconn 100\n\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\n" +
