@@ -41,21 +41,27 @@ func nodesOf(t *testing.T, dir string) []string {
 }
 
 // loadRendered loads an example's cluster.crm into an empty CIB and checks
-// it with crm_verify.
+// it with crm_verify. crmsh is slow to start: the load and the check run
+// once per test binary for each rendered content (cibtest.Loaded), and the
+// tests that read the same example get a copy of that CIB.
 func loadRendered(t *testing.T, name string) (dir, cib string) {
 	t.Helper()
 	cibtest.Require(t)
 	dir, files := renderExample(t, name)
-	cib = cibtest.Empty(t, t.TempDir(), "cib.xml")
 	// An empty CIB has no quorum: with no-quorum-policy=stop crmsh says so.
-	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
-	cibtest.Verify(t, cib)
+	cib = cibtest.Loaded(t, t.TempDir(), filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
 	return dir, cib
 }
 
+// Each example's tools run on files of their own: the examples run in
+// parallel (here and in TestFailover, TestPCSMatchesCRM), so that the
+// package's share of a busy machine's cores does not shrink to one.
 func TestCRMLoadsAndVerifies(t *testing.T) {
 	for name := range examples(t) {
-		t.Run(name, func(t *testing.T) { loadRendered(t, name) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			loadRendered(t, name)
+		})
 	}
 }
 
@@ -78,11 +84,13 @@ func fenceDevices(crm string) map[string]string {
 // there; when it returns, nothing moves back. Every example runs it: two,
 // three and five nodes, fenced and in the lab mode.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
 			if name == statefulExample {
 				t.Skip("Galera is promoted by the master scores its agent sets, which crm_simulate does not run: TestStatefulOrder simulates this example")
 			}
+			t.Parallel()
 			dir, cib := loadRendered(t, name)
 			crm, err := os.ReadFile(filepath.Join(dir, "cluster.crm"))
 			if err != nil {
@@ -228,6 +236,7 @@ func TestOtherChoicesFail(t *testing.T) {
 	}
 
 	t.Run("vip-then-haproxy", func(t *testing.T) {
+		t.Parallel()
 		cib := load(t, replace(t, "order vip-stops-before-haproxy Mandatory: api-vip:stop haproxy-clone:stop symmetrical=false",
 			"order haproxy-after-IP Mandatory: api-vip haproxy-clone"))
 		up := filepath.Join(t.TempDir(), "up.xml")
@@ -244,6 +253,7 @@ func TestOtherChoicesFail(t *testing.T) {
 		}
 	})
 	t.Run("colocation-wrong-way", func(t *testing.T) {
+		t.Parallel()
 		cib := load(t, replace(t, "colocation vip-with-haproxy inf: api-vip haproxy-clone",
 			"colocation haproxy-with-vip inf: haproxy-clone api-vip"))
 		up := filepath.Join(t.TempDir(), "up.xml")
@@ -272,8 +282,10 @@ esac
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
 	realPCS, _ := exec.LookPath("pcs")
+	t.Parallel()
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			dir, crmCIB := loadRendered(t, name)
 			want := cibtest.Configuration(t, crmCIB)
 			script := filepath.Join(dir, "cluster.pcs.sh")
@@ -377,6 +389,7 @@ func TestMigrateFromSeed(t *testing.T) {
 	lsbMissing := regexp.MustCompile(`lsb:haproxy`)
 
 	t.Run("delete first", func(t *testing.T) {
+		t.Parallel()
 		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
 		cibtest.Load(t, cib, seed, true, lsbMissing)
 		if out, err := cibtest.Run(t, cib, "crm", "-F", "configure", "delete", "haproxy-with-vip", "haproxy-after-IP"); err != nil {
@@ -389,6 +402,7 @@ func TestMigrateFromSeed(t *testing.T) {
 		}
 	})
 	t.Run("without delete", func(t *testing.T) {
+		t.Parallel()
 		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
 		cibtest.Load(t, cib, seed, true, lsbMissing)
 		cibtest.Load(t, cib, crm, strict, lsbMissing)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/vishvananda/netns"
 )
 
@@ -25,10 +26,6 @@ import (
 // upper directory must never be under a /tmp anybody's systemd cleans. It
 // is removed at Close.
 const BaseDir = "/var/lib/stackha-test/sysnode"
-
-// lockPath serialises labs on a machine (one at a time; the stale-state
-// cleanup only runs under it).
-const lockPath = "/var/lib/stackha-test/sysnode.lock"
 
 // Prefix names every network namespace a lab creates: ssn-sw (the switch),
 // ssn-client and ssn-<node>.
@@ -123,7 +120,7 @@ type Lab struct {
 	nsIno map[string]uint64
 }
 
-// New takes the lab lock (waiting for another lab on this machine to end,
+// New takes the node lock (waiting for another lab or cluster on this machine to end,
 // within ctx), removes what a crashed lab left, then builds the switch,
 // the client and every node's network namespace and disk. No node is
 // booted yet.
@@ -153,11 +150,10 @@ func New(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	l := &Lab{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, cg: cg, client: client, nsIno: map[string]uint64{},
 		external: opts.Nodes[0].NetNS != ""}
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
-		return nil, err
-	}
+	// One set of nodes at a time on a machine, a lab or the cluster
+	// harness's (nodelock); the stale-state cleanup only runs under it.
 	if !opts.LockHeld {
-		if l.lock, err = takeLock(ctx, lockPath); err != nil {
+		if l.lock, err = nodelock.Take(ctx, nodelock.Path, l.log); err != nil {
 			return nil, err
 		}
 	}
@@ -255,29 +251,6 @@ func (l *Lab) recordExternal() error {
 		l.nsIno["net:"+n.netNS()] = ino
 	}
 	return nil
-}
-
-func takeLock(ctx context.Context, path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for another lab (lock %s): %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // buildNetwork makes the switch, the client and each node's network

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 )
 
 // The hybrid layout of this project's machines (and Debian 12's without
@@ -99,7 +101,7 @@ func TestStage2Guards(t *testing.T) {
 }
 
 func TestBaseDirOutsideTmp(t *testing.T) {
-	for _, p := range []string{BaseDir, lockPath} {
+	for _, p := range []string{BaseDir, nodelock.Path} {
 		if p == "/tmp" || strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/run/") {
 			t.Errorf("%s is under a directory a systemd empties or a node hides", p)
 		}

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/test/cluster/fence"
 	"github.com/stackha/stackha/test/sysnode"
 )
@@ -23,11 +23,6 @@ import (
 // and every node must see the shared files). World-readable so that
 // Pacemaker can run agents' meta-data as an unprivileged user.
 const BaseDir = "/var/tmp/shc"
-
-// lockPath serialises runs of the harness on a machine (make demo, the
-// tests, the benchmark): one cluster at a time, and the stale-state cleanup
-// only runs under it.
-const lockPath = "/var/tmp/shc.lock"
 
 // Prefix names every network namespace the harness creates.
 const Prefix = "shc-"
@@ -233,7 +228,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	return c, nil
 }
 
-// begin takes the harness lock, removes what a crashed run left and
+// begin takes the node lock (nodelock), removes what a crashed run left and
 // returns the cluster with its nodes, nothing built yet.
 func begin(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts, log: &Logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
@@ -313,29 +308,16 @@ func (c *Cluster) Other(n *Node) *Node {
 	return nil
 }
 
+// acquire takes the node lock (nodelock): one cluster, or sysnode lab, at
+// a time on a machine (make demo, the tests, the benchmark), and the
+// stale-state cleanup only runs under it.
 func (c *Cluster) acquire(ctx context.Context) error {
-	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := nodelock.Take(ctx, nodelock.Path, c.log)
 	if err != nil {
-		return fmt.Errorf("opening the harness lock: %w", err)
+		return err
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			c.lock = f
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return fmt.Errorf("locking %s: %w", lockPath, err)
-		}
-		c.log.Printf("waiting for another run of the cluster harness (lock %s)", lockPath)
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return fmt.Errorf("waiting for the harness lock %s: %w", lockPath, ctx.Err())
-		case <-time.After(2 * time.Second):
-		}
-	}
+	c.lock = f
+	return nil
 }
 
 // nsenter is the prefix of a command run inside node n: the network,
