@@ -8,10 +8,14 @@
 //
 // `go test ./...` runs two packages at a time: a package that boots nodes
 // may wait here for another. While it waits it says, every 30 seconds,
-// which process holds the lock. In a test binary the wait is bounded by
-// the binary's own -timeout (go test's default is 10 minutes, counted from
-// the binary's start): half a minute before it, the wait gives up with an
-// error that says why, instead of the test binary's panic.
+// which process holds the lock. A test binary, once it has the lock, holds
+// it until it exits (its tests still take turns among themselves): a
+// package waits at most once, for the whole of one other package, never
+// again between two of its own tests. The wait is bounded by the binary's
+// own -timeout (go test's default is 10 minutes, counted from the binary's
+// start): half a minute before it, the wait gives up with an error that
+// says why, instead of the test binary's panic. Elsewhere (make demo, the
+// benchmarks) the lock is held from Take to Close.
 package nodelock
 
 import (
@@ -23,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -40,10 +45,64 @@ type Printer interface {
 }
 
 // Take takes the lock at path, waiting for it within ctx and, in a test
-// binary, until half a minute before the binary's -timeout. The lock is
-// held until the returned file is closed (or the process ends).
+// binary, until half a minute before the binary's -timeout. The caller
+// holds it until it closes the returned file; a test binary keeps the
+// machine's lock until it exits.
 func Take(ctx context.Context, path string, log Printer) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+	if _, inTest := testDeadline(); !inTest {
+		return take(ctx, path, log, func() (*os.File, error) {
+			return os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+		}, holder)
+	}
+	gate, err := hold(ctx, path, log)
+	if err != nil {
+		return nil, err
+	}
+	// Each open of /proc/self/fd/N is a file description of its own: its
+	// flock excludes the binary's other tests, and goes with its Close.
+	return take(ctx, gate, log, func() (*os.File, error) { return os.OpenFile(gate, os.O_RDWR, 0) },
+		func(*os.File) string { return "another test of this binary" })
+}
+
+// held is, per lock path, the machine's lock this test binary holds and
+// the unlinked file its tests take turns on.
+var held = struct {
+	sync.Mutex
+	gate map[string]string
+	keep []*os.File
+}{gate: map[string]string{}}
+
+// hold takes the machine's lock at path for the rest of the test binary,
+// once, and returns the path of the binary's own gate for it.
+func hold(ctx context.Context, path string, log Printer) (string, error) {
+	held.Lock()
+	defer held.Unlock()
+	if g, ok := held.gate[path]; ok {
+		return g, nil
+	}
+	f, err := take(ctx, path, log, func() (*os.File, error) {
+		return os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o644)
+	}, holder)
+	if err != nil {
+		return "", err
+	}
+	g, err := os.CreateTemp("", "nodelock-gate-")
+	if err == nil {
+		err = os.Remove(g.Name())
+	}
+	if err != nil {
+		f.Close()
+		return "", fmt.Errorf("the test binary's gate for %s: %w", path, err)
+	}
+	log.Printf("node lock %s: held by this test binary (pid %d) until it exits", path, os.Getpid())
+	held.keep = append(held.keep, f, g)
+	held.gate[path] = fmt.Sprintf("/proc/self/fd/%d", g.Fd())
+	return held.gate[path], nil
+}
+
+// take waits for an exclusive flock on the file open returns.
+func take(ctx context.Context, path string, log Printer, open func() (*os.File, error), holder func(*os.File) string) (*os.File, error) {
+	f, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("opening the node lock: %w", err)
 	}

@@ -78,6 +78,36 @@ func TestTakeWaitsAndSaysForWhom(t *testing.T) {
 	}
 }
 
+// TestOneTestAtATime: a test binary keeps the machine's lock once it has
+// it, and its own tests still take turns.
+func TestOneTestAtATime(t *testing.T) {
+	require.Command(t, "flock")
+	path := filepath.Join(t.TempDir(), "nodes.lock")
+	var p printer
+	first, err := Take(context.Background(), path, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if f, err := Take(ctx, path, &p); err == nil {
+		f.Close()
+		t.Fatal("a second test got the lock the first one holds")
+	} else if !strings.Contains(err.Error(), "another test of this binary") {
+		t.Errorf("error %q does not say who holds it", err)
+	}
+	first.Close()
+	second, err := Take(context.Background(), path, &p)
+	if err != nil {
+		t.Fatalf("after the first test let go: %v", err)
+	}
+	second.Close()
+	// Closed by both tests, the machine's lock is still this binary's.
+	if out, err := exec.Command("flock", "-n", path, "true").CombinedOutput(); err == nil {
+		t.Errorf("another process took the lock this test binary holds (%s)", out)
+	}
+}
+
 // TestDeadlineFromTestTimeout: in a test binary run with a -timeout, the
 // wait ends half a minute before it.
 func TestDeadlineFromTestTimeout(t *testing.T) {
