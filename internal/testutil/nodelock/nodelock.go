@@ -94,7 +94,7 @@ func hold(ctx context.Context, path string, log Printer) (string, error) {
 		f.Close()
 		return "", fmt.Errorf("the test binary's gate for %s: %w", path, err)
 	}
-	log.Printf("node lock %s: held by this test binary (pid %d) until it exits", path, os.Getpid())
+	say(log, "node lock %s: held by this test binary (pid %d) until it exits", path, os.Getpid())
 	held.keep = append(held.keep, f, g)
 	held.gate[path] = fmt.Sprintf("/proc/self/fd/%d", g.Fd())
 	return held.gate[path], nil
@@ -113,7 +113,7 @@ func take(ctx context.Context, path string, log Printer, open func() (*os.File, 
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			if !since.IsZero() {
-				log.Printf("node lock %s taken after waiting %s", path, time.Since(since).Round(time.Second))
+				say(log, "node lock %s taken after waiting %s", path, time.Since(since).Round(time.Second))
 			}
 			return f, nil
 		}
@@ -136,7 +136,7 @@ func take(ctx context.Context, path string, log Printer, open func() (*os.File, 
 			if bounded {
 				bound = fmt.Sprintf(", at most %s more (this test binary's -timeout)", deadline.Sub(now).Round(time.Second))
 			}
-			log.Printf("waiting for the node lock %s (one set of nodes at a time on this machine): held by %s; waited %s%s",
+			say(log, "waiting for the node lock %s (one set of nodes at a time on this machine): held by %s; waited %s%s",
 				path, holder(f), now.Sub(since).Round(time.Second), bound)
 		}
 		select {
@@ -145,6 +145,15 @@ func take(ctx context.Context, path string, log Printer, open func() (*os.File, 
 			return nil, fmt.Errorf("waiting for the node lock %s, held by %s: %w", path, holder(f), ctx.Err())
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// say tells log, and in a test binary its stderr too: the test's own
+// logger may write nowhere, and a wait must not go unsaid.
+func say(log Printer, format string, args ...any) {
+	log.Printf(format, args...)
+	if _, inTest := testDeadline(); inTest {
+		fmt.Fprintf(os.Stderr, "nodelock: "+format+"\n", args...)
 	}
 }
 
@@ -188,7 +197,11 @@ func holder(f *os.File) string {
 		if err != nil {
 			return "pid " + fs[4]
 		}
-		return fmt.Sprintf("pid %s (%s)", fs[4], strings.TrimSpace(strings.ReplaceAll(cmd, "\x00", " ")))
+		cmd = strings.TrimSpace(strings.ReplaceAll(cmd, "\x00", " "))
+		if len(cmd) > 200 {
+			cmd = cmd[:200] + "..."
+		}
+		return fmt.Sprintf("pid %s (%s)", fs[4], cmd)
 	}
 	return "another process"
 }
