@@ -40,7 +40,9 @@ all: build
 build:
 	$(GO) build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/stackha
 
-# Unit tests: no root needed; tests that need root skip and say so.
+# Unit tests: no root needed; tests that need root skip and say so. As root
+# (the test packages installed) it runs every tier, two packages at a time;
+# those that boot nodes take turns (docs/testing.md, `go test ./...` as root).
 test:
 	$(GO) test ./...
 
