@@ -169,11 +169,9 @@ func (c *Cluster) bootSystemd(ctx context.Context) error {
 		}
 		specs = append(specs, sysnode.Spec{Name: n.Name, Addr: addr, NetNS: n.NetNS(), Binds: []string{BaseDir}, Files: files})
 	}
-	// sysnode takes its own lock, after the harness's (always in that
-	// order). Where both share one lock (one node lock for the harness
-	// and sysnode), pass LockHeld: a second take of it would wait for
-	// this very run.
-	lab, err := sysnode.New(ctx, sysnode.Options{Nodes: specs, Log: c.log.w, LogDir: c.opts.LogDir})
+	// The harness and sysnode share one lock (nodelock), which the
+	// harness holds: a second take of it would wait for this very run.
+	lab, err := sysnode.New(ctx, sysnode.Options{Nodes: specs, Log: c.log.w, LogDir: c.opts.LogDir, LockHeld: true})
 	if err != nil {
 		return err
 	}
