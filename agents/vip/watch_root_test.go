@@ -2,8 +2,11 @@ package vip
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,4 +122,47 @@ func TestRootWatcher(t *testing.T) {
 		t.Fatal("start on a missing interface succeeded")
 	}
 	watchtest.WaitNoWatcher(t, watchCmd, rg.inst)
+}
+
+// TestRootWatcherIdle measures an idle watcher (STACKHA_WATCH_IDLE=<seconds>):
+// its RSS and the CPU time it uses while nothing happens. Run it with
+// `strace -c -f -p <pid>` beside it to count its system calls.
+func TestRootWatcherIdle(t *testing.T) {
+	secs, _ := strconv.Atoi(os.Getenv("STACKHA_WATCH_IDLE"))
+	if secs <= 0 {
+		t.Skip("STACKHA_WATCH_IDLE=<seconds> measures an idle watcher")
+	}
+	rg := newRig(t, "192.0.2.32", "nic", "shv0", "cidr_netmask", "24", "arp_count", "1", "watch", "true")
+	crm := watchtest.FakeCRM(t)
+	defer watchtest.WaitNoWatcher(t, watchCmd, rg.inst)
+	if code := rg.watchRun(crm, "start", 0); code != 0 {
+		t.Fatalf("start: %d", code)
+	}
+	defer rg.watchRun(crm, "stop", 0)
+	w := rg.record().Watcher
+	cpu := func() (ticks int) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", w.PID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		u, _ := strconv.Atoi(f[11])
+		s, _ := strconv.Atoi(f[12])
+		return u + s
+	}
+	time.Sleep(time.Second) // settled
+	before := cpu()
+	t.Logf("watcher %d idle for %d s", w.PID, secs)
+	time.Sleep(time.Duration(secs) * time.Second)
+	after := cpu()
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.PID))
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "Threads") || strings.HasPrefix(l, "voluntary_ctxt") || strings.HasPrefix(l, "nonvoluntary_ctxt") {
+			t.Logf("%s", l)
+		}
+	}
+	t.Logf("utime+stime over %d s idle: %d clock ticks (%d before, %d after)", secs, after-before, before, after)
+	if len(crm.Calls()) != 0 {
+		t.Fatalf("an idle watcher reported: %q", crm.Calls())
+	}
 }
