@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
@@ -172,11 +175,21 @@ func (r *Reporter) logf(f func(string, ...any), format string, args ...any) {
 	f(format, args...)
 }
 
-// run runs argv with its output capped.
+// run runs argv with its output capped: argv[0] from PATH, else from the
+// directories Pacemaker installs its tools in (an agent's PATH may be
+// Pacemaker's executor's, or none).
 func run(ctx context.Context, argv []string) ([]byte, error) {
 	path, err := exec.LookPath(argv[0])
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
+		if err == nil {
+			break
+		}
+		if p := filepath.Join(dir, argv[0]); unix.Access(p, unix.X_OK) == nil {
+			path, err = p, nil
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, err // not installed: the monitor finds the failure
 	}
 	out := &capped{max: maxOutput}
 	cmd := exec.CommandContext(ctx, path, argv[1:]...)
