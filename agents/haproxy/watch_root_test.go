@@ -1,9 +1,11 @@
 package haproxy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,4 +86,48 @@ func TestRootWatcher(t *testing.T) {
 	}
 	watchtest.WaitNoWatcher(t, watchCmd, r.instance)
 	r.must("stop", ocf.Success)
+}
+
+// TestRootWatcherIdle measures an idle watcher (STACKHA_WATCH_IDLE=<seconds>):
+// its memory and the CPU time it uses while nothing happens. Run it with
+// `strace -c -f -p <pid>` beside it to count its system calls.
+func TestRootWatcherIdle(t *testing.T) {
+	secs, _ := strconv.Atoi(os.Getenv("STACKHA_WATCH_IDLE"))
+	if secs <= 0 {
+		t.Skip("STACKHA_WATCH_IDLE=<seconds> measures an idle watcher")
+	}
+	r := newRig(t)
+	watchtest.FakeCRM(t)
+	r.env["OCF_RESKEY_watch"] = "true"
+	r.env["OCF_RESKEY_CRM_meta_on_node"] = "node1"
+	defer watchtest.WaitNoWatcher(t, watchCmd, r.instance)
+	r.must("start", ocf.Success)
+	defer r.must("stop", ocf.Success)
+	rec, _ := loadRecord(r.instance, nil, nil)
+	if rec == nil || rec.Watcher == nil {
+		t.Fatal("no watcher")
+	}
+	pid := rec.Watcher.PID
+	cpu := func() int {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		u, _ := strconv.Atoi(f[11])
+		s, _ := strconv.Atoi(f[12])
+		return u + s
+	}
+	time.Sleep(time.Second) // settled
+	before := cpu()
+	t.Logf("watcher %d idle for %d s", pid, secs)
+	time.Sleep(time.Duration(secs) * time.Second)
+	after := cpu()
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "Threads") {
+			t.Logf("%s", l)
+		}
+	}
+	t.Logf("utime+stime over %d s idle: %d clock ticks", secs, after-before)
 }

@@ -157,7 +157,7 @@ func TestRootWatcherIdle(t *testing.T) {
 	after := cpu()
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.PID))
 	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "Threads") || strings.HasPrefix(l, "voluntary_ctxt") || strings.HasPrefix(l, "nonvoluntary_ctxt") {
+		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "Threads") || strings.HasPrefix(l, "voluntary_ctxt") || strings.HasPrefix(l, "nonvoluntary_ctxt") {
 			t.Logf("%s", l)
 		}
 	}
