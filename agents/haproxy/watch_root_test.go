@@ -66,6 +66,13 @@ func TestRootWatcher(t *testing.T) {
 	if rec == nil || !rec.Watcher.Runs() || rec.Watcher.PID == first.PID {
 		t.Fatalf("monitor did not restart the watcher: %+v", rec)
 	}
+	// A seamless reload (the master re-executes itself) is no failure.
+	restarted := *rec.Watcher
+	r.must("reload", ocf.Success)
+	r.must("monitor", ocf.Success, "OCF_RESKEY_CRM_meta_interval=10000")
+	if rec, _ = loadRecord(r.instance, nil, nil); rec == nil || rec.Watcher == nil || rec.Watcher.PID != restarted.PID || !restarted.Runs() {
+		t.Fatalf("the watcher did not live through a reload: %+v", rec)
+	}
 	// A stop is never reported.
 	r.must("stop", ocf.Success)
 	watchtest.WaitNoWatcher(t, watchCmd, r.instance)

@@ -33,21 +33,30 @@ type watched struct {
 	index  int
 	prefix netip.Prefix
 	link   bool // check_link_status: a link down or without carrier fails
+	// carrier: the watcher has seen the link with carrier. Until then a
+	// link without one is not reported: a link start has just brought up
+	// negotiates its carrier for a while (start does not judge it either),
+	// and the monitor still fails one that never gets it.
+	carrier bool
 }
 
 // linkFault says why a link event is a failure of the VIP, "" when it is
 // not one (another interface, or a change monitor does not fail on).
-func (w watched) linkFault(index int, flags uint32, deleted bool) string {
-	switch {
-	case index != w.index:
+func (w *watched) linkFault(index int, flags uint32, deleted bool) string {
+	if index != w.index {
 		return ""
+	}
+	up, lower := flags&unix.IFF_UP != 0, flags&unix.IFF_LOWER_UP != 0
+	seen := w.carrier
+	w.carrier = w.carrier || up && lower
+	switch {
 	case deleted:
 		return fmt.Sprintf("interface %d is gone, with %s", index, w.prefix)
 	case !w.link:
 		return ""
-	case flags&unix.IFF_UP == 0:
+	case !up:
 		return fmt.Sprintf("interface %d of %s is down (administratively)", index, w.prefix)
-	case flags&unix.IFF_LOWER_UP == 0:
+	case !lower && seen:
 		return fmt.Sprintf("interface %d of %s has no carrier (link down)", index, w.prefix)
 	}
 	return ""
@@ -55,7 +64,7 @@ func (w watched) linkFault(index int, flags uint32, deleted bool) string {
 
 // addrFault says why an address event is a failure: our address, with our
 // prefix length, removed from our interface.
-func (w watched) addrFault(index int, a net.IPNet, added bool) string {
+func (w *watched) addrFault(index int, a net.IPNet, added bool) string {
 	if added || index != w.index {
 		return ""
 	}
@@ -183,10 +192,12 @@ func runWatch(ctx context.Context, rep *watch.Reporter, nsName, nic string, p ne
 			}
 		case err := <-lost:
 			// Events may have been lost (a full socket buffer): look again.
-			_, why, cerr := current(nsName, nic, p, link)
+			now, why, cerr := current(nsName, nic, p, link)
 			if cerr != nil {
 				return fmt.Errorf("%v, then %w", err, cerr)
 			}
+			now.carrier = now.carrier || w.carrier
+			w = now
 			if report(why) {
 				return nil
 			}
@@ -196,17 +207,17 @@ func runWatch(ctx context.Context, rep *watch.Reporter, nsName, nic string, p ne
 
 // current reads the interface and the address as they are now: what to
 // watch, and the failure already there ("" for none).
-func current(nsName, nic string, p netip.Prefix, link bool) (watched, string, error) {
+func current(nsName, nic string, p netip.Prefix, link bool) (*watched, string, error) {
 	s, err := openSystem(nsName)
 	if err != nil {
-		return watched{}, "", err
+		return nil, "", err
 	}
 	defer s.Close()
 	l, err := s.Link(nic)
 	if err != nil {
-		return watched{}, "", err
+		return nil, "", err
 	}
-	w := watched{index: l.Index, prefix: p, link: link}
+	w := &watched{index: l.Index, prefix: p, link: link}
 	var flags uint32
 	if l.Up {
 		flags |= unix.IFF_UP

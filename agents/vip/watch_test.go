@@ -12,9 +12,11 @@ import (
 // and (with check_link_status) link state count.
 func TestWatchFaults(t *testing.T) {
 	up := uint32(unix.IFF_UP | unix.IFF_LOWER_UP)
-	w := watched{index: 4, prefix: netip.MustParsePrefix("192.0.2.30/24"), link: true}
+	w := watched{index: 4, prefix: netip.MustParsePrefix("192.0.2.30/24"), link: true, carrier: true}
 	nolink := w
 	nolink.link = false
+	negotiating := w
+	negotiating.carrier = false
 	ipnet := func(s string) net.IPNet {
 		ip, n, err := net.ParseCIDR(s)
 		if err != nil {
@@ -38,6 +40,8 @@ func TestWatchFaults(t *testing.T) {
 		{name: "link down", w: w, link: true, index: 4, flags: 0, fault: true},
 		{name: "interface deleted", w: w, link: true, index: 4, flags: up, del: true, fault: true},
 		{name: "link up with carrier", w: w, link: true, index: 4, flags: up},
+		{name: "no carrier yet after start brought the link up", w: negotiating, link: true, index: 4, flags: unix.IFF_UP},
+		{name: "link down before any carrier", w: negotiating, link: true, index: 4, flags: 0, fault: true},
 		{name: "another interface down", w: w, link: true, index: 5, flags: 0},
 		{name: "link down, check_link_status off", w: nolink, link: true, index: 4, flags: 0},
 		{name: "interface deleted, check_link_status off", w: nolink, link: true, index: 4, del: true, fault: true},
