@@ -15,6 +15,13 @@ import (
 )
 
 func (o *op) monitor(ctx context.Context) error {
+	err := o.check(ctx)
+	o.watchAfter(err)
+	return err
+}
+
+// check is monitor's verdict.
+func (o *op) check(ctx context.Context) error {
 	s, err := o.inspect(ctx)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ type settings struct {
 	extraArgs   []string
 	stopTimeout time.Duration
 	backends    []string
+	watch       bool // an event watcher reports the master's exit at once (watch.go)
 }
 
 // maxSocketPath is the longest path a unix socket address holds.
@@ -47,6 +48,7 @@ func configure(r *ocf.Request) (any, error) {
 		statsSocket: p.String("stats_socket"),
 		stopTimeout: p.Duration("stop_timeout"), // within its declared range
 		backends:    splitList(p.String("check_level_10_backends")),
+		watch:       p.Bool("watch"),
 	}
 	if s.pidfile == "" {
 		s.pidfile = filepath.Join(dir, "haproxy.pid")

@@ -91,6 +91,9 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	if err != nil {
 		t.Fatalf("bringing the cluster up: %v", err)
 	}
+	if os.Getenv("SHC_WATCH") == "1" {
+		defer enableWatchers(t, ctx, c, opts.Agents)
+	}
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
