@@ -41,10 +41,12 @@ const (
 
 // primitive is one resource in a form both crm and pcs writers use.
 type primitive struct {
-	id     string
-	class  string // "ocf" (a stackha agent) or "stonith"
-	agent  string
-	params [][2]string // in order
+	id    string
+	class string // "ocf" or "stonith"
+	// provider is an ocf agent's provider: stackha when "".
+	provider string
+	agent    string
+	params   [][2]string // in order
 	// perNode are rule-based instance attributes, one set per node.
 	perNode []nodeParam
 	meta    [][2]string
@@ -55,6 +57,9 @@ type primitive struct {
 func (p primitive) spec() string {
 	if p.class == "stonith" {
 		return "stonith:" + p.agent
+	}
+	if p.provider != "" {
+		return "ocf:" + p.provider + ":" + p.agent
 	}
 	return "ocf:" + provider + ":" + p.agent
 }
