@@ -180,9 +180,9 @@ cluster-faults: deps build
 # comes back, a request held open through the VIP) on three fenced nodes
 # with keystone and CPU and I/O load inside every node (SHC_LOAD=1: a busy
 # controller; Pacemaker then throttles to one action at a time), once
-# (cluster-loaded, in CI, about 6 minutes) or ROLLING_RUNS times on one
-# cluster (bench-rolling: a table per run and the worst figures, in
-# bin/bench-rolling.md) (root).
+# (cluster-loaded, run by `make check`, so in CI: about 4 minutes), or fault 14
+# ROLLING_RUNS times on one cluster (bench-rolling: a row per run and the
+# worst figures, in bin/bench-rolling.md) (root).
 ROLLING_RUNS ?= 20
 LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3 SHC_FENCING=1
 .PHONY: cluster-loaded bench-rolling
