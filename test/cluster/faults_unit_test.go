@@ -62,10 +62,7 @@ func TestFaultShapes(t *testing.T) {
 		}
 	}
 	for _, f := range Faults {
-		// Fault 15 is opt-in (SHC_FAULTS=15): its VIP can land on a node
-		// whose haproxy the clone starts only after the old holder's drain
-		// (docs/faults.md, "Left").
-		if !covered[f.ID] && f.ID != 15 {
+		if !covered[f.ID] {
 			t.Errorf("fault %d runs on no default shape", f.ID)
 		}
 	}
