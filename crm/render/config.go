@@ -19,19 +19,14 @@ type dialect interface {
 // constraintFormats are a dialect's constraints, each a format taking the
 // constraint's id and two resources or a resource and a node: avoid (id,
 // rsc, node: keeps rsc off node, score -INFINITY), colocation (id, rsc,
-// with), stopOrder (id, first, then: first's stop before then's, and
-// nothing about starts: symmetrical=false), order (id, first, then: then
-// starts after first and stops before it) and prefers (id, rsc, score,
-// attribute, value: score for rsc on every node where the node attribute
-// is value).
-type constraintFormats [5]string
+// with) and stopOrder (id, first, then: first's stop before then's, and
+// nothing about starts: symmetrical=false).
+type constraintFormats [3]string
 
 const (
 	avoid = iota
 	colocation
 	stopOrder
-	order
-	prefers
 )
 
 // body writes what cluster.crm and cluster.pcs.sh share, in d's language.
@@ -69,9 +64,6 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	d.primitive(b, r.vipPrimitive(), "")
 	b.WriteString("\n# haproxy on every node (see the order below), configured by haproxy.cfg.\n")
 	d.primitive(b, r.haproxyPrimitive(), idHAProxyClone)
-	b.WriteString("\n")
-	comment(b, listeningComment)
-	d.primitive(b, listeningPrimitive(), idListeningClone)
 
 	b.WriteString("\n")
 	comment(b, serviceComment)
@@ -83,9 +75,6 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	comment(b, orderComment)
 	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
 	fmt.Fprintf(b, d.constraints()[stopOrder], idStopOrder, idVIP, idHAProxyClone)
-	fmt.Fprintf(b, d.constraints()[colocation], idListeningColocation, idListeningClone, idHAProxyClone)
-	fmt.Fprintf(b, d.constraints()[order], idListeningOrder, idHAProxyClone, idListeningClone)
-	fmt.Fprintf(b, d.constraints()[prefers], idVIPPrefersListening, idVIP, listeningPreference, attrListening, listeningActive)
 	r.statefulBody(b, d)
 }
 

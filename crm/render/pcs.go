@@ -85,9 +85,7 @@ func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
 func (pcs) constraints() constraintFormats {
 	return constraintFormats{"pcs constraint location add %s %s %s -- -INFINITY\n",
 		"pcs constraint colocation add %[2]s with %[3]s INFINITY id=%[1]s\n",
-		"pcs constraint order stop %[2]s then stop %[3]s kind=Mandatory symmetrical=false id=%[1]s\n",
-		"pcs constraint order start %[2]s then start %[3]s kind=Mandatory id=%[1]s\n",
-		"pcs constraint location %[2]s rule constraint-id=%[1]s score=%[3]s %[4]s eq %[5]s\n"}
+		"pcs constraint order stop %[2]s then stop %[3]s kind=Mandatory symmetrical=false id=%[1]s\n"}
 }
 
 // PCS renders the same configuration as pcs commands, a bash script.
@@ -102,10 +100,6 @@ func (r *resolved) PCS() string {
 # With CIB_FILE set (an existing file, e.g. from ` + "`cibadmin --empty`" + `), it builds
 # that file instead and pushes nothing. PCS_FORCE=1 adds --force (needed where
 # the stackha agents are not installed).
-#
-# A cluster built by an earlier render's script: add what is new with plain
-# pcs (the lines below that name ` + idListening + ` and ` + idVIPPrefersListening + `,
-# without -f); the VIP stays where it is.
 set -euo pipefail
 
 push=

@@ -42,7 +42,7 @@ const (
 // primitive is one resource in a form both crm and pcs writers use.
 type primitive struct {
 	id     string
-	class  string // "ocf" or "stonith"
+	class  string // "ocf" (a stackha agent) or "stonith"
 	agent  string
 	params [][2]string // in order
 	// perNode are rule-based instance attributes, one set per node.

@@ -62,7 +62,10 @@ func TestFaultShapes(t *testing.T) {
 		}
 	}
 	for _, f := range Faults {
-		if !covered[f.ID] {
+		// Fault 15 is opt-in (SHC_FAULTS=15): its VIP can land on a node
+		// whose haproxy the clone starts only after the old holder's drain
+		// (docs/faults.md, "Left").
+		if !covered[f.ID] && f.ID != 15 {
 			t.Errorf("fault %d runs on no default shape", f.ID)
 		}
 	}
