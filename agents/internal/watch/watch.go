@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 
@@ -95,26 +94,10 @@ func Start(self, helper string, args, env []string, node string) (*Record, error
 	if err := CheckNode(node); err != nil {
 		return nil, err
 	}
-	if resolved, err := filepath.EvalSymlinks(self); err == nil {
-		self = resolved
-	}
-	cmd := &exec.Cmd{Path: self, Args: append([]string{self, helper}, args...), Env: env, Dir: "/",
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
+	id, err := instance.SpawnSelf(self, append([]string{helper}, args...), env, "/")
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", helper, err)
 	}
-	pid := cmd.Process.Pid
-	// Start returns once the child has exec'd: its executable is final.
-	id, err := instance.Identify(pid, true)
-	if err == nil && (id.Session != pid || id.Exe != self) {
-		err = fmt.Errorf("it runs %s in session %d", instance.Quote(id.Exe), id.Session)
-	}
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("watcher %d: %w", pid, err)
-	}
-	cmd.Process.Release()
 	return &Record{Identity: id, Node: node}, nil
 }
 
