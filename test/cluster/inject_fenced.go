@@ -403,7 +403,10 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		if err := f.C.Standby(ctx, n, false); err != nil {
 			return nil, err
 		}
-		if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
+		// Back as a member that serves (joined, haproxy started there)
+		// before the next node goes: an operator's rolling restart waits
+		// for that too.
+		if err := f.C.WaitServing(ctx, n, 90*time.Second); err != nil {
 			return nil, err
 		}
 	}
