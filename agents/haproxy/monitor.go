@@ -17,6 +17,11 @@ import (
 func (o *op) monitor(ctx context.Context) error {
 	err := o.check(ctx)
 	o.watchAfter(err)
+	if err == nil && o.req != nil && o.req.Probe() {
+		// Found running by a probe (Pacemaker restarted here): the
+		// attribute went with this node's last membership.
+		o.publishListening(ctx, true)
+	}
 	return err
 }
 

@@ -84,6 +84,7 @@ func (o *op) reload(ctx context.Context) error {
 	}
 	o.restoreState(ctx, fresh, saved)
 	o.log.Infof("haproxy reloaded: new worker %d", fresh)
+	o.publishListening(ctx, true)
 	return nil
 }
 

@@ -48,6 +48,7 @@ func (o *op) start(ctx context.Context) error {
 	if o.health(s) == nil {
 		o.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
 		o.ensureWatcher()
+		o.publishListening(ctx, true)
 		return nil
 	}
 	if len(s.procs) > 0 {
@@ -118,6 +119,7 @@ func (o *op) start(ctx context.Context) error {
 		return err
 	}
 	o.ensureWatcher()
+	o.publishListening(ctx, true)
 	return nil
 }
 

@@ -18,6 +18,9 @@ func (o *op) stop(ctx context.Context) error {
 		return o.stopWithoutRecord(ctx, err)
 	}
 	o.endWatcher() // first: from here on it cannot report
+	// Before the soft stop closes the listeners: the VIP goes nowhere
+	// new on this node's account.
+	o.publishListening(ctx, false)
 	// No question to the master here: a hung one must not delay the stop.
 	if pid, err := readPidfile(o.pidfile); err != nil {
 		o.log.Infof("%v", err)

@@ -3,16 +3,12 @@ package watch
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/stackha/stackha/agents/internal/pcmktool"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -31,8 +27,6 @@ const (
 	LockWait = 5 * time.Second
 	// ReportTimeout bounds one run of crm_resource.
 	ReportTimeout = 10 * time.Second
-	// maxOutput bounds what is kept of crm_resource's output.
-	maxOutput = 4 << 10
 	// MaxLogLines bounds what one watcher writes to the log in its life.
 	MaxLogLines = 20
 )
@@ -109,7 +103,7 @@ type Reporter struct {
 	Owns func() (bool, error)
 	// Lock takes the instance's lock (instance.Lock).
 	Lock func(ctx context.Context, name, action string) (func(), error)
-	// Exec runs argv and returns its output, at most maxOutput bytes.
+	// Exec runs argv and returns its output, at most pcmktool.MaxOutput bytes.
 	Exec func(ctx context.Context, argv []string) ([]byte, error)
 	Log  Logger
 	Now  func() time.Time
@@ -121,7 +115,7 @@ type Reporter struct {
 
 // NewReporter is a Reporter with the real lock, crm_resource and clock.
 func NewReporter(f Flags, owns func() (bool, error), log Logger) *Reporter {
-	return &Reporter{Flags: f, Owns: owns, Lock: instance.Lock, Exec: run, Log: log, Now: time.Now}
+	return &Reporter{Flags: f, Owns: owns, Lock: instance.Lock, Exec: pcmktool.Run, Log: log, Now: time.Now}
 }
 
 // Report reports the failure why (a short sentence) unless the rules say
@@ -173,45 +167,6 @@ func (r *Reporter) logf(f func(string, ...any), format string, args ...any) {
 		format += " (no more lines from this watcher)"
 	}
 	f(format, args...)
-}
-
-// run runs argv with its output capped: argv[0] from PATH, else from the
-// directories Pacemaker installs its tools in (an agent's PATH may be
-// Pacemaker's executor's, or none).
-func run(ctx context.Context, argv []string) ([]byte, error) {
-	path, err := exec.LookPath(argv[0])
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
-		if err == nil {
-			break
-		}
-		if p := filepath.Join(dir, argv[0]); unix.Access(p, unix.X_OK) == nil {
-			path, err = p, nil
-		}
-	}
-	if err != nil {
-		return nil, err // not installed: the monitor finds the failure
-	}
-	out := &capped{max: maxOutput}
-	cmd := exec.CommandContext(ctx, path, argv[1:]...)
-	cmd.Stdout, cmd.Stderr, cmd.Dir = out, out, "/"
-	cmd.WaitDelay = time.Second
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		err = errors.Join(err, ctx.Err())
-	}
-	return out.b.Bytes(), err
-}
-
-type capped struct {
-	b   bytes.Buffer
-	max int
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.b.Len(); room > 0 {
-		c.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }
 
 // NewLog is a watcher's logger: the cluster's sinks as an agent's, tagged
