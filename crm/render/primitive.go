@@ -126,7 +126,7 @@ func (r *resolved) fenceRace() bool { return len(r.fencing) > 0 && len(r.nodes) 
 
 func (r *resolved) haproxyPrimitive() primitive {
 	h := r.t.HAProxy
-	params := [][2]string{{paramHAProxyConfig, h.Config}}
+	params := [][2]string{{paramHAProxyConfig, h.Config}, {paramListenAttr, attrListening}}
 	if *h.MonitorDepth == 10 && !hasParam(r.haproxyExtra, paramHAProxyBackends) {
 		// Depth 10 wants a server up in each backend named here. The
 		// legacy listeners (keystone admin, nova EC2) answer on no current

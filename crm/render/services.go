@@ -184,7 +184,7 @@ func (x *resolver) haproxy() {
 		}
 		x.span("haproxy."+d.field, *d.v, d.lo, d.hi)
 	}
-	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig)
+	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig, paramListenAttr)
 	if h.MonitorDepth == nil {
 		z := 0
 		h.MonitorDepth = &z
