@@ -47,6 +47,7 @@ func TestSnippetsLoadAlone(t *testing.T) {
 	cibtest.Require(t)
 	for _, s := range snippets(t) {
 		t.Run(filepath.Base(s), func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(s)
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,10 @@ run=${2:-.}
 tmp=$(mktemp -d /tmp/shcrm-strict.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/orig" "$tmp/rd/stackha"
+# resource-agents' hidden .ocf-* files are relative links (../../lib/heartbeat/...)
+# that resolve from $tmp/orig/heartbeat to $tmp/lib: Pacemaker's own agents
+# (ocf:pacemaker:attribute, which render writes) source .ocf-shellfuncs there.
+ln -s /usr/lib/ocf/lib "$tmp/lib"
 for d in /usr/lib/ocf/resource.d/*/; do
   n=$(basename "$d")
   [ "$n" = stackha ] || ln -s "$tmp/orig/$n" "$tmp/rd/$n"

@@ -6,18 +6,18 @@
 set -euo pipefail
 
 what=${1:-check}
-# The demo: a two-node Pacemaker cluster with haproxy and a real keystone.
-# python3-keystone has the two programs the demo runs (keystone-manage,
-# keystone-wsgi-public); the keystone package around them adds a service the
-# demo does not use (init script, uwsgi, dbconfig-common: 12 more packages).
+# The demo: a two-node Pacemaker cluster with haproxy and a real keystone,
+# on nodes that boot systemd: systemd itself (not in a minimal Debian), and
+# the keystone package, whose unit the nodes run (init script, uwsgi).
 # sqlite3: the demo sets the keystone database to WAL with the sqlite3 CLI.
 demo_pkgs=(pacemaker pacemaker-cli-utils corosync crmsh resource-agents haproxy
-           python3-keystone sqlite3 iproute2 procps util-linux)
+           systemd keystone python3-keystone sqlite3 iproute2 procps util-linux)
 # The tests: the demo's, the tools the tiers use, and more OpenStack services
 # (keystone packaged as a service; the openstack CLI for bench-openstack).
 test_pkgs=(libxml2-utils file groff-base man-db gcc libc6-dev psmisc time hyperfine
            wrk strace pcs keepalived socat fence-agents lintian rpm
-           keystone python3-openstackclient glance-api placement-api cinder-api heat-api)
+           keystone python3-openstackclient glance-api placement-api cinder-api heat-api
+           nova-api neutron-api heat-engine rabbitmq-server)
 
 case "$what" in
 demo) want=("${demo_pkgs[@]}") ;;

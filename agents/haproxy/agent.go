@@ -37,6 +37,7 @@ func init() {
 			ProbeFromState: probeFromState,
 		}
 	})
+	ocf.RegisterHelper(watchCmd, watchHelper)
 }
 
 // Meta is the agent's declaration.
@@ -83,6 +84,12 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 		{Name: "check_level_10_backends", Type: metadata.String, Reloadable: true,
 			Short: "backends that must have a server up",
 			Long:  "Backends (or listen sections), separated by spaces or commas, of which the depth-10 monitor requires at least one server UP. Default: every backend that declares servers."},
+		{Name: "watch", Type: metadata.Boolean, Default: "false", Reloadable: true,
+			Short: "Report the master's exit to Pacemaker at once",
+			Long:  "When true, start runs an event watcher: a detached copy of the agent (haproxy-watch), the leader of a session of its own, recorded with the instance, that holds a pidfd of the recorded master and an inotify watch on the master socket's directory and sleeps in poll until one fires. When the master exits, or the master socket is removed or replaced and then does not answer (each question bounded to 1 s, three tries), it reports the failure to Pacemaker at once with \"crm_resource --fail --resource <OCF_RESOURCE_INSTANCE> --node <OCF_RESKEY_CRM_meta_on_node>\" instead of waiting for the next monitor. A master that hangs with its socket in place is left to the monitor: the watcher never wakes up on a timer. It reports under the instance's lock and only while the record still names it on that node (never once stop has begun: stop removes it from the record before it ends it and stops haproxy), at most 3 times, 10 s apart. When crm_resource is missing or the CIB cannot be reached, it logs why (at most 20 lines) and the next monitor finds the failure: the monitors stay the ground truth. A dead watcher is never a failure of haproxy: a recurring monitor that succeeds starts a new one. No watcher runs without a node name (an agent run by hand). Off by default for now: measured on the two-node lab cluster only (docs/faults.md, where it brings these outages from 0.7-0.9 s to 0.2-0.3 s); the fenced clusters are still to be measured. A change takes effect at the next monitor (turned off: at once)."},
+		{Name: "node_attribute", Type: metadata.String, Reloadable: true,
+			Short: "node attribute set while haproxy serves here",
+			Long:  "When set, the name of a transient node attribute (letters, digits, '-', '_' and '.', starting with a letter; at most 64 bytes) that the agent sets to 1 on this node (attrd_updater) once start has found haproxy serving, and to 0 when stop begins, before the soft stop closes the listeners; a probe that finds haproxy running sets it too (after Pacemaker restarts on the node), and a reload sets it anew. A location rule on it (\"rule 10000: <name> eq 1\", which stackha render writes) sends the VIP to a node whose haproxy already listens, never to one where haproxy starts in the same transition, which would answer \"connection refused\" until it listens. Each update is bounded to 5 s (2 s in stop); one that fails is logged and changes nothing else: the attribute is a preference, never a reason to fail an action. Pacemaker forgets it when the node leaves the cluster. Default: none."},
 	},
 	Actions: []metadata.Action{
 		{Name: "start", Timeout: 60 * time.Second},
@@ -109,8 +116,9 @@ type op struct {
 	rec        *record // the running master's record, read on first use
 	recErr     error   // why the record could not be read
 	recRead    bool
-	sum        *summary // the running configuration's summary, read on first use
-	viaMaster  bool     // the stats socket did not answer: ask through the master
+	req        *ocf.Request // the action's request (nil in some tests): node, interval, the binary
+	sum        *summary     // the running configuration's summary, read on first use
+	viaMaster  bool         // the stats socket did not answer: ask through the master
 	// peer judges who holds the stats socket (trustPeer; tests replace it).
 	peer func(*unix.Ucred) error
 }
@@ -126,7 +134,7 @@ func handle(f func(*op, context.Context) error) ocf.Handler {
 		if err != nil {
 			return ocf.Configured("%w", err)
 		}
-		return f(&op{settings: s, name: name, log: r.Log, checkLevel: r.CheckLevel, view: hostView}, ctx)
+		return f(&op{settings: s, name: name, log: r.Log, checkLevel: r.CheckLevel, view: hostView, req: r}, ctx)
 	}
 }
 

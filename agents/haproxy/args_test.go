@@ -156,6 +156,10 @@ func TestParameterErrors(t *testing.T) {
 		{"master_socket", "/run//x.sock", "clean path"},
 		{"stats_socket", "relative.sock", "clean path"},
 		{"extra_args", "-stX 1", "not an option extra_args accepts"},
+		{"node_attribute", "1listening", "starting with a letter"},
+		{"node_attribute", "haproxy listening", "only letters"},
+		{"node_attribute", "a\";rm", "only letters"},
+		{"node_attribute", strings.Repeat("a", 65), "longer than 64"},
 	} {
 		var errb bytes.Buffer
 		env := ocftest.Env{"OCF_RESOURCE_INSTANCE": "shh-params", "OCF_RESKEY_" + tc.key: tc.value, "HA_LOGFACILITY": "none", "OCF_CHECK_LEVEL": "0"}

@@ -15,6 +15,18 @@ import (
 )
 
 func (o *op) monitor(ctx context.Context) error {
+	err := o.check(ctx)
+	o.watchAfter(err)
+	if err == nil && o.req != nil && o.req.Probe() {
+		// Found running by a probe (Pacemaker restarted here): the
+		// attribute went with this node's last membership.
+		o.publishListening(ctx, true)
+	}
+	return err
+}
+
+// check is monitor's verdict.
+func (o *op) check(ctx context.Context) error {
 	s, err := o.inspect(ctx)
 	if err != nil {
 		return err

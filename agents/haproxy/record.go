@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stackha/stackha/agents/internal/watch"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -36,6 +37,8 @@ type record struct {
 	// Converted: made from the record of stackha 0.2 (legacy.go), which did
 	// not know the launcher (Launcher is 0).
 	Converted bool `json:"converted,omitempty"`
+	// Watcher is the event watcher (watch.go) and the node it reports for.
+	Watcher *watch.Record `json:"watcher,omitempty"`
 }
 
 // check refuses a record that cannot describe a master start launched.
@@ -55,6 +58,11 @@ func (r *record) check() error {
 	}
 	if err := instance.CheckPath("socket", r.Socket); err != nil {
 		return err
+	}
+	if r.Watcher != nil {
+		if err := r.Watcher.Check(); err != nil {
+			return err
+		}
 	}
 	return instance.CheckPath("pidfile", r.Pidfile)
 }

@@ -11,6 +11,9 @@ import (
 )
 
 func (o *op) reload(ctx context.Context) error {
+	if !o.watch {
+		o.endWatcher() // turned off: at once; turned on: the next monitor starts it
+	}
 	c, problems, s, err := o.checkAndInspect(ctx)
 	if err != nil {
 		return err // a rejected configuration: the running haproxy is untouched
@@ -81,6 +84,7 @@ func (o *op) reload(ctx context.Context) error {
 	}
 	o.restoreState(ctx, fresh, saved)
 	o.log.Infof("haproxy reloaded: new worker %d", fresh)
+	o.publishListening(ctx, true)
 	return nil
 }
 

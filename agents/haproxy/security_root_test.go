@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 		os.Exit(0)
 	}
+	if len(os.Args) > 1 && os.Args[1] == watchCmd {
+		runTestWatcher()
+	}
 	if path := os.Getenv(fakeStatsEnv); path != "" {
 		serveFakeStats(path, os.Getenv(fakeStatsModeEnv))
 		os.Exit(0)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackha/stackha/agents/internal/pcmktool"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -21,6 +22,10 @@ type settings struct {
 	extraArgs   []string
 	stopTimeout time.Duration
 	backends    []string
+	watch       bool // an event watcher reports the master's exit at once (watch.go)
+	// listenAttr is the node attribute set to 1 while haproxy serves
+	// here ("": none; listening.go).
+	listenAttr string
 }
 
 // maxSocketPath is the longest path a unix socket address holds.
@@ -47,6 +52,13 @@ func configure(r *ocf.Request) (any, error) {
 		statsSocket: p.String("stats_socket"),
 		stopTimeout: p.Duration("stop_timeout"), // within its declared range
 		backends:    splitList(p.String("check_level_10_backends")),
+		watch:       p.Bool("watch"),
+		listenAttr:  p.String("node_attribute"),
+	}
+	if s.listenAttr != "" {
+		if err := pcmktool.CheckAttrName(s.listenAttr); err != nil {
+			return nil, ocf.Configured("node_attribute: %w", err)
+		}
 	}
 	if s.pidfile == "" {
 		s.pidfile = filepath.Join(dir, "haproxy.pid")

@@ -44,8 +44,11 @@ func (o *op) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.endWatcher() // one watcher per instance: this start's, started last
 	if o.health(s) == nil {
 		o.log.Infof("haproxy already runs (master pid %d, worker %d)", s.master, s.worker())
+		o.ensureWatcher()
+		o.publishListening(ctx, true)
 		return nil
 	}
 	if len(s.procs) > 0 {
@@ -112,7 +115,12 @@ func (o *op) start(ctx context.Context) error {
 	if err := o.adopt(ctx, launched, uids); err != nil {
 		return ocf.Generic("%w; see %s", err, logf.Name())
 	}
-	return o.waitReady(ctx)
+	if err := o.waitReady(ctx); err != nil {
+		return err
+	}
+	o.ensureWatcher()
+	o.publishListening(ctx, true)
+	return nil
 }
 
 // maxStartLog is how much of haproxy's start output is read back.

@@ -17,6 +17,10 @@ func (o *op) stop(ctx context.Context) error {
 	if err != nil {
 		return o.stopWithoutRecord(ctx, err)
 	}
+	o.endWatcher() // first: from here on it cannot report
+	// Before the soft stop closes the listeners: the VIP goes nowhere
+	// new on this node's account.
+	o.publishListening(ctx, false)
 	// No question to the master here: a hung one must not delay the stop.
 	if pid, err := readPidfile(o.pidfile); err != nil {
 		o.log.Infof("%v", err)
@@ -87,6 +91,7 @@ func stopFromState(ctx context.Context, r *ocf.Request) error {
 		r.Log.Infof("no record of a start: nothing of ours can be running")
 		return nil
 	}
+	o.endWatcher()
 	if err := o.terminate(ctx, rec.StopTimeout); err != nil {
 		return err
 	}

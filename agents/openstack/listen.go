@@ -32,20 +32,24 @@ const (
 // wouldListenEverywhere reads how the unit u would bind its port: for an
 // openstack-pkg-tools uwsgi unit (Debian's keystone, placement, nova,
 // cinder, heat, neutron APIs), the DAEMON_ARGS of /etc/default/<name>; for
-// another (glance-api, eventlet), bind_host in [DEFAULT] of its config.
+// another (glance-api, eventlet), the catalog's BindOption in its config.
 // A reason (exit 6) says what to write; nil when it binds an address, or
 // when nothing here tells.
 func (u *unitService) wouldListenEverywhere() error {
 	name := strings.TrimSuffix(u.unit, ".service")
 	script, err := instance.ReadPath(filepath.Join(InitScripts, name), maxScript, instance.RootOnly)
-	if err != nil || !strings.Contains(string(script), "UWSGI_PORT=") {
+	// Every openstack-pkg-tools script carries the uwsgi branch
+	// (UWSGI_PORT=${RET}); it runs uwsgi only when the script's own part
+	// sets UWSGI_PORT and UWSGI_INI_PATH (glance-api's says
+	// "#UWSGI_PORT=9292": eventlet).
+	var port, ini string
+	if err == nil {
+		port, ini = literalValue(string(script), "UWSGI_PORT"), literalValue(string(script), "UWSGI_INI_PATH")
+	}
+	if port == "" || ini == "" {
 		return u.eventletEverywhere()
 	}
-	port, ini := literalValue(string(script), "UWSGI_PORT"), literalValue(string(script), "UWSGI_INI_PATH")
-	if port == "" {
-		port = strconv.Itoa(u.c.Port)
-	}
-	file := filepath.Join(Defaults, name)
+	file := filepath.Join(Defaults, scriptName(string(script), name))
 	want := fmt.Sprintf(`DAEMON_ARGS="--http-socket %s:%s --ini %s"`, u.address(), port, ini)
 	b, err := instance.ReadPath(file, maxDefaults, instance.RootOnly)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -85,9 +89,26 @@ func (u *unitService) wouldListenEverywhere() error {
 		u.unit, file, instance.Quote(args), want)
 }
 
-// eventletEverywhere: a service that binds bind_host of its config file
-// ([DEFAULT], default 0.0.0.0), read root-only; nil when the file cannot
-// be read (the unit will say).
+// scriptName is the init script's NAME, whose /etc/default/$NAME it
+// sources: openstack-pkg-tools scripts say NAME=${PROJECT_NAME}<suffix>
+// (neutron-api.service's is neutron-server). fallback (the unit's name)
+// when the script says nothing this reads.
+func scriptName(script, fallback string) string {
+	v := shellValue(script, "NAME")
+	if p := literalValue(script, "PROJECT_NAME"); p != "" {
+		v = strings.NewReplacer("${PROJECT_NAME}", p, "$PROJECT_NAME", p).Replace(v)
+	}
+	if v == "" || strings.ContainsAny(v, "$/`\\") || v == "." || v == ".." {
+		return fallback
+	}
+	return v
+}
+
+// eventletEverywhere: a service that binds the option of its config file
+// that the catalog names (BindOption: cinder's osapi_volume_listen,
+// heat's [heat_api] bind_host; [DEFAULT] bind_host when it names none;
+// default 0.0.0.0), read root-only; nil when the file cannot be read (the
+// unit will say).
 func (u *unitService) eventletEverywhere() error {
 	if u.c.ConfigFile == "" {
 		return nil
@@ -96,12 +117,18 @@ func (u *unitService) eventletEverywhere() error {
 	if err != nil {
 		return nil
 	}
-	host := iniValue(string(b), "DEFAULT", "bind_host")
+	section, key := "DEFAULT", "bind_host"
+	if p := u.c.Profile; p != nil {
+		if s, k, ok := strings.Cut(strings.TrimPrefix(p.BindOption, "["), "] "); ok && s != "" && k != "" {
+			section, key = s, k
+		}
+	}
+	host := iniValue(string(b), section, key)
 	if !wildcard(host) {
 		return nil
 	}
-	return ocf.Configured("unit %s would listen on every address (bind_host %s): set bind_host = %s in [DEFAULT] of %s",
-		u.unit, instance.Quote(host), u.address(), u.c.ConfigFile)
+	return ocf.Configured("unit %s would listen on every address (%s %s): set %s = %s in [%s] of %s",
+		u.unit, key, instance.Quote(host), key, u.address(), section, u.c.ConfigFile)
 }
 
 // address is the address to suggest: bind_host, else url's host unless it

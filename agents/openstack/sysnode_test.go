@@ -20,6 +20,7 @@ import (
 // nodeAgent runs the built agent binary in a node, as Pacemaker would.
 type nodeAgent struct {
 	t      *testing.T
+	agent  string // the agent's name ("" is keystone)
 	n      *sysnode.Node
 	params map[string]string
 }
@@ -29,7 +30,11 @@ const nodeBinary = "/usr/local/sbin/stackha-sysnode-test"
 // run runs one action with the OCF environment; it returns the exit code,
 // the exit reason and the whole output.
 func (a nodeAgent) run(ctx context.Context, action string, timeout time.Duration, interval time.Duration, depth int, extra map[string]string) (ocf.Code, string, string) {
-	env := []string{"env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=ks",
+	agent, instance := a.agent, a.agent
+	if agent == "" {
+		agent, instance = "keystone", "ks"
+	}
+	env := []string{"env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=" + instance,
 		"HA_LOGFACILITY=none", fmt.Sprintf("OCF_RESKEY_CRM_meta_timeout=%d", timeout.Milliseconds()),
 		fmt.Sprintf("OCF_RESKEY_CRM_meta_interval=%d", interval.Milliseconds())}
 	if depth > 0 {
@@ -43,7 +48,7 @@ func (a nodeAgent) run(ctx context.Context, action string, timeout time.Duration
 	for k, v := range extra {
 		env = append(env, "OCF_RESKEY_"+k+"="+v)
 	}
-	out, err := a.n.Run(ctx, append(env, nodeBinary, "keystone", action)...)
+	out, err := a.n.Run(ctx, append(env, nodeBinary, agent, action)...)
 	code := ocf.Success
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ocf.Code(ee.ExitCode())

@@ -104,6 +104,41 @@ func TestSystemdWouldListenEverywhere(t *testing.T) {
 			}
 		})
 	}
+	// neutron-api.service's script sources /etc/default/$NAME, and its NAME
+	// is ${PROJECT_NAME}-server: neutron-server, not the unit's name
+	script = "#!/bin/sh\nPROJECT_NAME=neutron\nNAME=${PROJECT_NAME}-server\nUWSGI_PORT=9696\nUWSGI_INI_PATH=/etc/neutron/neutron-api-uwsgi.ini\n"
+	os.WriteFile(filepath.Join(InitScripts, "neutron-api"), []byte(script), 0o755)
+	bound := `DAEMON_ARGS="--http-socket 192.0.2.11:9696 --ini /etc/neutron/neutron-api-uwsgi.ini"` + "\n"
+	os.WriteFile(filepath.Join(Defaults, "neutron-api"), []byte(bound), 0o644)
+	if err := u("neutron-api.service", "").wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "in "+Defaults+"/neutron-server") {
+		t.Errorf("neutron-api with only /etc/default/neutron-api (its script reads neutron-server): %v", err)
+	}
+	os.WriteFile(filepath.Join(Defaults, "neutron-server"), []byte(bound), 0o644)
+	if err := u("neutron-api.service", "").wouldListenEverywhere(); err != nil {
+		t.Errorf("neutron-api with /etc/default/neutron-server: %v", err)
+	}
+	// an eventlet unit binds the option its catalog row names (an RDO
+	// cinder-api: osapi_volume_listen), not always [DEFAULT] bind_host
+	cinder := u("openstack-cinder-api.service", glanceConf)
+	cinder.c.Profile = profile("cinder-api")
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nosapi_volume_listen = 192.0.2.11\n"), 0o640)
+	if err := cinder.wouldListenEverywhere(); err != nil {
+		t.Errorf("cinder-api bound by osapi_volume_listen: %v", err)
+	}
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nbind_host = 192.0.2.11\n"), 0o640)
+	if err := cinder.wouldListenEverywhere(); err == nil || !strings.Contains(err.Error(), "set osapi_volume_listen = 192.0.2.11 in [DEFAULT]") {
+		t.Errorf("cinder-api with only bind_host: %v", err)
+	}
+	// glance-api's script has the uwsgi branch of openstack-pkg-tools
+	// (UWSGI_PORT=${RET}) but its own UWSGI_PORT commented out: eventlet,
+	// judged by bind_host
+	script = "#!/bin/sh\nPROJECT_NAME=glance\nNAME=${PROJECT_NAME}-api\n#UWSGI_PORT=9292\n" +
+		"if [ -n \"${UWSGI_PORT}\" ] ; then\n\tUWSGI_PORT=${RET}\nfi\n"
+	os.WriteFile(filepath.Join(InitScripts, "glance-api"), []byte(script), 0o755)
+	os.WriteFile(glanceConf, []byte("[DEFAULT]\nbind_host = 192.0.2.11\n"), 0o640)
+	if err := u("glance-api.service", glanceConf).wouldListenEverywhere(); err != nil {
+		t.Errorf("Debian's glance-api (eventlet) bound by bind_host: %v", err)
+	}
 	// a defaults file others can write is not read
 	os.WriteFile(filepath.Join(Defaults, "keystone"), []byte(`DAEMON_ARGS="--http-socket 192.0.2.11:5000"`), 0o666)
 	os.Chmod(filepath.Join(Defaults, "keystone"), 0o666)

@@ -30,6 +30,7 @@ func init() {
 		}
 	})
 	ocf.RegisterHelper(announceCmd, announceHelper)
+	ocf.RegisterHelper(watchCmd, watchHelper)
 }
 
 // configure parses the parameters into the Config every action reads

@@ -2,14 +2,11 @@ package vip
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -33,8 +30,8 @@ func listenARP(ifi *net.Interface) (*packet.Conn, error) {
 }
 
 // announcerArgs is the command line of a background announcer.
-func announcerArgs(self string, c *Config, nic string, count int, interval time.Duration) []string {
-	return []string{self, announceCmd, "-ip=" + c.IP.String(), "-nic=" + nic, "-netns=" + c.Netns,
+func announcerArgs(c *Config, nic string, count int, interval time.Duration) []string {
+	return []string{announceCmd, "-ip=" + c.IP.String(), "-nic=" + nic, "-netns=" + c.Netns,
 		"-count=" + strconv.Itoa(count), "-interval=" + interval.String(), "-delay=" + interval.String()}
 }
 
@@ -43,31 +40,10 @@ func announcerArgs(self string, c *Config, nic string, count int, interval time.
 // and returns its identity for the state record. It inherits nothing but
 // its standard streams (/dev/null): the instance's lock is close-on-exec.
 func startAnnouncer(r *ocf.Request, c *Config, nic string, count int, interval time.Duration) (*instance.Identity, error) {
-	if r.Self == "" {
-		return nil, errors.New("the path of the running binary is unknown")
-	}
-	self := r.Self
-	if resolved, err := filepath.EvalSymlinks(self); err == nil {
-		self = resolved
-	}
-	args := announcerArgs(self, c, nic, count, interval)
-	cmd := &exec.Cmd{Path: self, Args: args, Env: []string{}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
+	id, err := instance.SpawnSelf(r.Self, announcerArgs(c, nic, count, interval), nil, "")
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", announceCmd, err)
 	}
-	pid := cmd.Process.Pid
-	// Start returns once the child has exec'd: its executable is final,
-	// and recorded.
-	id, err := instance.Identify(pid, true)
-	if err == nil && (id.Session != pid || id.Exe != self) {
-		err = fmt.Errorf("it runs %s in session %d", instance.Quote(id.Exe), id.Session)
-	}
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("announcer %d: %w", pid, err)
-	}
-	cmd.Process.Release()
 	return &id, nil
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	PreferredLft uint32
 	Netns        string
 	CheckLink    bool
+	Watch        bool // an event watcher reports failures at once (watch.go)
 
 	// Warnings are things the operator should fix but that do not stop us.
 	Warnings []string
@@ -358,6 +359,7 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		c.Netns = ns
 	}
 	c.CheckLink = p.Bool("check_link_status")
+	c.Watch = p.Bool("watch")
 	// Parameters of one family set for the other: IPaddr2 ignores them
 	// silently; say so.
 	otherFamily := []string{"nodad", "preferred_lft"} // IPv6 only

@@ -11,6 +11,7 @@ import (
 
 func monitor(ctx context.Context, r *ocf.Request) error {
 	err := check(ctx, r)
+	watchAfter(r, err)
 	if ocf.IsStopped(err) && !r.Probe() {
 		r.Log.Infof("not running: %v", err)
 	}
@@ -126,6 +127,32 @@ func reload(ctx context.Context, r *ocf.Request) error {
 	for _, w := range config(r).Warnings {
 		r.Log.Warnf("%s", w)
 	}
-	r.Log.Infof("reloaded: the next monitor uses the new check_link_status and announcement settings")
+	if !config(r).Watch {
+		watchAfter(r, ocf.Stopped("watch is off"))
+	}
+	r.Log.Infof("reloaded: the next monitor uses the new check_link_status, watch and announcement settings")
 	return nil
+}
+
+// watchAfter keeps the watcher in step after a monitor that found err: a
+// recurring monitor that succeeds restarts a dead one, a monitor that
+// finds the VIP stopped ends it. A monitor with watch off and nothing to
+// end reads nothing more.
+func watchAfter(r *ocf.Request, err error) {
+	stopped := ocf.IsStopped(err)
+	if !stopped && (err != nil || r.Interval == 0 || !config(r).Watch) {
+		return
+	}
+	name, nerr := r.Name()
+	if nerr != nil {
+		return
+	}
+	rec, lerr := loadRecord(name)
+	switch {
+	case lerr != nil || rec == nil:
+	case stopped:
+		endWatcher(r, name, rec)
+	default:
+		ensureWatcher(r, name, rec, config(r))
+	}
 }

@@ -42,16 +42,19 @@ func start(ctx context.Context, r *ocf.Request) error {
 	if err != nil {
 		return fmt.Errorf("reading what an earlier start recorded: %w", err)
 	}
+	endWatcher(r, name, rec) // one watcher per instance: this start's, started last
 	if mine != nil && mine.Label == t.wantLabel() && mine.Flags&unix.IFA_F_DADFAILED == 0 {
 		if err := t.linkUp(r); err != nil {
 			return err
 		}
 		if rec == nil || rec.IP != c.IP.String() { // served, but by whom: record it as ours now
-			if err := saveRecord(r, t.record(nil)); err != nil {
+			rec = t.record(nil)
+			if err := saveRecord(r, rec); err != nil {
 				return err
 			}
 		}
 		r.Log.Infof("%s is already served", t)
+		ensureWatcher(r, name, rec, c)
 		return nil
 	}
 	if mine != nil {
@@ -108,6 +111,7 @@ func start(ctx context.Context, r *ocf.Request) error {
 		return nil
 	}
 	t.announce(ctx, r, nrec, c.ArpCount)
+	ensureWatcher(r, name, nrec, c)
 	return nil
 }
 

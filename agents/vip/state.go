@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stackha/stackha/agents/internal/watch"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -36,6 +37,10 @@ type record struct {
 	// executable is recorded (it has made its last exec when start reads
 	// it).
 	Announcer *instance.Identity `json:"announcer,omitempty"`
+	// Watcher is the event watcher (watch.go) and the node it reports
+	// for; WatchLink, whether it reports a link down or without carrier.
+	Watcher   *watch.Record `json:"watcher,omitempty"`
+	WatchLink bool          `json:"watch_link,omitempty"`
 }
 
 // check refuses a record that cannot be one start wrote: stop would not
@@ -67,6 +72,11 @@ func (rec *record) check() error {
 		}
 		if !filepath.IsAbs(a.Exe) {
 			return fmt.Errorf("announcer %d: executable %s is not an absolute path", a.PID, instance.Quote(a.Exe))
+		}
+	}
+	if rec.Watcher != nil {
+		if err := rec.Watcher.Check(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -21,6 +21,7 @@ func stop(ctx context.Context, r *ocf.Request) error {
 		return err
 	}
 	rec, recErr := loadRecord(name)
+	endWatcher(r, name, rec) // first: from here on it cannot report
 	stopAnnouncer(r, rec)
 	if err := stopAddress(r, cfg); err != nil {
 		return err
@@ -56,6 +57,7 @@ func StopFromState(ctx context.Context, r *ocf.Request) error {
 		r.Log.Infof("no record of a start: nothing of ours can be running")
 		return nil
 	}
+	endWatcher(r, name, rec)
 	stopAnnouncer(r, rec)
 	if err := stopRecorded(r, rec); err != nil {
 		return err

@@ -139,9 +139,12 @@ func alias(name string) string {
 	return name
 }
 
-// seedServices is the how-to's set, in its order, used when a topology
-// names no services: its nine frontends, legacy ports included.
-var seedServices = []string{"keystone", "neutron-server", "glance-api", "glance-registry", "nova-api", "nova-metadata", "cinder-api"}
+// defaultServices, used when a topology names no services, is the how-to's
+// set as Debian 12 ships it: its services but glance-registry (removed
+// upstream in Ussuri) and without the legacy listeners (keystone's admin
+// 35357, nova's EC2 8773) that nothing serves any more. The how-to's own nine
+// frontends are crm/examples/seed.yaml's, which names them.
+var defaultServices = []string{"keystone", "neutron-server", "glance-api", "nova-api", "nova-metadata", "cinder-api"}
 
 func serviceNames() []string {
 	var n []string

@@ -33,9 +33,10 @@ var orderComment = []string{
 	"full outage of every API for haproxy's stop and start time; and without",
 	"non-local bind the instances on nodes without the VIP cannot bind at all,",
 	"fail to start, and reach migration-threshold.",
-	"Failure of one haproxy instance: Pacemaker restarts it where it ran; the VIP",
-	"stays (after migration-threshold failures the node is banned for haproxy",
-	"and the VIP moves).",
+	"Failure of one haproxy instance: Pacemaker restarts it where it ran (after",
+	"migration-threshold failures the node is banned for haproxy). On the VIP's",
+	"node its stop clears the attribute below first, so the VIP moves to a node",
+	"where haproxy listens rather than wait for the restart.",
 }
 
 var defaultsComment = []string{

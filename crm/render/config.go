@@ -19,14 +19,17 @@ type dialect interface {
 // constraintFormats are a dialect's constraints, each a format taking the
 // constraint's id and two resources or a resource and a node: avoid (id,
 // rsc, node: keeps rsc off node, score -INFINITY), colocation (id, rsc,
-// with) and stopOrder (id, first, then: first's stop before then's, and
-// nothing about starts: symmetrical=false).
-type constraintFormats [3]string
+// with), stopOrder (id, first, then: first's stop before then's, and
+// nothing about starts: symmetrical=false) and prefers (id, rsc, score,
+// attribute, value: score for rsc on every node where the node attribute
+// is value).
+type constraintFormats [4]string
 
 const (
 	avoid = iota
 	colocation
 	stopOrder
+	prefers
 )
 
 // body writes what cluster.crm and cluster.pcs.sh share, in d's language.
@@ -75,6 +78,9 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	comment(b, orderComment)
 	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
 	fmt.Fprintf(b, d.constraints()[stopOrder], idStopOrder, idVIP, idHAProxyClone)
+	comment(b, listeningComment)
+	fmt.Fprintf(b, d.constraints()[prefers], idVIPPrefersListening, idVIP, listeningPreference, attrListening, listeningActive)
+	r.statefulBody(b, d)
 }
 
 // modeLine says at the top of a file whether the cluster fences.

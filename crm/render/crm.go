@@ -65,12 +65,15 @@ func (crmsh) primitive(b *strings.Builder, p primitive, clone string) {
 	}
 	b.WriteString("\n")
 	if clone != "" {
-		fmt.Fprintf(b, "clone %s %s \\\n\tmeta interleave=true\n", clone, p.id)
+		fmt.Fprintf(b, "clone %s %s \\\n\tmeta", clone, p.id)
+		crmAttrs(b, p.clonesMeta())
+		b.WriteString("\n")
 	}
 }
 
 func (crmsh) constraints() constraintFormats {
-	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s:stop %s:stop symmetrical=false\n"}
+	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s:stop %s:stop symmetrical=false\n",
+		"location %s %s rule %s: %s eq %s\n"}
 }
 
 // CRM renders the crmsh configuration (`crm configure load update FILE`).
@@ -86,6 +89,8 @@ func (r *resolved) CRM() string {
 	b.WriteString("# On a cluster loaded from an earlier render, first run\n")
 	b.WriteString("#   crm configure delete " + idOldOrder + "\n")
 	b.WriteString("# (`load update` keeps it: that start order made a moving VIP wait for haproxy's drain).\n")
+	b.WriteString("# Nothing else to delete: `load update` adds haproxy's " + paramListenAttr + " (a reload)\n")
+	b.WriteString("# and " + idVIPPrefersListening + "; the VIP stays where it is.\n")
 	b.WriteString("# Nodes: ")
 	for i, n := range r.nodes {
 		if i > 0 {

@@ -72,6 +72,7 @@ defaults
 			}
 		}
 	}
+	r.mysqlListener(&b)
 	return b.String()
 }
 

@@ -77,6 +77,9 @@ func TestEndpointsAgainstKeystone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a keystone setup takes about 30 s")
 	}
+	// Its own network namespace and files: it runs beside the crmsh and pcs
+	// tests (TestFailover, TestPCSMatchesCRM).
+	t.Parallel()
 	dir, _ := renderExample(t, "testnet-two-node")
 	work := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

@@ -49,6 +49,11 @@ type primitive struct {
 	perNode []nodeParam
 	meta    [][2]string
 	ops     []op
+	// provider is an ocf agent's provider ("": stackha); resource-agents'
+	// own are heartbeat's.
+	provider string
+	// cloneMeta is the clone's meta attributes (nil: interleave=true).
+	cloneMeta [][2]string
 }
 
 // spec is the resource's agent as crmsh writes it.
@@ -56,7 +61,18 @@ func (p primitive) spec() string {
 	if p.class == "stonith" {
 		return "stonith:" + p.agent
 	}
+	if p.provider != "" {
+		return "ocf:" + p.provider + ":" + p.agent
+	}
 	return "ocf:" + provider + ":" + p.agent
+}
+
+// clonesMeta is the meta attributes of p's clone.
+func (p primitive) clonesMeta() [][2]string {
+	if p.cloneMeta == nil {
+		return [][2]string{{"interleave", "true"}}
+	}
+	return p.cloneMeta
 }
 
 // nodeParam holds the parameters that apply on one node only.
@@ -69,6 +85,7 @@ type op struct {
 	name, interval, timeout string
 	depth                   int // written as OCF_CHECK_LEVEL when > 0 or explicit
 	explicitDepth           bool
+	role                    string // a promotable clone's monitor: Promoted or Unpromoted
 }
 
 // attrs is the op's attributes after its name, as both tools write them.
@@ -76,6 +93,9 @@ func (o op) attrs() string {
 	s := "interval=" + o.interval + " timeout=" + o.timeout
 	if o.depth > 0 || o.explicitDepth {
 		s += " " + opCheckLevel + "=" + strconv.Itoa(o.depth)
+	}
+	if o.role != "" {
+		s += " role=" + o.role
 	}
 	return s
 }
@@ -106,7 +126,7 @@ func (r *resolved) fenceRace() bool { return len(r.fencing) > 0 && len(r.nodes) 
 
 func (r *resolved) haproxyPrimitive() primitive {
 	h := r.t.HAProxy
-	params := [][2]string{{paramHAProxyConfig, h.Config}}
+	params := [][2]string{{paramHAProxyConfig, h.Config}, {paramListenAttr, attrListening}}
 	if *h.MonitorDepth == 10 && !hasParam(r.haproxyExtra, paramHAProxyBackends) {
 		// Depth 10 wants a server up in each backend named here. The
 		// legacy listeners (keystone admin, nova EC2) answer on no current
@@ -154,6 +174,9 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 		{name: "stop", interval: "0s", timeout: apiStopTimeout},
 		{name: "monitor", interval: s.every.String(), timeout: apiMonitorTimeout, explicitDepth: true},
 	}, s.depth, s.deepEvery, deepTimeout)
+	if r.ordered(s) {
+		p.cloneMeta = statefulCloneMeta
+	}
 	return p
 }
 

@@ -33,6 +33,8 @@ type resolved struct {
 	nodes            []resolvedNode
 	services         []resolvedService
 	fencing          []resolvedDevice // none: the lab mode
+	db               *resolvedDB      // nil: no database section
+	mq               *resolvedMQ      // nil: no messaging section
 	t                *Topology
 }
 
@@ -73,6 +75,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	x.cluster()
 	x.corosync()
 	x.region()
+	x.stateful()
 	if len(x.bad) > 0 {
 		return nil, errors.Join(x.bad...)
 	}

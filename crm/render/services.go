@@ -30,17 +30,12 @@ func (s resolvedService) listeners() []listener {
 func (x *resolver) services() {
 	t := x.t
 	if t.Services == nil {
-		for _, s := range seedServices {
-			svc := Service{Name: s}
-			if catalog()[s].legacy != nil {
-				on := true
-				svc.Legacy = &on
-			}
-			t.Services = append(t.Services, svc)
+		for _, s := range defaultServices {
+			t.Services = append(t.Services, Service{Name: s})
 		}
 	}
 	if len(t.Services) == 0 {
-		x.bad.add("services", "empty: name at least one service, or leave the key out for the how-to's set")
+		x.bad.add("services", "empty: name at least one service, or leave the key out for the default set")
 	}
 	seen := map[string]int{}
 	ports := map[int]string{}
@@ -189,7 +184,7 @@ func (x *resolver) haproxy() {
 		}
 		x.span("haproxy."+d.field, *d.v, d.lo, d.hi)
 	}
-	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig)
+	x.r.haproxyExtra = extraParams(&x.bad, "haproxy.params", h.Params, noSecretFix, paramHAProxyConfig, paramListenAttr)
 	if h.MonitorDepth == nil {
 		z := 0
 		h.MonitorDepth = &z

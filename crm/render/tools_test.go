@@ -41,21 +41,27 @@ func nodesOf(t *testing.T, dir string) []string {
 }
 
 // loadRendered loads an example's cluster.crm into an empty CIB and checks
-// it with crm_verify.
+// it with crm_verify. crmsh is slow to start: the load and the check run
+// once per test binary for each rendered content (cibtest.Loaded), and the
+// tests that read the same example get a copy of that CIB.
 func loadRendered(t *testing.T, name string) (dir, cib string) {
 	t.Helper()
 	cibtest.Require(t)
 	dir, files := renderExample(t, name)
-	cib = cibtest.Empty(t, t.TempDir(), "cib.xml")
 	// An empty CIB has no quorum: with no-quorum-policy=stop crmsh says so.
-	cibtest.Load(t, cib, filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
-	cibtest.Verify(t, cib)
+	cib = cibtest.Loaded(t, t.TempDir(), filepath.Join(dir, "cluster.crm"), cibtest.AgentsInstalled(agentsOf(string(files["cluster.crm"]))...), cibtest.NoQuorum())
 	return dir, cib
 }
 
+// Each example's tools run on files of their own: the examples run in
+// parallel (here and in TestFailover, TestPCSMatchesCRM), so that the
+// package's share of a busy machine's cores does not shrink to one.
 func TestCRMLoadsAndVerifies(t *testing.T) {
 	for name := range examples(t) {
-		t.Run(name, func(t *testing.T) { loadRendered(t, name) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			loadRendered(t, name)
+		})
 	}
 }
 
@@ -78,8 +84,13 @@ func fenceDevices(crm string) map[string]string {
 // there; when it returns, nothing moves back. Every example runs it: two,
 // three and five nodes, fenced and in the lab mode.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
+			if name == statefulExample {
+				t.Skip("Galera is promoted by the master scores its agent sets, which crm_simulate does not run: TestStatefulOrder simulates this example")
+			}
+			t.Parallel()
 			dir, cib := loadRendered(t, name)
 			crm, err := os.ReadFile(filepath.Join(dir, "cluster.crm"))
 			if err != nil {
@@ -92,7 +103,7 @@ func TestFailover(t *testing.T) {
 			}
 			tmp := t.TempDir()
 			up := filepath.Join(tmp, "up.xml")
-			cibtest.Simulate(t, cib, up, nodes...)
+			settle(t, cib, up, nodes...)
 			p := cibtest.Placement(t, up)
 			for id, on := range p {
 				if dev, ok := fences[id]; ok {
@@ -130,7 +141,7 @@ func TestFailover(t *testing.T) {
 			// Standby of the VIP's node.
 			cibtest.Standby(t, up, first, true)
 			moved := filepath.Join(tmp, "moved.xml")
-			rep := cibtest.Simulate(t, up, moved)
+			rep := settle(t, up, moved)
 			p = cibtest.Placement(t, moved)
 			if len(p["api-vip"]) != 1 || !slices.Contains(others, p["api-vip"][0]) || !slices.Equal(p["haproxy-clone"], others) {
 				t.Fatalf("after standby of %s: api-vip on %v, haproxy on %v; want the VIP on one of %v, haproxy on all of them", first, p["api-vip"], p["haproxy-clone"], others)
@@ -141,7 +152,7 @@ func TestFailover(t *testing.T) {
 			// Back online: stickiness keeps the VIP where it is.
 			cibtest.Standby(t, moved, first, false)
 			back := filepath.Join(tmp, "back.xml")
-			rep = cibtest.Simulate(t, moved, back)
+			rep = settle(t, moved, back)
 			p = cibtest.Placement(t, back)
 			if !slices.Equal(p["api-vip"], []string{second}) {
 				t.Errorf("after %s came back: api-vip on %v, want it to stay on %s", first, p["api-vip"], second)
@@ -175,7 +186,7 @@ func TestFailover(t *testing.T) {
 			// still up there, active on two nodes (the split brain of a
 			// real cut), and Pacemaker's recovery restarts the VIP.
 			returned := filepath.Join(tmp, "returned.xml")
-			rep = cibtest.Simulate(t, lost, returned, second)
+			rep = settle(t, lost, returned, second)
 			p = cibtest.Placement(t, returned)
 			if !slices.Equal(p["haproxy-clone"], nodes) || len(p["api-vip"]) != 1 {
 				t.Errorf("after %s returned: api-vip on %v, haproxy on %v (want %v)", second, p["api-vip"], p["haproxy-clone"], nodes)
@@ -225,13 +236,14 @@ func TestOtherChoicesFail(t *testing.T) {
 	}
 
 	t.Run("vip-then-haproxy", func(t *testing.T) {
+		t.Parallel()
 		cib := load(t, replace(t, "order vip-stops-before-haproxy Mandatory: api-vip:stop haproxy-clone:stop symmetrical=false",
 			"order haproxy-after-IP Mandatory: api-vip haproxy-clone"))
 		up := filepath.Join(t.TempDir(), "up.xml")
-		cibtest.Simulate(t, cib, up, nodes...)
+		settle(t, cib, up, nodes...)
 		first := cibtest.Placement(t, up)["api-vip"][0]
 		cibtest.Standby(t, up, first, true)
-		rep := cibtest.Simulate(t, up, filepath.Join(t.TempDir(), "moved.xml"))
+		rep := settle(t, up, filepath.Join(t.TempDir(), "moved.xml"))
 		restarted := false
 		for _, a := range cibtest.Actions(rep) {
 			restarted = restarted || strings.HasPrefix(a, "Restart haproxy:")
@@ -241,10 +253,11 @@ func TestOtherChoicesFail(t *testing.T) {
 		}
 	})
 	t.Run("colocation-wrong-way", func(t *testing.T) {
+		t.Parallel()
 		cib := load(t, replace(t, "colocation vip-with-haproxy inf: api-vip haproxy-clone",
 			"colocation haproxy-with-vip inf: haproxy-clone api-vip"))
 		up := filepath.Join(t.TempDir(), "up.xml")
-		cibtest.Simulate(t, cib, up, nodes...)
+		settle(t, cib, up, nodes...)
 		if on := cibtest.Placement(t, up)["haproxy-clone"]; len(on) != 1 {
 			t.Errorf("haproxy on %v: expected the wrong-way colocation to pin it to one node", on)
 		}
@@ -269,8 +282,10 @@ esac
 func TestPCSMatchesCRM(t *testing.T) {
 	require.Command(t, "pcs", "bash")
 	realPCS, _ := exec.LookPath("pcs")
+	t.Parallel()
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			dir, crmCIB := loadRendered(t, name)
 			want := cibtest.Configuration(t, crmCIB)
 			script := filepath.Join(dir, "cluster.pcs.sh")
@@ -374,6 +389,7 @@ func TestMigrateFromSeed(t *testing.T) {
 	lsbMissing := regexp.MustCompile(`lsb:haproxy`)
 
 	t.Run("delete first", func(t *testing.T) {
+		t.Parallel()
 		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
 		cibtest.Load(t, cib, seed, true, lsbMissing)
 		if out, err := cibtest.Run(t, cib, "crm", "-F", "configure", "delete", "haproxy-with-vip", "haproxy-after-IP"); err != nil {
@@ -386,6 +402,7 @@ func TestMigrateFromSeed(t *testing.T) {
 		}
 	})
 	t.Run("without delete", func(t *testing.T) {
+		t.Parallel()
 		cib := cibtest.Empty(t, t.TempDir(), "cib.xml")
 		cibtest.Load(t, cib, seed, true, lsbMissing)
 		cibtest.Load(t, cib, crm, strict, lsbMissing)
@@ -433,7 +450,10 @@ func TestDepth10BackendsExist(t *testing.T) {
 // `order haproxy-clone then api-vip` the chain was: api-vip stop, the
 // clone's stop, haproxy's stop (the drain), the clone's stopped, the
 // clone's start, haproxy's start on the returning node, the clone's
-// running, and only then api-vip's start (docs/faults.md, fault 14).
+// running, and only then api-vip's start (docs/faults.md, fault 14). The
+// VIP must start in that first transition, on two nodes too (the returning
+// node is the only one left): the next transition begins only once the
+// first has finished, drain included.
 //
 // Two examples (two nodes, three with fencing): every example renders the
 // same constraints (TestGolden), and each crmsh load costs seconds, which
@@ -446,7 +466,7 @@ func TestVIPMoveWaitsForNoDrain(t *testing.T) {
 			nodes := nodesOf(t, dir)
 			tmp := t.TempDir()
 			up := filepath.Join(tmp, "up.xml")
-			cibtest.Simulate(t, cib, up, nodes...)
+			settle(t, cib, up, nodes...)
 			holder := cibtest.Placement(t, up)["api-vip"][0]
 			back := nodes[0]
 			if back == holder {
@@ -454,34 +474,22 @@ func TestVIPMoveWaitsForNoDrain(t *testing.T) {
 			}
 			cibtest.Standby(t, up, back, true)
 			away := filepath.Join(tmp, "away.xml")
-			cibtest.Simulate(t, up, away)
+			settle(t, up, away)
 			cibtest.Standby(t, away, back, false)
 			cibtest.Standby(t, away, holder, true)
-			dot := filepath.Join(tmp, "move.dot")
-			rep, err := cibtest.Run(t, "", "crm_simulate", "-x", away, "-S", "-O", filepath.Join(tmp, "moved.xml"), "-D", dot)
-			if err != nil {
-				t.Fatal(err)
+			steps := stepwise(t, away, filepath.Join(tmp, "moved.xml"))
+			if !slices.Contains(startsOn(steps[0].actions, "haproxy:"), back) || len(startsOn(steps[0].actions, "api-vip")) == 0 {
+				t.Fatalf("the first transition should move the VIP off %s and start haproxy on %s; actions %q", holder, back, steps[0].actions)
 			}
-			acts := cibtest.Actions(rep)
-			if !slices.ContainsFunc(acts, func(a string) bool {
-				return strings.HasPrefix(a, "Start haproxy:") && strings.Contains(a, back) || strings.HasPrefix(a, "Move haproxy:")
-			}) || !slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "Move api-vip ") }) {
-				t.Fatalf("the transition should move the VIP off %s and start haproxy on %s; actions %q", holder, back, acts)
-			}
-			g, err := os.ReadFile(dot)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before := map[string][]string{} // action -> the actions it waits for
+			before := steps[0].before // action -> the actions it waits for
 			start := ""
-			for _, m := range regexp.MustCompile(`(?m)^"([^"]+)" -> "([^"]+)"`).FindAllStringSubmatch(string(g), -1) {
-				before[m[2]] = append(before[m[2]], m[1])
-				if strings.HasPrefix(m[2], "api-vip_start_0 ") {
-					start = m[2]
+			for a := range before {
+				if strings.HasPrefix(a, "api-vip_start_0 ") {
+					start = a
 				}
 			}
 			if start == "" {
-				t.Fatalf("no api-vip start in the graph:\n%s", g)
+				t.Fatalf("no api-vip start in the first transition's graph: %v", before)
 			}
 			var waits []string
 			seen := map[string]bool{}

@@ -24,6 +24,10 @@ type Topology struct {
 	Cluster  Cluster   `yaml:"cluster"`
 	Fencing  Fencing   `yaml:"fencing"`
 	Corosync Corosync  `yaml:"corosync"`
+	// Database and Messaging are the stateful tier (stateful.go): nil, the
+	// services' own configuration as before.
+	Database  *Database  `yaml:"database"`
+	Messaging *Messaging `yaml:"messaging"`
 	// Region is the keystone region of the endpoints (default RegionOne).
 	Region string `yaml:"region"`
 
@@ -62,8 +66,8 @@ type Service struct {
 	Name string `yaml:"name"`
 	Port int    `yaml:"port"` // default: the service's usual port
 	// Legacy also balances the service's listener of older releases
-	// (keystone admin 35357, nova EC2 8773). Default: on when the services
-	// list is omitted (the how-to's set), off otherwise.
+	// (keystone admin 35357, nova EC2 8773), which Debian 12's services no
+	// longer serve. Default: off.
 	Legacy     *bool `yaml:"legacy"`
 	LegacyPort int   `yaml:"legacy_port"`
 	// RunMode is how the agent runs the service: systemd (default) or
@@ -233,6 +237,7 @@ func section(goType string) string {
 		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
 		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
+		"Database": "database", "Messaging": "messaging",
 	}[goType]
 }
 

@@ -223,18 +223,38 @@ func TestDefaults(t *testing.T) {
 	if again, err := topo.resolve(); err != nil || fmt.Sprint(*again) != fmt.Sprint(*r) {
 		t.Errorf("resolving again gives another result (%v):\n%+v\n%+v", err, *again, *r)
 	}
-	// The nine frontends of the how-to's haproxy.cfg, by port (its glance
-	// names swapped back).
+	// Without a services list: the how-to's set as Debian 12 ships it (no
+	// glance-registry, no legacy listeners).
 	var got []string
 	for _, s := range r.services {
 		for _, l := range s.listeners() {
 			got = append(got, l.name+":"+strconv.Itoa(l.port))
 		}
 	}
-	want := []string{"keystone:5000", "keystone-admin:35357", "neutron:9696", "glance:9292", "glance-registry:9191",
-		"nova:8774", "nova-ec2:8773", "nova-metadata:8775", "cinder:8776"}
+	want := []string{"keystone:5000", "neutron:9696", "glance:9292", "nova:8774", "nova-metadata:8775", "cinder:8776"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("listeners\n got %v\nwant %v", got, want)
+	}
+	// crm/examples/seed.yaml names the how-to's seven: the nine frontends of
+	// its haproxy.cfg, by port (its glance names swapped back).
+	seedFile, err := os.ReadFile("../examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := ParseBytes(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, s := range seed.resolved.services {
+		for _, l := range s.listeners() {
+			got = append(got, l.name+":"+strconv.Itoa(l.port))
+		}
+	}
+	want = []string{"keystone:5000", "keystone-admin:35357", "neutron:9696", "glance:9292", "glance-registry:9191",
+		"nova:8774", "nova-ec2:8773", "nova-metadata:8775", "cinder:8776"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("seed.yaml's listeners\n got %v\nwant %v", got, want)
 	}
 	c := topo.Cluster
 	if *c.StonithEnabled || c.NoQuorumPolicy != "ignore" || *c.Stickiness != 100 || *c.FailureTimeout != 0 || *c.MigrationThreshold != 10 {

@@ -89,6 +89,8 @@ type Setup struct {
 	Fencing bool
 	// Keystone: the cluster runs keystone (faults 5 and 6 need it).
 	Keystone bool
+	// Kind is what the nodes are (lab nodes or systemd nodes).
+	Kind harness.NodeKind
 }
 
 // Label names the setup in the results: "stackha, 3 nodes, fencing".
@@ -97,12 +99,15 @@ func (s Setup) Label() string {
 	if s.Fencing {
 		mode = "fencing"
 	}
+	if s.Kind == harness.SystemdNodes {
+		mode += ", systemd nodes"
+	}
 	return fmt.Sprintf("%s, %d nodes, %s", s.Set.Name, s.Nodes, mode)
 }
 
 // setupOf returns the cluster's setup.
 func setupOf(c *harness.Cluster) Setup {
-	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone}
+	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind}
 }
 
 // Faults are the failures the issues list, in the order they run on one

@@ -77,19 +77,26 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	}
 	logs := t.TempDir()
 	opts.LogDir = logs
-	c, err := harness.Up(ctx, opts)
-	if err != nil {
-		t.Fatalf("bringing the cluster up: %v", err)
-	}
+	// After the teardown (cleanups run last first), before the logs'
+	// removal: a cluster that failed to come up keeps its logs too.
 	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("teardown: %v", err)
-		}
 		// SHC_LOGS_ALWAYS=1: a passing run's logs too (to compare).
 		if t.Failed() || os.Getenv("SHC_LOGS_ALWAYS") == "1" {
 			if dst := os.Getenv("SHC_LOGS"); dst != "" {
 				exec.Command("cp", "-a", logs, filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_"))).Run()
 			}
+		}
+	})
+	c, err := harness.Up(ctx, opts)
+	if err != nil {
+		t.Fatalf("bringing the cluster up: %v", err)
+	}
+	if os.Getenv("SHC_WATCH") == "1" {
+		defer enableWatchers(t, ctx, c, opts.Agents)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("teardown: %v", err)
 		}
 	})
 	return c
@@ -124,9 +131,29 @@ type shape struct {
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
 //     haproxy balances.
-func faultShapes(set harness.AgentSet) []shape {
+//   - SHC_NODES_KIND=systemd (make cluster-systemd, not yet in make
+//     check: docs/faults.md): the production shape on nodes that boot
+//     systemd, each on an overlay of the machine's root (test/sysnode: a
+//     systemd booted on the root itself would run systemd-tmpfiles and
+//     wipe the machine's /tmp), what render writes with corosync,
+//     Pacemaker, keystone and the services of SHC_SERVICES from their
+//     Debian units: three fenced nodes with faults 9, 10, 11, 13 and 14,
+//     two with fault 12 (make cluster-systemd selects 9, 10, 12 and 13);
+//     with SHC_NODES or SHC_FENCING, that one shape with every fault.
+func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
+	if kind == harness.SystemdNodes {
+		// Systemd nodes run what render writes, keystone included.
+		if nodes != 0 || fencing {
+			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind, Services: services()}}}
+		}
+		return []shape{
+			{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()},
+				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+			{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: kind}, faults: map[int]bool{12: true}},
+		}
+	}
 	if nodes != 0 || fencing {
 		if nodes == 0 {
 			nodes = 2
@@ -144,6 +171,20 @@ func faultShapes(set harness.AgentSet) []shape {
 	}
 }
 
+// services are the API services besides keystone that systemd nodes run:
+// $SHC_SERVICES (comma-separated, "none" for keystone alone), by default
+// harness.DefaultServices (placement-api; cinder-api, glance-api on request).
+func services() []string {
+	switch v := os.Getenv("SHC_SERVICES"); v {
+	case "":
+		return harness.DefaultServices
+	case "none":
+		return nil
+	default:
+		return strings.Split(v, ",")
+	}
+}
+
 // TestFaults runs the faults of the issues on the clusters of faultShapes,
 // per agent set, each with a client requesting through the VIP and the
 // split-brain watcher on, and writes the results table (to $SHC_RESULTS
@@ -156,14 +197,26 @@ func TestFaults(t *testing.T) {
 			only[id] = true
 		}
 	}
+	kind, err := harness.NodesKindFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind == harness.SystemdNodes {
+		// The units the nodes run, as Debian 12 ships them.
+		for _, u := range append([]string{"corosync", "pacemaker", "keystone"}, services()...) {
+			require.File(t, "/lib/systemd/system/"+u+".service")
+		}
+		require.File(t, "/lib/systemd/systemd")
+		require.Command(t, "runuser", "systemctl", "journalctl")
+	}
 	var all []FaultResult
 	for _, set := range testSets(t) {
-		for _, sh := range faultShapes(set) {
+		for _, sh := range faultShapes(set, kind) {
 			sel := sh.faults
 			if len(only) > 0 {
 				sel = only
 			}
-			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind}
 			if !anyApplies(setup, sel) {
 				continue
 			}

@@ -32,9 +32,25 @@ func TestFaultShapes(t *testing.T) {
 	t.Setenv("SHC_FENCING", "")
 	t.Setenv("SHC_MATRIX", "")
 	set := harness.AgentSet{Name: "stackha", Binary: "/bin/stackha", Agents: map[string]bool{"vip": true, "haproxy": true, "keystone": true}}
-	shapes := faultShapes(set)
+	shapes := faultShapes(set, harness.LabNodes)
 	if len(shapes) != 3 {
 		t.Fatalf("%d default shapes, want 3", len(shapes))
+	}
+	rendering := set
+	rendering.Render = true
+	sys := map[int]bool{}
+	for _, sh := range faultShapes(rendering, harness.SystemdNodes) {
+		if sh.opts.Kind != harness.SystemdNodes || !sh.opts.Fencing || !sh.opts.Keystone {
+			t.Errorf("SHC_NODES_KIND=systemd: a shape not on fenced systemd nodes with keystone: %+v", sh.opts)
+		}
+		for id := range sh.faults {
+			sys[id] = true
+		}
+	}
+	for id := 9; id <= 14; id++ {
+		if !sys[id] {
+			t.Errorf("fault %d runs on no systemd shape", id)
+		}
 	}
 	covered := map[int]bool{}
 	for _, sh := range shapes {
@@ -55,7 +71,10 @@ func TestFaultShapes(t *testing.T) {
 	}
 	t.Setenv("SHC_NODES", "3")
 	t.Setenv("SHC_FENCING", "1")
-	if sh := faultShapes(harness.Heartbeat()); len(sh) != 1 || sh[0].opts.Nodes != 3 || !sh[0].opts.Fencing {
+	if sh := faultShapes(harness.Heartbeat(), harness.LabNodes); len(sh) != 1 || sh[0].opts.Nodes != 3 || !sh[0].opts.Fencing {
 		t.Errorf("SHC_NODES=3 SHC_FENCING=1: %+v", sh)
+	}
+	if sh := faultShapes(set, harness.SystemdNodes); len(sh) != 1 || sh[0].opts.Kind != harness.SystemdNodes || !sh[0].opts.Keystone {
+		t.Errorf("SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1: %+v", sh)
 	}
 }

@@ -328,9 +328,9 @@ func failedFencingLine(out, node string) string {
 func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
 	r.NoDetect = true
 	f.T0 = time.Now()
-	var moves []window // while the VIP moved away from a node in standby
-	var moved []string // each move: how long until another node answered
-	var worst time.Duration
+	var moves []window  // while the VIP moved away from a node in standby
+	var moved []string  // each move: how long until another node answered
+	var waited []string // moves whose first answer came after the drain could end
 	for _, n := range f.C.Nodes {
 		before, _ := f.C.VIPNode(ctx)
 		var held *harness.Held
@@ -359,6 +359,9 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 			cancel()
 			if err == nil {
 				moveAt, to = a.End.Sub(t), a.Node
+				if !held.Before(a.End) {
+					waited = append(waited, fmt.Sprintf("%s's standby (%.2f s)", n.Name, moveAt.Seconds()))
+				}
 			}
 		}
 		err := f.C.WaitSettled(ctx, 90*time.Second)
@@ -371,7 +374,6 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 				moved = append(moved, fmt.Sprintf("%s -> %s answered %.2f s after the standby (its haproxy drained a held request; settled at %.1f s)",
 					n.Name, to, moveAt.Seconds(), settled.Seconds()))
 			}
-			worst = max(worst, moveAt)
 		}
 		if err != nil {
 			return nil, err
@@ -401,7 +403,10 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		if err := f.C.Standby(ctx, n, false); err != nil {
 			return nil, err
 		}
-		if err := f.C.WaitSettled(ctx, 90*time.Second); err != nil {
+		// Back as a member that serves (joined, haproxy started there)
+		// before the next node goes: an operator's rolling restart waits
+		// for that too.
+		if err := f.C.WaitServing(ctx, n, 90*time.Second); err != nil {
 			return nil, err
 		}
 	}
@@ -430,20 +435,17 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 	if gap := harness.Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
 		r.Outcome += fmt.Sprintf("; longest time without an answer %.2f s", gap.Seconds())
 	}
-	if worst > moveLimit && r.Bad == "" {
-		r.Bad = fmt.Sprintf("the VIP answered from another node only %.2f s after its holder's standby (limit %s)", worst.Seconds(), moveLimit)
+	if len(waited) > 0 && r.Bad == "" {
+		r.Bad = "the VIP answered from another node only after the request held through it was answered (the move waited for the drain): " + strings.Join(waited, ", ")
 	}
 	return nil, nil
 }
 
-// moveLimit bounds the time from the VIP holder's standby to the first
-// answer from another node, whatever the holder's haproxy still drains.
-const moveLimit = 2 * time.Second
-
 // holdFor is how long the slow server holds the request faults 14 and 15
-// keep open through the VIP holder ($SHC_HOLD, 5 s by default): longer
-// than a move may take (moveLimit), so a move that waited for the drain
-// fails; short, as every drain lengthens the fault (SHC_HOLD=35s makes
+// keep open through the VIP holder ($SHC_HOLD, 5 s by default): a move
+// whose first answer from another node comes only once that request has
+// ended waited for the drain, and the fault fails (an order of events, not
+// a time limit: these machines are noisy); short, as every drain lengthens the fault (SHC_HOLD=35s makes
 // haproxy's soft stop run to its stop_timeout of 30 s).
 func holdFor() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("SHC_HOLD")); err == nil && d > 0 {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stackha/stackha/test/labcheck"
 )
 
 // cgroupName names the node's subtree in the machine's cgroup hierarchies:
@@ -61,7 +63,7 @@ func parseCgroups(mountinfo string) (cgroups, error) {
 		if !ok || len(f) < 5 || len(g) < 3 {
 			continue
 		}
-		mp := unescapeMount(f[4])
+		mp := labcheck.UnescapeMount(f[4])
 		switch g[0] {
 		case "cgroup2":
 			if cg.unified == "" {
@@ -177,7 +179,10 @@ func stage1(cg cgroups, name, stage2Path string) string {
 // then empties the node's. The script checks that before it execs
 // systemd, and exits (the node's pid 1 ends: no systemd) if anything is
 // not as it should be.
-func stage2(cg cgroups, p nodePaths) string {
+//
+// binds are the machine's directories bound at the same path in the node
+// (Spec.Binds), before the lab's own directory is hidden.
+func stage2(cg cgroups, p nodePaths, binds []string) string {
 	R := shq(p.root)
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
@@ -224,6 +229,12 @@ func stage2(cg cgroups, p nodePaths) string {
 	w(`ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"`)
 	w(`mount -t tmpfs -o mode=755,nosuid,nodev sysnode-run "$R/run"`)
 	w(`mount -t tmpfs -o mode=1777,nosuid,nodev sysnode-tmp "$R/tmp"`)
+	// What the caller shares with the node (not recursive: nothing mounted
+	// below a shared directory comes along).
+	for _, d := range binds {
+		w(`mkdir -p "$R"%s`, shq(d))
+		w(`mount --bind %s "$R"%s`, shq(d), shq(d))
+	}
 	// The lab's own directories (every node's disk) are not the node's.
 	w(`mount -t tmpfs -o ro,mode=755 sysnode-hide "$R%s"`, BaseDir)
 	w(`cd "$R"`)
@@ -248,31 +259,4 @@ func shq(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + byte(c-'0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

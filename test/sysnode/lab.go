@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/vishvananda/netns"
 )
 
@@ -25,10 +26,6 @@ import (
 // upper directory must never be under a /tmp anybody's systemd cleans. It
 // is removed at Close.
 const BaseDir = "/var/lib/stackha-test/sysnode"
-
-// lockPath serialises labs on a machine (one at a time; the stale-state
-// cleanup only runs under it).
-const lockPath = "/var/lib/stackha-test/sysnode.lock"
 
 // Prefix names every network namespace a lab creates: ssn-sw (the switch),
 // ssn-client and ssn-<node>.
@@ -58,6 +55,11 @@ type Options struct {
 	// LogDir, when set, receives each running node's journal and console
 	// at Close.
 	LogDir string
+	// LockHeld says the caller already holds the machine's lock for labs
+	// of nodes (a cluster harness that builds its clusters of these nodes
+	// under one lock shared with sysnode): New then takes none, and
+	// removes a crashed lab's state under the caller's.
+	LockHeld bool
 	// cgroup2Only gives the nodes the layout of a pure cgroup2 machine on
 	// a hybrid one (its cgroup2 hierarchy, without controllers): the test
 	// of that path.
@@ -72,6 +74,16 @@ type Spec struct {
 	Name string
 	// Addr is the node's address on eth0, in Subnet.
 	Addr netip.Addr
+	// NetNS, when set, is the path of a network namespace the caller made,
+	// wired and removes (a cluster harness's node, with its own links):
+	// the node boots there, and the lab makes no switch, port or client
+	// for it. Either every node of a lab has one or none has.
+	NetNS string
+	// Binds are directories of the machine bound, read-write, at the same
+	// path in the node: what the node shares with the caller (a harness's
+	// shared files, its fence switch's socket). Each must exist and lie
+	// outside BaseDir and the node's own /proc, /sys, /dev, /run and /tmp.
+	Binds []string
 	// Files are the node's own files (absolute paths on its overlay),
 	// written before its first boot: its /etc/default/<service>,
 	// /etc/corosync/corosync.conf, unit drop-ins. /etc/hostname,
@@ -93,6 +105,14 @@ type Lab struct {
 	nodes  []*Node
 	client netip.Addr
 
+	// external: the caller made the nodes' network namespaces (Spec.NetNS);
+	// the lab has no switch and no client.
+	external bool
+
+	// built: the lab took (or was given) the lock and may have made
+	// namespaces, cgroups and disks: Close checks for leaks.
+	built bool
+
 	mu     sync.Mutex
 	closed bool
 	// nsIno are the inodes of every namespace the lab made ("net:ssn-sw",
@@ -100,7 +120,7 @@ type Lab struct {
 	nsIno map[string]uint64
 }
 
-// New takes the lab lock (waiting for another lab on this machine to end,
+// New takes the node lock (waiting for another lab or cluster on this machine to end,
 // within ctx), removes what a crashed lab left, then builds the switch,
 // the client and every node's network namespace and disk. No node is
 // booted yet.
@@ -128,13 +148,16 @@ func New(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := checkSpecs(opts.Nodes, client); err != nil {
 		return nil, err
 	}
-	l := &Lab{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, cg: cg, client: client, nsIno: map[string]uint64{}}
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o755); err != nil {
-		return nil, err
+	l := &Lab{opts: opts, log: &logger{w: opts.Log, start: time.Now()}, cg: cg, client: client, nsIno: map[string]uint64{},
+		external: opts.Nodes[0].NetNS != ""}
+	// One set of nodes at a time on a machine, a lab or the cluster
+	// harness's (nodelock); the stale-state cleanup only runs under it.
+	if !opts.LockHeld {
+		if l.lock, err = nodelock.Take(ctx, nodelock.Path, l.log); err != nil {
+			return nil, err
+		}
 	}
-	if l.lock, err = takeLock(ctx, lockPath); err != nil {
-		return nil, err
-	}
+	l.built = true
 	defer func() {
 		if err != nil {
 			if cerr := l.Close(); cerr != nil {
@@ -149,10 +172,16 @@ func New(ctx context.Context, opts Options) (_ *Lab, err error) {
 		l.nodes = append(l.nodes, &Node{Spec: s, lab: l, paths: pathsOf(s.Name)})
 	}
 	t0 := time.Now()
-	if err := l.buildNetwork(ctx); err != nil {
-		return nil, err
+	if l.external {
+		if err := l.recordExternal(); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := l.buildNetwork(ctx); err != nil {
+			return nil, err
+		}
+		l.log.Printf("network: switch %s (bridge br0 on %s), client %s, nodes' namespaces (%s)", swNS, Subnet, client, time.Since(t0).Round(time.Millisecond))
 	}
-	l.log.Printf("network: switch %s (bridge br0 on %s), client %s, nodes' namespaces (%s)", swNS, Subnet, client, time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
 	hosts := hostsFile(opts.Nodes, client.String())
 	for _, n := range l.nodes {
@@ -176,6 +205,7 @@ func checkSpecs(specs []Spec, client netip.Addr) error {
 	if !Subnet.Contains(client) {
 		return fmt.Errorf("client address %s is not in %s", client, Subnet)
 	}
+	external := specs[0].NetNS != ""
 	names := map[string]bool{"sw": true, "client": true}
 	addrs := map[netip.Addr]bool{client: true, Subnet.Addr(): true, netip.MustParseAddr("192.0.2.255"): true}
 	for _, s := range specs {
@@ -192,31 +222,35 @@ func checkSpecs(specs []Spec, client netip.Addr) error {
 				return fmt.Errorf("node %s: %w", s.Name, err)
 			}
 		}
+		if (s.NetNS != "") != external {
+			return fmt.Errorf("node %s: either every node gives its network namespace (NetNS) or none does", s.Name)
+		}
+		if s.NetNS != "" && !filepath.IsAbs(s.NetNS) {
+			return fmt.Errorf("node %s: network namespace %q: want an absolute path", s.Name, s.NetNS)
+		}
+		for _, b := range s.Binds {
+			if err := checkNodePath(b); err != nil {
+				return fmt.Errorf("node %s: bind: %w", s.Name, err)
+			}
+			if st, err := os.Stat(b); err != nil || !st.IsDir() {
+				return fmt.Errorf("node %s: bind %s: not a directory of this machine", s.Name, b)
+			}
+		}
 	}
 	return nil
 }
 
-func takeLock(ctx context.Context, path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
+// recordExternal records the inodes of the network namespaces the caller
+// gave (for the boot's check and the leak check).
+func (l *Lab) recordExternal() error {
+	for _, n := range l.nodes {
+		ino, err := inode(n.NetNS)
+		if err != nil {
+			return fmt.Errorf("node %s: network namespace %s: %w", n.Name, n.NetNS, err)
+		}
+		l.nsIno["net:"+n.netNS()] = ino
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for another lab (lock %s): %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // buildNetwork makes the switch, the client and each node's network
@@ -295,6 +329,9 @@ func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	type result struct {
 		c   net.Conn
 		err error
+	}
+	if l.external {
+		return nil, errors.New("this lab has no client: its nodes are in the caller's network namespaces")
 	}
 	got := make(chan result, 1)
 	go func() {

@@ -54,9 +54,24 @@ type State struct {
 	Failed []string
 }
 
-func (n *Node) netNS() string { return Prefix + n.Name }
-func (n *Node) port() string  { return "s-" + n.Name }
-func (n *Node) dir() string   { return filepath.Join(BaseDir, n.Name) }
+// netNS names the node's network namespace: ssn-<name>, or the caller's
+// path (Spec.NetNS).
+func (n *Node) netNS() string {
+	if n.NetNS != "" {
+		return n.NetNS
+	}
+	return Prefix + n.Name
+}
+
+// netNSPath is the path of the node's network namespace.
+func (n *Node) netNSPath() string {
+	if n.NetNS != "" {
+		return n.NetNS
+	}
+	return "/run/netns/" + Prefix + n.Name
+}
+func (n *Node) port() string { return "s-" + n.Name }
+func (n *Node) dir() string  { return filepath.Join(BaseDir, n.Name) }
 
 // Pid is the node's pid 1 as the machine sees it, 0 while it is off.
 func (n *Node) Pid() int {
@@ -103,14 +118,16 @@ func (n *Node) Boot(ctx context.Context, timeout time.Duration) (_ BootReport, e
 	if err := os.WriteFile(s1, []byte(stage1(l.cg, n.Name, s2)), 0o644); err != nil {
 		return BootReport{}, err
 	}
-	if err := os.WriteFile(s2, []byte(stage2(l.cg, n.paths)), 0o644); err != nil {
+	if err := os.WriteFile(s2, []byte(stage2(l.cg, n.paths, n.Binds)), 0o644); err != nil {
 		return BootReport{}, err
 	}
 	if err := os.WriteFile(n.paths.console, nil, 0o644); err != nil {
 		return BootReport{}, err
 	}
-	if _, err := run(ctx, "ip", "-n", swNS, "link", "set", n.port(), "up"); err != nil {
-		return BootReport{}, err
+	if n.NetNS == "" {
+		if _, err := run(ctx, "ip", "-n", swNS, "link", "set", n.port(), "up"); err != nil {
+			return BootReport{}, err
+		}
 	}
 	logPath := filepath.Join(n.dir(), "init.log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -122,7 +139,7 @@ func (n *Node) Boot(ctx context.Context, timeout time.Duration) (_ BootReport, e
 	// makes the new mount namespace private before the exec), and nsenter,
 	// which does not fork for --net alone, puts it in the node's network
 	// namespace: the recorded pid is the init's.
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+n.netNS(), "--", "/bin/sh", "-eu", s1)
+	cmd := exec.Command("nsenter", "--net="+n.netNSPath(), "--", "/bin/sh", "-eu", s1)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:       true,
 		Cloneflags:   syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
@@ -309,7 +326,8 @@ func (n *Node) userspace(ctx context.Context) time.Duration {
 // PowerOff cuts the node's power: SIGKILL to its pid 1, so the kernel
 // kills every process of its PID namespace at once (its mounts go with
 // its mount namespace: the overlay, /run, /tmp, the journal), and its
-// switch port goes down. It returns once nothing of the node runs and its
+// switch port goes down (the caller's, for a node in its network
+// namespace). It returns once nothing of the node runs and its
 // cgroups are removed. Its disk (the upper directory) stays for the next
 // Boot. Powering off a node that is off does nothing.
 func (n *Node) PowerOff(ctx context.Context) error {
@@ -327,8 +345,10 @@ func (n *Node) PowerOff(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("powering %s off: its init (pid %d) did not die: %w", n.Name, cmd.Process.Pid, ctx.Err()))
 	}
-	if _, err := run(ctx, "ip", "-n", swNS, "link", "set", n.port(), "down"); err != nil {
-		errs = append(errs, err)
+	if n.NetNS == "" {
+		if _, err := run(ctx, "ip", "-n", swNS, "link", "set", n.port(), "down"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// Processes that entered the node (nsenter's children) die with its
 	// PID namespace; nsenter itself then ends.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/test/labcheck"
 )
 
 // Close powers every node off, removes the namespaces, the cgroups and
@@ -36,8 +38,10 @@ func (l *Lab) Close() error {
 		errs = append(errs, n.PowerOff(ctx))
 	}
 	errs = append(errs, removeAll(ctx, l.log, l.cg))
-	if l.lock != nil {
+	if l.built {
 		errs = append(errs, l.leakCheck())
+	}
+	if l.lock != nil {
 		l.lock.Close()
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -211,68 +215,12 @@ func removeCgroup(ctx context.Context, dir string) error {
 }
 
 // ourNamespaces lists the network namespaces named with the lab's prefix.
-func ourNamespaces() []string {
-	m, _ := filepath.Glob("/run/netns/" + Prefix + "*")
-	var names []string
-	for _, p := range m {
-		names = append(names, filepath.Base(p))
-	}
-	return names
-}
+func ourNamespaces() []string { return labcheck.Namespaces(Prefix) }
 
 // ourMounts lists the machine's mount points under BaseDir (there should
 // be none: a node's overlay lives in its own mount namespace), deepest
 // first.
-func ourMounts() []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMount(f[4])
-		if mp == BaseDir || strings.HasPrefix(mp, BaseDir+"/") {
-			mounts = append(mounts, mp)
-		}
-	}
-	for i, j := 0, len(mounts)-1; i < j; i, j = i+1, j-1 {
-		mounts[i], mounts[j] = mounts[j], mounts[i]
-	}
-	return mounts
-}
-
-// tasksIn lists the threads of the machine (of every process, this one
-// included) that are in one of the namespaces whose inodes are given
-// (keys "net:...", "pid:...", "mnt:..."), as "pid/tid (comm) in ns".
-func tasksIn(inodes map[string]uint64) []string {
-	byKind := map[string]map[uint64]string{}
-	for k, ino := range inodes {
-		kind, _, _ := strings.Cut(k, ":")
-		if byKind[kind] == nil {
-			byKind[kind] = map[uint64]string{}
-		}
-		byKind[kind][ino] = k
-	}
-	var left []string
-	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
-	for _, p := range tasks {
-		for kind, inos := range byKind {
-			ino, err := inode(p + "/ns/" + kind)
-			if err != nil {
-				continue
-			}
-			if ns, ok := inos[ino]; ok {
-				comm, _ := os.ReadFile(p + "/comm")
-				left = append(left, fmt.Sprintf("%s (%s) in %s", strings.TrimPrefix(p, "/proc/"), strings.TrimSpace(string(comm)), ns))
-			}
-		}
-	}
-	return left
-}
+func ourMounts() []string { return labcheck.Mounts(BaseDir) }
 
 // waitNoTasks waits (up to limit) until no thread is in node's PID or mount
 // namespaces (of any boot) and returns those still there.
@@ -287,7 +235,7 @@ func (l *Lab) waitNoTasks(ctx context.Context, limit time.Duration, node string)
 	l.mu.Unlock()
 	deadline := time.Now().Add(limit)
 	for {
-		left := tasksIn(inodes)
+		left := labcheck.Threads(inodes)
 		if len(left) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			return left
 		}
@@ -315,7 +263,7 @@ func (l *Lab) leakCheck() error {
 		inodes[k] = v
 	}
 	l.mu.Unlock()
-	for _, t := range tasksIn(inodes) {
+	for _, t := range labcheck.Threads(inodes) {
 		errs = append(errs, fmt.Errorf("leak: thread %s", t))
 	}
 	if _, err := os.Stat(BaseDir); err == nil {

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 )
 
 // The hybrid layout of this project's machines (and Debian 12's without
@@ -42,7 +44,7 @@ func TestParseCgroups(t *testing.T) {
 	if got := cg.nodeDirs("n1"); !reflect.DeepEqual(got, []string{"/sys/fs/cgroup/stackha-sysnode/n1"}) {
 		t.Errorf("pure cgroup2 node dirs: %v", got)
 	}
-	s := stage2(cg, pathsOf("n1"))
+	s := stage2(cg, pathsOf("n1"), nil)
 	if !strings.Contains(s, `mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"`+"\n") || strings.Contains(s, "name=systemd") {
 		t.Errorf("pure cgroup2 stage2:\n%s", s)
 	}
@@ -56,7 +58,7 @@ func TestParseCgroups(t *testing.T) {
 // made before systemd's exec, which is the last line.
 func TestStage2Guards(t *testing.T) {
 	cg, _ := parseCgroups(hybridMountinfo)
-	s := stage2(cg, pathsOf("n1"))
+	s := stage2(cg, pathsOf("n1"), []string{"/var/tmp/shc"})
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if last := lines[len(lines)-1]; last != "exec /lib/systemd/systemd --system --unit=sysnode.target" {
 		t.Fatalf("last line %q, want systemd's exec", last)
@@ -67,6 +69,7 @@ func TestStage2Guards(t *testing.T) {
 	order := []string{
 		"lowerdir=/,upperdir=/var/lib/stackha-test/sysnode/n1/upper,workdir=/var/lib/stackha-test/sysnode/n1/work",
 		`sysnode-run "$R/run"`, `sysnode-tmp "$R/tmp"`,
+		`mount --bind /var/tmp/shc "$R"/var/tmp/shc`, `sysnode-hide "$R` + BaseDir + `"`,
 		"pivot_root . .sysnode-oldroot", "umount -l /.sysnode-oldroot",
 		`"$(fstype /)" = overlayfs`, `"$(fstype /tmp)" = tmpfs`, `"$(fstype /run)" = tmpfs`,
 		"exec /lib/systemd/systemd",
@@ -98,7 +101,7 @@ func TestStage2Guards(t *testing.T) {
 }
 
 func TestBaseDirOutsideTmp(t *testing.T) {
-	for _, p := range []string{BaseDir, lockPath} {
+	for _, p := range []string{BaseDir, nodelock.Path} {
 		if p == "/tmp" || strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/run/") {
 			t.Errorf("%s is under a directory a systemd empties or a node hides", p)
 		}
@@ -110,6 +113,11 @@ func TestCheckSpecs(t *testing.T) {
 	ok := []Spec{{Name: "n1", Addr: a("192.0.2.11")}, {Name: "node-2", Addr: a("192.0.2.12")}}
 	if err := checkSpecs(ok, DefaultClientAddr); err != nil {
 		t.Fatal(err)
+	}
+	ext := []Spec{{Name: "n1", Addr: a("192.0.2.11"), NetNS: "/run/netns/x-n1", Binds: []string{"/etc"}},
+		{Name: "n2", Addr: a("192.0.2.12"), NetNS: "/run/netns/x-n2"}}
+	if err := checkSpecs(ext, DefaultClientAddr); err != nil {
+		t.Fatalf("nodes in the caller's namespaces: %v", err)
 	}
 	for name, specs := range map[string][]Spec{
 		"none":             nil,
@@ -126,6 +134,12 @@ func TestCheckSpecs(t *testing.T) {
 		"file in /run":     {{Name: "n1", Addr: a("192.0.2.11"), Files: map[string]File{"/run/x": {}}}},
 		"relative file":    {{Name: "n1", Addr: a("192.0.2.11"), Files: map[string]File{"etc/x": {}}}},
 		"unclean file":     {{Name: "n1", Addr: a("192.0.2.11"), Files: map[string]File{"/etc/../tmp/x": {}}}},
+		"some netns":       {{Name: "n1", Addr: a("192.0.2.11"), NetNS: "/run/netns/x-n1"}, {Name: "n2", Addr: a("192.0.2.12")}},
+		"relative netns":   {{Name: "n1", Addr: a("192.0.2.11"), NetNS: "x-n1"}},
+		"bind in /tmp":     {{Name: "n1", Addr: a("192.0.2.11"), Binds: []string{"/tmp"}}},
+		"bind of BaseDir":  {{Name: "n1", Addr: a("192.0.2.11"), Binds: []string{BaseDir + "/n1"}}},
+		"bind missing":     {{Name: "n1", Addr: a("192.0.2.11"), Binds: []string{"/sysnode-test-no-such-dir"}}},
+		"bind relative":    {{Name: "n1", Addr: a("192.0.2.11"), Binds: []string{"var/tmp"}}},
 	} {
 		if err := checkSpecs(specs, DefaultClientAddr); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
 
@@ -37,7 +38,7 @@ func Run(argv []string, env ocf.Env, s ocf.Streams) ocf.Code {
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {},
 	}
-	app.Commands = []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(app, s), renderCommand(s.Stdout)}
+	app.Commands = []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(app, s), renderCommand(s.Stdout), keysCommand(os.Stdin, s.Stdout)}
 	// The agents are listed for help; ocf.Dispatch runs them before the
 	// command line exists, so these actions serve only `help <agent>`.
 	for _, n := range ocf.Names() {

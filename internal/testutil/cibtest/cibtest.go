@@ -7,6 +7,7 @@ package cibtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -136,6 +137,56 @@ func Verify(t testing.TB, cib string) {
 	} else if strings.Contains(out, "error") {
 		t.Fatalf("crm_verify reports: %s", out)
 	}
+}
+
+// loaded caches, per test binary, the CIBs Loaded made: by the content of
+// the crmsh file and how it was loaded.
+var loaded sync.Map // key -> *loadedCIB
+
+type loadedCIB struct {
+	mu  sync.Mutex
+	cib []byte // nil until a load passed
+}
+
+// Loaded writes into dir/cib.xml the CIB that loading file into an empty
+// CIB makes (Load with strictAgents and allow, then Verify), and returns
+// its path. Each test binary runs crmsh and crm_verify once per content:
+// a later call for a file with the same bytes, loaded the same way, gets a
+// copy of the CIB the first call checked. Only a load in a test that has not
+// failed is kept: after a failure the next caller loads again and reports for itself.
+func Loaded(t testing.TB, dir, file string, strictAgents bool, allow ...*regexp.Regexp) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%d %t %d\n", len(b), strictAgents, len(allow))
+	h.Write(b)
+	for _, re := range allow {
+		fmt.Fprintf(h, "\n%d %s", len(re.String()), re.String())
+	}
+	e, _ := loaded.LoadOrStore(string(h.Sum(nil)), &loadedCIB{})
+	c := e.(*loadedCIB)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := filepath.Join(dir, "cib.xml")
+	if c.cib != nil {
+		if err := os.WriteFile(p, c.cib, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	Empty(t, dir, "cib.xml")
+	Load(t, p, file, strictAgents, allow...)
+	Verify(t, p)
+	if t.Failed() { // this load's errors, or the test's earlier ones: keep nothing
+		return p
+	}
+	if c.cib, err = os.ReadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // Simulate runs the scheduler on in (bringing nodes up, and giving the

@@ -33,10 +33,32 @@ func selectAgents(ctx context.Context, which, bin string) (harness.AgentSet, err
 	return harness.AgentSet{}, fmt.Errorf("unknown agent set %q (stackha, heartbeat or auto)", which)
 }
 
+// selectNodes returns the node kind named which for agent set set:
+// systemd nodes run what render writes (stackha's agents only).
+func selectNodes(which string, set harness.AgentSet) (harness.NodeKind, error) {
+	switch which {
+	case "lab":
+		return harness.LabNodes, nil
+	case "systemd", "auto":
+		if set.Render && set.Stackha("vip") && set.Stackha("haproxy") && set.Stackha("keystone") {
+			return harness.SystemdNodes, nil
+		}
+		if which == "auto" {
+			return harness.LabNodes, nil
+		}
+		return "", fmt.Errorf("systemd nodes run what `stackha render` writes: they need stackha's agents (agent set %s)", set.Name)
+	}
+	return "", fmt.Errorf("unknown node kind %q (systemd, lab or auto)", which)
+}
+
 // runDemo is `make demo`: it narrates to w.
-func runDemo(ctx context.Context, w io.Writer, which, bin, logDir string) (err error) {
+func runDemo(ctx context.Context, w io.Writer, which, bin, logDir, nodes string) (err error) {
 	t0 := time.Now()
 	set, err := selectAgents(ctx, which, bin)
+	if err != nil {
+		return err
+	}
+	kind, err := selectNodes(nodes, set)
 	if err != nil {
 		return err
 	}
@@ -48,8 +70,12 @@ func runDemo(ctx context.Context, w io.Writer, which, bin, logDir string) (err e
 			fmt.Fprintf(w, "    %s\n", l)
 		}
 	}
-	say("bringing up a two-node Pacemaker cluster in namespaces (agents: %s)", set.Name)
-	c, err := harness.Up(ctx, harness.Options{Agents: set, Keystone: true, Log: w, LogDir: logDir})
+	what := "namespaces"
+	if kind == harness.SystemdNodes {
+		what = "nodes that boot systemd (corosync, Pacemaker and Debian's keystone.service from their units)"
+	}
+	say("bringing up a two-node Pacemaker cluster in %s (agents: %s)", what, set.Name)
+	c, err := harness.Up(ctx, harness.Options{Agents: set, Keystone: true, Log: w, LogDir: logDir, Kind: kind})
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/test/cluster/fence"
+	"github.com/stackha/stackha/test/sysnode"
 )
 
 // BaseDir holds everything a run writes; it is removed at teardown.
@@ -22,11 +23,6 @@ import (
 // and every node must see the shared files). World-readable so that
 // Pacemaker can run agents' meta-data as an unprivileged user.
 const BaseDir = "/var/tmp/shc"
-
-// lockPath serialises runs of the harness on a machine (make demo, the
-// tests, the benchmark): one cluster at a time, and the stale-state cleanup
-// only runs under it.
-const lockPath = "/var/tmp/shc.lock"
 
 // Prefix names every network namespace the harness creates.
 const Prefix = "shc-"
@@ -76,6 +72,15 @@ type Options struct {
 	// Load, when set, keeps CPU and I/O pressure inside every node (see
 	// Load): Pacemaker then throttles, as on a busy controller.
 	Load *Load
+	// Kind is what the nodes are: the harness's lab nodes (the default)
+	// or nodes that boot systemd (SystemdNodes, systemd.go), which run
+	// what `stackha render` writes, corosync, Pacemaker and keystone from
+	// Debian's units.
+	Kind NodeKind
+	// Services are API services besides keystone that systemd nodes run
+	// from their Debian units behind haproxy (ServiceNames: cinder-api, glance-api,
+	// placement-api; services.go).
+	Services []string
 }
 
 // Cluster is a running two-node cluster and its client.
@@ -95,6 +100,8 @@ type Cluster struct {
 	powerMu sync.Mutex // one power action at a time
 	procs   []*proc
 	closed  bool
+	// lab holds the systemd nodes (SystemdNodes only).
+	lab *sysnode.Lab
 }
 
 // Node is one cluster node.
@@ -107,8 +114,11 @@ type Node struct {
 	// a real machine). initPid is its pid as the host sees it.
 	init    *proc
 	initPid int
-	on      bool            // powered on (under c.mu)
-	cut     map[string]bool // switch ports a fault took down (under c.mu)
+	// sys is the node when it boots systemd (SystemdNodes): its pid 1 is
+	// initPid while it is on.
+	sys *sysnode.Node
+	on  bool            // powered on (under c.mu)
+	cut map[string]bool // switch ports a fault took down (under c.mu)
 }
 
 // proc is a process the harness started: cmd is nsenter, pid
@@ -167,6 +177,21 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.Keepalived {
 		steps = append(steps[:2], step{"haproxy and keepalived (VRRP adverts on the ring network, the VIP on eth0) on every node", c.startKeepaliveds, false})
 	}
+	if c.systemd() {
+		if opts.Keepalived {
+			return nil, errors.New("the keepalived comparison runs on lab nodes only")
+		}
+		steps = []step{
+			steps[0],
+			{"stackha's agents and the fence agent laid out in " + BaseDir + " (shared with every node)", c.prepareSystemd, false},
+			{"configuration rendered by `stackha render`: corosync.conf, haproxy.cfg, per-node /etc/default files", c.writeConfig, false},
+			{"keystone: one sqlite database (WAL) and one fernet key repository for every node, owned by keystone", c.setupKeystone, false},
+			{"systemd nodes " + strings.Join(c.names(), ", ") + " booted, each with its own files in /etc and the agents installed", c.bootSystemd, false},
+			{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
+			steps[5],
+			{"corosync and pacemaker started from their units in every node", c.startStack, false},
+		}
+	}
 	for _, s := range steps {
 		if s.skip {
 			continue
@@ -195,10 +220,15 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.log.Printf("all resources started (%s)", time.Since(t0).Round(time.Millisecond))
+	if c.systemd() {
+		if err := c.checkUnits(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-// begin takes the harness lock, removes what a crashed run left and
+// begin takes the node lock (nodelock), removes what a crashed run left and
 // returns the cluster with its nodes, nothing built yet.
 func begin(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts, log: &Logger{w: opts.Log, start: time.Now()}, nsIno: map[string]uint64{}}
@@ -278,29 +308,16 @@ func (c *Cluster) Other(n *Node) *Node {
 	return nil
 }
 
+// acquire takes the node lock (nodelock): one cluster, or sysnode lab, at
+// a time on a machine (make demo, the tests, the benchmark), and the
+// stale-state cleanup only runs under it.
 func (c *Cluster) acquire(ctx context.Context) error {
-	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := nodelock.Take(ctx, nodelock.Path, c.log)
 	if err != nil {
-		return fmt.Errorf("opening the harness lock: %w", err)
+		return err
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			c.lock = f
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return fmt.Errorf("locking %s: %w", lockPath, err)
-		}
-		c.log.Printf("waiting for another run of the cluster harness (lock %s)", lockPath)
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return fmt.Errorf("waiting for the harness lock %s: %w", lockPath, ctx.Err())
-		case <-time.After(2 * time.Second):
-		}
-	}
+	c.lock = f
+	return nil
 }
 
 // nsenter is the prefix of a command run inside node n: the network,
@@ -308,6 +325,10 @@ func (c *Cluster) acquire(ctx context.Context) error {
 func (n *Node) nsenter() []string {
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
+	if n.sys != nil {
+		// Every namespace of the node's systemd, its cgroup one included.
+		return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--all", "--"}
+	}
 	return []string{"nsenter", "--target", strconv.Itoa(n.initPid), "--net", "--mount", "--uts", "--pid", "--"}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/test/cluster/fence"
+	"github.com/stackha/stackha/test/sysnode"
 )
 
 // keystonePassword is the throwaway admin password of the harness's
@@ -127,6 +128,9 @@ func crmConfig(set AgentSet, p Paths, keystone bool) string {
 
 func (c *Cluster) writeConfig(ctx context.Context) error {
 	for _, n := range c.Nodes {
+		if c.systemd() {
+			break // render's corosync.conf, in each node's /etc (nodeFiles)
+		}
 		if err := os.WriteFile(filepath.Join(n.dir, "etc-corosync", "corosync.conf"), []byte(corosyncConf(c.specs, c.opts.Token, c.opts.ExactToken)), 0o644); err != nil {
 			return err
 		}
@@ -170,38 +174,38 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 		}
 	}
 	db := filepath.Join(dir, "keystone.db")
-	conf := fmt.Sprintf(`[DEFAULT]
-use_stderr = true
-[database]
-connection = sqlite:///%s
-[token]
-provider = fernet
-[fernet_tokens]
-key_repository = %s/fernet-keys
-[fernet_receipts]
-key_repository = %s/fernet-keys
-[credential]
-key_repository = %s/credential-keys
-[identity]
-password_hash_rounds = 4
-`, db, dir, dir, dir)
-	if err := os.WriteFile(c.paths.KeystoneCfg, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(c.paths.KeystoneCfg, []byte(keystoneConf(dir, "use_stderr = true")), 0o644); err != nil {
+		return err
+	}
+	// keystone runs as keystone on both kinds of nodes, as Debian's unit
+	// does: the shared files are keystone's. On systemd nodes they are
+	// made by it; on lab nodes keystone-manage runs as root and the files
+	// are chowned to keystone once bootstrapped (below).
+	owner, as := "keystone", []string{}
+	if c.systemd() {
+		as = []string{"runuser", "-u", "keystone", "--"}
+		if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
+			return err
+		}
+	}
+	run := func(args ...string) error {
+		argv := append(append([]string{}, as...), args...)
+		_, err := Run(ctx, argv[0], argv[1:]...)
 		return err
 	}
 	km := func(args ...string) error {
-		_, err := Run(ctx, "keystone-manage", append([]string{"--config-file", c.paths.KeystoneCfg}, args...)...)
-		return err
+		return run(append([]string{"keystone-manage", "--config-file", c.paths.KeystoneCfg}, args...)...)
 	}
 	if err := km("db_sync"); err != nil {
 		return err
 	}
-	if _, err := Run(ctx, "sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
+	if err := run("sqlite3", db, "PRAGMA journal_mode=WAL;"); err != nil {
 		return err
 	}
-	if err := km("fernet_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"); err != nil {
+	if err := km("fernet_setup", "--keystone-user", owner, "--keystone-group", owner); err != nil {
 		return err
 	}
-	if err := km("credential_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"); err != nil {
+	if err := km("credential_setup", "--keystone-user", owner, "--keystone-group", owner); err != nil {
 		return err
 	}
 	url := fmt.Sprintf("http://%s:%d/v3/", VIP, KeystonePort)
@@ -211,8 +215,11 @@ password_hash_rounds = 4
 		"--bootstrap-admin-url", url); err != nil {
 		return err
 	}
-	// keystone runs as keystone, as its unit does: the database, its WAL
-	// and the keys are keystone's
+	if c.systemd() {
+		return nil // keystone.service, with the node's own keystone.conf (nodeFiles)
+	}
+	// lab nodes: keystone-manage ran as root, keystone runs as keystone
+	// (as its unit does): the database, its WAL and the keys are keystone's
 	if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
 		return err
 	}
@@ -229,6 +236,26 @@ password_hash_rounds = 4
 		}
 	}
 	return nil
+}
+
+// keystoneConf is keystone's configuration on the shared database and key
+// repositories in dir; extra goes in [DEFAULT] (where it logs).
+func keystoneConf(dir, extra string) string {
+	return fmt.Sprintf(`[DEFAULT]
+%s
+[database]
+connection = sqlite:///%s/keystone.db
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = %s/fernet-keys
+[fernet_receipts]
+key_repository = %s/fernet-keys
+[credential]
+key_repository = %s/credential-keys
+[identity]
+password_hash_rounds = 4
+`, extra, dir, dir, dir, dir)
 }
 
 // keystoneIni is the uwsgi ini of Debian's keystone package: the harness
@@ -292,6 +319,14 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		return err
 	}
 	for _, n := range c.Nodes {
+		if n.sys != nil {
+			// On the node's disk, as pacemaker's own CIB.
+			f := sysnode.File{Data: data, Mode: 0o600, Owner: "hacluster:haclient"}
+			if err := n.sys.WriteFile(ctx, "/var/lib/pacemaker/cib/cib.xml", f); err != nil {
+				return err
+			}
+			continue
+		}
 		dst := filepath.Join(n.dir, "lib-pacemaker", "cib", "cib.xml")
 		if err := os.WriteFile(dst, data, 0o600); err != nil {
 			return err
@@ -345,13 +380,59 @@ haproxy:
 	return b.String()
 }
 
+// SystemdTopology is the harness's cluster for systemd nodes as a
+// `stackha render` topology, the production shape: keystone run by its
+// Debian unit (run_mode systemd, the agent's default), corosync's ring on
+// each node's eth1 only (ring0_addr: a fault on the service network is
+// not also a node loss), render's corosync.conf with its authkey, and
+// corosync's token as the harness's lab nodes run it (token; exact sets
+// token_coefficient 0) so that both kinds of nodes compare; services are
+// the API services besides keystone (Options.Services), each on its
+// Debian unit too.
+func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, services []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
+	for _, n := range p.Nodes {
+		fmt.Fprintf(&b, "  - {name: %s, address: %s, ring0_addr: %s}\n", n.Name, n.Addr, n.Ring)
+	}
+	fmt.Fprintf(&b, "corosync:\n  cluster_name: shc\n  token: %dms\n", token.Milliseconds())
+	if exact {
+		b.WriteString("  token_coefficient: 0\n")
+	}
+	fmt.Fprintf(&b, `services:
+  - name: keystone
+    port: %d
+    run_mode: systemd
+    monitor_interval: 2s
+`, KeystonePort)
+	for _, s := range services {
+		fmt.Fprintf(&b, "  - {name: %s, run_mode: systemd, monitor_interval: 2s}\n", s)
+	}
+	fmt.Fprintf(&b, `haproxy:
+  config: %s
+  maxconn: 2000
+  monitor_interval: 1s
+`, p.HAProxyCfg)
+	if fencing {
+		b.WriteString("fencing:\n  devices:\n")
+		for _, n := range p.Nodes {
+			fmt.Fprintf(&b, "    - {node: %s, agent: %s, params: {socket: %s, power_timeout: \"20\"}}\n", n.Name, fence.AgentName, powerSocket())
+		}
+	}
+	return b.String()
+}
+
 // render runs `stackha render` on Topology and returns its haproxy.cfg and
 // cluster.crm. The harness adds to haproxy.cfg only what its client needs
 // to tell the nodes apart: an X-Served-By header in each frontend and the
 // whoami frontend.
 func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error) {
 	topo := filepath.Join(BaseDir, "topology.yaml")
-	if err := os.WriteFile(topo, []byte(Topology(c.paths, c.opts.Fencing)), 0o644); err != nil {
+	t := Topology(c.paths, c.opts.Fencing)
+	if c.systemd() {
+		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services)
+	}
+	if err := os.WriteFile(topo, []byte(t), 0o644); err != nil {
 		return "", "", err
 	}
 	out := filepath.Join(BaseDir, "render")

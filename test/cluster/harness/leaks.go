@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stackha/stackha/test/labcheck"
 )
 
 // leakCheck verifies that no process, mount or namespace of this run is left.
@@ -21,24 +23,10 @@ func (c *Cluster) leakCheck() error {
 	if left := ourMounts(); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("leak: mounts left: %s", strings.Join(left, ", ")))
 	}
-	inodes := map[uint64]string{}
-	for k, v := range c.nsIno {
-		inodes[v] = k
-	}
 	// Every thread of every process: a thread of this very process that
 	// entered a namespace counts too.
-	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
-	for _, p := range tasks {
-		for _, kind := range []string{"net", "mnt"} {
-			var st syscall.Stat_t
-			if syscall.Stat(p+"/ns/"+kind, &st) != nil {
-				continue
-			}
-			if ns, ok := inodes[st.Ino]; ok && strings.HasPrefix(ns, kind+":") {
-				comm, _ := os.ReadFile(p + "/comm")
-				errs = append(errs, fmt.Errorf("leak: thread %s (%s) still in namespace %s", p, strings.TrimSpace(string(comm)), ns))
-			}
-		}
+	for _, t := range labcheck.Threads(c.nsIno) {
+		errs = append(errs, fmt.Errorf("leak: thread %s", t))
 	}
 	if _, err := os.Stat(BaseDir); err == nil {
 		errs = append(errs, fmt.Errorf("leak: %s still exists", BaseDir))
@@ -48,56 +36,10 @@ func (c *Cluster) leakCheck() error {
 
 // ourNamespaces lists the network namespaces named with the harness's
 // prefix.
-func ourNamespaces() []string {
-	m, _ := filepath.Glob("/run/netns/" + Prefix + "*")
-	var names []string
-	for _, p := range m {
-		names = append(names, filepath.Base(p))
-	}
-	return names
-}
+func ourNamespaces() []string { return labcheck.Namespaces(Prefix) }
 
 // ourMounts lists the host's mount points under BaseDir, deepest first.
-func ourMounts() []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMount(f[4])
-		if mp == BaseDir || strings.HasPrefix(mp, BaseDir+"/") {
-			mounts = append(mounts, mp)
-		}
-	}
-	// Deepest (and latest) first.
-	for i, j := 0, len(mounts)-1; i < j; i, j = i+1, j-1 {
-		mounts[i], mounts[j] = mounts[j], mounts[i]
-	}
-	return mounts
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func ourMounts() []string { return labcheck.Mounts(BaseDir) }
 
 // cleanStale removes what a crashed run of this harness left: processes
 // inside namespaces named shc-* (by pid), mounts under BaseDir, those

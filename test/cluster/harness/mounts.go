@@ -31,10 +31,7 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 	}
 	c.providers = providers
 	if c.opts.Fencing {
-		if err := os.MkdirAll(sbinDir(), 0o755); err != nil {
-			return err
-		}
-		if err := fence.BuildAgent(ctx, filepath.Join(sbinDir(), fence.AgentName)); err != nil {
+		if err := c.buildFenceAgent(ctx); err != nil {
 			return err
 		}
 	}
@@ -55,6 +52,14 @@ func (c *Cluster) buildMounts(ctx context.Context) error {
 	return nil
 }
 
+// buildFenceAgent builds the fence agent into sbinDir.
+func (c *Cluster) buildFenceAgent(ctx context.Context) error {
+	if err := os.MkdirAll(sbinDir(), 0o755); err != nil {
+		return err
+	}
+	return fence.BuildAgent(ctx, filepath.Join(sbinDir(), fence.AgentName))
+}
+
 func ocfDir() string  { return filepath.Join(BaseDir, "ocf") }
 func sbinDir() string { return filepath.Join(BaseDir, "sbin") }
 
@@ -63,6 +68,9 @@ func sbinDir() string { return filepath.Join(BaseDir, "sbin") }
 // a node's boot does before its cluster stack starts. A power-on repeats
 // it on the same directories.
 func (c *Cluster) bootNode(ctx context.Context, n *Node) error {
+	if n.sys != nil {
+		return c.bootSysnode(ctx, n)
+	}
 	if err := c.startInit(ctx, n); err != nil {
 		return err
 	}

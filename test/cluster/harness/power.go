@@ -29,10 +29,18 @@ func (c *Cluster) PowerOff(ctx context.Context, n *Node) error {
 	n.on = false
 	init := n.init
 	c.mu.Unlock()
+	var errs []error
+	if n.sys != nil {
+		// sysnode kills the node's systemd and waits until nothing of it
+		// runs; its disk stays for the next boot.
+		errs = append(errs, n.sys.PowerOff(ctx))
+		c.mu.Lock()
+		n.initPid = 0
+		c.mu.Unlock()
+	}
 	if init != nil {
 		syscall.Kill(init.pid, syscall.SIGKILL)
 	}
-	var errs []error
 	for _, port := range []string{"s-" + n.Name, "r-" + n.Name} {
 		if _, err := Run(ctx, "ip", "-n", swNS, "link", "set", port, "down"); err != nil {
 			errs = append(errs, err)

@@ -78,13 +78,18 @@ func (n *Node) HAProxyMaster() (Proc, error) {
 }
 
 // KeystoneAll returns keystone's uwsgi processes on node n (the master
-// and its workers): those run with keystone's uwsgi ini.
+// and its workers): those run with keystone's uwsgi ini, keystoneIni on a
+// lab node (the start script or the agent) as in the DAEMON_ARGS of
+// Debian's keystone.service on a systemd node.
 func (n *Node) KeystoneAll() []Proc {
-	return n.Procs(func(p Proc) bool { return slices.Contains(p.Cmdline, keystoneIni) })
+	return n.Procs(func(p Proc) bool {
+		return slices.ContainsFunc(p.Cmdline, func(a string) bool { return strings.HasSuffix(a, "/keystone-uwsgi.ini") })
+	})
 }
 
-// Keystone returns keystone's uwsgi master on node n: the one of
-// KeystoneAll whose parent is not one of them (its workers' is).
+// Keystone returns keystone's uwsgi master on node n, on a lab node as on
+// a systemd node: the one of KeystoneAll whose parent is not one of them
+// (its workers' is).
 func (n *Node) Keystone() (Proc, error) {
 	all := n.KeystoneAll()
 	var ps []Proc

@@ -26,9 +26,12 @@ type slowServer struct {
 	hold    time.Duration
 	mu      sync.Mutex
 	arrived int
-	conns   map[net.Conn]bool
-	release chan struct{}
-	done    chan struct{}
+	// answered is when the server first answered a held request: the
+	// earliest a haproxy draining it can end.
+	answered time.Time
+	conns    map[net.Conn]bool
+	release  chan struct{}
+	done     chan struct{}
 }
 
 // listenIn opens a TCP listener inside the network namespace at nsPath,
@@ -105,6 +108,11 @@ func (s *slowServer) handle(c net.Conn) {
 	case <-time.After(s.hold):
 	case <-s.release:
 	}
+	s.mu.Lock()
+	if s.answered.IsZero() {
+		s.answered = time.Now()
+	}
+	s.mu.Unlock()
 	fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nslow\n")
 }
 
@@ -113,6 +121,14 @@ func (s *slowServer) Arrived() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.arrived
+}
+
+// Answered is when the server first answered a held request (zero: not
+// yet).
+func (s *slowServer) Answered() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered
 }
 
 // Close stops the server and ends the requests it holds.
@@ -175,6 +191,14 @@ func HoldThroughVIP(ctx context.Context, hold time.Duration) (*Held, error) {
 		}
 	}
 	return h, nil
+}
+
+// Before reports whether t came before the held request was answered, that
+// is before the haproxy holding it could end its drain: a VIP's first
+// answer from another node must (an order of events, not a time limit).
+func (h *Held) Before(t time.Time) bool {
+	a := h.srv.Answered()
+	return a.IsZero() || t.Before(a)
 }
 
 // Close ends the held request and the slow server.

@@ -25,6 +25,14 @@ func (c *Cluster) startStack(ctx context.Context) error {
 
 // startDaemons starts corosync, then pacemakerd, on node n.
 func (c *Cluster) startDaemons(n *Node) error {
+	if n.sys != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := c.startUnits(ctx, n); err != nil {
+			return err
+		}
+		return c.startLoad(n)
+	}
 	if err := c.spawn(n, "corosync", filepath.Join(n.dir, "log", "corosync.log"), "corosync", "-f"); err != nil {
 		return err
 	}
@@ -34,8 +42,14 @@ func (c *Cluster) startDaemons(n *Node) error {
 	return c.startLoad(n)
 }
 
-// StartPacemaker starts pacemakerd on node n (its corosync running).
+// StartPacemaker starts pacemakerd on node n (its corosync running): on a
+// systemd node, its unit.
 func (c *Cluster) StartPacemaker(n *Node) error {
+	if n.sys != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return n.sys.Start(ctx, "pacemaker.service")
+	}
 	return c.spawn(n, "pacemakerd", filepath.Join(n.dir, "log", "pacemakerd.log"), "pacemakerd")
 }
 
@@ -213,8 +227,13 @@ func (c *Cluster) checkInitNS(n *Node) error {
 }
 
 // Pid returns the recorded pid of a daemon the harness started on node n
-// ("corosync" or "pacemakerd"), 0 when it is not running.
+// ("corosync" or "pacemakerd"), 0 when it is not running. On a systemd
+// node: the unit's main process (the one of that name whose parent is the
+// node's systemd).
 func (c *Cluster) Pid(n *Node, name string) int {
+	if n.sys != nil {
+		return n.unitPid(name)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.procs {
@@ -232,6 +251,9 @@ func (c *Cluster) Pid(n *Node, name string) int {
 
 // WaitExit waits for a recorded daemon to exit.
 func (c *Cluster) WaitExit(ctx context.Context, n *Node, name string) error {
+	if n.sys != nil {
+		return n.waitUnitExit(ctx, name)
+	}
 	c.mu.Lock()
 	var ps []*proc
 	for _, p := range c.procs {

@@ -26,6 +26,9 @@ type NodeStatus struct {
 	Online  bool   `xml:"online,attr"`
 	Standby bool   `xml:"standby,attr"`
 	DC      bool   `xml:"is_dc,attr"`
+	// Pending: the node's Pacemaker is up but its join to the DC is not
+	// finished (no resource runs there yet).
+	Pending bool `xml:"pending,attr"`
 }
 
 // ResourceStatus is one primitive (clone instances have Clone set).
@@ -185,7 +188,7 @@ func (c *Cluster) WaitOnline(ctx context.Context, limit time.Duration) error {
 	return c.poll(ctx, limit, "both nodes online", func(st Status) error {
 		for _, n := range c.Nodes {
 			ns, ok := st.Node(n.Name)
-			if !ok || !ns.Online {
+			if !ok || !ns.Online || ns.Pending {
 				return fmt.Errorf("%s not online", n.Name)
 			}
 		}
@@ -193,12 +196,15 @@ func (c *Cluster) WaitOnline(ctx context.Context, limit time.Duration) error {
 	})
 }
 
-// Settled reports why the cluster is not in its steady state: the VIP
-// started on exactly one node, and every clone started on every online node
-// not in standby.
+// Settled reports why the cluster is not in its steady state: no node
+// half-joined, the VIP started on exactly one node, and every clone started
+// on every online node not in standby.
 func (c *Cluster) Settled(st Status) error {
 	var up []string
 	for _, n := range st.Nodes {
+		if n.Pending {
+			return fmt.Errorf("%s is joining", n.Name)
+		}
 		if n.Online && !n.Standby {
 			up = append(up, n.Name)
 		}
@@ -210,16 +216,65 @@ func (c *Cluster) Settled(st Status) error {
 	if w := st.Where(VIPResource); len(w) != 1 {
 		return fmt.Errorf("vip started on %v", w)
 	}
-	clones := []string{"haproxy"}
-	if c.opts.Keystone {
-		clones = append(clones, "keystone")
-	}
-	for _, id := range clones {
+	for _, id := range c.clones() {
 		if w := st.Where(id); strings.Join(w, ",") != strings.Join(up, ",") {
 			return fmt.Errorf("%s started on %v, want %v", id, w, up)
 		}
 	}
 	return nil
+}
+
+// clones are the cloned primitives every serving node runs.
+func (c *Cluster) clones() []string {
+	if c.opts.Keystone {
+		return []string{"haproxy", "keystone"}
+	}
+	return []string{"haproxy"}
+}
+
+// serving reports why node is not yet serving: it must be online, joined,
+// out of standby, and run every clone (haproxy listening for the VIP).
+func (c *Cluster) serving(st Status, node string) error {
+	ns, ok := st.Node(node)
+	switch {
+	case !ok || !ns.Online:
+		return fmt.Errorf("%s not online", node)
+	case ns.Pending:
+		return fmt.Errorf("%s is joining", node)
+	case ns.Standby:
+		return fmt.Errorf("%s in standby", node)
+	}
+	for _, id := range c.clones() {
+		if !slices.Contains(st.Where(id), node) {
+			return fmt.Errorf("%s not started on %s", id, node)
+		}
+	}
+	return nil
+}
+
+// WaitServing waits until node n is back as a member that serves (online,
+// joined, out of standby, its clones started) and the cluster has settled:
+// what an operator waits for before taking the next node of a rolling
+// restart out. Online alone is not enough: a node whose Pacemaker has just
+// started shows online while its join is still under way, and the next
+// node's standby then moves the VIP to a node whose haproxy has not
+// started (fault 14 lost 97 requests that way, docs/faults.md).
+func (c *Cluster) WaitServing(ctx context.Context, n *Node, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	ok := func(st Status) error {
+		if err := c.serving(st, n.Name); err != nil {
+			return err
+		}
+		return c.Settled(st)
+	}
+	if err := c.poll(ctx, limit, n.Name+" serving", ok); err != nil {
+		return err
+	}
+	if _, err := c.Ctl().Run(ctx, "crm_resource", "--wait", "--timeout", fmt.Sprintf("%ds", int(limit.Seconds()))); err != nil {
+		return err
+	}
+	return c.poll(ctx, limit, n.Name+" serving", ok)
 }
 
 // WaitSettled waits until the cluster is in its steady state (Settled) and

@@ -32,7 +32,15 @@ func (c *Cluster) Close() error {
 		errs = append(errs, c.power.Close())
 	}
 	c.waitPower()
-	if len(c.procs) > 0 {
+	if c.lab != nil {
+		c.log.Printf("teardown: stopping all resources, then the pacemaker and corosync units")
+		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))
+		c.stopResources(ctx)
+		errs = append(errs, c.stopUnits(ctx))
+		// Powers every node off, saves its journal and logs (LogDir) and
+		// checks that nothing of the nodes is left.
+		errs = append(errs, c.lab.Close())
+	} else if len(c.procs) > 0 {
 		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
 		// The load first: the stops need not wait for the CPU.
 		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))

@@ -1,0 +1,165 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/stackha/stackha/test/sysnode"
+)
+
+// apiService is an API service besides keystone that systemd nodes can run
+// from its Debian unit (Options.Services), behind haproxy on the VIP, with
+// one database in BaseDir that every node shares (sqlite, as keystone's).
+// The harness changes only what a node needs to run it: the files render
+// writes (its /etc/default file for a uwsgi unit, or bind_host for an
+// eventlet one), a configuration drop-in in the project's conf.d directory
+// (which oslo.config reads after the packaged file) with the shared
+// database and the node's own paths, and uwsgi's processes (workersIni).
+// Its monitor is render's default, depth 0 (an HTTP answer on the node's
+// address, no token).
+type apiService struct {
+	user string // the unit's User=
+	// dropIn is the conf.d file and its content (dir is the shared
+	// directory in BaseDir).
+	dropIn      string
+	dropInData  func(dir string) string
+	bindHostIn  string // eventlet: the packaged config that gets bind_host
+	nodeSetup   string // run as root in every node after its first boot
+	schemaSetup string // run as root in the first node: the shared schema
+}
+
+// apiServices are the services Options.Services may name.
+var apiServices = map[string]apiService{
+	"placement-api": {
+		user:   "placement",
+		dropIn: "/etc/placement/placement.conf.d/shc.conf",
+		dropInData: func(dir string) string {
+			return "[placement_database]\nconnection = sqlite:///" + dir + "/placement.db\n"
+		},
+		schemaSetup: "runuser -u placement -- placement-manage db sync",
+	},
+	"cinder-api": {
+		user:   "cinder",
+		dropIn: "/etc/cinder/cinder.conf.d/shc.conf",
+		dropInData: func(dir string) string {
+			return "[DEFAULT]\nstate_path = /var/lib/cinder\n[database]\nconnection = sqlite:///" + dir + "/cinder.db\n"
+		},
+		schemaSetup: "runuser -u cinder -- cinder-manage db sync",
+	},
+	"glance-api": {
+		user:   "glance",
+		dropIn: "/etc/glance/glance.conf.d/shc.conf",
+		dropInData: func(dir string) string {
+			return "[DEFAULT]\nworkers = 1\n[database]\nconnection = sqlite:///" + dir + "/glance.db\n" +
+				"[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = /var/lib/glance/images/\n" +
+				"[os_glance_staging_store]\nfilesystem_store_datadir = /var/lib/glance/staging/\n" +
+				"[os_glance_tasks_store]\nfilesystem_store_datadir = /var/lib/glance/tasks_work_dir/\n"
+		},
+		bindHostIn:  "/etc/glance/glance-api.conf",
+		nodeSetup:   "install -d -o glance -g glance /var/lib/glance/images /var/lib/glance/staging /var/lib/glance/tasks_work_dir",
+		schemaSetup: "runuser -u glance -- glance-manage db_sync",
+	},
+}
+
+// DefaultServices are the services the systemd tier runs besides
+// keystone: those seen to start on these nodes. cinder-api is there on
+// request (SHC_SERVICES): added at the end of its round and not yet run.
+// glance-api too, but its agent refuses Debian's unit: it takes the init
+// script (the openstack-pkg-tools template, its uwsgi block unused) for a
+// uwsgi one and wants a DAEMON_ARGS for uwsgi (exit 6), although
+// glance-api.service runs eventlet and binds bind_host (agents/openstack).
+var DefaultServices = []string{"placement-api"}
+
+// ServiceNames are the services Options.Services may name, sorted.
+func ServiceNames() []string {
+	var names []string
+	for n := range apiServices {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookupService(name string) (apiService, error) {
+	s, ok := apiServices[name]
+	if !ok {
+		return apiService{}, fmt.Errorf("service %q: systemd nodes run %s besides keystone", name, strings.Join(ServiceNames(), ", "))
+	}
+	return s, nil
+}
+
+// serviceFiles are node n's own files for service name.
+func serviceFiles(name string, n *Node) (map[string]sysnode.File, error) {
+	s, err := lookupService(name)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]sysnode.File{
+		s.dropIn: {Mode: 0o640, Owner: "root:" + s.user, Data: []byte("# cluster harness: the shared database, this node's paths\n" +
+			s.dropInData(filepath.Join(BaseDir, s.user)))},
+	}
+	if s.bindHostIn != "" {
+		data, err := withBindHost(s.bindHostIn, n.Addr)
+		if err != nil {
+			return nil, err
+		}
+		files[s.bindHostIn] = sysnode.File{Mode: 0o640, Owner: "root:" + s.user, Data: data}
+	}
+	return files, nil
+}
+
+// withBindHost is the packaged config file with bind_host = addr as the
+// first line of its [DEFAULT] section, as render's README for the node
+// says to write (the rest as shipped).
+func withBindHost(path, addr string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	head := []byte("[DEFAULT]\n")
+	i := bytes.Index(data, head)
+	if i < 0 || (i > 0 && data[i-1] != '\n') {
+		return nil, fmt.Errorf("%s has no [DEFAULT] section", path)
+	}
+	at := i + len(head)
+	var b []byte
+	b = append(b, data[:at]...)
+	b = append(b, "# Added by the cluster harness (render's README for this node): this node's address only.\nbind_host = "+addr+"\n"...)
+	return append(b, data[at:]...), nil
+}
+
+// setupServices makes each service's shared directory in BaseDir (its
+// user's), runs its per-node setup in every node and its schema setup in
+// the first.
+func (c *Cluster) setupServices(ctx context.Context) error {
+	for _, name := range c.opts.Services {
+		s, err := lookupService(name)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(BaseDir, s.user)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if _, err := Run(ctx, "chown", s.user+":"+s.user, dir); err != nil {
+			return err
+		}
+		for _, n := range c.Nodes {
+			if s.nodeSetup == "" {
+				break
+			}
+			if _, err := n.Script(ctx, s.nodeSetup); err != nil {
+				return fmt.Errorf("%s on %s: %w", name, n.Name, err)
+			}
+		}
+		if _, err := c.Nodes[0].Script(ctx, s.schemaSetup); err != nil {
+			return fmt.Errorf("%s's database: %w", name, err)
+		}
+	}
+	return nil
+}
