@@ -32,7 +32,10 @@ type Config struct {
 	// UWSGIIni is the package's uwsgi ini run_mode=process runs Binary
 	// with when Binary is uwsgi, as the service's unit does; "": Binary is
 	// the service's own server, run directly.
-	UWSGIIni    string
+	UWSGIIni string
+	// ExtraIni is an ini of the operator's that uwsgi reads after
+	// UWSGIIni (extra_ini): its options override the package's.
+	ExtraIni    string
 	ConfigFile  string
 	ExtraArgs   []string
 	User        string
@@ -87,8 +90,11 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 	if bindHostDeclared(p) {
 		c.BindHost = params.String("bind_host")
 	}
-	if p.UWSGIIni != "" && isUWSGI(c.Binary) {
-		c.UWSGIIni = params.String("uwsgi_ini")
+	if p.UWSGIIni != "" {
+		if isUWSGI(c.Binary) {
+			c.UWSGIIni = params.String("uwsgi_ini")
+		}
+		c.ExtraIni = params.String("extra_ini")
 	}
 	switch c.Mode {
 	case ModeSystemd:
@@ -132,7 +138,7 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 	if c.AuthPath != "" && !strings.HasPrefix(c.AuthPath, "/") {
 		return nil, ocf.Configured("auth_path %q: want a path starting with /", c.AuthPath)
 	}
-	for _, f := range []struct{ name, v string }{{"binary", c.Binary}, {"uwsgi_ini", c.UWSGIIni}, {"config", c.ConfigFile}, {"ca_file", c.CAFile},
+	for _, f := range []struct{ name, v string }{{"binary", c.Binary}, {"uwsgi_ini", c.UWSGIIni}, {"extra_ini", c.ExtraIni}, {"config", c.ConfigFile}, {"ca_file", c.CAFile},
 		{"pidfile", c.PIDFile}, {"log_file", c.LogFile}, {"credentials", c.Credentials}} {
 		if f.v != "" && (!filepath.IsAbs(f.v) || filepath.Clean(f.v) != f.v) {
 			return nil, ocf.Configured("%s %q: want a clean absolute path (no '..', '.', '//' or trailing '/')", f.name, f.v)

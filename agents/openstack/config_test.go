@@ -61,6 +61,12 @@ func TestConfigDefaults(t *testing.T) {
 		{"quantum-server", nil, "http://127.0.0.1:9696/", "", ""},
 		{"placement-api", map[string]string{"run_mode": "process"}, "http://127.0.0.1:8778/", "/usr/bin/uwsgi_python3 --http-socket :8778 --ini /etc/placement/placement-api-uwsgi.ini", ""},
 		{"heat-api", map[string]string{"url": "https://192.0.2.5:8004/"}, "https://192.0.2.5:8004/", "", ""},
+		// extra_ini: read after the package's ini, before --pyargv and extra_args
+		{"keystone", map[string]string{"run_mode": "process", "bind_host": "192.0.2.10", "extra_ini": "/run/shc/shc-keystone.ini", "extra_args": "--processes 3"},
+			"http://192.0.2.10:5000/",
+			"/usr/bin/uwsgi_python3 --http-socket 192.0.2.10:5000 --ini /etc/keystone/keystone-uwsgi.ini --ini /run/shc/shc-keystone.ini --processes 3", ""},
+		{"cinder-api", map[string]string{"run_mode": "process", "config": "/srv/c/cinder.conf", "extra_ini": "/etc/cinder/shc.ini"}, "http://127.0.0.1:8776/",
+			"/usr/bin/uwsgi_python3 --http-socket :8776 --ini /etc/cinder/cinder-api-uwsgi.ini --ini /etc/cinder/shc.ini --pyargv --config-file /srv/c/cinder.conf", ""},
 	}
 	for _, tc := range cases {
 		c, err := newConfig(t, tc.agent, tc.params)
@@ -129,6 +135,9 @@ func TestConfigRefused(t *testing.T) {
 			"bind_host is uwsgi's --http-socket: /usr/bin/cinder-api listens where [DEFAULT] osapi_volume_listen of /etc/cinder/cinder.conf says", "cinder-api"},
 		{map[string]string{"run_mode": "process", "extra_args": "--daemonize2 /tmp/x"}, "uwsgi must stay the process the agent started", ""},
 		{map[string]string{"run_mode": "process", "uwsgi_ini": "etc/keystone/keystone-uwsgi.ini"}, "uwsgi_ini", ""},
+		{map[string]string{"run_mode": "process", "extra_ini": "/etc/keystone/../shc.ini"}, "extra_ini \"/etc/keystone/../shc.ini\": want a clean absolute path", ""},
+		{map[string]string{"run_mode": "process", "binary": "/usr/bin/nova-api", "extra_ini": "/etc/nova/shc.ini"},
+			"extra_ini is read by uwsgi, after uwsgi_ini: nova-api runs /usr/bin/nova-api itself", "nova-api"},
 		{map[string]string{"run_mode": "process", "config": "/srv/my cinder/cinder.conf"}, "--pyargv, which splits on white space", "cinder-api"},
 		{map[string]string{"os_auth_url": "http://127.0.0.1:35357/v2.0"}, "keystone v2.0 is gone", ""},
 	}
@@ -272,6 +281,9 @@ func TestMetaDataEveryAgent(t *testing.T) {
 		}
 		if bytes.Contains(b, []byte(`name="uwsgi_ini"`)) != (p.UWSGIIni != "") {
 			t.Errorf("%s: uwsgi_ini declared without a uwsgi ini, or missing", p.Name)
+		}
+		if bytes.Contains(b, []byte(`name="extra_ini"`)) != (p.UWSGIIni != "") {
+			t.Errorf("%s: extra_ini declared without a uwsgi ini, or missing", p.Name)
 		}
 		for _, want := range []string{`name="` + p.Name + `"`, `default="` + p.Unit + `"`, `default="` + binary + `"`, ini, `depth="20"`} {
 			if !bytes.Contains(b, []byte(want)) {

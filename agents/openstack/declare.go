@@ -45,7 +45,15 @@ var paramTable = [...]metadata.Parameter{
 	{Name: "uwsgi_ini", Type: metadata.String, Short: "the package's uwsgi ini (run_mode=process)",
 		Long: "The uwsgi ini run_mode=process runs `binary` (uwsgi) with, as the package's unit does: the ini names the WSGI " +
 			"application, the workers and threads and the log (logto). The agent adds --http-socket <bind_host>:<port> before " +
-			"it and `extra_args` after it (so that e.g. --processes 2 there overrides the ini's). Used when `binary` is uwsgi."},
+			"it and `extra_ini` and `extra_args` after it (so that e.g. --processes 2 there overrides the ini's). Used when `binary` is uwsgi."},
+	{Name: "extra_ini", Type: metadata.String, Short: "another uwsgi ini, read after uwsgi_ini (run_mode=process)",
+		Long: "An ini of the node's own that uwsgi reads after `uwsgi_ini` (--ini <uwsgi_ini> --ini <extra_ini>, before " +
+			"`extra_args`), so that its options override the package's without editing the package's file, as a second --ini in " +
+			"the unit's DAEMON_ARGS does; e.g. [uwsgi] processes = 2, threads = 4, logto = <file>. Empty: none. Root reads it " +
+			"(the log it names) and it decides how uwsgi runs, so it must be a regular file owned by root that no one else can " +
+			"write, in directories owned by root that no one else can write, readable by `user` (uwsgi reads it); a symbolic link " +
+			"is refused, never followed (OCF_ERR_INSTALLED). An ini that sets daemonize or pidfile is refused " +
+			"(OCF_ERR_CONFIGURED): uwsgi must stay the process the agent started. Used when `binary` is uwsgi."},
 	{Name: "config", Type: metadata.String, Short: "configuration file",
 		Long: "The service's configuration file (a clean absolute path), for run_mode=process: under uwsgi the application finds " +
 			"it through its environment (keystone, nova, placement: the file must keep its packaged base name) or uwsgi's " +
@@ -143,8 +151,8 @@ const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a
 	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
 
 // declare is the declaration of one profile's agent: the shared
-// parameters with the profile's defaults, uwsgi_ini and bind_host only
-// for a service run under uwsgi. It runs on an agent's first use, never at start-up.
+// parameters with the profile's defaults, uwsgi_ini, extra_ini and
+// bind_host only for a service run under uwsgi. It runs on an agent's first use, never at start-up.
 func declare(p *Profile) metadata.Agent {
 	params := make([]metadata.Parameter, 0, len(paramTable))
 	for _, q := range paramTable {
@@ -158,6 +166,10 @@ func declare(p *Profile) metadata.Agent {
 				continue
 			}
 			q.Default = p.UWSGIIni
+		case "extra_ini":
+			if p.UWSGIIni == "" {
+				continue
+			}
 		case "unit":
 			q.Default = p.Unit
 		case "binary":

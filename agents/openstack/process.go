@@ -53,6 +53,9 @@ func (p *processService) validate(ctx context.Context) error {
 	if _, err := os.Stat(p.c.UWSGIIni); err != nil {
 		return ocf.Installed("uwsgi_ini %s: %v", p.c.UWSGIIni, errors.Unwrap(err))
 	}
+	if p.c.ExtraIni != "" {
+		return p.c.checkExtraIni()
+	}
 	return nil
 }
 

@@ -519,14 +519,25 @@ func TestUWSGIStop(t *testing.T) {
 	os.WriteFile(prog, []byte(fmt.Sprintf("#!/bin/sh\nexec %s -test.run=^TestHelperService$ -- uwsgi %d\n", self, port)), 0o755)
 	ini := filepath.Join(dir, "sho-uwsgi.ini")
 	os.WriteFile(ini, []byte("[uwsgi]\nmaster = true\n"), 0o644)
+	extra := filepath.Join(dir, "sho-workers.ini")
+	os.WriteFile(extra, []byte("[uwsgi]\nprocesses = 2\n"), 0o644)
 	delete(p, "extra_args")
 	p["binary"], p["uwsgi_ini"], p["bind_host"], p["port"] = prog, ini, "127.0.0.1", strconv.Itoa(port)
+	p["extra_ini"] = extra
 	op := runOpts{timeoutMS: 30000}
 	t.Cleanup(func() { runAgent(t, name, "stop", p, op) })
+	// an extra_ini the service user could write is refused before uwsgi runs
+	os.Chown(extra, nobody, nobody)
+	wantCode(t, "start, extra_ini not root's", runAgent(t, name, "start", p, op), ocf.ErrInstalled, "extra_ini")
+	os.Chown(extra, 0, 0)
 	wantCode(t, "start", runAgent(t, name, "start", p, op), ocf.Success)
 	pid := pidOf(t, p["pidfile"])
-	if rec, err := loadRecord(testInstance, name); err != nil || rec == nil || !rec.UWSGI {
+	rec, err := loadRecord(testInstance, name)
+	if err != nil || rec == nil || !rec.UWSGI {
 		t.Fatalf("record: %v %+v", err, rec)
+	}
+	if argv := strings.Join(rec.Argv, " "); !strings.Contains(argv, "--ini "+ini+" --ini "+extra) {
+		t.Errorf("argv %s: want --ini %s --ini %s", argv, ini, extra)
 	}
 	cmd, _ := procFile(pid, "cmdline")
 	if !strings.Contains(string(cmd), "\x00uwsgi\x00") {

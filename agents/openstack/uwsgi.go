@@ -74,8 +74,46 @@ func (c *Config) checkServer() error {
 			p.Name, c.Binary, uwsgiProgram, p.UWSGIIni)
 	case c.BindHost != "":
 		return ocf.Configured("bind_host is uwsgi's --http-socket: %s listens where %s of %s says", c.Binary, p.BindOption, p.Config)
+	case c.ExtraIni != "":
+		return ocf.Configured("extra_ini is read by uwsgi, after uwsgi_ini: %s runs %s itself, without uwsgi", p.Name, c.Binary)
 	}
 	return nil
+}
+
+// checkExtraIni reads extra_ini as root reads what it acts on (a regular
+// file of root's that no one else can write, on a path of such
+// directories, no link followed: instance.RootOnly): it decides how uwsgi
+// runs, and root reads its logto (uwsgiLog). An ini that would make uwsgi
+// leave the process the agent started is refused, as in extra_args.
+func (c *Config) checkExtraIni() error {
+	b, err := instance.ReadPath(c.ExtraIni, iniMax, instance.RootOnly)
+	if err != nil {
+		return ocf.Installed("extra_ini: %w", err)
+	}
+	for _, k := range iniKeys(string(b), "uwsgi") {
+		if strings.HasPrefix(k, "daemonize") || strings.HasPrefix(k, "pidfile") {
+			return ocf.Configured("extra_ini %s sets %s: uwsgi must stay the process the agent started (and records); the agent writes `pidfile` itself",
+				c.ExtraIni, instance.Quote(k))
+		}
+	}
+	return nil
+}
+
+// iniKeys are the keys of section in the ini s, in order.
+func iniKeys(s, section string) []string {
+	var keys []string
+	in := false
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			in = strings.EqualFold(strings.Trim(l, "[] "), section)
+			continue
+		}
+		if k, _, ok := strings.Cut(l, "="); in && ok && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") {
+			keys = append(keys, strings.TrimSpace(k))
+		}
+	}
+	return keys
 }
 
 // checkUWSGIConfig: how the WSGI application under uwsgi finds config.
@@ -95,11 +133,15 @@ func (c *Config) checkUWSGIConfig() error {
 }
 
 // uwsgiArgv is the init script's DAEMON_ARGS with the node's address:
-// --http-socket ADDR:PORT --ini <ini>, then the config file for an
-// application that parses its arguments, then extra_args (after --ini, so
-// that "--processes 2" there overrides the ini's).
+// --http-socket ADDR:PORT --ini <ini>, then --ini <extra_ini> (read after
+// the package's, so that its options override the ini's), then the config
+// file for an application that parses its arguments, then extra_args
+// (after --ini, so that "--processes 2" there overrides the ini's).
 func (c *Config) uwsgiArgv() []string {
 	argv := []string{c.Binary, "--http-socket", net.JoinHostPort(c.BindHost, strconv.Itoa(c.Port)), "--ini", c.UWSGIIni}
+	if c.ExtraIni != "" {
+		argv = append(argv, "--ini", c.ExtraIni)
+	}
 	if c.ConfigFile != "" && c.Profile.ConfigDirEnv == "" && c.ConfigFile != c.Profile.Config {
 		argv = append(argv, "--pyargv", "--config-file "+c.ConfigFile)
 	}
@@ -142,10 +184,11 @@ func readHead(path string) ([]byte, error) {
 }
 
 // uwsgiLog is where uwsgi logs once it has read its options: the last
-// --logto of extra_args, else the ini's logto; "" when neither names one.
-// The ini may sit in a directory the service user can write (Debian's
-// /etc/keystone is keystone's): it is read as the service user's file,
-// and what it names is only ever read back (uwsgiTail), never written.
+// --logto of extra_args, else extra_ini's logto, else the ini's; "" when
+// none names one. The ini may sit in a directory the service user can
+// write (Debian's /etc/keystone is keystone's): it is read as the service
+// user's file, and what it names is only ever read back (uwsgiTail), never
+// written. extra_ini is read as root's (checkExtraIni).
 func (c *Config) uwsgiLog(t instance.Trust) (string, error) {
 	for i := len(c.ExtraArgs) - 1; i >= 0; i-- {
 		a := c.ExtraArgs[i]
@@ -154,6 +197,15 @@ func (c *Config) uwsgiLog(t instance.Trust) (string, error) {
 		}
 		if a == "--logto" && i+1 < len(c.ExtraArgs) {
 			return c.ExtraArgs[i+1], nil
+		}
+	}
+	if c.ExtraIni != "" {
+		b, err := instance.ReadPath(c.ExtraIni, iniMax, instance.RootOnly)
+		if err != nil {
+			return "", err
+		}
+		if l := iniValue(string(b), "uwsgi", "logto"); l != "" {
+			return l, nil
 		}
 	}
 	b, err := instance.ReadPath(c.UWSGIIni, iniMax, t)
