@@ -81,7 +81,7 @@ type AgentSet struct {
 type Paths struct {
 	HAProxyCfg  string
 	KeystoneCfg string
-	KeystoneRun string // per-node script (the heartbeat set): uwsgi with keystone's ini on the node's address
+	KeystoneRun string // per-node script (the heartbeat set): uwsgi with keystone's ini on the node's address (and keystoneExtraIni)
 	RunDir      string // per-node private directory (on the node's /run)
 	// Nodes are the cluster's nodes (the keystone primitive binds each
 	// node's own address).
@@ -165,9 +165,9 @@ func Stackha(ctx context.Context, bin string) (AgentSet, error) {
 				rules += fmt.Sprintf("params rule 0: #uname eq %s bind_host=%s url=http://%s:%d/ ", n.Name, n.Addr, n.Addr, KeystonePort)
 			}
 			return fmt.Sprintf("primitive keystone ocf:stackha:keystone %sparams run_mode=process user=keystone port=%d config=%s "+
-				"pidfile=%s/keystone.pid log_file=%s/keystone.out extra_args=\"%s\" "+
+				"pidfile=%s/keystone.pid log_file=%s/keystone.out extra_ini=%s "+
 				"op monitor interval=2s timeout=10s op start timeout=120s op stop timeout=60s",
-				rules, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneUWSGIArgs(p))
+				rules, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneExtraIni(p))
 		}
 	} else {
 		set.Keystone, old = hb.Keystone, append(old, "keystone=anything")

@@ -223,19 +223,31 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 	if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
 		return err
 	}
+	ini := keystoneExtraIni(c.paths)
 	for _, n := range c.Nodes {
 		// the heartbeat set's start script: the unit's uwsgi command as
 		// the keystone user (uwsgi as root stops at the ini's AppArmor
-		// profile on a kernel without AppArmor)
-		script := fmt.Sprintf("#!/bin/sh\nexec setpriv --reuid keystone --regid keystone --init-groups env OS_KEYSTONE_CONFIG_DIR=%s "+
-			"/usr/bin/uwsgi_python3 --http-socket %s:%d --ini %s %s\n",
-			filepath.Dir(c.paths.KeystoneCfg), n.Addr, KeystonePort, keystoneIni, keystoneUWSGIArgs(c.paths))
-		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\ninstall -d -o keystone -g keystone -m 0750 %s\n",
-			c.paths.KeystoneRun, script, c.paths.KeystoneRun, keystoneLogDir(c.paths))); err != nil {
+		// profile on a kernel without AppArmor), with the harness's ini
+		// after Debian's as stackha's agent runs it (extra_ini)
+		script := keystoneRunScript(c.paths, n.Addr)
+		// the ini is root's, on the node's own /run (root's directories):
+		// the agent refuses an extra_ini anyone else could write
+		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\ncat > %s <<'EOF'\n%sEOF\nchown root:root %s\nchmod 0644 %s\n"+
+			"install -d -o keystone -g keystone -m 0750 %s\n",
+			c.paths.KeystoneRun, script, c.paths.KeystoneRun, ini, keystoneExtraIniData(c.paths), ini, ini, keystoneLogDir(c.paths))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// keystoneRunScript is the heartbeat set's start script for the node at
+// addr: the unit's uwsgi command as the keystone user, Debian's ini then
+// the node's (keystoneExtraIni).
+func keystoneRunScript(p Paths, addr string) string {
+	return fmt.Sprintf("#!/bin/sh\nexec setpriv --reuid keystone --regid keystone --init-groups env OS_KEYSTONE_CONFIG_DIR=%s "+
+		"/usr/bin/uwsgi_python3 --http-socket %s:%d --ini %s --ini %s\n",
+		filepath.Dir(p.KeystoneCfg), addr, KeystonePort, keystoneIni, keystoneExtraIni(p))
 }
 
 // keystoneConf is keystone's configuration on the shared database and key
@@ -267,11 +279,24 @@ const keystoneIni = "/etc/keystone/keystone-uwsgi.ini"
 // /var/log/keystone is shared by the nodes.
 func keystoneLogDir(p Paths) string { return filepath.Join(p.RunDir, "keystone") }
 
-// keystoneUWSGIArgs follow the ini's options: two workers of four
-// threads instead of the ini's eight workers of 32 (each worker loads
-// keystone: about 130 MiB and seconds of CPU), and the node's log.
-func keystoneUWSGIArgs(p Paths) string {
-	return "--processes 2 --threads 4 --logto " + filepath.Join(keystoneLogDir(p), "uwsgi.log")
+// keystoneThreads is how many threads each of the lab nodes' keystone
+// workers runs: Debian's ini says 32.
+const keystoneThreads = 4
+
+// keystoneExtraIni is each lab node's own uwsgi ini for keystone, read
+// after Debian's (keystoneIni) as a second --ini, as the systemd nodes'
+// units read theirs (workersIni): the agent's extra_ini, and the heartbeat
+// set's start script's. Render takes no parameter value with spaces, so
+// the options go in this file rather than in extra_args.
+func keystoneExtraIni(p Paths) string { return filepath.Join(p.RunDir, "shc-keystone.ini") }
+
+// keystoneExtraIniData follows the package ini's options: two workers of
+// four threads instead of its eight workers of 32 (each worker loads
+// keystone: about 130 MiB and seconds of CPU), and the node's own log.
+func keystoneExtraIniData(p Paths) string {
+	return fmt.Sprintf("# cluster harness: %d uwsgi processes of %d threads, not Debian's 8 of 32, and this node's log (read after Debian's ini)\n"+
+		"[uwsgi]\nprocesses = %d\nthreads = %d\nlogto = %s\n",
+		uwsgiWorkers, keystoneThreads, uwsgiWorkers, keystoneThreads, filepath.Join(keystoneLogDir(p), "uwsgi.log"))
 }
 
 // seedCIB writes each node's initial CIB: a short DC dead time, no
@@ -365,12 +390,12 @@ func Topology(p Paths, fencing bool) string {
     port: %d
     run_mode: process
     monitor_interval: 2s
-    params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_args: "%s"}
+    params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_ini: %s}
 haproxy:
   config: %s
   maxconn: 2000
   monitor_interval: 1s
-`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneUWSGIArgs(p), p.HAProxyCfg)
+`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneExtraIni(p), p.HAProxyCfg)
 	if fencing {
 		b.WriteString("fencing:\n  devices:\n")
 		for _, n := range p.Nodes {

@@ -386,10 +386,16 @@ func TestTopologyRenders(t *testing.T) {
 	}
 	for _, want := range []string{"primitive " + VIPResource + " ocf:stackha:vip", "primitive haproxy ocf:stackha:haproxy",
 		"primitive keystone ocf:stackha:keystone", "config=" + p.HAProxyCfg, "config=" + p.KeystoneCfg,
-		"bind_host=192.0.2.11", "bind_host=192.0.2.12", "clone haproxy-clone haproxy", "clone keystone-clone keystone"} {
+		"bind_host=192.0.2.11", "bind_host=192.0.2.12", "clone haproxy-clone haproxy", "clone keystone-clone keystone",
+		"extra_ini=" + keystoneExtraIni(p)} {
 		if !strings.Contains(string(crm), want) {
 			t.Errorf("cluster.crm lacks %q:\n%s", want, crm)
 		}
+	}
+	// the lab config the harness writes itself (crmConfig) gives
+	// keystone the same ini
+	if lab := crmConfig(set, p, true); !strings.Contains(lab, "extra_ini="+keystoneExtraIni(p)) || strings.Contains(lab, "extra_args") {
+		t.Errorf("the stackha set's crm configuration runs keystone without extra_ini %s:\n%s", keystoneExtraIni(p), lab)
 	}
 	h, err := os.ReadFile(filepath.Join(dir, "out", "haproxy.cfg"))
 	if err != nil {
@@ -425,6 +431,41 @@ func TestTopologyRenders(t *testing.T) {
 		for _, w := range want {
 			if !strings.Contains(string(crm), w) {
 				t.Errorf("%d nodes, fencing: cluster.crm lacks %q:\n%s", nodes, w, crm)
+			}
+		}
+	}
+}
+
+// TestKeystoneExtraIni: every way the harness runs keystone under uwsgi on
+// lab nodes (render's topology, the stackha set's crm configuration in
+// TestTopologyRenders, the heartbeat set's start script) passes the
+// node's own ini after Debian's, never options with spaces, and the ini
+// holds the workers, threads and log the harness wants.
+func TestKeystoneExtraIni(t *testing.T) {
+	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: nodeSpecs(2)}
+	const ini = "/run/shc/shc-keystone.ini"
+	if got := keystoneExtraIni(p); got != ini {
+		t.Fatalf("keystoneExtraIni: %s, want %s", got, ini)
+	}
+	cases := []struct {
+		what, text string
+		want       []string
+	}{
+		{"topology", Topology(p, false), []string{"extra_ini: " + ini + "}"}},
+		{"heartbeat start script", keystoneRunScript(p, "192.0.2.11"),
+			[]string{"--http-socket 192.0.2.11:5000 --ini " + keystoneIni + " --ini " + ini + "\n", "OS_KEYSTONE_CONFIG_DIR=/var/tmp/shc/keystone "}},
+		{"ini", keystoneExtraIniData(p), []string{"\n[uwsgi]\n", "\nprocesses = 2\n", "\nthreads = 4\n", "\nlogto = /run/shc/keystone/uwsgi.log\n"}},
+	}
+	for _, tc := range cases {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.text, w) {
+				t.Errorf("%s lacks %q:\n%s", tc.what, w, tc.text)
+			}
+		}
+		for _, bad := range []string{"extra_args", "--processes", "--threads", "--logto"} {
+			if strings.Contains(tc.text, bad) {
+				t.Errorf("%s has %q:\n%s", tc.what, bad, tc.text)
 			}
 		}
 	}
