@@ -126,15 +126,10 @@ var specs = map[string]*Service{
 			return append([]Setting{{f, "api", "auth_strategy", "keystone"},
 				{f, "placement_database", "connection", sqlite("placement", "placement.db")}}, authtoken(f, e, "placement")...)
 		},
-		// Then what each worker does when it loads the application (the
-		// package's uwsgi ini has lazy-apps): the traits and resource
-		// classes synced once, here. In one of four runs of this test a
-		// depth-10 monitor right after start got HTTP 500 from placement
-		// (its log was not kept): most likely one of the two workers
-		// failed that sync on SQLite, where two deferred transactions
-		// that read then write get "database is locked" at once, and a
-		// worker whose application did not load answers 500 to every
-		// request. A server database takes concurrent syncs.
+		// Then the traits sync each lazy-apps worker runs as it loads, once:
+		// two workers doing it at once on SQLite most likely left one
+		// unloaded, answering 500 (one run in four; a server database
+		// takes concurrent syncs).
 		setup: "runuser -u placement -- placement-manage db sync\n" +
 			"runuser -u placement -- /usr/bin/python3 -c 'from oslo_config import cfg; from placement import conf, db_api, deploy\n" +
 			"c = cfg.ConfigOpts(); conf.register_opts(c); c([], project=\"placement\", default_config_files=[\"/etc/placement/placement.conf\"])\n" +
