@@ -365,7 +365,7 @@ func TestExtraParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	for file, want := range map[string][]string{
-		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg stop_timeout=10s",
+		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg node_attribute=haproxy-listening stop_timeout=10s",
 			"params run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
 		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
 	} {

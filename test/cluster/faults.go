@@ -135,7 +135,18 @@ var Faults = []Fault{
 	{ID: 14, Name: "rolling restart of Pacemaker under client load (3 s client timeout)", Expect: always, Inject: faultRolling,
 		ClientTimeout: 3 * time.Second},
 	// A drain on the old holder must not hold the VIP's move.
-	{ID: 15, Name: "VIP's node in standby as another comes back, a request held open through the VIP (3 s client timeout)", Expect: always,
+	{ID: 15, Name: "VIP's node in standby as another comes back, a request held open through the VIP (3 s client timeout)", Expect: func(s Setup) (Expectation, string) {
+		switch {
+		case s.Nodes < 3:
+			// The returning node is the only place left for the VIP,
+			// and a clone starts its instance there after the old
+			// one's stop: the drain.
+			return Skip, "needs a third node whose haproxy listens"
+		case !(s.Keystone && s.Set.Render && s.Set.Stackha("haproxy")):
+			return Skip, "needs render's haproxy-listening preference, set by ocf:stackha:haproxy (the harness's own configuration has none)"
+		}
+		return Recover, ""
+	},
 		Inject: faultDrainMove, ClientTimeout: 3 * time.Second},
 	{ID: 4, Name: "active node's link down (switch port down: no carrier)", Expect: func(s Setup) (Expectation, string) {
 		if !s.Set.Stackha("vip") {

@@ -122,8 +122,9 @@ type shape struct {
 //     keystone (faults 1-8 and 14), then three nodes with fencing and two
 //     nodes with fencing, every fault on each.
 //   - default (make check): the lab cluster with keystone, faults 1-8;
-//     three nodes with fencing, faults 9, 10, 11, 13 and 14; two nodes
-//     with fencing, faults 12 and 14. With stackha's agents the three
+//     three nodes with fencing, faults 9, 10, 11, 13, 14 and 15; two nodes
+//     with fencing, faults 12 and 14. Fault 15 needs a third node and
+//     render's haproxy-listening preference (it skips elsewhere). With stackha's agents the three
 //     fenced nodes run keystone too, so the cluster loads what `stackha
 //     render` writes for the production shape, fence devices included, and
 //     the rolling restart there shows haproxy replaying the reads a
@@ -150,7 +151,7 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		}
 		return []shape{
 			{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()},
-				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true}},
 			{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: kind}, faults: map[int]bool{12: true}},
 		}
 	}
@@ -166,7 +167,7 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
 	return []shape{lab,
-		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true}},
+		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true}},
 		{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
 }

@@ -412,6 +412,7 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 	}
 	r.Recovery = f.since()
 	failed, reset := 0, 0
+	var lost []string // the first few failures that were not resets
 	for _, a := range f.P.Attempts(f.T0) {
 		switch {
 		case a.OK:
@@ -419,10 +420,13 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 			reset++
 		default:
 			failed++
+			if len(lost) < 3 {
+				lost = append(lost, fmt.Sprintf("%.2f-%.2f s: %s", a.Start.Sub(f.T0).Seconds(), a.End.Sub(f.T0).Seconds(), a.Err))
+			}
 		}
 	}
 	if failed > 0 {
-		r.Bad = fmt.Sprintf("%d requests failed", failed)
+		r.Bad = fmt.Sprintf("%d requests failed (%s)", failed, strings.Join(lost, "; "))
 	}
 	r.Outcome = fmt.Sprintf("%d nodes restarted in turn (standby, pacemakerd stopped and started, online); %d failed requests",
 		len(f.C.Nodes), failed)

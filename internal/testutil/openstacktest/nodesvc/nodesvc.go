@@ -126,7 +126,14 @@ var specs = map[string]*Service{
 			return append([]Setting{{f, "api", "auth_strategy", "keystone"},
 				{f, "placement_database", "connection", sqlite("placement", "placement.db")}}, authtoken(f, e, "placement")...)
 		},
-		setup: "runuser -u placement -- placement-manage db sync",
+		// Then the traits sync each lazy-apps worker runs as it loads, once:
+		// two workers doing it at once on SQLite most likely left one
+		// unloaded, answering 500 (one run in four; a server database
+		// takes concurrent syncs).
+		setup: "runuser -u placement -- placement-manage db sync\n" +
+			"runuser -u placement -- /usr/bin/python3 -c 'from oslo_config import cfg; from placement import conf, db_api, deploy\n" +
+			"c = cfg.ConfigOpts(); conf.register_opts(c); c([], project=\"placement\", default_config_files=[\"/etc/placement/placement.conf\"])\n" +
+			"db_api.configure(c); deploy.update_database(c)'",
 	},
 	"cinder-api": {
 		Project: "cinder",
