@@ -105,6 +105,20 @@ type Service struct {
 	// --host) and of a unit that is not run by uwsgi (glance-api).
 	BindOption string
 
+	// Drain before stop (oslo.middleware's healthcheck at /healthcheck).
+
+	// DrainFile is the file whose presence makes the service's
+	// /healthcheck answer 503 (disable_by_file_path): what Debian 12's
+	// paste configuration names, or, with DrainConfDir, what render
+	// configures. "": the service has no such middleware (placement), and
+	// haproxy cannot be told to stop sending it requests.
+	DrainFile string
+	// DrainConfDir is the oslo.config directory (read after Config) where
+	// render's drop-in sets [healthcheck] backends and disable_by_file_path,
+	// for a service whose healthcheck reads them from its configuration
+	// (keystone's flask application, heat's paste filter without options).
+	DrainConfDir string
+
 	// haproxy and the keystone catalog (render).
 
 	Proxy      string // frontend <Proxy>-vip, backend <Proxy>-api
@@ -134,6 +148,7 @@ var Services = []*Service{
 		Config: "/etc/keystone/keystone.conf", User: "keystone",
 		VersionPath: "/", AuthPath: "/v3/auth/tokens", WSGIScript: true, ConfigDirEnv: "OS_KEYSTONE_CONFIG_DIR",
 		Package: "keystone", InitName: "keystone", UWSGIIni: "/etc/keystone/keystone-uwsgi.ini",
+		DrainFile: "/etc/keystone/healthcheck_disable", DrainConfDir: "/etc/keystone/keystone.conf.d",
 		UnitProgram: "/usr/bin/keystone-wsgi-public",
 		Proxy:       "keystone", HealthPath: "/v3",
 		Legacy: &Listener{Proxy: "keystone-admin", Port: 35357, HealthPath: "/v3"}, LegacyAdmin: true,
@@ -145,6 +160,7 @@ var Services = []*Service{
 		Config: "/etc/glance/glance-api.conf", User: "glance",
 		VersionPath: "/", AuthPath: "/v2/images?limit=1",
 		Package: "glance-api", InitName: "glance-api", UnitProgram: "/usr/bin/glance-api",
+		DrainFile:  "/etc/glance/healthcheck_disable",
 		BindOption: "[DEFAULT] bind_host",
 		Proxy:      "glance", HealthPath: "/versions",
 		Entry:      &Entry{Type: "image", Name: "glance", Description: "OpenStack Image"},
@@ -169,6 +185,9 @@ var Services = []*Service{
 		Config: "/etc/nova/nova.conf", User: "nova",
 		VersionPath: "/", AuthPath: "/v2.1/flavors?limit=1", ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api", UWSGIIni: "/etc/nova/nova-api-uwsgi.ini",
+		// One file for nova-api and nova-api-metadata: Debian's api-paste.ini
+		// names it in the filter both pipelines share.
+		DrainFile:   "/etc/nova/healthcheck_disable",
 		UnitProgram: "/usr/bin/nova-api-wsgi",
 		BindOption:  "[DEFAULT] osapi_compute_listen",
 		Proxy:       "nova", HealthPath: "/",
@@ -185,6 +204,7 @@ var Services = []*Service{
 		Config: "/etc/nova/nova.conf", User: "nova",
 		VersionPath: "/", Check: VersionList, WSGIScript: true, ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api-metadata", UWSGIIni: "/etc/nova/nova-api-metadata-uwsgi.ini",
+		DrainFile:   "/etc/nova/healthcheck_disable",
 		UnitProgram: "/usr/bin/nova-metadata-wsgi",
 		// The metadata service lists its versions at / without naming an
 		// instance.
@@ -197,6 +217,7 @@ var Services = []*Service{
 		Config: "/etc/cinder/cinder.conf", User: "cinder",
 		VersionPath: "/", AuthPath: "/v3/{project_id}/types",
 		Package: "cinder-api", InitName: "cinder-api", UWSGIIni: "/etc/cinder/cinder-api-uwsgi.ini",
+		DrainFile:   "/etc/cinder/healthcheck_disable",
 		UnitProgram: "/usr/bin/cinder-wsgi",
 		BindOption:  "[DEFAULT] osapi_volume_listen",
 		Proxy:       "cinder", HealthPath: "/",
@@ -213,6 +234,7 @@ var Services = []*Service{
 		Config: "/etc/neutron/neutron.conf", User: "neutron",
 		VersionPath: "/", AuthPath: "/v2.0/networks?limit=1",
 		Package: "neutron-api", InitName: "neutron-server", UWSGIIni: "/etc/neutron/neutron-api-uwsgi.ini",
+		DrainFile:   "/etc/neutron/healthcheck_disable",
 		UnitProgram: "/usr/bin/neutron-api",
 		BindOption:  "[DEFAULT] bind_host",
 		Proxy:       "neutron", HealthPath: "/",
@@ -237,6 +259,7 @@ var Services = []*Service{
 		Config: "/etc/heat/heat.conf", User: "heat",
 		VersionPath: "/", AuthPath: "/v1/{project_id}/stacks?limit=1",
 		Package: "heat-api", InitName: "heat-api", UWSGIIni: "/etc/heat/heat-api-uwsgi.ini",
+		DrainFile: "/etc/heat/healthcheck_disable", DrainConfDir: "/etc/heat/heat.conf.d",
 		UnitProgram: "/usr/bin/heat-wsgi-api",
 		BindOption:  "[heat_api] bind_host",
 		Proxy:       "heat", HealthPath: "/",

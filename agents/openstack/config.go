@@ -54,6 +54,10 @@ type Config struct {
 	// beyond which monitor reports the service degraded.
 	ProbeTimeout  time.Duration
 	DegradedAfter time.Duration
+	// Drain before stop (drain.go): 0 and "" where the profile has none.
+	DrainTimeout time.Duration
+	DrainFile    string
+	DrainChecks  time.Duration
 }
 
 // NewConfig checks the parameters of one resource; name is the instance's
@@ -158,6 +162,9 @@ func NewConfig(p *Profile, params ocf.Params, name string) (*Config, error) {
 		if err := c.checkUWSGIConfig(); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.parseDrain(params); err != nil {
+		return nil, err
 	}
 	if c.PIDFile == "" {
 		c.PIDFile = filepath.Join(instance.StateDir(name), p.Name+".pid")

@@ -117,6 +117,24 @@ var paramTable = [...]metadata.Parameter{
 	{Name: "os_auth_url", Type: metadata.String, Short: "not supported: use keystone_url",
 		Long: "The old openstack-resource-agents' keystone v2.0 endpoint.", Unsupported: "keystone v2.0 is gone; set `keystone_url` to a v3 endpoint"},
 	// only under uwsgi (declare leaves it out otherwise)
+	// only for a service with oslo's healthcheck (declare leaves them out otherwise)
+	{Name: "drain_timeout", Type: metadata.Time, Default: "0", Short: "drain before stop, at most this long (0: off)",
+		Range: &metadata.Range{Min: 0, Max: int64(10 * time.Minute)}, Reloadable: true,
+		Long: "When not 0, stop first drains the service: it creates `drain_file`, so that the service's /healthcheck answers 503 and " +
+			"every haproxy that checks it there takes it out; it waits `drain_checks` for those checks, then until the service holds " +
+			"no request (no busy connection to `port`, asked of the kernel), and then stops it. It waits at most this long, cut to " +
+			"leave 10s of the stop's own timeout (raise the stop operation's timeout with it); a drain that runs out is logged, and " +
+			"the stop goes on. start removes `drain_file`. haproxy must check the service at /healthcheck (stackha render does that)."},
+	{Name: "drain_file", Type: metadata.String, Short: "the healthcheck's disable file", Reloadable: true,
+		Long: "The file whose presence makes the service's oslo.middleware healthcheck answer 503 (its disable_by_file_path): what the " +
+			"package's paste configuration names, or what stackha render configures for keystone and heat-api in their configuration's " +
+			".conf.d directory. Its directory belongs to the service user, so the agent opens it without following a link, writes " +
+			"the file by rename and removes it by unlinkat."},
+	{Name: "drain_checks", Type: metadata.Time, Default: "2s", Short: "time haproxy's checks take to take the service out", Reloadable: true,
+		Range: &metadata.Range{Min: 0, Max: int64(2 * time.Minute)},
+		Long: "How long after `drain_file` appears every haproxy has taken the service out: its check interval, plus the further " +
+			"failed checks it needs at its fast interval, plus its check timeout (stackha render computes it from the haproxy " +
+			"section of the topology). drain waits this long before it looks at the service's connections."},
 	{Name: "bind_host", Type: metadata.String, Short: "address to listen on (run_mode=process)",
 		Long: "The address uwsgi listens on (--http-socket <bind_host>:<port>): this node's own, so that haproxy can bind the " +
 			"VIP's port on the same node. Empty: every address, as the package's unit does."},
@@ -161,6 +179,20 @@ func declare(p *Profile) metadata.Agent {
 			if !bindHostDeclared(p) {
 				continue
 			}
+		case "drain_timeout":
+			if p.DrainFile == "" {
+				q.Unsupported = p.Name + " has no healthcheck that haproxy could be told with (no oslo.middleware healthcheck in its " +
+					"package): it cannot be drained, and its stop fails the requests it holds that are not reads (haproxy replays those)"
+			}
+		case "drain_checks":
+			if p.DrainFile == "" {
+				continue
+			}
+		case "drain_file":
+			if p.DrainFile == "" {
+				continue
+			}
+			q.Default = p.DrainFile
 		case "uwsgi_ini":
 			if p.UWSGIIni == "" {
 				continue

@@ -79,6 +79,9 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 	if err := guardRecord(ctx, c, r.Log); err != nil {
 		return err
 	}
+	if err := undrain(c, r.Log); err != nil {
+		return err
+	}
 	svc := newService(c, r.Log)
 	defer svc.close()
 	up, err := svc.running(ctx)

@@ -19,6 +19,9 @@ import (
 // be ours.
 func stop(ctx context.Context, r *ocf.Request, c *Config) error {
 	rec, rerr := loadRecord(c.Instance, c.Profile.Name)
+	if c.DrainTimeout > 0 && rerr == nil && serves(ctx, r.Log, c, rec) {
+		system.drain(ctx, c, r.Log)
+	}
 	if rec != nil {
 		if err := stopRecorded(ctx, r.Log, rec); err != nil {
 			return err
@@ -43,6 +46,19 @@ func stop(ctx context.Context, r *ocf.Request, c *Config) error {
 		forget(r.Log, c.Instance, c.Profile.Name)
 	}
 	return nil
+}
+
+// serves reports whether what stop is about to stop runs: what start
+// recorded, or the configured unit.
+func serves(ctx context.Context, log *ocf.Logger, c *Config, rec *record) bool {
+	if rec == nil && c.Mode == ModeSystemd {
+		rec = &record{Mode: ModeSystemd, Unit: c.Unit}
+	}
+	if rec == nil {
+		return false
+	}
+	runs, err := recordedRuns(ctx, log, rec)
+	return err == nil && runs
 }
 
 // stopFromState is stop when the parameters are invalid: it stops what

@@ -1,0 +1,243 @@
+package openstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackha/stackha/metadata"
+	"github.com/stackha/stackha/ocf"
+)
+
+func TestConnBusy(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		name string
+		c    conn
+		want bool
+	}{
+		{"listening socket", conn{state: tcpListen}, false},
+		{"closing (time-wait)", conn{state: 6, sinceRecv: 0, sinceSent: 0}, false},
+		{"request read, no answer yet", conn{state: tcpEstablished, sinceRecv: 2 * s, sinceSent: 5 * s}, true},
+		{"new connection, nothing sent yet", conn{state: tcpEstablished, sinceRecv: 3 * s, sinceSent: 3 * s}, true},
+		{"answer being written", conn{state: tcpEstablished, sinceRecv: 9 * s, sinceSent: 9 * s, wqueued: 10}, true},
+		{"answer not acknowledged", conn{state: tcpEstablished, sinceRecv: 9 * s, sinceSent: 8 * s, unacked: 1}, true},
+		{"answer streamed (sent just now)", conn{state: tcpEstablished, sinceRecv: 9 * s, sinceSent: 200 * time.Millisecond}, true},
+		{"idle keep-alive", conn{state: tcpEstablished, sinceRecv: 9 * s, sinceSent: 2 * s}, false},
+		{"client gone, request still served", conn{state: tcpCloseWait, sinceRecv: time.Second, sinceSent: 4 * s}, true},
+	} {
+		if got := tc.c.busy(); got != tc.want {
+			t.Errorf("%s: busy %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// drainConfig is a keystone configuration draining through a file in a
+// directory of the test's, owned by the user the test runs as.
+func drainConfig(t *testing.T, timeout time.Duration) *Config {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "keystone")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return &Config{Profile: profile("keystone"), Instance: "shd-keystone", User: u.Username, Port: 5000,
+		DrainTimeout: timeout, DrainFile: filepath.Join(dir, "healthcheck_disable"), DrainChecks: 2 * time.Second}
+}
+
+// fakeNode is a drainer whose clock moves only when drain sleeps, with
+// the connections a function of that clock.
+type fakeNode struct {
+	t      time.Time
+	slept  []time.Duration
+	conns  func(at time.Duration) ([]conn, error)
+	cancel bool
+}
+
+func (f *fakeNode) drainer(t0 time.Time) drainer {
+	f.t = t0
+	return drainer{
+		now: func() time.Time { return f.t },
+		sleep: func(ctx context.Context, d time.Duration) error {
+			if f.cancel {
+				return context.Canceled
+			}
+			f.slept = append(f.slept, d)
+			f.t = f.t.Add(d)
+			return nil
+		},
+		conns: func(port int) ([]conn, error) { return f.conns(f.t.Sub(t0)) },
+	}
+}
+
+func busyUntil(d time.Duration, n int) func(time.Duration) ([]conn, error) {
+	return func(at time.Duration) ([]conn, error) {
+		if at >= d {
+			return []conn{{state: tcpListen}, {state: tcpEstablished, sinceRecv: 9 * time.Second, sinceSent: 3 * time.Second}}, nil
+		}
+		cs := make([]conn, n)
+		for i := range cs {
+			cs[i] = conn{state: tcpEstablished, sinceRecv: time.Second, sinceSent: 2 * time.Second}
+		}
+		return cs, nil
+	}
+}
+
+func TestDrain(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name     string
+		timeout  time.Duration
+		deadline time.Duration // of the stop; 0: none
+		conns    func(time.Duration) ([]conn, error)
+		file     bool          // the disable file exists after drain
+		took     time.Duration // the time drain slept in all
+		logHas   string
+	}{
+		{name: "off", timeout: 0, conns: busyUntil(0, 0), took: 0},
+		{name: "idle service: the checks' time only", timeout: 30 * time.Second, conns: busyUntil(0, 0),
+			file: true, took: 2 * time.Second, logHas: "holds no request 2s after"},
+		{name: "waits for the requests held", timeout: 30 * time.Second, conns: busyUntil(5*time.Second, 3),
+			file: true, took: 5 * time.Second, logHas: "holds no request 5s after"},
+		{name: "drain_timeout runs out", timeout: 4 * time.Second, conns: busyUntil(time.Hour, 2),
+			file: true, took: 4 * time.Second, logHas: "still holds 2 requests after 4s"},
+		{name: "cut to the stop's timeout", timeout: time.Minute, deadline: 16 * time.Second, conns: busyUntil(time.Hour, 1),
+			file: true, took: 6 * time.Second, logHas: "cut to 6s"},
+		{name: "no room left in the stop's timeout", timeout: time.Minute, deadline: 9 * time.Second, conns: busyUntil(time.Hour, 1),
+			file: false, took: 0, logHas: "cut to 0s"},
+		{name: "sock_diag fails: stop goes on", timeout: 30 * time.Second, conns: func(time.Duration) ([]conn, error) { return nil, errors.New("EPERM") },
+			file: true, took: 2 * time.Second, logHas: "EPERM; stopping"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := drainConfig(t, tc.timeout)
+			f := &fakeNode{conns: tc.conns}
+			ctx := context.Background()
+			if tc.deadline != 0 {
+				var cancel context.CancelFunc
+				// drain measures the deadline with its own clock
+				ctx, cancel = context.WithDeadline(ctx, time.Now().Add(tc.deadline))
+				defer cancel()
+				t0 = time.Now()
+			}
+			var logb bytes.Buffer
+			f.drainer(t0).drain(ctx, c, ocf.NewLogger(ocf.LogConfig{Agent: "test", Stderr: &logb}))
+			var took time.Duration
+			for _, d := range f.slept {
+				took += d
+			}
+			if took.Round(time.Second) != tc.took {
+				t.Errorf("drain slept %s (%v), want %s", took, f.slept, tc.took)
+			}
+			_, err := os.Lstat(c.DrainFile)
+			if exists := err == nil; exists != tc.file {
+				t.Errorf("disable file exists: %v, want %v", exists, tc.file)
+			}
+			if !strings.Contains(logb.String(), tc.logHas) {
+				t.Errorf("log %q lacks %q", logb.String(), tc.logHas)
+			}
+		})
+	}
+}
+
+// The disable file's directory is the service user's: a link planted in
+// the file's place is replaced, never followed, and a link on the way to
+// it is refused.
+func TestDrainFileLinks(t *testing.T) {
+	c := drainConfig(t, time.Minute)
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, c.DrainFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := setDrainFile(c, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "root's\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	fi, err := os.Lstat(c.DrainFile)
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("disable file: %v, %v: want a regular file in the link's place", fi, err)
+	}
+	var logb bytes.Buffer
+	if err := undrain(c, ocf.NewLogger(ocf.LogConfig{Agent: "test", Stderr: &logb})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(c.DrainFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("start left the disable file: %v", err)
+	}
+	// a link as the directory: refused, nothing created where it points
+	real := filepath.Dir(c.DrainFile)
+	link := filepath.Join(t.TempDir(), "keystone")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	c.DrainFile = filepath.Join(link, "healthcheck_disable")
+	if err := setDrainFile(c, true); err == nil {
+		t.Error("a linked directory was followed")
+	}
+	if _, err := os.Lstat(filepath.Join(real, "healthcheck_disable")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("created through a link: %v", err)
+	}
+}
+
+func TestDrainParams(t *testing.T) {
+	for _, tc := range []struct {
+		agent  string
+		params map[string]string
+		code   ocf.Code
+		has    string
+	}{
+		{"keystone", map[string]string{"drain_timeout": "20s"}, ocf.Success, ""},
+		{"glance-api", map[string]string{"drain_timeout": "20s", "drain_file": "etc/glance/x"}, ocf.ErrConfigured, "absolute, clean path"},
+		{"glance-api", map[string]string{"drain_timeout": "20s", "drain_file": "/x"}, ocf.ErrConfigured, "not in /"},
+		{"glance-api", map[string]string{"drain_timeout": "11m"}, ocf.ErrConfigured, "drain_timeout"},
+		{"placement-api", map[string]string{"drain_timeout": "20s"}, ocf.ErrConfigured, "cannot be drained"},
+		{"placement-api", map[string]string{"drain_timeout": "0"}, ocf.Success, ""},
+	} {
+		r := runAgent(t, tc.agent, "validate-all", tc.params, runOpts{env: map[string]string{"OCF_CHECK_LEVEL": "0"}})
+		wantCode(t, tc.agent+" "+strings.Join(keys(tc.params), ","), r, tc.code, tc.has)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// Only a service with oslo's healthcheck declares the drain, with its
+// package's disable file as the default.
+func TestDrainDeclared(t *testing.T) {
+	for _, p := range Profiles {
+		var file *metadata.Parameter
+		n := 0
+		for _, q := range declare(p).Parameters {
+			if strings.HasPrefix(q.Name, "drain_") {
+				n++
+				if q.Name == "drain_file" {
+					file = &q
+				}
+			}
+		}
+		switch {
+		case p.DrainFile == "" && n != 1:
+			t.Errorf("%s has no healthcheck but declares %d drain parameters (want drain_timeout, unsupported)", p.Name, n)
+		case p.DrainFile != "" && (n != 3 || file == nil || file.Default != p.DrainFile):
+			t.Errorf("%s: %d drain parameters, drain_file %v", p.Name, n, file)
+		}
+	}
+}
