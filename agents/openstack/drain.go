@@ -3,6 +3,7 @@ package openstack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -88,12 +89,13 @@ func (c *Config) parseDrain(params ocf.Params) error {
 
 // drainer is what drain does to the node, a fake in tests.
 type drainer struct {
-	conns func(port int) ([]conn, error)
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	conns    func(port int) ([]conn, error)
+	disabled func(ctx context.Context, c *Config) error
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error
 }
 
-var system = drainer{conns: kernelConns, now: time.Now, sleep: sleepCtx}
+var system = drainer{conns: kernelConns, disabled: healthcheckDisabled, now: time.Now, sleep: sleepCtx}
 
 // drain takes the service out of every haproxy and waits for the requests
 // it holds; it returns when stop may go on.
@@ -117,6 +119,9 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 		return
 	}
 	log.Infof("drain: created %s; haproxy's checks take %s out within %s", c.DrainFile, c.Profile.Name, c.DrainChecks)
+	if err := d.disabled(ctx, c); err != nil {
+		log.Warnf("drain: %v", err)
+	}
 	end := t0.Add(budget)
 	if err := d.sleep(ctx, min(c.DrainChecks, budget)); err != nil {
 		return
@@ -139,6 +144,35 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 			return
 		}
 	}
+}
+
+// healthcheckDisabled asks the service's /healthcheck (on its url's host
+// and port) whether the disable file took effect: nil when it answers 503.
+func healthcheckDisabled(ctx context.Context, c *Config) error {
+	client, err := newClient(c.CAFile)
+	if err != nil {
+		return err
+	}
+	u := *c.URL
+	u.Path, u.RawQuery = "/healthcheck", ""
+	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "stackha/"+ocf.Version)
+	a, err := do(ctx, client, req, c.ProbeTimeout)
+	if err != nil {
+		return fmt.Errorf("%v: whether haproxy takes it out is not known", err)
+	}
+	if a.status != http.StatusServiceUnavailable {
+		hint := ""
+		if c.Profile.DrainConfDir != "" {
+			hint = fmt.Sprintf(" (is stackha render's drop-in in %s?)", c.Profile.DrainConfDir)
+		}
+		return fmt.Errorf("GET %s answered %s, not 503, with %s present: its healthcheck does not read that file%s, so haproxy keeps sending it requests",
+			u.String(), instance.Quote(a.statusText), c.DrainFile, hint)
+	}
+	return nil
 }
 
 // busy counts the connections to port that hold a request.

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -57,10 +60,10 @@ func drainConfig(t *testing.T, timeout time.Duration) *Config {
 // fakeNode is a drainer whose clock moves only when drain sleeps, with
 // the connections a function of that clock.
 type fakeNode struct {
-	t      time.Time
-	slept  []time.Duration
-	conns  func(at time.Duration) ([]conn, error)
-	cancel bool
+	t       time.Time
+	slept   []time.Duration
+	conns   func(at time.Duration) ([]conn, error)
+	enabled error // what asking the healthcheck says
 }
 
 func (f *fakeNode) drainer(t0 time.Time) drainer {
@@ -68,14 +71,12 @@ func (f *fakeNode) drainer(t0 time.Time) drainer {
 	return drainer{
 		now: func() time.Time { return f.t },
 		sleep: func(ctx context.Context, d time.Duration) error {
-			if f.cancel {
-				return context.Canceled
-			}
 			f.slept = append(f.slept, d)
 			f.t = f.t.Add(d)
 			return nil
 		},
-		conns: func(port int) ([]conn, error) { return f.conns(f.t.Sub(t0)) },
+		conns:    func(port int) ([]conn, error) { return f.conns(f.t.Sub(t0)) },
+		disabled: func(context.Context, *Config) error { return f.enabled },
 	}
 }
 
@@ -99,6 +100,7 @@ func TestDrain(t *testing.T) {
 		timeout  time.Duration
 		deadline time.Duration // of the stop; 0: none
 		conns    func(time.Duration) ([]conn, error)
+		enabled  error
 		file     bool          // the disable file exists after drain
 		took     time.Duration // the time drain slept in all
 		logHas   string
@@ -114,12 +116,14 @@ func TestDrain(t *testing.T) {
 			file: true, took: 6 * time.Second, logHas: "cut to 6s"},
 		{name: "no room left in the stop's timeout", timeout: time.Minute, deadline: 9 * time.Second, conns: busyUntil(time.Hour, 1),
 			file: false, took: 0, logHas: "cut to 0s"},
+		{name: "healthcheck not disabled: said, drain goes on", timeout: 30 * time.Second, conns: busyUntil(0, 0),
+			enabled: errors.New("GET /healthcheck answered 200"), file: true, took: 2 * time.Second, logHas: "WARNING: drain: GET /healthcheck answered 200"},
 		{name: "sock_diag fails: stop goes on", timeout: 30 * time.Second, conns: func(time.Duration) ([]conn, error) { return nil, errors.New("EPERM") },
 			file: true, took: 2 * time.Second, logHas: "EPERM; stopping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := drainConfig(t, tc.timeout)
-			f := &fakeNode{conns: tc.conns}
+			f := &fakeNode{conns: tc.conns, enabled: tc.enabled}
 			ctx := context.Background()
 			if tc.deadline != 0 {
 				var cancel context.CancelFunc
@@ -238,6 +242,36 @@ func TestDrainDeclared(t *testing.T) {
 			t.Errorf("%s has no healthcheck but declares %d drain parameters (want drain_timeout, unsupported)", p.Name, n)
 		case p.DrainFile != "" && (n != 3 || file == nil || file.Default != p.DrainFile):
 			t.Errorf("%s: %d drain parameters, drain_file %v", p.Name, n, file)
+		}
+	}
+}
+
+func TestHealthcheckDisabled(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		has    string
+	}{
+		{http.StatusServiceUnavailable, ""},
+		{http.StatusOK, "answered \"200 OK\", not 503"},
+		{http.StatusNotFound, "answered \"404 Not Found\", not 503"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/healthcheck" {
+				t.Errorf("asked %s", r.URL.Path)
+			}
+			w.WriteHeader(tc.status)
+		}))
+		c := drainConfig(t, time.Minute)
+		c.ProbeTimeout = time.Second
+		u, _ := url.Parse(srv.URL + "/v3?x=1")
+		c.URL = u
+		err := healthcheckDisabled(context.Background(), c)
+		srv.Close()
+		switch {
+		case tc.has == "" && err != nil:
+			t.Errorf("%d: %v", tc.status, err)
+		case tc.has != "" && (err == nil || !strings.Contains(err.Error(), tc.has) || !strings.Contains(err.Error(), "keystone.conf.d")):
+			t.Errorf("%d: %v, want %q and the drop-in's directory", tc.status, err, tc.has)
 		}
 	}
 }

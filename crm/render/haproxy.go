@@ -57,9 +57,13 @@ defaults
 			fmt.Fprintf(&b, "\nbackend %s-api\n", l.name)
 			fmt.Fprintf(&b, "    balance %s\n", h.Balance)
 			b.WriteString("    http-request disable-l7-retry unless METH_GET || METH_OPTIONS\n")
-			if l.check != "" {
+			check := s.checkPath(l)
+			if check == healthcheckPath {
+				b.WriteString("    # 503 while its agent drains it before a stop (drain_timeout)\n")
+			}
+			if check != "" {
 				// 2xx and 3xx pass: the version documents answer 200 or 300.
-				fmt.Fprintf(&b, "    option httpchk GET %s\n", l.check)
+				fmt.Fprintf(&b, "    option httpchk GET %s\n", check)
 			}
 			if s.timeoutServer != r.serverTimeout() {
 				if s.slowWhy != "" && s.timeoutServer == s.slowServer {
@@ -96,7 +100,7 @@ func (r *resolved) checkComment() []string {
 		fmt.Sprintf("Health checks, for every server: one every %s; a server is taken out", c.Inter),
 		fmt.Sprintf("after %d failed checks in a row and put back after %d good ones, checked", c.Fall, c.Rise),
 		fmt.Sprintf("every %s while it changes state and every %s while it is out. A check", c.FastInter, c.DownInter),
-		fmt.Sprintf("fails when the version document has not answered %s after the connect:", h.Timeouts.Check),
+		fmt.Sprintf("fails when the check's path has not answered %s after the connect:", h.Timeouts.Check),
 		"a hung service still accepts connections (the kernel does), only its answer",
 		fmt.Sprintf("is missing. A hung backend is out %s to %s after it hangs.", Duration(first), Duration(last)),
 		"A dead one (connection refused, its node gone) is found sooner: observe",

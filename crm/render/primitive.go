@@ -157,6 +157,7 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 	if !hasParam(s.extra, paramProbeTimeout) {
 		p.params = append(p.params, [2]string{paramProbeTimeout, probeTimeout})
 	}
+	p.params = append(p.params, r.drainParams(s)...)
 	p.params = append(p.params, s.extra...)
 	// Each service listens on its node's own address (haproxy holds the
 	// port on the VIP on every node), so the monitor's URL differs by node,
@@ -171,7 +172,7 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 	}
 	p.ops = monitors([]op{
 		{name: "start", interval: "0s", timeout: apiStartTimeout},
-		{name: "stop", interval: "0s", timeout: apiStopTimeout},
+		{name: "stop", interval: "0s", timeout: s.stopTimeout()},
 		{name: "monitor", interval: s.every.String(), timeout: apiMonitorTimeout, explicitDepth: true},
 	}, s.depth, s.deepEvery, deepTimeout)
 	if r.ordered(s) {

@@ -17,6 +17,8 @@ type resolvedService struct {
 	extra       [][2]string
 	// timeoutServer is haproxy's timeout server for its backends.
 	timeoutServer Duration
+	// drain is the agent's drain_timeout (0: no drain).
+	drain Duration
 }
 
 func (s resolvedService) listeners() []listener {
@@ -130,7 +132,9 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	case s.Credentials == "" && rs.depth == 20:
 		x.bad.add(f+".credentials", "required with monitor_depth 20 (the file holding the keystone credentials)")
 	}
-	rs.extra = extraParams(&x.bad, f+".params", s.Params, serviceFix(f), paramMode, paramPort, paramURL, paramCredentials)
+	x.drain(f, s, &rs)
+	rs.extra = extraParams(&x.bad, f+".params", s.Params, serviceFix(f), paramMode, paramPort, paramURL, paramCredentials,
+		paramDrainTimeout, paramDrainChecks)
 	return rs
 }
 

@@ -84,6 +84,10 @@ type Service struct {
 	TimeoutServer Duration `yaml:"timeout_server"`
 	// Credentials is the file a depth-20 monitor reads (required there).
 	Credentials string `yaml:"credentials"`
+	// DrainTimeout is how long the agent's stop waits for the requests
+	// the service holds once every haproxy has taken it out (drain.go).
+	// Default 20s for a service with oslo's healthcheck; 0: no drain.
+	DrainTimeout *Duration `yaml:"drain_timeout"`
 	// Params are further parameters of the service's agent.
 	Params map[string]string `yaml:"params"`
 }

@@ -366,8 +366,8 @@ func TestExtraParams(t *testing.T) {
 	}
 	for file, want := range map[string][]string{
 		"cluster.crm": {"params ip=10.10.102.45 cidr_netmask=24 arp_count=3", "params config=/etc/haproxy/haproxy.cfg node_attribute=haproxy-listening stop_timeout=10s",
-			"params run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
-		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 probe_timeout=2s config=/etc/keystone/keystone.conf user=keystone"},
+			"params run_mode=process port=5000 probe_timeout=2s drain_timeout=20s drain_checks=3s config=/etc/keystone/keystone.conf user=keystone"},
+		"cluster.pcs.sh": {"ip=10.10.102.45 cidr_netmask=24 arp_count=3", "run_mode=process port=5000 probe_timeout=2s drain_timeout=20s drain_checks=3s config=/etc/keystone/keystone.conf user=keystone"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(string(f[file]), w) {

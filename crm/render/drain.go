@@ -1,0 +1,110 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// Drain before stop: each API agent that can (its service has oslo's
+// healthcheck with a disable file) drains its service before it stops it;
+// haproxy checks those services at /healthcheck, which answers 503 while
+// the agent's disable file exists, so every node's haproxy takes the
+// server out before the service stops.
+const (
+	paramDrainTimeout = "drain_timeout"
+	paramDrainFile    = "drain_file"
+	paramDrainChecks  = "drain_checks"
+	// healthcheckPath is oslo.middleware's healthcheck.
+	healthcheckPath = "/healthcheck"
+	// defaultDrain is how long a stop waits for the requests a service
+	// holds after haproxy took it out: the API's ordinary calls finish in
+	// seconds; a longer one (an image upload) is cut.
+	defaultDrain = Duration(20 * time.Second)
+	maxDrain     = Duration(10 * time.Minute) // the agents' range
+	// stopBeyondDrain is what the stop operation's timeout keeps beyond
+	// the drain: the agent leaves 10s of it for the stop itself, which the
+	// unit's own stop may need more of.
+	stopBeyondDrain = 40 * time.Second
+	// drainDropIn is render's file in a service's .conf.d directory.
+	drainDropIn = "50-stackha-drain.conf"
+)
+
+// drain resolves a service's drain_timeout (f is its place in the file).
+func (x *resolver) drain(f string, s Service, rs *resolvedService) {
+	can := rs.service.DrainFile != ""
+	switch {
+	case s.DrainTimeout == nil && can:
+		rs.drain = defaultDrain
+	case s.DrainTimeout == nil:
+	case *s.DrainTimeout != 0 && !can:
+		x.bad.add(f+".drain_timeout", "%s has no healthcheck haproxy could be told with: it cannot be drained (set 0 or leave it out)", rs.name)
+	default:
+		rs.drain = *s.DrainTimeout
+		x.span(f+".drain_timeout", rs.drain, 0, maxDrain)
+	}
+}
+
+// drainParams are the drain's parameters of a service's primitive.
+func (r *resolved) drainParams(s resolvedService) [][2]string {
+	if s.drain == 0 {
+		return nil
+	}
+	return [][2]string{{paramDrainTimeout, s.drain.String()}, {paramDrainChecks, r.drainChecks().String()}}
+}
+
+// drainChecks is how long every haproxy takes to take a drained server
+// out: the next check (inter), the further failed ones at fastinter, each
+// within timeout check, rounded up to a second.
+func (r *resolved) drainChecks() Duration {
+	h := r.t.HAProxy
+	c := h.Check
+	d := time.Duration(c.Inter) + time.Duration(c.Fall-1)*time.Duration(c.FastInter) + time.Duration(c.Fall)*time.Duration(h.Timeouts.Check)
+	return Duration(d.Truncate(time.Second) + time.Second)
+}
+
+// stopTimeout is the stop operation's timeout of a service: room for its
+// drain.
+func (s resolvedService) stopTimeout() string {
+	if s.drain == 0 {
+		return apiStopTimeout
+	}
+	return max(Duration(time.Duration(s.drain)+stopBeyondDrain), Duration(60*time.Second)).String()
+}
+
+// checkPath is the path haproxy checks a listener at: /healthcheck when
+// the service is drained, so that the disable file takes it out.
+func (s resolvedService) checkPath(l listener) string {
+	if s.drain != 0 && l.check != "" {
+		return healthcheckPath
+	}
+	return l.check
+}
+
+// drainNodeFiles writes, for a drained service whose healthcheck reads
+// its options from the service's configuration (keystone, heat-api), the
+// drop-in that names the disable file, and says so in the node's README.
+func (r *resolved) drainNodeFiles(f Files, dir string, readme *strings.Builder) {
+	for _, s := range r.services {
+		c := s.service
+		if s.drain == 0 || c.DrainConfDir == "" {
+			continue
+		}
+		file := path.Join(c.DrainConfDir, drainDropIn)
+		var b strings.Builder
+		header(&b, "#", s.name+": its healthcheck answers 503 while "+c.DrainFile+" exists")
+		fmt.Fprintf(&b, `#
+# The %s agent creates that file before it stops the service
+# (drain_timeout) and removes it when it starts it; haproxy checks the
+# service at %s and takes it out. oslo.config reads this directory after
+# %s; no package owns this file, so upgrades keep it.
+[healthcheck]
+backends = disable_by_file
+disable_by_file_path = %s
+`, s.name, healthcheckPath, c.Config, c.DrainFile)
+		f[path.Join(dir, file)] = []byte(b.String())
+		fmt.Fprintf(readme, "#\n# %s drains before it stops (drain_timeout): install\n#   %s as\n#   %s (mode 0644, its directory 0755).\n",
+			s.name, strings.TrimPrefix(file, "/"), file)
+	}
+}
