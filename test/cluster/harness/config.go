@@ -390,6 +390,9 @@ func Topology(p Paths, fencing bool) string {
     port: %d
     run_mode: process
     monitor_interval: 2s
+    # Lab nodes share the machine's /etc, so one disable file would take
+    # every node's keystone out: the drain runs on systemd nodes.
+    drain_timeout: 0
     params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_ini: %s}
 haproxy:
   config: %s

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"os/user"
@@ -77,7 +78,8 @@ func (c *Cluster) prepareSystemd(ctx context.Context) error {
 
 // nodeFiles are node n's own files, from `stackha render`'s output in
 // out: corosync.conf (every node's) with the authkey it names, and the
-// node's nodes/<name>/etc/default/*; keystone's configuration (its
+// node's nodes/<name>/etc/default/* and the rest of its nodes/<name>/etc
+// (the drain's drop-ins); keystone's configuration (its
 // database and keys are the shared ones in BaseDir) and its workers'
 // ini.
 func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sysnode.File, error) {
@@ -109,6 +111,20 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 		files["/etc/default/"+e.Name()] = sysnode.File{Data: data}
 		files[ini] = sysnode.File{Data: []byte(fmt.Sprintf("# cluster harness: %d uwsgi processes, not Debian's 8 (read after Debian's ini)\n[uwsgi]\nprocesses = %d\n",
 			uwsgiWorkers, uwsgiWorkers))}
+	}
+	// the rest of render's per-node files as they are (the drain's
+	// .conf.d drop-ins)
+	etc := filepath.Join(out, "nodes", n.Name, "etc")
+	err = filepath.WalkDir(etc, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(p, dir+"/") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files["/etc"+strings.TrimPrefix(p, etc)] = sysnode.File{Data: data}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, svc := range c.opts.Services {
 		f, err := serviceFiles(svc, n)
