@@ -3,6 +3,8 @@ package openstack
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -57,6 +59,13 @@ func TestSysnodeServices(t *testing.T) {
 	}
 	files := k.Files()
 	files[nodeBinary] = sysnode.File{Data: nodeAgentBinary(t, ctx), Mode: 0o755}
+	dropIns, err := nodesvc.DrainDropIns(addr, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, f := range dropIns {
+		files[p] = f
+	}
 	const creds = "/etc/stackha/keystone-admin.openrc"
 	files[creds] = sysnode.File{Mode: 0o600, Data: []byte(fmt.Sprintf(
 		"OS_AUTH_URL=%s\nOS_USERNAME=admin\nOS_PASSWORD=%s\nOS_PROJECT_NAME=admin\nOS_USER_DOMAIN_NAME=Default\nOS_PROJECT_DOMAIN_NAME=Default\n",
@@ -116,7 +125,7 @@ func TestSysnodeServices(t *testing.T) {
 	var figs []serviceFigures
 	for _, s := range specs {
 		t.Run(s.Row.Name, func(t *testing.T) {
-			f := serviceCycle(t, ctx, n, addr, s, defaults, creds)
+			f := serviceCycle(t, ctx, l, n, addr, s, defaults, creds)
 			figs = append(figs, f)
 		})
 	}
@@ -127,7 +136,7 @@ func TestSysnodeServices(t *testing.T) {
 }
 
 // serviceCycle drives one service's unit through the agent.
-func serviceCycle(t *testing.T, ctx context.Context, n *sysnode.Node, addr netip.Addr, s *nodesvc.Service, defaults map[string][]byte, creds string) serviceFigures {
+func serviceCycle(t *testing.T, ctx context.Context, l *sysnode.Lab, n *sysnode.Node, addr netip.Addr, s *nodesvc.Service, defaults map[string][]byte, creds string) serviceFigures {
 	row, unit := s.Row, s.Row.Unit
 	fig := serviceFigures{name: row.Name}
 	t0 := time.Now()
@@ -199,6 +208,11 @@ func serviceCycle(t *testing.T, ctx context.Context, n *sysnode.Node, addr netip
 		t.Fatal(err)
 	}
 
+	if row.DrainFile != "" { // from here on the agent drains before it stops
+		for k, v := range drainParams {
+			a.params[k] = v
+		}
+	}
 	t0 = time.Now()
 	c, r, out = op("start", 4*time.Minute)
 	fig.start = time.Since(t0)
@@ -240,8 +254,14 @@ func serviceCycle(t *testing.T, ctx context.Context, n *sysnode.Node, addr netip
 		t.Errorf("Restart=%s after a restart by hand", v)
 	}
 
-	c, r, out = op("stop", 2*time.Minute)
-	want("stop", ocf.Success, "", c, r, out)
+	if row.DrainFile != "" {
+		// a request held open in it when the stop begins is answered
+		hp := net.JoinHostPort(addr.String(), row.Port)
+		drainedStop(t, ctx, l, a, hp, getRequest(hp, row.VersionPath), http.StatusOK, http.StatusMultipleChoices)
+	} else {
+		c, r, out = op("stop", 2*time.Minute)
+		want("stop", ocf.Success, "", c, r, out)
+	}
 	switch st, res := show("ActiveState"), show("Result"); {
 	case st == "inactive":
 	case st == "failed" && res == "timeout":

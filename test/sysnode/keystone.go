@@ -161,14 +161,21 @@ func (k Keystone) WaitVersion(ctx context.Context, l *Lab, limit time.Duration) 
 	}
 }
 
-// IssueToken asks for a token (password method, admin scoped to project
-// admin) from the lab's client, then validates it; it returns the token.
-func (k Keystone) IssueToken(ctx context.Context, l *Lab) (string, error) {
+// TokenRequest is the body of POST /v3/auth/tokens for admin's token
+// (password method, scoped to project admin).
+func (k Keystone) TokenRequest() []byte {
 	body, _ := json.Marshal(map[string]any{"auth": map[string]any{
 		"identity": map[string]any{"methods": []string{"password"}, "password": map[string]any{
 			"user": map[string]any{"name": "admin", "domain": map[string]string{"id": "default"}, "password": k.password()}}},
 		"scope": map[string]any{"project": map[string]any{"name": "admin", "domain": map[string]string{"id": "default"}}},
 	}})
+	return body
+}
+
+// IssueToken asks for a token (password method, admin scoped to project
+// admin) from the lab's client, then validates it; it returns the token.
+func (k Keystone) IssueToken(ctx context.Context, l *Lab) (string, error) {
+	body := k.TokenRequest()
 	c := l.HTTPClient(30 * time.Second)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, k.URL()+"/auth/tokens", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -32,7 +32,6 @@ import (
 	"syscall"
 
 	"github.com/stackha/stackha/catalog"
-	"github.com/stackha/stackha/crm/render"
 	"github.com/stackha/stackha/test/sysnode"
 )
 
@@ -225,16 +224,7 @@ func Rows() []*catalog.Service {
 // two-node topology. The file is render's, with the harness's own ini
 // (Processes) added after Debian's in DAEMON_ARGS.
 func Defaults(addr netip.Addr, rows []*catalog.Service) (map[string][]byte, error) {
-	var y strings.Builder
-	fmt.Fprintf(&y, "vip: {address: 192.0.2.100, prefix: 24}\nnodes:\n  - {name: n1, address: %s}\n  - {name: n2, address: 192.0.2.254}\nservices:\n", addr)
-	for _, r := range rows {
-		fmt.Fprintf(&y, "  - name: %s\n", r.Name)
-	}
-	t, err := render.ParseBytes([]byte(y.String()))
-	if err != nil {
-		return nil, err
-	}
-	files, err := render.Render(t)
+	files, err := renderNode(addr, rows)
 	if err != nil {
 		return nil, err
 	}
