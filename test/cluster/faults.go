@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -64,8 +65,11 @@ type Fault struct {
 
 // faultEnv is what a fault works with.
 type faultEnv struct {
-	C      *harness.Cluster
-	P      *harness.Prober // keystone through the VIP, answers name the node
+	C *harness.Cluster
+	P *harness.Prober // keystone through the VIP, answers name the node
+	// W issues keystone tokens through the VIP (writes) with SHC_WRITES=1
+	// on a cluster with keystone; nil otherwise.
+	W      *harness.Prober
 	Set    harness.AgentSet
 	Setup  Setup
 	T0     time.Time
@@ -275,10 +279,21 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 		return r
 	}
 	env := &faultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
+	if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
+		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), 250*time.Millisecond, 20*time.Second); err != nil {
+			p.Stop()
+			r.Err = err
+			return r
+		}
+		env.T0 = time.Now()
+	}
 	restore, err := f.Inject(fctx, env, &r)
 	// Keep watching a moment after the outcome: late failures count.
 	time.Sleep(time.Second)
 	p.Stop()
+	if env.W != nil {
+		env.W.Stop()
+	}
 	r.Client = harness.Summarize(p.Attempts(env.T0), env.T0)
 	if err != nil {
 		r.Err = err

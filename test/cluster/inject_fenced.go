@@ -411,28 +411,28 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		}
 	}
 	r.Recovery = f.since()
-	failed, reset := 0, 0
-	var lost []string // the first few failures that were not resets
-	for _, a := range f.P.Attempts(f.T0) {
-		switch {
-		case a.OK:
-		case resetByMove(a, moves):
-			reset++
-		default:
-			failed++
-			if len(lost) < 3 {
-				lost = append(lost, fmt.Sprintf("%.2f-%.2f s: %s", a.Start.Sub(f.T0).Seconds(), a.End.Sub(f.T0).Seconds(), a.Err))
-			}
-		}
-	}
+	failed, reset, lost := countFailed(f.P.Attempts(f.T0), moves, f.T0)
 	if failed > 0 {
 		r.Bad = fmt.Sprintf("%d requests failed (%s)", failed, strings.Join(lost, "; "))
+	}
+	var writes string
+	if f.W != nil {
+		as := f.W.Attempts(f.T0)
+		wfailed, wreset, wlost := countFailed(as, moves, f.T0)
+		if wfailed > 0 && r.Bad == "" {
+			r.Bad = fmt.Sprintf("%d writes (token issues) failed (%s)", wfailed, strings.Join(wlost, "; "))
+		}
+		writes = fmt.Sprintf("; writes (a token issue every %s): %d, %d failed", f.W.Every, len(as), wfailed)
+		if wreset > 0 {
+			writes += fmt.Sprintf(", %d reset as the VIP moved", wreset)
+		}
 	}
 	r.Outcome = fmt.Sprintf("%d nodes restarted in turn (standby, pacemakerd stopped and started, online); %d failed requests",
 		len(f.C.Nodes), failed)
 	if reset > 0 {
 		r.Outcome += fmt.Sprintf(", and %d reset by TCP while in flight as the VIP moved (the new holder knows no such connection)", reset)
 	}
+	r.Outcome += writes
 	if len(moved) > 0 {
 		r.Outcome += "; VIP moves: " + strings.Join(moved, "; ")
 	}
@@ -443,6 +443,24 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		r.Bad = "the VIP answered from another node only after the request held through it was answered (the move waited for the drain): " + strings.Join(waited, ", ")
 	}
 	return nil, nil
+}
+
+// countFailed counts the failed attempts, the resets by a VIP's move apart,
+// and describes the first few others.
+func countFailed(as []harness.Attempt, moves []window, t0 time.Time) (failed, reset int, lost []string) {
+	for _, a := range as {
+		switch {
+		case a.OK:
+		case resetByMove(a, moves):
+			reset++
+		default:
+			failed++
+			if len(lost) < 3 {
+				lost = append(lost, fmt.Sprintf("%.2f-%.2f s: %s", a.Start.Sub(t0).Seconds(), a.End.Sub(t0).Seconds(), a.Err))
+			}
+		}
+	}
+	return failed, reset, lost
 }
 
 // holdFor is how long the slow server holds the request faults 14 and 15

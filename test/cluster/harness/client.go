@@ -151,12 +151,16 @@ func (c *Client) Get(ctx context.Context, url string, timeout time.Duration) (*R
 	return c.Do(ctx, req, timeout)
 }
 
+// tokenRequest is the body of a request for a project-scoped admin token.
+func tokenRequest() string {
+	return fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin",`+
+		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, keystonePassword)
+}
+
 // Token asks keystone (through url, the VIP) for a project-scoped admin
 // token; it returns the token and the node that answered.
 func (c *Client) Token(ctx context.Context, url string) (token, servedBy string, err error) {
-	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin",`+
-		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, keystonePassword)
-	req, err := http.NewRequest(http.MethodPost, url+"/v3/auth/tokens", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url+"/v3/auth/tokens", strings.NewReader(tokenRequest()))
 	if err != nil {
 		return "", "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +25,9 @@ type Prober struct {
 	URL     string
 	Every   time.Duration
 	Timeout time.Duration
+	// Body, when set, makes every request a POST of it (JSON), a write
+	// (StartWriter); else a GET.
+	Body string
 
 	client  *Client
 	mu      sync.Mutex
@@ -36,6 +40,18 @@ type Prober struct {
 
 // StartProber starts polling url from the client namespace.
 func StartProber(url string, every, timeout time.Duration) (*Prober, error) {
+	return start(&Prober{URL: url, Every: every, Timeout: timeout})
+}
+
+// StartWriter starts asking keystone (at url, the VIP) for a token every
+// every from the client namespace: a write (keystone records the token's
+// issue), which haproxy never replays. An answer other than 201 fails.
+func StartWriter(url string, every, timeout time.Duration) (*Prober, error) {
+	return start(&Prober{URL: url + "/v3/auth/tokens", Every: every, Timeout: timeout, Body: tokenRequest()})
+}
+
+func start(p *Prober) (*Prober, error) {
+	every, timeout := p.Every, p.Timeout
 	workers := int(timeout/every) + 2
 	if workers > 32 {
 		workers = 32
@@ -44,8 +60,7 @@ func StartProber(url string, every, timeout time.Duration) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Prober{URL: url, Every: every, Timeout: timeout, client: cl,
-		stop: make(chan struct{}), done: make(chan struct{}), cond: make(chan struct{})}
+	p.client, p.stop, p.done, p.cond = cl, make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go p.loop()
 	return p, nil
 }
@@ -67,12 +82,16 @@ func (p *Prober) loop() {
 			defer wg.Done()
 			a := Attempt{Start: time.Now()}
 			req, _ := http.NewRequest(http.MethodGet, p.URL, nil)
+			if p.Body != "" {
+				req, _ = http.NewRequest(http.MethodPost, p.URL, strings.NewReader(p.Body))
+				req.Header.Set("Content-Type", "application/json")
+			}
 			resp, err := roundTrip(context.Background(), req, p.Timeout)
 			a.End = time.Now()
 			switch {
 			case err != nil:
 				a.Err = err.Error()
-			case resp.Status >= 200 && resp.Status < 400:
+			case p.Body != "" && resp.Status == http.StatusCreated, p.Body == "" && resp.Status >= 200 && resp.Status < 400:
 				a.OK, a.Node = true, resp.ServedBy
 			default:
 				a.Err, a.Node = fmt.Sprintf("status %d", resp.Status), resp.ServedBy
