@@ -22,7 +22,8 @@ import (
 // (how long the checks take, which render knows), then until the service
 // holds no request (sock_diag: no connection to its port that is busy),
 // and only then stops it; a budget spent is a warning, never a failed
-// stop. Start removes the file. A service without the middleware
+// stop. A service that does not answer its version document (the stop of
+// a recovery) is not drained. Start removes the file. A service without the middleware
 // (placement) cannot be drained: its drain_file is empty, and a
 // drain_timeout then is a configuration error.
 
@@ -90,12 +91,23 @@ func (c *Config) parseDrain(params ocf.Params) error {
 // drainer is what drain does to the node, a fake in tests.
 type drainer struct {
 	conns    func(port int) ([]conn, error)
+	answers  func(ctx context.Context, c *Config) error
 	disabled func(ctx context.Context, c *Config) error
 	now      func() time.Time
 	sleep    func(ctx context.Context, d time.Duration) error
 }
 
-var system = drainer{conns: kernelConns, disabled: healthcheckDisabled, now: time.Now, sleep: sleepCtx}
+var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: sleepCtx}
+
+// answers asks the service's version document (depth 0's request).
+func answers(ctx context.Context, c *Config) error {
+	client, err := newClient(c.CAFile)
+	if err != nil {
+		return err
+	}
+	_, err = getVersions(ctx, client, c)
+	return err
+}
 
 // drain takes the service out of every haproxy and waits for the requests
 // it holds; it returns when stop may go on.
@@ -112,6 +124,12 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 		}
 	}
 	if budget <= 0 {
+		return
+	}
+	// A service that does not answer (the failure this stop recovers
+	// from: hung, dying) has nothing to finish: no drain.
+	if err := d.answers(ctx, c); err != nil {
+		log.Infof("drain: skipped, %s does not answer: %v", c.Profile.Name, err)
 		return
 	}
 	if err := setDrainFile(c, true); err != nil {

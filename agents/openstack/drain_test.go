@@ -64,6 +64,7 @@ type fakeNode struct {
 	slept   []time.Duration
 	conns   func(at time.Duration) ([]conn, error)
 	enabled error // what asking the healthcheck says
+	down    error // what asking the version document says
 }
 
 func (f *fakeNode) drainer(t0 time.Time) drainer {
@@ -76,6 +77,7 @@ func (f *fakeNode) drainer(t0 time.Time) drainer {
 			return nil
 		},
 		conns:    func(port int) ([]conn, error) { return f.conns(f.t.Sub(t0)) },
+		answers:  func(context.Context, *Config) error { return f.down },
 		disabled: func(context.Context, *Config) error { return f.enabled },
 	}
 }
@@ -101,6 +103,7 @@ func TestDrain(t *testing.T) {
 		deadline time.Duration // of the stop; 0: none
 		conns    func(time.Duration) ([]conn, error)
 		enabled  error
+		down     error
 		file     bool          // the disable file exists after drain
 		took     time.Duration // the time drain slept in all
 		logHas   string
@@ -118,12 +121,14 @@ func TestDrain(t *testing.T) {
 			file: false, took: 0, logHas: "cut to 0s"},
 		{name: "healthcheck not disabled: said, drain goes on", timeout: 30 * time.Second, conns: busyUntil(0, 0),
 			enabled: errors.New("GET /healthcheck answered 200"), file: true, took: 2 * time.Second, logHas: "WARNING: drain: GET /healthcheck answered 200"},
+		{name: "hung service: no drain", timeout: 30 * time.Second, conns: busyUntil(time.Hour, 5),
+			down: errors.New("no answer in 2000 ms"), file: false, took: 0, logHas: "skipped, keystone does not answer: no answer in 2000 ms"},
 		{name: "sock_diag fails: stop goes on", timeout: 30 * time.Second, conns: func(time.Duration) ([]conn, error) { return nil, errors.New("EPERM") },
 			file: true, took: 2 * time.Second, logHas: "EPERM; stopping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := drainConfig(t, tc.timeout)
-			f := &fakeNode{conns: tc.conns, enabled: tc.enabled}
+			f := &fakeNode{conns: tc.conns, enabled: tc.enabled, down: tc.down}
 			ctx := context.Background()
 			if tc.deadline != 0 {
 				var cancel context.CancelFunc
