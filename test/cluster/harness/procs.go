@@ -58,9 +58,11 @@ func (n *Node) Procs(match func(Proc) bool) []Proc {
 
 // HAProxyMaster returns the haproxy process on node n that is not a child
 // of another haproxy (the master in master-worker mode, the only process
-// otherwise).
+// otherwise). A haproxy that only checks the configuration or says its
+// version (-c, -v, -vv: an agent's validation, run by a probe or a
+// reload) is not a server and is not counted.
 func (n *Node) HAProxyMaster() (Proc, error) {
-	all := n.Procs(func(p Proc) bool { return p.Comm == "haproxy" })
+	all := n.Procs(func(p Proc) bool { return p.Comm == "haproxy" && !checkOnly(p.Cmdline) })
 	pids := map[int]bool{}
 	for _, p := range all {
 		pids[p.Pid] = true
@@ -75,6 +77,17 @@ func (n *Node) HAProxyMaster() (Proc, error) {
 		return Proc{}, fmt.Errorf("%d haproxy masters on %s", len(masters), n.Name)
 	}
 	return masters[0], nil
+}
+
+// checkOnly reports whether a haproxy command line only checks or
+// reports, and serves nothing.
+func checkOnly(argv []string) bool {
+	for _, a := range argv[min(1, len(argv)):] {
+		if a == "-c" || a == "-v" || a == "-vv" {
+			return true
+		}
+	}
+	return false
 }
 
 // KeystoneAll returns keystone's uwsgi processes on node n (the master

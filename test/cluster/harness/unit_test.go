@@ -522,3 +522,24 @@ func buildStackha(t *testing.T) string {
 	}
 	return bin
 }
+
+// A configuration check run by an agent beside the running haproxy is not
+// a second master (fault 2 once failed on "2 haproxy masters": a probe's
+// haproxy -c).
+func TestHAProxyCheckIsNotAMaster(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want bool
+	}{
+		{[]string{"/usr/sbin/haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg"}, true},
+		{[]string{"/usr/sbin/haproxy", "-vv"}, true},
+		{[]string{"/usr/sbin/haproxy", "-W", "-D", "-S", "/run/haproxy.sock,mode,600", "-p", "/run/haproxy.pid", "-f", "/etc/haproxy"}, false},
+		{[]string{"/usr/sbin/haproxy", "-Ws", "-f", "/etc/haproxy/haproxy.cfg"}, false},
+		{[]string{"-c"}, false}, // the program's own name
+		{nil, false},
+	} {
+		if got := checkOnly(tc.argv); got != tc.want {
+			t.Errorf("%q: check only %v, want %v", tc.argv, got, tc.want)
+		}
+	}
+}
