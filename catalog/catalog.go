@@ -118,6 +118,11 @@ type Service struct {
 	// for a service whose healthcheck reads them from its configuration
 	// (keystone's flask application, heat's paste filter without options).
 	DrainConfDir string
+	// HealthcheckPath is where the healthcheck answers (haproxy's check of
+	// a drained service): /healthcheck, or under the API's version where
+	// the paste configuration puts the healthcheck only in the versioned
+	// pipelines (nova-api: /v2.1/healthcheck).
+	HealthcheckPath string
 
 	// haproxy and the keystone catalog (render).
 
@@ -148,7 +153,7 @@ var Services = []*Service{
 		Config: "/etc/keystone/keystone.conf", User: "keystone",
 		VersionPath: "/", AuthPath: "/v3/auth/tokens", WSGIScript: true, ConfigDirEnv: "OS_KEYSTONE_CONFIG_DIR",
 		Package: "keystone", InitName: "keystone", UWSGIIni: "/etc/keystone/keystone-uwsgi.ini",
-		DrainFile: "/etc/keystone/healthcheck_disable", DrainConfDir: "/etc/keystone/keystone.conf.d",
+		DrainFile: "/etc/keystone/healthcheck_disable", DrainConfDir: "/etc/keystone/keystone.conf.d", HealthcheckPath: "/healthcheck",
 		UnitProgram: "/usr/bin/keystone-wsgi-public",
 		Proxy:       "keystone", HealthPath: "/v3",
 		Legacy: &Listener{Proxy: "keystone-admin", Port: 35357, HealthPath: "/v3"}, LegacyAdmin: true,
@@ -160,7 +165,7 @@ var Services = []*Service{
 		Config: "/etc/glance/glance-api.conf", User: "glance",
 		VersionPath: "/", AuthPath: "/v2/images?limit=1",
 		Package: "glance-api", InitName: "glance-api", UnitProgram: "/usr/bin/glance-api",
-		DrainFile:  "/etc/glance/healthcheck_disable",
+		DrainFile: "/etc/glance/healthcheck_disable", HealthcheckPath: "/healthcheck",
 		BindOption: "[DEFAULT] bind_host",
 		Proxy:      "glance", HealthPath: "/versions",
 		Entry:      &Entry{Type: "image", Name: "glance", Description: "OpenStack Image"},
@@ -187,7 +192,7 @@ var Services = []*Service{
 		Package: "nova-api", InitName: "nova-api", UWSGIIni: "/etc/nova/nova-api-uwsgi.ini",
 		// One file for nova-api and nova-api-metadata: Debian's api-paste.ini
 		// names it in the filter both pipelines share.
-		DrainFile:   "/etc/nova/healthcheck_disable",
+		DrainFile: "/etc/nova/healthcheck_disable", HealthcheckPath: "/v2.1/healthcheck",
 		UnitProgram: "/usr/bin/nova-api-wsgi",
 		BindOption:  "[DEFAULT] osapi_compute_listen",
 		Proxy:       "nova", HealthPath: "/",
@@ -204,7 +209,7 @@ var Services = []*Service{
 		Config: "/etc/nova/nova.conf", User: "nova",
 		VersionPath: "/", Check: VersionList, WSGIScript: true, ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api-metadata", UWSGIIni: "/etc/nova/nova-api-metadata-uwsgi.ini",
-		DrainFile:   "/etc/nova/healthcheck_disable",
+		DrainFile: "/etc/nova/healthcheck_disable", HealthcheckPath: "/healthcheck",
 		UnitProgram: "/usr/bin/nova-metadata-wsgi",
 		// The metadata service lists its versions at / without naming an
 		// instance.
@@ -217,7 +222,7 @@ var Services = []*Service{
 		Config: "/etc/cinder/cinder.conf", User: "cinder",
 		VersionPath: "/", AuthPath: "/v3/{project_id}/types",
 		Package: "cinder-api", InitName: "cinder-api", UWSGIIni: "/etc/cinder/cinder-api-uwsgi.ini",
-		DrainFile:   "/etc/cinder/healthcheck_disable",
+		DrainFile: "/etc/cinder/healthcheck_disable", HealthcheckPath: "/healthcheck",
 		UnitProgram: "/usr/bin/cinder-wsgi",
 		BindOption:  "[DEFAULT] osapi_volume_listen",
 		Proxy:       "cinder", HealthPath: "/",
@@ -234,7 +239,7 @@ var Services = []*Service{
 		Config: "/etc/neutron/neutron.conf", User: "neutron",
 		VersionPath: "/", AuthPath: "/v2.0/networks?limit=1",
 		Package: "neutron-api", InitName: "neutron-server", UWSGIIni: "/etc/neutron/neutron-api-uwsgi.ini",
-		DrainFile:   "/etc/neutron/healthcheck_disable",
+		DrainFile: "/etc/neutron/healthcheck_disable", HealthcheckPath: "/healthcheck",
 		UnitProgram: "/usr/bin/neutron-api",
 		BindOption:  "[DEFAULT] bind_host",
 		Proxy:       "neutron", HealthPath: "/",
@@ -259,7 +264,7 @@ var Services = []*Service{
 		Config: "/etc/heat/heat.conf", User: "heat",
 		VersionPath: "/", AuthPath: "/v1/{project_id}/stacks?limit=1",
 		Package: "heat-api", InitName: "heat-api", UWSGIIni: "/etc/heat/heat-api-uwsgi.ini",
-		DrainFile: "/etc/heat/healthcheck_disable", DrainConfDir: "/etc/heat/heat.conf.d",
+		DrainFile: "/etc/heat/healthcheck_disable", DrainConfDir: "/etc/heat/heat.conf.d", HealthcheckPath: "/healthcheck",
 		UnitProgram: "/usr/bin/heat-wsgi-api",
 		BindOption:  "[heat_api] bind_host",
 		Proxy:       "heat", HealthPath: "/",

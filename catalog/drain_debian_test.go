@@ -63,6 +63,14 @@ func TestDebian12Drain(t *testing.T) {
 					t.Errorf("%s's healthcheck filter has options of its own: they override %s", project, s.DrainConfDir)
 				}
 			}
+			if s.DrainFile != "" && !strings.HasSuffix(s.HealthcheckPath, "/healthcheck") {
+				t.Errorf("HealthcheckPath %q: oslo's healthcheck answers at .../healthcheck", s.HealthcheckPath)
+			}
+			// a healthcheck only in the versioned pipelines: that prefix is mapped
+			if prefix := strings.TrimSuffix(s.HealthcheckPath, "/healthcheck"); prefix != "" &&
+				!regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(prefix)+`/\+: `).MatchString(paste) {
+				t.Errorf("HealthcheckPath %s: %s's paste configuration maps no %s/+", s.HealthcheckPath, project, prefix)
+			}
 			if s.DrainFile != "" && filepath.Dir(s.DrainFile) != filepath.Dir(s.Config) {
 				t.Errorf("DrainFile %s is not in %s", s.DrainFile, filepath.Dir(s.Config))
 			}

@@ -164,7 +164,7 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 	}
 }
 
-// healthcheckDisabled asks the service's /healthcheck (on its url's host
+// healthcheckDisabled asks the service's healthcheck (on its url's host
 // and port) whether the disable file took effect: nil when it answers 503.
 func healthcheckDisabled(ctx context.Context, c *Config) error {
 	client, err := newClient(c.CAFile)
@@ -172,7 +172,7 @@ func healthcheckDisabled(ctx context.Context, c *Config) error {
 		return err
 	}
 	u := *c.URL
-	u.Path, u.RawQuery = "/healthcheck", ""
+	u.Path, u.RawQuery = c.Profile.HealthcheckPath, ""
 	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
 	if err != nil {
 		return err

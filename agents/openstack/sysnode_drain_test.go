@@ -75,7 +75,7 @@ func (h *heldRequest) finish() (int, error) {
 // completed and answered (want), and the stop said it waited for the
 // service to hold no request before it stopped it. The stop's output is
 // returned.
-func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent, hostPort string, req []byte, want ...int) string {
+func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent, hostPort, healthcheck string, req []byte, want ...int) string {
 	t.Helper()
 	held, err := holdRequest(ctx, l, hostPort, req)
 	if err != nil {
@@ -102,7 +102,7 @@ func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent,
 			t.Fatalf("the stop ended (exit %d %s) before the healthcheck answered 503 (last: %s)\n%s", s.code, s.reason, last, s.out)
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := client.Get("http://" + hostPort + "/healthcheck")
+		resp, err := client.Get("http://" + hostPort + healthcheck)
 		if err != nil {
 			last = err.Error()
 			continue
@@ -114,7 +114,7 @@ func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent,
 			t.Fatalf("the healthcheck still answers %s 30s into the stop", last)
 		}
 	}
-	t.Logf("/healthcheck answers 503 %s after the stop began", time.Since(t0).Round(time.Millisecond))
+	t.Logf("%s answers 503 %s after the stop began", healthcheck, time.Since(t0).Round(time.Millisecond))
 	// past drain_checks: the agent now waits for the held request
 	time.Sleep(1500 * time.Millisecond)
 	select {

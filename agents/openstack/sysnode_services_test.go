@@ -257,7 +257,7 @@ func serviceCycle(t *testing.T, ctx context.Context, l *sysnode.Lab, n *sysnode.
 	if row.DrainFile != "" {
 		// a request held open in it when the stop begins is answered
 		hp := net.JoinHostPort(addr.String(), row.Port)
-		drainedStop(t, ctx, l, a, hp, getRequest(hp, row.VersionPath), http.StatusOK, http.StatusMultipleChoices)
+		drainedStop(t, ctx, l, a, hp, row.HealthcheckPath, getRequest(hp, row.VersionPath), http.StatusOK, http.StatusMultipleChoices)
 	} else {
 		c, r, out = op("stop", 2*time.Minute)
 		want("stop", ocf.Success, "", c, r, out)

@@ -255,7 +255,7 @@ func TestSysnodeKeystoneUnit(t *testing.T) {
 		t.Error("start left the disable file")
 	}
 	hp := fmt.Sprintf("%s:%d", k.Addr, sysnode.KeystonePort)
-	drainedStop(t, ctx, l, a, hp, postRequest(hp, "/v3/auth/tokens", k.TokenRequest()), http.StatusCreated)
+	drainedStop(t, ctx, l, a, hp, "/healthcheck", postRequest(hp, "/v3/auth/tokens", k.TokenRequest()), http.StatusCreated)
 	// Debian's uwsgi often does not end on SIGTERM (a worker deadlocks in
 	// Python's finalization, uwsgi_lock_fast): systemd kills it after the
 	// unit's TimeoutStopSec=15 and the unit ends failed with result

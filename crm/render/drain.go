@@ -16,8 +16,6 @@ const (
 	paramDrainTimeout = "drain_timeout"
 	paramDrainFile    = "drain_file"
 	paramDrainChecks  = "drain_checks"
-	// healthcheckPath is oslo.middleware's healthcheck.
-	healthcheckPath = "/healthcheck"
 	// defaultDrain is how long a stop waits for the requests a service
 	// holds after haproxy took it out: the API's ordinary calls finish in
 	// seconds; a longer one (an image upload) is cut.
@@ -77,7 +75,7 @@ func (s resolvedService) stopTimeout() string {
 // the service is drained, so that the disable file takes it out.
 func (s resolvedService) checkPath(l listener) string {
 	if s.drain != 0 && l.check != "" {
-		return healthcheckPath
+		return s.service.HealthcheckPath
 	}
 	return l.check
 }
@@ -102,7 +100,7 @@ func (r *resolved) drainNodeFiles(f Files, dir string, readme *strings.Builder) 
 [healthcheck]
 backends = disable_by_file
 disable_by_file_path = %s
-`, s.name, healthcheckPath, c.Config, c.DrainFile)
+`, s.name, c.HealthcheckPath, c.Config, c.DrainFile)
 		f[path.Join(dir, file)] = []byte(b.String())
 		fmt.Fprintf(readme, "#\n# %s drains before it stops (drain_timeout): install\n#   %s as\n#   %s (mode 0644, its directory 0755).\n",
 			s.name, strings.TrimPrefix(file, "/"), file)

@@ -58,7 +58,7 @@ defaults
 			fmt.Fprintf(&b, "    balance %s\n", h.Balance)
 			b.WriteString("    http-request disable-l7-retry unless METH_GET || METH_OPTIONS\n")
 			check := s.checkPath(l)
-			if check == healthcheckPath {
+			if check != "" && check != l.check {
 				b.WriteString("    # 503 while its agent drains it before a stop (drain_timeout)\n")
 			}
 			if check != "" {
