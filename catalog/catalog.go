@@ -114,10 +114,13 @@ type Service struct {
 	// haproxy cannot be told to stop sending it requests.
 	DrainFile string
 	// DrainConfDir is the oslo.config directory (read after Config) where
-	// render's drop-in sets [healthcheck] backends and disable_by_file_path,
-	// for a service whose healthcheck reads them from its configuration
-	// (keystone's flask application, heat's paste filter without options).
-	DrainConfDir string
+	// render's drop-in sets DrainSettings in [healthcheck], for a service
+	// whose healthcheck reads them from its configuration: keystone's flask
+	// application and heat's paste filter (no options of their own) need
+	// backends and disable_by_file_path; nova's healthcheck, whose paste
+	// filter sets those, needs its path.
+	DrainConfDir  string
+	DrainSettings []string
 	// HealthcheckPath is where the healthcheck answers (haproxy's check of
 	// a drained service): /healthcheck, or under the API's version where
 	// the paste configuration puts the healthcheck only in the versioned
@@ -154,8 +157,9 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v3/auth/tokens", WSGIScript: true, ConfigDirEnv: "OS_KEYSTONE_CONFIG_DIR",
 		Package: "keystone", InitName: "keystone", UWSGIIni: "/etc/keystone/keystone-uwsgi.ini",
 		DrainFile: "/etc/keystone/healthcheck_disable", DrainConfDir: "/etc/keystone/keystone.conf.d", HealthcheckPath: "/healthcheck",
-		UnitProgram: "/usr/bin/keystone-wsgi-public",
-		Proxy:       "keystone", HealthPath: "/v3",
+		DrainSettings: []string{"backends = disable_by_file", "disable_by_file_path = /etc/keystone/healthcheck_disable"},
+		UnitProgram:   "/usr/bin/keystone-wsgi-public",
+		Proxy:         "keystone", HealthPath: "/v3",
 		Legacy: &Listener{Proxy: "keystone-admin", Port: 35357, HealthPath: "/v3"}, LegacyAdmin: true,
 		Entry: &Entry{Type: "identity", Name: "keystone", Path: "/v3", Description: "OpenStack Identity"},
 	},
@@ -191,8 +195,12 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v2.1/flavors?limit=1", ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api", UWSGIIni: "/etc/nova/nova-api-uwsgi.ini",
 		// One file for nova-api and nova-api-metadata: Debian's api-paste.ini
-		// names it in the filter both pipelines share.
+		// names it in the filter both pipelines share. nova-api has the
+		// filter only in its versioned pipelines, which see the whole path:
+		// the healthcheck answers there once its path says so (nova-metadata
+		// reads the same nova.conf.d, and its pipeline takes every path).
 		DrainFile: "/etc/nova/healthcheck_disable", HealthcheckPath: "/v2.1/healthcheck",
+		DrainConfDir: "/etc/nova/nova.conf.d", DrainSettings: []string{"path = /v2.1/healthcheck"},
 		UnitProgram: "/usr/bin/nova-api-wsgi",
 		BindOption:  "[DEFAULT] osapi_compute_listen",
 		Proxy:       "nova", HealthPath: "/",
@@ -209,7 +217,8 @@ var Services = []*Service{
 		Config: "/etc/nova/nova.conf", User: "nova",
 		VersionPath: "/", Check: VersionList, WSGIScript: true, ConfigDirEnv: "OS_NOVA_CONFIG_DIR",
 		Package: "nova-api", InitName: "nova-api-metadata", UWSGIIni: "/etc/nova/nova-api-metadata-uwsgi.ini",
-		DrainFile: "/etc/nova/healthcheck_disable", HealthcheckPath: "/healthcheck",
+		DrainFile: "/etc/nova/healthcheck_disable", HealthcheckPath: "/v2.1/healthcheck",
+		DrainConfDir: "/etc/nova/nova.conf.d", DrainSettings: []string{"path = /v2.1/healthcheck"},
 		UnitProgram: "/usr/bin/nova-metadata-wsgi",
 		// The metadata service lists its versions at / without naming an
 		// instance.
@@ -265,9 +274,10 @@ var Services = []*Service{
 		VersionPath: "/", AuthPath: "/v1/{project_id}/stacks?limit=1",
 		Package: "heat-api", InitName: "heat-api", UWSGIIni: "/etc/heat/heat-api-uwsgi.ini",
 		DrainFile: "/etc/heat/healthcheck_disable", DrainConfDir: "/etc/heat/heat.conf.d", HealthcheckPath: "/healthcheck",
-		UnitProgram: "/usr/bin/heat-wsgi-api",
-		BindOption:  "[heat_api] bind_host",
-		Proxy:       "heat", HealthPath: "/",
+		DrainSettings: []string{"backends = disable_by_file", "disable_by_file_path = /etc/heat/healthcheck_disable"},
+		UnitProgram:   "/usr/bin/heat-wsgi-api",
+		BindOption:    "[heat_api] bind_host",
+		Proxy:         "heat", HealthPath: "/",
 		Entry:      &Entry{Type: "orchestration", Name: "heat", Path: "/v1/%(tenant_id)s", Description: "Orchestration"},
 		SlowServer: 2 * time.Minute,
 		SlowWhy:    "Validating a large template calls the other APIs while the request waits.",

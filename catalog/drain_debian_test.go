@@ -35,32 +35,41 @@ func TestDebian12Drain(t *testing.T) {
 			}
 			roots := packageRoots(t, debs, pkg)
 			paste := pasteText(t, roots, project)
+			settings := strings.Join(s.DrainSettings, "\n")
+			pasteNames := regexp.MustCompile(`(?m)^disable_by_file_path\s*=\s*` + regexp.QuoteMeta(s.DrainFile) + `\s*$`).MatchString(paste)
 			switch {
 			case s.DrainFile == "":
 				if strings.Contains(paste, "oslo_middleware") {
 					t.Errorf("%s's paste configuration has oslo's healthcheck: set DrainFile", project)
 				}
 				t.Logf("no healthcheck middleware: %s is not drained", s.Name)
-			case s.DrainConfDir == "":
-				want := regexp.MustCompile(`(?m)^disable_by_file_path\s*=\s*` + regexp.QuoteMeta(s.DrainFile) + `\s*$`)
-				if !want.MatchString(paste) {
-					t.Errorf("%s's paste configuration does not set disable_by_file_path = %s", project, s.DrainFile)
+			case pasteNames && strings.Contains(settings, "disable_by_file"):
+				t.Errorf("the paste configuration names the disable file: DrainSettings must not")
+			case !pasteNames && !strings.Contains(settings, "disable_by_file_path = "+s.DrainFile):
+				t.Errorf("%s's paste configuration does not name %s, nor do DrainSettings", project, s.DrainFile)
+			case !pasteNames && paste == "": // keystone: no paste, its flask application
+				app := readIn(t, packageRoots(t, debs, "python3-"+project),
+					"usr/lib/python3/dist-packages/"+project+"/server/flask/application.py")
+				if !strings.Contains(app, "oslo_config_project='"+project+"'") {
+					t.Errorf("%s's application does not read its healthcheck options from its configuration", project)
 				}
-			default:
-				if want := s.Config + ".d"; s.DrainConfDir != want {
-					t.Errorf("DrainConfDir %s: oslo.config reads %s", s.DrainConfDir, want)
+			case !pasteNames && !regexp.MustCompile(`(?m)^\[filter:healthcheck\]\npaste\.filter_factory = oslo_middleware:Healthcheck\.factory\n\n`).MatchString(paste):
+				t.Errorf("%s's healthcheck filter has options of its own: they override %s", project, s.DrainConfDir)
+			}
+			if s.DrainConfDir != "" && s.DrainConfDir != s.Config+".d" {
+				t.Errorf("DrainConfDir %s: oslo.config reads %s", s.DrainConfDir, s.Config+".d")
+			}
+			if (s.DrainConfDir == "") != (len(s.DrainSettings) == 0) {
+				t.Errorf("DrainConfDir %q with DrainSettings %q: want both or neither", s.DrainConfDir, s.DrainSettings)
+			}
+			// a healthcheck elsewhere than /healthcheck: its path is set,
+			// not by the paste filter itself
+			if s.DrainFile != "" && s.HealthcheckPath != "/healthcheck" {
+				if !strings.Contains(settings, "path = "+s.HealthcheckPath) {
+					t.Errorf("HealthcheckPath %s: DrainSettings do not set path", s.HealthcheckPath)
 				}
-				if strings.Contains(paste, "disable_by_file_path") {
-					t.Errorf("%s's paste configuration sets disable_by_file_path: use it, not DrainConfDir", project)
-				}
-				if paste == "" { // keystone: no paste, its flask application
-					app := readIn(t, packageRoots(t, debs, "python3-"+project),
-						"usr/lib/python3/dist-packages/"+project+"/server/flask/application.py")
-					if !strings.Contains(app, "oslo_config_project='"+project+"'") {
-						t.Errorf("%s's application does not read its healthcheck options from its configuration", project)
-					}
-				} else if !regexp.MustCompile(`(?m)^\[filter:healthcheck\]\npaste\.filter_factory = oslo_middleware:Healthcheck\.factory\n\n`).MatchString(paste) {
-					t.Errorf("%s's healthcheck filter has options of its own: they override %s", project, s.DrainConfDir)
+				if regexp.MustCompile(`(?m)^path\s*=`).MatchString(paste) {
+					t.Errorf("the paste configuration sets the healthcheck's path itself")
 				}
 			}
 			if s.DrainFile != "" && !strings.HasSuffix(s.HealthcheckPath, "/healthcheck") {

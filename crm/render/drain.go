@@ -90,17 +90,19 @@ func (r *resolved) drainNodeFiles(f Files, dir string, readme *strings.Builder) 
 			continue
 		}
 		file := path.Join(c.DrainConfDir, drainDropIn)
+		if _, done := f[path.Join(dir, file)]; done {
+			continue // nova-api's and nova-metadata's: one nova.conf.d
+		}
 		var b strings.Builder
-		header(&b, "#", s.name+": its healthcheck answers 503 while "+c.DrainFile+" exists")
+		header(&b, "#", s.name+": its healthcheck at "+c.HealthcheckPath+" answers 503 while "+c.DrainFile+" exists")
 		fmt.Fprintf(&b, `#
 # The %s agent creates that file before it stops the service
 # (drain_timeout) and removes it when it starts it; haproxy checks the
 # service at %s and takes it out. oslo.config reads this directory after
 # %s; no package owns this file, so upgrades keep it.
 [healthcheck]
-backends = disable_by_file
-disable_by_file_path = %s
-`, s.name, c.HealthcheckPath, c.Config, c.DrainFile)
+%s
+`, s.name, c.HealthcheckPath, c.Config, strings.Join(c.DrainSettings, "\n"))
 		f[path.Join(dir, file)] = []byte(b.String())
 		fmt.Fprintf(readme, "#\n# %s drains before it stops (drain_timeout): install\n#   %s as\n#   %s (mode 0644, its directory 0755).\n",
 			s.name, strings.TrimPrefix(file, "/"), file)
