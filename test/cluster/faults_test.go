@@ -75,6 +75,7 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	if opts.Load == nil {
 		opts.Load = harness.LoadFromEnv()
 	}
+	opts.NoDrain = opts.NoDrain || os.Getenv("SHC_DRAIN") == "0"
 	logs := t.TempDir()
 	opts.LogDir = logs
 	// After the teardown (cleanups run last first), before the logs'

@@ -416,8 +416,9 @@ haproxy:
 // corosync's token as the harness's lab nodes run it (token; exact sets
 // token_coefficient 0) so that both kinds of nodes compare; services are
 // the API services besides keystone (Options.Services), each on its
-// Debian unit too.
-func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, services []string) string {
+// Debian unit too. Every service drains before it stops (render's
+// default) unless noDrain.
+func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, services []string, noDrain bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
 	for _, n := range p.Nodes {
@@ -433,8 +434,13 @@ func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, ser
     run_mode: systemd
     monitor_interval: 2s
 `, KeystonePort)
+	drain := ""
+	if noDrain {
+		b.WriteString("    drain_timeout: 0\n")
+		drain = ", drain_timeout: 0"
+	}
 	for _, s := range services {
-		fmt.Fprintf(&b, "  - {name: %s, run_mode: systemd, monitor_interval: 2s}\n", s)
+		fmt.Fprintf(&b, "  - {name: %s, run_mode: systemd, monitor_interval: 2s%s}\n", s, drain)
 	}
 	fmt.Fprintf(&b, `haproxy:
   config: %s
@@ -458,7 +464,7 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	topo := filepath.Join(BaseDir, "topology.yaml")
 	t := Topology(c.paths, c.opts.Fencing)
 	if c.systemd() {
-		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services)
+		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services, c.opts.NoDrain)
 	}
 	if err := os.WriteFile(topo, []byte(t), 0o644); err != nil {
 		return "", "", err

@@ -85,7 +85,7 @@ func TestSystemdTopologyRenders(t *testing.T) {
 	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", Nodes: nodeSpecs(3)}
 	dir := t.TempDir()
 	topo := filepath.Join(dir, "topology.yaml")
-	os.WriteFile(topo, []byte(SystemdTopology(p, true, time.Second, false, ServiceNames())), 0o644)
+	os.WriteFile(topo, []byte(SystemdTopology(p, true, time.Second, false, ServiceNames(), false)), 0o644)
 	out := filepath.Join(dir, "out")
 	if o, err := Run(ctx, set.Binary, "render", "--topology", topo, "--out", out); err != nil {
 		t.Fatalf("render: %v\n%s", err, o)

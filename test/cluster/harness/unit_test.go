@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil/require"
+
+	"github.com/stackha/stackha/crm/render"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -540,6 +542,35 @@ func TestHAProxyCheckIsNotAMaster(t *testing.T) {
 	} {
 		if got := checkOnly(tc.argv); got != tc.want {
 			t.Errorf("%q: check only %v, want %v", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// The systemd nodes' services drain before they stop (render's default),
+// and not with NoDrain; the lab nodes' keystone never drains (they share
+// one /etc).
+func TestSystemdTopologyDrain(t *testing.T) {
+	p := Paths{HAProxyCfg: "/var/tmp/shc/haproxy.cfg", KeystoneCfg: "/var/tmp/shc/keystone/keystone.conf",
+		KeystoneRun: "/run/shc/keystone-run", RunDir: "/run/shc", Nodes: nodeSpecs(3)}
+	for _, tc := range []struct {
+		name, topo string
+		drained    bool
+	}{
+		{"systemd nodes", SystemdTopology(p, true, time.Second, false, []string{"cinder-api"}, false), true},
+		{"systemd nodes, NoDrain", SystemdTopology(p, true, time.Second, false, []string{"cinder-api"}, true), false},
+		{"lab nodes", Topology(p, true), false},
+	} {
+		topo, err := render.ParseBytes([]byte(tc.topo))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		files, err := render.Render(topo)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		crm := string(files["cluster.crm"])
+		if got := strings.Count(crm, "drain_timeout=20s"); tc.drained && got != 2 || !tc.drained && got != 0 { // keystone and cinder-api
+			t.Errorf("%s: %d services drain in cluster.crm:\n%s", tc.name, got, crm)
 		}
 	}
 }
