@@ -208,6 +208,22 @@ cluster-faults: deps build
 # worst figures, in bin/bench-rolling.md; about 31 minutes) (root).
 ROLLING_RUNS ?= 20
 LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3 SHC_FENCING=1
+# Planned maintenance with writes (issue 25): fault 14 (a rolling restart of
+# the three fenced systemd nodes, keystone and the services on their Debian
+# units) with a client reading and a client issuing tokens through the VIP,
+# once with the services drained before they stop (render's default) and
+# once without; both tables in bin/bench-maintenance.md (root; about 15
+# minutes). keepalived + haproxy restarting the same services is not a row
+# yet: the keepalived comparison runs on lab nodes without keystone.
+.PHONY: bench-maintenance
+MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_WRITES=1 STACKHA_ALL_TIERS=1
+bench-maintenance: deps build
+	chmod -R go+rX bin
+	$(MAINTENANCE) SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-drain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true
+	$(MAINTENANCE) SHC_DRAIN=0 SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-nodrain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true
+	@{ echo "# with the drain (render's default)"; cat bin/bench-maintenance-drain.md; echo; echo "# without (drain_timeout 0)"; cat bin/bench-maintenance-nodrain.md; } > bin/bench-maintenance.md
+	@cat bin/bench-maintenance.md
+
 .PHONY: cluster-loaded bench-rolling
 cluster-loaded: deps build
 	chmod -R go+rX bin
