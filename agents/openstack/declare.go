@@ -166,7 +166,7 @@ const agentLong = "Runs and watches an OpenStack API service for Pacemaker, as a
 	"\"no answer within probe_timeout\" long before Pacemaker's timeout. monitor at depth 20 (OCF_CHECK_LEVEL=20, opt-in) " +
 	"gets a keystone v3 token with the credentials in `credentials` and makes one authenticated call (`auth_path`). " +
 	"start returns when depth 0 passes; a service that dies while starting reports the end of its log. The parameters only " +
-	"monitor reads are reloadable: reload-agent checks them and never restarts the service."
+	"monitor reads, and the drain's (read by each stop and start), are reloadable: reload-agent checks them and never restarts the service."
 
 // declare is the declaration of one profile's agent: the shared
 // parameters with the profile's defaults, uwsgi_ini, extra_ini and
@@ -181,6 +181,7 @@ func declare(p *Profile) metadata.Agent {
 			}
 		case "drain_timeout":
 			if p.DrainFile == "" {
+				q.Reloadable = false
 				q.Unsupported = p.Name + " has no healthcheck that haproxy could be told with (no oslo.middleware healthcheck in its " +
 					"package): it cannot be drained, and its stop fails the requests it holds that are not reads (haproxy replays those)"
 			}

@@ -138,8 +138,9 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 }
 
 // reloadAgent applies a change of the parameters only monitor reads (url,
-// probe_timeout, degraded_ms, ca_file and depth 20's inputs): monitor
-// re-reads them on every run, so there is nothing to restart; reload-agent
+// probe_timeout, degraded_ms, ca_file and depth 20's inputs) and of the
+// drain's (read by each stop and start): they are re-read on every run,
+// so there is nothing to restart; reload-agent
 // checks the new values as validate-all at level 0 would and says what
 // monitor will use from now on. It never touches the service.
 func reloadAgent(ctx context.Context, r *ocf.Request, c *Config) error {
@@ -148,8 +149,8 @@ func reloadAgent(ctx context.Context, r *ocf.Request, c *Config) error {
 			return err
 		}
 	}
-	r.Log.Infof("reload-agent: monitor now asks %s within probe_timeout %s (degraded after %s; depth 20 credentials %q, keystone %q, auth_path %q)",
-		redact(c.URL.String()), c.ProbeTimeout, c.DegradedAfter, c.Credentials, c.KeystoneURL, c.AuthPath)
+	r.Log.Infof("reload-agent: monitor now asks %s within probe_timeout %s (degraded after %s; depth 20 credentials %q, keystone %q, auth_path %q); stop drains for %s",
+		redact(c.URL.String()), c.ProbeTimeout, c.DegradedAfter, c.Credentials, c.KeystoneURL, c.AuthPath, c.DrainTimeout)
 	return nil
 }
 

@@ -68,17 +68,20 @@ func TestDegraded(t *testing.T) {
 	wantCode(t, "threshold off", runAgent(t, "keystone", "monitor", params, mon), ocf.Success)
 }
 
-// OCF 1.1: exactly the parameters monitor alone reads are reloadable, and
-// reload-agent checks them without touching the service.
+// OCF 1.1: exactly the parameters monitor alone reads, and the drain's
+// (read by each stop and start, never by the running service), are
+// reloadable, and reload-agent checks them without touching the service.
 func TestReloadAgent(t *testing.T) {
 	monitorOnly := []string{"url", "probe_timeout", "degraded_ms", "ca_file", "keystone_url", "credentials", "cloud", "auth_path"}
+	drain := []string{"drain_timeout", "drain_file", "drain_checks"}
 	for _, p := range Profiles {
 		meta := declare(p)
 		if _, ok := meta.Action("reload-agent"); !ok {
 			t.Errorf("%s declares no reload-agent", p.Name)
 		}
 		for _, q := range meta.Parameters {
-			if q.Reloadable != slices.Contains(monitorOnly, q.Name) {
+			reloadable := slices.Contains(monitorOnly, q.Name) || slices.Contains(drain, q.Name) && q.Unsupported == ""
+			if q.Reloadable != reloadable {
 				t.Errorf("%s: parameter %s reloadable=%v", p.Name, q.Name, q.Reloadable)
 			}
 			if (q.Type == "integer" || q.Type == "time") && q.Range == nil {

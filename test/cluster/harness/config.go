@@ -180,13 +180,16 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 	// keystone runs as keystone on both kinds of nodes, as Debian's unit
 	// does: the shared files are keystone's. On systemd nodes they are
 	// made by it; on lab nodes keystone-manage runs as root and the files
-	// are chowned to keystone once bootstrapped (below).
+	// are chowned to keystone once bootstrapped (below). Either way the
+	// key directories are keystone's first: keystone-manage writes the
+	// keys with keystone's effective uid (fernet_utils), and does not
+	// chown a directory it did not create.
 	owner, as := "keystone", []string{}
+	if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
+		return err
+	}
 	if c.systemd() {
 		as = []string{"runuser", "-u", "keystone", "--"}
-		if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
-			return err
-		}
 	}
 	run := func(args ...string) error {
 		argv := append(append([]string{}, as...), args...)
