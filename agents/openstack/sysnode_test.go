@@ -240,6 +240,23 @@ func TestSysnodeKeystoneUnit(t *testing.T) {
 	c, r, out = op("stop", time.Minute)
 	want("stop of the dead unit", ocf.Success, "", c, r, out)
 
+	// without a drain (what we replace: a stop under the requests), a token
+	// request held open in keystone when the stop begins is lost
+	c, r, out = op("start", 4*time.Minute)
+	want("start, no drain", ocf.Success, "", c, r, out)
+	hp := fmt.Sprintf("%s:%d", k.Addr, sysnode.KeystonePort)
+	held, err := holdRequest(ctx, l, hp, postRequest(hp, "/v3/auth/tokens", k.TokenRequest()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, r, out = op("stop", time.Minute)
+	want("stop, no drain", ocf.Success, "", c, r, out)
+	if status, err := held.finish(); err == nil && status == http.StatusCreated {
+		t.Errorf("a token request held open through a stop without a drain was answered 201: the comparison shows nothing")
+	} else {
+		t.Logf("without a drain, the token request held open through the stop: %d, %v", status, err)
+	}
+
 	// drain before stop (render's drop-in installed): a token request
 	// held open in keystone when the stop begins is answered
 	for k, v := range drainParams {
@@ -254,7 +271,6 @@ func TestSysnodeKeystoneUnit(t *testing.T) {
 	if _, err := n.Run(ctx, "test", "-e", "/etc/keystone/healthcheck_disable"); err == nil {
 		t.Error("start left the disable file")
 	}
-	hp := fmt.Sprintf("%s:%d", k.Addr, sysnode.KeystonePort)
 	drainedStop(t, ctx, l, a, hp, "/healthcheck", postRequest(hp, "/v3/auth/tokens", k.TokenRequest()), http.StatusCreated)
 	// Debian's uwsgi often does not end on SIGTERM (a worker deadlocks in
 	// Python's finalization, uwsgi_lock_fast): systemd kills it after the
