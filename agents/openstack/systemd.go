@@ -3,6 +3,7 @@ package openstack
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -28,6 +29,8 @@ type Systemd interface {
 	Stop(ctx context.Context, unit string) (string, error)
 	// Reload is daemon-reload: systemd reads the units and drop-ins again.
 	Reload(ctx context.Context) error
+	// Kill sends signal to every process of the unit.
+	Kill(ctx context.Context, unit string, signal syscall.Signal) error
 	Close()
 }
 
@@ -82,6 +85,10 @@ func (d *dbusSystemd) Stop(ctx context.Context, unit string) (string, error) {
 }
 
 func (d *dbusSystemd) Reload(ctx context.Context) error { return d.conn.ReloadContext(ctx) }
+
+func (d *dbusSystemd) Kill(ctx context.Context, unit string, signal syscall.Signal) error {
+	return d.conn.KillUnitWithTarget(ctx, unit, sdbus.All, int32(signal))
+}
 
 func (d *dbusSystemd) Close() { d.conn.Close() }
 
@@ -237,7 +244,7 @@ func (u *unitService) stop(ctx context.Context) error {
 		u.log.Infof("unit %s is %s/%s: nothing to stop", u.unit, s.LoadState, s.ActiveState)
 		return u.forgetDropIn(ctx)
 	}
-	res, err := u.sd.Stop(ctx, u.unit)
+	res, err := u.stopJob(ctx)
 	if err != nil {
 		return ocf.Generic("stopping unit %s: %w", u.unit, err)
 	}
@@ -249,6 +256,49 @@ func (u *unitService) stop(ctx context.Context) error {
 		return ocf.Generic("stopping unit %s: job %s, unit still %s/%s", u.unit, res, s.ActiveState, s.SubState)
 	}
 	return u.forgetDropIn(ctx)
+}
+
+// killReserve is what stop keeps of its deadline to kill a unit whose own
+// stop outlasts it.
+const killReserve = 5 * time.Second
+
+// stopJob runs the unit's stop job. A unit whose stop would outlast the
+// operation (its TimeoutStopSec is longer: neutron-api's is systemd's 90 s
+// default, and Debian's uwsgi can hang on SIGTERM until it) is killed
+// (SIGKILL to every process) killReserve before the deadline, so that the
+// stop ends in time rather than failing (which Pacemaker answers by
+// fencing the node).
+func (u *unitService) stopJob(ctx context.Context) (string, error) {
+	dl, ok := ctx.Deadline()
+	if !ok || time.Until(dl) <= 2*killReserve {
+		return u.sd.Stop(ctx, u.unit)
+	}
+	jctx, cancel := context.WithDeadline(ctx, dl.Add(-killReserve))
+	defer cancel()
+	t0 := time.Now()
+	res, err := u.sd.Stop(jctx, u.unit)
+	if err == nil || jctx.Err() == nil || ctx.Err() != nil {
+		return res, err
+	}
+	u.log.Warnf("unit %s did not stop within %s (its own stop timeout is longer than the operation's): killing every process of it with SIGKILL",
+		u.unit, time.Since(t0).Round(time.Second))
+	if err := u.sd.Kill(ctx, u.unit, syscall.SIGKILL); err != nil {
+		return "", fmt.Errorf("killing it after its stop outlasted the operation: %w", err)
+	}
+	for {
+		s, err := u.state(ctx)
+		if err != nil {
+			return "", err
+		}
+		if s.ActiveState == "inactive" || s.ActiveState == "failed" {
+			return "killed", nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("still %s/%s after SIGKILL: %w", s.ActiveState, s.SubState, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // forgetDropIn removes the drop-in once the unit is inactive, and reloads

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type fakeSystemd struct {
 	afterRun  *UnitState // state a done start job leaves (active when nil)
 	stopRes   string
 	stopKeep  bool // a stop job that leaves the unit running
+	stopHang  bool // a stop job that does not end (a unit's long TimeoutStopSec) until Kill
 	stateErr  error
 	reloadErr error
 	calls     []string
@@ -69,6 +71,12 @@ func (f *fakeSystemd) Stop(ctx context.Context, unit string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log("stop %s", unit)
+	if f.stopHang {
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		return "", ctx.Err()
+	}
 	res := f.stopRes
 	if res == "" {
 		res = "done"
@@ -84,6 +92,16 @@ func (f *fakeSystemd) Reload(ctx context.Context) error {
 	defer f.mu.Unlock()
 	f.log("reload")
 	return f.reloadErr
+}
+
+func (f *fakeSystemd) Kill(ctx context.Context, unit string, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log("kill %s %d", unit, sig)
+	if s, ok := f.units[unit]; ok && sig == syscall.SIGKILL {
+		*s = UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed", Result: "signal"}
+	}
+	return nil
 }
 
 func (f *fakeSystemd) Close() {}
@@ -173,6 +191,12 @@ func TestSystemdMode(t *testing.T) {
 		}},
 		{name: "stop leaves it running", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("active")}, stopKeep: true, stopRes: "timeout"}, steps: []step{
 			{"stop", op, ocf.ErrGeneric, "job timeout, unit still active/running"},
+		}},
+		// neutron-api's TimeoutStopSec is systemd's 90 s default: a uwsgi
+		// that hangs on SIGTERM would outlast the stop; it is killed first
+		{name: "stop job outlasts the operation", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("active")}, stopHang: true}, steps: []step{
+			{"stop", runOpts{timeoutMS: 12000}, ocf.Success, ""},
+			{"monitor", mon, ocf.NotRunning, ""},
 		}},
 		{name: "activating", fake: &fakeSystemd{units: map[string]*UnitState{"sho-keystone.service": loaded("activating")}}, steps: []step{
 			{"monitor", mon, ocf.ErrGeneric, "is activating"},
