@@ -309,7 +309,7 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 			r.Err = fmt.Errorf("a node did not rejoin after the fault: %w", err)
 		} else if err := c.Cleanup(fctx); err != nil {
 			r.Err = err
-		} else if err := c.WaitSettled(fctx, 90*time.Second); err != nil {
+		} else if err := c.WaitSettled(fctx, harness.StartLimit); err != nil {
 			r.Err = fmt.Errorf("the cluster did not settle after the fault: %w", err)
 		}
 	}

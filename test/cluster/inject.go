@@ -33,7 +33,7 @@ func faultStandby(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 	if err := f.C.Standby(ctx, from, false); err != nil {
 		return nil, err
 	}
-	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
+	if err := f.C.WaitSettled(ctx, harness.StartLimit); err != nil {
 		return nil, err
 	}
 	// Once back, the node's keystone starts behind haproxy's health checks:

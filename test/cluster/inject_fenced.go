@@ -97,7 +97,7 @@ func faultPowerLoss(ctx context.Context, f *faultEnv, r *FaultResult) (func(cont
 	if err := f.C.WaitOnline(ctx, 90*time.Second); err != nil {
 		return nil, err
 	}
-	if err := f.C.WaitSettled(ctx, 60*time.Second); err != nil {
+	if err := f.C.WaitSettled(ctx, harness.StartLimit); err != nil {
 		return nil, err
 	}
 	if now, err := f.active(ctx); err != nil || now != to {

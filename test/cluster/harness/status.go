@@ -277,6 +277,12 @@ func (c *Cluster) WaitServing(ctx context.Context, n *Node, limit time.Duration)
 	return c.poll(ctx, limit, n.Name+" serving", ok)
 }
 
+// StartLimit is how long the harness waits for a node that came back to
+// have started its resources: the API agents' start timeout (render's),
+// as keystone under uwsgi on a busy machine (other test packages beside
+// the cluster) has taken over 35 s to start on a rebooted node.
+const StartLimit = 120 * time.Second
+
 // WaitSettled waits until the cluster is in its steady state (Settled) and
 // has no pending action.
 func (c *Cluster) WaitSettled(ctx context.Context, limit time.Duration) error {
