@@ -226,22 +226,30 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 	if _, err := Run(ctx, "chown", "-R", "keystone:keystone", dir); err != nil {
 		return err
 	}
-	ini := keystoneExtraIni(c.paths)
 	for _, n := range c.Nodes {
-		// the heartbeat set's start script: the unit's uwsgi command as
-		// the keystone user (uwsgi as root stops at the ini's AppArmor
-		// profile on a kernel without AppArmor), with the harness's ini
-		// after Debian's as stackha's agent runs it (extra_ini)
-		script := keystoneRunScript(c.paths, n.Addr)
-		// the ini is root's, on the node's own /run (root's directories):
-		// the agent refuses an extra_ini anyone else could write
-		if _, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\ncat > %s <<'EOF'\n%sEOF\nchown root:root %s\nchmod 0644 %s\n"+
-			"install -d -o keystone -g keystone -m 0750 %s\n",
-			c.paths.KeystoneRun, script, c.paths.KeystoneRun, ini, keystoneExtraIniData(c.paths), ini, ini, keystoneLogDir(c.paths))); err != nil {
+		if err := c.keystoneNodeFiles(ctx, n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// keystoneNodeFiles writes lab node n's own keystone files in its /run
+// (a tmpfs of its own, made anew at each power-on: PowerOn writes them
+// again, as a host's boot would find them in /etc): the heartbeat set's
+// start script, the node's uwsgi ini (root's: the agent refuses an
+// extra_ini anyone else could write) and its log directory.
+func (c *Cluster) keystoneNodeFiles(ctx context.Context, n *Node) error {
+	ini := keystoneExtraIni(c.paths)
+	// the heartbeat set's start script: the unit's uwsgi command as the
+	// keystone user (uwsgi as root stops at the ini's AppArmor profile on
+	// a kernel without AppArmor), with the harness's ini after Debian's as
+	// stackha's agent runs it (extra_ini)
+	script := keystoneRunScript(c.paths, n.Addr)
+	_, err := n.Script(ctx, fmt.Sprintf("cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\ncat > %s <<'EOF'\n%sEOF\nchown root:root %s\nchmod 0644 %s\n"+
+		"install -d -o keystone -g keystone -m 0750 %s\n",
+		c.paths.KeystoneRun, script, c.paths.KeystoneRun, ini, keystoneExtraIniData(c.paths), ini, ini, keystoneLogDir(c.paths)))
+	return err
 }
 
 // keystoneRunScript is the heartbeat set's start script for the node at

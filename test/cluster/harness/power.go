@@ -106,6 +106,11 @@ func (c *Cluster) PowerOn(ctx context.Context, n *Node) error {
 	if err := c.bootNode(ctx, n); err != nil {
 		return err
 	}
+	if c.opts.Keystone && n.sys == nil {
+		if err := c.keystoneNodeFiles(ctx, n); err != nil {
+			return err
+		}
+	}
 	start := c.startDaemons
 	if c.opts.Keepalived {
 		start = func(n *Node) error { return c.startKeepalived(ctx, n) }
