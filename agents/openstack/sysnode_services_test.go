@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/internal/testutil/openstacktest/nodesvc"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
@@ -95,14 +96,13 @@ func TestSysnodeServices(t *testing.T) {
 	t.Log(nodesvc.Changes(env))
 
 	l, err := sysnode.New(ctx, sysnode.Options{Nodes: []sysnode.Spec{{Name: "n1", Addr: addr, Files: files}}, Log: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodelock.Check(t, "booting the node", err)
 	t.Cleanup(func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
 	})
+	nodelock.Budget(t, 6*time.Minute)
 	n := l.Node("n1")
 	if _, err := n.Boot(ctx, time.Minute); err != nil {
 		t.Fatal(err)

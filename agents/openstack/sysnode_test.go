@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/catalog"
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/internal/testutil/openstacktest/nodesvc"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
@@ -99,14 +100,13 @@ func TestSysnodeKeystoneUnit(t *testing.T) {
 		"OS_AUTH_URL=%s\nOS_USERNAME=admin\nOS_PASSWORD=%s\nOS_PROJECT_NAME=admin\nOS_USER_DOMAIN_NAME=Default\nOS_PROJECT_DOMAIN_NAME=Default\n",
 		k.URL(), sysnode.KeystonePassword))}
 	l, err := sysnode.New(ctx, sysnode.Options{Nodes: []sysnode.Spec{{Name: "n1", Addr: k.Addr, Files: files}}, Log: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodelock.Check(t, "booting the node", err)
 	t.Cleanup(func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
 	})
+	nodelock.Budget(t, 2*time.Minute)
 	n := l.Node("n1")
 	if _, err := n.Boot(ctx, time.Minute); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/test/cluster/harness"
 )
@@ -89,9 +90,7 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 		}
 	})
 	c, err := harness.Up(ctx, opts)
-	if err != nil {
-		t.Fatalf("bringing the cluster up: %v", err)
-	}
+	nodelock.Check(t, "bringing the cluster up", err)
 	if os.Getenv("SHC_WATCH") == "1" {
 		defer enableWatchers(t, ctx, c, opts.Agents)
 	}
@@ -100,6 +99,7 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 			t.Errorf("teardown: %v", err)
 		}
 	})
+	nodelock.Budget(t, 2*time.Minute) // any test on a cluster, its teardown included
 	return c
 }
 
@@ -229,6 +229,7 @@ func TestFaults(t *testing.T) {
 					t.Logf("agents: %s", set.Note)
 				}
 				c := up(t, ctx, sh.opts)
+				nodelock.Budget(t, time.Duration(max(repeat(), 1)*applying(setup, sel))*faultBudget)
 				// SHC_REPEAT=N: the selected faults N times on this cluster
 				// (make bench-rolling), one row per run.
 				var rows []FaultResult
@@ -257,6 +258,22 @@ func TestFaults(t *testing.T) {
 }
 
 // anyApplies reports whether a fault of sel (nil: any) runs on setup.
+// faultBudget is about what one fault takes on a cluster, its settling
+// included (the longest, a rolling restart, about 50 s; most 10-25 s).
+const faultBudget = 30 * time.Second
+
+// applying counts the faults of sel (every fault when nil) that run on
+// setup.
+func applying(setup Setup, sel map[int]bool) int {
+	n := 0
+	for _, f := range Faults {
+		if exp, _ := f.Expect(setup); (sel == nil || sel[f.ID]) && exp != Skip {
+			n++
+		}
+	}
+	return n
+}
+
 func anyApplies(setup Setup, sel map[int]bool) bool {
 	for _, f := range Faults {
 		if exp, _ := f.Expect(setup); (sel == nil || sel[f.ID]) && exp != Skip {

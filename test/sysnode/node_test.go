@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/nodelock"
 	"github.com/stackha/stackha/internal/testutil/require"
 )
 
@@ -50,9 +51,7 @@ func newLabOpts(t *testing.T, ctx context.Context, opts Options) *Lab {
 		opts.LogDir = filepath.Join(d, t.Name())
 	}
 	l, err := New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodelock.Check(t, "booting the nodes", err)
 	t.Cleanup(func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("teardown: %v", err)

@@ -160,8 +160,15 @@ func SetupPlacement(ctx context.Context, dir string, k *Keystone) (*Service, err
 			}
 			return conf + "[api]\nauth_strategy = keystone\n" + authtoken(k)
 		},
+		// Then the traits sync each lazy-apps worker runs as it loads, once
+		// (as nodesvc does): two workers doing it at once on SQLite can
+		// leave one unloaded, answering 500 (TestPlacementReal failed so
+		// in a go test ./... run).
 		setup: func(config string) [][]string {
-			return [][]string{{"placement-manage", "--config-file", config, "db", "sync"}}
+			return [][]string{{"placement-manage", "--config-file", config, "db", "sync"},
+				{"/usr/bin/python3", "-c", "from oslo_config import cfg; from placement import conf, db_api, deploy\n" +
+					"c = cfg.ConfigOpts(); conf.register_opts(c); c([], project='placement', default_config_files=['" + config + "'])\n" +
+					"db_api.configure(c); deploy.update_database(c)"}}
 		},
 	})
 }
