@@ -207,8 +207,24 @@ func TestKeystoneReal(t *testing.T) {
 	// probe_timeout: a hung keystone (SIGSTOP) fails its monitor on
 	// probe_timeout, well before the operation's timeout
 	t.Run("hung", func(t *testing.T) {
-		syscall.Kill(-pid, syscall.SIGSTOP)
-		defer syscall.Kill(-pid, syscall.SIGCONT)
+		// every process of the session, scanned again until no new one
+		// appears (a worker uwsgi forks meanwhile would still answer: the
+		// process group alone once let the monitor pass)
+		stopped := map[int]bool{}
+		defer func() {
+			for p := range stopped {
+				syscall.Kill(p, syscall.SIGCONT)
+			}
+		}()
+		for more := true; more; {
+			more = false
+			for _, p := range sessionPIDs(t, pid) {
+				if !stopped[p] {
+					syscall.Kill(p, syscall.SIGSTOP)
+					stopped[p], more = true, true
+				}
+			}
+		}
 		do("monitor of a hung keystone", "monitor", merge(params, map[string]string{"probe_timeout": "1s"}), mon,
 			ocf.ErrGeneric, "(probe_timeout 1s): the service hangs")
 	})
