@@ -1,6 +1,7 @@
 package ocf
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -107,4 +108,20 @@ func metaData(a *Agent, name string, env Env, s Streams) Code {
 		return exitReason(s.Stderr, env, ErrGeneric, "writing meta-data: "+err.Error())
 	}
 	return Success
+}
+
+// Sleep waits d, or until ctx ends (its error then); d <= 0 returns at
+// once. Every agent's polling waits through it.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -169,7 +169,7 @@ func (o *op) findMaster(ctx context.Context, minStart uint64) (procInfo, error) 
 		if last == nil {
 			last = errors.New("no pid file and no answer on the master socket yet")
 		}
-		if sleep(ctx, pollInterval) != nil {
+		if ocf.Sleep(ctx, pollInterval) != nil {
 			return procInfo{}, fmt.Errorf("haproxy's master could not be identified: %w", last)
 		}
 	}

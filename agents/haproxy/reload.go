@@ -115,7 +115,7 @@ func (o *op) waitNewWorker(ctx context.Context, before ProcList, old map[int]boo
 			}
 		}
 		last = err
-		if sleep(ctx, pollInterval) != nil {
+		if ocf.Sleep(ctx, pollInterval) != nil {
 			return 0, ocf.Generic("the reload did not complete in time: %v", last)
 		}
 	}
@@ -143,7 +143,7 @@ func (o *op) waitServing(ctx context.Context, worker int) error {
 		if err != nil {
 			last = err.Error()
 		}
-		if sleep(ctx, pollInterval) != nil {
+		if ocf.Sleep(ctx, pollInterval) != nil {
 			return ocf.Generic("the new worker %d does not serve: %s", worker, last)
 		}
 	}

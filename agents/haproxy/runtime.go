@@ -151,15 +151,3 @@ func joinInts(ns []int) string {
 func (o *op) workerQuery(ctx context.Context, pid int, cmd string) (string, error) {
 	return Query(ctx, o.socket, fmt.Sprintf("@!%d %s", pid, cmd))
 }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

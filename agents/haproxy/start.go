@@ -206,7 +206,7 @@ func (o *op) waitReady(ctx context.Context) error {
 		} else {
 			last = err
 		}
-		if sleep(ctx, pollInterval) != nil {
+		if ocf.Sleep(ctx, pollInterval) != nil {
 			return ocf.Generic("haproxy did not become ready in time: %v%s", last, o.reapLeftovers(ctx))
 		}
 	}

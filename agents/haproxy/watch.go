@@ -228,7 +228,7 @@ func answers(ctx context.Context, socket string) bool {
 		if err == nil {
 			return true
 		}
-		if sleep(ctx, socketWait) != nil {
+		if ocf.Sleep(ctx, socketWait) != nil {
 			return true // ending: nothing to report
 		}
 	}

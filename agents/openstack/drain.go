@@ -97,7 +97,7 @@ type drainer struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 }
 
-var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: sleepCtx}
+var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: ocf.Sleep}
 
 // answers asks the service's version document (depth 0's request).
 func answers(ctx context.Context, c *Config) error {
@@ -264,18 +264,4 @@ func kernelConns(port int) ([]conn, error) {
 		}
 	}
 	return out, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
