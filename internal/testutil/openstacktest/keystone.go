@@ -39,6 +39,16 @@ password_hash_rounds = 4
 `, dir)
 }
 
+// A test keystone is one uwsgi worker of one thread. On sqlite, a keystone
+// of two workers answers a refused password (keystone writes the failed
+// attempt to the user's row) with "database is locked" after sqlite's 5 s
+// and a 500 of no bytes, the agent's "EOF", whenever the other worker
+// issued the token before: 29 of 30 wrong passwords in a row (two workers
+// of one or four threads), none of 6 with one worker of one thread. Threads
+// add SQLAlchemy's "SQLite objects created in a thread can only be used in
+// that same thread". A production keystone runs on MySQL or Galera.
+const keystoneWorkers, keystoneThreads = 1, 1
+
 // keystoneTemplate is set up once per process (about 20 s) and copied for
 // every instance a test asks for.
 var keystoneTemplate struct {
@@ -146,7 +156,7 @@ func SetupKeystone(ctx context.Context, dir string, shared bool) (*Keystone, err
 		return nil, err
 	}
 	k := &Keystone{Password: password, Service: Service{Agent: "keystone", User: "keystone", Binary: binary,
-		Dir: kdir, Config: filepath.Join(kdir, "keystone.conf"), BindHost: "127.0.0.1", ExtraArgs: uwsgiArgs(binary, kdir),
+		Dir: kdir, Config: filepath.Join(kdir, "keystone.conf"), BindHost: "127.0.0.1", ExtraArgs: uwsgiArgs(binary, kdir, keystoneWorkers, keystoneThreads),
 		PIDFile: filepath.Join(dir, "run", "keystone.pid"), LogFile: filepath.Join(dir, "log", "keystone.log"),
 		Credentials: filepath.Join(dir, "admin.rc")}}
 	if err := os.WriteFile(k.Config, []byte(keystoneConf(kdir)), 0o640); err != nil {

@@ -49,12 +49,13 @@ func (s *Service) Params() map[string]string {
 }
 
 // uwsgiArgs are the ExtraArgs of a service the agent runs under uwsgi
-// (its default binary is uwsgi) with its files in dir; "" for another.
-func uwsgiArgs(binary, dir string) string {
+// (its default binary is uwsgi) with its files in dir, in workers processes
+// of threads threads each; "" for another program.
+func uwsgiArgs(binary, dir string, workers, threads int) string {
 	if !strings.HasPrefix(filepath.Base(binary), "uwsgi") {
 		return ""
 	}
-	return "--processes 2 --threads 4 --logto " + filepath.Join(dir, "uwsgi.log")
+	return fmt.Sprintf("--processes %d --threads %d --logto %s", workers, threads, filepath.Join(dir, "uwsgi.log"))
 }
 
 // Stop ends whatever of this service still runs (see StopSession).
@@ -99,7 +100,7 @@ func setupService(ctx context.Context, dir string, sp spec) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{Agent: sp.agent, User: sp.user, Binary: binary, Dir: sdir, Config: filepath.Join(sdir, sp.confName),
-		Port: port, BindHost: sp.bindHost, ExtraArgs: uwsgiArgs(binary, sdir),
+		Port: port, BindHost: sp.bindHost, ExtraArgs: uwsgiArgs(binary, sdir, 2, 4),
 		PIDFile: filepath.Join(dir, "run", sp.agent+".pid"), LogFile: filepath.Join(dir, "log", sp.agent+".log")}
 	if err := os.WriteFile(s.Config, []byte(sp.conf(sdir, port)), 0o640); err != nil {
 		return nil, err
