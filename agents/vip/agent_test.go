@@ -84,7 +84,21 @@ func TestFakeStart(t *testing.T) {
 			}},
 		{name: "IPv6 with nic, prefix and a lifetime", action: "start",
 			params: with(ip6, "nic", "eth0", "cidr_netmask", "64", "preferred_lft", "0", "noprefixroute", "true"),
-			ops:    []string{"add 2001:db8:5::10/64 dev eth0 nodad noprefixroute preferred_lft 0", "announce 2001:db8:5::10 on eth0"}},
+			ops: []string{"addrlabel add 2001:db8:5::10/128 label 99", "add 2001:db8:5::10/64 dev eth0 nodad noprefixroute preferred_lft 0",
+				"announce 2001:db8:5::10 on eth0"}},
+		{name: "IPv6 without the address label", action: "start",
+			params: with(ip6, "nic", "eth0", "cidr_netmask", "64", "lvs_ipv6_addrlabel", "false"),
+			ops:    []string{"add 2001:db8:5::10/64 dev eth0 nodad", "announce 2001:db8:5::10 on eth0"}},
+		{name: "nic given by an alternative name", action: "start",
+			params: []string{"ip", "192.0.2.10", "nic", "enx00005e005301beef", "iflabel", "vip", "arp_count", "1"},
+			ops:    []string{"add 192.0.2.10/24 dev eth0 brd 192.0.2.255 label eth0:vip", "announce 192.0.2.10 on eth0"},
+			check: func(t *testing.T, f *fakeSys) {
+				if rec := fakeRecord(t); rec == nil || rec.Nic != "eth0" {
+					t.Fatalf("the record does not name the interface's own name: %+v", rec)
+				}
+			}},
+		{name: "proto keeps another protocol's route out", action: "start", params: []string{"ip", "192.0.2.10", "proto", "ra"},
+			code: ocf.ErrArgs, reason: "no route of protocol 9 contains 192.0.2.10"},
 		{name: "label and explicit broadcast", action: "start",
 			params: with(ip4, "iflabel", "web", "broadcast", "+", "cidr_netmask", "25"),
 			ops:    []string{"add 192.0.2.10/25 dev eth0 brd 192.0.2.127 label eth0:web", "announce 192.0.2.10 on eth0"}},
@@ -123,7 +137,7 @@ func TestFakeStart(t *testing.T) {
 			}},
 		{name: "IPv6 announcements in the foreground", action: "start",
 			params: with(ip6, "arp_count", "3", "arp_interval", "1"),
-			ops: []string{"add 2001:db8:5::10/64 dev eth0 nodad", "announce 2001:db8:5::10 on eth0",
+			ops: []string{"addrlabel add 2001:db8:5::10/128 label 99", "add 2001:db8:5::10/64 dev eth0 nodad", "announce 2001:db8:5::10 on eth0",
 				"announce 2001:db8:5::10 on eth0", "announce 2001:db8:5::10 on eth0"}},
 		{name: "LVS takes the loopback copy away", action: "start", params: with(ip4, "lvs_support", "true"),
 			setup: present("lo", "192.0.2.10/32", "lo", 0),

@@ -25,6 +25,9 @@ type Config struct {
 	Broadcast string
 
 	LVS bool
+	// Proto, when 0 or more, is the only route protocol findif considers
+	// (proto); -1: every one.
+	Proto int
 	// AddrLabel puts ip/128 in the IPv6 address label policy table with
 	// AddrLabelValue while the address is up (lvs_ipv6_addrlabel).
 	AddrLabel      bool
@@ -52,8 +55,12 @@ type Config struct {
 const Forever = ^uint32(0)
 
 // maxIfName is the longest interface name (and address label) the kernel
-// accepts: IFNAMSIZ less the terminating NUL.
-const maxIfName = 15
+// accepts: IFNAMSIZ less the terminating NUL. An alternative name may be
+// up to maxAltName (ALTIFNAMSIZ less the NUL).
+const (
+	maxIfName  = 15
+	maxAltName = 127
+)
 
 // Label is the full address label ("nic:suffix"), or "" for none. It needs
 // Nic known.
@@ -170,12 +177,16 @@ func ParsePrefix(s string, v6 bool) (bits int, warning string, err error) {
 // CheckIfName checks an interface name as the kernel would
 // (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or
 // white space.
-func CheckIfName(s string) error {
+func CheckIfName(s string) error { return checkName(s, maxIfName) }
+
+// checkName checks an interface name or alternative name of at most max
+// characters.
+func checkName(s string, max int) error {
 	if s == "" {
 		return errors.New("empty interface name")
 	}
-	if len(s) > maxIfName {
-		return fmt.Errorf("interface name %q is longer than %d characters", s, maxIfName)
+	if len(s) > max {
+		return fmt.Errorf("interface name %q is longer than %d characters", s, max)
 	}
 	if s == "." || s == ".." {
 		return fmt.Errorf("%q is not an interface name", s)
@@ -270,11 +281,13 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 		c.LabelSuffix = l
 	}
 	if nic != "" {
-		if err := CheckIfName(nic); err != nil {
+		if err := checkName(nic, maxAltName); err != nil {
 			return nil, ocf.Configured("nic: %w", err)
 		}
 		c.Nic = nic
-		if l := c.Label(); len(l) > maxIfName {
+		// an alternative name longer than an interface name is checked
+		// with the interface's own name, on the node (place)
+		if l := c.Label(); len(nic) <= maxIfName && len(l) > maxIfName {
 			return nil, ocf.Configured("interface label %q is longer than %d characters", l, maxIfName)
 		}
 	}
@@ -321,11 +334,14 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 	if c.LVS && c.V6 {
 		return nil, ocf.Configured("lvs_support is for IPv4 only (IPv6 does not need it)")
 	}
-	if p.Bool("lvs_ipv6_addrlabel") {
-		if !c.V6 {
-			return nil, ocf.Configured("lvs_ipv6_addrlabel is for IPv6 addresses only")
+	c.AddrLabel = c.V6 && p.Bool("lvs_ipv6_addrlabel")
+	c.Proto = -1
+	if s := strings.TrimSpace(p.String("proto")); s != "" {
+		n, err := ParseRouteProto(s)
+		if err != nil {
+			return nil, ocf.Configured("proto: %w", err)
 		}
-		c.AddrLabel = true
+		c.Proto = n
 	}
 	// Within their declared ranges (ocf.ParseParams checked them).
 	c.AddrLabelValue = uint32(p.Int("lvs_ipv6_addrlabel_value"))
@@ -362,7 +378,7 @@ func ParseConfig(p ocf.Params, clone ocf.Clone) (*Config, error) {
 	c.Watch = p.Bool("watch")
 	// Parameters of one family set for the other: IPaddr2 ignores them
 	// silently; say so.
-	otherFamily := []string{"nodad", "preferred_lft"} // IPv6 only
+	otherFamily := []string{"nodad", "preferred_lft", "lvs_ipv6_addrlabel"} // IPv6 only
 	if c.V6 {
 		otherFamily = []string{"run_arping", "lvs_support"} // IPv4 only
 	}

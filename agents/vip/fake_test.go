@@ -51,8 +51,14 @@ func newFake() *fakeSys {
 
 func (f *fakeSys) op(format string, args ...any) { f.ops = append(f.ops, fmt.Sprintf(format, args...)) }
 
+// fakeAltNames are the alternative names of the fake's interfaces.
+var fakeAltNames = map[string]string{"enx00005e005301beef": "eth0"}
+
 func (f *fakeSys) Link(name string) (*Link, error) {
 	l, ok := f.links[name]
+	if !ok {
+		l, ok = f.links[fakeAltNames[name]]
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", errNoLink, name)
 	}

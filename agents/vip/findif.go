@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // Route is one routing table entry as findif needs it.
@@ -14,6 +15,36 @@ type Route struct {
 	Scope  uint8
 	Local  bool // from the local table, type local
 	Metric int
+	// Protocol is who made the route (RTPROT_*: 2 kernel, 9 ra, ...).
+	Protocol uint8
+}
+
+// routeProtos are the names ip-route(8) gives route protocols
+// (iproute2's rt_protos and its built-in table); an array, built at
+// compile time (TestInitBudget).
+var routeProtos = [...]struct {
+	name string
+	n    int
+}{
+	{"unspec", 0}, {"redirect", 1}, {"kernel", 2}, {"boot", 3}, {"static", 4},
+	{"gated", 8}, {"ra", 9}, {"mrt", 10}, {"zebra", 11}, {"bird", 12}, {"dnrouted", 13},
+	{"xorp", 14}, {"ntk", 15}, {"dhcp", 16}, {"keepalived", 18}, {"babel", 42},
+	{"openr", 99}, {"bgp", 186}, {"isis", 187}, {"ospf", 188}, {"rip", 189}, {"eigrp", 192},
+}
+
+// ParseRouteProto reads the proto parameter: a name of ip-route(8) or a
+// number from 0 to 255.
+func ParseRouteProto(s string) (int, error) {
+	for _, p := range routeProtos {
+		if p.name == s {
+			return p.n, nil
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 255 {
+		return 0, fmt.Errorf("%q is not a route protocol: a number from 0 to 255, or a name such as kernel, boot, static, ra or dhcp", s)
+	}
+	return n, nil
 }
 
 // IfAddr is one address configured on an interface.
@@ -43,7 +74,8 @@ var ErrNoRoute = errors.New("no route")
 // FindIf decides where the address goes, as IPaddr2's findif does: the
 // interface and prefix length given win; what is missing comes from the
 // most specific route of the main table that contains the address (for
-// IPv4 only link-scope routes; on nic when nic is given; no wider than
+// IPv4 only link-scope routes; on nic when nic is given; of proto when
+// proto is given; no wider than
 // cidr_netmask when it is given). Host and default routes never count.
 // Equal lengths go to the lower metric, then to the first listed. An
 // address in 127/8 with no such route uses the local table's loopback
@@ -65,6 +97,9 @@ func FindIf(c *Config, routes []Route, addrs []IfAddr) (Placement, error) {
 			continue
 		}
 		if c.Nic != "" && r.Dev != c.Nic {
+			continue
+		}
+		if c.Proto >= 0 && int(r.Protocol) != c.Proto {
 			continue
 		}
 		if c.Prefix >= 0 && bits > c.Prefix {
@@ -96,6 +131,9 @@ func FindIf(c *Config, routes []Route, addrs []IfAddr) (Placement, error) {
 			on := ""
 			if c.Nic != "" {
 				on = " on " + c.Nic
+			}
+			if c.Proto >= 0 {
+				on += fmt.Sprintf(" of protocol %d", c.Proto)
 			}
 			return pl, fmt.Errorf("%w%s contains %s: set %s", ErrNoRoute, on, c.IP, what)
 		}

@@ -35,6 +35,9 @@ var table = []Route{
 	rt("2001:db8::/48", "eth1", "", universe, 256),
 	rt("2001:db8:1::5/128", "eth2", "", universe, 256),
 	rt("fe80::/64", "eth0", "", universe, 256),
+	// a router-advertised /64 beside the kernel's /48 of an address
+	{Dst: netip.MustParsePrefix("2001:db8:7::/64"), Dev: "eth6", Metric: 100, Protocol: 9},
+	{Dst: netip.MustParsePrefix("2001:db8:7::/48"), Dev: "eth7", Metric: 256, Protocol: 2},
 	{Dst: netip.MustParsePrefix("127.0.0.0/8"), Dev: "lo", Scope: 254, Local: true},
 	{Dst: netip.MustParsePrefix("127.0.0.1/32"), Dev: "lo", Scope: 254, Local: true},
 }
@@ -51,6 +54,7 @@ func TestFindIf(t *testing.T) {
 		nic       string
 		prefix    int
 		brd       string
+		proto     string
 		want      Placement
 		wantBrd   string
 		noRoute   bool
@@ -78,13 +82,25 @@ func TestFindIf(t *testing.T) {
 		{name: "v6 link-local with nic", ip: "fe80::10", nic: "eth0", want: Placement{Nic: "eth0", Prefix: 64}},
 		{name: "v6 none", ip: "2001:db9::1", noRoute: true},
 		{name: "v6 prefix given", ip: "2001:db9::1", nic: "eth0", prefix: 64, want: Placement{Nic: "eth0", Prefix: 64}},
+		{name: "any protocol: the router's /64", ip: "2001:db8:7::10", want: Placement{Nic: "eth6", Prefix: 64}},
+		{name: "proto kernel", ip: "2001:db8:7::10", proto: "kernel", want: Placement{Nic: "eth7", Prefix: 48}},
+		{name: "proto ra", ip: "2001:db8:7::10", proto: "ra", want: Placement{Nic: "eth6", Prefix: 64}},
+		{name: "proto by number", ip: "2001:db8:7::10", proto: "2", want: Placement{Nic: "eth7", Prefix: 48}},
+		{name: "proto matches none", ip: "2001:db8:7::10", proto: "bird", noRoute: true, wantInErr: "of protocol 12"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ip := netip.MustParseAddr(c.ip)
-			cfg := &Config{IP: ip, V6: ip.Is6(), Nic: c.nic, Prefix: c.prefix, Broadcast: c.brd}
+			cfg := &Config{IP: ip, V6: ip.Is6(), Nic: c.nic, Prefix: c.prefix, Broadcast: c.brd, Proto: -1}
 			if c.prefix == 0 {
 				cfg.Prefix = -1
+			}
+			if c.proto != "" {
+				n, err := ParseRouteProto(c.proto)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Proto = n
 			}
 			got, err := FindIf(cfg, table, ifaddrs)
 			if c.noRoute {
@@ -106,6 +122,20 @@ func TestFindIf(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+func TestParseRouteProto(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		bad  bool
+	}{{"kernel", 2, false}, {"ra", 9, false}, {"static", 4, false}, {"0", 0, false}, {"255", 255, false},
+		{"256", 0, true}, {"-1", 0, true}, {"Kernel", 0, true}, {"kernel ", 0, true}, {"99999999999999999999", 0, true}} {
+		got, err := ParseRouteProto(c.in)
+		if (err != nil) != c.bad || (!c.bad && got != c.want) {
+			t.Errorf("ParseRouteProto(%q) = %d, %v; want %d (bad %v)", c.in, got, err, c.want, c.bad)
+		}
 	}
 }
 

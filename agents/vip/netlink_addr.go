@@ -188,7 +188,7 @@ func parseRoute(m []byte, fam, table uint8, ip netip.Addr) (routeMsg, bool) {
 	if (table == unix.RT_TABLE_MAIN && typ != unix.RTN_UNICAST) || (table == unix.RT_TABLE_LOCAL && typ != unix.RTN_LOCAL) {
 		return routeMsg{}, false
 	}
-	r := routeMsg{Route: Route{Scope: m[6], Local: typ == unix.RTN_LOCAL}}
+	r := routeMsg{Route: Route{Scope: m[6], Protocol: m[5], Local: typ == unix.RTN_LOCAL}}
 	tbl := uint32(m[4])
 	var dst netip.Addr
 	for b := m[rtmsgLen:]; len(b) >= 4; {

@@ -59,6 +59,11 @@ func place(r *ocf.Request, cfg *Config) (*target, error) {
 			return t, err
 		}
 		t.link = l
+		if l.Name != cfg.Nic {
+			// nic is an alternative name: from here on the interface's
+			// own name, the one routes, addresses and labels carry
+			cfg.Nic, t.pl.Nic = l.Name, l.Name
+		}
 	}
 	// The broadcast address matters only when adding the address: monitor
 	// and stop with nic and cidr_netmask given need no route at all.
