@@ -21,11 +21,13 @@ func (r *resolved) HAProxy() string {
 global
     # No global maxconn: haproxy sizes it from the file descriptors it may
     # open (ulimit -n), so it cannot ask for more than the node allows.
-
-defaults
-    mode http
-    maxconn %d
-`, r.vip.Addr(), h.MaxConn)
+`, r.vip.Addr())
+	r.logGlobal(&b)
+	r.statsEnvironment(&b)
+	fmt.Fprintf(&b, "\ndefaults\n    mode http\n    maxconn %d\n", h.MaxConn)
+	if r.logTarget != "" {
+		b.WriteString("    log global\n    option httplog\n    option dontlognull\n")
+	}
 	indented(&b, "    ", r.checkComment())
 	c := h.Check
 	fmt.Fprintf(&b, "    default-server check inter %s fastinter %s downinter %s rise %d fall %d observe layer4 error-limit 1 on-error fastinter\n",
@@ -77,6 +79,7 @@ defaults
 		}
 	}
 	r.mysqlListener(&b)
+	r.statsFrontend(&b)
 	return b.String()
 }
 

@@ -30,6 +30,8 @@ type resolved struct {
 	vipExtra         [][2]string
 	haproxyExtra     [][2]string
 	haproxyDeepEvery Duration
+	stats            resolvedStats // port 0: no statistics frontend
+	logTarget        string        // haproxy's log target; "": none
 	nodes            []resolvedNode
 	services         []resolvedService
 	fencing          []resolvedDevice // none: the lab mode
@@ -41,6 +43,7 @@ type resolved struct {
 type resolvedNode struct {
 	name  string
 	addr  netip.Addr
+	mgmt  netip.Addr   // management address: haproxy's statistics
 	rings []netip.Addr // corosync's links: ring0, and ring1 when given
 }
 
@@ -76,6 +79,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	x.corosync()
 	x.region()
 	x.stateful()
+	x.observe()
 	if len(x.bad) > 0 {
 		return nil, errors.Join(x.bad...)
 	}
@@ -181,7 +185,7 @@ func (x *resolver) nodes() {
 				}
 			}
 		}
-		x.r.nodes = append(x.r.nodes, resolvedNode{name: n.Name, addr: a})
+		x.r.nodes = append(x.r.nodes, resolvedNode{name: n.Name, addr: a, mgmt: a})
 	}
 }
 

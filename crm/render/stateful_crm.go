@@ -190,6 +190,9 @@ func (r *resolved) mysqlListener(b *strings.Builder) {
 	b.WriteString("listen mysql\n")
 	fmt.Fprintf(b, "    bind %s\n", hostPort(r.vip.Addr().String(), r.db.port))
 	b.WriteString("    mode tcp\n    option tcpka\n    option httpchk GET /\n")
+	if r.logTarget != "" {
+		b.WriteString("    option tcplog\n")
+	}
 	b.WriteString("    stick-table type ip size 1000\n    stick on dst\n")
 	b.WriteString("    timeout client 90m\n    timeout server 90m\n")
 	for i, n := range r.nodes {

@@ -59,6 +59,9 @@ type Node struct {
 	// Ring1Addr is its address on an optional second link, given for
 	// every node or for none.
 	Ring1Addr string `yaml:"ring1_addr"`
+	// ManagementAddress is where its haproxy serves statistics and
+	// metrics (default Address); never a VIP.
+	ManagementAddress string `yaml:"management_address"`
 }
 
 // Service is one OpenStack API service run as a clone on every node.
@@ -106,6 +109,19 @@ type HAProxy struct {
 	DeepMonitorInterval Duration `yaml:"deep_monitor_interval"` // default 30s
 	// Params are further parameters of the haproxy agent.
 	Params map[string]string `yaml:"params"`
+	// Stats is each node's statistics and Prometheus frontend; Log where
+	// haproxy sends its log lines (observe.go).
+	Stats Stats  `yaml:"stats"`
+	Log   string `yaml:"log"`
+}
+
+// Stats is the frontend of haproxy's statistics page (/stats) and
+// Prometheus metrics (/metrics) on each node's management address.
+type Stats struct {
+	Port *int `yaml:"port"` // default 8404; 0: no such frontend
+	// Allow are the addresses or prefixes (a Prometheus server, a
+	// management network) allowed besides the nodes and loopback.
+	Allow []string `yaml:"allow"`
 }
 
 // Check is haproxy's server health check (every server's default-server).
