@@ -60,11 +60,18 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 		}
 	}
 
-	b.WriteString("\n# The virtual IP clients and the catalog's endpoints use.\n")
+	if len(r.vips) == 1 && r.vips[0].name == "" {
+		b.WriteString("\n# The virtual IP clients and the catalog's endpoints use.\n")
+	} else {
+		b.WriteString("\n")
+		comment(b, r.vipsComment())
+	}
 	if r.fenceRace() {
 		fmt.Fprintf(b, "# priority=%s: its node wins a fence race (see priority-fencing-delay above).\n", vipPriority)
 	}
-	d.primitive(b, r.vipPrimitive(), "")
+	for _, v := range r.vips {
+		d.primitive(b, r.vipPrimitive(v), "")
+	}
 	b.WriteString("\n# haproxy on every node (see the order below), configured by haproxy.cfg.\n")
 	d.primitive(b, r.haproxyPrimitive(), idHAProxyClone)
 
@@ -76,10 +83,14 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 	}
 	b.WriteString("\n")
 	comment(b, orderComment)
-	fmt.Fprintf(b, d.constraints()[colocation], idColocation, idVIP, idHAProxyClone)
-	fmt.Fprintf(b, d.constraints()[stopOrder], idStopOrder, idVIP, idHAProxyClone)
+	for _, v := range r.vips {
+		fmt.Fprintf(b, d.constraints()[colocation], v.colocationID(), v.id, idHAProxyClone)
+		fmt.Fprintf(b, d.constraints()[stopOrder], v.stopOrderID(), v.id, idHAProxyClone)
+	}
 	comment(b, listeningComment)
-	fmt.Fprintf(b, d.constraints()[prefers], idVIPPrefersListening, idVIP, listeningPreference, attrListening, listeningActive)
+	for _, v := range r.vips {
+		fmt.Fprintf(b, d.constraints()[prefers], v.prefersID(), v.id, listeningPreference, attrListening, listeningActive)
+	}
 	r.statefulBody(b, d)
 }
 

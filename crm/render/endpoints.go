@@ -2,19 +2,38 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // interfaces are the catalog interfaces every endpoint gets.
 var interfaces = []string{"public", "internal", "admin"}
 
-// endpointURL is the catalog URL of s for one interface, at the VIP.
+// endpointURL is the catalog URL of s for one interface, at the VIP of
+// that interface (endpointVIP), or, when s is not served there, at the
+// first VIP it is served on.
 func (r *resolved) endpointURL(s resolvedService, iface string) string {
 	port := s.port
 	if iface == "admin" && s.legacyAdmin && s.legacyPort != 0 {
 		port = s.legacyPort
 	}
-	return "http://" + hostPort(r.vip.Addr().String(), port) + s.catalog.path
+	v := r.endpointVIP(iface)
+	if !slices.ContainsFunc(s.vips, func(i int) bool { return r.vips[i].id == v.id }) && len(s.vips) > 0 {
+		v = r.vips[s.vips[0]]
+	}
+	return "http://" + hostPort(v.host, port) + s.catalog.path
+}
+
+// vipHosts says where the endpoints are, for endpoints.sh's header.
+func (r *resolved) vipHosts() string {
+	if len(r.vips) == 1 {
+		return "at " + r.vips[0].host + " (keystone v3 URLs)"
+	}
+	var hs []string
+	for _, iface := range interfaces {
+		hs = append(hs, iface+" at "+r.endpointVIP(iface).host)
+	}
+	return "(keystone v3 URLs):\n# " + strings.Join(hs, ", ")
 }
 
 // Endpoints renders endpoints.sh: the catalog pointed at the VIP.
@@ -25,7 +44,7 @@ func (r *resolved) Endpoints() string {
 	fmt.Fprintf(&b, `#
 # Run it once, on any node, with admin credentials in the environment (an
 # openrc, or OS_CLOUD): every API service gets a public, internal and admin
-# endpoint at %s (keystone v3 URLs). Running it again changes
+# endpoint %s. Running it again changes
 # nothing. An endpoint of the same service and interface at another URL (the
 # old per-node one) is reported, not deleted: check, then remove it with
 # `+"`openstack endpoint delete ID`"+` (the how-to's step 3).
@@ -55,7 +74,7 @@ endpoint() {
     openstack endpoint create --region "$region" "$1" "$2" "$3"
   fi
 }
-`, r.vip.Addr(), r.t.Region)
+`, r.vipHosts(), r.t.Region)
 	for _, s := range r.services {
 		fmt.Fprintf(&b, "\n# %s\n", s.name)
 		if s.catalog == nil {

@@ -13,7 +13,7 @@ func (r *resolved) HAProxy() string {
 	var b strings.Builder
 	header(&b, "#", "haproxy's configuration for the API services")
 	fmt.Fprintf(&b, `# The same file on every node: haproxy runs on each of them (a clone) and binds
-# the VIP %s even where the VIP is absent, which needs
+# %s, which needs
 # net.ipv4.ip_nonlocal_bind=1 (net.ipv6.ip_nonlocal_bind=1 for IPv6) there.
 # Pacemaker's haproxy agent runs it in master-worker mode and checks this file
 # before start and reload.
@@ -21,7 +21,7 @@ func (r *resolved) HAProxy() string {
 global
     # No global maxconn: haproxy sizes it from the file descriptors it may
     # open (ulimit -n), so it cannot ask for more than the node allows.
-`, r.vip.Addr())
+`, r.vipList())
 	r.logGlobal(&b)
 	r.statsEnvironment(&b)
 	fmt.Fprintf(&b, "\ndefaults\n    mode http\n    maxconn %d\n", h.MaxConn)
@@ -50,7 +50,9 @@ global
 		for _, l := range s.listeners() {
 			fmt.Fprintf(&b, "\n# %s, port %d\n", s.name, l.port)
 			fmt.Fprintf(&b, "frontend %s-vip\n", l.name)
-			fmt.Fprintf(&b, "    bind %s\n", hostPort(r.vip.Addr().String(), l.port))
+			for _, i := range s.vips {
+				fmt.Fprintf(&b, "    bind %s\n", hostPort(r.vips[i].addr().String(), l.port))
+			}
 			if s.timeoutServer > h.Timeouts.Client {
 				// The client side waits as long as the server side may.
 				fmt.Fprintf(&b, "    timeout client %s\n", s.timeoutServer)
@@ -126,4 +128,16 @@ func (r *resolved) checkComment() []string {
 		"is never replayed once it reached a server (http-request disable-l7-retry",
 		"in each backend): the APIs take POSTs that must not run twice.",
 	}
+}
+
+// vipList says what haproxy binds, for haproxy.cfg's header.
+func (r *resolved) vipList() string {
+	if len(r.vips) == 1 {
+		return "the VIP " + r.vips[0].addr().String() + " even where the VIP is absent"
+	}
+	var as []string
+	for _, v := range r.vips {
+		as = append(as, v.addr().String()+" ("+v.name+")")
+	}
+	return "the VIPs " + strings.Join(as, ", ") + "\n# even where they are absent"
 }

@@ -58,8 +58,8 @@ func (x *resolver) observe() {
 			x.bad.add(f, "%q is not an IP address", n.ManagementAddress)
 		case !a.Unmap().IsGlobalUnicast() && !a.Unmap().IsLoopback():
 			x.bad.add(f, "%s is not a unicast address", a)
-		case x.vipOK && a.Unmap() == x.r.vip.Addr():
-			x.bad.add(f, "%s is the VIP: statistics are served on each node's own address", a)
+		case x.r.isVIP(a.Unmap()):
+			x.bad.add(f, "%s is a VIP: statistics are served on each node's own address", a)
 		default:
 			x.r.nodes[i].mgmt = a.Unmap()
 		}

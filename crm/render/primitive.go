@@ -1,7 +1,6 @@
 package render
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -99,37 +98,6 @@ func (o op) attrs() string {
 		s += " role=" + o.role
 	}
 	return s
-}
-
-func (r *resolved) vipPrimitive() primitive {
-	p := primitive{id: idVIP, class: "ocf", agent: agentVIP, params: [][2]string{
-		{paramVIPAddress, r.vip.Addr().String()},
-		{paramVIPPrefix, strconv.Itoa(r.vip.Bits())},
-	}}
-	if r.vipNIC != "" {
-		p.params = append(p.params, [2]string{paramVIPNIC, r.vipNIC})
-	}
-	p.params = append(p.params, r.vipExtra...)
-	if r.vip.Addr().Is6() {
-		// never the node's source address (resource-agents #560, #68): the
-		// address label (the vip agent's default, written out so that the
-		// CIB says it whatever the agent: IPaddr2 before 4.15 had it off)
-		// and a preferred lifetime of 0, unless vip.params says otherwise
-		for _, kv := range [][2]string{{"lvs_ipv6_addrlabel", "true"}, {"preferred_lft", "0"}} {
-			if !slices.ContainsFunc(r.vipExtra, func(e [2]string) bool { return e[0] == kv[0] }) {
-				p.params = append(p.params, kv)
-			}
-		}
-	}
-	if r.fenceRace() {
-		p.meta = [][2]string{{"priority", vipPriority}}
-	}
-	p.ops = []op{
-		{name: "start", interval: "0s", timeout: vipOpTimeout},
-		{name: "stop", interval: "0s", timeout: vipOpTimeout},
-		{name: "monitor", interval: r.vipEvery.String(), timeout: monitorTimeout},
-	}
-	return p
 }
 
 // fenceRace reports whether the cluster settles a ring break by a fence

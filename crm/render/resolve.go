@@ -16,7 +16,7 @@ var (
 	nodeNamePattern   = &lazyRegexp{expr: `^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`}
 	pathPattern       = &lazyRegexp{expr: `^/[A-Za-z0-9._/+-]*$`}
 	regionPattern     = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]*$`}
-	nicPattern        = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$`}
+	nicPattern        = &lazyRegexp{expr: `^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$`}
 	balances          = []string{"roundrobin", "static-rr", "leastconn", "first", "source"}
 	noQuorum          = []string{"ignore", "stop", "freeze", "demote"}
 	modes             = []string{"systemd", "process"}
@@ -24,10 +24,7 @@ var (
 
 // resolved is the topology after defaults, in the form the renderers use.
 type resolved struct {
-	vip              netip.Prefix // the VIP's address with its prefix
-	vipNIC           string
-	vipEvery         Duration
-	vipExtra         [][2]string
+	vips             []resolvedVIP // vip's one, or vips' (vips.go)
 	haproxyExtra     [][2]string
 	haproxyDeepEvery Duration
 	stats            resolvedStats // port 0: no statistics frontend
@@ -62,14 +59,14 @@ type resolver struct {
 	t     *Topology
 	r     *resolved
 	bad   problems
-	vipOK bool // the VIP parsed: the nodes can be checked against its subnet
+	vipOK bool // the VIPs parsed: the nodes can be checked against the backends' VIP's subnet
 }
 
 // resolve fills defaults in t and returns the resolved form, or every
 // error. Parse runs it once; Render reuses what Parse found.
 func (t *Topology) resolve() (*resolved, error) {
 	x := &resolver{t: t, r: &resolved{t: t}}
-	x.vip()
+	x.vips()
 	x.nodes()
 	x.rings()
 	x.services()
@@ -84,54 +81,6 @@ func (t *Topology) resolve() (*resolved, error) {
 		return nil, errors.Join(x.bad...)
 	}
 	return x.r, nil
-}
-
-func (x *resolver) vip() {
-	v := &x.t.VIP
-	if v.Address == "" {
-		x.bad.add("vip.address", "required (the virtual IP the API is reached at)")
-	} else if a, err := netip.ParseAddr(v.Address); err != nil || a.Zone() != "" {
-		x.bad.add("vip.address", "%q is not an IP address", v.Address)
-	} else {
-		x.vipAddress(a.Unmap())
-	}
-	if v.NIC != "" && !nicPattern.re().MatchString(v.NIC) {
-		x.bad.add("vip.nic", "%q is not an interface name (up to 15 letters, digits, '.', '_' or '-')", v.NIC)
-	}
-	x.r.vipNIC = v.NIC
-	if v.MonitorInterval == 0 {
-		v.MonitorInterval = defaultVIPInterval
-	}
-	x.span("vip.monitor_interval", v.MonitorInterval, minMonitor, maxMonitor)
-	x.r.vipEvery = v.MonitorInterval
-	x.r.vipExtra = extraParams(&x.bad, "vip.params", v.Params, noSecretFix, paramVIPAddress, paramVIPPrefix, paramVIPNIC)
-}
-
-// vipAddress checks the VIP's address a with its prefix.
-func (x *resolver) vipAddress(a netip.Addr) {
-	v := &x.t.VIP
-	v.Address = a.String()
-	if v.Prefix == nil {
-		p := defaultPrefixV4
-		if a.Is6() {
-			p = defaultPrefixV6
-		}
-		v.Prefix = &p
-	}
-	switch {
-	case *v.Prefix < 1 || *v.Prefix > a.BitLen():
-		x.bad.add("vip.prefix", "%d is out of range 1-%d for %s", *v.Prefix, a.BitLen(), a)
-		return
-	case !a.IsGlobalUnicast():
-		x.bad.add("vip.address", "%s is not a unicast address a VIP can be", a)
-		return
-	}
-	x.r.vip = netip.PrefixFrom(a, *v.Prefix)
-	if what := specialAddr(x.r.vip, a); what != "" {
-		x.bad.add("vip.address", "%s is the %s", a, what)
-		return
-	}
-	x.vipOK = true
 }
 
 // specialAddr names what a is in p's subnet when no host may have it (its
@@ -173,14 +122,18 @@ func (x *resolver) nodes() {
 			continue
 		}
 		if x.vipOK {
-			vip := x.r.vip
+			vip := x.r.backendVIP()
+			which := "the VIP"
+			if vip.name != "" {
+				which = "the " + vip.name + " VIP"
+			}
 			switch {
-			case !vip.Masked().Contains(a):
-				x.bad.add(f+".address", "%s is not in the VIP's subnet %s", a, vip.Masked())
-			case a == vip.Addr():
-				x.bad.add(f+".address", "%s is the VIP itself", a)
+			case x.r.isVIP(a):
+				x.bad.add(f+".address", "%s is a VIP itself", a)
+			case !vip.prefix.Masked().Contains(a):
+				x.bad.add(f+".address", "%s is not in %s's subnet %s", a, which, vip.prefix.Masked())
 			default:
-				if what := specialAddr(vip, a); what != "" {
+				if what := specialAddr(vip.prefix, a); what != "" {
 					x.bad.add(f+".address", "%s is the %s", a, what)
 				}
 			}

@@ -19,6 +19,8 @@ type resolvedService struct {
 	timeoutServer Duration
 	// drain is the agent's drain_timeout (0: no drain).
 	drain Duration
+	// vips are the indices in resolved.vips of the VIPs it is served on.
+	vips []int
 }
 
 func (s resolvedService) listeners() []listener {
@@ -59,6 +61,7 @@ func (x *resolver) services() {
 		}
 		seen[name] = i
 		rs := x.service(f, s, p)
+		rs.vips = x.serviceVIPs(f, s.VIPs)
 		for _, l := range []struct {
 			field string
 			port  int

@@ -206,7 +206,7 @@ func (x *resolver) database(d *Database, taken map[int]string) {
 		}
 	}
 	if x.vipOK {
-		db.host = x.r.vip.Addr().String()
+		db.host = x.r.backendVIP().addr().String()
 	}
 	x.r.db = db
 }

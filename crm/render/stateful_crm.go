@@ -188,7 +188,7 @@ func (r *resolved) mysqlListener(b *strings.Builder) {
 		"connections.",
 	})
 	b.WriteString("listen mysql\n")
-	fmt.Fprintf(b, "    bind %s\n", hostPort(r.vip.Addr().String(), r.db.port))
+	fmt.Fprintf(b, "    bind %s\n", hostPort(r.backendVIP().addr().String(), r.db.port))
 	b.WriteString("    mode tcp\n    option tcpka\n    option httpchk GET /\n")
 	if r.logTarget != "" {
 		b.WriteString("    option tcplog\n")

@@ -90,6 +90,9 @@ func TestFailover(t *testing.T) {
 			if name == statefulExample {
 				t.Skip("Galera is promoted by the master scores its agent sets, which crm_simulate does not run: TestStatefulOrder simulates this example")
 			}
+			if name == twoVIPsExample {
+				t.Skip("two VIPs: TestFailoverTwoVIPs simulates this example")
+			}
 			t.Parallel()
 			dir, cib := loadRendered(t, name)
 			crm, err := os.ReadFile(filepath.Join(dir, "cluster.crm"))

@@ -17,7 +17,10 @@ import (
 // but vip and nodes has a default; without fencing the defaults give the
 // how-to's lab shape (crm/examples/seed.yaml).
 type Topology struct {
+	// VIP is the one virtual address of every endpoint; VIPs, instead,
+	// several (public, internal, admin: vips.go).
 	VIP      VIP       `yaml:"vip"`
+	VIPs     []VIP     `yaml:"vips"`
 	Nodes    []Node    `yaml:"nodes"`
 	Services []Service `yaml:"services"`
 	HAProxy  HAProxy   `yaml:"haproxy"`
@@ -36,9 +39,16 @@ type Topology struct {
 	resolved *resolved
 }
 
-// VIP is the virtual address the API is reached at.
+// VIP is a virtual address the API is reached at.
 type VIP struct {
+	// Name, in vips only: public, internal, admin or another name; the
+	// catalog's public endpoints are on public, internal and admin on
+	// internal (admin on admin when there is one).
+	Name    string `yaml:"name"`
 	Address string `yaml:"address"`
+	// DNSName is the host name the catalog's endpoints on this VIP use
+	// (default: the address).
+	DNSName string `yaml:"dns_name"`
 	Prefix  *int   `yaml:"prefix"`
 	// NIC is optional: the vip agent finds the interface from the routing
 	// table, as IPaddr2 does.
@@ -91,6 +101,9 @@ type Service struct {
 	// the service holds once every haproxy has taken it out (drain.go).
 	// Default 20s for a service with oslo's healthcheck; 0: no drain.
 	DrainTimeout *Duration `yaml:"drain_timeout"`
+	// VIPs are the names of the vips haproxy serves it on (default: every
+	// one); with vip, the one VIP.
+	VIPs []string `yaml:"vips"`
 	// Params are further parameters of the service's agent.
 	Params map[string]string `yaml:"params"`
 }
@@ -254,7 +267,7 @@ func fileTerms(msg string) string {
 // section names a type's place in the topology file.
 func section(goType string) string {
 	return map[string]string{
-		"Topology": "the top level", "VIP": "vip", "Node": "nodes[]", "Service": "services[]",
+		"Topology": "the top level", "VIP": "vip (or vips[])", "Node": "nodes[]", "Service": "services[]",
 		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
 		"Database": "database", "Messaging": "messaging",

@@ -39,7 +39,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"empty", "", []string{"empty file"}},
 		{"not yaml", "vip: [", []string{"topology:"}},
-		{"unknown top field", vip + nodes + "vips: {}\n", []string{"field vips not found"}},
+		{"unknown top field", vip + nodes + "vipz: {}\n", []string{"field vipz not found"}},
 		{"unknown nested field", vip + nodes + "haproxy: {balanse: leastconn}\n", []string{"line 5: field balanse not found in haproxy"}},
 		{"two documents", vip + nodes + "---\nvip: {}\n", []string{"more than one YAML document"}},
 		{"no vip", nodes, []string{"vip.address: required"}},
@@ -55,7 +55,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate node", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: A, address: 10.0.0.2}\n", []string{"nodes[1].name", `duplicate node "A" (also nodes[0])`}},
 		{"duplicate address", vip + "nodes:\n  - {name: a, address: 10.0.0.1}\n  - {name: b, address: 10.0.0.1}\n", []string{"nodes[1].address", "duplicate address 10.0.0.1"}},
 		{"node not in subnet", vip + "nodes:\n  - {name: a, address: 10.0.1.1}\n", []string{"nodes[0].address", "not in the VIP's subnet 10.0.0.0/24"}},
-		{"node is vip", vip + "nodes:\n  - {name: a, address: 10.0.0.100}\n", []string{"nodes[0].address", "the VIP itself"}},
+		{"node is vip", vip + "nodes:\n  - {name: a, address: 10.0.0.100}\n", []string{"nodes[0].address", "is a VIP itself"}},
 		{"node name", vip + "nodes:\n  - {name: 'a b', address: 10.0.0.1}\n", []string{"nodes[0].name", "not a host name"}},
 		{"node no address", vip + "nodes:\n  - {name: a}\n", []string{"nodes[0].address: required"}},
 		{"unknown service", vip + nodes + "services: [{name: swift-proxy}]\n", []string{"services[0].name", `unknown service "swift-proxy"`, "keystone"}},
@@ -78,6 +78,20 @@ func TestParseErrors(t *testing.T) {
 		{"balance", vip + nodes + "haproxy: {balance: random-ish}\n", []string{"haproxy.balance", "roundrobin"}},
 		{"haproxy config", vip + nodes + "haproxy: {config: 'relative.cfg'}\n", []string{"haproxy.config"}},
 		{"haproxy depth", vip + nodes + "haproxy: {monitor_depth: 20}\n", []string{"haproxy.monitor_depth: 20"}},
+		{"vip and vips", vip + "vips: [{name: public, address: 10.0.1.100}]\n" + nodes, []string{"give vip (one address for every endpoint) or vips (several), not both"}},
+		{"vips names", "vips: [{address: 10.0.0.100}, {name: Public, address: 10.0.1.100}, {name: x, address: 10.0.2.100}, {name: x, address: 10.0.3.100}]\n" + nodes,
+			[]string{"vips[0].name: required", `vips[1].name: "Public": lower case letters`, `vips[3].name: "x" also names vips[2]`}},
+		{"vips address twice", "vips: [{name: internal, address: 10.0.0.100}, {name: public, address: 10.0.0.100}]\n" + nodes, []string{"vips[1].address: 10.0.0.100 is also vips[0]'s"}},
+		{"vips bad address", "vips: [{name: internal, address: 10.0.0.100}, {name: public, address: 10.0.1.0, prefix: 24}]\n" + nodes, []string{"vips[1].address", "network address"}},
+		{"nodes outside the internal VIP", "vips: [{name: public, address: 10.0.0.100}, {name: internal, address: 10.0.1.100}]\n" + nodes,
+			[]string{"nodes[0].address: 10.0.0.1 is not in the internal VIP's subnet 10.0.1.0/24"}},
+		{"vip name in vip", "vip: {name: public, address: 10.0.0.100}\n" + nodes, []string{"vip.name: only the VIPs of vips have names"}},
+		{"service vips with one vip", vip + nodes + "services: [{name: keystone, vips: [public]}]\n", []string{"services[0].vips: set, but the topology has one vip"}},
+		{"service vips unknown", "vips: [{name: internal, address: 10.0.0.100}, {name: public, address: 10.0.1.100}]\n" + nodes +
+			"services: [{name: keystone, vips: [public, external, public]}]\n", []string{`services[0].vips: "external" is not the name`, `services[0].vips: "public" twice`}},
+		{"service vips empty", "vips: [{name: internal, address: 10.0.0.100}]\n" + nodes + "services: [{name: keystone, vips: []}]\n",
+			[]string{"services[0].vips: empty"}},
+		{"vip dns name", "vips: [{name: internal, address: 10.0.0.100, dns_name: 'api example'}]\n" + nodes, []string{"vips[0].dns_name", "not a host name"}},
 		{"log target", vip + nodes + "haproxy: {log: syslog.example}\n", []string{"haproxy.log", "address:port (UDP syslog)"}},
 		{"log path", vip + nodes + "haproxy: {log: '/dev/l og'}\n", []string{"haproxy.log", "absolute path of plain characters"}},
 		{"stats port clash", vip + nodes + "haproxy: {stats: {port: 5000}}\n", []string{"haproxy.stats.port: port 5000 clashes with keystone"}},
@@ -86,7 +100,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"haproxy.stats.allow[0]", `"prometheus" is not an address`, "haproxy.stats.allow[2]: 10.0.1.1/16 has host bits set"}},
 		{"stats off, allow set", vip + nodes + "haproxy: {stats: {port: 0, allow: [10.0.0.9]}}\n", []string{"haproxy.stats.allow: set, but haproxy.stats.port is 0"}},
 		{"management address is the VIP", vip + "nodes:\n  - {name: a, address: 10.0.0.1, management_address: 10.0.0.100}\n  - {name: b, address: 10.0.0.2}\n",
-			[]string{"nodes[0].management_address: 10.0.0.100 is the VIP"}},
+			[]string{"nodes[0].management_address: 10.0.0.100 is a VIP"}},
 		{"management address", vip + "nodes:\n  - {name: a, address: 10.0.0.1, management_address: mgmt-a}\n  - {name: b, address: 10.0.0.2}\n",
 			[]string{"nodes[0].management_address", "not an IP address"}},
 		{"rise", vip + nodes + "haproxy: {check: {rise: -1}}\n", []string{"haproxy.check.rise"}},
@@ -281,8 +295,8 @@ func TestDefaults(t *testing.T) {
 	if got := fmt.Sprintf("%+v %+v", h.Check, h.Timeouts); got != "{Inter:1s FastInter:250ms DownInter:1s Rise:2 Fall:2} {Connect:250ms Client:60s Server:0s Check:500ms}" {
 		t.Errorf("haproxy checks and timeouts: %s", got)
 	}
-	if r.vipEvery.String() != "1s" || h.MonitorInterval.String() != "1s" || r.services[0].every.String() != "2s" {
-		t.Errorf("monitor intervals: vip %s haproxy %s keystone %s, want 1s 1s 2s", r.vipEvery, h.MonitorInterval, r.services[0].every)
+	if r.vips[0].every.String() != "1s" || h.MonitorInterval.String() != "1s" || r.services[0].every.String() != "2s" {
+		t.Errorf("monitor intervals: vip %s haproxy %s keystone %s, want 1s 1s 2s", r.vips[0].every, h.MonitorInterval, r.services[0].every)
 	}
 	for _, s := range r.services {
 		want := map[string]string{"glance-api": "600s", "neutron-server": "120s"}[s.name]

@@ -42,3 +42,36 @@ func TestVIPv6Params(t *testing.T) {
 		})
 	}
 }
+
+// An IPv6 public VIP beside an IPv4 internal one: haproxy binds both, the
+// IPv6 one bracketed; only the IPv6 one gets the address label and
+// lifetime; the public endpoints are on the IPv6 VIP's name.
+func TestVIPsMixedFamilies(t *testing.T) {
+	top, err := ParseBytes([]byte(`vips:
+  - {name: public, address: "2001:db8:0:1::10", dns_name: api6.example.org}
+  - {name: internal, address: 10.0.0.100}
+nodes:
+  - {name: a, address: 10.0.0.1}
+  - {name: b, address: 10.0.0.2}
+services:
+  - name: keystone
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Render(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string][]string{
+		"haproxy.cfg":  {"    bind [2001:db8:0:1::10]:5000\n    bind 10.0.0.100:5000\n", "    server a 10.0.0.1:5000\n"},
+		"cluster.crm":  {"params ip=2001:db8:0:1::10 cidr_netmask=64 lvs_ipv6_addrlabel=true preferred_lft=0 \\", "params ip=10.0.0.100 cidr_netmask=24 \\"},
+		"endpoints.sh": {"endpoint identity public http://api6.example.org:5000/v3", "endpoint identity internal http://10.0.0.100:5000/v3"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(string(files[file]), w) {
+				t.Errorf("%s lacks %q:\n%s", file, w, files[file])
+			}
+		}
+	}
+}
