@@ -21,7 +21,7 @@ func (r *resolved) endpointURL(s resolvedService, iface string) string {
 	if !slices.ContainsFunc(s.vips, func(i int) bool { return r.vips[i].id == v.id }) && len(s.vips) > 0 {
 		v = r.vips[s.vips[0]]
 	}
-	return "http://" + hostPort(v.host, port) + s.catalog.path
+	return v.scheme() + "://" + hostPort(v.host, port) + s.catalog.path
 }
 
 // vipHosts says where the endpoints are, for endpoints.sh's header.

@@ -23,6 +23,7 @@ global
     # open (ulimit -n), so it cannot ask for more than the node allows.
 `, r.vipList())
 	r.logGlobal(&b)
+	r.tlsGlobal(&b)
 	r.statsEnvironment(&b)
 	fmt.Fprintf(&b, "\ndefaults\n    mode http\n    maxconn %d\n", h.MaxConn)
 	if r.logTarget != "" {
@@ -51,8 +52,9 @@ global
 			fmt.Fprintf(&b, "\n# %s, port %d\n", s.name, l.port)
 			fmt.Fprintf(&b, "frontend %s-vip\n", l.name)
 			for _, i := range s.vips {
-				fmt.Fprintf(&b, "    bind %s\n", hostPort(r.vips[i].addr().String(), l.port))
+				fmt.Fprintf(&b, "    bind %s%s\n", hostPort(r.vips[i].addr().String(), l.port), r.vips[i].bindOptions())
 			}
+			r.forwardedHeaders(&b)
 			if s.timeoutServer > h.Timeouts.Client {
 				// The client side waits as long as the server side may.
 				fmt.Fprintf(&b, "    timeout client %s\n", s.timeoutServer)

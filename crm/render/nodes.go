@@ -55,6 +55,7 @@ func (r *resolved) NodeFiles() Files {
 		if !byHand {
 			readme.WriteString("#\n# Nothing to set by hand.\n")
 		}
+		r.tlsReadme(&readme)
 		r.drainNodeFiles(f, dir, &readme)
 		r.statefulNodeFiles(f, n, dir, &readme)
 		f[path.Join(dir, "README")] = []byte(readme.String())

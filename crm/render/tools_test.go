@@ -352,8 +352,12 @@ func TestHAProxyCheck(t *testing.T) {
 	require.Command(t, "haproxy")
 	for name := range examples(t) {
 		t.Run(name, func(t *testing.T) {
-			dir, _ := renderExample(t, name)
-			out, err := exec.Command("haproxy", "-c", "-f", filepath.Join(dir, "haproxy.cfg")).CombinedOutput()
+			dir, files := renderExample(t, name)
+			cfg := filepath.Join(dir, "haproxy.cfg")
+			if err := os.WriteFile(cfg, withTestCerts(t, files["haproxy.cfg"]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("haproxy", "-c", "-f", cfg).CombinedOutput()
 			if err != nil {
 				t.Fatalf("haproxy -c: %v\n%s", err, out)
 			}

@@ -49,7 +49,9 @@ type VIP struct {
 	// DNSName is the host name the catalog's endpoints on this VIP use
 	// (default: the address).
 	DNSName string `yaml:"dns_name"`
-	Prefix  *int   `yaml:"prefix"`
+	// TLS terminates TLS on this VIP in haproxy (tls.go).
+	TLS    *TLS `yaml:"tls"`
+	Prefix *int `yaml:"prefix"`
 	// NIC is optional: the vip agent finds the interface from the routing
 	// table, as IPaddr2 does.
 	NIC             string   `yaml:"nic"`
@@ -270,7 +272,7 @@ func section(goType string) string {
 		"Topology": "the top level", "VIP": "vip (or vips[])", "Node": "nodes[]", "Service": "services[]",
 		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
-		"Database": "database", "Messaging": "messaging",
+		"Database": "database", "Messaging": "messaging", "TLS": "vip.tls",
 	}[goType]
 }
 

@@ -35,6 +35,7 @@ type resolvedVIP struct {
 	every  Duration
 	extra  [][2]string
 	host   string // the endpoints' host: dns_name, or the address
+	crt    string // tls.certificate: TLS on this VIP; "" for none
 }
 
 // addr is the VIP's address.
@@ -180,6 +181,7 @@ func (x *resolver) vip(f string, v *VIP) (resolvedVIP, bool) {
 		}
 		r.host = v.DNSName
 	}
+	x.tls(f, v.TLS, &r)
 	return r, ok
 }
 
