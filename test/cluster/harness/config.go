@@ -304,7 +304,9 @@ const keystoneThreads = 4
 // file), so it lives in the node's own /run, in the keystone user's
 // directory there, as the agent's drain_file (render's default, in /etc,
 // would take every node's keystone out at once).
-func keystoneDrainFile(p Paths) string { return filepath.Join(keystoneLogDir(p), "healthcheck_disable") }
+func keystoneDrainFile(p Paths) string {
+	return filepath.Join(keystoneLogDir(p), "healthcheck_disable")
+}
 
 // labDrain is the lab topology's keystone drain_timeout line: render's
 // default (the drain) unless noDrain.
