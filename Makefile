@@ -201,11 +201,8 @@ cluster-faults: deps build
 
 # Faults 14 (rolling restart) and 15 (the VIP's node in standby as another
 # comes back, a request held open through the VIP) on three fenced nodes
-# with keystone (drained before it stops, render's default) and CPU and I/O
-# load inside every node (SHC_LOAD=1: a busy controller; Pacemaker then
-# throttles to one action at a time), a client reading and one issuing
-# tokens through the VIP (SHC_WRITES=1: fault 14 fails on a failed write,
-# the resets by the VIP's own moves counted apart), once
+# with keystone and CPU and I/O load inside every node (SHC_LOAD=1: a busy
+# controller; Pacemaker then throttles to one action at a time), once
 # (cluster-loaded, run by make check, so in CI: about 4 minutes), or fault 14
 # ROLLING_RUNS times on one cluster (bench-rolling: a row per run and the
 # worst figures, in bin/bench-rolling.md; about 31 minutes) (root).
@@ -230,7 +227,7 @@ bench-maintenance: deps build
 .PHONY: cluster-loaded bench-rolling
 cluster-loaded: deps build
 	chmod -R go+rX bin
-	$(LOADED) SHC_WRITES=1 SHC_FAULTS=14,15 SHC_RESULTS=$(CURDIR)/bin/cluster-loaded.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/
+	$(LOADED) SHC_FAULTS=14,15 SHC_RESULTS=$(CURDIR)/bin/cluster-loaded.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/
 	@cat bin/cluster-loaded.md
 bench-rolling: deps build
 	chmod -R go+rX bin

@@ -81,9 +81,9 @@ type Options struct {
 	// from their Debian units behind haproxy (ServiceNames: cinder-api, glance-api,
 	// placement-api; services.go).
 	Services []string
-	// NoDrain: the API services stop without a drain (render's
-	// drain_timeout 0), the other side of the drain's comparison
-	// ($SHC_DRAIN=0 in the cluster tests).
+	// NoDrain: on systemd nodes the API services stop without a drain
+	// (render's drain_timeout 0), the other side of the drain's
+	// comparison ($SHC_DRAIN=0 in the cluster tests).
 	NoDrain bool
 }
 

@@ -174,12 +174,7 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 		}
 	}
 	db := filepath.Join(dir, "keystone.db")
-	cfg := keystoneConf(dir, "use_stderr = true")
-	if !c.systemd() {
-		// the lab nodes' drain (systemd nodes: render's keystone.conf.d)
-		cfg += fmt.Sprintf("[healthcheck]\nbackends = disable_by_file\ndisable_by_file_path = %s\n", keystoneDrainFile(c.paths))
-	}
-	if err := os.WriteFile(c.paths.KeystoneCfg, []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(c.paths.KeystoneCfg, []byte(keystoneConf(dir, "use_stderr = true")), 0o644); err != nil {
 		return err
 	}
 	// keystone runs as keystone on both kinds of nodes, as Debian's unit
@@ -299,24 +294,6 @@ func keystoneLogDir(p Paths) string { return filepath.Join(p.RunDir, "keystone")
 // workers runs: Debian's ini says 32.
 const keystoneThreads = 4
 
-// keystoneDrainFile is the lab nodes' keystone healthcheck disable file:
-// the nodes share the machine's /etc (and keystone.conf, which names this
-// file), so it lives in the node's own /run, in the keystone user's
-// directory there, as the agent's drain_file (render's default, in /etc,
-// would take every node's keystone out at once).
-func keystoneDrainFile(p Paths) string {
-	return filepath.Join(keystoneLogDir(p), "healthcheck_disable")
-}
-
-// labDrain is the lab topology's keystone drain_timeout line: render's
-// default (the drain) unless noDrain.
-func labDrain(noDrain bool) string {
-	if noDrain {
-		return "    drain_timeout: 0\n"
-	}
-	return ""
-}
-
 // keystoneExtraIni is each lab node's own uwsgi ini for keystone, read
 // after Debian's (keystoneIni) as a second --ini, as the systemd nodes'
 // units read theirs (workersIni): the agent's extra_ini, and the heartbeat
@@ -413,7 +390,7 @@ func (c *Cluster) rendered() bool {
 // root may not raise). With fencing, each node gets a fence_shc device on
 // the harness's power switch: render writes the devices, keeps each off its
 // node and sets the fencing properties, as for an operator's BMCs.
-func Topology(p Paths, fencing, noDrain bool) string {
+func Topology(p Paths, fencing bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "vip:\n  address: %s\n  prefix: %d\n  nic: eth0\n  monitor_interval: 1s\nnodes:\n", VIP, VIPPrefix)
 	for _, n := range p.Nodes {
@@ -424,12 +401,15 @@ func Topology(p Paths, fencing, noDrain bool) string {
     port: %d
     run_mode: process
     monitor_interval: 2s
-%s    params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_ini: %s, drain_file: %s}
+    # Lab nodes share the machine's /etc, so one disable file would take
+    # every node's keystone out: the drain runs on systemd nodes.
+    drain_timeout: 0
+    params: {user: keystone, config: %s, pidfile: %s/keystone.pid, log_file: %s/keystone.out, extra_ini: %s}
 haproxy:
   config: %s
   maxconn: 2000
   monitor_interval: 1s
-`, KeystonePort, labDrain(noDrain), p.KeystoneCfg, p.RunDir, p.RunDir, keystoneExtraIni(p), keystoneDrainFile(p), p.HAProxyCfg)
+`, KeystonePort, p.KeystoneCfg, p.RunDir, p.RunDir, keystoneExtraIni(p), p.HAProxyCfg)
 	if fencing {
 		b.WriteString("fencing:\n  devices:\n")
 		for _, n := range p.Nodes {
@@ -493,7 +473,7 @@ func SystemdTopology(p Paths, fencing bool, token time.Duration, exact bool, ser
 // whoami frontend.
 func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error) {
 	topo := filepath.Join(BaseDir, "topology.yaml")
-	t := Topology(c.paths, c.opts.Fencing, c.opts.NoDrain)
+	t := Topology(c.paths, c.opts.Fencing)
 	if c.systemd() {
 		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services, c.opts.NoDrain)
 	}
