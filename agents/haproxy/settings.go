@@ -60,6 +60,9 @@ func configure(r *ocf.Request) (any, error) {
 			return nil, ocf.Configured("node_attribute: %w", err)
 		}
 	}
+	if err := checkGeneration(p.String("generation")); err != nil {
+		return nil, ocf.Configured("generation: %w", err)
+	}
 	if s.pidfile == "" {
 		s.pidfile = filepath.Join(dir, "haproxy.pid")
 	}

@@ -1,5 +1,5 @@
 // Package cli is the stackha command line: `stackha agents`, `version`,
-// `man`, `render` and `help`. Agent runs never reach it: cmd/stackha hands
+// `man`, `render`, `keys`, `tls-reload` and `help`. Agent runs never reach it: cmd/stackha hands
 // it only what ocf.Dispatch does not take (an agent through its symlink or
 // by name, a helper process), so an agent run does not build the command
 // line. It is, with cmd/stackha, the only package that imports urfave/cli.
@@ -38,7 +38,7 @@ func Run(argv []string, env ocf.Env, s ocf.Streams) ocf.Code {
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {},
 	}
-	app.Commands = []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(app, s), renderCommand(s.Stdout), keysCommand(os.Stdin, s.Stdout)}
+	app.Commands = []*cli.Command{agentsCommand(s.Stdout), versionCommand(s.Stdout), manCommand(app, s), renderCommand(s.Stdout), keysCommand(os.Stdin, s.Stdout), tlsReloadCommand(s.Stdout)}
 	// The agents are listed for help; ocf.Dispatch runs them before the
 	// command line exists, so these actions serve only `help <agent>`.
 	for _, n := range ocf.Names() {
