@@ -44,10 +44,11 @@ func (r *resolved) Endpoints() string {
 	fmt.Fprintf(&b, `#
 # Run it once, on any node, with admin credentials in the environment (an
 # openrc, or OS_CLOUD): every API service gets a public, internal and admin
-# endpoint %s. Running it again changes
-# nothing. An endpoint of the same service and interface at another URL (the
-# old per-node one) is reported, not deleted: check, then remove it with
-# `+"`openstack endpoint delete ID`"+` (the how-to's step 3).
+# endpoint %s.
+# Running it again changes nothing. An endpoint of the same service and
+# interface at another URL (the old per-node one) is reported, not deleted:
+# check, then remove it with `+"`openstack endpoint delete ID`"+` (the how-to's
+# step 3).
 set -euo pipefail
 
 region=%s

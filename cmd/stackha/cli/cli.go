@@ -174,7 +174,7 @@ func renderCommand(w io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:  "render",
 		Usage: "render a cluster configuration (crmsh, pcs, haproxy.cfg, corosync.conf, endpoints) from a topology file",
-		Description: "Reads one YAML topology (vip, nodes, services, haproxy, fencing, corosync, cluster)\nand writes " +
+		Description: "Reads one YAML topology (vip or vips, nodes, services, haproxy, fencing, corosync, cluster)\nand writes " +
 			"cluster.crm, cluster.pcs.sh, haproxy.cfg, corosync.conf and endpoints.sh into the output\n" +
 			"directory.\n" +
 			"A topology with an error writes nothing. See docs/crm.md.",
