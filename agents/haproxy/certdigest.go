@@ -103,12 +103,7 @@ func certFiles(p string) ([]string, error) {
 		}
 		return out, nil
 	}
-	d, err := instance.OpenDir(real, instance.RootOnly)
-	if err != nil {
-		return nil, err
-	}
-	names, err := readDirNames(d)
-	d.Close()
+	names, err := rootDirNames(real)
 	if err != nil {
 		return nil, err
 	}

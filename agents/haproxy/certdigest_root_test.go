@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -27,7 +28,7 @@ func TestCertificateRotation(t *testing.T) {
 	r := newRig(t)
 	pemPath := filepath.Join(r.dir, "site.pem")
 	write := func() []byte {
-		cert, key := pemCertKey(t)
+		cert, key := certtest.SelfSigned(t)
 		tmp := pemPath + ".new"
 		if err := os.WriteFile(tmp, append(cert, key...), 0o600); err != nil {
 			t.Fatal(err)

@@ -92,12 +92,7 @@ func ConfigFiles(paths []string) ([]string, error) {
 			out = append(out, real)
 			continue
 		}
-		d, err := instance.OpenDir(real, instance.RootOnly)
-		if err != nil {
-			return nil, err
-		}
-		names, err := readDirNames(d)
-		d.Close()
+		names, err := rootDirNames(real)
 		if err != nil {
 			return nil, err
 		}
@@ -119,6 +114,17 @@ func ConfigFiles(paths []string) ([]string, error) {
 		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// rootDirNames lists the names in dir, opened as a directory of root's
+// alone.
+func rootDirNames(dir string) ([]string, error) {
+	d, err := instance.OpenDir(dir, instance.RootOnly)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return readDirNames(d)
 }
 
 // readDirNames lists the names in the opened directory d.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stackha/stackha/internal/testutil"
+	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/ocf"
 )
 
@@ -111,7 +112,7 @@ func TestLuaLoadOnlyRootsAlone(t *testing.T) {
 // refused and the running workers stay.
 func TestPrivateKeyReadableByOthers(t *testing.T) {
 	r := newRig(t)
-	cert, key := pemCertKey(t)
+	cert, key := certtest.SelfSigned(t)
 	pemPath := filepath.Join(r.dir, "site.pem")
 	if err := os.WriteFile(pemPath, append(cert, key...), 0o644); err != nil {
 		t.Fatal(err)

@@ -233,12 +233,7 @@ func checkCert(p string) error {
 // dir: its regular files (links followed) but the hidden ones and those
 // it loads beside a certificate (.key, .ocsp, .issuer, .sctl).
 func checkCertDir(dir string) error {
-	d, err := instance.OpenDir(dir, instance.RootOnly)
-	if err != nil {
-		return err
-	}
-	names, err := readDirNames(d)
-	d.Close()
+	names, err := rootDirNames(dir)
 	if err != nil {
 		return err
 	}

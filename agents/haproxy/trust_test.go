@@ -1,48 +1,17 @@
 package haproxy
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
 )
-
-// pemCertKey is a self-signed certificate for 127.0.0.1 and its private
-// key, PEM-encoded.
-func pemCertKey(t *testing.T) (cert, key []byte) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "stackha test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})
-}
 
 // trustDir is a directory for one case, root's alone (in /tmp, whose
 // sticky bit lets it be an ancestor), with a directory of nobody's in it.
@@ -86,7 +55,7 @@ func (d *trustDir) link(name, target string) string {
 // directive and the file (5 when it is missing).
 func TestCheckRefs(t *testing.T) {
 	require.Root(t) // files of nobody's
-	cert, key := pemCertKey(t)
+	cert, key := certtest.SelfSigned(t)
 	both := string(cert) + string(key)
 	for _, tc := range []struct {
 		name  string

@@ -200,11 +200,12 @@ func (l *haproxyLog) String() string {
 	return l.b.String()
 }
 
-// startHAProxy runs haproxy in the foreground on cfg; stop kills it (our
+// startHAProxy runs haproxy in the foreground on cfg, with args after the
+// file (-L node1: as that node); stop kills it (our
 // child, by its pid) and waits. stop is nil when it did not start.
-func startHAProxy(t *testing.T, cfg string) (exited chan error, log *haproxyLog, stop func()) {
+func startHAProxy(t *testing.T, cfg string, args ...string) (exited chan error, log *haproxyLog, stop func()) {
 	t.Helper()
-	hp := exec.Command("haproxy", "-db", "-f", cfg)
+	hp := exec.Command("haproxy", append([]string{"-db", "-f", cfg}, args...)...)
 	log = &haproxyLog{}
 	hp.Stdout, hp.Stderr = log, log
 	hp.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

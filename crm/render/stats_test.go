@@ -6,11 +6,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,15 +60,11 @@ haproxy:
 			return
 		}
 		defer logs.Close()
-		hp := exec.Command("haproxy", "-db", "-L", "node1", "-f", cfg)
-		hl := &haproxyLog{}
-		hp.Stdout, hp.Stderr = hl, hl
-		hp.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := hp.Start(); err != nil {
-			t.Error(err)
+		_, hl, stop := startHAProxy(t, cfg, "-L", "node1")
+		if stop == nil {
 			return
 		}
-		defer func() { _ = hp.Process.Kill(); _ = hp.Wait() }()
+		defer stop()
 
 		from := func(src, addr, path string) (int, string, error) {
 			d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}

@@ -1,74 +1,33 @@
 package render_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/vishvananda/netlink"
 )
 
-// testCert makes a CA and a server certificate for name signed by it, in
-// dir: server.pem (the chain, then the key: what haproxy's crt reads, mode
-// 0600) and the CA's pool.
+// testCert writes a certificate for name, signed by a CA of the test's
+// own, chain and key, to dir/server.pem (0600), and returns the CA's pool.
 func testCert(t *testing.T, dir, name string) (pemPath string, roots *x509.CertPool) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "stackha test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b []byte
-	for _, blk := range []*pem.Block{{Type: "CERTIFICATE", Bytes: der}, {Type: "CERTIFICATE", Bytes: caDER}, {Type: "EC PRIVATE KEY", Bytes: kb}} {
-		b = append(b, pem.EncodeToMemory(blk)...)
-	}
+	b, roots := certtest.Signed(t, name)
 	pemPath = filepath.Join(dir, "server.pem")
 	if err := os.WriteFile(pemPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	roots = x509.NewCertPool()
-	roots.AddCert(caCert)
 	return pemPath, roots
 }
 
@@ -140,15 +99,11 @@ haproxy:
 				fmt.Fprintf(w, "%s %s", r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-For"))
 			}))
 		}
-		hp := exec.Command("haproxy", "-db", "-L", "node1", "-f", cfg)
-		hl := &haproxyLog{}
-		hp.Stdout, hp.Stderr = hl, hl
-		hp.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := hp.Start(); err != nil {
-			t.Error(err)
+		_, hl, stop := startHAProxy(t, cfg, "-L", "node1")
+		if stop == nil {
 			return
 		}
-		defer func() { _ = hp.Process.Kill(); _ = hp.Wait() }()
+		defer stop()
 
 		get := func(addr string, tc *tls.Config) (string, error) {
 			d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("198.51.100.7")}}

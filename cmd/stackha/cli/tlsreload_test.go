@@ -2,21 +2,14 @@ package cli_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stackha/stackha/agents/haproxy"
 	"github.com/stackha/stackha/cmd/stackha/cli"
+	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/internal/testutil/require"
 	"github.com/stackha/stackha/ocf"
 	"github.com/stackha/stackha/ocf/ocftest"
@@ -34,7 +27,8 @@ func TestTLSReload(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	pemPath := filepath.Join(dir, "api.pem")
-	if err := os.WriteFile(pemPath, selfSigned(t), 0o600); err != nil {
+	cert, key := certtest.SelfSigned(t)
+	if err := os.WriteFile(pemPath, append(cert, key...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "haproxy.cfg")
@@ -74,24 +68,4 @@ func TestTLSReload(t *testing.T) {
 	if _, err := os.Stat(args); err == nil {
 		t.Error("crm_resource ran for a refused certificate")
 	}
-}
-
-// selfSigned is a certificate and its key in one PEM.
-func selfSigned(t *testing.T) []byte {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "stackha test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})...)
 }
