@@ -102,7 +102,11 @@ func TestSysnodeServices(t *testing.T) {
 			t.Errorf("teardown: %v", err)
 		}
 	})
-	nodelock.Budget(t, 6*time.Minute)
+	// about 7 minutes beside another package on two cores (421 s in a go
+	// test ./... run), and the package's tests after it about one more:
+	// under go test's 10 minutes, with the package's earlier tests, it
+	// skips saying so (make check gives the package 40)
+	nodelock.Budget(t, 9*time.Minute)
 	n := l.Node("n1")
 	if _, err := n.Boot(ctx, time.Minute); err != nil {
 		t.Fatal(err)
