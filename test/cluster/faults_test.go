@@ -77,6 +77,9 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 		opts.Load = harness.LoadFromEnv()
 	}
 	opts.NoDrain = opts.NoDrain || os.Getenv("SHC_DRAIN") == "0"
+	if l, err := strconv.Atoi(os.Getenv("SHC_BATCH_LIMIT")); err == nil && l > 0 && l <= 64 {
+		opts.BatchLimit = l
+	}
 	logs := t.TempDir()
 	opts.LogDir = logs
 	// After the teardown (cleanups run last first), before the logs'

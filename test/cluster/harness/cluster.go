@@ -66,6 +66,10 @@ type Options struct {
 	// updates are done, pacemaker-controld (2.1) sleeps 1 s and asks again.
 	// A short delay lets the updates finish first (docs/benchmarks.md).
 	TransitionDelay time.Duration
+	// BatchLimit, when over 0, sets Pacemaker's batch-limit: 1 is what
+	// the controller's throttling runs a busy cluster of two or three
+	// nodes at (SHC_BATCH_LIMIT), whatever the machine's load.
+	BatchLimit int
 	// LogDir, when set, receives the nodes' Pacemaker, Corosync and service
 	// logs at teardown (kept after the run for a failed test).
 	LogDir string

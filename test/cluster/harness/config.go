@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -344,6 +345,11 @@ func (c *Cluster) seedCIB(ctx context.Context) error {
 		}
 	case d > 0:
 		if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "transition-delay", "-v", fmt.Sprintf("%dms", d.Milliseconds())); err != nil {
+			return err
+		}
+	}
+	if l := c.opts.BatchLimit; l > 0 {
+		if _, err := runEnv(ctx, []string{"CIB_file=" + cib}, "crm_attribute", "-t", "crm_config", "-n", "batch-limit", "-v", strconv.Itoa(l)); err != nil {
 			return err
 		}
 	}
