@@ -92,6 +92,7 @@ func (r *resolved) body(b *strings.Builder, d dialect) {
 		fmt.Fprintf(b, d.constraints()[prefers], v.prefersID(), v.id, listeningPreference, attrListening, listeningActive)
 	}
 	r.statefulBody(b, d)
+	r.moveFirstBody(b, d)
 }
 
 // modeLine says at the top of a file whether the cluster fences.

@@ -56,6 +56,14 @@ func (v resolvedVIP) stopOrderID() string {
 	return v.id + "-stops-before-haproxy"
 }
 
+// moveFirstID names the order of the VIP's start before what.
+func (v resolvedVIP) moveFirstID(what string) string {
+	if v.name == "" {
+		return "vip-starts-before-" + what
+	}
+	return v.id + "-starts-before-" + what
+}
+
 func (v resolvedVIP) prefersID() string {
 	if v.name == "" {
 		return idVIPPrefersListening
