@@ -24,7 +24,7 @@ func Budget(t testing.TB, need time.Duration) {
 	if left >= need {
 		return
 	}
-	msg := "%s is left of this test binary's -timeout (go test's default is 10 minutes, which waiting for another package's nodes used up), " +
+	msg := "%s is left of this test binary's -timeout (go test's default is 10 minutes, spent on this package's earlier tests and on waiting for another package's nodes), " +
 		"and this takes about %s: not run. `make check`, or go test -timeout 40m, runs it."
 	if os.Getenv("CI") == "true" || os.Getenv("STACKHA_ALL_TIERS") == "1" {
 		t.Fatalf(msg, left.Round(time.Second), need)
