@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -9,11 +10,11 @@ import (
 // Pacemaker's controller throttles a transition: while a node's load
 // average is above load-threshold (80%) x its cores x 2, it runs one action
 // at a time on that node and at most max(1, nodes/2) in the whole cluster,
-// one on two or three nodes, whatever batch-limit says. When the VIP's node goes into
-// standby or shuts down, the VIP's start elsewhere and that node's stops
-// (haproxy's soft stop finishing the sessions it holds, each API's drain)
-// are ready together once the VIP has stopped; a stop that runs first
-// holds the controller's only slot while the VIP is nowhere. These orders
+// one on two or three nodes, whatever batch-limit says. When the VIP's
+// node goes into standby or shuts down, the VIP's start elsewhere and that
+// node's stops (haproxy's soft stop finishing the sessions it holds, each
+// API's drain) are ready together once the VIP has stopped; a stop that
+// runs first holds the controller's only slot while the VIP is nowhere. These orders
 // make the VIP's start go first. Optional: they order two actions of the
 // same transition only, and never hold a stop when the VIP does not start.
 
@@ -31,26 +32,31 @@ var moveFirstComment = []string{
 }
 
 // moveFirstBody writes, for each VIP, the order of its start before
-// haproxy's stop, and before every other clone's stop and Galera's demote
-// (its database stops there): two constraints, as the snippets have them
-// (60-vip-with-haproxy.crm, 50-api-clones.crm).
+// haproxy's stop, and before the stops of the services it serves, of the
+// stateful tier and Galera's demote (its database stops there): two
+// constraints, as the snippets have them (60-vip-with-haproxy.crm,
+// 50-api-clones.crm). A service on other VIPs only is left out: its drain
+// holds none of this VIP's clients.
 func (r *resolved) moveFirstBody(b *strings.Builder, d dialect) {
-	var stops []string
-	for _, s := range r.services {
-		stops = append(stops, cloneID(s.name))
-	}
 	galera := r.db != nil && r.db.galera
+	var stateful []string
 	if galera {
-		stops = append(stops, idGaleraClone)
+		stateful = append(stateful, idGaleraClone)
 	}
 	if r.mq != nil && r.mq.cluster {
-		stops = append(stops, idRabbitMQClone)
+		stateful = append(stateful, idRabbitMQClone)
 	}
 	b.WriteString("\n")
 	comment(b, moveFirstComment)
-	for _, v := range r.vips {
+	for i, v := range r.vips {
 		vipFirst(b, d, v.moveFirstID("haproxy-stops"), v.id, "stop", []string{idHAProxyClone})
-		if len(stops) > 0 {
+		var stops []string
+		for _, s := range r.services {
+			if slices.Contains(s.vips, i) {
+				stops = append(stops, cloneID(s.name))
+			}
+		}
+		if stops = append(stops, stateful...); len(stops) > 0 {
 			vipFirst(b, d, v.moveFirstID("service-stops"), v.id, "stop", stops)
 		}
 		if galera {
