@@ -136,15 +136,14 @@ type shape struct {
 //     run without keystone (the client asks haproxy's whoami frontend
 //     through the VIP): lighter, and fencing does not depend on what
 //     haproxy balances.
-//   - SHC_NODES_KIND=systemd (make cluster-systemd, not yet in make
-//     check: docs/faults.md): the production shape on nodes that boot
-//     systemd, each on an overlay of the machine's root (test/sysnode: a
-//     systemd booted on the root itself would run systemd-tmpfiles and
-//     wipe the machine's /tmp), what render writes with corosync,
-//     Pacemaker, keystone and the services of SHC_SERVICES from their
-//     Debian units: three fenced nodes with faults 9, 10, 11, 13 and 14,
-//     two with fault 12 (make cluster-systemd selects 9, 10, 12 and 13);
-//     with SHC_NODES or SHC_FENCING, that one shape with every fault.
+//   - SHC_NODES_KIND=systemd (make cluster-systemd, a step of make
+//     check): the production shape on nodes that boot systemd, each on an
+//     overlay of the machine's root (test/sysnode: a systemd booted on the
+//     root itself would run systemd-tmpfiles and wipe the machine's /tmp),
+//     what render writes with corosync, Pacemaker, keystone and the
+//     services of SHC_SERVICES from their Debian units: three fenced nodes
+//     with faults 9, 10, 11, 13, 14 and 15, two with fault 12; with
+//     SHC_NODES or SHC_FENCING, that one shape with every fault.
 func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"

@@ -67,12 +67,8 @@ var apiServices = map[string]apiService{
 }
 
 // DefaultServices are the services the systemd tier runs besides
-// keystone: those seen to start on these nodes. cinder-api is there on
-// request (SHC_SERVICES): added at the end of its round and not yet run.
-// glance-api too, but its agent refuses Debian's unit: it takes the init
-// script (the openstack-pkg-tools template, its uwsgi block unused) for a
-// uwsgi one and wants a DAEMON_ARGS for uwsgi (exit 6), although
-// glance-api.service runs eventlet and binds bind_host (agents/openstack).
+// keystone when SHC_SERVICES does not name them: the lightest. make
+// cluster-systemd (in make check) names cinder-api and glance-api too.
 var DefaultServices = []string{"placement-api"}
 
 // ServiceNames are the services Options.Services may name, sorted.
