@@ -207,8 +207,11 @@ func TestFaults(t *testing.T) {
 	}
 	if kind == harness.SystemdNodes {
 		// The units the nodes run, as Debian 12 ships them.
-		for _, u := range append([]string{"corosync", "pacemaker", "keystone"}, services()...) {
+		for _, u := range []string{"corosync", "pacemaker", "keystone"} {
 			require.File(t, "/lib/systemd/system/"+u+".service")
+		}
+		for _, s := range services() {
+			require.File(t, "/lib/systemd/system/"+harness.UnitOf(s))
 		}
 		require.File(t, "/lib/systemd/systemd")
 		require.Command(t, "runuser", "systemctl", "journalctl")

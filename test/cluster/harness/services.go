@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stackha/stackha/catalog"
+	"github.com/stackha/stackha/internal/testutil/openstacktest/nodesvc"
 	"github.com/stackha/stackha/test/sysnode"
 )
 
@@ -17,17 +19,24 @@ import (
 // one database in BaseDir that every node shares (sqlite, as keystone's).
 // The harness changes only what a node needs to run it: the files render
 // writes (its /etc/default file for a uwsgi unit, or bind_host for an
-// eventlet one), a configuration drop-in in the project's conf.d directory
-// (which oslo.config reads after the packaged file) with the shared
-// database and the node's own paths, and uwsgi's processes (workersIni).
+// eventlet one), the shared database and the node's own paths (in a
+// drop-in of the project's conf.d directory, which oslo.config reads after
+// the packaged file, or, for nova and neutron, whose init scripts name
+// their file with --config-file, in the packaged file itself), and uwsgi's
+// processes (workersIni).
 // Its monitor is render's default, depth 0 (an HTTP answer on the node's
 // address, no token).
 type apiService struct {
 	user string // the unit's User=
 	// dropIn is the conf.d file and its content (dir is the shared
-	// directory in BaseDir).
-	dropIn      string
-	dropInData  func(dir string) string
+	// directory in BaseDir); "" for none.
+	dropIn     string
+	dropInData func(dir string) string
+	// packaged are keys set in the packaged files themselves (node
+	// addr), where a conf.d drop-in would not win: nova's and neutron's
+	// init scripts name their files with --config-file, which oslo.config
+	// reads after the directory.
+	packaged    func(dir, addr string) []nodesvc.Setting
 	bindHostIn  string // eventlet: the packaged config that gets bind_host
 	nodeSetup   string // run as root in every node after its first boot
 	schemaSetup string // run as root in the first node: the shared schema
@@ -64,7 +73,42 @@ var apiServices = map[string]apiService{
 		nodeSetup:   "install -d -o glance -g glance /var/lib/glance/images /var/lib/glance/staging /var/lib/glance/tasks_work_dir",
 		schemaSetup: "runuser -u glance -- glance-manage db_sync",
 	},
+	"nova-api":      {user: "nova", packaged: novaSettings, schemaSetup: novaSchema},
+	"nova-metadata": {user: "nova", packaged: novaSettings, schemaSetup: novaSchema},
+	"neutron-server": {
+		user: "neutron",
+		packaged: func(dir, _ string) []nodesvc.Setting {
+			const f = "/etc/neutron/neutron.conf"
+			return []nodesvc.Setting{{File: f, Section: "DEFAULT", Key: "state_path", Value: "/var/lib/neutron"},
+				{File: f, Section: "DEFAULT", Key: "notify_nova_on_port_status_changes", Value: "false"},
+				{File: f, Section: "DEFAULT", Key: "notify_nova_on_port_data_changes", Value: "false"},
+				{File: f, Section: "database", Key: "connection", Value: "sqlite:///" + dir + "/neutron.db"}}
+		},
+		// neutron's migrations refuse SQLite: the schema from its models,
+		// stamped at the heads (as nodesvc does for one node).
+		schemaSetup: "test -e " + BaseDir + "/neutron/neutron.db && exit 0\n" +
+			"runuser -u neutron -- /usr/bin/python3 -c 'import sys, sqlalchemy\n" +
+			"from neutron.db.migration.models import head\n" +
+			"head.get_metadata().create_all(sqlalchemy.create_engine(sys.argv[1]))' sqlite:///" + BaseDir + "/neutron/neutron.db\n" +
+			"runuser -u neutron -- neutron-db-manage --config-file /etc/neutron/neutron.conf stamp heads",
+	},
 }
+
+// novaSettings are nova-api's and nova-metadata's keys in the packaged
+// nova.conf: the shared API and main databases, the node's address.
+func novaSettings(dir, addr string) []nodesvc.Setting {
+	const f = "/etc/nova/nova.conf"
+	return []nodesvc.Setting{{File: f, Section: "DEFAULT", Key: "my_ip", Value: addr},
+		{File: f, Section: "api_database", Key: "connection", Value: "sqlite:///" + dir + "/nova_api.db"},
+		{File: f, Section: "database", Key: "connection", Value: "sqlite:///" + dir + "/nova.db"}}
+}
+
+// novaSchema makes the API database, cell0 and the main database once for
+// both nova services (each registers itself in the main one as it starts).
+const novaSchema = "test -e " + BaseDir + "/nova/nova.db && exit 0\n" +
+	"runuser -u nova -- nova-manage api_db sync\n" +
+	"runuser -u nova -- nova-manage cell_v2 map_cell0 --database_connection sqlite:///" + BaseDir + "/nova/nova_cell0.db\n" +
+	"runuser -u nova -- nova-manage db sync"
 
 // DefaultServices are the services the systemd tier runs besides
 // keystone when SHC_SERVICES does not name them: the lightest. make
@@ -81,6 +125,15 @@ func ServiceNames() []string {
 	return names
 }
 
+// UnitOf is the Debian 12 unit of service name (nova-metadata's is
+// nova-api-metadata.service, neutron-server's neutron-api.service).
+func UnitOf(name string) string {
+	if r := catalog.Lookup(name); r != nil && r.Unit != "" {
+		return r.Unit
+	}
+	return name + ".service"
+}
+
 func lookupService(name string) (apiService, error) {
 	s, ok := apiServices[name]
 	if !ok {
@@ -95,9 +148,23 @@ func serviceFiles(name string, n *Node) (map[string]sysnode.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string]sysnode.File{
-		s.dropIn: {Mode: 0o640, Owner: "root:" + s.user, Data: []byte("# cluster harness: the shared database, this node's paths\n" +
-			s.dropInData(filepath.Join(BaseDir, s.user)))},
+	files := map[string]sysnode.File{}
+	if s.dropIn != "" {
+		files[s.dropIn] = sysnode.File{Mode: 0o640, Owner: "root:" + s.user, Data: []byte("# cluster harness: the shared database, this node's paths\n" +
+			s.dropInData(filepath.Join(BaseDir, s.user)))}
+	}
+	if s.packaged != nil {
+		byFile := map[string][]nodesvc.Setting{}
+		for _, st := range s.packaged(filepath.Join(BaseDir, s.user), n.Addr) {
+			byFile[st.File] = append(byFile[st.File], st)
+		}
+		for name, sets := range byFile {
+			f, err := nodesvc.PackagedWith(name, sets)
+			if err != nil {
+				return nil, err
+			}
+			files[name] = f
+		}
 	}
 	if s.bindHostIn != "" {
 		data, err := withBindHost(s.bindHostIn, n.Addr)

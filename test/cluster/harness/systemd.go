@@ -290,7 +290,7 @@ func (n *Node) waitUnitExit(ctx context.Context, comm string) error {
 func (c *Cluster) checkUnits(ctx context.Context) error {
 	units := []string{"corosync.service", "pacemaker.service", "keystone.service"}
 	for _, s := range c.opts.Services {
-		units = append(units, s+".service")
+		units = append(units, UnitOf(s))
 	}
 	for _, n := range c.Nodes {
 		if err := n.waitUnitsActive(ctx, units, unitsLimit); err != nil {

@@ -263,7 +263,7 @@ func (s *Service) Files(e Env, defaults map[string][]byte) (map[string]sysnode.F
 		byFile[st.File] = append(byFile[st.File], st)
 	}
 	for _, name := range order {
-		nf, err := packagedWith(name, byFile[name])
+		nf, err := PackagedWith(name, byFile[name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Row.Name, err)
 		}
@@ -281,9 +281,9 @@ func (s *Service) Files(e Env, defaults map[string][]byte) (map[string]sysnode.F
 	return f, nil
 }
 
-// packagedWith is the machine's packaged file (the node's lower layer)
+// PackagedWith is the machine's packaged file (the node's lower layer)
 // with the settings, its mode and owner kept.
-func packagedWith(name string, sets []Setting) (sysnode.File, error) {
+func PackagedWith(name string, sets []Setting) (sysnode.File, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return sysnode.File{}, err
