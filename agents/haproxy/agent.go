@@ -80,7 +80,7 @@ A bind address that is not on this node while net.ipv4.ip_nonlocal_bind (or net.
 			Long:  "Further arguments for haproxy, split on blanks (quotes group words), e.g. \"-L node1\". Only these are accepted, spelt exactly: -V, -q, -L <name>, -n <n>, -N <n>, -m <MB>, -de, -dp, -dS, -dG, -dR, -dV, -dD, -dW, -dr, -dM[<byte>] (haproxy reads an option by its first letters, so anything else could reach an option the agent owns). Changing them restarts haproxy."},
 		{Name: "stop_timeout", Type: metadata.Time, Default: "30s", Range: &metadata.Range{Min: 0, Max: int64(time.Hour)}, Reloadable: true,
 			Short: "soft stop duration",
-			Long:  "How long stop lets existing connections finish after SIGUSR1 before it sends SIGTERM, and then SIGKILL; never longer than the stop operation's timeout allows; at most 1 hour."},
+			Long:  "How long stop lets existing connections finish after SIGUSR1 before it sends SIGTERM, and then SIGKILL; never longer than the stop operation's timeout allows; at most 1 hour. None when this node's partition has lost quorum (crm_node --quorum answers 0): the majority takes over once it has fenced the node, and what haproxy holds there would hold the stop to this timeout."},
 		{Name: "check_level_10_backends", Type: metadata.String, Reloadable: true,
 			Short: "backends that must have a server up",
 			Long:  "Backends (or listen sections), separated by spaces or commas, of which the depth-10 monitor requires at least one server UP. Default: every backend that declares servers."},

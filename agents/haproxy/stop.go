@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackha/stackha/agents/internal/pcmktool"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -32,11 +33,38 @@ func (o *op) stop(ctx context.Context) error {
 		o.log.Infof("haproxy is not running (no record of a start)")
 		return nil
 	}
-	if err := o.terminate(ctx, o.stopTimeout); err != nil {
+	if err := o.terminate(ctx, o.softStop(ctx)); err != nil {
 		return err
 	}
 	o.cleanup()
 	return nil
+}
+
+// quorate asks the controller whether this node's partition has quorum (a
+// variable for tests).
+var quorate = func(ctx context.Context) (bool, error) { return pcmktool.Quorate(ctx, pcmktool.Run) }
+
+// softStop is how long stop lets established sessions finish: stop_timeout,
+// or none when this node's partition has lost quorum. Such a partition
+// stops its resources for the majority to take over once it has fenced
+// this node; a session held here by a peer or a backend it can no longer
+// reach ends only at stop_timeout (a node cut from every network held its
+// soft stop 30 s), and nothing it could still finish outlives the fencing.
+// Quorum unknown (no controller, an agent run by hand): the soft stop.
+func (o *op) softStop(ctx context.Context) time.Duration {
+	if o.stopTimeout <= 0 {
+		return 0
+	}
+	q, err := quorate(ctx)
+	if err != nil {
+		o.log.Debugf("quorum unknown (%v): soft stop", err)
+		return o.stopTimeout
+	}
+	if !q {
+		o.log.Infof("this node's partition has no quorum: no soft stop (the majority takes over once it has fenced this node; what haproxy holds here would hold the stop until stop_timeout)")
+		return 0
+	}
+	return o.stopTimeout
 }
 
 // stopWithoutRecord stops what the parameters name, as the record cannot

@@ -124,7 +124,9 @@ var paramTable = [...]metadata.Parameter{
 			"every haproxy that checks it there takes it out; it waits `drain_checks` for those checks, then until the service holds " +
 			"no request (no busy connection to `port`, asked of the kernel), and then stops it. It waits at most this long, cut to " +
 			"leave 10s of the stop's own timeout (raise the stop operation's timeout with it); a drain that runs out is logged, and " +
-			"the stop goes on. start removes `drain_file`. haproxy must check the service at /healthcheck (stackha render does that)."},
+			"the stop goes on. No drain for a service that does not answer, or on a node whose partition has lost quorum (crm_node " +
+			"--quorum answers 0: the majority takes over once it has fenced the node). start removes `drain_file`. haproxy must check " +
+			"the service at /healthcheck (stackha render does that)."},
 	{Name: "drain_file", Type: metadata.String, Short: "the healthcheck's disable file", Reloadable: true,
 		Long: "The file whose presence makes the service's oslo.middleware healthcheck answer 503 (its disable_by_file_path): what the " +
 			"package's paste configuration names, or what stackha render configures for keystone and heat-api in their configuration's " +

@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/stackha/stackha/agents/internal/pcmktool"
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
 )
@@ -95,9 +96,13 @@ type drainer struct {
 	disabled func(ctx context.Context, c *Config) error
 	now      func() time.Time
 	sleep    func(ctx context.Context, d time.Duration) error
+	// quorate asks whether this node's partition has quorum (nil:
+	// unknown).
+	quorate func(ctx context.Context) (bool, error)
 }
 
-var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: ocf.Sleep}
+var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: ocf.Sleep,
+	quorate: func(ctx context.Context) (bool, error) { return pcmktool.Quorate(ctx, pcmktool.Run) }}
 
 // answers asks the service's version document (depth 0's request).
 func answers(ctx context.Context, c *Config) error {
@@ -125,6 +130,17 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 	}
 	if budget <= 0 {
 		return
+	}
+	// A partition without quorum stops its resources for the majority,
+	// which takes over once it has fenced this node: a drain would hold
+	// the stop (the haproxies of a node cut from the others never take
+	// this service out) and finishes nothing that outlives the fencing.
+	// Quorum unknown (no controller): the drain.
+	if d.quorate != nil {
+		if q, err := d.quorate(ctx); err == nil && !q {
+			log.Infof("drain: skipped, this node's partition has no quorum (the majority takes over once it has fenced this node)")
+			return
+		}
 	}
 	// A service that does not answer (the failure this stop recovers
 	// from: hung, dying) has nothing to finish: no drain.

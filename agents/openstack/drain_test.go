@@ -65,6 +65,7 @@ type fakeNode struct {
 	conns   func(at time.Duration) ([]conn, error)
 	enabled error // what asking the healthcheck says
 	down    error // what asking the version document says
+	quorum  *bool // what the controller says of quorum (nil: unknown)
 }
 
 func (f *fakeNode) drainer(t0 time.Time) drainer {
@@ -79,6 +80,12 @@ func (f *fakeNode) drainer(t0 time.Time) drainer {
 		conns:    func(port int) ([]conn, error) { return f.conns(f.t.Sub(t0)) },
 		answers:  func(context.Context, *Config) error { return f.down },
 		disabled: func(context.Context, *Config) error { return f.enabled },
+		quorate: func(context.Context) (bool, error) {
+			if f.quorum == nil {
+				return false, errors.New("crm_node --quorum: exit status 102")
+			}
+			return *f.quorum, nil
+		},
 	}
 }
 
@@ -97,6 +104,7 @@ func busyUntil(d time.Duration, n int) func(time.Duration) ([]conn, error) {
 
 func TestDrain(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	yes, no := true, false
 	for _, tc := range []struct {
 		name     string
 		timeout  time.Duration
@@ -104,6 +112,7 @@ func TestDrain(t *testing.T) {
 		conns    func(time.Duration) ([]conn, error)
 		enabled  error
 		down     error
+		quorum   *bool
 		file     bool          // the disable file exists after drain
 		took     time.Duration // the time drain slept in all
 		logHas   string
@@ -123,12 +132,16 @@ func TestDrain(t *testing.T) {
 			enabled: errors.New("GET /healthcheck answered 200"), file: true, took: 2 * time.Second, logHas: "WARNING: drain: GET /healthcheck answered 200"},
 		{name: "hung service: no drain", timeout: 30 * time.Second, conns: busyUntil(time.Hour, 5),
 			down: errors.New("no answer in 2000 ms"), file: false, took: 0, logHas: "skipped, keystone does not answer: no answer in 2000 ms"},
+		{name: "quorum: the drain", timeout: 30 * time.Second, conns: busyUntil(5*time.Second, 3), quorum: &yes,
+			file: true, took: 5 * time.Second, logHas: "holds no request 5s after"},
+		{name: "no quorum: no drain", timeout: 30 * time.Second, conns: busyUntil(time.Hour, 3), quorum: &no,
+			file: false, took: 0, logHas: "skipped, this node's partition has no quorum"},
 		{name: "sock_diag fails: stop goes on", timeout: 30 * time.Second, conns: func(time.Duration) ([]conn, error) { return nil, errors.New("EPERM") },
 			file: true, took: 2 * time.Second, logHas: "EPERM; stopping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := drainConfig(t, tc.timeout)
-			f := &fakeNode{conns: tc.conns, enabled: tc.enabled, down: tc.down}
+			f := &fakeNode{conns: tc.conns, enabled: tc.enabled, down: tc.down, quorum: tc.quorum}
 			ctx := context.Background()
 			if tc.deadline != 0 {
 				var cancel context.CancelFunc
