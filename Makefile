@@ -183,6 +183,7 @@ demo: deps-demo build
 # KIND=crash: power loss of the VIP holder on three nodes, stackha with
 # fencing (token 1000 and 3000 ms) against keepalived + haproxy, then
 # faults 10-12 on both with the split-brain watcher; table in bin/.
+# KIND=linkloss: the VIP holder's link down on keepalived + haproxy.
 RUNS ?= 7
 KIND ?= standby
 # KIND=crash VARIANTS=0,4: only those crash variants (numbered in test/bench/failover).
@@ -225,6 +226,25 @@ bench-maintenance: deps build
 	$(MAINTENANCE) SHC_DRAIN=0 SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-nodrain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true
 	@{ echo "# with the drain (render's default)"; cat bin/bench-maintenance-drain.md; echo; echo "# without (drain_timeout 0)"; cat bin/bench-maintenance-nodrain.md; } > bin/bench-maintenance.md
 	@cat bin/bench-maintenance.md
+
+# The event watchers (issue 27): faults 2, 3 and 4 (kill -9 of haproxy's
+# master, the VIP deleted, the link down) WATCH_RUNS times each, without and
+# with watch=true on vip and haproxy (SHC_WATCH=1), on the lab two-node
+# cluster and on three fenced nodes, then the link loss on keepalived +
+# haproxy (two and three nodes), one after the other; the five tables in
+# bin/bench-watch.md (root; about 20 minutes).
+.PHONY: bench-watch
+WATCH_RUNS ?= 5
+WATCH := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_FAULTS=2,3,4 SHC_REPEAT=$(WATCH_RUNS)
+bench-watch: deps build
+	chmod -R go+rX bin
+	$(WATCH) SHC_NODES=2 SHC_WATCH=0 SHC_RESULTS=$(CURDIR)/bin/bench-watch-lab-off.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(WATCH) SHC_NODES=2 SHC_WATCH=1 SHC_RESULTS=$(CURDIR)/bin/bench-watch-lab-on.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(WATCH) SHC_NODES=3 SHC_FENCING=1 SHC_WATCH=0 SHC_RESULTS=$(CURDIR)/bin/bench-watch-fenced-off.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(WATCH) SHC_NODES=3 SHC_FENCING=1 SHC_WATCH=1 SHC_RESULTS=$(CURDIR)/bin/bench-watch-fenced-on.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(GO) run $(BUILDFLAGS) ./test/bench/failover -kind linkloss -runs $(WATCH_RUNS) -out bin/bench-watch-keepalived.md || true
+	@for f in lab-off lab-on fenced-off fenced-on keepalived; do echo "# $$f"; cat bin/bench-watch-$$f.md 2>/dev/null || echo "(no table: the run failed before its end)"; echo; done > bin/bench-watch.md
+	@cat bin/bench-watch.md
 
 .PHONY: cluster-loaded bench-rolling
 cluster-loaded: deps build

@@ -35,3 +35,20 @@ func TestFormatCrash(t *testing.T) {
 		t.Errorf("a variant without runs is listed:\n%s", got)
 	}
 }
+
+// The link-loss table: one row per cluster, the median of its runs, a
+// cluster without runs left out.
+func TestFormatLinkLoss(t *testing.T) {
+	got := FormatLinkLoss([]LinkLossResult{
+		{Label: "keepalived + haproxy, 2 nodes", Runs: []LinkLoss{{Outage: 3600 * time.Millisecond, Failed: 300}, {Outage: 3200 * time.Millisecond, Failed: 280}, {Outage: 3900 * time.Millisecond, Failed: 320}}},
+		{Label: "no runs"},
+	})
+	for _, want := range []string{"| keepalived + haproxy, 2 nodes | 3 | 3600 ms | 3200 ms | 3900 ms | 3.60 s, 3.20 s, 3.90 s | 300 |"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table has no %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "no runs") {
+		t.Errorf("a cluster without runs has a row:\n%s", got)
+	}
+}

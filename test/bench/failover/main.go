@@ -31,7 +31,7 @@ import (
 func main() {
 	bin := flag.String("stackha", "bin/stackha", "the stackha binary whose agents to measure")
 	runs := flag.Int("runs", 7, "failovers per agent set (the median is reported)")
-	kind := flag.String("kind", "standby", "standby or crash")
+	kind := flag.String("kind", "standby", "standby, crash or linkloss (fault 4 on keepalived + haproxy, the side issue 27's watchers are measured against)")
 	out := flag.String("out", "", "also write the results (markdown) to this file")
 	only := flag.String("variants", "", "crash: only these variants, by number from 0 (e.g. 0,4: token 500 ms against keepalived), power loss only")
 	logs := flag.String("logs", "", "crash: keep each variant's node logs (Pacemaker, corosync) under this directory, one subdirectory per variant number")
@@ -46,8 +46,10 @@ func main() {
 		report, err = standby(ctx, *bin, *runs, *seed)
 	case "crash":
 		report, err = crash(ctx, *bin, *runs, *only, *logs)
+	case "linkloss":
+		report, err = linkLoss(ctx, *runs)
 	default:
-		err = fmt.Errorf("unknown -kind %q (standby or crash)", *kind)
+		err = fmt.Errorf("unknown -kind %q (standby, crash or linkloss)", *kind)
 	}
 	fmt.Print(report)
 	if *out != "" && report != "" {
@@ -154,4 +156,19 @@ func crash(ctx context.Context, bin string, runs int, only, logs string) (string
 	b.WriteString("\nkeepalived + haproxy (VRRP adverts on the ring network, the VIP on the service network; each cut held 10 s,\n" +
 		"then 5 s more with the link back):\n\n" + cluster.FormatReplays(replays))
 	return b.String(), rerr
+}
+
+// linkLoss is fault 4 on keepalived + haproxy, two and three nodes: what
+// the vip agent's event watcher (watch=true) is measured against.
+func linkLoss(ctx context.Context, runs int) (string, error) {
+	started := time.Now()
+	res, err := cluster.LinkLossKeepalived(ctx, os.Stdout, runs)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### Link loss of the VIP holder, keepalived + haproxy (make bench-failover KIND=linkloss, %d runs each, %s)\n\n", runs, started.UTC().Format("2006-01-02 15:04 UTC"))
+	b.WriteString("From unplugging the holder's switch ports (no carrier: Kolla's api_interface carries VRRP and the VIP; the\n" +
+		"harness's ring and service ports) to the end of the first successful request through the VIP answered by\n" +
+		"another node, polled every 10 ms (500 ms timeout); the ports come back and one MASTER is left before the\n" +
+		"next run.\n\n")
+	b.WriteString(cluster.FormatLinkLoss(res))
+	return b.String(), err
 }
