@@ -212,14 +212,17 @@ cluster-faults: deps build
 ROLLING_RUNS ?= 20
 LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3 SHC_FENCING=1
 # Planned maintenance with writes (issue 25): fault 14 (a rolling restart of
-# the three fenced systemd nodes, keystone and the services on their Debian
-# units) with a client reading and a client issuing tokens through the VIP,
-# once with the services drained before they stop (render's default) and
-# once without; both tables in bin/bench-maintenance.md (root; about 15
-# minutes). keepalived + haproxy restarting the same services is not a row
-# yet: the keepalived comparison runs on lab nodes without keystone.
+# the three fenced systemd nodes, keystone, placement-api, cinder-api and
+# glance-api on their Debian units) with a client reading and a client
+# issuing a token through the VIP every WRITE_EVERY (50 ms: several writes
+# in flight as each keystone stops), once with the services drained before
+# they stop (render's default) and once without; both tables in
+# bin/bench-maintenance.md (root; about 25 minutes). keepalived + haproxy
+# restarting the same services is not a row yet: the keepalived comparison
+# runs on lab nodes without keystone.
 .PHONY: bench-maintenance
-MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_WRITES=1 STACKHA_ALL_TIERS=1
+WRITE_EVERY ?= 50ms
+MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_SERVICES=$(SYSTEMD_SERVICES) SHC_WRITES=1 SHC_WRITE_EVERY=$(WRITE_EVERY) STACKHA_ALL_TIERS=1
 bench-maintenance: deps build
 	chmod -R go+rX bin
 	$(MAINTENANCE) SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-drain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true

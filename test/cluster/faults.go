@@ -280,7 +280,7 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 	}
 	env := &faultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
 	if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
-		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), 250*time.Millisecond, 20*time.Second); err != nil {
+		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), writeEvery(), 20*time.Second); err != nil {
 			p.Stop()
 			r.Err = err
 			return r
@@ -418,4 +418,14 @@ func (f *faultEnv) detect(ctx context.Context, r *FaultResult, resource, node st
 		return false
 	}
 	return true
+}
+
+// writeEvery is how often the writer issues a token: $SHC_WRITE_EVERY
+// (25 ms to 10 s; make bench-maintenance asks for more writes in flight
+// than the default's few), else 250 ms.
+func writeEvery() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SHC_WRITE_EVERY")); err == nil && d >= 25*time.Millisecond && d <= 10*time.Second {
+		return d
+	}
+	return 250 * time.Millisecond
 }
