@@ -15,6 +15,7 @@ type Proc struct {
 	Pid, PPid int
 	Comm      string
 	Cmdline   []string
+	Exe       string // where /proc/PID/exe points ("" once the process is gone)
 }
 
 func (n *Node) NetIno() uint64 {
@@ -43,6 +44,7 @@ func (n *Node) Procs(match func(Proc) bool) []Proc {
 		p.Comm = strings.TrimSpace(string(comm))
 		cmd, _ := os.ReadFile(d + "/cmdline")
 		p.Cmdline = strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		p.Exe, _ = os.Readlink(d + "/exe")
 		stat, _ := os.ReadFile(d + "/stat")
 		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
 			if f := strings.Fields(string(stat)[i+1:]); len(f) > 1 {
@@ -58,11 +60,9 @@ func (n *Node) Procs(match func(Proc) bool) []Proc {
 
 // HAProxyMaster returns the haproxy process on node n that is not a child
 // of another haproxy (the master in master-worker mode, the only process
-// otherwise). A haproxy that only checks the configuration or says its
-// version (-c, -v, -vv: an agent's validation, run by a probe or a
-// reload) is not a server and is not counted.
+// otherwise). Only a haproxy that serves counts (servesHAProxy).
 func (n *Node) HAProxyMaster() (Proc, error) {
-	all := n.Procs(func(p Proc) bool { return p.Comm == "haproxy" && !checkOnly(p.Cmdline) })
+	all := n.Procs(servesHAProxy)
 	pids := map[int]bool{}
 	for _, p := range all {
 		pids[p.Pid] = true
@@ -77,6 +77,17 @@ func (n *Node) HAProxyMaster() (Proc, error) {
 		return Proc{}, fmt.Errorf("%d haproxy masters on %s", len(masters), n.Name)
 	}
 	return masters[0], nil
+}
+
+// servesHAProxy reports whether p is a haproxy that serves: the haproxy
+// program (/proc/PID/exe), not one that only checks the configuration or
+// says its version (-c, -v, -vv: an agent's validation, run by a probe or
+// a reload), and not the OCF agent, whose name is haproxy too (comm is the
+// name it was run by: resource.d/stackha/haproxy, the stackha binary;
+// fault 2 once failed on "2 haproxy masters" as a monitor ran).
+func servesHAProxy(p Proc) bool {
+	exe := strings.TrimSuffix(p.Exe, " (deleted)")
+	return p.Comm == "haproxy" && filepath.Base(exe) == "haproxy" && !checkOnly(p.Cmdline)
 }
 
 // checkOnly reports whether a haproxy command line only checks or

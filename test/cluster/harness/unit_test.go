@@ -525,6 +525,28 @@ func buildStackha(t *testing.T) string {
 	return bin
 }
 
+// Only a haproxy that serves is counted: not the OCF agent (comm haproxy,
+// the stackha binary: fault 2 failed on "2 haproxy masters" in CI as a
+// monitor ran), not a configuration check.
+func TestServesHAProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Proc
+		want bool
+	}{
+		{"master", Proc{Comm: "haproxy", Exe: "/usr/sbin/haproxy", Cmdline: []string{"/usr/sbin/haproxy", "-W", "-D", "-f", "/etc/haproxy"}}, true},
+		{"master after an upgrade", Proc{Comm: "haproxy", Exe: "/usr/sbin/haproxy (deleted)", Cmdline: []string{"/usr/sbin/haproxy", "-W"}}, true},
+		{"the OCF agent's monitor", Proc{Comm: "haproxy", Exe: "/var/tmp/shc/bin/stackha", Cmdline: []string{"/usr/lib/ocf/resource.d/stackha/haproxy", "monitor"}}, false},
+		{"a configuration check", Proc{Comm: "haproxy", Exe: "/usr/sbin/haproxy", Cmdline: []string{"/usr/sbin/haproxy", "-c", "-f", "/etc/haproxy"}}, false},
+		{"gone before its exe was read", Proc{Comm: "haproxy", Cmdline: []string{"/usr/sbin/haproxy", "-W"}}, false},
+		{"another program", Proc{Comm: "keepalived", Exe: "/usr/sbin/keepalived"}, false},
+	} {
+		if got := servesHAProxy(tc.p); got != tc.want {
+			t.Errorf("%s: serves %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // A configuration check run by an agent beside the running haproxy is not
 // a second master (fault 2 once failed on "2 haproxy masters": a probe's
 // haproxy -c).
