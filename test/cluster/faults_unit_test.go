@@ -3,6 +3,7 @@ package cluster
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stackha/stackha/test/cluster/harness"
 )
@@ -73,5 +74,27 @@ func TestFaultShapes(t *testing.T) {
 	}
 	if sh := faultShapes(set, harness.SystemdNodes); len(sh) != 1 || sh[0].opts.Kind != harness.SystemdNodes || !sh[0].opts.Keystone {
 		t.Errorf("SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1: %+v", sh)
+	}
+}
+
+// SHC_WRITE_EVERY is taken within 25 ms and 10 s, 250 ms otherwise.
+func TestWriteEvery(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 250 * time.Millisecond},
+		{"50ms", 50 * time.Millisecond},
+		{"25ms", 25 * time.Millisecond},
+		{"10s", 10 * time.Second},
+		{"1ms", 250 * time.Millisecond},
+		{"11s", 250 * time.Millisecond},
+		{"-1s", 250 * time.Millisecond},
+		{"fast", 250 * time.Millisecond},
+	} {
+		t.Setenv("SHC_WRITE_EVERY", tc.v)
+		if got := writeEvery(); got != tc.want {
+			t.Errorf("SHC_WRITE_EVERY=%q: %s, want %s", tc.v, got, tc.want)
+		}
 	}
 }
