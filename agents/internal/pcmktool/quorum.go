@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stackha/stackha/instance"
 )
 
 // QuorumTimeout bounds one question to the controller about quorum.
@@ -40,12 +42,5 @@ func Quorate(ctx context.Context, run func(context.Context, []string) ([]byte, e
 	if err == nil {
 		err = fmt.Errorf("exit status 0")
 	}
-	return false, fmt.Errorf("%s: %v: %q", strings.Join(QuorumCommand, " "), err, truncate(strings.TrimSpace(string(out)), 200))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+	return false, fmt.Errorf("%s: %v: %s", strings.Join(QuorumCommand, " "), err, instance.Quote(strings.TrimSpace(string(out))))
 }
