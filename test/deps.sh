@@ -17,7 +17,8 @@ demo_pkgs=(pacemaker pacemaker-cli-utils corosync crmsh resource-agents haproxy
 test_pkgs=(libxml2-utils file groff-base man-db gcc libc6-dev psmisc time hyperfine
            wrk strace pcs keepalived socat fence-agents lintian rpm
            keystone python3-openstackclient glance-api placement-api cinder-api heat-api
-           nova-api neutron-api heat-engine rabbitmq-server)
+           nova-api neutron-api heat-engine rabbitmq-server
+           mariadb-server galera-4 rsync python3-pymysql mariadb-client)
 
 case "$what" in
 demo) want=("${demo_pkgs[@]}") ;;

@@ -116,16 +116,24 @@ func pcsClone(b *strings.Builder, id string, meta [][2]string) {
 	pcsAttrs(b, rest)
 }
 
-func (r *resolved) galeraPrimitive() primitive {
-	var addrs, hostMap []string
+// gcomm is wsrep_cluster_address: every node by address.
+func (r *resolved) gcomm() string {
+	var addrs []string
 	for _, n := range r.nodes {
 		addrs = append(addrs, n.addr.String())
+	}
+	return "gcomm://" + strings.Join(addrs, ",")
+}
+
+func (r *resolved) galeraPrimitive() primitive {
+	var hostMap []string
+	for _, n := range r.nodes {
 		hostMap = append(hostMap, n.name+":"+n.addr.String())
 	}
 	every := r.db.every
 	return primitive{id: idGalera, class: "ocf", provider: providerHeartbeat, agent: agentGalera,
 		params: [][2]string{
-			{"wsrep_cluster_address", "gcomm://" + strings.Join(addrs, ",")},
+			{"wsrep_cluster_address", r.gcomm()},
 			{"cluster_host_map", strings.Join(hostMap, ";")},
 			// An empty datadir (a new node) is initialised by the agent.
 			{"enable_creation", "true"},

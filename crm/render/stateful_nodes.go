@@ -35,8 +35,9 @@ func (r *resolved) statefulNodeFiles(f Files, n resolvedNode, dir string, readme
 		f[path.Join(dir, checkService)] = []byte(checkServiceUnit(n))
 		f[path.Join(dir, checkScript)] = []byte(checkScriptText(n))
 		fmt.Fprintf(readme, `#   MariaDB Galera: apt install mariadb-server galera-4 rsync; systemctl disable
-#   --now mariadb (Pacemaker starts it, with wsrep_cluster_address); install
-#   %s as /%s.
+#   --now mariadb (Pacemaker starts it); install -d -o mysql -g adm -m 2750
+#   /var/log/mysql (the agent's log: Debian 12 logs to the journal and has none);
+#   install %s as /%s.
 #   The sync check haproxy asks on port %d: install %s,
 #   %s and %s at the same paths
 #   (the script mode 0755), then systemctl enable --now galera-check.socket.
@@ -66,10 +67,14 @@ func (r *resolved) galeraConfig(n resolvedNode) string {
 	header(&b, "#", "MariaDB on "+n.name+" as a Galera node")
 	fmt.Fprintf(&b, `#
 # mariadbd listens on this node's own address: haproxy holds port %d on the
-# VIP on every node (non-local bind). wsrep_cluster_address is not here: the
-# galera resource agent passes it when it starts mariadbd, so that a mariadbd
-# started outside Pacemaker never forms a cluster of its own. State transfer
-# by rsync, which needs no password (mariabackup would need one here).
+# VIP on every node (non-local bind). wsrep_cluster_address lists every node,
+# as the galera resource agent passes it: MariaDB 10.11 refuses to start
+# without it when the state transfer is rsync, even for the agent's
+# --wsrep-recover run that reads the last commit. With every node listed, a
+# mariadbd started outside Pacemaker only joins a running cluster; it never
+# forms one of its own (that takes --wsrep-new-cluster, which only the agent
+# passes, on the node it bootstraps from). State transfer by rsync, which
+# needs no password (mariabackup would need one here).
 [mysqld]
 bind-address = %s
 port = %d
@@ -81,9 +86,10 @@ innodb_autoinc_lock_mode = 2
 wsrep_on = ON
 wsrep_provider = %s
 wsrep_cluster_name = %s
+wsrep_cluster_address = %s
 wsrep_node_address = %s
 wsrep_sst_method = rsync
-`, r.db.port, n.addr, r.db.port, galeraProvider, r.t.Corosync.ClusterName, n.addr)
+`, r.db.port, n.addr, r.db.port, galeraProvider, r.t.Corosync.ClusterName, r.gcomm(), n.addr)
 	return b.String()
 }
 

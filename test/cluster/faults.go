@@ -69,12 +69,15 @@ type faultEnv struct {
 	P *harness.Prober // keystone through the VIP, answers name the node
 	// W issues keystone tokens through the VIP (writes) with SHC_WRITES=1
 	// on a cluster with keystone; nil otherwise.
-	W      *harness.Prober
-	Set    harness.AgentSet
-	Setup  Setup
-	T0     time.Time
-	client *harness.Client
-	log    *harness.Logger
+	W *harness.Prober
+	// token and prefix are the stateful client's: an admin token, and
+	// the names of its projects (prefix-N).
+	token, prefix string
+	Set           harness.AgentSet
+	Setup         Setup
+	T0            time.Time
+	client        *harness.Client
+	log           *harness.Logger
 }
 
 // observation window for faults a set cannot recover from, and the limit
@@ -95,6 +98,9 @@ type Setup struct {
 	Keystone bool
 	// Kind is what the nodes are (lab nodes or systemd nodes).
 	Kind harness.NodeKind
+	// Stateful: Galera and RabbitMQ run in the cluster, keystone on
+	// Galera (faults 16-19 need it).
+	Stateful bool
 }
 
 // Label names the setup in the results: "stackha, 3 nodes, fencing".
@@ -106,12 +112,15 @@ func (s Setup) Label() string {
 	if s.Kind == harness.SystemdNodes {
 		mode += ", systemd nodes"
 	}
+	if s.Stateful {
+		mode += ", Galera and RabbitMQ"
+	}
 	return fmt.Sprintf("%s, %d nodes, %s", s.Set.Name, s.Nodes, mode)
 }
 
 // setupOf returns the cluster's setup.
 func setupOf(c *harness.Cluster) Setup {
-	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind}
+	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind, Stateful: c.Opts().Stateful}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -164,6 +173,11 @@ var Faults = []Fault{
 	{ID: 11, Name: "a node cut from everything (minority)", Expect: needs(3, true), Inject: faultIsolate},
 	{ID: 12, Name: "two nodes, ring cut: fence race", Expect: needsExactly(2, true), Inject: faultFenceRace},
 	{ID: 13, Name: "fence device fails while the VIP holder is lost", Expect: needs(2, true), Inject: faultDeviceFails},
+	// The stateful tier (inject_stateful.go): the client writes.
+	{ID: 18, Name: "kill -9 mariadbd on the database writer", Expect: statefulOnly, Inject: faultKillMariadb},
+	{ID: 16, Name: "power loss of the database writer", Expect: statefulOnly, Inject: faultWriterPowerLoss},
+	{ID: 17, Name: "database writer cut from the corosync ring", Expect: statefulOnly, Inject: faultWriterRingCut},
+	{ID: 19, Name: "every node loses power, and gets it back", Expect: statefulOnly, Inject: faultWholeCluster},
 }
 
 // withKeystone skips a keystone fault on a cluster without keystone (the
@@ -279,7 +293,31 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 		return r
 	}
 	env := &faultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
-	if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
+	if setup.Stateful {
+		// The stateful tier's client: a keystone project created every
+		// SHC_WRITE_EVERY through the VIP (a row in Galera), each one
+		// acknowledged read back once the cluster has settled.
+		base := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
+		env.prefix = fmt.Sprintf("shc-f%d-%d", f.ID, time.Now().UnixNano())
+		if env.token, _, err = cl.Token(fctx, base); err == nil {
+			env.W, err = harness.StartProjectWriter(base, env.token, env.prefix, writeEvery(), writeTimeout)
+		}
+		if err != nil {
+			p.Stop()
+			r.Err = fmt.Errorf("the writing client: %w", err)
+			return r
+		}
+		warm, wcancel := context.WithTimeout(fctx, 20*time.Second)
+		_, err = env.W.WaitFor(warm, time.Now(), func(a harness.Attempt) bool { return a.OK })
+		wcancel()
+		if err != nil {
+			p.Stop()
+			env.W.Stop()
+			r.Err = fmt.Errorf("no write acknowledged before the fault: %w", err)
+			return r
+		}
+		env.T0 = time.Now()
+	} else if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
 		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), writeEvery(), 20*time.Second); err != nil {
 			p.Stop()
 			r.Err = err
@@ -295,6 +333,15 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 		env.W.Stop()
 	}
 	r.Client = harness.Summarize(p.Attempts(env.T0), env.T0)
+	if setup.Stateful {
+		reads := r.Client
+		r.Client = harness.Summarize(env.W.Attempts(env.T0), env.T0)
+		if r.Recovery > 0 {
+			r.Recovery = writesRecovered(env.W.Attempts(env.T0), env.T0)
+		}
+		r.Outcome += fmt.Sprintf("; writes (a project every %s): longest time between two acknowledged %.2f s; reads of /v3 (no database): %d of %d failed",
+			env.W.Every, r.Client.MaxGap.Seconds(), reads.Failed, reads.Total)
+	}
 	if err != nil {
 		r.Err = err
 	}
@@ -312,6 +359,9 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 		} else if err := c.WaitSettled(fctx, harness.StartLimit); err != nil {
 			r.Err = fmt.Errorf("the cluster did not settle after the fault: %w", err)
 		}
+	}
+	if setup.Stateful && r.Err == nil {
+		readBack(fctx, cl, env, &r)
 	}
 	res, werr := w.Stop()
 	r.Split, r.Watched = res, werr == nil

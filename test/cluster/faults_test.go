@@ -147,6 +147,12 @@ type shape struct {
 func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	nodes, _ := strconv.Atoi(os.Getenv("SHC_NODES"))
 	fencing := os.Getenv("SHC_FENCING") == "1"
+	if kind == harness.SystemdNodes && os.Getenv("SHC_STATEFUL") == "1" {
+		// The stateful tier (make cluster-stateful): three fenced nodes,
+		// Galera and RabbitMQ, keystone on Galera.
+		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Stateful: true},
+			faults: statefulFaults()}}
+	}
 	if kind == harness.SystemdNodes {
 		// Systemd nodes run what render writes, keystone included.
 		if nodes != 0 || fencing {
@@ -223,7 +229,7 @@ func TestFaults(t *testing.T) {
 			if len(only) > 0 {
 				sel = only
 			}
-			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind}
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind, Stateful: sh.opts.Stateful}
 			if !anyApplies(setup, sel) {
 				continue
 			}
@@ -292,4 +298,10 @@ func anyApplies(setup Setup, sel map[int]bool) bool {
 func repeat() int {
 	n, _ := strconv.Atoi(os.Getenv("SHC_REPEAT"))
 	return n
+}
+
+// statefulFaults are the faults the stateful shape runs: $SHC_FAULTS
+// overrides them as on every shape.
+func statefulFaults() map[int]bool {
+	return map[int]bool{16: true, 17: true, 18: true, 19: true}
 }

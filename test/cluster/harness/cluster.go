@@ -89,6 +89,11 @@ type Options struct {
 	// (render's drain_timeout 0), the other side of the drain's
 	// comparison ($SHC_DRAIN=0 in the cluster tests).
 	NoDrain bool
+	// Stateful runs the stateful tier on systemd nodes (three, fenced):
+	// Galera and RabbitMQ by resource-agents' agents as render configures
+	// them, keystone on Galera, its keys copied from the first node
+	// (stateful.go). No shared sqlite, no shared key directory.
+	Stateful bool
 }
 
 // Cluster is a running two-node cluster and its client.
@@ -110,6 +115,8 @@ type Cluster struct {
 	closed  bool
 	// lab holds the systemd nodes (SystemdNodes only).
 	lab *sysnode.Lab
+	// secrets are the stateful tier's passwords (Stateful only).
+	secrets secrets
 }
 
 // Node is one cluster node.
@@ -189,11 +196,18 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if opts.Keepalived {
 			return nil, errors.New("the keepalived comparison runs on lab nodes only")
 		}
+		if opts.Stateful && (opts.Nodes != 3 || !opts.Fencing) {
+			return nil, errors.New("the stateful tier runs on three fenced nodes (Galera keeps a primary component only with a majority)")
+		}
+		if opts.Stateful && len(opts.Services) > 0 {
+			return nil, fmt.Errorf("the stateful tier runs keystone alone (services %v set up on Galera: not written yet)", opts.Services)
+		}
 		steps = []step{
 			steps[0],
+			{"the stateful tier's passwords and Erlang cookie, made for this cluster", c.makeSecrets, !opts.Stateful},
 			{"stackha's agents and the fence agent laid out in " + BaseDir + " (shared with every node)", c.prepareSystemd, false},
 			{"configuration rendered by `stackha render`: corosync.conf, haproxy.cfg, per-node /etc/default files", c.writeConfig, false},
-			{"keystone: one sqlite database (WAL) and one fernet key repository for every node, owned by keystone", c.setupKeystone, false},
+			{"keystone: one sqlite database (WAL) and one fernet key repository for every node, owned by keystone", c.setupKeystone, opts.Stateful},
 			{"systemd nodes " + strings.Join(c.names(), ", ") + " booted, each with its own files in /etc and the agents installed", c.bootSystemd, false},
 			{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
 			steps[5],
@@ -224,10 +238,21 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	c.log.Printf("both nodes online (%s)", time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
-	if err := c.WaitSettled(ctx, 120*time.Second); err != nil {
+	limit := 120 * time.Second
+	if opts.Stateful {
+		limit = StatefulLimit
+	}
+	if err := c.WaitSettled(ctx, limit); err != nil {
 		return nil, err
 	}
 	c.log.Printf("all resources started (%s)", time.Since(t0).Round(time.Millisecond))
+	if opts.Stateful {
+		t0 = time.Now()
+		if err := c.setupDatabases(ctx); err != nil {
+			return nil, err
+		}
+		c.log.Printf("Galera: the check's user, keystone's database, schema and bootstrap through the VIP; RabbitMQ's user (%s)", time.Since(t0).Round(time.Millisecond))
+	}
 	if c.systemd() {
 		if err := c.checkUnits(ctx); err != nil {
 			return nil, err

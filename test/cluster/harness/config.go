@@ -482,6 +482,9 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 	t := Topology(c.paths, c.opts.Fencing)
 	if c.systemd() {
 		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services, c.opts.NoDrain)
+		if c.opts.Stateful {
+			t += statefulTopology()
+		}
 	}
 	if err := os.WriteFile(topo, []byte(t), 0o644); err != nil {
 		return "", "", err

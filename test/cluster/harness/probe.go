@@ -16,6 +16,9 @@ type Attempt struct {
 	OK         bool   // answered 2xx or 3xx
 	Node       string // who answered (X-Served-By)
 	Err        string
+	// Key names what a write of a ProjectWriter made (its project's
+	// name): an OK attempt is a write the database acknowledged.
+	Key string
 }
 
 // Prober requests a URL from the client namespace every Every, each
@@ -28,6 +31,11 @@ type Prober struct {
 	// Body, when set, makes every request a POST of it (JSON), a write
 	// (StartWriter); else a GET.
 	Body string
+	// bodyOf, when set, makes each request a POST of bodyOf(seq) with
+	// header, whose Key is key(seq) (StartProjectWriter).
+	bodyOf func(seq int) (body, key string)
+	header http.Header
+	seq    int
 
 	client  *Client
 	mu      sync.Mutex
@@ -78,20 +86,28 @@ func (p *Prober) loop() {
 		case <-t.C:
 		}
 		wg.Add(1)
+		p.seq++
+		body, key := p.Body, ""
+		if p.bodyOf != nil {
+			body, key = p.bodyOf(p.seq)
+		}
 		ok := p.client.tryGo(func() {
 			defer wg.Done()
-			a := Attempt{Start: time.Now()}
+			a := Attempt{Start: time.Now(), Key: key}
 			req, _ := http.NewRequest(http.MethodGet, p.URL, nil)
-			if p.Body != "" {
-				req, _ = http.NewRequest(http.MethodPost, p.URL, strings.NewReader(p.Body))
+			if body != "" {
+				req, _ = http.NewRequest(http.MethodPost, p.URL, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
+				for k, v := range p.header {
+					req.Header[k] = v
+				}
 			}
 			resp, err := roundTrip(context.Background(), req, p.Timeout)
 			a.End = time.Now()
 			switch {
 			case err != nil:
 				a.Err = err.Error()
-			case p.Body != "" && resp.Status == http.StatusCreated, p.Body == "" && resp.Status >= 200 && resp.Status < 400:
+			case body != "" && resp.Status == http.StatusCreated, body == "" && resp.Status >= 200 && resp.Status < 400:
 				a.OK, a.Node = true, resp.ServedBy
 			default:
 				a.Err, a.Node = fmt.Sprintf("status %d", resp.Status), resp.ServedBy

@@ -117,6 +117,19 @@ func (s Status) Where(id string) []string {
 	return nodes
 }
 
+// WhereRole lists the nodes on which the primitive id (or its clone
+// instances) is active in role (Promoted, Unpromoted), sorted.
+func (s Status) WhereRole(id, role string) []string {
+	var nodes []string
+	for _, r := range s.Resources {
+		if r.ID == id && r.Active && r.Role == role && !r.Failed {
+			nodes = append(nodes, r.Nodes...)
+		}
+	}
+	sort.Strings(nodes)
+	return nodes
+}
+
 // ActiveOn lists the resources (clone instances by their primitive's id)
 // active on node.
 func (s Status) ActiveOn(node string) []string {
@@ -220,6 +233,9 @@ func (c *Cluster) Settled(st Status) error {
 		if w := st.Where(id); strings.Join(w, ",") != strings.Join(up, ",") {
 			return fmt.Errorf("%s started on %v, want %v", id, w, up)
 		}
+	}
+	if c.opts.Stateful {
+		return statefulSettled(st, up)
 	}
 	return nil
 }

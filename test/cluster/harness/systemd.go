@@ -126,6 +126,12 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 	if err != nil {
 		return nil, err
 	}
+	if c.opts.Stateful {
+		files["/etc/keystone/keystone.conf"] = sysnode.File{Mode: 0o640, Owner: "root:keystone", Data: []byte(statefulKeystoneConf)}
+		if err := c.statefulFiles(n, out, files); err != nil {
+			return nil, err
+		}
+	}
 	for _, svc := range c.opts.Services {
 		f, err := serviceFiles(svc, n)
 		if err != nil {
@@ -200,6 +206,14 @@ func (c *Cluster) bootSystemd(ctx context.Context) error {
 		if _, err := n.Script(ctx, c.installScript()); err != nil {
 			return fmt.Errorf("installing the agents on %s: %w", n.Name, err)
 		}
+		if c.opts.Stateful {
+			if err := c.setupStatefulNode(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	if c.opts.Stateful {
+		return c.setupKeys(ctx)
 	}
 	return c.setupServices(ctx)
 }

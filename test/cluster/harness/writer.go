@@ -1,0 +1,72 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// StartProjectWriter starts creating a keystone project through the VIP
+// every every, as admin (token), from the client namespace: a write each
+// request (a row in keystone's database), named prefix-N, which haproxy
+// never replays. An answer other than 201 fails; a 201 is a write the
+// database acknowledged (ReadBack looks for it after the fault).
+func StartProjectWriter(url, token, prefix string, every, timeout time.Duration) (*Prober, error) {
+	h := http.Header{}
+	h.Set("X-Auth-Token", token)
+	return start(&Prober{URL: url + "/v3/projects", Every: every, Timeout: timeout, header: h,
+		bodyOf: func(seq int) (string, string) {
+			name := fmt.Sprintf("%s-%d", prefix, seq)
+			return fmt.Sprintf(`{"project":{"name":%q,"domain_id":"default"}}`, name), name
+		}})
+}
+
+// Acked are the names of the projects whose creation was acknowledged
+// (201) among attempts.
+func Acked(attempts []Attempt) []string {
+	var names []string
+	for _, a := range attempts {
+		if a.OK && a.Key != "" {
+			names = append(names, a.Key)
+		}
+	}
+	return names
+}
+
+// ReadBack lists the projects whose name starts with prefix through url
+// (keystone's inexact filter, one request) and returns those of want it
+// does not find: acknowledged writes the database lost.
+func (c *Client) ReadBack(ctx context.Context, url, token, prefix string, want []string) (lost []string, err error) {
+	req, err := http.NewRequest(http.MethodGet, url+"/v3/projects?name__startswith="+prefix+"-", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := c.Do(ctx, req, 30*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("reading back: %w", err)
+	}
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("reading back: status %d", resp.Status)
+	}
+	var list struct {
+		Projects []struct {
+			Name string `json:"name"`
+		} `json:"projects"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &list); err != nil {
+		return nil, fmt.Errorf("reading back (%d bytes): %w", len(resp.Body), err)
+	}
+	have := map[string]bool{}
+	for _, p := range list.Projects {
+		have[p.Name] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			lost = append(lost, w)
+		}
+	}
+	return lost, nil
+}
