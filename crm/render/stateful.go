@@ -48,9 +48,14 @@ type Messaging struct {
 	// PasswordFile is a root-only file on every node holding the user's
 	// password (first line). Required; read on the node only.
 	PasswordFile string `yaml:"password_file"`
-	// Queues is how queues survive a node: quorum (quorum queues, the
-	// default) or mirrored (classic mirrored queues, an HA policy; the
-	// default on two nodes, where a quorum queue stops with either node).
+	// Queues is how queues survive a node: mirrored (classic mirrored
+	// queues, the HA policy the agent sets; the default) or quorum
+	// (quorum queues; not on two nodes, where one stops with either node).
+	// The default is mirrored because resource-agents' rabbitmq-cluster
+	// forgets a node that left and wipes it before it joins again, and
+	// RabbitMQ 3.10 (Debian 12) never adds it back to a quorum queue's
+	// members: each node lost shrinks every quorum queue for good
+	// (docs/stateful.md, measured by the harness's faults 16 and 17).
 	Queues string `yaml:"queues"`
 	// MonitorInterval is the rabbitmq resource's monitor (default 10s).
 	MonitorInterval Duration `yaml:"monitor_interval"`
@@ -255,10 +260,8 @@ func (x *resolver) messaging(m *Messaging, taken map[int]string) {
 	mq.port = m.Port
 	two := mq.cluster && len(x.t.Nodes) == 2
 	switch {
-	case m.Queues == "" && two:
-		m.Queues = queuesMirrored
 	case m.Queues == "":
-		m.Queues = queuesQuorum
+		m.Queues = queuesMirrored
 	case !oneOf(m.Queues, queueKinds):
 		x.bad.add("messaging.queues", "%q: want quorum or mirrored", m.Queues)
 	case m.Queues == queuesQuorum && two:

@@ -168,9 +168,9 @@ func (r *resolved) rabbitPrimitive() primitive {
 // queuesWhy says how the queues survive a node.
 func (r *resolved) queuesWhy() string {
 	if r.mq.queues == queuesMirrored {
-		return "classic mirrored queues, the HA policy set_policy gives (two nodes: a quorum queue would stop with either)"
+		return "classic mirrored queues, the HA policy set_policy gives (a quorum queue never gets back a member this agent forgot)"
 	}
-	return "quorum queues (rabbit_quorum_queue in each service's configuration), no set_policy"
+	return "quorum queues (rabbit_quorum_queue in each service's configuration), no set_policy; each node the agent forgets leaves them for good (grow them back: rabbitmq-queues grow)"
 }
 
 // mysqlListener writes haproxy's listener for Galera: one node takes every

@@ -1,10 +1,14 @@
 package render_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +80,13 @@ func TestOpenstackConfOnNode(t *testing.T) {
 		{"link planted by keystone", password + "\n", 0o600,
 			"mkdir /etc/keystone/elsewhere && ln -s elsewhere /etc/keystone/keystone.conf.d",
 			[]string{"/etc/keystone/keystone.conf.d is a link"}, true},
+		{"packaged file sets connection", password + "\n", 0o600,
+			"printf '[database]\\nconnection = sqlite:////var/lib/keystone/keystone.db\\n' > /etc/keystone/keystone.conf && chown root:keystone /etc/keystone/keystone.conf && chmod 0640 /etc/keystone/keystone.conf",
+			[]string{"warning: /etc/keystone/keystone.conf sets connection; daemons started with --config-file=/etc/keystone/keystone.conf read it after keystone.conf.d",
+				"root keystone 640\n"}, false},
+		{"packaged file keystone's", password + "\n", 0o600,
+			"printf '[database]\\nconnection = x\\n' > /etc/keystone/keystone.conf && chown keystone /etc/keystone/keystone.conf",
+			[]string{"/etc/keystone/keystone.conf not read (want root's regular file that only root may write"}, false},
 		{"conf.d owned by keystone", password + "\n", 0o600,
 			"mkdir /etc/keystone/keystone.conf.d && chown keystone /etc/keystone/keystone.conf.d",
 			[]string{"want owner root and no write access for others"}, true},
@@ -129,5 +140,42 @@ func TestGaleraCheckNotSynced(t *testing.T) {
 	want := "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 55\r\n\r\n" + body
 	if len(body) != 55 || string(out) != want {
 		t.Errorf("answer %q, want %q", out, want)
+	}
+}
+
+// TestRabbitPasswordHash: openstack-conf.sh's rmq_hash makes what
+// RabbitMQ's rabbit_password_hashing_sha256 checks: base64 of a 4-byte
+// salt followed by SHA-256(salt . password), a new salt each time.
+func TestRabbitPasswordHash(t *testing.T) {
+	require.Command(t, "bash", "od", "sha256sum", "base64", "sed")
+	files, err := renderTopology(t, "vip: {address: 203.0.113.10}\nnodes:\n  - {name: a, address: 203.0.113.11}\n"+
+		"  - {name: b, address: 203.0.113.12}\n  - {name: c, address: 203.0.113.13}\nservices: [{name: heat-api}]\n"+
+		"database: {password_dir: /etc/stackha/db}\nmessaging: {password_file: /etc/stackha/rabbitmq.pw}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?ms)^rmq_hash\(\) \{\n.*?^\}\n`).Find(files["nodes/a/openstack-conf.sh"])
+	if m == nil {
+		t.Fatal("openstack-conf.sh has no rmq_hash")
+	}
+	const password = "Ab3.d_e~f-0123456789xyz"
+	seen := map[string]bool{}
+	for range 3 {
+		out, err := exec.Command("bash", "-c", "mq=$1\n"+string(m)+"rmq_hash", "sh", password).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base64.StdEncoding.DecodeString(string(out))
+		if err != nil || len(raw) != 4+sha256.Size {
+			t.Fatalf("hash %q: %d bytes, %v; want base64 of %d", out, len(raw), err, 4+sha256.Size)
+		}
+		sum := sha256.Sum256(append(append([]byte{}, raw[:4]...), password...))
+		if !bytes.Equal(raw[4:], sum[:]) {
+			t.Errorf("hash %q: not SHA-256(salt . password)", out)
+		}
+		seen[string(raw[:4])] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("the same salt three times: %d distinct", len(seen))
 	}
 }

@@ -50,10 +50,12 @@ func (r *resolved) statefulNodeFiles(f Files, n resolvedNode, dir string, readme
 		fmt.Fprintf(readme, `#   RabbitMQ: apt install rabbitmq-server; systemctl disable --now
 #   rabbitmq-server (Pacemaker runs it); the same /var/lib/rabbitmq/.erlang.cookie
 #   on every node (copied from the first, owner rabbitmq, mode 0400); every
-#   node's short name resolves on every node (rabbit@NAME: /etc/hosts). Once
-#   RabbitMQ runs: rabbitmqctl add_user %s "$(cat %s)" and
-#   rabbitmqctl set_permissions %s ".*" ".*" ".*".
-`, r.mq.user, r.mq.passwordFile, r.mq.user)
+#   node's short name resolves on every node (rabbit@NAME: /etc/hosts).
+#   The user %s comes from %s, which %s
+#   writes with its password's hash, and RabbitMQ imports at each start: the
+#   agent wipes a node's data before it joins, and keeps users only across a
+#   clean stop (a cluster that lost power would come back without them).
+`, r.mq.user, rabbitDefinitionsPath, openstackConf)
 	}
 	r.keystoneKeyFiles(f, n, dir, readme)
 	fmt.Fprintf(readme, "#   Then, as root, with the services' packages installed: ./%s\n", openstackConf)
@@ -198,25 +200,52 @@ secret() {
   printf '%%s' "$line"
 }
 
-# put PROJECT TEXT: write TEXT as /etc/PROJECT/PROJECT.conf.d/%s.
-put() {
-  local project=$1 dir=/etc/$1/$1.conf.d owner mode tmp
-  getent group "$project" >/dev/null || die "no group $project: install the $project packages first"
-  [ -d "/etc/$project" ] || die "/etc/$project is missing: install the $project packages first"
+# putin DIR GROUP NAME TEXT: write TEXT as DIR/NAME (root:GROUP 0640), DIR a
+# directory of root's (root:GROUP 0750) whose parent GROUP's user may own.
+putin() {
+  local dir=$1 group=$2 owner mode tmp
+  getent group "$group" >/dev/null || die "no group $group: install the $group packages first"
+  [ -d "${dir%%/*}" ] || die "${dir%%/*} is missing: install the $group packages first"
   mkdir -p -- "$dir"
   cd -P -- "$dir"
   [ "$(pwd -P)" = "$dir" ] || die "$dir is a link: remove it and run again"
   read -r owner mode < <(stat -c '%%u %%a' .)
-  [ "$owner" = 0 ] && [[ $mode =~ ^[0-7][0-5][0-5]$ ]] || die "$dir: want owner root and no write access for others (chown root:$project; chmod 0750)"
-  chgrp -- "$project" . && chmod 0750 .
-  tmp=$(mktemp .%s.XXXXXX)
-  printf '%%s' "$2" >"$tmp"
-  chgrp -- "$project" "$tmp" && chmod 0640 "$tmp"
-  mv -f -T -- "$tmp" %s
+  [ "$owner" = 0 ] && [[ $mode =~ ^[0-7][0-5][0-5]$ ]] || die "$dir: want owner root and no write access for others (chown root:$group; chmod 0750)"
+  chgrp -- "$group" . && chmod 0750 .
+  tmp=$(mktemp ".$3.XXXXXX")
+  printf '%%s' "$4" >"$tmp"
+  chgrp -- "$group" "$tmp" && chmod 0640 "$tmp"
+  mv -f -T -- "$tmp" "$3"
   cd /
-  echo "openstack-conf.sh: wrote $dir/%s"
+  echo "openstack-conf.sh: wrote $dir/$3"
 }
-`, n.name, confSnippet, confSnippet, confSnippet, confSnippet, confSnippet)
+
+# put PROJECT TEXT: write TEXT as /etc/PROJECT/PROJECT.conf.d/%s.
+put() {
+  putin "/etc/$1/$1.conf.d" "$1" %s "$2"
+  shadowed "$1"
+}
+
+# shadowed PROJECT: warn when /etc/PROJECT/PROJECT.conf itself sets a key this
+# script writes. A daemon that its init script starts with
+# --config-file=/etc/PROJECT/PROJECT.conf (Debian's heat-engine, nova-conductor,
+# neutron-api, ...) reads that file after PROJECT.conf.d, so the packaged
+# value (Debian's packages set [database] connection to sqlite) wins there.
+# Only the keys' names are printed. The file is read only when it is root's,
+# a regular file, writable by root only (checked without following a link),
+# at most 1 MiB within 5 s.
+shadowed() {
+  local f=/etc/$1/$1.conf meta keys
+  meta=$(stat -c '%%u %%a %%F' -- "$f" 2>/dev/null) || return 0
+  if ! [[ $meta =~ ^0\ [0-7][0-5][0-5]\ regular ]]; then
+    echo "openstack-conf.sh: $f not read (want root's regular file that only root may write; have: $meta)" >&2
+    return 0
+  fi
+  keys=$(timeout 5 head -c 1048576 -- "$f" | grep -E -o '^[[:space:]]*(connection|transport_url)[[:space:]]*=' |
+    tr -d ' \t=' | sort -u | tr '\n' ' ') || true
+  [ -z "$keys" ] || echo "openstack-conf.sh: warning: $f sets ${keys%% }; daemons started with --config-file=$f read it after $1.conf.d, so there it wins over $1.conf.d/%s: comment it out in $f" >&2
+}
+`, n.name, confSnippet, confSnippet, confSnippet, confSnippet)
 	projects := r.statefulProjects()
 	if r.db != nil {
 		b.WriteString("\n# The databases' passwords: one file per project.\n")
@@ -230,9 +259,10 @@ put() {
 	for _, p := range projects {
 		queue = queue || p.queue
 	}
-	if r.mq != nil && queue {
+	if r.mq != nil && (queue || r.mq.cluster) {
 		fmt.Fprintf(&b, "mq=$(secret %s)\n", r.mq.passwordFile)
 	}
+	r.rabbitDefinitions(&b, n)
 	for _, p := range projects {
 		b.WriteString("\n")
 		fmt.Fprintf(&b, "put %s \"# /etc/%s/%s.conf.d/%s on %s, written by openstack-conf.sh (stackha render).\n", p.name, p.name, p.name, confSnippet, n.name)

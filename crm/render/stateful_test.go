@@ -90,7 +90,8 @@ func renderText(t *testing.T, yaml string) Files {
 
 // TestStatefulRender: what each shape writes: the Galera and RabbitMQ
 // resources and orders on the controllers; the connection strings through
-// the VIP and to every RabbitMQ node; mirrored queues on two nodes;
+// the VIP and to every RabbitMQ node; mirrored queues unless quorum is
+// asked for (never on two nodes);
 // external servers with no resource and no listener; no section, nothing.
 func TestStatefulRender(t *testing.T) {
 	for _, tc := range []struct {
@@ -101,6 +102,7 @@ func TestStatefulRender(t *testing.T) {
 			map[string][]string{
 				"cluster.crm": {
 					`primitive galera ocf:heartbeat:galera`,
+					`set_policy="ha-all ^(?!amq[.]).* {\"ha-mode\":\"all\",\"ha-sync-mode\":\"automatic\"}"`,
 					`wsrep_cluster_address="gcomm://10.0.0.1,10.0.0.2,10.0.0.3" cluster_host_map="a:10.0.0.1;b:10.0.0.2;c:10.0.0.3"`,
 					"meta promotable=true promoted-max=3 interleave=true",
 					"op monitor interval=10s timeout=30s role=Promoted", "op monitor interval=30s timeout=30s role=Unpromoted",
@@ -127,7 +129,9 @@ func TestStatefulRender(t *testing.T) {
 					"[database]\nconnection = mysql+pymysql://keystone:${db_keystone}@10.0.0.100:3306/keystone\n",
 					"[api_database]\nconnection = mysql+pymysql://nova:${db_nova}@10.0.0.100:3306/nova_api\n",
 					"transport_url = rabbit://openstack:${mq}@10.0.0.1:5672,openstack:${mq}@10.0.0.2:5672,openstack:${mq}@10.0.0.3:5672/\n",
-					"rabbit_quorum_queue = true",
+					// the user, from a definitions file RabbitMQ imports at each start
+					"putin /etc/rabbitmq/conf.d rabbitmq 50-stackha.conf", "definitions.local.path = /etc/rabbitmq/conf.d/stackha-definitions.json",
+					`\"password_hash\": \"$(rmq_hash)\", \"hashing_algorithm\": \"rabbit_password_hashing_sha256\"`,
 				},
 				"nodes/b/etc/mysql/mariadb.conf.d/70-stackha-galera.cnf": {"bind-address = 10.0.0.2", "wsrep_node_address = 10.0.0.2", "wsrep_sst_method = rsync",
 					"wsrep_cluster_address = gcomm://10.0.0.1,10.0.0.2,10.0.0.3"},
@@ -135,7 +139,13 @@ func TestStatefulRender(t *testing.T) {
 				"nodes/b/etc/systemd/system/galera-check@.service": {"DynamicUser=yes", "User=clustercheck"},
 				"nodes/b/usr/local/lib/stackha/galera-check.sh":    {"wsrep_local_state"},
 			},
-			map[string][]string{"cluster.crm": {`set_policy=`, `clone nova-api-clone nova-api \\\n\tmeta interleave=true`}}},
+			// mirrored queues by default: the agent forgets a node that
+			// left, which a quorum queue never gets back
+			map[string][]string{"cluster.crm": {`clone nova-api-clone nova-api \\\n\tmeta interleave=true`}, "nodes/b/openstack-conf.sh": {"rabbit_quorum_queue"}}},
+		{"quorum queues", stateVIP + stateNodes3 + "services: [{name: nova-api}]\n" + stateDB + "messaging: {password_file: /p, queues: quorum}\n",
+			map[string][]string{"nodes/a/openstack-conf.sh": {"[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\n"},
+				"cluster.crm": {"rabbitmq-queues grow"}},
+			map[string][]string{"cluster.crm": {"set_policy="}}},
 		{"two nodes, external database", stateVIP + stateNodes2 + "services: [{name: cinder-api}]\n" +
 			"database: {password_dir: /d, external: '2001:db8::5'}\n" + stateMQ,
 			map[string][]string{

@@ -61,6 +61,9 @@ type Fault struct {
 	Inject func(ctx context.Context, f *faultEnv, r *FaultResult) (restore func(context.Context) error, err error)
 	// ClientTimeout bounds each client request (1 s when zero).
 	ClientTimeout time.Duration
+	// Queue: on a stateful cluster, the results' client columns count
+	// the queue's client (heat's stack lists), not the writes.
+	Queue bool
 }
 
 // faultEnv is what a fault works with.
@@ -73,11 +76,14 @@ type faultEnv struct {
 	// token and prefix are the stateful client's: an admin token, and
 	// the names of its projects (prefix-N).
 	token, prefix string
-	Set           harness.AgentSet
-	Setup         Setup
-	T0            time.Time
-	client        *harness.Client
-	log           *harness.Logger
+	// Q lists heat's stacks through the VIP (an RPC call from heat-api
+	// to an engine through RabbitMQ) on a stateful cluster with heat.
+	Q      *harness.Prober
+	Set    harness.AgentSet
+	Setup  Setup
+	T0     time.Time
+	client *harness.Client
+	log    *harness.Logger
 }
 
 // observation window for faults a set cannot recover from, and the limit
@@ -101,6 +107,8 @@ type Setup struct {
 	// Stateful: Galera and RabbitMQ run in the cluster, keystone on
 	// Galera (faults 16-19 need it).
 	Stateful bool
+	// Heat: heat-api and heat-engine run on the stateful tier (fault 20).
+	Heat bool
 }
 
 // Label names the setup in the results: "stackha, 3 nodes, fencing".
@@ -120,7 +128,8 @@ func (s Setup) Label() string {
 
 // setupOf returns the cluster's setup.
 func setupOf(c *harness.Cluster) Setup {
-	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind, Stateful: c.Opts().Stateful}
+	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind, Stateful: c.Opts().Stateful,
+		Heat: c.Heat()}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -178,6 +187,7 @@ var Faults = []Fault{
 	{ID: 16, Name: "power loss of the database writer", Expect: statefulOnly, Inject: faultWriterPowerLoss},
 	{ID: 17, Name: "database writer cut from the corosync ring", Expect: statefulOnly, Inject: faultWriterRingCut},
 	{ID: 19, Name: "every node loses power, and gets it back", Expect: statefulOnly, Inject: faultWholeCluster},
+	{ID: 20, Name: "kill -9 RabbitMQ on the node leading heat's RPC queue, under load", Expect: withHeat, Inject: faultKillRabbit, Queue: true},
 }
 
 // withKeystone skips a keystone fault on a cluster without keystone (the
@@ -294,29 +304,11 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 	}
 	env := &faultEnv{C: c, P: p, Set: setup.Set, Setup: setup, T0: time.Now(), client: cl, log: l}
 	if setup.Stateful {
-		// The stateful tier's client: a keystone project created every
-		// SHC_WRITE_EVERY through the VIP (a row in Galera), each one
-		// acknowledged read back once the cluster has settled.
-		base := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
-		env.prefix = fmt.Sprintf("shc-f%d-%d", f.ID, time.Now().UnixNano())
-		if env.token, _, err = cl.Token(fctx, base); err == nil {
-			env.W, err = harness.StartProjectWriter(base, env.token, env.prefix, writeEvery(), writeTimeout)
-		}
-		if err != nil {
+		if err := startStatefulClients(fctx, cl, env, f); err != nil {
 			p.Stop()
-			r.Err = fmt.Errorf("the writing client: %w", err)
+			r.Err = err
 			return r
 		}
-		warm, wcancel := context.WithTimeout(fctx, 20*time.Second)
-		_, err = env.W.WaitFor(warm, time.Now(), func(a harness.Attempt) bool { return a.OK })
-		wcancel()
-		if err != nil {
-			p.Stop()
-			env.W.Stop()
-			r.Err = fmt.Errorf("no write acknowledged before the fault: %w", err)
-			return r
-		}
-		env.T0 = time.Now()
 	} else if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
 		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), writeEvery(), 20*time.Second); err != nil {
 			p.Stop()
@@ -334,13 +326,7 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 	}
 	r.Client = harness.Summarize(p.Attempts(env.T0), env.T0)
 	if setup.Stateful {
-		reads := r.Client
-		r.Client = harness.Summarize(env.W.Attempts(env.T0), env.T0)
-		if r.Recovery > 0 {
-			r.Recovery = writesRecovered(env.W.Attempts(env.T0), env.T0)
-		}
-		r.Outcome += fmt.Sprintf("; writes (a project every %s): longest time between two acknowledged %.2f s; reads of /v3 (no database): %d of %d failed",
-			env.W.Every, r.Client.MaxGap.Seconds(), reads.Failed, reads.Total)
+		summarizeStateful(env, f, &r)
 	}
 	if err != nil {
 		r.Err = err

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,7 +151,7 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 	if kind == harness.SystemdNodes && os.Getenv("SHC_STATEFUL") == "1" {
 		// The stateful tier (make cluster-stateful): three fenced nodes,
 		// Galera and RabbitMQ, keystone on Galera.
-		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Stateful: true},
+		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Stateful: true, Services: statefulServices()},
 			faults: statefulFaults()}}
 	}
 	if kind == harness.SystemdNodes {
@@ -229,7 +230,8 @@ func TestFaults(t *testing.T) {
 			if len(only) > 0 {
 				sel = only
 			}
-			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind, Stateful: sh.opts.Stateful}
+			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind, Stateful: sh.opts.Stateful,
+				Heat: slices.Contains(sh.opts.Services, "heat-api")}
 			if !anyApplies(setup, sel) {
 				continue
 			}
@@ -303,5 +305,14 @@ func repeat() int {
 // statefulFaults are the faults the stateful shape runs: $SHC_FAULTS
 // overrides them as on every shape.
 func statefulFaults() map[int]bool {
-	return map[int]bool{16: true, 17: true, 18: true, 19: true}
+	return map[int]bool{16: true, 17: true, 18: true, 19: true, 20: true}
+}
+
+// statefulServices are the services the stateful tier runs besides
+// keystone: heat-api (with heat-engine), unless SHC_SERVICES=none.
+func statefulServices() []string {
+	if os.Getenv("SHC_SERVICES") == "none" {
+		return nil
+	}
+	return []string{"heat-api"}
 }

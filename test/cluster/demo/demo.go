@@ -75,6 +75,10 @@ func runDemo(ctx context.Context, w io.Writer, which, bin, logDir, nodes string)
 		what = "nodes that boot systemd (corosync, Pacemaker and Debian's keystone.service from their units)"
 	}
 	say("bringing up a two-node Pacemaker cluster in %s (agents: %s)", what, set.Name)
+	show("The demo's small shape: both nodes' keystone on one sqlite database and one key directory\n" +
+		"in the machine's shared filesystem, which no two real controllers have. The production shape,\n" +
+		"three fenced nodes with MariaDB Galera and RabbitMQ (resource-agents' own agents, as render writes\n" +
+		"them), keystone on Galera, its keys copied node to node: make cluster-stateful (docs/stateful.md).")
 	c, err := harness.Up(ctx, harness.Options{Agents: set, Keystone: true, Log: w, LogDir: logDir, Kind: kind})
 	if err != nil {
 		return err

@@ -199,8 +199,14 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if opts.Stateful && (opts.Nodes != 3 || !opts.Fencing) {
 			return nil, errors.New("the stateful tier runs on three fenced nodes (Galera keeps a primary component only with a majority)")
 		}
-		if opts.Stateful && len(opts.Services) > 0 {
-			return nil, fmt.Errorf("the stateful tier runs keystone alone (services %v set up on Galera: not written yet)", opts.Services)
+		for _, name := range opts.Services {
+			s, err := lookupService(name)
+			if err != nil {
+				return nil, err
+			}
+			if s.stateful != opts.Stateful {
+				return nil, fmt.Errorf("service %s: the stateful tier runs heat-api besides keystone, the shared-sqlite nodes the others", name)
+			}
 		}
 		steps = []step{
 			steps[0],

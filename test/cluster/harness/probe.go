@@ -31,10 +31,10 @@ type Prober struct {
 	// Body, when set, makes every request a POST of it (JSON), a write
 	// (StartWriter); else a GET.
 	Body string
-	// bodyOf, when set, makes each request a POST of bodyOf(seq) with
-	// header, whose Key is key(seq) (StartProjectWriter).
+	// bodyOf, when set, makes each request a POST of bodyOf(seq), whose
+	// Key is key(seq) (StartProjectWriter).
 	bodyOf func(seq int) (body, key string)
-	header http.Header
+	header http.Header // sent with each request
 	seq    int
 
 	client  *Client
@@ -98,9 +98,9 @@ func (p *Prober) loop() {
 			if body != "" {
 				req, _ = http.NewRequest(http.MethodPost, p.URL, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
-				for k, v := range p.header {
-					req.Header[k] = v
-				}
+			}
+			for k, v := range p.header {
+				req.Header[k] = v
 			}
 			resp, err := roundTrip(context.Background(), req, p.Timeout)
 			a.End = time.Now()

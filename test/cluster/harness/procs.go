@@ -138,3 +138,18 @@ func (n *Node) Signal(pid int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// PidInNode is p's pid as its node sees it (the last of NSpid in
+// /proc/PID/status: each node has its own PID namespace); "" when gone.
+func (p Proc) PidInNode() string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "NSpid:" {
+			return f[len(f)-1]
+		}
+	}
+	return ""
+}

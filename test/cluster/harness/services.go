@@ -40,6 +40,9 @@ type apiService struct {
 	bindHostIn  string // eventlet: the packaged config that gets bind_host
 	nodeSetup   string // run as root in every node after its first boot
 	schemaSetup string // run as root in the first node: the shared schema
+	// stateful: the service runs only on the stateful tier, which sets
+	// it up (stateful.go); the others only without it.
+	stateful bool
 }
 
 // apiServices are the services Options.Services may name.
@@ -73,6 +76,10 @@ var apiServices = map[string]apiService{
 		nodeSetup:   "install -d -o glance -g glance /var/lib/glance/images /var/lib/glance/staging /var/lib/glance/tasks_work_dir",
 		schemaSetup: "runuser -u glance -- glance-manage db_sync",
 	},
+	// heat-api runs on the stateful tier only (Options.Stateful): its
+	// database on Galera, its RPC to heat-engine through RabbitMQ
+	// (stateful.go sets both up).
+	"heat-api":      {user: "heat", stateful: true},
 	"nova-api":      {user: "nova", packaged: novaSettings, schemaSetup: novaSchema},
 	"nova-metadata": {user: "nova", packaged: novaSettings, schemaSetup: novaSchema},
 	"neutron-server": {

@@ -46,9 +46,11 @@ const StatefulLimit = 240 * time.Second
 
 // secrets are the stateful tier's passwords, made for each cluster.
 type secrets struct {
-	db     map[string]string // project -> its database user's password
-	mq     string            // the RabbitMQ user's
-	cookie string            // the Erlang cookie every RabbitMQ node shares
+	db map[string]string // project -> its database user's password
+	mq string            // the RabbitMQ user's
+	// service is the service users' keystone password (heat's).
+	service string
+	cookie  string // the Erlang cookie every RabbitMQ node shares
 }
 
 // projects are the database users the harness's stateful cluster needs:
@@ -91,15 +93,19 @@ func (c *Cluster) makeSecrets(context.Context) error {
 	if s.cookie, err = password(); err != nil {
 		return err
 	}
+	if s.service, err = password(); err != nil {
+		return err
+	}
 	c.secrets = s
 	return nil
 }
 
 // statefulTopology is the topology's database: and messaging: sections:
-// both on the controllers, the passwords in each node's root-only files.
+// both on the controllers, the passwords in each node's root-only files,
+// render's defaults otherwise (monitors every 10 s: each rabbitmq monitor
+// starts rabbitmqctl, an Erlang VM, which three nodes on two cores feel).
 func statefulTopology() string {
-	return fmt.Sprintf("database:\n  password_dir: %s\n  monitor_interval: 5s\nmessaging:\n  password_file: %s\n  monitor_interval: 5s\n",
-		passwordDir, mqPasswordFile)
+	return fmt.Sprintf("database:\n  password_dir: %s\nmessaging:\n  password_file: %s\n", passwordDir, mqPasswordFile)
 }
 
 // statefulFiles are node n's own files for the stateful tier: its
@@ -112,6 +118,11 @@ func (c *Cluster) statefulFiles(n *Node, out string, files map[string]sysnode.Fi
 	}
 	files[mqPasswordFile] = sysnode.File{Data: []byte(c.secrets.mq + "\n"), Mode: 0o600}
 	files["/var/lib/rabbitmq/.erlang.cookie"] = sysnode.File{Data: []byte(c.secrets.cookie), Mode: 0o400, Owner: "rabbitmq:rabbitmq"}
+	if c.Heat() {
+		if err := c.heatFiles(files); err != nil {
+			return err
+		}
+	}
 	usr := filepath.Join(out, "nodes", n.Name, "usr")
 	return filepath.WalkDir(usr, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -188,8 +199,8 @@ func (c *Cluster) CopyKeys(ctx context.Context, from *Node) error {
 
 // setupDatabases runs once Galera is promoted somewhere: the sync check's
 // user, each project's database and user (as docs/stateful.md lists),
-// keystone's schema and bootstrap through the VIP, and RabbitMQ's user.
-func (c *Cluster) setupDatabases(ctx context.Context) error {
+// keystone's schema and bootstrap through the VIP.
+func (c *Cluster) setupDatabases(ctx context.Context) (err error) {
 	st, err := c.Status(ctx)
 	if err != nil {
 		return err
@@ -222,16 +233,15 @@ func (c *Cluster) setupDatabases(ctx context.Context) error {
 			keystonePassword, url, url, url)); err != nil {
 		return fmt.Errorf("keystone's database: %w", err)
 	}
-	rabbit := st.Where(RabbitMQResource)
-	if len(rabbit) == 0 {
-		return errors.New("rabbitmq runs nowhere")
+	if c.Heat() {
+		defer func() {
+			if err == nil {
+				err = c.setupHeat(ctx)
+			}
+		}()
 	}
-	// rabbitmqctl 3.10 takes the password only as an argument (render's
-	// README says so too); the user is the cluster's, made once.
-	if _, err := c.Node(rabbit[0]).Script(ctx, fmt.Sprintf("rabbitmqctl -q add_user openstack %s || rabbitmqctl -q change_password openstack %s\n"+
-		"rabbitmqctl -q set_permissions openstack '.*' '.*' '.*'\n", c.secrets.mq, c.secrets.mq)); err != nil {
-		return fmt.Errorf("RabbitMQ's user: %w", err)
-	}
+	// RabbitMQ's user comes from the definitions file render's
+	// openstack-conf.sh wrote on each node: nothing to make here.
 	return nil
 }
 

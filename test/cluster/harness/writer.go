@@ -23,6 +23,37 @@ func StartProjectWriter(url, token, prefix string, every, timeout time.Duration)
 		}})
 }
 
+// StartHeatReader starts listing heat's stacks at url (through the VIP,
+// the admin project's) every every, as admin (token): each answer is an
+// RPC call from heat-api to a heat-engine through RabbitMQ and back.
+func StartHeatReader(url, token string, every, timeout time.Duration) (*Prober, error) {
+	h := http.Header{}
+	h.Set("X-Auth-Token", token)
+	return start(&Prober{URL: url, Every: every, Timeout: timeout, header: h})
+}
+
+// ProjectID is the id of keystone's project name, asked through url.
+func (c *Client) ProjectID(ctx context.Context, url, token, name string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, url+"/v3/projects?name="+name, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := c.Do(ctx, req, 20*time.Second)
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Projects []struct {
+			ID string `json:"id"`
+		} `json:"projects"`
+	}
+	if resp.Status != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || len(list.Projects) != 1 {
+		return "", fmt.Errorf("project %s: status %d, %d bytes", name, resp.Status, len(resp.Body))
+	}
+	return list.Projects[0].ID, nil
+}
+
 // Acked are the names of the projects whose creation was acknowledged
 // (201) among attempts.
 func Acked(attempts []Attempt) []string {
