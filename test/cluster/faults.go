@@ -187,7 +187,7 @@ var Faults = []Fault{
 	{ID: 16, Name: "power loss of the database writer", Expect: statefulOnly, Inject: faultWriterPowerLoss},
 	{ID: 17, Name: "database writer cut from the corosync ring", Expect: statefulOnly, Inject: faultWriterRingCut},
 	{ID: 19, Name: "every node loses power, and gets it back", Expect: statefulOnly, Inject: faultWholeCluster},
-	{ID: 20, Name: "kill -9 RabbitMQ on the node leading heat's RPC queue, under load", Expect: withHeat, Inject: faultKillRabbit, Queue: true},
+	{ID: 20, Name: "kill -9 RabbitMQ on the node holding heat's RPC queue, under load", Expect: withHeat, Inject: faultKillRabbit, Queue: true},
 }
 
 // withKeystone skips a keystone fault on a cluster without keystone (the
@@ -318,6 +318,9 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 		env.T0 = time.Now()
 	}
 	restore, err := f.Inject(fctx, env, &r)
+	if setup.Stateful && err == nil {
+		queueBack(fctx, env, &r)
+	}
 	// Keep watching a moment after the outcome: late failures count.
 	time.Sleep(time.Second)
 	p.Stop()

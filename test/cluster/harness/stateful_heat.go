@@ -2,7 +2,9 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -58,13 +60,11 @@ func (c *Cluster) heatFiles(files map[string]sysnode.File) error {
 // consumes the RPC queue.
 func (c *Cluster) setupHeat(ctx context.Context) error {
 	first := c.Nodes[0]
-	admin := fmt.Sprintf("export OS_AUTH_URL=http://%s:%d/v3 OS_USERNAME=admin OS_PASSWORD=%s OS_PROJECT_NAME=admin "+
-		"OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3\n", VIP, KeystonePort, keystonePassword)
-	if _, err := first.Script(ctx, "runuser -u heat -- heat-manage db_sync\n"+admin+
-		"openstack project show service >/dev/null 2>&1 || openstack project create --domain default service\n"+
-		fmt.Sprintf("openstack user create --domain default --or-show --password %s heat\n", c.secrets.service)+
-		"openstack role add --project service --user heat admin\n"); err != nil {
-		return fmt.Errorf("heat's database and user: %w", err)
+	if _, err := first.Script(ctx, "runuser -u heat -- heat-manage db_sync\n"); err != nil {
+		return fmt.Errorf("heat's database: %w", err)
+	}
+	if err := c.serviceUser(ctx, "heat"); err != nil {
+		return fmt.Errorf("heat's user in keystone: %w", err)
 	}
 	// Wanted by the target the nodes boot, as enabled on a host: a node
 	// that was powered off starts its engine again by itself.
@@ -93,27 +93,135 @@ func (c *Cluster) setupHeat(ctx context.Context) error {
 	}
 }
 
-// QueueLeader is the node whose RabbitMQ leads the quorum queue name,
-// asked from a node that is on.
-func (c *Cluster) QueueLeader(ctx context.Context, name string) (*Node, error) {
-	for _, n := range c.Nodes {
-		if !c.IsOn(n) {
-			continue
+// serviceUser makes, through the VIP from the client namespace, keystone's
+// project service and the user name (the service password) with role
+// admin on it: what the install guides make for keystonemiddleware.
+func (c *Cluster) serviceUser(ctx context.Context, name string) error {
+	cl, err := NewClient(ClientNetNS(), 1)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	base := fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
+	token, _, err := cl.Token(ctx, base)
+	if err != nil {
+		return err
+	}
+	call := func(method, path, body string, want int) (string, error) {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			return "", err
 		}
-		out, err := n.Script(ctx, "rabbitmqctl -q list_queues name type leader")
+		req.Header.Set("X-Auth-Token", token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := cl.Do(ctx, req, 30*time.Second)
+		if err != nil {
+			return "", err
+		}
+		if resp.Status != want {
+			return "", fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.Status, want, capped(resp.Body, 200))
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(resp.Body), &doc); err != nil && resp.Body != "" {
+			return "", fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		for _, key := range []string{"project", "user"} {
+			var v struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(doc[key], &v) == nil && v.ID != "" {
+				return v.ID, nil
+			}
+		}
+		return "", nil
+	}
+	project, err := cl.ProjectID(ctx, base, token, "service")
+	if err != nil {
+		if project, err = call(http.MethodPost, "/v3/projects", `{"project":{"name":"service","domain_id":"default"}}`, http.StatusCreated); err != nil {
+			return err
+		}
+	}
+	role, err := c.roleID(ctx, cl, base, token, "admin")
+	if err != nil {
+		return err
+	}
+	user, err := call(http.MethodPost, "/v3/users", fmt.Sprintf(`{"user":{"name":%q,"domain_id":"default","password":%q,"default_project_id":%q}}`,
+		name, c.secrets.service, project), http.StatusCreated)
+	if err != nil {
+		return err
+	}
+	_, err = call(http.MethodPut, fmt.Sprintf("/v3/projects/%s/users/%s/roles/%s", project, user, role), "", http.StatusNoContent)
+	return err
+}
+
+// roleID is the id of keystone's role name.
+func (c *Cluster) roleID(ctx context.Context, cl *Client, base, token, name string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, base+"/v3/roles?name="+name, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := cl.Do(ctx, req, 30*time.Second)
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Roles []struct {
+			ID string `json:"id"`
+		} `json:"roles"`
+	}
+	if resp.Status != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || len(list.Roles) != 1 {
+		return "", fmt.Errorf("role %s: status %d: %s", name, resp.Status, capped(resp.Body, 200))
+	}
+	return list.Roles[0].ID, nil
+}
+
+// capped is s cut to n bytes.
+func capped(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// QueueLeader is the node whose RabbitMQ holds the master (a mirrored
+// queue) or the leader (a quorum queue) of queue name, asked from a node
+// that is on: the node of the queue's pid (<rabbit@NODE.N.N.N>).
+func (c *Cluster) QueueLeader(ctx context.Context, name string) (*Node, error) {
+	pidRE := regexp.MustCompile(`^<rabbit@([A-Za-z0-9-]+)\.`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// asked where Pacemaker runs RabbitMQ: a node whose RabbitMQ is
+		// still booting lists nothing
+		st, err := c.Status(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range strings.Split(out, "\n") {
-			f := strings.Fields(l)
-			if len(f) == 3 && f[0] == name {
-				if node := c.Node(strings.TrimPrefix(f[2], "rabbit@")); node != nil {
-					return node, nil
-				}
-				return nil, fmt.Errorf("queue %s: leader %q is no node of this cluster", name, f[2])
+		var out string
+		for _, name := range st.Where(RabbitMQResource) {
+			if n := c.Node(name); n != nil && c.IsOn(n) {
+				out, err = n.Script(ctx, "rabbitmqctl -q list_queues name pid")
+				break
 			}
 		}
-		return nil, fmt.Errorf("no queue %s in:\n%s", name, out)
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if err != nil || len(f) != 2 || f[0] != name {
+				continue
+			}
+			m := pidRE.FindStringSubmatch(f[1])
+			if m == nil || c.Node(m[1]) == nil {
+				return nil, fmt.Errorf("queue %s: pid %q names no node of this cluster", name, f[1])
+			}
+			return c.Node(m[1]), nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no queue %s after 30 s (%v): %q", name, err, out)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
-	return nil, fmt.Errorf("no node is on")
 }
