@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,19 @@ func TestFaultShapes(t *testing.T) {
 			t.Errorf("fault %d runs on no systemd shape", id)
 		}
 	}
+	// the stateful tier's shape (make cluster-stateful, in make check)
+	t.Setenv("SHC_STATEFUL", "1")
+	t.Setenv("SHC_SERVICES", "")
+	stateful := faultShapes(rendering, harness.SystemdNodes)
+	t.Setenv("SHC_STATEFUL", "")
+	if len(stateful) != 1 || !stateful[0].opts.Stateful || stateful[0].opts.Nodes != 3 || !stateful[0].opts.Fencing ||
+		!slices.Equal(stateful[0].opts.Services, []string{"heat-api"}) {
+		t.Errorf("SHC_STATEFUL=1: %+v, want one shape: three fenced nodes, the stateful tier, heat-api", stateful)
+	}
 	covered := map[int]bool{}
-	for _, sh := range shapes {
-		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone}
+	for _, sh := range append(shapes, stateful...) {
+		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone,
+			Kind: sh.opts.Kind, Stateful: sh.opts.Stateful, Heat: slices.Contains(sh.opts.Services, "heat-api")}
 		for _, f := range Faults {
 			if exp, _ := f.Expect(setup); sh.faults[f.ID] && exp != Skip {
 				covered[f.ID] = true
@@ -65,6 +76,10 @@ func TestFaultShapes(t *testing.T) {
 	for _, f := range Faults {
 		if !covered[f.ID] {
 			t.Errorf("fault %d runs on no default shape", f.ID)
+		}
+		// the stateful tier's faults skip on every other shape
+		if exp, _ := f.Expect(Setup{Set: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes}); f.ID >= 16 && exp != Skip {
+			t.Errorf("fault %d runs without the stateful tier", f.ID)
 		}
 	}
 	t.Setenv("SHC_NODES", "3")
