@@ -141,7 +141,7 @@ func (c *Cluster) serviceUser(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	role, err := c.roleID(ctx, cl, base, token, "admin")
+	role, err := cl.idOf(ctx, base, token, "roles", "admin")
 	if err != nil {
 		return err
 	}
@@ -152,28 +152,6 @@ func (c *Cluster) serviceUser(ctx context.Context, name string) error {
 	}
 	_, err = call(http.MethodPut, fmt.Sprintf("/v3/projects/%s/users/%s/roles/%s", project, user, role), "", http.StatusNoContent)
 	return err
-}
-
-// roleID is the id of keystone's role name.
-func (c *Cluster) roleID(ctx context.Context, cl *Client, base, token, name string) (string, error) {
-	req, err := http.NewRequest(http.MethodGet, base+"/v3/roles?name="+name, nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("X-Auth-Token", token)
-	resp, err := cl.Do(ctx, req, 30*time.Second)
-	if err != nil {
-		return "", err
-	}
-	var list struct {
-		Roles []struct {
-			ID string `json:"id"`
-		} `json:"roles"`
-	}
-	if resp.Status != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || len(list.Roles) != 1 {
-		return "", fmt.Errorf("role %s: status %d: %s", name, resp.Status, capped(resp.Body, 200))
-	}
-	return list.Roles[0].ID, nil
 }
 
 // capped is s cut to n bytes.

@@ -34,7 +34,13 @@ func StartHeatReader(url, token string, every, timeout time.Duration) (*Prober, 
 
 // ProjectID is the id of keystone's project name, asked through url.
 func (c *Client) ProjectID(ctx context.Context, url, token, name string) (string, error) {
-	req, err := http.NewRequest(http.MethodGet, url+"/v3/projects?name="+name, nil)
+	return c.idOf(ctx, url, token, "projects", name)
+}
+
+// idOf is the id of the one keystone object of kind (projects, roles)
+// named name, asked through url.
+func (c *Client) idOf(ctx context.Context, url, token, kind, name string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, url+"/v3/"+kind+"?name="+name, nil)
 	if err != nil {
 		return "", err
 	}
@@ -43,15 +49,16 @@ func (c *Client) ProjectID(ctx context.Context, url, token, name string) (string
 	if err != nil {
 		return "", err
 	}
-	var list struct {
-		Projects []struct {
-			ID string `json:"id"`
-		} `json:"projects"`
+	// {"<kind>": [{"id": ...}], "links": {...}}
+	var doc map[string]json.RawMessage
+	var list []struct {
+		ID string `json:"id"`
 	}
-	if resp.Status != http.StatusOK || json.Unmarshal([]byte(resp.Body), &list) != nil || len(list.Projects) != 1 {
-		return "", fmt.Errorf("project %s: status %d, %d bytes", name, resp.Status, len(resp.Body))
+	if resp.Status != http.StatusOK || json.Unmarshal([]byte(resp.Body), &doc) != nil ||
+		json.Unmarshal(doc[kind], &list) != nil || len(list) != 1 {
+		return "", fmt.Errorf("%s %s: status %d, %d bytes", kind, name, resp.Status, len(resp.Body))
 	}
-	return list.Projects[0].ID, nil
+	return list[0].ID, nil
 }
 
 // Acked are the names of the projects whose creation was acknowledged
