@@ -233,22 +233,27 @@ cluster-faults: deps build
 ROLLING_RUNS ?= 20
 LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3 SHC_FENCING=1
 # Planned maintenance with writes (issue 25): fault 14 (a rolling restart of
-# the three fenced systemd nodes, keystone, placement-api, cinder-api and
-# glance-api on their Debian units) with a client reading and a client
-# issuing a token through the VIP every WRITE_EVERY (50 ms: several writes
-# in flight as each keystone stops), once with the services drained before
-# they stop (render's default) and once without; both tables in
-# bin/bench-maintenance.md (root; about 25 minutes). keepalived + haproxy
-# restarting the same services is not a row yet: the keepalived comparison
-# runs on lab nodes without keystone.
+# three systemd nodes, keystone, placement-api, cinder-api and glance-api on
+# their Debian units) MAINTENANCE_RUNS times, with a client reading, one
+# issuing a token and one creating a resource provider in placement then
+# reading it back, each through the VIP every WRITE_EVERY (50 ms: several
+# writes in flight as each service stops): stackha on three fenced nodes with
+# the services drained before they stop (render's default), the same without
+# the drain, then keepalived + haproxy with the same services, restarted one
+# node at a time from their units (SHC_KEEPALIVED=1); the three tables in
+# bin/bench-maintenance.md (root; about 30 minutes).
 .PHONY: bench-maintenance
 WRITE_EVERY ?= 50ms
-MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_SERVICES=$(SYSTEMD_SERVICES) SHC_WRITES=1 SHC_WRITE_EVERY=$(WRITE_EVERY) STACKHA_ALL_TIERS=1
+MAINTENANCE_RUNS ?= 3
+MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_SERVICES=$(SYSTEMD_SERVICES) SHC_WRITES=1 SHC_WRITE_EVERY=$(WRITE_EVERY) SHC_REPEAT=$(MAINTENANCE_RUNS) STACKHA_ALL_TIERS=1
 bench-maintenance: deps build
 	chmod -R go+rX bin
-	$(MAINTENANCE) SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-drain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true
-	$(MAINTENANCE) SHC_DRAIN=0 SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-nodrain.md $(GO) test -count=1 -v -timeout 30m -run 'TestFaults$$' ./test/cluster/ || true
-	@{ echo "# with the drain (render's default)"; cat bin/bench-maintenance-drain.md; echo; echo "# without (drain_timeout 0)"; cat bin/bench-maintenance-nodrain.md; } > bin/bench-maintenance.md
+	$(MAINTENANCE) SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-drain.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(MAINTENANCE) SHC_DRAIN=0 SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-nodrain.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(MAINTENANCE) SHC_KEEPALIVED=1 SHC_RESULTS=$(CURDIR)/bin/bench-maintenance-keepalived.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	@{ echo "# stackha, the services drained before they stop (render's default)"; cat bin/bench-maintenance-drain.md; \
+	  echo; echo "# stackha without the drain (drain_timeout 0)"; cat bin/bench-maintenance-nodrain.md; \
+	  echo; echo "# keepalived + haproxy, the same services restarted one node at a time"; cat bin/bench-maintenance-keepalived.md; } > bin/bench-maintenance.md
 	@cat bin/bench-maintenance.md
 
 # The event watchers (issue 27): faults 2, 3 and 4 (kill -9 of haproxy's

@@ -78,7 +78,15 @@ type faultEnv struct {
 	token, prefix string
 	// Q lists heat's stacks through the VIP (an RPC call from heat-api
 	// to an engine through RabbitMQ) on a stateful cluster with heat.
-	Q      *harness.Prober
+	Q *harness.Prober
+	// R writes then reads on placement through the VIP (writes.go) with
+	// SHC_WRITES=1 where the cluster runs it, as admin (rpToken).
+	R       *harness.Prober
+	rpToken string
+	// moves are the VIP's moves a fault made (its resets counted apart);
+	// strict: the fault fails on any failed write (fault 14).
+	moves  []window
+	strict bool
 	Set    harness.AgentSet
 	Setup  Setup
 	T0     time.Time
@@ -107,6 +115,9 @@ type Setup struct {
 	// Stateful: Galera and RabbitMQ run in the cluster, keystone on
 	// Galera (faults 16-19 need it).
 	Stateful bool
+	// Keepalived: the comparison, keepalived + haproxy from their units
+	// without Pacemaker (fault 14 only).
+	Keepalived bool
 	// Heat: heat-api and heat-engine run on the stateful tier (fault 20).
 	Heat bool
 }
@@ -123,13 +134,16 @@ func (s Setup) Label() string {
 	if s.Stateful {
 		mode += ", Galera and RabbitMQ"
 	}
+	if s.Keepalived {
+		return fmt.Sprintf("keepalived + haproxy, %d nodes, systemd nodes", s.Nodes)
+	}
 	return fmt.Sprintf("%s, %d nodes, %s", s.Set.Name, s.Nodes, mode)
 }
 
 // setupOf returns the cluster's setup.
 func setupOf(c *harness.Cluster) Setup {
 	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind, Stateful: c.Opts().Stateful,
-		Heat: c.Heat()}
+		Heat: c.Heat(), Keepalived: c.Opts().Keepalived}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -245,6 +259,9 @@ func RunFaults(ctx context.Context, c *harness.Cluster, only map[int]bool, log i
 			continue
 		}
 		exp, why := f.Expect(setup)
+		if setup.Keepalived && f.ID != 14 {
+			exp, why = Skip, "the keepalived comparison on systemd nodes runs fault 14 (test/bench/failover replays the others)"
+		}
 		r := FaultResult{Set: setup.Label(), ID: f.ID, Name: f.Name, Expect: exp}
 		if exp == Skip {
 			r.Skip, r.OK = why, true
@@ -315,6 +332,14 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 			r.Err = err
 			return r
 		}
+		if c.Placement() {
+			if err := startProviderWriter(fctx, cl, env, f); err != nil {
+				p.Stop()
+				env.W.Stop()
+				r.Err = err
+				return r
+			}
+		}
 		env.T0 = time.Now()
 	}
 	restore, err := f.Inject(fctx, env, &r)
@@ -326,6 +351,9 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 	p.Stop()
 	if env.W != nil {
 		env.W.Stop()
+	}
+	if env.R != nil {
+		env.R.Stop()
 	}
 	r.Client = harness.Summarize(p.Attempts(env.T0), env.T0)
 	if setup.Stateful {
@@ -339,8 +367,13 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 			r.Err = fmt.Errorf("restoring after the fault: %w", rerr)
 		}
 	}
+	if setup.Keepalived && r.Err == nil {
+		if err := c.WaitKeepalivedSteady(fctx, 90*time.Second); err != nil {
+			r.Err = fmt.Errorf("keepalived not steady after the fault: %w", err)
+		}
+	}
 	// Without fencing, the node that lost corosync (fault 8) stays out.
-	if r.Err == nil && (f.ID != 8 || setup.Fencing) {
+	if r.Err == nil && !setup.Keepalived && (f.ID != 8 || setup.Fencing) {
 		if err := c.WaitOnline(fctx, 90*time.Second); err != nil {
 			r.Err = fmt.Errorf("a node did not rejoin after the fault: %w", err)
 		} else if err := c.Cleanup(fctx); err != nil {
@@ -351,6 +384,9 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 	}
 	if setup.Stateful && r.Err == nil {
 		readBack(fctx, cl, env, &r)
+	}
+	if env.R != nil && r.Err == nil {
+		providerWrites(fctx, cl, env, env.strict, &r)
 	}
 	res, werr := w.Stop()
 	r.Split, r.Watched = res, werr == nil

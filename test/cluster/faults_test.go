@@ -154,6 +154,12 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Stateful: true, Services: statefulServices()},
 			faults: statefulFaults()}}
 	}
+	if kind == harness.SystemdNodes && os.Getenv("SHC_KEEPALIVED") == "1" {
+		// The comparison (make bench-maintenance): keepalived + haproxy
+		// and the same services from their units, fault 14.
+		return []shape{{opts: harness.Options{Agents: set, Nodes: 3, Keystone: true, Kind: kind, Services: services(), Keepalived: true},
+			faults: map[int]bool{14: true}}}
+	}
 	if kind == harness.SystemdNodes {
 		// Systemd nodes run what render writes, keystone included.
 		if nodes != 0 || fencing {
@@ -222,6 +228,9 @@ func TestFaults(t *testing.T) {
 		}
 		require.File(t, "/lib/systemd/systemd")
 		require.Command(t, "runuser", "systemctl", "journalctl")
+		if os.Getenv("SHC_KEEPALIVED") == "1" {
+			require.Command(t, "keepalived", "socat")
+		}
 	}
 	var all []FaultResult
 	for _, set := range testSets(t) {
@@ -231,7 +240,7 @@ func TestFaults(t *testing.T) {
 				sel = only
 			}
 			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind, Stateful: sh.opts.Stateful,
-				Heat: slices.Contains(sh.opts.Services, "heat-api")}
+				Heat: slices.Contains(sh.opts.Services, "heat-api"), Keepalived: sh.opts.Keepalived}
 			if !anyApplies(setup, sel) {
 				continue
 			}

@@ -326,6 +326,9 @@ func failedFencingLine(out, node string) string {
 // faultRolling (14): each node in turn in standby, its Pacemaker stopped
 // and started, back online, under client load: no request may fail.
 func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
+	if f.Setup.Keepalived {
+		return faultRollingKeepalived(ctx, f, r)
+	}
 	r.NoDetect = true
 	f.T0 = time.Now()
 	var moves []window  // while the VIP moved away from a node in standby
@@ -411,6 +414,19 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		}
 	}
 	r.Recovery = f.since()
+	rollingOutcome(f, r, moves, moved, fmt.Sprintf("%d nodes restarted in turn (standby, pacemakerd stopped and started, online)", len(f.C.Nodes)))
+	if len(waited) > 0 && r.Bad == "" {
+		r.Bad = "the VIP answered from another node only after the request held through it was answered (the move waited for the drain): " + strings.Join(waited, ", ")
+	}
+	return nil, nil
+}
+
+// rollingOutcome sums a rolling restart up (what: how the nodes were
+// restarted): it fails on any failed read or write (token issue) besides
+// those lost in flight by the VIP's own moves, and records the moves for
+// the second service's writes (providerWrites).
+func rollingOutcome(f *faultEnv, r *FaultResult, moves []window, moved []string, what string) {
+	f.moves, f.strict = moves, true
 	failed, reset, lost := countFailed(f.P.Attempts(f.T0), moves, f.T0)
 	if failed > 0 {
 		r.Bad = fmt.Sprintf("%d requests failed (%s)", failed, strings.Join(lost, "; "))
@@ -427,8 +443,7 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 			writes += fmt.Sprintf(", %d lost in flight as the VIP moved", wreset)
 		}
 	}
-	r.Outcome = fmt.Sprintf("%d nodes restarted in turn (standby, pacemakerd stopped and started, online); %d failed requests",
-		len(f.C.Nodes), failed)
+	r.Outcome = fmt.Sprintf("%s; %d failed requests", what, failed)
 	if reset > 0 {
 		r.Outcome += fmt.Sprintf(", and %d lost in flight as the VIP moved (reset by the new holder, which knows no such connection, or an answer the old holder had begun and could not finish)", reset)
 	}
@@ -439,10 +454,6 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 	if gap := harness.Summarize(f.P.Attempts(f.T0), f.T0).MaxGap; gap > 0 {
 		r.Outcome += fmt.Sprintf("; longest time without an answer %.2f s", gap.Seconds())
 	}
-	if len(waited) > 0 && r.Bad == "" {
-		r.Bad = "the VIP answered from another node only after the request held through it was answered (the move waited for the drain): " + strings.Join(waited, ", ")
-	}
-	return nil, nil
 }
 
 // countFailed counts the failed attempts, those lost in flight by a VIP's

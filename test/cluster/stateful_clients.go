@@ -21,16 +21,8 @@ import (
 func startStatefulClients(ctx context.Context, cl *harness.Client, env *faultEnv, f Fault) error {
 	base := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
 	env.prefix = fmt.Sprintf("shc-f%d-%d", f.ID, time.Now().UnixNano())
-	// The admin token, asked again for up to 2 minutes: right after the
-	// bring-up (heat-engine starting on every node, cold caches) the first
-	// one took over 20 s once in CI (2026-12-07).
 	var err error
-	deadline := time.Now().Add(2 * time.Minute)
-	for env.token, _, err = cl.Token(ctx, base); err != nil && time.Now().Before(deadline) && ctx.Err() == nil; {
-		time.Sleep(time.Second)
-		env.token, _, err = cl.Token(ctx, base)
-	}
-	if err == nil {
+	if env.token, err = adminToken(ctx, cl); err == nil {
 		env.W, err = harness.StartProjectWriter(base, env.token, env.prefix, writeEvery(), writeTimeout)
 	}
 	if err != nil {

@@ -189,12 +189,12 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		{"fencing: power switch on " + powerSocket() + ", fence_shc in each node's /usr/sbin", c.startSwitch, !opts.Fencing},
 		{"starting corosync and pacemakerd on every node", c.startStack, false},
 	}
-	if opts.Keepalived {
+	if opts.Keepalived && !c.systemd() {
 		steps = append(steps[:2], step{"haproxy and keepalived (VRRP adverts on the ring network, the VIP on eth0) on every node", c.startKeepaliveds, false})
 	}
 	if c.systemd() {
-		if opts.Keepalived {
-			return nil, errors.New("the keepalived comparison runs on lab nodes only")
+		if opts.Keepalived && (opts.Stateful || opts.Fencing) {
+			return nil, errors.New("the keepalived comparison runs without fencing and without the stateful tier")
 		}
 		if opts.Stateful && (opts.Nodes != 3 || !opts.Fencing) {
 			return nil, errors.New("the stateful tier runs on three fenced nodes (Galera keeps a primary component only with a majority)")
@@ -219,6 +219,9 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			steps[5],
 			{"corosync and pacemaker started from their units in every node", c.startStack, false},
 		}
+		if opts.Keepalived {
+			steps = append(steps[:6], step{"keystone, the services, haproxy and keepalived from their units on every node (no Pacemaker)", c.startKeepalivedUnits, false})
+		}
 	}
 	for _, s := range steps {
 		if s.skip {
@@ -236,6 +239,14 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 		c.log.Printf("keepalived steady: one MASTER with the VIP, every other node BACKUP (%s)", time.Since(t0).Round(time.Millisecond))
+		for _, n := range c.Nodes {
+			if err := c.WaitNodeServes(ctx, n, StartLimit); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.placementUser(ctx); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}
 	t0 := time.Now()
@@ -263,6 +274,9 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if err := c.checkUnits(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.placementUser(ctx); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

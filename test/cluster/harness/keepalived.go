@@ -154,21 +154,17 @@ func (c *Cluster) WaitVIPHolder(ctx context.Context, limit time.Duration) (*Node
 }
 
 // keepalivedState is the VRRP state node n's keepalived last logged
-// ("MASTER", "BACKUP", "FAULT", ...; "" when none yet).
+// ("MASTER", "BACKUP", "FAULT", ...; "" when none yet): on a systemd
+// node, in its journal.
 func keepalivedState(n *Node) string {
+	if n.sys != nil {
+		return journalState(n)
+	}
 	data, err := os.ReadFile(filepath.Join(n.dir, "keepalived", "keepalived.log"))
 	if err != nil {
 		return ""
 	}
-	state := ""
-	for _, l := range strings.Split(string(data), "\n") {
-		if _, after, ok := strings.Cut(l, "Entering "); ok {
-			if f := strings.Fields(after); len(f) > 1 && f[1] == "STATE" {
-				state = f[0]
-			}
-		}
-	}
-	return state
+	return stateIn(string(data))
 }
 
 // WaitKeepalivedSteady waits until one powered-on node is MASTER and

@@ -19,6 +19,9 @@ type Attempt struct {
 	// Key names what a write of a ProjectWriter made (its project's
 	// name): an OK attempt is a write the database acknowledged.
 	Key string
+	// Written: the write was acknowledged (201), whether or not the
+	// read that follows it (Prober.then) answered.
+	Written bool
 }
 
 // Prober requests a URL from the client namespace every Every, each
@@ -34,6 +37,10 @@ type Prober struct {
 	// bodyOf, when set, makes each request a POST of bodyOf(seq), whose
 	// Key is key(seq) (StartProjectWriter).
 	bodyOf func(seq int) (body, key string)
+	// then, when set, follows each acknowledged write of bodyOf(seq)
+	// with a read of what it wrote: the attempt is OK only when that
+	// read answers 200 (StartProviderWriter).
+	then   func(seq int) *http.Request
 	header http.Header // sent with each request
 	seq    int
 
@@ -87,9 +94,9 @@ func (p *Prober) loop() {
 		}
 		wg.Add(1)
 		p.seq++
-		body, key := p.Body, ""
+		body, key, seq := p.Body, "", p.seq
 		if p.bodyOf != nil {
-			body, key = p.bodyOf(p.seq)
+			body, key = p.bodyOf(seq)
 		}
 		ok := p.client.tryGo(func() {
 			defer wg.Done()
@@ -107,7 +114,12 @@ func (p *Prober) loop() {
 			switch {
 			case err != nil:
 				a.Err = err.Error()
-			case body != "" && resp.Status == http.StatusCreated, body == "" && resp.Status >= 200 && resp.Status < 400:
+			case body != "" && resp.Status == http.StatusCreated:
+				a.OK, a.Written, a.Node = true, true, resp.ServedBy
+				if p.then != nil {
+					a.OK, a.Err = p.readBack(seq, a.Start)
+				}
+			case body == "" && resp.Status >= 200 && resp.Status < 400:
 				a.OK, a.Node = true, resp.ServedBy
 			default:
 				a.Err, a.Node = fmt.Sprintf("status %d", resp.Status), resp.ServedBy
@@ -121,6 +133,23 @@ func (p *Prober) loop() {
 			p.mu.Unlock()
 		}
 	}
+}
+
+// readBack is the read that follows write seq, within what is left of
+// the attempt's timeout: OK on 200.
+func (p *Prober) readBack(seq int, start time.Time) (bool, string) {
+	left := p.Timeout - time.Since(start)
+	if left <= 0 {
+		return false, "no time left for the read after the write"
+	}
+	resp, err := roundTrip(context.Background(), p.then(seq), left)
+	switch {
+	case err != nil:
+		return false, "read after the write: " + err.Error()
+	case resp.Status != http.StatusOK:
+		return false, fmt.Sprintf("read after the write: status %d", resp.Status)
+	}
+	return true, ""
 }
 
 func (p *Prober) record(a Attempt) {

@@ -50,10 +50,25 @@ var apiServices = map[string]apiService{
 	"placement-api": {
 		user:   "placement",
 		dropIn: "/etc/placement/placement.conf.d/shc.conf",
+		// keystonemiddleware as the install guide sets it, through the
+		// VIP (region RegionOne, as the harness bootstraps keystone: Debian
+		// writes regionOne): the writes' client (SHC_WRITES) creates resource
+		// providers with an admin token (placementUser makes the service user).
 		dropInData: func(dir string) string {
-			return "[placement_database]\nconnection = sqlite:///" + dir + "/placement.db\n"
+			return "[placement_database]\nconnection = sqlite:///" + dir + "/placement.db\n" +
+				"[api]\nauth_strategy = keystone\n" +
+				"[keystone_authtoken]\nwww_authenticate_uri = " + keystoneURL + "\nauth_url = " + keystoneURL + "\n" +
+				"auth_type = password\nproject_domain_name = Default\nuser_domain_name = Default\n" +
+				"project_name = service\nusername = placement\npassword = " + placementPassword + "\nregion_name = RegionOne\n"
 		},
-		schemaSetup: "runuser -u placement -- placement-manage db sync",
+		// Then the app loaded once, as each worker does when it starts:
+		// the first load writes the standard traits into the database
+		// (placement's update_database). Left to the workers, the six
+		// of three nodes did it at once on the one sqlite file, and one
+		// that met "database is locked" answered 500 for good (uwsgi
+		// keeps a worker whose app failed to load).
+		schemaSetup: "runuser -u placement -- placement-manage db sync\n" +
+			"runuser -u placement -- python3 -c 'from placement import wsgi; wsgi.init_application()'",
 	},
 	"cinder-api": {
 		user:   "cinder",

@@ -63,7 +63,7 @@ func (c *Cluster) setupHeat(ctx context.Context) error {
 	if _, err := first.Script(ctx, "runuser -u heat -- heat-manage db_sync\n"); err != nil {
 		return fmt.Errorf("heat's database: %w", err)
 	}
-	if err := c.serviceUser(ctx, "heat"); err != nil {
+	if err := c.serviceUser(ctx, "heat", c.secrets.service); err != nil {
 		return fmt.Errorf("heat's user in keystone: %w", err)
 	}
 	// Wanted by the target the nodes boot, as enabled on a host: a node
@@ -94,9 +94,9 @@ func (c *Cluster) setupHeat(ctx context.Context) error {
 }
 
 // serviceUser makes, through the VIP from the client namespace, keystone's
-// project service and the user name (the service password) with role
+// project service and the user name (password) with role
 // admin on it: what the install guides make for keystonemiddleware.
-func (c *Cluster) serviceUser(ctx context.Context, name string) error {
+func (c *Cluster) serviceUser(ctx context.Context, name, password string) error {
 	cl, err := NewClient(ClientNetNS(), 1)
 	if err != nil {
 		return err
@@ -146,7 +146,7 @@ func (c *Cluster) serviceUser(ctx context.Context, name string) error {
 		return err
 	}
 	user, err := call(http.MethodPost, "/v3/users", fmt.Sprintf(`{"user":{"name":%q,"domain_id":"default","password":%q,"default_project_id":%q}}`,
-		name, c.secrets.service, project), http.StatusCreated)
+		name, password, project), http.StatusCreated)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,11 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 			return nil, err
 		}
 	}
+	if c.opts.Keepalived {
+		if err := c.keepalivedFiles(n, files); err != nil {
+			return nil, err
+		}
+	}
 	for _, svc := range c.opts.Services {
 		f, err := serviceFiles(svc, n)
 		if err != nil {

@@ -35,7 +35,7 @@ func (c *Cluster) Close() error {
 	if c.lab != nil {
 		c.log.Printf("teardown: stopping all resources, then the pacemaker and corosync units")
 		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))
-		if !c.opts.Stateful {
+		if !c.opts.Stateful && !c.opts.Keepalived {
 			c.stopResources(ctx)
 			errs = append(errs, c.stopUnits(ctx))
 		}

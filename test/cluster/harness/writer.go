@@ -61,12 +61,12 @@ func (c *Client) idOf(ctx context.Context, url, token, kind, name string) (strin
 	return list[0].ID, nil
 }
 
-// Acked are the names of the projects whose creation was acknowledged
-// (201) among attempts.
+// Acked are the names of what attempts created whose creation was
+// acknowledged (201), whether or not a read after it answered.
 func Acked(attempts []Attempt) []string {
 	var names []string
 	for _, a := range attempts {
-		if a.OK && a.Key != "" {
+		if a.Written && a.Key != "" {
 			names = append(names, a.Key)
 		}
 	}
@@ -77,7 +77,13 @@ func Acked(attempts []Attempt) []string {
 // (keystone's inexact filter, one request) and returns those of want it
 // does not find: acknowledged writes the database lost.
 func (c *Client) ReadBack(ctx context.Context, url, token, prefix string, want []string) (lost []string, err error) {
-	req, err := http.NewRequest(http.MethodGet, url+"/v3/projects?name__startswith="+prefix+"-", nil)
+	return c.missing(ctx, url+"/v3/projects?name__startswith="+prefix+"-", token, "projects", want)
+}
+
+// missing lists the objects at url (a JSON document whose key is a list
+// of objects with a name) and returns the names of want it does not have.
+func (c *Client) missing(ctx context.Context, url, token, key string, want []string) (lost []string, err error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -89,16 +95,18 @@ func (c *Client) ReadBack(ctx context.Context, url, token, prefix string, want [
 	if resp.Status != http.StatusOK {
 		return nil, fmt.Errorf("reading back: status %d", resp.Status)
 	}
-	var list struct {
-		Projects []struct {
-			Name string `json:"name"`
-		} `json:"projects"`
+	var doc map[string]json.RawMessage
+	var list []struct {
+		Name string `json:"name"`
 	}
-	if err := json.Unmarshal([]byte(resp.Body), &list); err != nil {
+	if err := json.Unmarshal([]byte(resp.Body), &doc); err != nil {
 		return nil, fmt.Errorf("reading back (%d bytes): %w", len(resp.Body), err)
 	}
+	if err := json.Unmarshal(doc[key], &list); err != nil {
+		return nil, fmt.Errorf("reading back (%d bytes, %q): %w", len(resp.Body), key, err)
+	}
 	have := map[string]bool{}
-	for _, p := range list.Projects {
+	for _, p := range list {
 		have[p.Name] = true
 	}
 	for _, w := range want {
