@@ -241,10 +241,10 @@ LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3
 # the services drained before they stop (render's default), the same without
 # the drain, then keepalived + haproxy with the same services, restarted one
 # node at a time from their units (SHC_KEEPALIVED=1); the three tables in
-# bin/bench-maintenance.md (root; about 30 minutes).
+# bin/bench-maintenance.md (root; about 35 minutes).
 .PHONY: bench-maintenance
 WRITE_EVERY ?= 50ms
-MAINTENANCE_RUNS ?= 3
+MAINTENANCE_RUNS ?= 2
 MAINTENANCE := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES_KIND=systemd SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=14 SHC_SERVICES=$(SYSTEMD_SERVICES) SHC_WRITES=1 SHC_WRITE_EVERY=$(WRITE_EVERY) SHC_REPEAT=$(MAINTENANCE_RUNS) STACKHA_ALL_TIERS=1
 bench-maintenance: deps build
 	chmod -R go+rX bin

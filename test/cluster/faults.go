@@ -64,6 +64,9 @@ type Fault struct {
 	// Queue: on a stateful cluster, the results' client columns count
 	// the queue's client (heat's stack lists), not the writes.
 	Queue bool
+	// Budget bounds the whole fault, settling included (5 minutes when
+	// zero).
+	Budget time.Duration
 }
 
 // faultEnv is what a fault works with.
@@ -169,7 +172,7 @@ var Faults = []Fault{
 	// A client's connect that meets the VIP's move is answered after one
 	// SYN retransmission (1 s): the rolling restart's client waits 3 s.
 	{ID: 14, Name: "rolling restart of Pacemaker under client load (3 s client timeout)", Expect: always, Inject: faultRolling,
-		ClientTimeout: 3 * time.Second},
+		ClientTimeout: 3 * time.Second, Budget: 20 * time.Minute},
 	// A drain on the old holder must not hold the VIP's move.
 	{ID: 15, Name: "VIP's node in standby as another comes back, a request held open through the VIP (3 s client timeout)", Expect: func(s Setup) (Expectation, string) {
 		switch {
@@ -293,7 +296,11 @@ func probeURL(c *harness.Cluster) string {
 }
 
 func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.Client, f Fault, r FaultResult, l *harness.Logger) FaultResult {
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	budget := f.Budget
+	if budget == 0 {
+		budget = 5 * time.Minute
+	}
+	fctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	w, err := watch.Start(fctx, watch.Options{NetNS: harness.ClientNetNS(), VIP: netip.MustParseAddr(harness.VIP)})
 	if err != nil {

@@ -323,6 +323,14 @@ func failedFencingLine(out, node string) string {
 	return ""
 }
 
+// rollLimit bounds each wait of a rolling restart (the node's standby
+// settled, its return serving). Not a measure: a busy cluster (the
+// writers every 50 ms of make bench-maintenance, three systemd nodes on
+// two cores) is throttled to one action at a time, and a returning node
+// starts its services one after the other (keystone alone took 30 s),
+// over 90 s in all (2026-12-07).
+const rollLimit = 5 * time.Minute
+
 // faultRolling (14): each node in turn in standby, its Pacemaker stopped
 // and started, back online, under client load: no request may fail.
 func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(context.Context) error, error) {
@@ -367,7 +375,7 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 				}
 			}
 		}
-		err := f.C.WaitSettled(ctx, 90*time.Second)
+		err := f.C.WaitSettled(ctx, rollLimit)
 		if held != nil {
 			settled := time.Since(t)
 			held.Close()
@@ -409,7 +417,7 @@ func faultRolling(ctx context.Context, f *faultEnv, r *FaultResult) (func(contex
 		// Back as a member that serves (joined, haproxy started there)
 		// before the next node goes: an operator's rolling restart waits
 		// for that too.
-		if err := f.C.WaitServing(ctx, n, 90*time.Second); err != nil {
+		if err := f.C.WaitServing(ctx, n, rollLimit); err != nil {
 			return nil, err
 		}
 	}
