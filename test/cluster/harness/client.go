@@ -84,12 +84,21 @@ type Response struct {
 // Do sends req on a new connection from the client namespace and reads the
 // whole answer, within timeout.
 func (c *Client) Do(ctx context.Context, req *http.Request, timeout time.Duration) (*Response, error) {
+	return c.DoLimit(ctx, req, timeout, maxBody)
+}
+
+// maxBody is what an answer's body is read up to (the rest is dropped).
+const maxBody = 1 << 20
+
+// DoLimit is Do with the answer's body read up to limit bytes (a whole
+// listing of what a fault's writers created).
+func (c *Client) DoLimit(ctx context.Context, req *http.Request, timeout time.Duration, limit int64) (*Response, error) {
 	type result struct {
 		r   *Response
 		err error
 	}
 	ch := make(chan result, 1)
-	job := func() { r, err := roundTrip(ctx, req, timeout); ch <- result{r, err} }
+	job := func() { r, err := roundTripLimit(ctx, req, timeout, limit); ch <- result{r, err} }
 	select {
 	case c.jobs <- job:
 	case <-ctx.Done():
@@ -110,6 +119,10 @@ func (c *Client) tryGo(job func()) bool {
 }
 
 func roundTrip(ctx context.Context, req *http.Request, timeout time.Duration) (*Response, error) {
+	return roundTripLimit(ctx, req, timeout, maxBody)
+}
+
+func roundTripLimit(ctx context.Context, req *http.Request, timeout time.Duration, limit int64) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	host := req.URL.Host
@@ -134,7 +147,7 @@ func roundTrip(ctx context.Context, req *http.Request, timeout time.Duration) (*
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
