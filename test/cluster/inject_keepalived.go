@@ -31,13 +31,15 @@ func faultRollingKeepalived(ctx context.Context, f *faultEnv, r *FaultResult) (f
 			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			a, err := f.P.WaitFor(wctx, t, func(a harness.Attempt) bool { return a.OK && a.Node != "" && a.Node != n.Name })
 			cancel()
+			// The requests the move can lose began before another node
+			// answered, as in faultRolling.
 			if err != nil {
 				moved = append(moved, fmt.Sprintf("no node answered after %s's keepalived stopped", n.Name))
+				moves = append(moves, window{t, time.Now()})
 			} else {
 				moved = append(moved, fmt.Sprintf("%s -> %s answered %.2f s after the stop began", n.Name, a.Node, a.End.Sub(t).Seconds()))
+				moves = append(moves, window{t, a.End})
 			}
-			// What the old holder's haproxy held ended with its stop.
-			moves = append(moves, window{t, time.Now()})
 		}
 		if err := f.C.StartKeepalivedUnits(ctx, n); err != nil {
 			return nil, err

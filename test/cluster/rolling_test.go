@@ -7,8 +7,9 @@ import (
 	"github.com/stackha/stackha/test/cluster/harness"
 )
 
-// Only a reset, or an answer cut off mid-body by a timeout, that overlaps
-// the VIP's move is counted apart.
+// Only a reset, or an answer (or its body) that never came before a
+// timeout, of a request begun before another node answered (the window's
+// end) is counted apart.
 func TestLostByMove(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
@@ -24,7 +25,9 @@ func TestLostByMove(t *testing.T) {
 		{"timeout during the move", harness.Attempt{Start: at(1100), End: at(1400), Err: "context deadline exceeded"}, false},
 		{"body cut off by a timeout during the move", harness.Attempt{Start: at(990), End: at(3990), Err: "reading the body: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, true},
 		{"body cut off by a timeout after the move", harness.Attempt{Start: at(2100), End: at(5100), Err: "reading the body: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, false},
-		{"no answer in time during the move", harness.Attempt{Start: at(990), End: at(3990), Err: "reading the answer: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, false},
+		{"no answer in time, begun before the new holder answered", harness.Attempt{Start: at(990), End: at(3990), Err: "reading the answer: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, true},
+		{"no answer in time, begun after the new holder answered", harness.Attempt{Start: at(2010), End: at(5010), Err: "reading the answer: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, false},
+		{"no answer in time, begun and ended before the move", harness.Attempt{Start: at(100), End: at(990), Err: "reading the answer: read tcp 192.0.2.50:38006->192.0.2.100:5000: i/o timeout"}, false},
 		{"body cut short by a close during the move", harness.Attempt{Start: at(990), End: at(1200), Err: "reading the body: unexpected EOF"}, false},
 		{"refused during the move", harness.Attempt{Start: at(1100), End: at(1101), Err: "connect: connection refused"}, false},
 	}
