@@ -95,8 +95,8 @@ func up(t *testing.T, ctx context.Context, opts harness.Options) *harness.Cluste
 	})
 	c, err := harness.Up(ctx, opts)
 	nodelock.Check(t, "bringing the cluster up", err)
-	if os.Getenv("SHC_WATCH") == "1" {
-		defer enableWatchers(t, ctx, c, opts.Agents)
+	if w := os.Getenv("SHC_WATCH"); w == "1" || w == "0" {
+		defer setWatchers(t, ctx, c, opts.Agents, w == "1")
 	}
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {

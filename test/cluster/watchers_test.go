@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,11 +11,12 @@ import (
 	"github.com/stackha/stackha/test/cluster/harness"
 )
 
-// enableWatchers (SHC_WATCH=1) sets watch=true on stackha's vip and
-// haproxy (issue 27): a reload-agent, then the next monitor starts each
-// watcher. It returns once every watcher runs, so that the faults measure
-// them.
-func enableWatchers(t *testing.T, ctx context.Context, c *harness.Cluster, set harness.AgentSet) {
+// setWatchers sets watch on stackha's vip and haproxy (issue 27; on by
+// default since 2026-12-07): SHC_WATCH=1 sets it true, SHC_WATCH=0 false
+// (make bench-watch's rows without them), each a reload-agent after which
+// the next monitor starts or ends each watcher. It returns once every
+// watcher runs (on) or none does (off), so that the faults measure that.
+func setWatchers(t *testing.T, ctx context.Context, c *harness.Cluster, set harness.AgentSet, on bool) {
 	t.Helper()
 	var helpers []string
 	for _, r := range []struct{ agent, rsc, helper string }{
@@ -22,9 +24,9 @@ func enableWatchers(t *testing.T, ctx context.Context, c *harness.Cluster, set h
 		if !set.Stackha(r.agent) {
 			continue
 		}
-		out, err := c.Node("node1").Run(ctx, "crm_resource", "--resource", r.rsc, "--set-parameter", "watch", "--parameter-value", "true")
+		out, err := c.Node("node1").Run(ctx, "crm_resource", "--resource", r.rsc, "--set-parameter", "watch", "--parameter-value", strconv.FormatBool(on))
 		if err != nil {
-			t.Fatalf("watch=true on %s: %v: %s", r.rsc, err, out)
+			t.Fatalf("watch=%t on %s: %v: %s", on, r.rsc, err, out)
 		}
 		helpers = append(helpers, r.helper)
 	}
@@ -37,12 +39,12 @@ func enableWatchers(t *testing.T, ctx context.Context, c *harness.Cluster, set h
 				running[argv[1]] = true
 			}
 		}
-		if len(running) == len(helpers) {
-			t.Logf("watchers running: %v", helpers)
+		if on && len(running) == len(helpers) || !on && len(running) == 0 {
+			t.Logf("watch=%t: watchers running: %v", on, running)
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("watchers %v not all running after watch=true (running: %v)", helpers, running)
+			t.Fatalf("watch=%t on %v: after 60 s the watchers running are %v", on, helpers, running)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

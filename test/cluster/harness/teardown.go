@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,9 @@ func (c *Cluster) Close() error {
 		c.log.Printf("teardown: stopping all resources, then the pacemaker and corosync units")
 		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))
 		if !c.opts.Stateful && !c.opts.Keepalived {
-			c.stopResources(ctx)
+			if c.stopResources(ctx) {
+				errs = append(errs, c.watchersLeft(ctx))
+			}
 			errs = append(errs, c.stopUnits(ctx))
 		}
 		// The stateful tier is powered off as it runs: Galera's and
@@ -49,7 +52,9 @@ func (c *Cluster) Close() error {
 		c.log.Printf("teardown: stopping all resources, then pacemakerd and corosync by pid")
 		// The load first: the stops need not wait for the CPU.
 		errs = append(errs, c.stopDaemons(ctx, "load-cpu", 5*time.Second), c.stopDaemons(ctx, "load-io", 5*time.Second))
-		c.stopResources(ctx)
+		if c.stopResources(ctx) {
+			errs = append(errs, c.watchersLeft(ctx))
+		}
 		errs = append(errs, c.stopDaemons(ctx, "pacemakerd", 60*time.Second))
 		errs = append(errs, c.stopDaemons(ctx, "corosync", 20*time.Second))
 	}
@@ -69,7 +74,10 @@ func (c *Cluster) Close() error {
 	return nil
 }
 
-func (c *Cluster) stopResources(ctx context.Context) {
+// stopResources stops every resource (stop-all-resources) through the
+// first node that takes the request, and reports whether the cluster said
+// they all stopped.
+func (c *Cluster) stopResources(ctx context.Context) bool {
 	for _, n := range c.Nodes {
 		if c.Pid(n, "pacemakerd") == 0 {
 			continue
@@ -82,7 +90,7 @@ func (c *Cluster) stopResources(ctx context.Context) {
 		}
 		cancel()
 		if err == nil {
-			return
+			return true
 		}
 		c.log.Printf("  stopping resources through %s: %v", n.Name, err)
 		if asked {
@@ -90,9 +98,42 @@ func (c *Cluster) stopResources(ctx context.Context) {
 			// through another node would only wait longer (Galera's
 			// and RabbitMQ's stops can outlast it): the units' stop
 			// and the power-off come next.
-			return
+			return false
 		}
 	}
+	return false
+}
+
+// watcherHelpers are the event watchers' names (argv[1] of the detached
+// copy of the agent, issue 27).
+var watcherHelpers = []string{"vip-watch", "haproxy-watch"}
+
+// watchersLeft fails when an event watcher still runs on a node whose
+// Pacemaker runs once every resource has stopped: a watcher that outlived
+// its instance (stop ends it before anything else). A node without
+// Pacemaker (fault 8 without fencing leaves one out) stopped nothing.
+func (c *Cluster) watchersLeft(ctx context.Context) error {
+	var left []string
+	for _, n := range c.Nodes {
+		if c.Pid(n, "pacemakerd") == 0 {
+			continue
+		}
+		out, err := Run(ctx, "ip", "netns", "pids", Prefix+n.Name)
+		if err != nil {
+			return fmt.Errorf("processes of %s: %w", n.Name, err)
+		}
+		for _, f := range strings.Fields(out) {
+			data, err := os.ReadFile(filepath.Join("/proc", f, "cmdline"))
+			argv := strings.Split(string(data), "\x00")
+			if err == nil && len(argv) > 1 && slices.Contains(watcherHelpers, argv[1]) {
+				left = append(left, fmt.Sprintf("%s on %s (pid %s)", argv[1], n.Name, f))
+			}
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("leak: event watchers outlived their instances (every resource stopped): %s", strings.Join(left, ", "))
+	}
+	return nil
 }
 
 // stopDaemons sends SIGTERM to the named daemon on every node (by recorded
