@@ -453,6 +453,9 @@ func rollingOutcome(f *faultEnv, r *FaultResult, moves []window, moved []string,
 			r.Bad = fmt.Sprintf("%d writes (token issues) failed (%s)", wfailed, strings.Join(wlost, "; "))
 		}
 		writes = fmt.Sprintf("; writes (a token issue every %s): %d, %d failed", f.W.Every, len(as), wfailed)
+		if wfailed > 0 {
+			writes += " (" + strings.Join(wlost, "; ") + ")"
+		}
 		if wreset > 0 {
 			writes += fmt.Sprintf(", %d lost in flight as the VIP moved", wreset)
 		}

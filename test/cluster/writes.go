@@ -73,6 +73,9 @@ func providerWrites(ctx context.Context, cl *harness.Client, f *faultEnv, strict
 		return
 	}
 	r.Outcome += fmt.Sprintf("; writes then reads on placement (a resource provider every %s): %d, %d failed", f.R.Every, len(as), failed)
+	if failed > 0 {
+		r.Outcome += " (" + strings.Join(lost, "; ") + ")"
+	}
 	if reset > 0 {
 		r.Outcome += fmt.Sprintf(", %d lost in flight as the VIP moved", reset)
 	}
