@@ -241,7 +241,7 @@ LOADED := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_LOAD=1 SHC_NODES=3
 # the services drained before they stop (render's default), the same without
 # the drain, then keepalived + haproxy with the same services, restarted one
 # node at a time from their units (SHC_KEEPALIVED=1); the three tables in
-# bin/bench-maintenance.md (root; about 35 minutes).
+# bin/bench-maintenance.md (root; about 40 minutes).
 .PHONY: bench-maintenance
 WRITE_EVERY ?= 50ms
 MAINTENANCE_RUNS ?= 2
