@@ -41,18 +41,3 @@ func TestReplayed(t *testing.T) {
 		}
 	}
 }
-
-func TestStateIn(t *testing.T) {
-	for _, tc := range []struct{ log, want string }{
-		{"", ""},
-		{"Starting VRRP child process\n", ""},
-		{"(shc_vip_51) Entering BACKUP STATE (init)\n", "BACKUP"},
-		{"(shc_vip_51) Entering BACKUP STATE (init)\n(shc_vip_51) Entering MASTER STATE\n", "MASTER"},
-		{"(shc_vip_51) Entering MASTER STATE\nStopping\n(shc_vip_51) Entering FAULT STATE\n", "FAULT"},
-		{"Entering the loop\n", ""},
-	} {
-		if got := stateIn(tc.log); got != tc.want {
-			t.Errorf("stateIn(%q) = %q, want %q", tc.log, got, tc.want)
-		}
-	}
-}
