@@ -108,14 +108,24 @@ func (c *Cluster) stopResources(ctx context.Context) bool {
 // copy of the agent, issue 27).
 var watcherHelpers = []string{"vip-watch", "haproxy-watch"}
 
-// watchersLeft fails when an event watcher still runs on a node whose
-// Pacemaker runs once every resource has stopped: a watcher that outlived
-// its instance (stop ends it before anything else). A node without
-// Pacemaker (fault 8 without fencing leaves one out) stopped nothing.
+// watchersLeft fails when an event watcher still runs on a node the
+// cluster has online once every resource has stopped: a watcher that
+// outlived its instance (stop ends it before anything else). A node out
+// of the cluster stopped nothing (fault 8 without fencing leaves one out,
+// its VIP, haproxy and their watchers running as they were).
 func (c *Cluster) watchersLeft(ctx context.Context) error {
+	st, err := c.Status(ctx)
+	if err != nil {
+		c.log.Printf("  no check for event watchers left: no cluster status (%v)", err)
+		return nil
+	}
+	online := map[string]bool{}
+	for _, ns := range st.Nodes {
+		online[ns.Name] = ns.Online
+	}
 	var left []string
 	for _, n := range c.Nodes {
-		if c.Pid(n, "pacemakerd") == 0 {
+		if !online[n.Name] {
 			continue
 		}
 		out, err := Run(ctx, "ip", "netns", "pids", Prefix+n.Name)
