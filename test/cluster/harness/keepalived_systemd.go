@@ -158,7 +158,11 @@ func (c *Cluster) WaitNodeServes(ctx context.Context, n *Node, limit time.Durati
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s: port %s does not answer after %s (%v)", n.Name, port, limit, err)
+				last := fmt.Sprint(err)
+				if err == nil {
+					last = fmt.Sprintf("status %d", resp.Status)
+				}
+				return fmt.Errorf("%s: port %s does not answer below 500 after %s (last: %s)", n.Name, port, limit, last)
 			}
 			select {
 			case <-ctx.Done():
