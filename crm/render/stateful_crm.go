@@ -193,7 +193,11 @@ func (r *resolved) mysqlListener(b *strings.Builder) {
 		"the node in use is taken out, its connections are closed, so the services",
 		"reconnect to the next node at once instead of writing to a node that has",
 		"left the cluster. Timeouts of 90m (TripleO's): the services pool idle",
-		"connections.",
+		"connections. timeout check 2s and fall 3: the sync check starts a unit",
+		"and a mysql client, which on a loaded node (the whole cluster starting",
+		"after a power loss) takes over the defaults' 500ms; a check taken for a",
+		"failure closes every session of the node in use. A node gone (refused",
+		"or unreachable) fails its checks at the connect, within timeout connect.",
 	})
 	b.WriteString("listen mysql\n")
 	fmt.Fprintf(b, "    bind %s\n", hostPort(r.backendVIP().addr().String(), r.db.port))
@@ -202,12 +206,12 @@ func (r *resolved) mysqlListener(b *strings.Builder) {
 		b.WriteString("    option tcplog\n")
 	}
 	b.WriteString("    stick-table type ip size 1000\n    stick on dst\n")
-	b.WriteString("    timeout client 90m\n    timeout server 90m\n")
+	b.WriteString("    timeout client 90m\n    timeout server 90m\n    timeout check 2s\n")
 	for i, n := range r.nodes {
 		backup := ""
 		if i > 0 {
 			backup = " backup"
 		}
-		fmt.Fprintf(b, "    server %s %s port %d on-marked-down shutdown-sessions%s\n", n.name, hostPort(n.addr.String(), r.db.port), r.db.checkPort, backup)
+		fmt.Fprintf(b, "    server %s %s port %d fall 3 on-marked-down shutdown-sessions%s\n", n.name, hostPort(n.addr.String(), r.db.port), r.db.checkPort, backup)
 	}
 }

@@ -120,9 +120,9 @@ func TestStatefulRender(t *testing.T) {
 					"pcs constraint order start rabbitmq-clone then start nova-api-clone kind=Mandatory symmetrical=false id=rabbitmq-before-nova-api",
 				},
 				"haproxy.cfg": {"listen mysql\n    bind 10.0.0.100:3306\n    mode tcp", "stick on dst",
-					"server a 10.0.0.1:3306 port 9200 on-marked-down shutdown-sessions\n",
-					"server b 10.0.0.2:3306 port 9200 on-marked-down shutdown-sessions backup\n",
-					"server c 10.0.0.3:3306 port 9200 on-marked-down shutdown-sessions backup\n"},
+					"server a 10.0.0.1:3306 port 9200 fall 3 on-marked-down shutdown-sessions\n",
+					"server b 10.0.0.2:3306 port 9200 fall 3 on-marked-down shutdown-sessions backup\n",
+					"server c 10.0.0.3:3306 port 9200 fall 3 on-marked-down shutdown-sessions backup\n"},
 				"nodes/b/openstack-conf.sh": {
 					"db_keystone=$(secret /etc/stackha/db/keystone.pw)", "db_nova=$(secret /etc/stackha/db/nova.pw)",
 					"mq=$(secret /etc/stackha/rabbitmq.pw)",

@@ -203,7 +203,7 @@ var Faults = []Fault{
 	{ID: 18, Name: "kill -9 mariadbd on the database writer", Expect: statefulOnly, Inject: faultKillMariadb},
 	{ID: 16, Name: "power loss of the database writer", Expect: statefulOnly, Inject: faultWriterPowerLoss},
 	{ID: 17, Name: "database writer cut from the corosync ring", Expect: statefulOnly, Inject: faultWriterRingCut},
-	{ID: 19, Name: "every node loses power, and gets it back", Expect: statefulOnly, Inject: faultWholeCluster},
+	{ID: 19, Name: "every node loses power, and gets it back", Expect: statefulOnly, Inject: faultWholeCluster, Budget: 12 * time.Minute},
 	{ID: 20, Name: "kill -9 RabbitMQ on the node holding heat's RPC queue, under load", Expect: withHeat, Inject: faultKillRabbit, Queue: true},
 }
 

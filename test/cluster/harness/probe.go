@@ -43,6 +43,9 @@ type Prober struct {
 	then   func(seq int) *http.Request
 	header http.Header // sent with each request
 	seq    int
+	// workers, when not 0, bounds the requests in flight (else enough
+	// for one every Every through Timeout, at most 32).
+	workers int
 
 	client  *Client
 	mu      sync.Mutex
@@ -70,6 +73,9 @@ func start(p *Prober) (*Prober, error) {
 	workers := int(timeout/every) + 2
 	if workers > 32 {
 		workers = 32
+	}
+	if p.workers != 0 {
+		workers = p.workers
 	}
 	cl, err := NewClient(ClientNetNS(), workers)
 	if err != nil {

@@ -8,6 +8,15 @@ import (
 	"time"
 )
 
+// statefulWorkers bounds the stateful tier's clients' requests in flight,
+// as a service's connection pool does: with one every 250 ms and 10 s to
+// answer, an open-ended client would pile up to 32 writes on a cluster that
+// is slow (every node starting at once on two cores, fault 19), which
+// keystone's workers go on serving after the client has given up, and the
+// cluster can stay overloaded for minutes (measured: recovery from 45 s to
+// more than 4 minutes with 32). A tick with every worker busy is skipped.
+const statefulWorkers = 4
+
 // StartProjectWriter starts creating a keystone project through the VIP
 // every every, as admin (token), from the client namespace: a write each
 // request (a row in keystone's database), named prefix-N, which haproxy
@@ -16,7 +25,7 @@ import (
 func StartProjectWriter(url, token, prefix string, every, timeout time.Duration) (*Prober, error) {
 	h := http.Header{}
 	h.Set("X-Auth-Token", token)
-	return start(&Prober{URL: url + "/v3/projects", Every: every, Timeout: timeout, header: h,
+	return start(&Prober{URL: url + "/v3/projects", Every: every, Timeout: timeout, header: h, workers: statefulWorkers,
 		bodyOf: func(seq int) (string, string) {
 			name := fmt.Sprintf("%s-%d", prefix, seq)
 			return fmt.Sprintf(`{"project":{"name":%q,"domain_id":"default"}}`, name), name
@@ -29,7 +38,7 @@ func StartProjectWriter(url, token, prefix string, every, timeout time.Duration)
 func StartHeatReader(url, token string, every, timeout time.Duration) (*Prober, error) {
 	h := http.Header{}
 	h.Set("X-Auth-Token", token)
-	return start(&Prober{URL: url, Every: every, Timeout: timeout, header: h})
+	return start(&Prober{URL: url, Every: every, Timeout: timeout, header: h, workers: statefulWorkers})
 }
 
 // ProjectID is the id of keystone's project name, asked through url.
