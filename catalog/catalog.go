@@ -126,6 +126,10 @@ type Service struct {
 	// the paste configuration puts the healthcheck only in the versioned
 	// pipelines (nova-api: /v2.1/healthcheck).
 	HealthcheckPath string
+	// DrainAgentPort is, for a service without DrainFile, the default port
+	// of its agent's drain agent (haproxy's agent-check: agentcheck.go in
+	// agents/openstack); 0: the service cannot be drained.
+	DrainAgentPort int
 
 	// haproxy and the keystone catalog (render).
 
@@ -264,7 +268,9 @@ var Services = []*Service{
 		ConfigDirEnv: "OS_PLACEMENT_CONFIG_DIR",
 		Package:      "placement-api", InitName: "placement-api", UWSGIIni: "/etc/placement/placement-api-uwsgi.ini",
 		UnitProgram: "/usr/bin/placement-api",
-		Proxy:       "placement", HealthPath: "/",
+		// Zed's placement has no oslo.middleware healthcheck.
+		DrainAgentPort: 18778,
+		Proxy:          "placement", HealthPath: "/",
 		Entry: &Entry{Type: "placement", Name: "placement", Description: "Placement API"},
 	},
 	{

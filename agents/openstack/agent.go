@@ -31,6 +31,7 @@ func init() {
 	for _, p := range Profiles {
 		ocf.Register(p.Name, func() *ocf.Agent { return newAgent(p) }, p.Aliases...)
 	}
+	ocf.RegisterHelper(agentCmd, agentHelper)
 }
 
 // newAgent is the agent of a profile. The handlers are functions without

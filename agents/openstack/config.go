@@ -58,6 +58,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	DrainFile    string
 	DrainChecks  time.Duration
+	// DrainAgentPort is the drain agent's port (agentcheck.go), for a
+	// service without the healthcheck; 0: none.
+	DrainAgentPort int
 }
 
 // NewConfig checks the parameters of one resource; name is the instance's

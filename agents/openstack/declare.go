@@ -134,13 +134,30 @@ var paramTable = [...]metadata.Parameter{
 			"the file by rename and removes it by unlinkat."},
 	{Name: "drain_checks", Type: metadata.Time, Default: "2s", Short: "time haproxy's checks take to take the service out", Reloadable: true,
 		Range: &metadata.Range{Min: 0, Max: int64(2 * time.Minute)},
-		Long: "How long after `drain_file` appears every haproxy has taken the service out: its check interval, plus the further " +
-			"failed checks it needs at its fast interval, plus its check timeout (stackha render computes it from the haproxy " +
-			"section of the topology). drain waits this long before it looks at the service's connections."},
+		Long: "How long after the drain begins (`drain_file` appears, or the drain agent answers \"drain\") every haproxy has taken " +
+			"the service out: its check interval, plus the further failed checks it needs at its fast interval, plus its check " +
+			"timeout, or the agent-check's interval (stackha render computes it from the haproxy section of the topology). drain " +
+			"waits this long before it looks at the service's connections."},
+	{Name: "drain_agent_port", Type: metadata.Integer, Default: "0", Short: "port of the drain agent haproxy's agent-check asks (0: none)",
+		Range: &metadata.Range{Min: 0, Max: 65535},
+		Long: "For a service without oslo.middleware's healthcheck: start runs a small helper (`stackha openstack-agent-check`, " +
+			"recorded with the instance) on the address of `url` and this port, which answers haproxy's agent-check \"ready\", and " +
+			"\"drain\" from the moment stop begins to drain; stop ends it once the service has stopped. Each haproxy backend server " +
+			"needs `agent-check agent-port <this port>` (stackha render writes it). It reads nothing from the network. " +
+			"A start whose agent cannot answer (the port taken) fails: a server haproxy was told to drain comes back only when " +
+			"the agent says \"ready\"."},
 	{Name: "bind_host", Type: metadata.String, Short: "address to listen on (run_mode=process)",
 		Long: "The address uwsgi listens on (--http-socket <bind_host>:<port>): this node's own, so that haproxy can bind the " +
 			"VIP's port on the same node. Empty: every address, as the package's unit does."},
 }
+
+// drainAgentLong is drain_timeout's description for a service without
+// the healthcheck.
+const drainAgentLong = "When not 0 (it needs `drain_agent_port`), stop first drains the service: its drain agent answers haproxy's " +
+	"agent-check \"drain\", so that every haproxy sends it no new request; stop waits `drain_checks` for those checks, then " +
+	"until the service holds no request (no busy connection to `port`, asked of the kernel), and then stops it. It waits at " +
+	"most this long, cut to leave 10s of the stop's own timeout; a drain that runs out is logged, and the stop goes on. No " +
+	"drain for a service that does not answer, or on a node whose partition has lost quorum."
 
 const (
 	portLongWSGI   = "The port the service's API listens on; it makes the default `url` and is uwsgi's --http-socket port in run_mode=process."
@@ -183,12 +200,10 @@ func declare(p *Profile) metadata.Agent {
 			}
 		case "drain_timeout":
 			if p.DrainFile == "" {
-				q.Reloadable = false
-				q.Unsupported = p.Name + " has no healthcheck that haproxy could be told with (no oslo.middleware healthcheck in its " +
-					"package): it cannot be drained, and its stop fails the requests it holds that are not reads (haproxy replays those)"
+				q.Long = drainAgentLong
 			}
-		case "drain_checks":
-			if p.DrainFile == "" {
+		case "drain_agent_port":
+			if p.DrainFile != "" {
 				continue
 			}
 		case "drain_file":

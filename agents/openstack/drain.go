@@ -25,8 +25,8 @@ import (
 // and only then stops it; a budget spent is a warning, never a failed
 // stop. A service that does not answer its version document (the stop of
 // a recovery) is not drained. Start removes the file. A service without the middleware
-// (placement) cannot be drained: its drain_file is empty, and a
-// drain_timeout then is a configuration error.
+// (placement) is drained through haproxy's agent-check instead: its drain
+// agent (agentcheck.go) answers "drain" from the drain's start on.
 
 // stopReserve is what drain leaves of the stop's timeout for the stop
 // itself.
@@ -65,15 +65,19 @@ func (c conn) busy() bool {
 	return c.unacked > 0 || c.wqueued > 0 || c.sinceRecv <= c.sinceSent || c.sinceSent < busyAfter
 }
 
-// parseDrain reads the drain parameters, declared only where the profile
-// has a disable file.
+// parseDrain reads the drain parameters: drain_file where the profile
+// has a disable file, drain_agent_port where it has none.
 func (c *Config) parseDrain(params ocf.Params) error {
+	c.DrainTimeout = params.Duration("drain_timeout")
+	c.DrainChecks = params.Duration("drain_checks")
 	if c.Profile.DrainFile == "" {
+		c.DrainAgentPort = params.Int("drain_agent_port")
+		if c.DrainTimeout != 0 && c.DrainAgentPort == 0 {
+			return ocf.Configured("drain_timeout %s needs drain_agent_port: %s has no healthcheck haproxy could be told with", c.DrainTimeout, c.Profile.Name)
+		}
 		return nil
 	}
-	c.DrainTimeout = params.Duration("drain_timeout")
 	c.DrainFile = params.String("drain_file")
-	c.DrainChecks = params.Duration("drain_checks")
 	if c.DrainTimeout == 0 {
 		return nil
 	}
@@ -94,14 +98,17 @@ type drainer struct {
 	conns    func(port int) ([]conn, error)
 	answers  func(ctx context.Context, c *Config) error
 	disabled func(ctx context.Context, c *Config) error
-	now      func() time.Time
-	sleep    func(ctx context.Context, d time.Duration) error
+	// agent makes the drain agent say "drain" (a service without the
+	// healthcheck).
+	agent func(ctx context.Context, c *Config) error
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 	// quorate asks whether this node's partition has quorum (nil:
 	// unknown).
 	quorate func(ctx context.Context) (bool, error)
 }
 
-var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, now: time.Now, sleep: ocf.Sleep,
+var system = drainer{conns: kernelConns, answers: answers, disabled: healthcheckDisabled, agent: agentDrains, now: time.Now, sleep: ocf.Sleep,
 	quorate: func(ctx context.Context) (bool, error) { return pcmktool.Quorate(ctx, pcmktool.Run) }}
 
 // answers asks the service's version document (depth 0's request).
@@ -148,13 +155,21 @@ func (d drainer) drain(ctx context.Context, c *Config, log *ocf.Logger) {
 		log.Infof("drain: skipped, %s does not answer: %v", c.Profile.Name, err)
 		return
 	}
-	if err := setDrainFile(c, true); err != nil {
-		log.Warnf("drain: %v; stopping without a drain", err)
-		return
-	}
-	log.Infof("drain: created %s; haproxy's checks take %s out within %s", c.DrainFile, c.Profile.Name, c.DrainChecks)
-	if err := d.disabled(ctx, c); err != nil {
-		log.Warnf("drain: %v", err)
+	if c.DrainFile == "" {
+		if err := d.agent(ctx, c); err != nil {
+			log.Warnf("drain: %v; stopping without a drain", err)
+			return
+		}
+		log.Infof("drain: the drain agent on %s answers drain; haproxy's agent-checks take %s out within %s", agentListen(c), c.Profile.Name, c.DrainChecks)
+	} else {
+		if err := setDrainFile(c, true); err != nil {
+			log.Warnf("drain: %v; stopping without a drain", err)
+			return
+		}
+		log.Infof("drain: created %s; haproxy's checks take %s out within %s", c.DrainFile, c.Profile.Name, c.DrainChecks)
+		if err := d.disabled(ctx, c); err != nil {
+			log.Warnf("drain: %v", err)
+		}
 	}
 	end := t0.Add(budget)
 	if err := d.sleep(ctx, min(c.DrainChecks, budget)); err != nil {
@@ -227,7 +242,7 @@ func (d drainer) busy(port int) (int, error) {
 // undrain removes the disable file before the service starts, so that
 // haproxy's checks put it back once it answers.
 func undrain(c *Config, log *ocf.Logger) error {
-	if c.DrainTimeout == 0 {
+	if c.DrainTimeout == 0 || c.DrainFile == "" {
 		return nil
 	}
 	if err := setDrainFile(c, false); err != nil {

@@ -225,8 +225,10 @@ func TestDrainParams(t *testing.T) {
 		{"glance-api", map[string]string{"drain_timeout": "20s", "drain_file": "etc/glance/x"}, ocf.ErrConfigured, "absolute, clean path"},
 		{"glance-api", map[string]string{"drain_timeout": "20s", "drain_file": "/x"}, ocf.ErrConfigured, "not in /"},
 		{"glance-api", map[string]string{"drain_timeout": "11m"}, ocf.ErrConfigured, "drain_timeout"},
-		{"placement-api", map[string]string{"drain_timeout": "20s"}, ocf.ErrConfigured, "cannot be drained"},
+		{"placement-api", map[string]string{"drain_timeout": "20s"}, ocf.ErrConfigured, "needs drain_agent_port"},
 		{"placement-api", map[string]string{"drain_timeout": "0"}, ocf.Success, ""},
+		{"placement-api", map[string]string{"drain_timeout": "20s", "drain_agent_port": "18778"}, ocf.Success, ""},
+		{"placement-api", map[string]string{"drain_timeout": "20s", "drain_agent_port": "65536"}, ocf.ErrConfigured, "drain_agent_port"},
 	} {
 		r := runAgent(t, tc.agent, "validate-all", tc.params, runOpts{env: map[string]string{"OCF_CHECK_LEVEL": "0"}})
 		wantCode(t, tc.agent+" "+strings.Join(keys(tc.params), ","), r, tc.code, tc.has)
@@ -241,24 +243,27 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// Only a service with oslo's healthcheck declares the drain, with its
-// package's disable file as the default.
+// A service with oslo's healthcheck declares the drain with its package's
+// disable file as the default; one without, with the drain agent's port.
 func TestDrainDeclared(t *testing.T) {
 	for _, p := range Profiles {
-		var file *metadata.Parameter
+		var file, port *metadata.Parameter
 		n := 0
 		for _, q := range declare(p).Parameters {
 			if strings.HasPrefix(q.Name, "drain_") {
 				n++
-				if q.Name == "drain_file" {
+				switch q.Name {
+				case "drain_file":
 					file = &q
+				case "drain_agent_port":
+					port = &q
 				}
 			}
 		}
 		switch {
-		case p.DrainFile == "" && n != 1:
-			t.Errorf("%s has no healthcheck but declares %d drain parameters (want drain_timeout, unsupported)", p.Name, n)
-		case p.DrainFile != "" && (n != 3 || file == nil || file.Default != p.DrainFile):
+		case p.DrainFile == "" && (n != 3 || port == nil || file != nil):
+			t.Errorf("%s has no healthcheck: %d drain parameters, drain_agent_port %v, drain_file %v", p.Name, n, port, file)
+		case p.DrainFile != "" && (n != 3 || file == nil || file.Default != p.DrainFile || port != nil):
 			t.Errorf("%s: %d drain parameters, drain_file %v", p.Name, n, file)
 		}
 	}

@@ -82,6 +82,7 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 	if err := undrain(c, r.Log); err != nil {
 		return err
 	}
+	endAgent(c, r.Log)
 	svc := newService(c, r.Log)
 	defer svc.close()
 	up, err := svc.running(ctx)
@@ -121,7 +122,12 @@ func start(ctx context.Context, r *ocf.Request, c *Config) error {
 		if _, last = getVersions(ctx, client, c); last == nil {
 			r.Log.Infof("%s answers at %s after %s", c.Profile.Name, c.URL, time.Since(t0).Round(time.Millisecond))
 			if us, ok := svc.(*unitService); ok {
-				return us.listensEverywhere(c.Port)
+				if err := us.listensEverywhere(c.Port); err != nil {
+					return err
+				}
+			}
+			if err := ensureAgent(ctx, r, c); err != nil {
+				return ocf.Generic("%v", err)
 			}
 			return nil
 		}
@@ -181,6 +187,12 @@ func monitor(ctx context.Context, r *ocf.Request, c *Config) error {
 	a, err := getVersions(ctx, client, c)
 	if err != nil {
 		return err
+	}
+	if r.Interval > 0 && c.DrainAgentPort != 0 {
+		// A dead drain agent is not a failure of the service.
+		if err := ensureAgent(ctx, r, c); err != nil {
+			r.Log.Warnf("%v", err)
+		}
 	}
 	if r.CheckLevel >= 20 {
 		if err := checkAuthenticated(ctx, client, c, r.Log); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/stackha/stackha/instance"
@@ -31,6 +32,8 @@ type record struct {
 	GID     int      `json:"gid,omitempty"`
 	Argv    []string `json:"argv,omitempty"`
 	PIDFile string   `json:"pidfile,omitempty"`
+	// Agent is the drain agent (agentcheck.go) start left running.
+	Agent *instance.Identity `json:"agent,omitempty"`
 }
 
 // check refuses a record that cannot describe what start did: a broken
@@ -59,6 +62,14 @@ func (r *record) check() error {
 		}
 	default:
 		return fmt.Errorf("run mode %s", instance.Quote(string(r.Mode)))
+	}
+	if a := r.Agent; a != nil {
+		if err := a.Valid(); err != nil {
+			return fmt.Errorf("drain agent: %w", err)
+		}
+		if a.Session != a.PID || !filepath.IsAbs(a.Exe) {
+			return fmt.Errorf("drain agent %d: not a session leader running a program (session %d, executable %s)", a.PID, a.Session, instance.Quote(a.Exe))
+		}
 	}
 	return nil
 }

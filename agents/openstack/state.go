@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/stackha/stackha/instance"
 	"github.com/stackha/stackha/ocf"
@@ -43,7 +44,7 @@ func stop(ctx context.Context, r *ocf.Request, c *Config) error {
 		return fmt.Errorf("%w: what it names was not stopped; stop it by hand, then remove the record", rerr)
 	}
 	if rec != nil {
-		forget(r.Log, c.Instance, c.Profile.Name)
+		forget(r.Log, c.Instance, c.Profile.Name, rec)
 	}
 	return nil
 }
@@ -80,7 +81,7 @@ func stopFromState(ctx context.Context, r *ocf.Request) error {
 	if err := stopRecorded(ctx, r.Log, rec); err != nil {
 		return err
 	}
-	forget(r.Log, name, agent)
+	forget(r.Log, name, agent, rec)
 	return nil
 }
 
@@ -188,9 +189,17 @@ func recordedRuns(ctx context.Context, log *ocf.Logger, rec *record) (bool, erro
 	return s.LoadState == "loaded", nil
 }
 
-// forget removes the record once what it names is stopped; a failure is a
-// warning (the work is done).
-func forget(log *ocf.Logger, name, agent string) {
+// forget ends the drain agent rec names and removes the record, once
+// the service it names is stopped; a failure is a warning (the work is
+// done).
+func forget(log *ocf.Logger, name, agent string, rec *record) {
+	if rec.Agent != nil {
+		// Once the service has stopped: haproxy keeps the server drained
+		// until the next start's agent says "ready".
+		if err := rec.Agent.Signal(syscall.SIGTERM); err != nil {
+			log.Warnf("drain agent %d: %v", rec.Agent.PID, err)
+		}
+	}
 	if err := removeRecord(name, agent); err != nil {
 		log.Warnf("stopped, but the record stays: %v", err)
 	}

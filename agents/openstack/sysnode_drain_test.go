@@ -75,7 +75,7 @@ func (h *heldRequest) finish() (int, error) {
 // completed and answered (want), and the stop said it waited for the
 // service to hold no request before it stopped it. The stop's output is
 // returned.
-func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent, hostPort, healthcheck string, req []byte, want ...int) string {
+func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent, hostPort string, drained drainSign, req []byte, want ...int) string {
 	t.Helper()
 	held, err := holdRequest(ctx, l, hostPort, req)
 	if err != nil {
@@ -93,28 +93,20 @@ func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent,
 		c, r, out := a.run(ctx, "stop", time.Minute, 0, 0, drainParams)
 		done <- stopped{code: c, reason: r, out: out, at: time.Now()}
 	}()
-	// the healthcheck says 503 once the drain has begun
-	client := l.HTTPClient(2 * time.Second)
+	// haproxy is told once the drain has begun
 	var last string
 	for seen := false; !seen; {
 		select {
 		case s := <-done:
-			t.Fatalf("the stop ended (exit %d %s) before the healthcheck answered 503 (last: %s)\n%s", s.code, s.reason, last, s.out)
+			t.Fatalf("the stop ended (exit %d %s) before %s (last: %s)\n%s", s.code, s.reason, drained.what, last, s.out)
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := client.Get("http://" + hostPort + healthcheck)
-		if err != nil {
-			last = err.Error()
-			continue
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-		last, seen = resp.Status, resp.StatusCode == http.StatusServiceUnavailable
+		seen, last = drained.told(ctx)
 		if time.Since(t0) > 30*time.Second {
-			t.Fatalf("the healthcheck still answers %s 30s into the stop", last)
+			t.Fatalf("not %s 30s into the stop: %s", drained.what, last)
 		}
 	}
-	t.Logf("%s answers 503 %s after the stop began", healthcheck, time.Since(t0).Round(time.Millisecond))
+	t.Logf("%s %s after the stop began", drained.what, time.Since(t0).Round(time.Millisecond))
 	// past drain_checks: the agent now waits for the held request
 	time.Sleep(1500 * time.Millisecond)
 	select {
@@ -140,4 +132,51 @@ func drainedStop(t *testing.T, ctx context.Context, l *sysnode.Lab, a nodeAgent,
 	t.Logf("the request held through the drain answered %d; the stop ended %s after it (%s in all)",
 		status, s.at.Sub(answered).Round(time.Millisecond), s.at.Sub(t0).Round(time.Millisecond))
 	return s.out
+}
+
+// drainSign is how a test sees that haproxy is told to drain a service.
+type drainSign struct {
+	what string
+	told func(ctx context.Context) (bool, string)
+}
+
+// healthcheckSays503: the service's healthcheck at path answers 503.
+func healthcheckSays503(l *sysnode.Lab, hostPort, path string) drainSign {
+	client := l.HTTPClient(2 * time.Second)
+	return drainSign{what: path + " answers 503", told: func(context.Context) (bool, string) {
+		resp, err := client.Get("http://" + hostPort + path)
+		if err != nil {
+			return false, err.Error()
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable, resp.Status
+	}}
+}
+
+// agentSays is what the drain agent at hostPort answers haproxy's
+// agent-check ("" and why when it does not).
+func agentSays(ctx context.Context, l *sysnode.Lab, hostPort string) (string, string) {
+	c, err := l.DialContext(ctx, "tcp", hostPort)
+	if err != nil {
+		return "", err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(c, 64)).ReadString('\n')
+	if err != nil {
+		return "", err.Error()
+	}
+	return line, ""
+}
+
+// agentSaysDrain: the drain agent at hostPort answers "drain".
+func agentSaysDrain(l *sysnode.Lab, hostPort string) drainSign {
+	return drainSign{what: "the drain agent on " + hostPort + " answers drain", told: func(ctx context.Context) (bool, string) {
+		word, why := agentSays(ctx, l, hostPort)
+		if word == "" {
+			return false, why
+		}
+		return word == "drain\n", fmt.Sprintf("%q", word)
+	}}
 }

@@ -212,9 +212,14 @@ func serviceCycle(t *testing.T, ctx context.Context, l *sysnode.Lab, n *sysnode.
 		t.Fatal(err)
 	}
 
-	if row.DrainFile != "" { // from here on the agent drains before it stops
+	drains := row.DrainFile != "" || row.DrainAgentPort != 0
+	agentHP := net.JoinHostPort(addr.String(), strconv.Itoa(row.DrainAgentPort))
+	if drains { // from here on the agent drains before it stops
 		for k, v := range drainParams {
 			a.params[k] = v
+		}
+		if row.DrainFile == "" {
+			a.params["drain_agent_port"] = strconv.Itoa(row.DrainAgentPort)
 		}
 	}
 	t0 = time.Now()
@@ -222,6 +227,11 @@ func serviceCycle(t *testing.T, ctx context.Context, l *sysnode.Lab, n *sysnode.
 	fig.start = time.Since(t0)
 	want("start", ocf.Success, "", c, r, out)
 	t.Logf("start of %s through the agent: %s", unit, fig.start.Round(time.Millisecond))
+	if drains && row.DrainFile == "" {
+		if word, why := agentSays(ctx, l, agentHP); word != "ready\n" {
+			t.Errorf("after start the drain agent on %s answers %q (%s), want ready", agentHP, word, why)
+		}
+	}
 	if _, err := n.Run(ctx, "test", "-f", dropin); err != nil {
 		t.Fatalf("no drop-in after start: %v", err)
 	}
@@ -258,10 +268,19 @@ func serviceCycle(t *testing.T, ctx context.Context, l *sysnode.Lab, n *sysnode.
 		t.Errorf("Restart=%s after a restart by hand", v)
 	}
 
-	if row.DrainFile != "" {
+	if drains {
 		// a request held open in it when the stop begins is answered
 		hp := net.JoinHostPort(addr.String(), row.Port)
-		out = drainedStop(t, ctx, l, a, hp, row.HealthcheckPath, getRequest(hp, row.VersionPath), http.StatusOK, http.StatusMultipleChoices)
+		sign := healthcheckSays503(l, hp, row.HealthcheckPath)
+		if row.DrainFile == "" {
+			sign = agentSaysDrain(l, agentHP)
+		}
+		out = drainedStop(t, ctx, l, a, hp, sign, getRequest(hp, row.VersionPath), http.StatusOK, http.StatusMultipleChoices)
+		if row.DrainFile == "" {
+			if word, _ := agentSays(ctx, l, agentHP); word != "" {
+				t.Errorf("after stop the drain agent on %s still answers %q", agentHP, word)
+			}
+		}
 	} else {
 		c, r, out = op("stop", 2*time.Minute)
 		want("stop", ocf.Success, "", c, r, out)

@@ -271,7 +271,7 @@ func TestSysnodeKeystoneUnit(t *testing.T) {
 	if _, err := n.Run(ctx, "test", "-e", "/etc/keystone/healthcheck_disable"); err == nil {
 		t.Error("start left the disable file")
 	}
-	drainedStop(t, ctx, l, a, hp, "/healthcheck", postRequest(hp, "/v3/auth/tokens", k.TokenRequest()), http.StatusCreated)
+	drainedStop(t, ctx, l, a, hp, healthcheckSays503(l, hp, "/healthcheck"), postRequest(hp, "/v3/auth/tokens", k.TokenRequest()), http.StatusCreated)
 	// Debian's uwsgi often does not end on SIGTERM (a worker deadlocks in
 	// Python's finalization, uwsgi_lock_fast): systemd kills it after the
 	// unit's TimeoutStopSec=15 and the unit ends failed with result

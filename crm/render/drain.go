@@ -16,6 +16,10 @@ const (
 	paramDrainTimeout = "drain_timeout"
 	paramDrainFile    = "drain_file"
 	paramDrainChecks  = "drain_checks"
+	// paramDrainAgentPort: a service without the healthcheck is drained
+	// through haproxy's agent-check instead, which asks its agent's drain
+	// agent on this port of each node.
+	paramDrainAgentPort = "drain_agent_port"
 	// defaultDrain is how long a stop waits for the requests a service
 	// holds after haproxy took it out: the API's ordinary calls finish in
 	// seconds; a longer one (an image upload) is cut.
@@ -31,7 +35,16 @@ const (
 
 // drain resolves a service's drain_timeout (f is its place in the file).
 func (x *resolver) drain(f string, s Service, rs *resolvedService) {
-	can := rs.service.DrainFile != ""
+	if rs.service.DrainFile == "" {
+		rs.agentPort = rs.service.DrainAgentPort
+		if s.DrainAgentPort != 0 {
+			rs.agentPort = s.DrainAgentPort
+			x.between(f+".drain_agent_port", s.DrainAgentPort, 1, 65535)
+		}
+	} else if s.DrainAgentPort != 0 {
+		x.bad.add(f+".drain_agent_port", "%s has oslo's healthcheck: it is drained through it (leave drain_agent_port out)", rs.name)
+	}
+	can := rs.service.DrainFile != "" || rs.agentPort != 0
 	switch {
 	case s.DrainTimeout == nil && can:
 		rs.drain = defaultDrain
@@ -49,7 +62,21 @@ func (r *resolved) drainParams(s resolvedService) [][2]string {
 	if s.drain == 0 {
 		return nil
 	}
-	return [][2]string{{paramDrainTimeout, s.drain.String()}, {paramDrainChecks, r.drainChecks().String()}}
+	p := [][2]string{{paramDrainTimeout, s.drain.String()}, {paramDrainChecks, r.drainChecks().String()}}
+	if s.service.DrainFile == "" {
+		p = append(p, [2]string{paramDrainAgentPort, fmt.Sprint(s.agentPort)})
+	}
+	return p
+}
+
+// agentCheck is what a backend server line of a service drained through
+// its drain agent adds: haproxy asks the agent on the node's address at
+// every check interval, and its "drain" takes the server out.
+func (r *resolved) agentCheck(s resolvedService) string {
+	if s.drain == 0 || s.service.DrainFile != "" {
+		return ""
+	}
+	return fmt.Sprintf(" agent-check agent-port %d agent-inter %s", s.agentPort, r.t.HAProxy.Check.Inter)
 }
 
 // drainChecks is how long every haproxy takes to take a drained server
@@ -74,7 +101,7 @@ func (s resolvedService) stopTimeout() string {
 // checkPath is the path haproxy checks a listener at: /healthcheck when
 // the service is drained, so that the disable file takes it out.
 func (s resolvedService) checkPath(l listener) string {
-	if s.drain != 0 && l.check != "" {
+	if s.drain != 0 && l.check != "" && s.service.DrainFile != "" {
 		return s.service.HealthcheckPath
 	}
 	return l.check

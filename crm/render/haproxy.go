@@ -67,6 +67,11 @@ global
 			if check != "" && check != l.check {
 				b.WriteString("    # 503 while its agent drains it before a stop (drain_timeout)\n")
 			}
+			agent := r.agentCheck(s)
+			if agent != "" {
+				fmt.Fprintf(&b, "    # no healthcheck: its agent's drain agent (port %d) answers the agent-check\n", s.agentPort)
+				b.WriteString("    # \"drain\" before a stop (drain_timeout), \"ready\" once it has started\n")
+			}
 			if check != "" {
 				// 2xx and 3xx pass: the version documents answer 200 or 300.
 				fmt.Fprintf(&b, "    option httpchk GET %s\n", check)
@@ -78,7 +83,7 @@ global
 				fmt.Fprintf(&b, "    timeout server %s\n", s.timeoutServer)
 			}
 			for _, n := range r.nodes {
-				fmt.Fprintf(&b, "    server %s %s\n", n.name, hostPort(n.addr.String(), l.port))
+				fmt.Fprintf(&b, "    server %s %s%s\n", n.name, hostPort(n.addr.String(), l.port), agent)
 			}
 		}
 	}

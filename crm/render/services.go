@@ -19,6 +19,9 @@ type resolvedService struct {
 	timeoutServer Duration
 	// drain is the agent's drain_timeout (0: no drain).
 	drain Duration
+	// agentPort is the drain agent's port, for a service without the
+	// healthcheck (0: none).
+	agentPort int
 	// vips are the indices in resolved.vips of the VIPs it is served on.
 	vips []int
 }
@@ -65,7 +68,7 @@ func (x *resolver) services() {
 		for _, l := range []struct {
 			field string
 			port  int
-		}{{f + ".port", rs.port}, {f + ".legacy_port", rs.legacyPort}} {
+		}{{f + ".port", rs.port}, {f + ".legacy_port", rs.legacyPort}, {f + ".drain_agent_port", rs.agentPort}} {
 			if l.port == 0 {
 				continue
 			}
@@ -137,7 +140,7 @@ func (x *resolver) service(f string, s Service, p profile) resolvedService {
 	}
 	x.drain(f, s, &rs)
 	rs.extra = extraParams(&x.bad, f+".params", s.Params, serviceFix(f), paramMode, paramPort, paramURL, paramCredentials,
-		paramDrainTimeout, paramDrainChecks)
+		paramDrainTimeout, paramDrainChecks, paramDrainAgentPort)
 	return rs
 }
 

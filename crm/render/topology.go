@@ -103,6 +103,10 @@ type Service struct {
 	// the service holds once every haproxy has taken it out (drain.go).
 	// Default 20s for a service with oslo's healthcheck; 0: no drain.
 	DrainTimeout *Duration `yaml:"drain_timeout"`
+	// DrainAgentPort is, for a service without oslo's healthcheck
+	// (placement), the port of the drain agent haproxy's agent-check asks
+	// on each node (default: the catalog's, placement 18778).
+	DrainAgentPort int `yaml:"drain_agent_port"`
 	// VIPs are the names of the vips haproxy serves it on (default: every
 	// one); with vip, the one VIP.
 	VIPs []string `yaml:"vips"`

@@ -40,22 +40,3 @@ func TestLostByMove(t *testing.T) {
 		t.Error("no move, yet counted as reset by one")
 	}
 }
-
-// Only a 502 besides the VIP's moves is a write a stopping placement held.
-func TestHeldByStop(t *testing.T) {
-	t0 := time.Now()
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	moves := []window{{at(1000), at(2000)}}
-	as := []harness.Attempt{
-		{Start: at(100), End: at(200), OK: true},
-		{Start: at(300), End: at(400), Err: "status 502"},
-		{Start: at(500), End: at(600), Err: "status 503"},
-		{Start: at(700), End: at(800), Err: "connect: connection refused"},
-		{Start: at(2100), End: at(2200), Err: "status 502"},
-		{Start: at(1500), End: at(1600), Err: "read: connection reset by peer"},
-		{Start: at(2300), End: at(2400), OK: true, Err: ""},
-	}
-	if got := heldByStop(as, moves); got != 2 {
-		t.Errorf("heldByStop = %d, want 2", got)
-	}
-}

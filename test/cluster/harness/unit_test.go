@@ -578,8 +578,8 @@ func TestSystemdTopologyDrain(t *testing.T) {
 		name, topo string
 		drained    bool
 	}{
-		{"systemd nodes", SystemdTopology(p, true, time.Second, false, []string{"cinder-api"}, false), true},
-		{"systemd nodes, NoDrain", SystemdTopology(p, true, time.Second, false, []string{"cinder-api"}, true), false},
+		{"systemd nodes", SystemdTopology(p, true, time.Second, false, []string{"cinder-api", "placement-api"}, false), true},
+		{"systemd nodes, NoDrain", SystemdTopology(p, true, time.Second, false, []string{"cinder-api", "placement-api"}, true), false},
 		{"lab nodes", Topology(p, true), false},
 	} {
 		topo, err := render.ParseBytes([]byte(tc.topo))
@@ -591,8 +591,13 @@ func TestSystemdTopologyDrain(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		crm := string(files["cluster.crm"])
-		if got := strings.Count(crm, "drain_timeout=20s"); tc.drained && got != 2 || !tc.drained && got != 0 { // keystone and cinder-api
+		if got := strings.Count(crm, "drain_timeout=20s"); tc.drained && got != 3 || !tc.drained && got != 0 { // keystone, cinder-api, placement-api
 			t.Errorf("%s: %d services drain in cluster.crm:\n%s", tc.name, got, crm)
+		}
+		// placement, without a healthcheck, through haproxy's agent-check
+		hasAgent := strings.Contains(crm, "drain_agent_port=18778") && strings.Contains(string(files["haproxy.cfg"]), " agent-check agent-port 18778 ")
+		if tc.drained && !strings.Contains(tc.name, "lab") && !hasAgent {
+			t.Errorf("%s: placement is not drained through its drain agent", tc.name)
 		}
 	}
 }
