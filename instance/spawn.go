@@ -44,3 +44,17 @@ func SpawnSelf(self string, args, env []string, dir string) (Identity, error) {
 	cmd.Process.Release()
 	return id, nil
 }
+
+// CheckHelper refuses a recorded identity that cannot be one SpawnSelf
+// returned: implausible, not the leader of its own session, or without
+// its program (a record that says so is broken, not "nothing running").
+func (id Identity) CheckHelper() error {
+	if err := id.Valid(); err != nil {
+		return err
+	}
+	if id.PID != id.Session || !filepath.IsAbs(id.Exe) {
+		return fmt.Errorf("process %d: not a session leader running a program (session %d, executable %s)",
+			id.PID, id.Session, Quote(id.Exe))
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package openstack
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -98,9 +97,6 @@ func serveAgent(ctx context.Context, ln net.Listener, drain <-chan os.Signal) er
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
-			}
-			if ne := (net.Error)(nil); errors.As(err, &ne) && ne.Timeout() {
-				continue
 			}
 			// EMFILE and the like: wait, never spin.
 			time.Sleep(50 * time.Millisecond)

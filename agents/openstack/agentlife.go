@@ -38,6 +38,11 @@ func endAgent(c *Config, log *ocf.Logger) {
 		log.Warnf("drain agent %d: %v", a.PID, err)
 		return
 	}
+	// Gone before a new one binds its port (start, a monitor's restart).
+	if !a.WaitGone(context.Background(), time.Now().Add(agentWait)) {
+		log.Warnf("drain agent %d did not end within %s of SIGTERM", a.PID, agentWait)
+		return
+	}
 	log.Debugf("ended drain agent %d", a.PID)
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/stackha/stackha/instance"
@@ -63,12 +62,9 @@ func (r *record) check() error {
 	default:
 		return fmt.Errorf("run mode %s", instance.Quote(string(r.Mode)))
 	}
-	if a := r.Agent; a != nil {
-		if err := a.Valid(); err != nil {
+	if r.Agent != nil {
+		if err := r.Agent.CheckHelper(); err != nil {
 			return fmt.Errorf("drain agent: %w", err)
-		}
-		if a.Session != a.PID || !filepath.IsAbs(a.Exe) {
-			return fmt.Errorf("drain agent %d: not a session leader running a program (session %d, executable %s)", a.PID, a.Session, instance.Quote(a.Exe))
 		}
 	}
 	return nil

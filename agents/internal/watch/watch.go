@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/stackha/stackha/instance"
@@ -33,12 +32,8 @@ type Record struct {
 
 // Check refuses a recorded watcher that cannot be one start made.
 func (w *Record) Check() error {
-	if err := w.Identity.Valid(); err != nil {
+	if err := w.Identity.CheckHelper(); err != nil {
 		return fmt.Errorf("watcher: %w", err)
-	}
-	if w.PID != w.Session || !filepath.IsAbs(w.Exe) {
-		return fmt.Errorf("watcher %d: not a session leader running a program (session %d, executable %s)",
-			w.PID, w.Session, instance.Quote(w.Exe))
 	}
 	if err := CheckNode(w.Node); err != nil {
 		return fmt.Errorf("watcher %d: %w", w.PID, err)
