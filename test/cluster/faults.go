@@ -123,6 +123,9 @@ type Setup struct {
 	Keepalived bool
 	// Heat: heat-api and heat-engine run on the stateful tier (fault 20).
 	Heat bool
+	// TLS: the front door, a public VIP over TLS and an internal VIP
+	// (fault 21 needs it).
+	TLS bool
 }
 
 // Label names the setup in the results: "stackha, 3 nodes, fencing".
@@ -137,6 +140,9 @@ func (s Setup) Label() string {
 	if s.Stateful {
 		mode += ", Galera and RabbitMQ"
 	}
+	if s.TLS {
+		mode += ", TLS, two VIPs"
+	}
 	if s.Keepalived {
 		return fmt.Sprintf("keepalived + haproxy, %d nodes, systemd nodes", s.Nodes)
 	}
@@ -146,7 +152,7 @@ func (s Setup) Label() string {
 // setupOf returns the cluster's setup.
 func setupOf(c *harness.Cluster) Setup {
 	return Setup{Set: c.Opts().Agents, Nodes: len(c.Nodes), Fencing: c.Opts().Fencing, Keystone: c.Opts().Keystone, Kind: c.Opts().Kind, Stateful: c.Opts().Stateful,
-		Heat: c.Heat(), Keepalived: c.Opts().Keepalived}
+		Heat: c.Heat(), Keepalived: c.Opts().Keepalived, TLS: c.TLS()}
 }
 
 // Faults are the failures the issues list, in the order they run on one
@@ -169,6 +175,7 @@ var Faults = []Fault{
 		}
 		return Recover, ""
 	}, Inject: faultBrokenReload},
+	{ID: 21, Name: "TLS certificate replaced and reloaded under client load (a handshake per request)", Expect: withTLS, Inject: faultRotate},
 	// A client's connect that meets the VIP's move is answered after one
 	// SYN retransmission (1 s): the rolling restart's client waits 3 s.
 	{ID: 14, Name: "rolling restart of Pacemaker under client load (3 s client timeout)", Expect: always, Inject: faultRolling,
@@ -290,7 +297,7 @@ func RunFaults(ctx context.Context, c *harness.Cluster, only map[int]bool, log i
 // probeURL is what the fault client requests through the VIP.
 func probeURL(c *harness.Cluster) string {
 	if c.Opts().Keystone {
-		return fmt.Sprintf("http://%s:%d/v3", harness.VIP, harness.KeystonePort)
+		return c.KeystoneURL() + "/v3"
 	}
 	return fmt.Sprintf("http://%s:%d/", harness.VIP, harness.WhoamiPort)
 }
@@ -334,7 +341,7 @@ func runFault(ctx context.Context, c *harness.Cluster, setup Setup, cl *harness.
 			return r
 		}
 	} else if os.Getenv("SHC_WRITES") == "1" && c.Opts().Keystone {
-		if env.W, err = harness.StartWriter(fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort), writeEvery(), 20*time.Second); err != nil {
+		if env.W, err = harness.StartWriter(c.KeystoneURL(), writeEvery(), 20*time.Second); err != nil {
 			p.Stop()
 			r.Err = err
 			return r

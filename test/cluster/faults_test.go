@@ -175,15 +175,25 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 		if nodes == 0 {
 			nodes = 2
 		}
-		return []shape{{opts: harness.Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: !fencing || (nodes == 3 && set.Render)}}}
+		keystone := !fencing || (nodes == 3 && set.Render)
+		return []shape{{opts: harness.Options{Agents: set, Nodes: nodes, Fencing: fencing, Keystone: keystone,
+			TLS: keystone && set.Render && os.Getenv("SHC_TLS") == "1"}}}
 	}
 	lab := shape{opts: harness.Options{Agents: set, Keystone: true}}
 	if os.Getenv("SHC_MATRIX") == "1" {
 		return []shape{lab, {opts: harness.Options{Agents: set, Nodes: 3, Fencing: true}}, {opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}}}
 	}
 	lab.faults = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true}
-	return []shape{lab,
-		{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render}, faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true}},
+	// The three fenced nodes have the front door (TLS on the public VIP,
+	// an internal VIP) unless SHC_TLS=0: faults 1-4 and 21 run there too.
+	fenced := shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: set.Render, TLS: set.Render && os.Getenv("SHC_TLS") != "0"},
+		faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true}}
+	if fenced.opts.TLS {
+		for _, id := range []int{1, 2, 3, 4, 21} {
+			fenced.faults[id] = true
+		}
+	}
+	return []shape{lab, fenced,
 		{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true}, faults: map[int]bool{12: true, 14: true}},
 	}
 }
@@ -233,6 +243,7 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	var all []FaultResult
+	var frontDoor []string
 	for _, set := range testSets(t) {
 		for _, sh := range faultShapes(set, kind) {
 			sel := sh.faults
@@ -240,7 +251,7 @@ func TestFaults(t *testing.T) {
 				sel = only
 			}
 			setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone, Kind: sh.opts.Kind, Stateful: sh.opts.Stateful,
-				Heat: slices.Contains(sh.opts.Services, "heat-api"), Keepalived: sh.opts.Keepalived}
+				Heat: slices.Contains(sh.opts.Services, "heat-api"), Keepalived: sh.opts.Keepalived, TLS: sh.opts.TLS}
 			if !anyApplies(setup, sel) {
 				continue
 			}
@@ -252,6 +263,9 @@ func TestFaults(t *testing.T) {
 				}
 				c := up(t, ctx, sh.opts)
 				nodelock.Budget(t, time.Duration(max(repeat(), 1)*applying(setup, sel))*faultBudget)
+				if c.TLS() {
+					frontDoor = append(frontDoor, checkFrontDoor(t, ctx, c, setup)...)
+				}
 				// SHC_REPEAT=N: the selected faults N times on this cluster
 				// (make bench-rolling), one row per run.
 				var rows []FaultResult
@@ -271,6 +285,9 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	table := FormatResults(all) + Worst(all)
+	if len(frontDoor) > 0 {
+		table += "\nThe front door:\n" + strings.Join(frontDoor, "\n") + "\n"
+	}
 	t.Logf("results:\n%s", table)
 	if dst := os.Getenv("SHC_RESULTS"); dst != "" {
 		if err := os.WriteFile(dst, []byte(table), 0o644); err != nil {
@@ -324,4 +341,20 @@ func statefulServices() []string {
 		return nil
 	}
 	return []string{"heat-api"}
+}
+
+// checkFrontDoor runs FrontDoor on a cluster with TLS, fails the test on
+// what failed, and returns its lines for the results, labelled.
+func checkFrontDoor(t *testing.T, ctx context.Context, c *harness.Cluster, setup Setup) []string {
+	t.Helper()
+	cl, err := harness.NewClient(harness.ClientNetNS(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	lines, errs := FrontDoor(ctx, c, cl)
+	for _, err := range errs {
+		t.Errorf("front door, %s: %v", setup.Label(), err)
+	}
+	return append([]string{setup.Label() + ":"}, lines...)
 }

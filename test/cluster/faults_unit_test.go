@@ -66,7 +66,7 @@ func TestFaultShapes(t *testing.T) {
 	covered := map[int]bool{}
 	for _, sh := range append(shapes, stateful...) {
 		setup := Setup{Set: set, Nodes: max(sh.opts.Nodes, 2), Fencing: sh.opts.Fencing, Keystone: sh.opts.Keystone,
-			Kind: sh.opts.Kind, Stateful: sh.opts.Stateful, Heat: slices.Contains(sh.opts.Services, "heat-api")}
+			Kind: sh.opts.Kind, Stateful: sh.opts.Stateful, Heat: slices.Contains(sh.opts.Services, "heat-api"), TLS: sh.opts.TLS}
 		for _, f := range Faults {
 			if exp, _ := f.Expect(setup); sh.faults[f.ID] && exp != Skip {
 				covered[f.ID] = true
@@ -81,6 +81,19 @@ func TestFaultShapes(t *testing.T) {
 		if exp, _ := f.Expect(Setup{Set: set, Nodes: 3, Fencing: true, Keystone: true, Kind: harness.SystemdNodes}); f.ID >= 16 && exp != Skip {
 			t.Errorf("fault %d runs without the stateful tier", f.ID)
 		}
+	}
+	// the front door: on the three fenced nodes with faults 1-4, unless
+	// SHC_TLS=0; never for a set that does not render
+	if fenced := shapes[1]; !fenced.opts.TLS || fenced.opts.Nodes != 3 || !fenced.faults[1] || !fenced.faults[4] || !fenced.faults[21] {
+		t.Errorf("the three fenced nodes: %+v, faults %v: want TLS with faults 1-4 and 21", fenced.opts, fenced.faults)
+	}
+	t.Setenv("SHC_TLS", "0")
+	if fenced := faultShapes(set, harness.LabNodes)[1]; fenced.opts.TLS || fenced.faults[21] {
+		t.Errorf("SHC_TLS=0: %+v, faults %v", fenced.opts, fenced.faults)
+	}
+	t.Setenv("SHC_TLS", "")
+	if fenced := faultShapes(harness.Heartbeat(), harness.LabNodes)[1]; fenced.opts.TLS {
+		t.Errorf("the heartbeat set (no render) with TLS: %+v", fenced.opts)
 	}
 	t.Setenv("SHC_NODES", "3")
 	t.Setenv("SHC_FENCING", "1")

@@ -106,7 +106,7 @@ func faultDeleteVIP(ctx context.Context, f *faultEnv, r *FaultResult) (func(cont
 	if _, err := harness.Run(ctx, "ip", "-n", harness.Prefix+n.Name, "addr", "del", fmt.Sprintf("%s/%d", harness.VIP, harness.VIPPrefix), "dev", "eth0"); err != nil {
 		return nil, err
 	}
-	if !f.detect(ctx, r, harness.VIPResource, n.Name) {
+	if !f.detect(ctx, r, f.C.VIPResource(), n.Name) {
 		return nil, nil
 	}
 	r.Recovery = f.waitUntil(ctx, recoveryLimit, func(ctx context.Context) bool {
@@ -263,7 +263,7 @@ func faultLinkDown(ctx context.Context, f *faultEnv, r *FaultResult) (func(conte
 	detected := make(chan time.Duration, 1)
 	dctx, cancel := context.WithCancel(ctx)
 	go func() {
-		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, harness.VIPResource, n.Name) })
+		detected <- f.waitUntil(dctx, limit, func(ctx context.Context) bool { return f.failed(ctx, f.C.VIPResource(), n.Name) })
 	}()
 	var other *harness.Node
 	r.Recovery, other = f.answeredByOther(ctx, n, limit)

@@ -280,7 +280,7 @@ func faultDeviceFails(ctx context.Context, f *faultEnv, r *FaultResult) (func(co
 	time.Sleep(5 * time.Second)
 	// (crm_mon still lists it "Started" on the lost, unclean node.)
 	if st, err := f.C.Status(ctx); err == nil {
-		for _, w := range st.Where(harness.VIPResource) {
+		for _, w := range st.Where(f.C.VIPResource()) {
 			if w != n.Name {
 				r.Bad = fmt.Sprintf("the VIP started on %s before %s was fenced", w, n.Name)
 			}

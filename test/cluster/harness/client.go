@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -125,9 +126,9 @@ func roundTrip(ctx context.Context, req *http.Request, timeout time.Duration) (*
 func roundTripLimit(ctx context.Context, req *http.Request, timeout time.Duration, limit int64) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	host := req.URL.Host
+	host, secure := req.URL.Host, req.URL.Scheme == "https"
 	if !strings.Contains(host, ":") {
-		host += ":80"
+		host += map[bool]string{false: ":80", true: ":443"}[secure]
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", host)
@@ -137,6 +138,15 @@ func roundTripLimit(ctx context.Context, req *http.Request, timeout time.Duratio
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
+	}
+	if secure {
+		// The cluster's CA only (tls.go): a handshake is part of the
+		// request, its failure a failed request.
+		tc := tls.Client(conn, clientTLS(req.URL.Hostname()))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		conn = tc
 	}
 	req.Close = true
 	if err := req.Write(conn); err != nil {
@@ -167,7 +177,7 @@ func (c *Client) Get(ctx context.Context, url string, timeout time.Duration) (*R
 // tokenRequest is the body of a request for a project-scoped admin token.
 func tokenRequest() string {
 	return fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin",`+
-		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, keystonePassword)
+		`"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}`, KeystonePassword)
 }
 
 // Token asks keystone (through url, the VIP) for a project-scoped admin

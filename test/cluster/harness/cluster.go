@@ -89,6 +89,11 @@ type Options struct {
 	// (render's drain_timeout 0), the other side of the drain's
 	// comparison ($SHC_DRAIN=0 in the cluster tests).
 	NoDrain bool
+	// TLS gives a rendered cluster (stackha's agents, keystone on) the
+	// front door of a production control plane (tls.go): a public VIP
+	// with TLS, a CA made with openssl, and an internal VIP on the nodes'
+	// own network; each haproxy serves its metrics on its node's address.
+	TLS bool
 	// Stateful runs the stateful tier on systemd nodes (three, fenced):
 	// Galera and RabbitMQ by resource-agents' agents as render configures
 	// them, keystone on Galera, its keys copied from the first node
@@ -117,6 +122,9 @@ type Cluster struct {
 	lab *sysnode.Lab
 	// secrets are the stateful tier's passwords (Stateful only).
 	secrets secrets
+	// certSerial is the serial of the public VIP's newest certificate
+	// (TLS only).
+	certSerial int
 }
 
 // Node is one cluster node.
@@ -180,13 +188,15 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		f    func(context.Context) error
 		skip bool
 	}
+	fence := step{"fencing: power switch on " + powerSocket() + ", fence_shc in each node's /usr/sbin", c.startSwitch, !opts.Fencing}
 	steps := []step{
 		{"network namespaces " + strings.Join(c.nsNames(), ", ") + " (service bridge 192.0.2.0/24, ring bridge 198.51.100.0/24)", c.buildNetwork, false},
 		{"mount, UTS and PID namespaces for " + strings.Join(c.names(), ", ") + " (own /proc, /run, /sys, /dev/shm, Pacemaker and Corosync state)", c.buildMounts, false},
 		{"configuration: corosync.conf, haproxy.cfg, agents (" + opts.Agents.Name + ")", c.writeConfig, false},
+		{"TLS: a CA and the public VIP's certificate, made with openssl in " + TLSDir(), c.makeCA, !c.TLS()},
 		{"keystone: one sqlite database (WAL) and one fernet key repository for both nodes", c.setupKeystone, !opts.Keystone},
 		{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
-		{"fencing: power switch on " + powerSocket() + ", fence_shc in each node's /usr/sbin", c.startSwitch, !opts.Fencing},
+		fence,
 		{"starting corosync and pacemakerd on every node", c.startStack, false},
 	}
 	if opts.Keepalived && !c.systemd() {
@@ -212,15 +222,16 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			steps[0],
 			{"the stateful tier's passwords and Erlang cookie, made for this cluster", c.makeSecrets, !opts.Stateful},
 			{"stackha's agents and the fence agent laid out in " + BaseDir + " (shared with every node)", c.prepareSystemd, false},
+			{"TLS: a CA and the public VIP's certificate, made with openssl in " + TLSDir(), c.makeCA, !c.TLS()},
 			{"configuration rendered by `stackha render`: corosync.conf, haproxy.cfg, per-node /etc/default files", c.writeConfig, false},
 			{"keystone: one sqlite database (WAL) and one fernet key repository for every node, owned by keystone", c.setupKeystone, opts.Stateful},
 			{"systemd nodes " + strings.Join(c.names(), ", ") + " booted, each with its own files in /etc and the agents installed", c.bootSystemd, false},
 			{"cluster configuration pre-seeded in each node's CIB", c.seedCIB, false},
-			steps[5],
+			fence,
 			{"corosync and pacemaker started from their units in every node", c.startStack, false},
 		}
 		if opts.Keepalived {
-			steps = append(steps[:6], step{"keystone, the services, haproxy and keepalived from their units on every node (no Pacemaker)", c.startKeepalivedUnits, false})
+			steps = append(steps[:7], step{"keystone, the services, haproxy and keepalived from their units on every node (no Pacemaker)", c.startKeepalivedUnits, false})
 		}
 	}
 	for _, s := range steps {
@@ -304,6 +315,10 @@ func begin(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.opts.Nodes < 2 || c.opts.Nodes > maxNodes {
 		c.lock.Close()
 		return nil, fmt.Errorf("the harness runs 2 to %d nodes, not %d", maxNodes, c.opts.Nodes)
+	}
+	if c.opts.TLS && (c.systemd() || c.opts.Keepalived || !c.rendered()) {
+		c.lock.Close()
+		return nil, errors.New("TLS and the internal VIP run on lab nodes with what `stackha render` writes (stackha's agents, keystone on)")
 	}
 	if c.opts.Token == 0 {
 		c.opts.Token = time.Second

@@ -13,9 +13,9 @@ import (
 	"github.com/stackha/stackha/test/sysnode"
 )
 
-// keystonePassword is the throwaway admin password of the harness's
+// KeystonePassword is the throwaway admin password of the harness's
 // keystone (a test cluster on TEST-NET addresses only).
-const keystonePassword = "shc-demo-secret"
+const KeystonePassword = "shc-demo-secret"
 
 // corosyncConf is every node's corosync.conf: knet on the ring network,
 // the token timeout given, and two_node only for two nodes (three have a
@@ -212,11 +212,14 @@ func (c *Cluster) setupKeystone(ctx context.Context) error {
 	if err := km("credential_setup", "--keystone-user", owner, "--keystone-group", owner); err != nil {
 		return err
 	}
-	url := fmt.Sprintf("http://%s:%d/v3/", VIP, KeystonePort)
-	if err := km("bootstrap", "--bootstrap-password", keystonePassword, "--bootstrap-username", "admin",
+	url, internal := c.KeystoneURL()+"/v3/", c.KeystoneURL()+"/v3/"
+	if c.TLS() {
+		internal = fmt.Sprintf("http://%s:%d/v3/", InternalVIP, KeystonePort)
+	}
+	if err := km("bootstrap", "--bootstrap-password", KeystonePassword, "--bootstrap-username", "admin",
 		"--bootstrap-project-name", "admin", "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
-		"--bootstrap-region-id", "RegionOne", "--bootstrap-public-url", url, "--bootstrap-internal-url", url,
-		"--bootstrap-admin-url", url); err != nil {
+		"--bootstrap-region-id", "RegionOne", "--bootstrap-public-url", url, "--bootstrap-internal-url", internal,
+		"--bootstrap-admin-url", internal); err != nil {
 		return err
 	}
 	if c.systemd() {
@@ -279,6 +282,8 @@ key_repository = %s/fernet-keys
 key_repository = %s/credential-keys
 [identity]
 password_hash_rounds = 4
+[oslo_middleware]
+enable_proxy_headers_parsing = true
 `, extra, dir, dir, dir, dir)
 }
 
@@ -484,6 +489,11 @@ func (c *Cluster) render(ctx context.Context) (haproxyCfg, crm string, err error
 		t = SystemdTopology(c.paths, c.opts.Fencing, c.opts.Token, c.opts.ExactToken, c.opts.Services, c.opts.NoDrain)
 		if c.opts.Stateful {
 			t += statefulTopology()
+		}
+	}
+	if c.TLS() {
+		if t, err = frontDoor(t, c.specs); err != nil {
+			return "", "", err
 		}
 	}
 	if err := os.WriteFile(topo, []byte(t), 0o644); err != nil {

@@ -12,7 +12,7 @@ import (
 const PlacementPort = 8778
 
 // placementPassword is the throwaway password of placement's service
-// user in keystone (its keystone_authtoken), as keystonePassword is
+// user in keystone (its keystone_authtoken), as KeystonePassword is
 // admin's.
 const placementPassword = "shc-placement-secret"
 

@@ -230,7 +230,7 @@ func (c *Cluster) setupDatabases(ctx context.Context) (err error) {
 		fmt.Sprintf("runuser -u keystone -- keystone-manage bootstrap --bootstrap-password %s --bootstrap-username admin "+
 			"--bootstrap-project-name admin --bootstrap-role-name admin --bootstrap-service-name keystone "+
 			"--bootstrap-region-id RegionOne --bootstrap-public-url %s --bootstrap-internal-url %s --bootstrap-admin-url %s\n",
-			keystonePassword, url, url, url)); err != nil {
+			KeystonePassword, url, url, url)); err != nil {
 		return fmt.Errorf("keystone's database: %w", err)
 	}
 	if c.Heat() {

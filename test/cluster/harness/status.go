@@ -189,7 +189,7 @@ func (c *Cluster) VIPNode(ctx context.Context) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := st.Where(VIPResource)
+	w := st.Where(c.VIPResource())
 	if len(w) != 1 {
 		return nil, fmt.Errorf("the VIP is started on %d nodes (%v)", len(w), w)
 	}
@@ -226,8 +226,10 @@ func (c *Cluster) Settled(st Status) error {
 	if len(up) == 0 {
 		return errors.New("no node online")
 	}
-	if w := st.Where(VIPResource); len(w) != 1 {
-		return fmt.Errorf("vip started on %v", w)
+	for _, id := range c.vipResources() {
+		if w := st.Where(id); len(w) != 1 {
+			return fmt.Errorf("%s started on %v", id, w)
+		}
 	}
 	for _, id := range c.clones() {
 		if w := st.Where(id); strings.Join(w, ",") != strings.Join(up, ",") {
