@@ -275,6 +275,25 @@ bench-watch: deps build
 	@for f in lab-off lab-on fenced-off fenced-on keepalived; do echo "# $$f"; cat bin/bench-watch-$$f.md 2>/dev/null || echo "(no table: the run failed before its end)"; echo; done > bin/bench-watch.md
 	@cat bin/bench-watch.md
 
+# The front door (issue 26): faults 1-4 and 9 (standby, kill -9 of haproxy,
+# the VIP deleted, the link down, the power loss) and 21 (the certificate
+# rotated) TLS_RUNS times on three fenced nodes, the client through the
+# public VIP over TLS (a handshake per request, trusting the cluster's CA
+# only; SHC_TLS=1, the default of make check's three fenced nodes), then the
+# same faults with plain HTTP on one VIP (SHC_TLS=0, fault 21 skipped); both
+# tables and the front door's checks in bin/bench-tls.md (root; about 10
+# minutes).
+.PHONY: bench-tls
+TLS_RUNS ?= 3
+TLSBENCH := SHC_STACKHA=$(CURDIR)/$(BIN) SHC_AGENTS=stackha SHC_NODES=3 SHC_FENCING=1 SHC_FAULTS=1,2,3,4,9,21 SHC_REPEAT=$(TLS_RUNS)
+bench-tls: deps build
+	chmod -R go+rX bin
+	$(TLSBENCH) SHC_TLS=1 SHC_RESULTS=$(CURDIR)/bin/bench-tls-on.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	$(TLSBENCH) SHC_TLS=0 SHC_RESULTS=$(CURDIR)/bin/bench-tls-off.md $(GO) test -count=1 -v -timeout 60m -run 'TestFaults$$' ./test/cluster/ || true
+	@{ echo "# TLS on the public VIP, an internal VIP"; cat bin/bench-tls-on.md 2>/dev/null || echo "(no table: the run failed before its end)"; \
+	  echo; echo "# plain HTTP, one VIP"; cat bin/bench-tls-off.md 2>/dev/null || echo "(no table: the run failed before its end)"; } > bin/bench-tls.md
+	@cat bin/bench-tls.md
+
 .PHONY: cluster-loaded bench-rolling
 cluster-loaded: deps build
 	chmod -R go+rX bin
