@@ -72,7 +72,7 @@ func (crmsh) primitive(b *strings.Builder, p primitive, clone string) {
 }
 
 func (crmsh) constraints() constraintFormats {
-	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Mandatory: %s:stop %s:stop symmetrical=false\n",
+	return constraintFormats{"location %s %s -inf: %s\n", "colocation %s inf: %s %s\n", "order %s Optional: %s:stop %s:stop symmetrical=false\n",
 		"location %s %s rule %s: %s eq %s\n"}
 }
 

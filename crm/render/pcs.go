@@ -85,7 +85,7 @@ func (pcs) primitive(b *strings.Builder, p primitive, clone string) {
 func (pcs) constraints() constraintFormats {
 	return constraintFormats{"pcs constraint location add %s %s %s -- -INFINITY\n",
 		"pcs constraint colocation add %[2]s with %[3]s INFINITY id=%[1]s\n",
-		"pcs constraint order stop %[2]s then stop %[3]s kind=Mandatory symmetrical=false id=%[1]s\n",
+		"pcs constraint order stop %[2]s then stop %[3]s kind=Optional symmetrical=false id=%[1]s\n",
 		"pcs constraint location %[2]s rule constraint-id=%[1]s score=%[3]s %[4]s eq %[5]s\n"}
 }
 

@@ -242,7 +242,7 @@ func TestOtherChoicesFail(t *testing.T) {
 		t.Parallel()
 		// The seed's order instead of render's two between the VIP and
 		// haproxy (with the VIP's start before haproxy's stop, it loops).
-		crm := replace(t, "order vip-stops-before-haproxy Mandatory: api-vip:stop haproxy-clone:stop symmetrical=false",
+		crm := replace(t, "order vip-stops-before-haproxy Optional: api-vip:stop haproxy-clone:stop symmetrical=false",
 			"order haproxy-after-IP Mandatory: api-vip haproxy-clone")
 		crm = strings.Replace(crm, "order vip-starts-before-haproxy-stops Optional: api-vip:start haproxy-clone:stop symmetrical=false\n", "", 1)
 		cib := load(t, crm)

@@ -122,7 +122,7 @@ func crmConfig(set AgentSet, p Paths, keystone bool) string {
 	} else {
 		// render's: the VIP's stop before haproxy's, no start order (a
 		// moving VIP never waits for haproxy's drain: crm/render).
-		b.WriteString("order vip-stops-before-haproxy Mandatory: " + VIPResource + ":stop haproxy-clone:stop symmetrical=false\n")
+		b.WriteString("order vip-stops-before-haproxy Optional: " + VIPResource + ":stop haproxy-clone:stop symmetrical=false\n")
 	}
 	return b.String()
 }
