@@ -87,6 +87,7 @@ global
 			}
 		}
 	}
+	r.redirectFrontends(&b)
 	r.mysqlListener(&b)
 	r.statsFrontend(&b)
 	return b.String()

@@ -76,6 +76,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	x.corosync()
 	x.region()
 	x.stateful()
+	x.redirects()
 	x.observe()
 	if len(x.bad) > 0 {
 		return nil, errors.Join(x.bad...)
