@@ -31,9 +31,10 @@ type resolved struct {
 	logTarget        string        // haproxy's log target; "": none
 	nodes            []resolvedNode
 	services         []resolvedService
-	fencing          []resolvedDevice // none: the lab mode
-	db               *resolvedDB      // nil: no database section
-	mq               *resolvedMQ      // nil: no messaging section
+	fencing          []resolvedDevice    // none: the lab mode
+	db               *resolvedDB         // nil: no database section
+	mq               *resolvedMQ         // nil: no messaging section
+	backendTLS       *resolvedBackendTLS // nil: plain HTTP to the services (tls_backend.go)
 	t                *Topology
 }
 

@@ -139,6 +139,7 @@ func (v resolvedVIP) bindOptions() string {
 
 // tlsGlobal writes the global section's TLS defaults.
 func (r *resolved) tlsGlobal(b *strings.Builder) {
+	defer r.backendTLSGlobal(b)
 	if !r.anyTLS() {
 		return
 	}
