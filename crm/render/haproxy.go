@@ -83,10 +83,11 @@ global
 				fmt.Fprintf(&b, "    timeout server %s\n", s.timeoutServer)
 			}
 			for _, n := range r.nodes {
-				fmt.Fprintf(&b, "    server %s %s%s\n", n.name, hostPort(n.addr.String(), l.port), agent)
+				fmt.Fprintf(&b, "    server %s %s%s%s\n", n.name, hostPort(n.addr.String(), l.port), r.serverTLS(n), agent)
 			}
 		}
 	}
+	r.redirectFrontends(&b)
 	r.mysqlListener(&b)
 	r.statsFrontend(&b)
 	return b.String()

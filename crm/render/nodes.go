@@ -39,7 +39,7 @@ func (r *resolved) NodeFiles() Files {
 				fmt.Fprintf(&readme, "#   run_mode=%s: set %s = %s in %s.\n", s.mode, c.BindOption, n.addr, c.Config)
 			case c.UWSGIIni != "":
 				file := c.DefaultsFile()
-				f[path.Join(dir, file)] = []byte(defaultsFile(n, s))
+				f[path.Join(dir, file)] = []byte(r.defaultsFile(n, s))
 				fmt.Fprintf(&readme, "#   install etc/default/%s as %s:\n", c.InitName, file)
 				fmt.Fprintf(&readme, "#   %s's init script sources it after building DAEMON_ARGS.\n#   No package owns it: upgrades keep it.\n", c.Unit)
 			default:
@@ -56,6 +56,7 @@ func (r *resolved) NodeFiles() Files {
 			readme.WriteString("#\n# Nothing to set by hand.\n")
 		}
 		r.tlsReadme(&readme)
+		r.backendTLSReadme(n, &readme)
 		r.drainNodeFiles(f, dir, &readme)
 		r.statefulNodeFiles(f, n, dir, &readme)
 		f[path.Join(dir, "README")] = []byte(readme.String())
@@ -64,7 +65,7 @@ func (r *resolved) NodeFiles() Files {
 }
 
 // defaultsFile is /etc/default/<name> of a uwsgi service on node n.
-func defaultsFile(n resolvedNode, s resolvedService) string {
+func (r *resolved) defaultsFile(n resolvedNode, s resolvedService) string {
 	c := s.service
 	var b strings.Builder
 	header(&b, "#", fmt.Sprintf("%s on %s: listen on %s only", s.name, n.name, n.addr))
@@ -73,9 +74,9 @@ func defaultsFile(n resolvedNode, s resolvedService) string {
 # every address, then sources this file: DAEMON_ARGS is replaced (the
 # init script's own https socket and --processes with it).
 `, strings.TrimSuffix(c.Unit, ".service"), c.Unit)
-	args := "--http-socket " + hostPort(n.addr.String(), s.port)
+	args := r.socketOption(hostPort(n.addr.String(), s.port))
 	if s.legacyPort != 0 && s.legacyAdmin {
-		args += " --http-socket " + hostPort(n.addr.String(), s.legacyPort)
+		args += " " + r.socketOption(hostPort(n.addr.String(), s.legacyPort))
 	}
 	fmt.Fprintf(&b, "DAEMON_ARGS=\"%s --ini %s\"\n", args, c.UWSGIIni)
 	return b.String()

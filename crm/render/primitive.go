@@ -137,6 +137,7 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 	if !hasParam(s.extra, paramProbeTimeout) {
 		p.params = append(p.params, [2]string{paramProbeTimeout, probeTimeout})
 	}
+	p.params = append(p.params, r.agentTLSParams()...)
 	p.params = append(p.params, r.drainParams(s)...)
 	p.params = append(p.params, s.extra...)
 	// Each service listens on its node's own address (haproxy holds the
@@ -147,7 +148,7 @@ func (r *resolved) servicePrimitive(s resolvedService) primitive {
 		if s.mode == "process" && s.bindHost {
 			np.params = append(np.params, [2]string{paramBindHost, n.addr.String()})
 		}
-		np.params = append(np.params, [2]string{paramURL, "http://" + hostPort(n.addr.String(), s.port) + s.monitorPath})
+		np.params = append(np.params, [2]string{paramURL, r.nodeScheme() + "://" + hostPort(n.addr.String(), s.port) + s.monitorPath})
 		p.perNode = append(p.perNode, np)
 	}
 	p.ops = monitors([]op{

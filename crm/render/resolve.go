@@ -31,9 +31,10 @@ type resolved struct {
 	logTarget        string        // haproxy's log target; "": none
 	nodes            []resolvedNode
 	services         []resolvedService
-	fencing          []resolvedDevice // none: the lab mode
-	db               *resolvedDB      // nil: no database section
-	mq               *resolvedMQ      // nil: no messaging section
+	fencing          []resolvedDevice    // none: the lab mode
+	db               *resolvedDB         // nil: no database section
+	mq               *resolvedMQ         // nil: no messaging section
+	backendTLS       *resolvedBackendTLS // nil: plain HTTP to the services (tls_backend.go)
 	t                *Topology
 }
 
@@ -76,6 +77,7 @@ func (t *Topology) resolve() (*resolved, error) {
 	x.corosync()
 	x.region()
 	x.stateful()
+	x.redirects()
 	x.observe()
 	if len(x.bad) > 0 {
 		return nil, errors.Join(x.bad...)

@@ -202,6 +202,7 @@ func (x *resolver) haproxy() {
 		x.bad.add("haproxy.monitor_depth", "%d: want 0 or 10", *h.MonitorDepth)
 	}
 	x.r.haproxyDeepEvery = x.deepInterval("haproxy", *h.MonitorDepth, h.MonitorInterval, h.DeepMonitorInterval, defaultHAProxyDeepInterval)
+	x.backendTLS()
 }
 
 // count fills a count's default (when 0) and checks its range.

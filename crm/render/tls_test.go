@@ -32,14 +32,22 @@ func testCert(t *testing.T, dir, name string) (pemPath string, roots *x509.CertP
 }
 
 // withTestCerts points every crt of a rendered haproxy.cfg at a test
-// certificate (render names the operator's files; the test has its own).
+// certificate, and every ca-file at a test CA (render names the
+// operator's files; the test has its own).
 func withTestCerts(t *testing.T, cfg []byte) []byte {
 	t.Helper()
-	if !strings.Contains(string(cfg), " ssl crt ") {
-		return cfg
+	if strings.Contains(string(cfg), " ssl crt ") {
+		pemPath, _ := testCert(t, t.TempDir(), "api.example.org")
+		cfg = regexp.MustCompile(` ssl crt \S+`).ReplaceAll(cfg, []byte(" ssl crt "+pemPath))
 	}
-	pemPath, _ := testCert(t, t.TempDir(), "api.example.org")
-	return regexp.MustCompile(` ssl crt \S+`).ReplaceAll(cfg, []byte(" ssl crt "+pemPath))
+	if strings.Contains(string(cfg), " ca-file ") {
+		caPath := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(caPath, certtest.NewCA(t).PEM(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg = regexp.MustCompile(` ca-file \S+`).ReplaceAll(cfg, []byte(" ca-file "+caPath))
+	}
+	return cfg
 }
 
 // TestHAProxyTLS runs the real haproxy, as node1, on a rendered haproxy.cfg

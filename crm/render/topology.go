@@ -132,6 +132,9 @@ type HAProxy struct {
 	// haproxy sends its log lines (observe.go).
 	Stats Stats  `yaml:"stats"`
 	Log   string `yaml:"log"`
+	// BackendTLS re-encrypts what haproxy sends the services, which serve
+	// https on the nodes (tls_backend.go); nil: plain HTTP on the nodes.
+	BackendTLS *BackendTLS `yaml:"backend_tls"`
 }
 
 // Stats is the frontend of haproxy's statistics page (/stats) and
@@ -277,6 +280,7 @@ func section(goType string) string {
 		"HAProxy": "haproxy", "Check": "haproxy.check", "Timeouts": "haproxy.timeouts", "Cluster": "cluster",
 		"Fencing": "fencing", "Device": "fencing.devices[]", "Corosync": "corosync",
 		"Database": "database", "Messaging": "messaging", "TLS": "vip.tls",
+		"BackendTLS": "haproxy.backend_tls",
 	}[goType]
 }
 

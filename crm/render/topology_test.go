@@ -94,6 +94,28 @@ func TestParseErrors(t *testing.T) {
 		{"tls without certificate", "vip: {address: 10.0.0.100, tls: {}}\n" + nodes, []string{"vip.tls.certificate: required"}},
 		{"tls relative certificate", "vips: [{name: public, address: 10.0.0.100, tls: {certificate: api.pem}}]\n" + nodes,
 			[]string{"vips[0].tls.certificate", "absolute path of plain characters"}},
+		{"redirect without certificate", "vip: {address: 10.0.0.100, tls: {redirect_http: true}}\n" + nodes,
+			[]string{"vip.tls.redirect_http: needs tls.certificate", "vip.tls.certificate: required"}},
+		{"redirect on port 80", "vips: [{name: internal, address: 10.0.0.100}, {name: public, address: 10.0.1.100, tls: {certificate: /etc/api.pem, redirect_http: true}}]\n" +
+			nodes + "services: [{name: keystone}, {name: glance-api, port: 80}]\n",
+			[]string{"vips[1].tls.redirect_http: port 80 of the public VIP (10.0.1.100) is glance-api's (services[1].port): the redirect needs it"}},
+		{"redirect on a legacy port 80", "vip: {address: 10.0.0.100, tls: {certificate: /etc/api.pem, redirect_http: true}}\n" + nodes +
+			"services: [{name: keystone, legacy: true, legacy_port: 80}]\n",
+			[]string{"vip.tls.redirect_http: port 80 of the VIP (10.0.0.100) is keystone's (services[0].legacy_port)"}},
+		{"redirect on the database's port", "vip: {address: 10.0.0.100, tls: {certificate: /etc/api.pem, redirect_http: true}}\n" + stateNodes3 +
+			"database: {password_dir: /etc/stackha/db, port: 80}\n",
+			[]string{"vip.tls.redirect_http: port 80 of the VIP (10.0.0.100) is the database listener's (database.port)"}},
+		{"backend tls paths", vip + nodes + "haproxy: {backend_tls: {ca_file: ca.pem, certificate: '/etc/a b.pem'}}\n",
+			[]string{`haproxy.backend_tls.ca_file: "ca.pem": want an absolute path of plain characters`, "haproxy.backend_tls.certificate", "haproxy.backend_tls.key: required"}},
+		{"backend tls without ca", vip + nodes + "haproxy: {backend_tls: {certificate: /etc/n.pem, key: /etc/n.key}}\n",
+			[]string{"haproxy.backend_tls.ca_file: required"}},
+		{"backend tls and a ca_file param", vip + nodes + "services: [{name: keystone, params: {ca_file: /etc/ca.pem}}]\n" +
+			"haproxy: {backend_tls: {ca_file: /etc/ca.pem, certificate: /etc/n.pem, key: /etc/n.key}}\n",
+			[]string{"services[0].params.ca_file: set by haproxy.backend_tls.ca_file"}},
+		{"backend tls and uwsgi run by the agent", vip + nodes + "services: [{name: glance-api, run_mode: process}, {name: nova-api, run_mode: process}]\n" +
+			"haproxy: {backend_tls: {ca_file: /etc/ca.pem, certificate: /etc/n.pem, key: /etc/n.key}}\n",
+			[]string{"services[1].run_mode: process: the agent runs nova-api under uwsgi with --http-socket"}},
+		{"unknown backend tls key", vip + nodes + "haproxy: {backend_tls: {ca: /etc/ca.pem}}\n", []string{"field ca not found in haproxy.backend_tls"}},
 		{"vip dns name", "vips: [{name: internal, address: 10.0.0.100, dns_name: 'api example'}]\n" + nodes, []string{"vips[0].dns_name", "not a host name"}},
 		{"log target", vip + nodes + "haproxy: {log: syslog.example}\n", []string{"haproxy.log", "address:port (UDP syslog)"}},
 		{"log path", vip + nodes + "haproxy: {log: '/dev/l og'}\n", []string{"haproxy.log", "absolute path of plain characters"}},

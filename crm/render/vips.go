@@ -36,6 +36,8 @@ type resolvedVIP struct {
 	extra  [][2]string
 	host   string // the endpoints' host: dns_name, or the address
 	crt    string // tls.certificate: TLS on this VIP; "" for none
+	// redirect: tls.redirect_http, port 80 answers with a redirect to https
+	redirect bool
 }
 
 // addr is the VIP's address.

@@ -30,22 +30,54 @@ func SelfSigned(t testing.TB) (cert, key []byte) {
 // haproxy's crt reads them), and the pool of that CA alone.
 func Signed(t testing.TB, name string) (chainAndKey []byte, roots *x509.CertPool) {
 	t.Helper()
-	caKey, key := newKey(t), newKey(t)
-	ca := template(1, "stackha test CA")
-	ca.IsCA, ca.BasicConstraintsValid, ca.KeyUsage = true, true, x509.KeyUsageCertSign
-	caDER := sign(t, ca, ca, caKey, caKey)
-	caCert, err := x509.ParseCertificate(caDER)
+	ca := NewCA(t)
+	cert, k := ca.Issue(t, name)
+	return append(append(cert, ca.PEM()...), k...), ca.Pool()
+}
+
+// CA is a certificate authority of a test's own, which signs the
+// certificates of several servers (one per node, say).
+type CA struct {
+	cert   *x509.Certificate
+	der    []byte
+	key    *ecdsa.PrivateKey
+	serial int64
+}
+
+// NewCA makes a CA.
+func NewCA(t testing.TB) *CA {
+	t.Helper()
+	k := newKey(t)
+	tmpl := template(1, "stackha test CA")
+	tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
+	der := sign(t, tmpl, tmpl, k, k)
+	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := template(2, name)
-	leaf.DNSNames = []string{name}
+	return &CA{cert: c, der: der, key: k, serial: 1}
+}
+
+// PEM is the CA's certificate, PEM-encoded (what a ca-file holds).
+func (ca *CA) PEM() []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der}) }
+
+// Pool is a pool of the CA alone.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
+}
+
+// Issue is a server certificate for the DNS name and the IP addresses,
+// signed by the CA, and its PKCS#8 key, each PEM-encoded.
+func (ca *CA) Issue(t testing.TB, name string, ips ...net.IP) (cert, key []byte) {
+	t.Helper()
+	k := newKey(t)
+	ca.serial++
+	leaf := template(ca.serial, name)
+	leaf.DNSNames, leaf.IPAddresses = []string{name}, ips
 	leaf.KeyUsage, leaf.ExtKeyUsage = x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	cert, k := encode(t, sign(t, leaf, caCert, key, caKey), key)
-	roots = x509.NewCertPool()
-	roots.AddCert(caCert)
-	chain := append(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
-	return append(chain, k...), roots
+	return encode(t, sign(t, leaf, ca.cert, k, ca.key), k)
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
