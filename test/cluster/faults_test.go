@@ -161,13 +161,16 @@ func faultShapes(set harness.AgentSet, kind harness.NodeKind) []shape {
 			faults: map[int]bool{14: true}}}
 	}
 	if kind == harness.SystemdNodes {
-		// Systemd nodes run what render writes, keystone included.
+		// Systemd nodes run what render writes, keystone included; the
+		// front door with SHC_TLS=1 (not on two nodes: fault 12's shape).
+		tls := os.Getenv("SHC_TLS") == "1" && set.Render
 		if nodes != 0 || fencing {
-			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind, Services: services()}}}
+			return []shape{{opts: harness.Options{Agents: set, Nodes: max(nodes, 2), Fencing: fencing, Keystone: true, Kind: kind, Services: services(), TLS: tls}}}
 		}
+		three := shape{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services(), TLS: tls},
+			faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true, 21: tls}}
 		return []shape{
-			{opts: harness.Options{Agents: set, Nodes: 3, Fencing: true, Keystone: true, Kind: kind, Services: services()},
-				faults: map[int]bool{9: true, 10: true, 11: true, 13: true, 14: true, 15: true}},
+			three,
 			{opts: harness.Options{Agents: set, Nodes: 2, Fencing: true, Keystone: true, Kind: kind}, faults: map[int]bool{12: true}},
 		}
 	}

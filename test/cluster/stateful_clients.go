@@ -22,7 +22,7 @@ func startStatefulClients(ctx context.Context, cl *harness.Client, env *faultEnv
 	base := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
 	env.prefix = fmt.Sprintf("shc-f%d-%d", f.ID, time.Now().UnixNano())
 	var err error
-	if env.token, err = adminToken(ctx, cl); err == nil {
+	if env.token, err = adminToken(ctx, env.C, cl); err == nil {
 		env.W, err = harness.StartProjectWriter(base, env.token, env.prefix, writeEvery(), writeTimeout)
 	}
 	if err != nil {

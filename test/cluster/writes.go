@@ -19,8 +19,8 @@ import (
 // adminToken asks keystone through the VIP for an admin token, again for
 // up to 2 minutes: right after the bring-up (heat-engine starting on every
 // node, cold caches) the first one took over 20 s once in CI (2026-12-07).
-func adminToken(ctx context.Context, cl *harness.Client) (string, error) {
-	base := fmt.Sprintf("http://%s:%d", harness.VIP, harness.KeystonePort)
+func adminToken(ctx context.Context, c *harness.Cluster, cl *harness.Client) (string, error) {
+	base := c.KeystoneURL()
 	deadline := time.Now().Add(2 * time.Minute)
 	token, _, err := cl.Token(ctx, base)
 	for err != nil && time.Now().Before(deadline) && ctx.Err() == nil {
@@ -31,18 +31,17 @@ func adminToken(ctx context.Context, cl *harness.Client) (string, error) {
 }
 
 // placementURL is placement through the VIP.
-func placementURL() string { return fmt.Sprintf("http://%s:%d", harness.VIP, harness.PlacementPort) }
 
 // startProviderWriter starts the second service's writer and waits until
 // its write and read have both answered for 3 s.
 func startProviderWriter(ctx context.Context, cl *harness.Client, env *faultEnv, f Fault) error {
-	token, err := adminToken(ctx, cl)
+	token, err := adminToken(ctx, env.C, cl)
 	if err != nil {
 		return fmt.Errorf("placement's writer: %w", err)
 	}
 	env.rpToken = token
 	prefix := fmt.Sprintf("shc-f%d-%d", f.ID, time.Now().UnixNano())
-	if env.R, err = harness.StartProviderWriter(placementURL(), token, prefix, rand.Uint32(), writeEvery(), writeTimeout); err != nil {
+	if env.R, err = harness.StartProviderWriter(env.C.PlacementURL(), token, prefix, rand.Uint32(), writeEvery(), writeTimeout); err != nil {
 		return fmt.Errorf("placement's writer: %w", err)
 	}
 	t0 := time.Now()
@@ -68,7 +67,7 @@ func providerWrites(ctx context.Context, cl *harness.Client, f *faultEnv, strict
 	failed, reset, lost := countFailed(as, f.moves, f.T0)
 	replayed := harness.Replayed(as)
 	acked := harness.Acked(f.R.Attempts(time.Time{}))
-	missing, err := cl.ReadBackProviders(ctx, placementURL(), f.rpToken, acked)
+	missing, err := cl.ReadBackProviders(ctx, f.C.PlacementURL(), f.rpToken, acked)
 	if err != nil {
 		r.Err = fmt.Errorf("placement's writes: %w", err)
 		return

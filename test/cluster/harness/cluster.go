@@ -316,9 +316,9 @@ func begin(ctx context.Context, opts Options) (*Cluster, error) {
 		c.lock.Close()
 		return nil, fmt.Errorf("the harness runs 2 to %d nodes, not %d", maxNodes, c.opts.Nodes)
 	}
-	if c.opts.TLS && (c.systemd() || c.opts.Keepalived || !c.rendered()) {
+	if c.opts.TLS && (c.opts.Stateful || c.opts.Keepalived || !c.rendered()) {
 		c.lock.Close()
-		return nil, errors.New("TLS and the internal VIP run on lab nodes with what `stackha render` writes (stackha's agents, keystone on)")
+		return nil, errors.New("TLS and the internal VIP run with what `stackha render` writes (stackha's agents, keystone on), not on the stateful tier or with keepalived")
 	}
 	if c.opts.Token == 0 {
 		c.opts.Token = time.Second

@@ -16,9 +16,31 @@ const PlacementPort = 8778
 // admin's.
 const placementPassword = "shc-placement-secret"
 
-// keystoneURL is keystone through the VIP, as the services' middleware
-// reaches it.
-var keystoneURL = fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
+// serviceKeystoneURL is keystone as the services' middleware reaches it:
+// through the VIP, the internal one when the cluster has the front door.
+func (c *Cluster) serviceKeystoneURL() string {
+	if c.TLS() {
+		return fmt.Sprintf("http://%s:%d", InternalVIP, KeystonePort)
+	}
+	return fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
+}
+
+// ServiceAddr is where node n's API services listen: its address on the
+// internal network with the front door (tls.go), else its one address.
+func (c *Cluster) ServiceAddr(n *Node) string {
+	if c.TLS() {
+		return n.Ring
+	}
+	return n.Addr
+}
+
+// PlacementURL is placement's base URL on the VIP the client reaches.
+func (c *Cluster) PlacementURL() string {
+	if c.TLS() {
+		return fmt.Sprintf("https://%s:%d", VIP, PlacementPort)
+	}
+	return fmt.Sprintf("http://%s:%d", VIP, PlacementPort)
+}
 
 // Placement reports whether the cluster runs placement-api from its
 // Debian unit (on the shared-sqlite systemd nodes), with keystone's

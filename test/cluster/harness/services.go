@@ -31,7 +31,7 @@ type apiService struct {
 	// dropIn is the conf.d file and its content (dir is the shared
 	// directory in BaseDir); "" for none.
 	dropIn     string
-	dropInData func(dir string) string
+	dropInData func(dir, keystoneURL string) string
 	// packaged are keys set in the packaged files themselves (node
 	// addr), where a conf.d drop-in would not win: nova's and neutron's
 	// init scripts name their files with --config-file, which oslo.config
@@ -54,7 +54,7 @@ var apiServices = map[string]apiService{
 		// VIP (region RegionOne, as the harness bootstraps keystone: Debian
 		// writes regionOne): the writes' client (SHC_WRITES) creates resource
 		// providers with an admin token (placementUser makes the service user).
-		dropInData: func(dir string) string {
+		dropInData: func(dir, keystoneURL string) string {
 			return "[placement_database]\nconnection = sqlite:///" + dir + "/placement.db\n" +
 				"[api]\nauth_strategy = keystone\n" +
 				"[keystone_authtoken]\nwww_authenticate_uri = " + keystoneURL + "\nauth_url = " + keystoneURL + "\n" +
@@ -73,7 +73,7 @@ var apiServices = map[string]apiService{
 	"cinder-api": {
 		user:   "cinder",
 		dropIn: "/etc/cinder/cinder.conf.d/shc.conf",
-		dropInData: func(dir string) string {
+		dropInData: func(dir, _ string) string {
 			return "[DEFAULT]\nstate_path = /var/lib/cinder\n[database]\nconnection = sqlite:///" + dir + "/cinder.db\n"
 		},
 		schemaSetup: "runuser -u cinder -- cinder-manage db sync",
@@ -81,7 +81,7 @@ var apiServices = map[string]apiService{
 	"glance-api": {
 		user:   "glance",
 		dropIn: "/etc/glance/glance.conf.d/shc.conf",
-		dropInData: func(dir string) string {
+		dropInData: func(dir, _ string) string {
 			return "[DEFAULT]\nworkers = 1\n[database]\nconnection = sqlite:///" + dir + "/glance.db\n" +
 				"[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = /var/lib/glance/images/\n" +
 				"[os_glance_staging_store]\nfilesystem_store_datadir = /var/lib/glance/staging/\n" +
@@ -164,8 +164,9 @@ func lookupService(name string) (apiService, error) {
 	return s, nil
 }
 
-// serviceFiles are node n's own files for service name.
-func serviceFiles(name string, n *Node) (map[string]sysnode.File, error) {
+// serviceFiles are node n's own files for service name, listening on addr
+// and reaching keystone at keystoneURL.
+func serviceFiles(name string, addr, keystoneURL string) (map[string]sysnode.File, error) {
 	s, err := lookupService(name)
 	if err != nil {
 		return nil, err
@@ -173,11 +174,11 @@ func serviceFiles(name string, n *Node) (map[string]sysnode.File, error) {
 	files := map[string]sysnode.File{}
 	if s.dropIn != "" {
 		files[s.dropIn] = sysnode.File{Mode: 0o640, Owner: "root:" + s.user, Data: []byte("# cluster harness: the shared database, this node's paths\n" +
-			s.dropInData(filepath.Join(BaseDir, s.user)))}
+			s.dropInData(filepath.Join(BaseDir, s.user), keystoneURL))}
 	}
 	if s.packaged != nil {
 		byFile := map[string][]nodesvc.Setting{}
-		for _, st := range s.packaged(filepath.Join(BaseDir, s.user), n.Addr) {
+		for _, st := range s.packaged(filepath.Join(BaseDir, s.user), addr) {
 			byFile[st.File] = append(byFile[st.File], st)
 		}
 		for name, sets := range byFile {
@@ -189,7 +190,7 @@ func serviceFiles(name string, n *Node) (map[string]sysnode.File, error) {
 		}
 	}
 	if s.bindHostIn != "" {
-		data, err := withBindHost(s.bindHostIn, n.Addr)
+		data, err := withBindHost(s.bindHostIn, addr)
 		if err != nil {
 			return nil, err
 		}

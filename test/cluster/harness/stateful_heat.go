@@ -102,7 +102,7 @@ func (c *Cluster) serviceUser(ctx context.Context, name, password string) error 
 		return err
 	}
 	defer cl.Close()
-	base := fmt.Sprintf("http://%s:%d", VIP, KeystonePort)
+	base := c.KeystoneURL()
 	token, _, err := cl.Token(ctx, base)
 	if err != nil {
 		return err

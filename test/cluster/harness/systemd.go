@@ -138,7 +138,7 @@ func (c *Cluster) nodeFiles(n *Node, out string, authkey []byte) (map[string]sys
 		}
 	}
 	for _, svc := range c.opts.Services {
-		f, err := serviceFiles(svc, n)
+		f, err := serviceFiles(svc, c.ServiceAddr(n), c.serviceKeystoneURL())
 		if err != nil {
 			return nil, err
 		}

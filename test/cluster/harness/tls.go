@@ -217,11 +217,12 @@ func frontDoor(t string, nodes []NodeSpec) (string, error) {
 		VIP, VIPPrefix, PublicName, CertFile(), InternalVIP)
 	t = strings.Replace(t, one, vips, 1)
 	for _, n := range nodes {
-		line := fmt.Sprintf("  - {name: %s, address: %s}\n", n.Name, n.Addr)
+		// lab nodes' lines end there, systemd nodes' go on with ring0_addr
+		line := fmt.Sprintf("  - {name: %s, address: %s", n.Name, n.Addr)
 		if strings.Count(t, line) != 1 {
 			return "", fmt.Errorf("the harness's topology has not one line for %s:\n%s", n.Name, t)
 		}
-		t = strings.Replace(t, line, fmt.Sprintf("  - {name: %s, address: %s, management_address: %s}\n", n.Name, n.Ring, n.Addr), 1)
+		t = strings.Replace(t, line, fmt.Sprintf("  - {name: %s, address: %s, management_address: %s", n.Name, n.Ring, n.Addr), 1)
 	}
 	return strings.Replace(t, "\nhaproxy:\n", "\nhaproxy:\n  stats:\n    allow: [192.0.2.0/24]\n", 1), nil
 }

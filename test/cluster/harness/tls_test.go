@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stackha/stackha/internal/testutil/certtest"
 	"github.com/stackha/stackha/internal/testutil/require"
@@ -33,6 +34,11 @@ func TestFrontDoorRenders(t *testing.T) {
 	}
 	if _, err := frontDoor(topo, p.Nodes); err == nil {
 		t.Error("frontDoor took a topology without the harness's one VIP")
+	}
+	// systemd nodes' lines go on with their ring address
+	sys, err := frontDoor(SystemdTopology(p, true, time.Second, false, []string{"placement-api"}, false), p.Nodes)
+	if want := "  - {name: node1, address: 198.51.100.11, management_address: 192.0.2.11, ring0_addr: 198.51.100.11}\n"; err != nil || !strings.Contains(sys, want) {
+		t.Errorf("systemd nodes' topology: %v; want %q in:\n%s", err, want, sys)
 	}
 	dir := t.TempDir()
 	f := filepath.Join(dir, "topology.yaml")
